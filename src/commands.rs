@@ -1,0 +1,633 @@
+//! Carries out a parsed command line: resolves the configuration, opens
+//! the store, calls it, and prints. The wiring between `cli` and the
+//! library; no rule lives here.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use anyhow::{Context, Result};
+
+use crate::cli::{
+    AccountCommand, Cli, Command, EntityArg, ExceptionCommand, Format, Headers, OrgCommand,
+    OutputEncoding, SiteCommand,
+};
+use crate::config::Config;
+use crate::output::{self, Table, json_line};
+use crate::policy::Policy;
+use crate::registry::lifecycle::{AccountAction, SiteAction, SiteEdit};
+use crate::registry::{SiteCode, Warning};
+use crate::store::{
+    AuditFilter, Change, ExceptionGrant, NewAccount, NewOrganization, SiteFilter, SiteRequest,
+    Store, StoreError,
+};
+use crate::transfer::{self, Entity, HeaderLang};
+
+/// Everything a command needs, resolved once.
+struct Context_ {
+    store: Store,
+    policy: Policy,
+    actor: String,
+    json: bool,
+}
+
+impl Context_ {
+    fn change(&self, at: Option<chrono::DateTime<chrono::Utc>>) -> Change {
+        match at {
+            Some(at) => Change::at(&self.actor, at),
+            None => Change::now(&self.actor),
+        }
+    }
+}
+
+/// Who is acting: `--actor`, else the login name.
+fn actor(flag: Option<&str>) -> String {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn warn(warnings: &[Warning]) {
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    let url = cli
+        .db
+        .clone()
+        .unwrap_or_else(|| config.database.url.clone());
+    if let Command::Code(args) = &cli.command {
+        let policy = Policy::load(config.policies.dir.as_deref())?;
+        // A code check needs the store only to look up the organizer.
+        let store = match &args.org {
+            Some(_) => Some(Store::open(&url)?),
+            None => None,
+        };
+        return check_code(&args.code, args.org.as_deref(), store, &policy, cli.json);
+    }
+    let policy = Policy::load(config.policies.dir.as_deref())?;
+    let store = Store::open(&url)?;
+    let mut context = Context_ {
+        store,
+        policy,
+        actor: actor(cli.actor.as_deref()),
+        json: cli.json,
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match cli.command {
+        Command::Org(command) => org(&mut context, command, &mut out)?,
+        Command::Site(command) => site(&mut context, command, &mut out)?,
+        Command::Account(command) => account(&mut context, command, &mut out)?,
+        Command::Audit(args) => {
+            let entity = match (&args.account, &args.org) {
+                (Some(key), _) => Some(("account".to_string(), context.store.account(key)?.id)),
+                (None, Some(name)) => Some(("org".to_string(), context.store.org(name)?.id)),
+                (None, None) => None,
+            };
+            let entries = context.store.audit(&AuditFilter {
+                site: args.site.clone(),
+                entity,
+                last: args.last,
+            })?;
+            if context.json {
+                for entry in &entries {
+                    json_line(&mut out, &output::audit_json(entry))?;
+                }
+            } else {
+                output::audit_table(&entries).print(&mut out)?;
+                writeln!(out, "(times in China Standard Time, UTC+8)")?;
+            }
+        }
+        Command::Import(args) => {
+            let bytes = std::fs::read(&args.file)
+                .with_context(|| format!("cannot read {}", args.file.display()))?;
+            let entity = match args.entity {
+                EntityArg::Orgs => Entity::Orgs,
+                EntityArg::Sites => Entity::Sites,
+                EntityArg::Accounts => Entity::Accounts,
+            };
+            let (records, info) = transfer::parse(entity, &bytes)
+                .map_err(|e| InvalidFile(format!("{}: {e}", args.file.display())))?;
+            if !info.ignored_columns.is_empty() {
+                eprintln!("note: ignored columns: {}", info.ignored_columns.join(", "));
+            }
+            let change = context.change(args.when.at);
+            let result = if args.dry_run {
+                context
+                    .store
+                    .import_dry_run(&records, &context.policy, &change)
+            } else {
+                context.store.import(&records, &context.policy, &change)
+            };
+            let summary = match result {
+                Ok(summary) => summary,
+                Err(StoreError::Import(errors)) => {
+                    for error in &errors {
+                        eprintln!("{}:{error}", args.file.display());
+                    }
+                    return Err(StoreError::Import(errors).into());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            for (line, warning) in &summary.warnings {
+                eprintln!("{}:line {line}: warning: {warning}", args.file.display());
+            }
+            if context.json {
+                json_line(
+                    &mut out,
+                    &serde_json::json!({
+                        "file": args.file,
+                        "encoding": info.encoding,
+                        "dry_run": args.dry_run,
+                        "rows": summary.rows,
+                        "created": summary.created,
+                        "updated": summary.updated,
+                        "unchanged": summary.unchanged,
+                        "orgs_created": summary.orgs_created,
+                        "warnings": summary.warnings.len(),
+                    }),
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{}{}: {} rows ({}): {} created, {} updated, {} unchanged{}; {} warning(s)",
+                    if args.dry_run {
+                        "dry run, nothing written: "
+                    } else {
+                        ""
+                    },
+                    args.file.display(),
+                    summary.rows,
+                    info.encoding,
+                    summary.created,
+                    summary.updated,
+                    summary.unchanged,
+                    if summary.orgs_created > 0 {
+                        format!("; {} organization(s) created", summary.orgs_created)
+                    } else {
+                        String::new()
+                    },
+                    summary.warnings.len(),
+                )?;
+            }
+        }
+        Command::Export(args) => export(&mut context, &args)?,
+        Command::Exception(ExceptionCommand::List) => {
+            let exceptions = context.store.exceptions()?;
+            if context.json {
+                for exception in &exceptions {
+                    json_line(&mut out, exception)?;
+                }
+            } else {
+                let mut table = Table::new(&["ID", "KIND", "SUBJECT", "UNTIL", "ACTOR", "REASON"]);
+                for e in &exceptions {
+                    table.row(vec![
+                        e.id.to_string(),
+                        e.kind.clone(),
+                        e.subject.clone(),
+                        crate::clock::show(e.until),
+                        e.actor.clone(),
+                        e.reason.clone(),
+                    ]);
+                }
+                table.print(&mut out)?;
+            }
+        }
+        Command::Code(_) => unreachable!("handled before the store is opened"),
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A file that cannot be imported as a whole (encoding, headers).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidFile(pub String);
+
+fn print_site(
+    context: &Context_,
+    site: &crate::registry::Site,
+    out: &mut impl Write,
+) -> Result<()> {
+    if context.json {
+        json_line(out, &output::site_json(site))?;
+    } else {
+        output::site_detail(site, out)?;
+    }
+    Ok(())
+}
+
+fn org(context: &mut Context_, command: OrgCommand, out: &mut impl Write) -> Result<()> {
+    match command {
+        OrgCommand::Add {
+            name,
+            division,
+            level,
+            parent,
+            email,
+            webhook,
+        } => {
+            let outcome = context.store.add_org(
+                &NewOrganization {
+                    name,
+                    division,
+                    level,
+                    parent,
+                    emails: email,
+                    webhooks: webhook,
+                },
+                &context.policy,
+                &context.change(None),
+            )?;
+            warn(&outcome.warnings);
+            if context.json {
+                json_line(out, &output::org_json(&outcome.value))?;
+            } else {
+                writeln!(
+                    out,
+                    "organization {} `{}` added ({} {})",
+                    outcome.value.id,
+                    outcome.value.name,
+                    outcome.value.level,
+                    outcome.value.division
+                )?;
+            }
+        }
+        OrgCommand::List => {
+            let orgs = context.store.orgs()?;
+            if context.json {
+                for org in &orgs {
+                    json_line(out, &output::org_json(org))?;
+                }
+            } else {
+                output::orgs_table(&orgs).print(out)?;
+            }
+        }
+        OrgCommand::Show { name } => {
+            let org = context.store.org(&name)?;
+            let sites = context.store.sites(&SiteFilter {
+                org: Some(org.name.clone()),
+                ..SiteFilter::default()
+            })?;
+            let accounts: Vec<_> = context
+                .store
+                .accounts()?
+                .into_iter()
+                .filter(|a| a.org == org.name)
+                .collect();
+            if context.json {
+                let mut value = output::org_json(&org);
+                value["sites"] = sites.iter().map(output::site_json).collect();
+                value["accounts"] = accounts.iter().map(output::account_json).collect();
+                json_line(out, &value)?;
+            } else {
+                output::orgs_table(std::slice::from_ref(&org)).print(out)?;
+                writeln!(out, "\nsites:")?;
+                output::sites_table(&sites).print(out)?;
+                writeln!(out, "\naccounts:")?;
+                output::accounts_table(&accounts).print(out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn grant(args: &crate::cli::ExceptionArgs) -> Option<ExceptionGrant> {
+    match (&args.exception, args.until) {
+        (Some(reason), Some(until)) => Some(ExceptionGrant {
+            reason: reason.clone(),
+            until,
+        }),
+        _ => None,
+    }
+}
+
+fn site(context: &mut Context_, command: SiteCommand, out: &mut impl Write) -> Result<()> {
+    let (key, action, at) = match command {
+        SiteCommand::Request {
+            name,
+            org,
+            kind,
+            domains,
+            code,
+            icp,
+            psb,
+            exception,
+            when,
+        } => {
+            let outcome = context.store.request_site(
+                &SiteRequest {
+                    name,
+                    org,
+                    kind,
+                    domains,
+                    code,
+                    icp_filing: icp,
+                    psb_filing: psb,
+                    exception: grant(&exception),
+                },
+                &context.policy,
+                &context.change(when.at),
+            )?;
+            warn(&outcome.warnings);
+            return print_site(context, &outcome.value, out);
+        }
+        SiteCommand::Show { site } => {
+            let site = context.store.site(&site)?;
+            return print_site(context, &site, out);
+        }
+        SiteCommand::List { status, org, kind } => {
+            let sites = context.store.sites(&SiteFilter { status, org, kind })?;
+            if context.json {
+                for site in &sites {
+                    json_line(out, &output::site_json(site))?;
+                }
+            } else {
+                output::sites_table(&sites).print(out)?;
+            }
+            return Ok(());
+        }
+        SiteCommand::Edit {
+            site,
+            name,
+            kind,
+            org,
+            code,
+            icp,
+            psb,
+            successor,
+            add_domain,
+            release_domain,
+            primary,
+            exception,
+            when,
+        } => {
+            let edit = SiteEdit {
+                name,
+                kind,
+                org,
+                code,
+                icp_filing: icp,
+                psb_filing: psb,
+                successor_url: successor,
+                approval_ref: None,
+                add_aliases: add_domain,
+                release: release_domain,
+                primary,
+            };
+            let outcome = context.store.edit_site(
+                &site,
+                &edit,
+                grant(&exception).as_ref(),
+                &context.policy,
+                &context.change(when.at),
+            )?;
+            warn(&outcome.warnings);
+            return print_site(context, &outcome.value, out);
+        }
+        SiteCommand::Approve {
+            site,
+            reference,
+            when,
+        } => (site, SiteAction::Approve { reference }, when.at),
+        SiteCommand::Reject { site, reason, when } => {
+            (site, SiteAction::Reject { reason }, when.at)
+        }
+        SiteCommand::GoLive { site, code, when } => (site, SiteAction::GoLive { code }, when.at),
+        SiteCommand::Suspend { site, reason, when } => {
+            (site, SiteAction::Suspend { reason }, when.at)
+        }
+        SiteCommand::Resume { site, when } => (site, SiteAction::Resume, when.at),
+        SiteCommand::Retire {
+            site,
+            reference,
+            successor,
+            when,
+        } => (
+            site,
+            SiteAction::Retire {
+                reference,
+                successor_url: successor,
+            },
+            when.at,
+        ),
+        SiteCommand::Offline { site, when } => (site, SiteAction::Offline, when.at),
+        SiteCommand::Close { site, when } => (site, SiteAction::Close, when.at),
+    };
+    let change = context.change(at);
+    let outcome = context
+        .store
+        .transition_site(&key, &action, &context.policy, &change)?;
+    warn(&outcome.warnings);
+    if context.json {
+        json_line(out, &output::site_json(&outcome.value))?;
+    } else {
+        let site = &outcome.value;
+        writeln!(
+            out,
+            "site {} ({}) is now {}",
+            site.id,
+            site.primary()
+                .map(|d| d.hostname.to_unicode())
+                .unwrap_or_default(),
+            site.status
+        )?;
+        if let Some(until) = site
+            .times
+            .notice_until
+            .filter(|_| matches!(action, SiteAction::Retire { .. }))
+        {
+            writeln!(
+                out,
+                "the closure notice must stay up until {} (China Standard Time); then: siteward site offline {}",
+                crate::clock::show(until),
+                site.id
+            )?;
+        }
+        if matches!(action, SiteAction::Offline)
+            && let Some(deadline) = site.domains.iter().find_map(|d| d.release_deadline)
+        {
+            writeln!(
+                out,
+                "its domains must be deregistered by {} (China Standard Time); then: siteward site close {}",
+                crate::clock::show(deadline),
+                site.id
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn account(context: &mut Context_, command: AccountCommand, out: &mut impl Write) -> Result<()> {
+    let account = match command {
+        AccountCommand::Add {
+            platform,
+            handle,
+            name,
+            org,
+            feed,
+            when,
+        } => context.store.add_account(
+            &NewAccount {
+                platform,
+                account_id: handle,
+                name,
+                org,
+                feed_url: feed,
+            },
+            &context.change(when.at),
+        )?,
+        AccountCommand::Suspend {
+            account,
+            reason,
+            when,
+        } => context.store.transition_account(
+            &account,
+            &AccountAction::Suspend { reason },
+            &context.change(when.at),
+        )?,
+        AccountCommand::Resume { account, when } => context.store.transition_account(
+            &account,
+            &AccountAction::Resume,
+            &context.change(when.at),
+        )?,
+        AccountCommand::Close {
+            account,
+            reason,
+            when,
+        } => context.store.transition_account(
+            &account,
+            &AccountAction::Close { reason },
+            &context.change(when.at),
+        )?,
+        AccountCommand::Seen { account, at } => context
+            .store
+            .account_seen(&account, &context.change(Some(at)))?,
+        AccountCommand::Show { account } => context.store.account(&account)?,
+        AccountCommand::List { status } => {
+            let accounts: Vec<_> = context
+                .store
+                .accounts()?
+                .into_iter()
+                .filter(|a| status.is_none_or(|s| a.status == s))
+                .collect();
+            if context.json {
+                for account in &accounts {
+                    json_line(out, &output::account_json(account))?;
+                }
+            } else {
+                output::accounts_table(&accounts).print(out)?;
+            }
+            return Ok(());
+        }
+    };
+    if context.json {
+        json_line(out, &output::account_json(&account))?;
+    } else {
+        output::accounts_table(std::slice::from_ref(&account)).print(out)?;
+    }
+    Ok(())
+}
+
+fn export(context: &mut Context_, args: &crate::cli::ExportArgs) -> Result<()> {
+    let lang = match args.headers {
+        Headers::Zh => HeaderLang::Zh,
+        Headers::En => HeaderLang::En,
+    };
+    let mut buffer: Vec<u8> = Vec::new();
+    match (args.entity, args.format) {
+        (EntityArg::Sites, Format::Json) => {
+            for site in context.store.sites(&SiteFilter::default())? {
+                json_line(&mut buffer, &output::site_json(&site))?;
+            }
+        }
+        (EntityArg::Orgs, Format::Json) => {
+            for org in context.store.orgs()? {
+                json_line(&mut buffer, &output::org_json(&org))?;
+            }
+        }
+        (EntityArg::Accounts, Format::Json) => {
+            for account in context.store.accounts()? {
+                json_line(&mut buffer, &output::account_json(&account))?;
+            }
+        }
+        (EntityArg::Sites, Format::Csv) => {
+            let divisions: HashMap<String, String> = context
+                .store
+                .orgs()?
+                .into_iter()
+                .map(|o| (o.name, o.division.to_string()))
+                .collect();
+            let sites = context.store.sites(&SiteFilter::default())?;
+            transfer::write_sites(&sites, &divisions, lang, &mut buffer)?;
+        }
+        (EntityArg::Orgs, Format::Csv) => {
+            transfer::write_orgs(&context.store.orgs()?, lang, &mut buffer)?;
+        }
+        (EntityArg::Accounts, Format::Csv) => {
+            transfer::write_accounts(&context.store.accounts()?, lang, &mut buffer)?;
+        }
+    }
+    let bytes = match args.encoding {
+        OutputEncoding::Utf8 => buffer,
+        OutputEncoding::Utf8Bom => [b"\xEF\xBB\xBF".as_slice(), &buffer].concat(),
+        OutputEncoding::Gb18030 => {
+            let text = String::from_utf8(buffer).context("export is not UTF-8")?;
+            encoding_rs::GB18030.encode(&text).0.into_owned()
+        }
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => io::stdout().lock().write_all(&bytes)?,
+    }
+    Ok(())
+}
+
+fn check_code(
+    raw: &str,
+    org: Option<&str>,
+    store: Option<Store>,
+    policy: &Policy,
+    json: bool,
+) -> Result<()> {
+    let code: SiteCode = raw.parse()?;
+    let division = match (org, store) {
+        (Some(name), Some(mut store)) => Some(store.org(name)?.division),
+        _ => None,
+    };
+    let warnings = code.advisories(&policy.divisions, division.as_ref());
+    let prefix = code.division_prefix();
+    let prefix_name = prefix
+        .as_ref()
+        .and_then(|p| policy.divisions.get(p))
+        .map(|d| format!("{} ({})", d.name, d.status));
+    if json {
+        json_line(
+            &mut io::stdout().lock(),
+            &serde_json::json!({
+                "code": code,
+                "valid": true,
+                "central": code.is_central(),
+                "prefix": prefix,
+                "prefix_division": prefix_name,
+                "warnings": warnings,
+            }),
+        )?;
+    } else {
+        let mut out = io::stdout().lock();
+        writeln!(out, "{code}: well formed")?;
+        match (&prefix, &prefix_name) {
+            (None, _) => writeln!(out, "central department code (bm)")?,
+            (Some(prefix), Some(name)) => writeln!(out, "prefix {prefix}: {name}")?,
+            (Some(prefix), None) => writeln!(out, "prefix {prefix}: in no division table")?,
+        }
+        warn(&warnings);
+    }
+    Ok(())
+}

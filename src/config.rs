@@ -1,0 +1,246 @@
+//! The daemon's configuration file, resolved and validated once.
+//!
+//! Sources, later ones winning: built-in defaults, the TOML file
+//! (`--config FILE` or `SITEWARD_CONFIG`), environment variables
+//! `SITEWARD_<SECTION>_<KEY>`, then command-line flags (`--db`). Unknown
+//! keys are errors that name the file and line, or the variable.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub policies: PoliciesConfig,
+    pub resolver: ResolverConfig,
+    pub probe: ProbeConfig,
+    pub api: ApiConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoliciesConfig {
+    /// The policy directory; unset: `./policies`, `/etc/siteward/policies`,
+    /// or the built-in defaults.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResolverConfig {
+    /// `ip:port` of recursive resolvers; empty uses the system resolver.
+    pub nameservers: Vec<String>,
+    pub timeout_ms: u64,
+    pub attempts: u32,
+    /// The port delegated name servers are asked on (53; tests use others).
+    pub authoritative_port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProbeConfig {
+    pub concurrency: usize,
+    pub deadline_ms: u64,
+    pub https_port: u16,
+    pub http_port: u16,
+    /// PEM files trusted beside the public roots.
+    pub extra_roots: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    pub listen: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database: DatabaseConfig::default(),
+            policies: PoliciesConfig::default(),
+            resolver: ResolverConfig::default(),
+            probe: ProbeConfig::default(),
+            api: ApiConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: "sqlite://siteward.db".to_string(),
+        }
+    }
+}
+
+impl Default for ResolverConfig {
+    fn default() -> Self {
+        ResolverConfig {
+            nameservers: Vec::new(),
+            timeout_ms: 2000,
+            attempts: 2,
+            authoritative_port: 53,
+        }
+    }
+}
+
+impl Default for ProbeConfig {
+    fn default() -> Self {
+        ProbeConfig {
+            concurrency: 256,
+            deadline_ms: 20_000,
+            https_port: 443,
+            http_port: 80,
+            extra_roots: Vec::new(),
+        }
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: "127.0.0.1:8750".to_string(),
+        }
+    }
+}
+
+/// How an environment value becomes a TOML value.
+#[derive(Clone, Copy)]
+enum EnvKind {
+    Text,
+    Integer,
+    /// Comma-separated.
+    List,
+}
+
+/// Every key that may be set, with its kind; the environment may set only
+/// these (the file is checked by serde against the same structs).
+const KEYS: &[(&str, &str, EnvKind)] = &[
+    ("database", "url", EnvKind::Text),
+    ("policies", "dir", EnvKind::Text),
+    ("resolver", "nameservers", EnvKind::List),
+    ("resolver", "timeout_ms", EnvKind::Integer),
+    ("resolver", "attempts", EnvKind::Integer),
+    ("resolver", "authoritative_port", EnvKind::Integer),
+    ("probe", "concurrency", EnvKind::Integer),
+    ("probe", "deadline_ms", EnvKind::Integer),
+    ("probe", "https_port", EnvKind::Integer),
+    ("probe", "http_port", EnvKind::Integer),
+    ("probe", "extra_roots", EnvKind::List),
+    ("api", "listen", EnvKind::Text),
+];
+
+impl Config {
+    /// Loads the file (if any) and applies the environment `env` (pass
+    /// `std::env::vars()`; tests pass their own).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (mut table, path) = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+                // Check the file alone first, so that its errors carry lines.
+                toml::from_str::<Config>(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+                (table, Some(path.to_path_buf()))
+            }
+            None => (toml::Table::new(), None),
+        };
+        let sections: Vec<&str> = KEYS.iter().map(|(s, _, _)| *s).collect();
+        for (var, value) in env {
+            let Some(rest) = var.strip_prefix("SITEWARD_") else {
+                continue;
+            };
+            let rest = rest.to_ascii_lowercase();
+            // Only variables naming a known section are configuration;
+            // SITEWARD_CONFIG and SITEWARD_TEST_* are not.
+            let Some(section) = sections.iter().find(|s| rest.starts_with(&format!("{s}_"))) else {
+                continue;
+            };
+            let key = &rest[section.len() + 1..];
+            let Some((_, _, kind)) = KEYS.iter().find(|(s, k, _)| s == section && *k == key) else {
+                let known: Vec<&str> = KEYS
+                    .iter()
+                    .filter(|(s, _, _)| s == section)
+                    .map(|(_, k, _)| *k)
+                    .collect();
+                return Err(ConfigError::Env {
+                    var,
+                    message: format!(
+                        "unknown key `{key}` in [{section}]; known keys: {}",
+                        known.join(", ")
+                    ),
+                });
+            };
+            let parsed = match kind {
+                EnvKind::Text => toml::Value::String(value.clone()),
+                EnvKind::Integer => value
+                    .trim()
+                    .parse::<i64>()
+                    .map(toml::Value::Integer)
+                    .map_err(|_| ConfigError::Env {
+                        var: var.clone(),
+                        message: format!("`{value}` is not a whole number"),
+                    })?,
+                EnvKind::List => toml::Value::Array(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| toml::Value::String(s.to_string()))
+                        .collect(),
+                ),
+            };
+            let entry = table
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(section_table) = entry {
+                section_table.insert(key.to_string(), parsed);
+            }
+            // Validate now, so the error names this variable.
+            Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+                ConfigError::Env {
+                    var: var.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+        }
+        Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
+            path: path.unwrap_or_else(|| PathBuf::from("(environment)")),
+            message: e.to_string(),
+        })
+    }
+}

@@ -1,0 +1,43 @@
+//! siteward keeps the authoritative registry of a region's government
+//! websites (each with its identifier code, 网站标识码) and government
+//! new-media accounts, and watches their domains.
+//!
+//! Modules in reading order:
+//! - [`registry`]: the domain model and its lifecycles; pure.
+//! - [`policy`]: the validated policy directory (`policies/`).
+//! - [`config`]: the daemon's configuration, resolved once.
+//! - [`store`]: the only module that knows SQL (SQLite or PostgreSQL).
+//! - [`transfer`]: CSV import and export formats.
+//! - [`clock`]: times as people give and read them (China Standard Time).
+//! - [`cli`], [`commands`], [`output`]: the command line.
+
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod output;
+pub mod policy;
+pub mod registry;
+pub mod store;
+pub mod transfer;
+
+pub use commands::run;
+
+/// The process exit status for an error: 2 for invalid input or a
+/// forbidden transition, 1 for anything else.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    let user_error = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<store::StoreError>()
+            .is_some_and(store::StoreError::is_user_error)
+            || cause.is::<registry::Invalid>()
+            || cause.is::<registry::lifecycle::TransitionError>()
+            || cause.is::<commands::InvalidFile>()
+            || cause.is::<config::ConfigError>()
+            || matches!(
+                cause.downcast_ref::<policy::PolicyError>(),
+                Some(policy::PolicyError::Invalid { .. } | policy::PolicyError::MissingDir(_))
+            )
+    });
+    if user_error { 2 } else { 1 }
+}

@@ -1,0 +1,591 @@
+//! Imports of organizations, sites and accounts: all or nothing. Every row
+//! is checked, against the file and against the registry, and every bad row
+//! is reported with its line; if there is any, the transaction is rolled
+//! back. Re-importing a file changes nothing: sites match by identifier
+//! code or primary host name, accounts by platform and account id,
+//! organizations by name; only real changes are written and audited.
+
+use std::collections::HashMap;
+
+use chrono::Duration;
+use serde::Serialize;
+
+use super::audit::{self, Record, snapshot};
+use super::sites;
+use super::sql::Sql;
+use super::{Change, StoreError, accounts, orgs};
+use crate::policy::Policy;
+use crate::registry::lifecycle::{self, SiteEdit};
+use crate::registry::{
+    AccountStatus, Domain, DomainRole, DomainState, Hostname, Site, SiteStatus, SiteTimes, Warning,
+    check_icp, check_psb,
+};
+use crate::transfer::{AccountRecord, Line, OrgRecord, SiteRecord};
+pub use crate::transfer::{Records, RowError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    Orgs,
+    Sites,
+    Accounts,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImportSummary {
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Organizations created for organizers the registry lacked.
+    pub orgs_created: usize,
+    /// Advisory warnings, with their lines.
+    pub warnings: Vec<(u64, Warning)>,
+}
+
+/// The outcome of one row.
+enum Applied {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+pub fn apply<C: Sql>(
+    c: &mut C,
+    records: &Records,
+    policy: &Policy,
+    change: &Change,
+) -> Result<ImportSummary, StoreError> {
+    let mut summary = ImportSummary::default();
+    let mut errors: Vec<RowError> = Vec::new();
+    match records {
+        Records::Orgs(rows) => apply_orgs(c, rows, policy, change, &mut summary, &mut errors)?,
+        Records::Sites(rows) => {
+            let mut context = SiteContext::default();
+            for parsed in rows {
+                summary.rows += 1;
+                match parsed {
+                    Err(e) => errors.push(e.clone()),
+                    Ok(line) => {
+                        let result =
+                            apply_site(c, line, policy, change, &mut context, &mut summary);
+                        tally(result, line.line, &mut summary, &mut errors)?;
+                    }
+                }
+            }
+        }
+        Records::Accounts(rows) => {
+            let mut seen: HashMap<(String, String), u64> = HashMap::new();
+            let mut org_cache = HashMap::new();
+            for parsed in rows {
+                summary.rows += 1;
+                match parsed {
+                    Err(e) => errors.push(e.clone()),
+                    Ok(line) => {
+                        let key = (
+                            line.record.platform.as_str().to_string(),
+                            line.record.account_id.clone(),
+                        );
+                        if let Some(first) = seen.insert(key, line.line) {
+                            errors.push(RowError {
+                                line: line.line,
+                                message: format!(
+                                    "{}:{} is also on line {first}",
+                                    line.record.platform, line.record.account_id
+                                ),
+                            });
+                            continue;
+                        }
+                        let result =
+                            apply_account(c, &line.record, change, &mut org_cache, &mut summary);
+                        tally(result, line.line, &mut summary, &mut errors)?;
+                    }
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(summary)
+    } else {
+        errors.sort_by_key(|e| e.line);
+        Err(StoreError::Import(errors))
+    }
+}
+
+/// Counts a row's outcome; a user error becomes a row error, anything
+/// else aborts the import.
+fn tally(
+    result: Result<Applied, StoreError>,
+    line: u64,
+    summary: &mut ImportSummary,
+    errors: &mut Vec<RowError>,
+) -> Result<(), StoreError> {
+    match result {
+        Ok(Applied::Created) => summary.created += 1,
+        Ok(Applied::Updated) => summary.updated += 1,
+        Ok(Applied::Unchanged) => summary.unchanged += 1,
+        Err(e) if e.is_user_error() => errors.push(RowError {
+            line,
+            message: e.to_string(),
+        }),
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+fn apply_orgs<C: Sql>(
+    c: &mut C,
+    rows: &[crate::transfer::Parsed<OrgRecord>],
+    policy: &Policy,
+    change: &Change,
+    summary: &mut ImportSummary,
+    errors: &mut Vec<RowError>,
+) -> Result<(), StoreError> {
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut cache = HashMap::new();
+    let mut parents = Vec::new();
+    let mut unchanged_lines = Vec::new();
+    for parsed in rows {
+        summary.rows += 1;
+        let line = match parsed {
+            Err(e) => {
+                errors.push(e.clone());
+                continue;
+            }
+            Ok(line) => line,
+        };
+        let record = &line.record;
+        if let Some(first) = seen.insert(record.name.clone(), line.line) {
+            errors.push(RowError {
+                line: line.line,
+                message: format!("organization `{}` is also on line {first}", record.name),
+            });
+            continue;
+        }
+        let org = orgs::NewOrganization {
+            name: record.name.clone(),
+            division: record.division.clone(),
+            level: record.level,
+            parent: None,
+            emails: record.emails.clone(),
+            webhooks: record.webhooks.clone(),
+        };
+        let existed = c.org_row_by_name(record.name.trim())?.is_some();
+        let result = orgs::validate(&org, policy)
+            .map_err(StoreError::from)
+            .and_then(|warnings| {
+                summary
+                    .warnings
+                    .extend(warnings.into_iter().map(|w| (line.line, w)));
+                orgs::upsert(c, &org, &mut cache, change)
+            })
+            .map(|changed| match (existed, changed) {
+                (false, _) => Applied::Created,
+                (true, true) => Applied::Updated,
+                (true, false) => Applied::Unchanged,
+            });
+        if matches!(result, Ok(Applied::Unchanged)) {
+            unchanged_lines.push(line.line);
+        }
+        tally(result, line.line, summary, errors)?;
+        if let Some(parent) = &record.parent {
+            parents.push((line.line, record.name.clone(), parent.clone()));
+        }
+    }
+    // Parents second: a file may name a parent further down.
+    for (line, name, parent) in parents {
+        if errors.iter().any(|e| e.line == line) {
+            continue;
+        }
+        match orgs::set_parent(c, &name, &parent, change) {
+            Ok(true) => {
+                if let Some(index) = unchanged_lines.iter().position(|l| *l == line) {
+                    unchanged_lines.swap_remove(index);
+                    summary.unchanged -= 1;
+                    summary.updated += 1;
+                }
+            }
+            Ok(false) => {}
+            Err(e) if e.is_user_error() => errors.push(RowError {
+                line,
+                message: format!("parent: {e}"),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Host names and codes already claimed by earlier rows of the file.
+#[derive(Default)]
+struct SiteContext {
+    codes: HashMap<String, u64>,
+    hosts: HashMap<Hostname, u64>,
+    orgs: HashMap<String, i64>,
+}
+
+/// Finds the organizer of a row, creating it when the row gives a
+/// division and the registry lacks it.
+fn organizer<C: Sql>(
+    c: &mut C,
+    name: &str,
+    division: Option<&crate::registry::DivisionCode>,
+    cache: &mut HashMap<String, i64>,
+    summary: &mut ImportSummary,
+    change: &Change,
+) -> Result<(), StoreError> {
+    let name = name.trim();
+    if cache.contains_key(name) {
+        return Ok(());
+    }
+    match c.org_row_by_name(name)? {
+        Some(row) => {
+            if let Some(division) = division
+                && row.division != division.as_str()
+            {
+                return Err(StoreError::Conflict(format!(
+                    "organizer `{name}` has division {} in the registry, the row says {division}",
+                    row.division
+                )));
+            }
+            cache.insert(name.to_string(), row.id);
+        }
+        None => {
+            let Some(division) = division else {
+                return Err(StoreError::NotFound {
+                    what: "organization (add it first, or give the row a division code to create it)",
+                    key: name.to_string(),
+                });
+            };
+            let org = orgs::NewOrganization {
+                name: name.to_string(),
+                division: division.clone(),
+                level: division.implied_level(),
+                parent: None,
+                emails: Vec::new(),
+                webhooks: Vec::new(),
+            };
+            orgs::upsert(c, &org, cache, change)?;
+            summary.orgs_created += 1;
+        }
+    }
+    Ok(())
+}
+
+fn apply_site<C: Sql>(
+    c: &mut C,
+    line: &Line<SiteRecord>,
+    policy: &Policy,
+    change: &Change,
+    context: &mut SiteContext,
+    summary: &mut ImportSummary,
+) -> Result<Applied, StoreError> {
+    let record = &line.record;
+    // Within the file: a code or host name on two rows is an error.
+    if let Some(code) = &record.code
+        && let Some(first) = context.codes.insert(code.as_str().to_string(), line.line)
+    {
+        return Err(StoreError::Conflict(format!(
+            "identifier code {code} is also on line {first}"
+        )));
+    }
+    let hosts: Vec<Hostname> = std::iter::once(record.primary.clone())
+        .chain(record.aliases.iter().cloned())
+        .collect();
+    for host in &hosts {
+        if let Some(first) = context.hosts.insert(host.clone(), line.line) {
+            return Err(StoreError::Conflict(format!(
+                "host name {host} is also on line {first}"
+            )));
+        }
+    }
+    organizer(
+        c,
+        &record.org,
+        record.division.as_ref(),
+        &mut context.orgs,
+        summary,
+        change,
+    )?;
+
+    // Match the registry: by code, else by primary host name.
+    let by_code = match &record.code {
+        Some(code) => {
+            let ids = c.site_ids_with_code(code.as_str())?;
+            let mut open = None;
+            for id in ids {
+                if let Some(row) = c.site_row(id)?
+                    && row.status != SiteStatus::Closed.as_str()
+                {
+                    open = Some(id);
+                }
+            }
+            open
+        }
+        None => None,
+    };
+    let by_host = c.held_domain(record.primary.as_str())?.map(|d| d.site_id);
+    let existing = match (by_code, by_host) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(StoreError::Conflict(format!(
+                "code {} belongs to site {a} but host name {} to site {b}",
+                record.code.as_ref().map(|c| c.as_str()).unwrap_or_default(),
+                record.primary
+            )));
+        }
+        (Some(id), _) | (None, Some(id)) => Some(sites::by_id(c, id)?),
+        (None, None) => None,
+    };
+
+    let mut warnings: Vec<Warning> = Vec::new();
+    warnings.extend(record.icp_filing.as_deref().and_then(check_icp));
+    warnings.extend(record.psb_filing.as_deref().and_then(check_psb));
+    let site_id = existing.as_ref().map(|s| s.id);
+    for host in &hosts {
+        // Already held by this site: nothing to check.
+        if existing.as_ref().is_some_and(|s| {
+            s.domains
+                .iter()
+                .any(|d| &d.hostname == host && d.state != DomainState::Released)
+        }) {
+            continue;
+        }
+        sites::check_hosts(c, std::slice::from_ref(host), site_id, None, policy, change)?;
+    }
+    if let Some(code) = &record.code {
+        warnings.extend(sites::check_code(c, code, site_id, &record.org, policy)?);
+    }
+    let applied = match existing {
+        None => {
+            let site = new_site(record, policy, change);
+            let saved = sites::save(c, None, &site, change)?;
+            audit::write(
+                c,
+                change,
+                Record {
+                    entity: "site",
+                    entity_id: saved.id,
+                    site_id: Some(saved.id),
+                    action: "import",
+                    before: None,
+                    after: snapshot(&saved),
+                    reason: None,
+                    warnings: &warnings,
+                },
+            )?;
+            Applied::Created
+        }
+        Some(before) => {
+            if before.status != record.status {
+                return Err(StoreError::Conflict(format!(
+                    "site {} is {} in the registry, the file says {}: status changes go through \
+                     the lifecycle commands (siteward site {})",
+                    before.id,
+                    before.status,
+                    record.status,
+                    lifecycle::allowed_site_actions(before.status).join("|")
+                )));
+            }
+            if let (Some(current), Some(given)) = (&before.code, &record.code)
+                && current != given
+            {
+                return Err(StoreError::Conflict(format!(
+                    "site {} has identifier code {current}, the file says {given}",
+                    before.id
+                )));
+            }
+            let edit = SiteEdit {
+                name: Some(record.name.clone()).filter(|n| n != &before.name),
+                kind: Some(record.kind).filter(|k| *k != before.kind),
+                org: Some(record.org.trim().to_string()).filter(|o| o != &before.org),
+                code: record.code.clone().filter(|_| before.code.is_none()),
+                icp_filing: record
+                    .icp_filing
+                    .clone()
+                    .filter(|v| Some(v) != before.icp_filing.as_ref()),
+                psb_filing: record
+                    .psb_filing
+                    .clone()
+                    .filter(|v| Some(v) != before.psb_filing.as_ref()),
+                successor_url: record
+                    .successor_url
+                    .clone()
+                    .filter(|v| Some(v) != before.successor_url.as_ref()),
+                approval_ref: record
+                    .approval_ref
+                    .clone()
+                    .filter(|v| Some(v) != before.approval_ref.as_ref()),
+                add_aliases: record
+                    .aliases
+                    .iter()
+                    .filter(|h| !before.has_host(h) || !held(&before, h))
+                    .cloned()
+                    .collect(),
+                release: Vec::new(),
+                primary: Some(record.primary.clone())
+                    .filter(|p| before.primary().map(|d| &d.hostname) != Some(p)),
+            };
+            if edit.is_empty() {
+                Applied::Unchanged
+            } else {
+                let after = lifecycle::edit_site(&before, &edit, change.effective_at)?;
+                if after == before {
+                    Applied::Unchanged
+                } else {
+                    let saved = sites::save(c, Some(&before), &after, change)?;
+                    audit::write(
+                        c,
+                        change,
+                        Record {
+                            entity: "site",
+                            entity_id: saved.id,
+                            site_id: Some(saved.id),
+                            action: "import",
+                            before: snapshot(&before),
+                            after: snapshot(&saved),
+                            reason: None,
+                            warnings: &warnings,
+                        },
+                    )?;
+                    Applied::Updated
+                }
+            }
+        }
+    };
+    summary
+        .warnings
+        .extend(warnings.into_iter().map(|w| (line.line, w)));
+    Ok(applied)
+}
+
+fn held(site: &Site, host: &Hostname) -> bool {
+    site.domains
+        .iter()
+        .any(|d| &d.hostname == host && d.state != DomainState::Released)
+}
+
+/// A site as an import row describes it, in the row's status as of the
+/// import's effective time.
+fn new_site(record: &SiteRecord, policy: &Policy, change: &Change) -> Site {
+    let at = change.effective_at;
+    let mut times = SiteTimes::default();
+    let (domain_state, deadline, released_at) = match record.status {
+        SiteStatus::Offline => (
+            DomainState::Releasing,
+            Some(at + Duration::days(policy.lifecycle.release_grace_days.into())),
+            None,
+        ),
+        SiteStatus::Closed | SiteStatus::Rejected => (DomainState::Released, None, Some(at)),
+        _ => (DomainState::Active, None, None),
+    };
+    match record.status {
+        SiteStatus::Requested => times.requested_at = Some(at),
+        SiteStatus::Approved => times.approved_at = Some(at),
+        SiteStatus::Rejected => times.rejected_at = Some(at),
+        SiteStatus::Live => times.live_at = Some(at),
+        SiteStatus::Suspended => times.suspended_at = Some(at),
+        SiteStatus::Retiring => {
+            times.retiring_at = Some(at);
+            times.notice_until = Some(at + Duration::days(policy.lifecycle.notice_days.into()));
+        }
+        SiteStatus::Offline => times.offline_at = Some(at),
+        SiteStatus::Closed => times.closed_at = Some(at),
+    }
+    let domain = |host: &Hostname, role| Domain {
+        id: 0,
+        hostname: host.clone(),
+        role,
+        state: domain_state,
+        release_deadline: deadline,
+        released_at,
+    };
+    Site {
+        id: 0,
+        code: record.code.clone(),
+        name: record.name.trim().to_string(),
+        kind: record.kind,
+        org: record.org.trim().to_string(),
+        status: record.status,
+        domains: std::iter::once(domain(&record.primary, DomainRole::Primary))
+            .chain(record.aliases.iter().map(|h| domain(h, DomainRole::Alias)))
+            .collect(),
+        icp_filing: record.icp_filing.clone(),
+        psb_filing: record.psb_filing.clone(),
+        approval_ref: record.approval_ref.clone(),
+        retirement_ref: None,
+        successor_url: record.successor_url.clone(),
+        status_reason: None,
+        times,
+        status_changed_at: at,
+    }
+}
+
+fn apply_account<C: Sql>(
+    c: &mut C,
+    record: &AccountRecord,
+    change: &Change,
+    org_cache: &mut HashMap<String, i64>,
+    summary: &mut ImportSummary,
+) -> Result<Applied, StoreError> {
+    organizer(
+        c,
+        &record.org,
+        record.division.as_ref(),
+        org_cache,
+        summary,
+        change,
+    )?;
+    let ids =
+        c.account_ids_with_handle(Some(record.platform.as_str()), record.account_id.trim())?;
+    let mut existing = None;
+    for row in c.account_rows(Some(&ids))? {
+        if row.status != AccountStatus::Closed.as_str() {
+            existing = Some(row.id);
+        }
+    }
+    let new = accounts::NewAccount {
+        platform: record.platform,
+        account_id: record.account_id.clone(),
+        name: record.name.clone(),
+        org: record.org.trim().to_string(),
+        feed_url: record.feed_url.clone(),
+    };
+    let Some(id) = existing else {
+        accounts::insert(
+            c,
+            &new,
+            record.status,
+            record.last_post_at,
+            change,
+            "import",
+        )?;
+        return Ok(Applied::Created);
+    };
+    let before = accounts::by_id(c, id)?;
+    if before.status != record.status {
+        return Err(StoreError::Conflict(format!(
+            "account {} is {} in the registry, the file says {}: use siteward account {}",
+            before.id,
+            before.status,
+            record.status,
+            lifecycle::allowed_account_actions(before.status).join("|")
+        )));
+    }
+    let mut after = before.clone();
+    after.name = record.name.trim().to_string();
+    after.org = record.org.trim().to_string();
+    if let Some(feed) = &record.feed_url {
+        after.feed_url = Some(accounts::validate_feed_url(feed)?);
+    }
+    if let Some(at) = record.last_post_at
+        && before.last_post_at.is_none_or(|last| last < at)
+    {
+        after.last_post_at = Some(at);
+    }
+    if after == before {
+        return Ok(Applied::Unchanged);
+    }
+    accounts::save(c, &before, &after, "import", None, change)?;
+    Ok(Applied::Updated)
+}

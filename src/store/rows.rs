@@ -1,0 +1,214 @@
+//! Row types: what diesel reads and writes, one struct per table shape.
+//! Conversions to and from the registry's types live in `convert`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{accounts, audit, domains, exceptions, org_contacts, organizations, sites};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[diesel(table_name = organizations, treat_none_as_null = true)]
+pub struct OrgRow {
+    pub id: i64,
+    pub name: String,
+    pub division: String,
+    pub level: String,
+    pub parent_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = organizations)]
+pub struct NewOrgRow {
+    pub name: String,
+    pub division: String,
+    pub level: String,
+    pub parent_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = org_contacts)]
+pub struct ContactRow {
+    #[allow(dead_code)] // Selected so that contacts keep their order.
+    pub id: i64,
+    pub org_id: i64,
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = org_contacts)]
+pub struct NewContactRow {
+    pub org_id: i64,
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset, Insertable)]
+#[diesel(table_name = sites, treat_none_as_null = true)]
+pub struct SiteRow {
+    pub id: i64,
+    pub code: Option<String>,
+    pub name: String,
+    pub kind: String,
+    pub org_id: i64,
+    pub status: String,
+    pub icp_filing: Option<String>,
+    pub psb_filing: Option<String>,
+    pub approval_ref: Option<String>,
+    pub retirement_ref: Option<String>,
+    pub successor_url: Option<String>,
+    pub status_reason: Option<String>,
+    pub requested_at: Option<NaiveDateTime>,
+    pub approved_at: Option<NaiveDateTime>,
+    pub rejected_at: Option<NaiveDateTime>,
+    pub live_at: Option<NaiveDateTime>,
+    pub suspended_at: Option<NaiveDateTime>,
+    pub retiring_at: Option<NaiveDateTime>,
+    pub notice_until: Option<NaiveDateTime>,
+    pub offline_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub status_changed_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+/// A site row without its id, for inserts (the database assigns the id).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = sites)]
+pub struct NewSiteRow {
+    pub code: Option<String>,
+    pub name: String,
+    pub kind: String,
+    pub org_id: i64,
+    pub status: String,
+    pub icp_filing: Option<String>,
+    pub psb_filing: Option<String>,
+    pub approval_ref: Option<String>,
+    pub retirement_ref: Option<String>,
+    pub successor_url: Option<String>,
+    pub status_reason: Option<String>,
+    pub requested_at: Option<NaiveDateTime>,
+    pub approved_at: Option<NaiveDateTime>,
+    pub rejected_at: Option<NaiveDateTime>,
+    pub live_at: Option<NaiveDateTime>,
+    pub suspended_at: Option<NaiveDateTime>,
+    pub retiring_at: Option<NaiveDateTime>,
+    pub notice_until: Option<NaiveDateTime>,
+    pub offline_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub status_changed_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[diesel(table_name = domains, treat_none_as_null = true)]
+pub struct DomainRow {
+    pub id: i64,
+    pub site_id: i64,
+    pub hostname: String,
+    pub role: String,
+    pub state: String,
+    pub release_deadline: Option<NaiveDateTime>,
+    pub released_at: Option<NaiveDateTime>,
+    pub added_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = domains)]
+pub struct NewDomainRow {
+    pub site_id: i64,
+    pub hostname: String,
+    pub role: String,
+    pub state: String,
+    pub release_deadline: Option<NaiveDateTime>,
+    pub released_at: Option<NaiveDateTime>,
+    pub added_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[diesel(table_name = accounts, treat_none_as_null = true)]
+pub struct AccountRow {
+    pub id: i64,
+    pub platform: String,
+    pub account_id: String,
+    pub name: String,
+    pub org_id: i64,
+    pub status: String,
+    pub feed_url: Option<String>,
+    pub last_post_at: Option<NaiveDateTime>,
+    pub status_reason: Option<String>,
+    pub status_changed_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = accounts)]
+pub struct NewAccountRow {
+    pub platform: String,
+    pub account_id: String,
+    pub name: String,
+    pub org_id: i64,
+    pub status: String,
+    pub feed_url: Option<String>,
+    pub last_post_at: Option<NaiveDateTime>,
+    pub status_reason: Option<String>,
+    pub status_changed_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = exceptions)]
+pub struct ExceptionRow {
+    pub id: i64,
+    pub kind: String,
+    pub subject: String,
+    pub reason: String,
+    pub actor: String,
+    pub valid_until: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = exceptions)]
+pub struct NewExceptionRow {
+    pub kind: String,
+    pub subject: String,
+    pub reason: String,
+    pub actor: String,
+    pub valid_until: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit)]
+pub struct AuditRow {
+    pub id: i64,
+    pub recorded_at: NaiveDateTime,
+    pub effective_at: NaiveDateTime,
+    pub actor: String,
+    pub entity: String,
+    pub entity_id: i64,
+    pub site_id: Option<i64>,
+    pub action: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub reason: Option<String>,
+    pub warnings: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit)]
+pub struct NewAuditRow {
+    pub recorded_at: NaiveDateTime,
+    pub effective_at: NaiveDateTime,
+    pub actor: String,
+    pub entity: String,
+    pub entity_id: i64,
+    pub site_id: Option<i64>,
+    pub action: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub reason: Option<String>,
+    pub warnings: Option<String>,
+}

@@ -1,0 +1,123 @@
+//! Diesel's view of the tables in `migrations/`. The same declarations
+//! serve SQLite and PostgreSQL: both migrations create these columns with
+//! compatible types.
+
+diesel::table! {
+    organizations (id) {
+        id -> BigInt,
+        name -> Text,
+        division -> Text,
+        level -> Text,
+        parent_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    org_contacts (id) {
+        id -> BigInt,
+        org_id -> BigInt,
+        kind -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    sites (id) {
+        id -> BigInt,
+        code -> Nullable<Text>,
+        name -> Text,
+        kind -> Text,
+        org_id -> BigInt,
+        status -> Text,
+        icp_filing -> Nullable<Text>,
+        psb_filing -> Nullable<Text>,
+        approval_ref -> Nullable<Text>,
+        retirement_ref -> Nullable<Text>,
+        successor_url -> Nullable<Text>,
+        status_reason -> Nullable<Text>,
+        requested_at -> Nullable<Timestamp>,
+        approved_at -> Nullable<Timestamp>,
+        rejected_at -> Nullable<Timestamp>,
+        live_at -> Nullable<Timestamp>,
+        suspended_at -> Nullable<Timestamp>,
+        retiring_at -> Nullable<Timestamp>,
+        notice_until -> Nullable<Timestamp>,
+        offline_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        status_changed_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    domains (id) {
+        id -> BigInt,
+        site_id -> BigInt,
+        hostname -> Text,
+        role -> Text,
+        state -> Text,
+        release_deadline -> Nullable<Timestamp>,
+        released_at -> Nullable<Timestamp>,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        platform -> Text,
+        account_id -> Text,
+        name -> Text,
+        org_id -> BigInt,
+        status -> Text,
+        feed_url -> Nullable<Text>,
+        last_post_at -> Nullable<Timestamp>,
+        status_reason -> Nullable<Text>,
+        status_changed_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exceptions (id) {
+        id -> BigInt,
+        kind -> Text,
+        subject -> Text,
+        reason -> Text,
+        actor -> Text,
+        valid_until -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit (id) {
+        id -> BigInt,
+        recorded_at -> Timestamp,
+        effective_at -> Timestamp,
+        actor -> Text,
+        entity -> Text,
+        entity_id -> BigInt,
+        site_id -> Nullable<BigInt>,
+        action -> Text,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        warnings -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(sites -> organizations (org_id));
+diesel::joinable!(domains -> sites (site_id));
+diesel::joinable!(accounts -> organizations (org_id));
+diesel::joinable!(org_contacts -> organizations (org_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    org_contacts,
+    sites,
+    domains,
+    accounts,
+    exceptions,
+    audit,
+);

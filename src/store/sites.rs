@@ -1,0 +1,554 @@
+//! Sites and their domains: request, lifecycle transitions, edits,
+//! look-up by id, code or host name, and comply-or-explain exceptions for
+//! host names outside the allowed suffixes.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::audit::{self, Record, snapshot};
+use super::convert::{
+    domain_from_row, domain_into_row, from_db, is_held, new_domain_row, new_site_row,
+    site_from_row, site_into_row, to_db,
+};
+use super::orgs;
+use super::rows::NewExceptionRow;
+use super::sql::Sql;
+use super::{Change, Outcome, StoreError};
+use crate::policy::Policy;
+use crate::registry::lifecycle::{self, SiteAction, SiteEdit};
+use crate::registry::{
+    Domain, DomainRole, DomainState, Hostname, Invalid, Site, SiteCode, SiteKind, SiteStatus,
+    SiteTimes, Warning, check_icp, check_psb,
+};
+
+/// The exception kind that lets a host name outside the allowed suffixes
+/// be registered (the same identifier the findings use).
+pub const DOMAIN_NOT_ALLOWED: &str = "domain_not_allowed";
+
+/// A comply-or-explain exception given with a request or an edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionGrant {
+    pub reason: String,
+    pub until: DateTime<Utc>,
+}
+
+/// A stored exception.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExceptionRecord {
+    pub id: i64,
+    pub kind: String,
+    pub subject: String,
+    pub reason: String,
+    pub actor: String,
+    pub until: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `site request` asks for. The first host name is the primary one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRequest {
+    pub name: String,
+    pub org: String,
+    pub kind: SiteKind,
+    pub domains: Vec<Hostname>,
+    pub code: Option<SiteCode>,
+    pub icp_filing: Option<String>,
+    pub psb_filing: Option<String>,
+    pub exception: Option<ExceptionGrant>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteFilter {
+    pub status: Option<SiteStatus>,
+    pub org: Option<String>,
+    pub kind: Option<SiteKind>,
+}
+
+/// Finds the site a key names: an identifier code, an internal id, or any
+/// of its host names. Where several sites match (a code or host name
+/// reused after a closure), the one still holding it wins.
+pub fn resolve<C: Sql>(c: &mut C, key: &str) -> Result<i64, StoreError> {
+    let key = key.trim();
+    let not_found = || StoreError::NotFound {
+        what: "site",
+        key: key.to_string(),
+    };
+    if let Ok(code) = key.parse::<SiteCode>() {
+        let ids = c.site_ids_with_code(code.as_str())?;
+        if !ids.is_empty() {
+            let rows = c.site_rows(Some(&ids))?;
+            let open: Vec<i64> = rows
+                .iter()
+                .filter(|r| r.status != SiteStatus::Closed.as_str())
+                .map(|r| r.id)
+                .collect();
+            return pick(key, if open.is_empty() { ids } else { open });
+        }
+    }
+    if key.bytes().all(|b| b.is_ascii_digit()) && !key.is_empty() {
+        let id: i64 = key.parse().map_err(|_| not_found())?;
+        return match c.site_row(id)? {
+            Some(row) => Ok(row.id),
+            None => Err(not_found()),
+        };
+    }
+    let Ok(host) = Hostname::from_url_or_host(key) else {
+        return Err(not_found());
+    };
+    if let Some(row) = c.held_domain(host.as_str())? {
+        return Ok(row.site_id);
+    }
+    let ids = c.site_ids_with_hostname(host.as_str())?;
+    if ids.is_empty() {
+        return Err(not_found());
+    }
+    pick(key, ids)
+}
+
+fn pick(key: &str, ids: Vec<i64>) -> Result<i64, StoreError> {
+    match ids.as_slice() {
+        [id] => Ok(*id),
+        _ => Err(StoreError::Ambiguous {
+            what: "site",
+            key: key.to_string(),
+            candidates: ids
+                .iter()
+                .map(|id| format!("site {id}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
+/// Loads sites with their domains and organizer names.
+pub fn load<C: Sql>(c: &mut C, ids: Option<&[i64]>) -> Result<Vec<Site>, StoreError> {
+    let rows = c.site_rows(ids)?;
+    let names = match ids {
+        None => orgs::names(c)?,
+        Some(_) => {
+            let mut org_ids: Vec<i64> = rows.iter().map(|r| r.org_id).collect();
+            org_ids.sort_unstable();
+            org_ids.dedup();
+            c.org_rows_with_ids(&org_ids)?
+                .into_iter()
+                .map(|r| (r.id, r.name))
+                .collect()
+        }
+    };
+    let domain_rows = c.domain_rows(ids)?;
+    let mut by_site: HashMap<i64, Vec<Domain>> = HashMap::new();
+    for row in &domain_rows {
+        by_site
+            .entry(row.site_id)
+            .or_default()
+            .push(domain_from_row(row)?);
+    }
+    rows.iter()
+        .map(|row| site_from_row(row, &names, by_site.remove(&row.id).unwrap_or_default()))
+        .collect()
+}
+
+pub fn by_id<C: Sql>(c: &mut C, id: i64) -> Result<Site, StoreError> {
+    load(c, Some(&[id]))?
+        .pop()
+        .ok_or_else(|| StoreError::NotFound {
+            what: "site",
+            key: id.to_string(),
+        })
+}
+
+pub fn by_key<C: Sql>(c: &mut C, key: &str) -> Result<Site, StoreError> {
+    let id = resolve(c, key)?;
+    by_id(c, id)
+}
+
+pub fn list<C: Sql>(c: &mut C, filter: &SiteFilter) -> Result<Vec<Site>, StoreError> {
+    let ids = match &filter.org {
+        Some(org) => {
+            let org = orgs::row_by_name(c, org)?;
+            Some(c.site_ids_of_org(org.id)?)
+        }
+        None => None,
+    };
+    let mut sites = load(c, ids.as_deref())?;
+    sites.retain(|site| {
+        filter.status.is_none_or(|s| site.status == s) && filter.kind.is_none_or(|k| site.kind == k)
+    });
+    Ok(sites)
+}
+
+pub fn exceptions<C: Sql>(c: &mut C) -> Result<Vec<ExceptionRecord>, StoreError> {
+    Ok(c.exception_rows(None, None)?
+        .into_iter()
+        .map(|row| ExceptionRecord {
+            id: row.id,
+            kind: row.kind,
+            subject: row.subject,
+            reason: row.reason,
+            actor: row.actor,
+            until: from_db(row.valid_until),
+            created_at: from_db(row.created_at),
+        })
+        .collect())
+}
+
+/// Checks that each host name is under an allowed suffix, or covered by an
+/// unexpired exception (recording `grant` as one where given), and that no
+/// other site holds it.
+pub fn check_hosts<C: Sql>(
+    c: &mut C,
+    hosts: &[Hostname],
+    site_id: Option<i64>,
+    grant: Option<&ExceptionGrant>,
+    policy: &Policy,
+    change: &Change,
+) -> Result<(), StoreError> {
+    for host in hosts {
+        if let Some(held) = c.held_domain(host.as_str())?
+            && Some(held.site_id) != site_id
+        {
+            let holder = by_id(c, held.site_id)?;
+            return Err(StoreError::Conflict(format!(
+                "host name {host} is already held ({}) by site {} `{}` ({}); \
+                 a host name belongs to one site at a time",
+                held.state, holder.id, holder.name, holder.status
+            )));
+        }
+        if policy.allowed_suffixes.allows(host) {
+            continue;
+        }
+        let now = change.recorded_at;
+        let covered = c
+            .exception_rows(Some(DOMAIN_NOT_ALLOWED), Some(host.as_str()))?
+            .iter()
+            .any(|e| from_db(e.valid_until) > now);
+        if covered {
+            continue;
+        }
+        let Some(grant) = grant else {
+            return Err(StoreError::Invalid(Invalid::new(
+                "hostname",
+                host.as_str(),
+                &format!(
+                    "is not under an allowed suffix ({}); to register it anyway, record a \
+                     comply-or-explain exception with --exception REASON --until DATE",
+                    policy.allowed_suffixes.describe()
+                ),
+            )));
+        };
+        if grant.reason.trim().is_empty() {
+            return Err(StoreError::Invalid(Invalid::new(
+                "exception",
+                &grant.reason,
+                "must give a reason",
+            )));
+        }
+        if grant.until <= now {
+            return Err(StoreError::Invalid(Invalid::new(
+                "until",
+                &grant.until.to_rfc3339(),
+                "must be in the future: an exception that has already expired waives nothing",
+            )));
+        }
+        let id = c.insert_exception(&NewExceptionRow {
+            kind: DOMAIN_NOT_ALLOWED.to_string(),
+            subject: host.as_str().to_string(),
+            reason: grant.reason.trim().to_string(),
+            actor: change.actor.clone(),
+            valid_until: to_db(grant.until),
+            created_at: to_db(now),
+        })?;
+        audit::write(
+            c,
+            change,
+            Record {
+                entity: "exception",
+                entity_id: id,
+                site_id,
+                action: "add",
+                before: None,
+                after: snapshot(&serde_json::json!({
+                    "kind": DOMAIN_NOT_ALLOWED,
+                    "subject": host,
+                    "until": grant.until,
+                })),
+                reason: Some(grant.reason.trim()),
+                warnings: &[],
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Checks that a code is free (no other site that is not closed has it)
+/// and returns its advisory warnings for the organizer.
+pub fn check_code<C: Sql>(
+    c: &mut C,
+    code: &SiteCode,
+    site_id: Option<i64>,
+    org: &str,
+    policy: &Policy,
+) -> Result<Vec<Warning>, StoreError> {
+    let ids = c.site_ids_with_code(code.as_str())?;
+    let others: Vec<i64> = ids.into_iter().filter(|id| Some(*id) != site_id).collect();
+    for row in c.site_rows(Some(&others))? {
+        if row.status != SiteStatus::Closed.as_str() {
+            return Err(StoreError::Conflict(format!(
+                "identifier code {code} is already used by site {} `{}` ({}); a code is unique \
+                 among sites that are not closed",
+                row.id, row.name, row.status
+            )));
+        }
+    }
+    let org = orgs::row_by_name(c, org)?;
+    let division = org.division.parse().ok();
+    Ok(code.advisories(&policy.divisions, division.as_ref()))
+}
+
+fn filing_warnings(icp: Option<&str>, psb: Option<&str>) -> Vec<Warning> {
+    icp.and_then(check_icp)
+        .into_iter()
+        .chain(psb.and_then(check_psb))
+        .collect()
+}
+
+/// Persists `after` (a new site when `before` is `None`) and its domains;
+/// returns the site as stored.
+pub fn save<C: Sql>(
+    c: &mut C,
+    before: Option<&Site>,
+    after: &Site,
+    change: &Change,
+) -> Result<Site, StoreError> {
+    let org_id = orgs::row_by_name(c, &after.org)?.id;
+    let site_id = match before {
+        None => c.insert_site(&new_site_row(after, org_id, change.recorded_at))?,
+        Some(before) => {
+            let mut row = c.site_row(before.id)?.ok_or_else(|| StoreError::NotFound {
+                what: "site",
+                key: before.id.to_string(),
+            })?;
+            site_into_row(after, org_id, &mut row);
+            c.update_site(&row)?;
+            before.id
+        }
+    };
+    let mut rows: HashMap<i64, _> = c
+        .domain_rows(Some(&[site_id]))?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    for domain in &after.domains {
+        match rows.get_mut(&domain.id) {
+            Some(row) if domain.id != 0 => {
+                let unchanged = before
+                    .and_then(|b| b.domains.iter().find(|d| d.id == domain.id))
+                    .is_some_and(|d| d == domain);
+                if !unchanged {
+                    let was_held = is_held(row);
+                    domain_into_row(domain, row);
+                    if !was_held && is_held(row) {
+                        // Released rows stay released: holding a name again
+                        // is a new row, so history is kept.
+                        return Err(StoreError::Conflict(format!(
+                            "host name {} was released; add it again instead",
+                            domain.hostname
+                        )));
+                    }
+                    c.update_domain(row)?;
+                }
+            }
+            _ => c.insert_domain(&new_domain_row(site_id, domain, change.effective_at))?,
+        }
+    }
+    by_id(c, site_id)
+}
+
+pub fn request<C: Sql>(
+    c: &mut C,
+    request: &SiteRequest,
+    policy: &Policy,
+    change: &Change,
+) -> Result<Outcome<Site>, StoreError> {
+    if request.name.trim().is_empty() {
+        return Err(Invalid::new("name", &request.name, "must not be empty").into());
+    }
+    let Some(primary) = request.domains.first() else {
+        return Err(Invalid::new(
+            "domain",
+            "",
+            "a site needs at least one host name (--domain)",
+        )
+        .into());
+    };
+    let mut hosts: Vec<Hostname> = Vec::new();
+    for host in &request.domains {
+        if hosts.contains(host) {
+            return Err(Invalid::new("domain", host.as_str(), "is given twice").into());
+        }
+        hosts.push(host.clone());
+    }
+    let org = orgs::row_by_name(c, &request.org)?;
+    check_hosts(c, &hosts, None, request.exception.as_ref(), policy, change)?;
+    let mut warnings = Vec::new();
+    if let Some(code) = &request.code {
+        warnings.extend(check_code(c, code, None, &org.name, policy)?);
+    }
+    warnings.extend(filing_warnings(
+        request.icp_filing.as_deref(),
+        request.psb_filing.as_deref(),
+    ));
+    let site = Site {
+        id: 0,
+        code: request.code.clone(),
+        name: request.name.trim().to_string(),
+        kind: request.kind,
+        org: org.name.clone(),
+        status: SiteStatus::Requested,
+        domains: hosts
+            .iter()
+            .map(|host| Domain {
+                id: 0,
+                hostname: host.clone(),
+                role: if host == primary {
+                    DomainRole::Primary
+                } else {
+                    DomainRole::Alias
+                },
+                state: DomainState::Active,
+                release_deadline: None,
+                released_at: None,
+            })
+            .collect(),
+        icp_filing: request.icp_filing.clone(),
+        psb_filing: request.psb_filing.clone(),
+        approval_ref: None,
+        retirement_ref: None,
+        successor_url: None,
+        status_reason: None,
+        times: SiteTimes {
+            requested_at: Some(change.effective_at),
+            ..SiteTimes::default()
+        },
+        status_changed_at: change.effective_at,
+    };
+    let saved = save(c, None, &site, change)?;
+    audit::write(
+        c,
+        change,
+        Record {
+            entity: "site",
+            entity_id: saved.id,
+            site_id: Some(saved.id),
+            action: "request",
+            before: None,
+            after: snapshot(&saved),
+            reason: None,
+            warnings: &warnings,
+        },
+    )?;
+    Ok(Outcome {
+        value: saved,
+        warnings,
+    })
+}
+
+pub fn transition<C: Sql>(
+    c: &mut C,
+    key: &str,
+    action: &SiteAction,
+    policy: &Policy,
+    change: &Change,
+) -> Result<Outcome<Site>, StoreError> {
+    let before = by_key(c, key)?;
+    let after = lifecycle::apply_site(&before, action, change.effective_at, policy.lifecycle)?;
+    let mut warnings = Vec::new();
+    if let (SiteAction::GoLive { code: Some(_) }, Some(code)) = (action, &after.code) {
+        warnings.extend(check_code(c, code, Some(before.id), &after.org, policy)?);
+    }
+    let saved = save(c, Some(&before), &after, change)?;
+    audit::write(
+        c,
+        change,
+        Record {
+            entity: "site",
+            entity_id: saved.id,
+            site_id: Some(saved.id),
+            action: action.name(),
+            before: snapshot(&before),
+            after: snapshot(&saved),
+            reason: action.reason(),
+            warnings: &warnings,
+        },
+    )?;
+    Ok(Outcome {
+        value: saved,
+        warnings,
+    })
+}
+
+pub fn edit<C: Sql>(
+    c: &mut C,
+    key: &str,
+    edit: &SiteEdit,
+    grant: Option<&ExceptionGrant>,
+    policy: &Policy,
+    change: &Change,
+) -> Result<Outcome<Site>, StoreError> {
+    if edit.is_empty() {
+        return Err(Invalid::new("edit", "", "names no change").into());
+    }
+    let before = by_key(c, key)?;
+    let new_hosts: Vec<Hostname> = edit
+        .add_aliases
+        .iter()
+        .chain(edit.primary.iter())
+        .filter(|h| {
+            !before
+                .domains
+                .iter()
+                .any(|d| &d.hostname == *h && d.state != DomainState::Released)
+        })
+        .cloned()
+        .collect();
+    if let Some(org) = &edit.org {
+        orgs::row_by_name(c, org)?;
+    }
+    let after = lifecycle::edit_site(&before, edit, change.effective_at)?;
+    check_hosts(c, &new_hosts, Some(before.id), grant, policy, change)?;
+    let mut warnings = Vec::new();
+    if let Some(code) = &edit.code {
+        warnings.extend(check_code(c, code, Some(before.id), &after.org, policy)?);
+    }
+    warnings.extend(filing_warnings(
+        edit.icp_filing.as_deref(),
+        edit.psb_filing.as_deref(),
+    ));
+    if after == before {
+        return Ok(Outcome {
+            value: before,
+            warnings,
+        });
+    }
+    let saved = save(c, Some(&before), &after, change)?;
+    audit::write(
+        c,
+        change,
+        Record {
+            entity: "site",
+            entity_id: saved.id,
+            site_id: Some(saved.id),
+            action: "edit",
+            before: snapshot(&before),
+            after: snapshot(&saved),
+            reason: None,
+            warnings: &warnings,
+        },
+    )?;
+    Ok(Outcome {
+        value: saved,
+        warnings,
+    })
+}

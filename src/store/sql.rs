@@ -1,0 +1,388 @@
+//! Every SQL statement siteward runs, written once and compiled for each
+//! backend. The [`Sql`] trait is implemented by a macro for
+//! `SqliteConnection` and `PgConnection`, so each query is checked by
+//! diesel against a concrete backend (RETURNING, partial indexes and all),
+//! and the operations in the sibling modules are plain generic Rust.
+
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+
+use super::StoreError;
+use super::rows::*;
+use super::schema::{accounts, audit, domains, exceptions, org_contacts, organizations, sites};
+
+/// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
+/// both accept far more, this keeps statements small.
+pub const CHUNK: usize = 500;
+
+/// Filters for reading the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub site_id: Option<i64>,
+    pub entity: Option<(String, i64)>,
+    pub limit: Option<i64>,
+}
+
+pub trait Sql: Sized {
+    /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite, so a
+    /// writer takes the lock up front instead of failing on upgrade.
+    fn write_tx<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError>;
+    /// Runs `f` in a read transaction, for a consistent view.
+    fn read_tx<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError>;
+
+    fn org_rows(&mut self) -> QueryResult<Vec<OrgRow>>;
+    fn org_row_by_name(&mut self, name: &str) -> QueryResult<Option<OrgRow>>;
+    fn insert_org(&mut self, row: &NewOrgRow) -> QueryResult<i64>;
+    fn update_org(&mut self, row: &OrgRow) -> QueryResult<()>;
+    fn org_row(&mut self, id: i64) -> QueryResult<OrgRow>;
+    fn org_rows_with_ids(&mut self, ids: &[i64]) -> QueryResult<Vec<OrgRow>>;
+    fn site_row(&mut self, id: i64) -> QueryResult<Option<SiteRow>>;
+    fn contact_rows(&mut self, org_id: Option<i64>) -> QueryResult<Vec<ContactRow>>;
+    fn insert_contact(&mut self, row: &NewContactRow) -> QueryResult<()>;
+
+    fn site_rows(&mut self, ids: Option<&[i64]>) -> QueryResult<Vec<SiteRow>>;
+    fn site_ids_with_code(&mut self, code: &str) -> QueryResult<Vec<i64>>;
+    fn site_ids_with_hostname(&mut self, hostname: &str) -> QueryResult<Vec<i64>>;
+    fn site_ids_of_org(&mut self, org_id: i64) -> QueryResult<Vec<i64>>;
+    fn insert_site(&mut self, row: &NewSiteRow) -> QueryResult<i64>;
+    fn update_site(&mut self, row: &SiteRow) -> QueryResult<()>;
+
+    fn domain_rows(&mut self, site_ids: Option<&[i64]>) -> QueryResult<Vec<DomainRow>>;
+    /// The row holding a host name (active or releasing), if any.
+    fn held_domain(&mut self, hostname: &str) -> QueryResult<Option<DomainRow>>;
+    fn insert_domain(&mut self, row: &NewDomainRow) -> QueryResult<()>;
+    fn update_domain(&mut self, row: &DomainRow) -> QueryResult<()>;
+
+    fn account_rows(&mut self, ids: Option<&[i64]>) -> QueryResult<Vec<AccountRow>>;
+    fn account_ids_with_handle(
+        &mut self,
+        platform: Option<&str>,
+        account_id: &str,
+    ) -> QueryResult<Vec<i64>>;
+    fn insert_account(&mut self, row: &NewAccountRow) -> QueryResult<i64>;
+    fn update_account(&mut self, row: &AccountRow) -> QueryResult<()>;
+
+    fn insert_exception(&mut self, row: &NewExceptionRow) -> QueryResult<i64>;
+    fn exception_rows(
+        &mut self,
+        kind: Option<&str>,
+        subject: Option<&str>,
+    ) -> QueryResult<Vec<ExceptionRow>>;
+
+    fn insert_audit(&mut self, row: &NewAuditRow) -> QueryResult<()>;
+    fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>>;
+}
+
+macro_rules! impl_sql {
+    ($conn:ty, $write_tx:ident) => {
+        impl Sql for $conn {
+            fn write_tx<T>(
+                &mut self,
+                f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+            ) -> Result<T, StoreError> {
+                self.$write_tx(f)
+            }
+
+            fn read_tx<T>(
+                &mut self,
+                f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+            ) -> Result<T, StoreError> {
+                self.transaction(f)
+            }
+
+            fn org_rows(&mut self) -> QueryResult<Vec<OrgRow>> {
+                organizations::table
+                    .select(OrgRow::as_select())
+                    .order(organizations::id)
+                    .load(self)
+            }
+
+            fn org_row_by_name(&mut self, name: &str) -> QueryResult<Option<OrgRow>> {
+                organizations::table
+                    .filter(organizations::name.eq(name))
+                    .select(OrgRow::as_select())
+                    .first(self)
+                    .optional()
+            }
+
+            fn insert_org(&mut self, row: &NewOrgRow) -> QueryResult<i64> {
+                diesel::insert_into(organizations::table)
+                    .values(row)
+                    .returning(organizations::id)
+                    .get_result(self)
+            }
+
+            fn update_org(&mut self, row: &OrgRow) -> QueryResult<()> {
+                diesel::update(organizations::table.find(row.id))
+                    .set(row)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn org_row(&mut self, id: i64) -> QueryResult<OrgRow> {
+                organizations::table
+                    .find(id)
+                    .select(OrgRow::as_select())
+                    .first(self)
+            }
+
+            fn org_rows_with_ids(&mut self, ids: &[i64]) -> QueryResult<Vec<OrgRow>> {
+                let mut rows = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(CHUNK) {
+                    rows.extend(
+                        organizations::table
+                            .filter(organizations::id.eq_any(chunk))
+                            .select(OrgRow::as_select())
+                            .load(self)?,
+                    );
+                }
+                Ok(rows)
+            }
+
+            fn site_row(&mut self, id: i64) -> QueryResult<Option<SiteRow>> {
+                sites::table
+                    .find(id)
+                    .select(SiteRow::as_select())
+                    .first(self)
+                    .optional()
+            }
+
+            fn contact_rows(&mut self, org_id: Option<i64>) -> QueryResult<Vec<ContactRow>> {
+                let mut query = org_contacts::table
+                    .select(ContactRow::as_select())
+                    .order(org_contacts::id)
+                    .into_boxed();
+                if let Some(org_id) = org_id {
+                    query = query.filter(org_contacts::org_id.eq(org_id));
+                }
+                query.load(self)
+            }
+
+            fn insert_contact(&mut self, row: &NewContactRow) -> QueryResult<()> {
+                diesel::insert_into(org_contacts::table)
+                    .values(row)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn site_rows(&mut self, ids: Option<&[i64]>) -> QueryResult<Vec<SiteRow>> {
+                match ids {
+                    None => sites::table
+                        .select(SiteRow::as_select())
+                        .order(sites::id)
+                        .load(self),
+                    Some(ids) => {
+                        let mut rows = Vec::with_capacity(ids.len());
+                        for chunk in ids.chunks(CHUNK) {
+                            rows.extend(
+                                sites::table
+                                    .filter(sites::id.eq_any(chunk))
+                                    .select(SiteRow::as_select())
+                                    .order(sites::id)
+                                    .load(self)?,
+                            );
+                        }
+                        Ok(rows)
+                    }
+                }
+            }
+
+            fn site_ids_with_code(&mut self, code: &str) -> QueryResult<Vec<i64>> {
+                sites::table
+                    .filter(sites::code.eq(code))
+                    .select(sites::id)
+                    .order(sites::id)
+                    .load(self)
+            }
+
+            fn site_ids_with_hostname(&mut self, hostname: &str) -> QueryResult<Vec<i64>> {
+                domains::table
+                    .filter(domains::hostname.eq(hostname))
+                    .select(domains::site_id)
+                    .distinct()
+                    .order(domains::site_id)
+                    .load(self)
+            }
+
+            fn site_ids_of_org(&mut self, org_id: i64) -> QueryResult<Vec<i64>> {
+                sites::table
+                    .filter(sites::org_id.eq(org_id))
+                    .select(sites::id)
+                    .order(sites::id)
+                    .load(self)
+            }
+
+            fn insert_site(&mut self, row: &NewSiteRow) -> QueryResult<i64> {
+                diesel::insert_into(sites::table)
+                    .values(row)
+                    .returning(sites::id)
+                    .get_result(self)
+            }
+
+            fn update_site(&mut self, row: &SiteRow) -> QueryResult<()> {
+                diesel::update(sites::table.find(row.id))
+                    .set(row)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn domain_rows(&mut self, site_ids: Option<&[i64]>) -> QueryResult<Vec<DomainRow>> {
+                match site_ids {
+                    None => domains::table
+                        .select(DomainRow::as_select())
+                        .order(domains::id)
+                        .load(self),
+                    Some(ids) => {
+                        let mut rows = Vec::new();
+                        for chunk in ids.chunks(CHUNK) {
+                            rows.extend(
+                                domains::table
+                                    .filter(domains::site_id.eq_any(chunk))
+                                    .select(DomainRow::as_select())
+                                    .order(domains::id)
+                                    .load(self)?,
+                            );
+                        }
+                        Ok(rows)
+                    }
+                }
+            }
+
+            fn held_domain(&mut self, hostname: &str) -> QueryResult<Option<DomainRow>> {
+                domains::table
+                    .filter(domains::hostname.eq(hostname))
+                    .filter(domains::state.ne("released"))
+                    .select(DomainRow::as_select())
+                    .first(self)
+                    .optional()
+            }
+
+            fn insert_domain(&mut self, row: &NewDomainRow) -> QueryResult<()> {
+                diesel::insert_into(domains::table)
+                    .values(row)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn update_domain(&mut self, row: &DomainRow) -> QueryResult<()> {
+                diesel::update(domains::table.find(row.id))
+                    .set(row)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn account_rows(&mut self, ids: Option<&[i64]>) -> QueryResult<Vec<AccountRow>> {
+                match ids {
+                    None => accounts::table
+                        .select(AccountRow::as_select())
+                        .order(accounts::id)
+                        .load(self),
+                    Some(ids) => {
+                        let mut rows = Vec::new();
+                        for chunk in ids.chunks(CHUNK) {
+                            rows.extend(
+                                accounts::table
+                                    .filter(accounts::id.eq_any(chunk))
+                                    .select(AccountRow::as_select())
+                                    .order(accounts::id)
+                                    .load(self)?,
+                            );
+                        }
+                        Ok(rows)
+                    }
+                }
+            }
+
+            fn account_ids_with_handle(
+                &mut self,
+                platform: Option<&str>,
+                account_id: &str,
+            ) -> QueryResult<Vec<i64>> {
+                let mut query = accounts::table
+                    .filter(accounts::account_id.eq(account_id))
+                    .select(accounts::id)
+                    .order(accounts::id)
+                    .into_boxed();
+                if let Some(platform) = platform {
+                    query = query.filter(accounts::platform.eq(platform));
+                }
+                query.load(self)
+            }
+
+            fn insert_account(&mut self, row: &NewAccountRow) -> QueryResult<i64> {
+                diesel::insert_into(accounts::table)
+                    .values(row)
+                    .returning(accounts::id)
+                    .get_result(self)
+            }
+
+            fn update_account(&mut self, row: &AccountRow) -> QueryResult<()> {
+                diesel::update(accounts::table.find(row.id))
+                    .set(row)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn insert_exception(&mut self, row: &NewExceptionRow) -> QueryResult<i64> {
+                diesel::insert_into(exceptions::table)
+                    .values(row)
+                    .returning(exceptions::id)
+                    .get_result(self)
+            }
+
+            fn exception_rows(
+                &mut self,
+                kind: Option<&str>,
+                subject: Option<&str>,
+            ) -> QueryResult<Vec<ExceptionRow>> {
+                let mut query = exceptions::table
+                    .select(ExceptionRow::as_select())
+                    .order(exceptions::id)
+                    .into_boxed();
+                if let Some(kind) = kind {
+                    query = query.filter(exceptions::kind.eq(kind));
+                }
+                if let Some(subject) = subject {
+                    query = query.filter(exceptions::subject.eq(subject));
+                }
+                query.load(self)
+            }
+
+            fn insert_audit(&mut self, row: &NewAuditRow) -> QueryResult<()> {
+                diesel::insert_into(audit::table)
+                    .values(row)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>> {
+                let mut select = audit::table
+                    .select(AuditRow::as_select())
+                    .order(audit::id)
+                    .into_boxed();
+                if let Some(site_id) = query.site_id {
+                    select = select.filter(audit::site_id.eq(site_id));
+                }
+                if let Some((entity, id)) = &query.entity {
+                    select = select
+                        .filter(audit::entity.eq(entity.clone()))
+                        .filter(audit::entity_id.eq(*id));
+                }
+                if let Some(limit) = query.limit {
+                    select = select.limit(limit);
+                }
+                select.load(self)
+            }
+        }
+    };
+}
+
+impl_sql!(SqliteConnection, immediate_transaction);
+impl_sql!(PgConnection, transaction);
