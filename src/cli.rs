@@ -388,6 +388,20 @@ pub struct ExportArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ExceptionCommand {
+    /// Record a comply-or-explain exception: a rule waived for a subject,
+    /// with a reason, until a date.
+    Add {
+        /// The rule waived (domain_not_allowed).
+        #[arg(long)]
+        kind: String,
+        /// What it is waived for (a host name for domain_not_allowed).
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, value_parser = time, value_name = "DATE")]
+        until: DateTime<Utc>,
+    },
     /// List comply-or-explain exceptions.
     List,
 }

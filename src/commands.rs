@@ -177,6 +177,31 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Export(args) => export(&mut context, &args)?,
+        Command::Exception(ExceptionCommand::Add {
+            kind,
+            subject,
+            reason,
+            until,
+        }) => {
+            let record = context.store.add_exception(
+                &kind,
+                &subject,
+                &ExceptionGrant { reason, until },
+                &context.change(None),
+            )?;
+            if context.json {
+                json_line(&mut out, &record)?;
+            } else {
+                writeln!(
+                    out,
+                    "exception {}: {} waived for {} until {}",
+                    record.id,
+                    record.kind,
+                    record.subject,
+                    crate::clock::show(record.until)
+                )?;
+            }
+        }
         Command::Exception(ExceptionCommand::List) => {
             let exceptions = context.store.exceptions()?;
             if context.json {

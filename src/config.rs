@@ -23,7 +23,7 @@ pub enum ConfigError {
     Env { var: String, message: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub database: DatabaseConfig,
@@ -74,18 +74,6 @@ pub struct ProbeConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ApiConfig {
     pub listen: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            database: DatabaseConfig::default(),
-            policies: PoliciesConfig::default(),
-            resolver: ResolverConfig::default(),
-            probe: ProbeConfig::default(),
-            api: ApiConfig::default(),
-        }
-    }
 }
 
 impl Default for DatabaseConfig {

@@ -1,5 +1,5 @@
 //! Host names, normalised once: lower case, no trailing dot, IDNA to
-//! punycode (so `中国政府网.政务` becomes `xn--fiqs8s3cv5wh8qk.xn--zfr164b`).
+//! punycode (so `中国政府网.政务` becomes `xn--fiqs8sirgfmhq98a.xn--zfr164b`).
 //!
 //! Whether a host name is *allowed* (ends in a permitted suffix) is policy,
 //! checked by [`AllowedSuffixes`]; whether it is a well-formed DNS name is

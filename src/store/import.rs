@@ -335,7 +335,7 @@ fn apply_site<C: Sql>(
             )));
         }
         (Some(id), _) | (None, Some(id)) => Some(sites::by_id(c, id)?),
-        (None, None) => None,
+        (None, None) => past_site(c, record)?,
     };
 
     let mut warnings: Vec<Warning> = Vec::new();
@@ -459,6 +459,30 @@ fn apply_site<C: Sql>(
     Ok(applied)
 }
 
+/// A row for a closed or rejected site matches that site (whose code and
+/// host names are free by now), so that re-importing it changes nothing.
+fn past_site<C: Sql>(c: &mut C, record: &SiteRecord) -> Result<Option<Site>, StoreError> {
+    if !matches!(record.status, SiteStatus::Closed | SiteStatus::Rejected) {
+        return Ok(None);
+    }
+    let mut ids = match &record.code {
+        Some(code) => c.site_ids_with_code(code.as_str())?,
+        None => Vec::new(),
+    };
+    if ids.is_empty() {
+        ids = c.site_ids_with_hostname(record.primary.as_str())?;
+    }
+    for id in ids.into_iter().rev() {
+        let site = sites::by_id(c, id)?;
+        if site.status == record.status
+            && site.primary().map(|d| &d.hostname) == Some(&record.primary)
+        {
+            return Ok(Some(site));
+        }
+    }
+    Ok(None)
+}
+
 fn held(site: &Site, host: &Hostname) -> bool {
     site.domains
         .iter()
@@ -538,12 +562,15 @@ fn apply_account<C: Sql>(
     )?;
     let ids =
         c.account_ids_with_handle(Some(record.platform.as_str()), record.account_id.trim())?;
-    let mut existing = None;
-    for row in c.account_rows(Some(&ids))? {
-        if row.status != AccountStatus::Closed.as_str() {
-            existing = Some(row.id);
-        }
-    }
+    // The account that is not closed; for a closed row, the latest closed
+    // one, so that re-importing it changes nothing.
+    let rows = c.account_rows(Some(&ids))?;
+    let open = rows
+        .iter()
+        .find(|r| r.status != AccountStatus::Closed.as_str())
+        .map(|r| r.id);
+    let latest_closed = rows.iter().map(|r| r.id).max();
+    let existing = open.or(latest_closed.filter(|_| record.status == AccountStatus::Closed));
     let new = accounts::NewAccount {
         platform: record.platform,
         account_id: record.account_id.clone(),

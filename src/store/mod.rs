@@ -35,6 +35,9 @@ pub use orgs::NewOrganization;
 pub use sites::{ExceptionGrant, ExceptionRecord, SiteFilter, SiteRequest};
 use sql::Sql;
 
+/// The kinds of rule a comply-or-explain exception may waive.
+pub const EXCEPTION_KINDS: &[&str] = &[sites::DOMAIN_NOT_ALLOWED];
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -270,6 +273,35 @@ impl Store {
 
     pub fn sites(&mut self, filter: &SiteFilter) -> Result<Vec<Site>, StoreError> {
         with_conn!(self, c => c.read_tx(|c| sites::list(c, filter)))
+    }
+
+    /// Records a comply-or-explain exception for a kind and subject.
+    pub fn add_exception(
+        &mut self,
+        kind: &str,
+        subject: &str,
+        grant: &ExceptionGrant,
+        change: &Change,
+    ) -> Result<ExceptionRecord, StoreError> {
+        if !EXCEPTION_KINDS.contains(&kind) {
+            return Err(Invalid::new(
+                "kind",
+                kind,
+                &format!(
+                    "is not a kind exceptions apply to: {}",
+                    EXCEPTION_KINDS.join(", ")
+                ),
+            )
+            .into());
+        }
+        // Host names are stored normalised; other subjects as given.
+        let subject = match kind {
+            sites::DOMAIN_NOT_ALLOWED => crate::registry::Hostname::from_url_or_host(subject)?
+                .as_str()
+                .to_string(),
+            _ => subject.trim().to_string(),
+        };
+        with_conn!(self, c => c.write_tx(|c| sites::add_exception(c, kind, &subject, grant, None, change)))
     }
 
     pub fn exceptions(&mut self) -> Result<Vec<ExceptionRecord>, StoreError> {

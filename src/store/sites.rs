@@ -238,48 +238,64 @@ pub fn check_hosts<C: Sql>(
                 ),
             )));
         };
-        if grant.reason.trim().is_empty() {
-            return Err(StoreError::Invalid(Invalid::new(
-                "exception",
-                &grant.reason,
-                "must give a reason",
-            )));
-        }
-        if grant.until <= now {
-            return Err(StoreError::Invalid(Invalid::new(
-                "until",
-                &grant.until.to_rfc3339(),
-                "must be in the future: an exception that has already expired waives nothing",
-            )));
-        }
-        let id = c.insert_exception(&NewExceptionRow {
-            kind: DOMAIN_NOT_ALLOWED.to_string(),
-            subject: host.as_str().to_string(),
-            reason: grant.reason.trim().to_string(),
-            actor: change.actor.clone(),
-            valid_until: to_db(grant.until),
-            created_at: to_db(now),
-        })?;
-        audit::write(
-            c,
-            change,
-            Record {
-                entity: "exception",
-                entity_id: id,
-                site_id,
-                action: "add",
-                before: None,
-                after: snapshot(&serde_json::json!({
-                    "kind": DOMAIN_NOT_ALLOWED,
-                    "subject": host,
-                    "until": grant.until,
-                })),
-                reason: Some(grant.reason.trim()),
-                warnings: &[],
-            },
-        )?;
+        add_exception(c, DOMAIN_NOT_ALLOWED, host.as_str(), grant, site_id, change)?;
     }
     Ok(())
+}
+
+/// Records a comply-or-explain exception, with its audit row.
+pub fn add_exception<C: Sql>(
+    c: &mut C,
+    kind: &str,
+    subject: &str,
+    grant: &ExceptionGrant,
+    site_id: Option<i64>,
+    change: &Change,
+) -> Result<ExceptionRecord, StoreError> {
+    if grant.reason.trim().is_empty() {
+        return Err(Invalid::new("reason", &grant.reason, "must explain the exception").into());
+    }
+    if grant.until <= change.recorded_at {
+        return Err(Invalid::new(
+            "until",
+            &grant.until.to_rfc3339(),
+            "must be in the future: an exception that has already expired waives nothing",
+        )
+        .into());
+    }
+    let row = NewExceptionRow {
+        kind: kind.to_string(),
+        subject: subject.to_string(),
+        reason: grant.reason.trim().to_string(),
+        actor: change.actor.clone(),
+        valid_until: to_db(grant.until),
+        created_at: to_db(change.recorded_at),
+    };
+    let id = c.insert_exception(&row)?;
+    let record = ExceptionRecord {
+        id,
+        kind: row.kind,
+        subject: row.subject,
+        reason: row.reason,
+        actor: row.actor,
+        until: grant.until,
+        created_at: change.recorded_at,
+    };
+    audit::write(
+        c,
+        change,
+        Record {
+            entity: "exception",
+            entity_id: id,
+            site_id,
+            action: "add",
+            before: None,
+            after: snapshot(&record),
+            reason: Some(&record.reason),
+            warnings: &[],
+        },
+    )?;
+    Ok(record)
 }
 
 /// Checks that a code is free (no other site that is not closed has it)

@@ -1,1 +1,9 @@
+//! siteward's integration tests: one binary, one module per area.
 
+mod cli;
+mod config;
+mod import;
+mod lifecycle;
+mod policy;
+mod support;
+mod validation;

@@ -1,0 +1,449 @@
+//! Imports: encodings, headers in both languages, all or nothing with every
+//! bad row named, idempotent re-import, export round trip, and a real list
+//! of provincial and prefecture portals.
+
+use siteward::registry::{OrgLevel, SiteStatus};
+use siteward::store::{AuditFilter, ExceptionGrant, ImportSummary, SiteFilter, Store, StoreError};
+use siteward::transfer::{self, Entity, HeaderLang};
+
+use crate::support::{self, add_org, backends, change, policy};
+
+fn import(store: &mut Store, entity: Entity, bytes: &[u8]) -> Result<ImportSummary, StoreError> {
+    let (records, _) = transfer::parse(entity, bytes).expect("file-level parse");
+    store.import(&records, &policy(), &change(0))
+}
+
+fn row_errors(result: Result<ImportSummary, StoreError>) -> Vec<(u64, String)> {
+    match result {
+        Err(StoreError::Import(errors)) => {
+            errors.into_iter().map(|e| (e.line, e.message)).collect()
+        }
+        other => panic!("expected row errors, got {other:?}"),
+    }
+}
+
+const SITES_EN: &str = "\
+name,code,url,organizer,division,kind,status,icp,psb
+甘肃省人民政府门户网站,6200000001,https://www.gansu.gov.cn/,甘肃省人民政府,620000,portal,live,陇ICP备05001234号,甘公网安备62010202000001号
+兰州市人民政府门户网站,6201000001,http://www.lanzhou.gov.cn,兰州市人民政府,620100,portal,live,,
+甘肃省水利厅,6200000002,slt.gansu.gov.cn,甘肃省水利厅,620000,department,live,ICP123,
+";
+
+const SITES_ZH: &str = "\
+网站名称,网站标识码,首页网址,主办单位,行政区划代码,网站类型,运行状态
+甘肃省人民政府门户网站,6200000001,https://www.gansu.gov.cn/,甘肃省人民政府,620000,门户网站,运行中
+兰州市人民政府门户网站,6201000001,www.lanzhou.gov.cn,兰州市人民政府,620100,门户网站,正常运行
+甘肃省水利厅,6200000002,slt.gansu.gov.cn,甘肃省水利厅,620000,部门网站,运行中
+";
+
+#[test]
+fn sites_in_every_encoding_and_header_language() {
+    let with_bom = [b"\xEF\xBB\xBF".as_slice(), SITES_EN.as_bytes()].concat();
+    let gb18030 = encoding_rs::GB18030.encode(SITES_ZH).0.into_owned();
+    assert!(
+        std::str::from_utf8(&gb18030).is_err(),
+        "the fixture must really be GB18030"
+    );
+    let files: &[(&str, &[u8], &str)] = &[
+        ("utf-8", SITES_EN.as_bytes(), "UTF-8"),
+        ("utf-8 with BOM", &with_bom, "UTF-8"),
+        ("gb18030, Chinese headers", &gb18030, "gb18030"),
+    ];
+    for (label, bytes, encoding) in files {
+        for db in backends() {
+            let mut store = db.open();
+            let (records, info) = transfer::parse(Entity::Sites, bytes).expect(label);
+            assert!(
+                info.encoding.eq_ignore_ascii_case(encoding),
+                "{label}: {}",
+                info.encoding
+            );
+            let summary = store.import(&records, &policy(), &change(0)).expect(label);
+            assert_eq!(
+                (summary.rows, summary.created, summary.orgs_created),
+                (3, 3, 3),
+                "{label}"
+            );
+            let sites = store.sites(&SiteFilter::default()).expect("sites");
+            assert_eq!(sites.len(), 3);
+            let portal = store.site("6200000001").expect("by code");
+            assert_eq!(portal.name, "甘肃省人民政府门户网站");
+            assert_eq!(
+                portal.primary().expect("primary").hostname.as_str(),
+                "www.gansu.gov.cn"
+            );
+            assert_eq!(portal.status, SiteStatus::Live);
+            assert_eq!(
+                store.org("兰州市人民政府").expect("org created").level,
+                OrgLevel::Prefecture
+            );
+            // The malformed ICP number is a warning, stored as given.
+            if *label != "gb18030, Chinese headers" {
+                assert_eq!(
+                    store
+                        .site("slt.gansu.gov.cn")
+                        .expect("site")
+                        .icp_filing
+                        .as_deref(),
+                    Some("ICP123")
+                );
+                assert!(
+                    summary
+                        .warnings
+                        .iter()
+                        .any(|(line, w)| *line == 4 && w.field == "icp"),
+                    "{:?}",
+                    summary.warnings
+                );
+            }
+            // Re-importing the same file changes nothing and audits nothing.
+            let audit_rows = store.audit(&AuditFilter::default()).expect("audit").len();
+            let again = import(&mut store, Entity::Sites, bytes).expect("re-import");
+            assert_eq!(
+                (again.created, again.updated, again.unchanged),
+                (0, 0, 3),
+                "{label}"
+            );
+            assert_eq!(
+                store.audit(&AuditFilter::default()).expect("audit").len(),
+                audit_rows
+            );
+        }
+    }
+}
+
+#[test]
+fn all_or_nothing_with_every_bad_row_named() {
+    let file = "\
+name,code,url,organizer,division,kind
+好网站一,6200000011,a.gansu.gov.cn,甘肃省人民政府,620000,portal
+坏标识码,1234567890,b.gansu.gov.cn,甘肃省人民政府,620000,portal
+好网站二,6200000012,c.gansu.gov.cn,甘肃省人民政府,620000,department
+坏域名,6200000013,www.example.com,甘肃省人民政府,620000,department
+重复域名,6200000014,a.gansu.gov.cn,甘肃省人民政府,620000,department
+坏类型,6200000015,d.gansu.gov.cn,甘肃省人民政府,620000,blog
+无单位,6200000016,e.gansu.gov.cn,不存在的单位,,special
+";
+    for db in backends() {
+        let mut store = db.open();
+        let errors = row_errors(import(&mut store, Entity::Sites, file.as_bytes()));
+        let lines: Vec<u64> = errors.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, vec![3, 5, 6, 7, 8], "{errors:#?}");
+        assert!(errors[0].1.contains("placeholder"), "{}", errors[0].1);
+        assert!(
+            errors[1].1.contains("not under an allowed suffix"),
+            "{}",
+            errors[1].1
+        );
+        assert!(errors[2].1.contains("also on line 2"), "{}", errors[2].1);
+        assert!(errors[3].1.contains("blog"), "{}", errors[3].1);
+        assert!(errors[4].1.contains("不存在的单位"), "{}", errors[4].1);
+        // Nothing at all was imported, not even the organizer it created.
+        assert!(
+            store
+                .sites(&SiteFilter::default())
+                .expect("sites")
+                .is_empty()
+        );
+        assert!(store.orgs().expect("orgs").is_empty());
+        assert!(
+            store
+                .audit(&AuditFilter::default())
+                .expect("audit")
+                .is_empty()
+        );
+    }
+}
+
+#[test]
+fn file_level_errors() {
+    let cases: &[(&[u8], &str)] = &[
+        (b"", "empty"),
+        (b"name,code\nx,6200000001\n", "lacks a column for url"),
+        (
+            b"name,url,organizer,kind,\xe7\xbd\x91\xe7\xab\x99\xe5\x90\x8d\xe7\xa7\xb0\n",
+            "names name twice",
+        ),
+        (&[0x81, 0x30, 0x81], "neither UTF-8 nor GB18030"),
+    ];
+    for (bytes, expected) in cases {
+        let error = transfer::parse(Entity::Sites, bytes).expect_err(expected);
+        assert!(
+            error.to_string().contains(expected),
+            "`{error}` lacks `{expected}`"
+        );
+    }
+}
+
+#[test]
+fn status_changes_are_not_imported() {
+    let db = support::sqlite();
+    let mut store = db.open();
+    import(&mut store, Entity::Sites, SITES_EN.as_bytes()).expect("first import");
+    let offline = SITES_EN.replace("portal,live,陇ICP", "portal,offline,陇ICP");
+    let errors = row_errors(import(&mut store, Entity::Sites, offline.as_bytes()));
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].0, 2);
+    assert!(
+        errors[0]
+            .1
+            .contains("is live in the registry, the file says offline"),
+        "{}",
+        errors[0].1
+    );
+    // A real change to a field is applied and audited.
+    let renamed = SITES_EN.replace("甘肃省水利厅,6200000002", "甘肃省水利厅网站,6200000002");
+    let summary = import(&mut store, Entity::Sites, renamed.as_bytes()).expect("rename");
+    assert_eq!((summary.updated, summary.unchanged), (1, 2));
+    let site = store.site("6200000002").expect("site");
+    assert_eq!(site.name, "甘肃省水利厅网站");
+    let audit = store
+        .audit(&AuditFilter {
+            site: Some("6200000002".into()),
+            ..AuditFilter::default()
+        })
+        .expect("audit");
+    assert_eq!(audit.last().expect("row").action, "import");
+}
+
+#[test]
+fn export_round_trip() {
+    for lang in [HeaderLang::Zh, HeaderLang::En] {
+        let source = support::sqlite();
+        let mut store = source.open();
+        add_org(&mut store, "国务院办公厅", "110000", OrgLevel::Central);
+        import(&mut store, Entity::Sites, SITES_EN.as_bytes()).expect("import");
+        store
+            .edit_site(
+                "www.gansu.gov.cn",
+                &siteward::registry::lifecycle::SiteEdit {
+                    add_aliases: vec!["甘肃.政务".parse().expect("host")],
+                    ..Default::default()
+                },
+                None,
+                &policy(),
+                &change(1),
+            )
+            .expect("alias");
+        let sites = store.sites(&SiteFilter::default()).expect("sites");
+        let divisions = store
+            .orgs()
+            .expect("orgs")
+            .into_iter()
+            .map(|o| (o.name, o.division.to_string()))
+            .collect();
+        let mut csv = Vec::new();
+        transfer::write_sites(&sites, &divisions, lang, &mut csv).expect("export");
+        let target = support::sqlite();
+        let mut copy = target.open();
+        import(&mut copy, Entity::Sites, &csv).expect("import the export");
+        let strip = |sites: Vec<siteward::registry::Site>| -> Vec<_> {
+            sites
+                .into_iter()
+                .map(|s| {
+                    (
+                        s.code,
+                        s.name,
+                        s.kind,
+                        s.org,
+                        s.status,
+                        s.icp_filing,
+                        s.psb_filing,
+                        s.domains
+                            .into_iter()
+                            .map(|d| (d.hostname, d.role, d.state))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            strip(copy.sites(&SiteFilter::default()).expect("sites")),
+            strip(sites),
+            "{lang:?}"
+        );
+        // And the export re-imported into its own source changes nothing.
+        let again = import(&mut store, Entity::Sites, &csv).expect("re-import");
+        assert_eq!((again.created, again.updated), (0, 0), "{lang:?}");
+    }
+}
+
+#[test]
+fn organizations_with_parents_and_accounts() {
+    let orgs = "\
+单位名称,行政区划代码,层级,上级单位,联系邮箱
+甘肃省水利厅,620000,省级,甘肃省人民政府,slt@gansu.gov.cn
+甘肃省人民政府,620000,省级,,ban@gansu.gov.cn;zwgk@gansu.gov.cn
+兰州市人民政府,620100,,甘肃省人民政府,
+";
+    for db in backends() {
+        let mut store = db.open();
+        let summary = import(&mut store, Entity::Orgs, orgs.as_bytes()).expect("orgs");
+        assert_eq!(summary.created, 3);
+        let water = store.org("甘肃省水利厅").expect("org");
+        assert_eq!(water.parent.as_deref(), Some("甘肃省人民政府"));
+        assert_eq!(store.org("甘肃省人民政府").expect("org").emails.len(), 2);
+        assert_eq!(
+            store.org("兰州市人民政府").expect("org").level,
+            OrgLevel::Prefecture
+        );
+        let again = import(&mut store, Entity::Orgs, orgs.as_bytes()).expect("again");
+        assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 3));
+        let cycle = "name,division,parent\n甘肃省人民政府,620000,甘肃省水利厅\n";
+        let errors = row_errors(import(&mut store, Entity::Orgs, cycle.as_bytes()));
+        assert!(errors[0].1.contains("its own ancestor"), "{errors:?}");
+
+        let accounts = "\
+平台,账号,账号名称,主办单位,状态,最近发布时间
+微博,gansufabu,甘肃发布,甘肃省人民政府,正常,2026-11-01 10:00
+微信订阅号,gh_gansu,甘肃发布,甘肃省人民政府,正常,
+抖音,lzfb,兰州发布,兰州市人民政府,已关闭,
+微博,gansufabu,甘肃发布（重复）,甘肃省人民政府,正常,
+";
+        let errors = row_errors(import(&mut store, Entity::Accounts, accounts.as_bytes()));
+        assert_eq!(
+            errors,
+            vec![(5, "weibo:gansufabu is also on line 2".to_string())]
+        );
+        assert!(store.accounts().expect("accounts").is_empty());
+        let fixed: String = accounts.lines().take(4).map(|l| format!("{l}\n")).collect();
+        let summary = import(&mut store, Entity::Accounts, fixed.as_bytes()).expect("accounts");
+        assert_eq!(summary.created, 3);
+        let weibo = store.account("weibo:gansufabu").expect("account");
+        assert_eq!(
+            weibo.last_post_at.map(|t| t.to_rfc3339()),
+            Some("2026-11-01T02:00:00+00:00".to_string()),
+            "local times are China Standard Time"
+        );
+        assert_eq!(
+            store.account("lzfb").expect("closed").status,
+            siteward::registry::AccountStatus::Closed
+        );
+        let again = import(&mut store, Entity::Accounts, fixed.as_bytes()).expect("again");
+        assert_eq!(again.unchanged, 3);
+    }
+}
+
+/// Converts the real list (Province, City/district, Url) into a sites
+/// file: every row a live portal of an organizer named after its place,
+/// under the province's division code.
+fn convert_ptc2024(raw: &str) -> String {
+    const PROVINCES: &[(&str, &str)] = &[
+        ("Anhui", "340000"),
+        ("Beijing", "110000"),
+        ("Chongqing", "500000"),
+        ("Fujian", "350000"),
+        ("Gansu", "620000"),
+        ("Guangdong", "440000"),
+        ("Guangxi", "450000"),
+        ("Guizhou", "520000"),
+        ("Hebei", "130000"),
+        ("Heilongjiang", "230000"),
+        ("Henan", "410000"),
+        ("Hubei", "420000"),
+        ("Hunan", "430000"),
+        ("Inner Mongolia", "150000"),
+        ("Jiangsu", "320000"),
+        ("Jiangxi", "360000"),
+        ("Jilin", "220000"),
+        ("Liaoning", "210000"),
+        ("Shaanxi", "610000"),
+        ("Shandong", "370000"),
+        ("Shanghai", "310000"),
+        ("Shanxi", "140000"),
+        ("Sichuan", "510000"),
+        ("Tianjin", "120000"),
+        ("Xinjiang", "650000"),
+        ("Yunnan", "530000"),
+        ("Zhejiang", "330000"),
+    ];
+    let mut reader = csv::Reader::from_reader(raw.as_bytes());
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(["name", "url", "organizer", "division", "kind"])
+        .expect("header");
+    for record in reader.records() {
+        let record = record.expect("row");
+        let (province, place, url) = (&record[0], &record[1], &record[2]);
+        let division = PROVINCES
+            .iter()
+            .find(|(p, _)| *p == province)
+            .expect(province)
+            .1;
+        let org = format!("{province} {place}");
+        writer
+            .write_record([
+                format!("{org} portal").as_str(),
+                url,
+                &org,
+                division,
+                "portal",
+            ])
+            .expect("row");
+    }
+    String::from_utf8(writer.into_inner().expect("flush")).expect("utf-8")
+}
+
+#[test]
+fn real_list_of_portals() {
+    let raw = include_str!("../fixtures/ptc2024_local_websites.csv");
+    let converted = convert_ptc2024(raw);
+    for db in backends() {
+        let mut store = db.open();
+        // The real list has real faults; the import names each and
+        // imports nothing.
+        let errors = row_errors(import(&mut store, Entity::Sites, converted.as_bytes()));
+        let lines: Vec<u64> = errors.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, vec![83, 192, 241], "{errors:#?}");
+        assert!(errors[0].1.contains("www.jinan.cn") && errors[0].1.contains("allowed suffix"));
+        assert!(
+            errors[1]
+                .1
+                .contains("www.shaanxi.gov.cn is also on line 142"),
+            "{}",
+            errors[1].1
+        );
+        assert!(
+            errors[2].1.contains("jyg.gov.cn is also on line 237"),
+            "{}",
+            errors[2].1
+        );
+        assert!(
+            store
+                .sites(&SiteFilter::default())
+                .expect("sites")
+                .is_empty()
+        );
+
+        // An office explains Jinan's domain and drops the two wrong rows.
+        store
+            .add_exception(
+                "domain_not_allowed",
+                "www.jinan.cn",
+                &ExceptionGrant {
+                    reason: "济南市门户网站历史域名，整改期内保留".into(),
+                    until: chrono::Utc::now() + chrono::Duration::days(90),
+                },
+                &change(0),
+            )
+            .expect("exception");
+        let fixed: String = converted
+            .lines()
+            .enumerate()
+            .filter(|(index, _)| ![191, 240].contains(index))
+            .map(|(_, line)| format!("{line}\n"))
+            .collect();
+        let summary = import(&mut store, Entity::Sites, fixed.as_bytes()).expect("import");
+        assert_eq!((summary.rows, summary.created), (268, 268));
+        assert_eq!(
+            store.sites(&SiteFilter::default()).expect("sites").len(),
+            268
+        );
+        assert_eq!(
+            store.site("www.gansu.gov.cn").expect("Gansu").org,
+            "Gansu Gansu provincial government"
+        );
+        let again = import(&mut store, Entity::Sites, fixed.as_bytes()).expect("again");
+        assert_eq!(again.unchanged, 268);
+    }
+}
