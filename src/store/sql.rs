@@ -13,7 +13,9 @@ use super::rows::*;
 use super::schema::{accounts, audit, domains, exceptions, org_contacts, organizations, sites};
 
 /// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
-/// both accept far more, this keeps statements small.
+/// both accept far more, this keeps statements small. A single id is
+/// looked up with `= ?` instead: diesel caches that prepared statement,
+/// while an `IN` list is prepared anew for every length.
 pub const CHUNK: usize = 500;
 
 /// Filters for reading the audit trail.
@@ -22,6 +24,14 @@ pub struct AuditQuery {
     pub site_id: Option<i64>,
     pub entity: Option<(String, i64)>,
     pub limit: Option<i64>,
+}
+
+/// The single row of a query on a unique key. Such queries are loaded
+/// whole rather than with `.first()`: diesel binds `LIMIT 1` as a
+/// parameter, and SQLite (3.46 and later) re-prepares a statement whose
+/// LIMIT parameter is rebound, on every call.
+fn first<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
 }
 
 pub trait Sql: Sized {
@@ -108,8 +118,8 @@ macro_rules! impl_sql {
                 organizations::table
                     .filter(organizations::name.eq(name))
                     .select(OrgRow::as_select())
-                    .first(self)
-                    .optional()
+                    .load(self)
+                    .map(first)
             }
 
             fn insert_org(&mut self, row: &NewOrgRow) -> QueryResult<i64> {
@@ -130,10 +140,18 @@ macro_rules! impl_sql {
                 organizations::table
                     .find(id)
                     .select(OrgRow::as_select())
-                    .first(self)
+                    .load(self)
+                    .map(first)?
+                    .ok_or(diesel::result::Error::NotFound)
             }
 
             fn org_rows_with_ids(&mut self, ids: &[i64]) -> QueryResult<Vec<OrgRow>> {
+                if let &[id] = ids {
+                    return organizations::table
+                        .filter(organizations::id.eq(id))
+                        .select(OrgRow::as_select())
+                        .load(self);
+                }
                 let mut rows = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(CHUNK) {
                     rows.extend(
@@ -150,8 +168,8 @@ macro_rules! impl_sql {
                 sites::table
                     .find(id)
                     .select(SiteRow::as_select())
-                    .first(self)
-                    .optional()
+                    .load(self)
+                    .map(first)
             }
 
             fn contact_rows(&mut self, org_id: Option<i64>) -> QueryResult<Vec<ContactRow>> {
@@ -177,6 +195,10 @@ macro_rules! impl_sql {
                     None => sites::table
                         .select(SiteRow::as_select())
                         .order(sites::id)
+                        .load(self),
+                    Some(&[id]) => sites::table
+                        .filter(sites::id.eq(id))
+                        .select(SiteRow::as_select())
                         .load(self),
                     Some(ids) => {
                         let mut rows = Vec::with_capacity(ids.len());
@@ -239,6 +261,11 @@ macro_rules! impl_sql {
                         .select(DomainRow::as_select())
                         .order(domains::id)
                         .load(self),
+                    Some(&[site_id]) => domains::table
+                        .filter(domains::site_id.eq(site_id))
+                        .select(DomainRow::as_select())
+                        .order(domains::id)
+                        .load(self),
                     Some(ids) => {
                         let mut rows = Vec::new();
                         for chunk in ids.chunks(CHUNK) {
@@ -256,12 +283,17 @@ macro_rules! impl_sql {
             }
 
             fn held_domain(&mut self, hostname: &str) -> QueryResult<Option<DomainRow>> {
+                // The state is spelled out, not bound: SQLite re-prepares a
+                // statement whose bound value decides whether the partial
+                // index `domains_hostname_held` applies, on every call.
                 domains::table
                     .filter(domains::hostname.eq(hostname))
-                    .filter(domains::state.ne("released"))
+                    .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "domains.state <> 'released'",
+                    ))
                     .select(DomainRow::as_select())
-                    .first(self)
-                    .optional()
+                    .load(self)
+                    .map(first)
             }
 
             fn insert_domain(&mut self, row: &NewDomainRow) -> QueryResult<()> {
@@ -283,6 +315,10 @@ macro_rules! impl_sql {
                     None => accounts::table
                         .select(AccountRow::as_select())
                         .order(accounts::id)
+                        .load(self),
+                    Some(&[id]) => accounts::table
+                        .filter(accounts::id.eq(id))
+                        .select(AccountRow::as_select())
                         .load(self),
                     Some(ids) => {
                         let mut rows = Vec::new();

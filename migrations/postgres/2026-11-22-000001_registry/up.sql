@@ -46,6 +46,7 @@ CREATE TABLE sites (
 -- An identifier code is unique among sites that are not closed.
 CREATE UNIQUE INDEX sites_code_open ON sites(code) WHERE code IS NOT NULL AND status <> 'closed';
 CREATE INDEX sites_org ON sites(org_id);
+CREATE INDEX sites_code ON sites(code);
 
 CREATE TABLE domains (
     id BIGSERIAL PRIMARY KEY,
