@@ -282,8 +282,10 @@ fn apply_site<C: Sql>(
     summary: &mut ImportSummary,
 ) -> Result<Applied, StoreError> {
     let record = &line.record;
-    // Within the file: a code or host name on two rows is an error.
+    // Within the file: a code or host name held by two rows is an error.
+    // Closed sites hold no code, closed and rejected ones no host name.
     if let Some(code) = &record.code
+        && record.status != SiteStatus::Closed
         && let Some(first) = context.codes.insert(code.as_str().to_string(), line.line)
     {
         return Err(StoreError::Conflict(format!(
@@ -293,7 +295,8 @@ fn apply_site<C: Sql>(
     let hosts: Vec<Hostname> = std::iter::once(record.primary.clone())
         .chain(record.aliases.iter().cloned())
         .collect();
-    for host in &hosts {
+    let holds_hosts = !matches!(record.status, SiteStatus::Closed | SiteStatus::Rejected);
+    for host in hosts.iter().filter(|_| holds_hosts) {
         if let Some(first) = context.hosts.insert(host.clone(), line.line) {
             return Err(StoreError::Conflict(format!(
                 "host name {host} is also on line {first}"
@@ -309,51 +312,30 @@ fn apply_site<C: Sql>(
         change,
     )?;
 
-    // Match the registry: by code, else by primary host name.
-    let by_code = match &record.code {
-        Some(code) => {
-            let ids = c.site_ids_with_code(code.as_str())?;
-            let mut open = None;
-            for id in ids {
-                if let Some(row) = c.site_row(id)?
-                    && row.status != SiteStatus::Closed.as_str()
-                {
-                    open = Some(id);
-                }
-            }
-            open
-        }
-        None => None,
-    };
-    let by_host = c.held_domain(record.primary.as_str())?.map(|d| d.site_id);
-    let existing = match (by_code, by_host) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(StoreError::Conflict(format!(
-                "code {} belongs to site {a} but host name {} to site {b}",
-                record.code.as_ref().map(|c| c.as_str()).unwrap_or_default(),
-                record.primary
-            )));
-        }
-        (Some(id), _) | (None, Some(id)) => Some(sites::by_id(c, id)?),
-        (None, None) => past_site(c, record)?,
+    // Match the registry. A closed or rejected row matches that past site
+    // first; otherwise the open site with its code, else its primary host.
+    let past = past_site(c, record)?;
+    let existing = match past {
+        Some(site) => Some(site),
+        None => open_site(c, record)?,
     };
 
     let mut warnings: Vec<Warning> = Vec::new();
     warnings.extend(record.icp_filing.as_deref().and_then(check_icp));
     warnings.extend(record.psb_filing.as_deref().and_then(check_psb));
     let site_id = existing.as_ref().map(|s| s.id);
-    for host in &hosts {
+    // A closed or rejected site's host names are history: they claim
+    // nothing, so neither the suffix policy nor uniqueness applies.
+    for host in hosts.iter().filter(|_| holds_hosts) {
         // Already held by this site: nothing to check.
-        if existing.as_ref().is_some_and(|s| {
-            s.domains
-                .iter()
-                .any(|d| &d.hostname == host && d.state != DomainState::Released)
-        }) {
+        if existing.as_ref().is_some_and(|s| held(s, host)) {
             continue;
         }
         sites::check_hosts(c, std::slice::from_ref(host), site_id, None, policy, change)?;
     }
-    if let Some(code) = &record.code {
+    if let Some(code) = &record.code
+        && record.status != SiteStatus::Closed
+    {
         warnings.extend(sites::check_code(c, code, site_id, &record.org, policy)?);
     }
     let applied = match existing {
@@ -457,6 +439,35 @@ fn apply_site<C: Sql>(
         .warnings
         .extend(warnings.into_iter().map(|w| (line.line, w)));
     Ok(applied)
+}
+
+/// The site that is not closed and holds the row's code, else the one
+/// holding its primary host name; both must agree.
+fn open_site<C: Sql>(c: &mut C, record: &SiteRecord) -> Result<Option<Site>, StoreError> {
+    let by_code = match &record.code {
+        Some(code) => {
+            let mut open = None;
+            for id in c.site_ids_with_code(code.as_str())? {
+                if let Some(row) = c.site_row(id)?
+                    && row.status != SiteStatus::Closed.as_str()
+                {
+                    open = Some(id);
+                }
+            }
+            open
+        }
+        None => None,
+    };
+    let by_host = c.held_domain(record.primary.as_str())?.map(|d| d.site_id);
+    match (by_code, by_host) {
+        (Some(a), Some(b)) if a != b => Err(StoreError::Conflict(format!(
+            "code {} belongs to site {a} but host name {} to site {b}",
+            record.code.as_ref().map(|c| c.as_str()).unwrap_or_default(),
+            record.primary
+        ))),
+        (Some(id), _) | (None, Some(id)) => Ok(Some(sites::by_id(c, id)?)),
+        (None, None) => Ok(None),
+    }
 }
 
 /// A row for a closed or rejected site matches that site (whose code and

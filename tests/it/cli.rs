@@ -514,3 +514,126 @@ fn code_check_command() {
     assert_eq!(status, 2);
     assert!(stderr.contains("code `3610782`"), "{stderr}");
 }
+
+/// A process killed in the middle of an import leaves the registry as it
+/// was before or after, never half-imported, and the database opens.
+#[test]
+fn killed_import_leaves_all_or_nothing() {
+    let sw = Siteward::new();
+    let file = sw.path("many.csv");
+    let mut csv = String::from("name,code,url,organizer,division,kind\n");
+    for i in 0..4000 {
+        csv.push_str(&format!(
+            "网站{i},,s{i}.gansu.gov.cn,甘肃省人民政府,620000,department\n"
+        ));
+    }
+    std::fs::write(&file, csv).expect("write");
+    sw.ok(&["site", "list"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_siteward"))
+        .args(["--db", &sw.db, "import", "sites", &file])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    let count = sw.json_lines(&["site", "list", "--json"]).len();
+    assert!(
+        count == 0 || count == 4000,
+        "half an import survived: {count} sites"
+    );
+    let audited = sw
+        .json_lines(&["audit", "--json"])
+        .iter()
+        .filter(|r| r["entity"] == "site")
+        .count();
+    assert_eq!(
+        audited, count,
+        "every site has its audit row, and no audit row lacks its site"
+    );
+}
+
+/// Two processes writing one SQLite file at once both succeed: writers
+/// wait for the lock instead of failing.
+#[test]
+fn concurrent_writers_on_one_sqlite_file() {
+    let sw = Siteward::new();
+    sw.ok(&[
+        "org",
+        "add",
+        "--name",
+        "甘肃省人民政府",
+        "--division",
+        "620000",
+        "--level",
+        "province",
+    ]);
+    let spawn = |prefix: &'static str| {
+        let db = sw.db.clone();
+        std::thread::spawn(move || {
+            for i in 0..15 {
+                let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
+                    .args([
+                        "--db",
+                        &db,
+                        "site",
+                        "request",
+                        "--name",
+                        "并发",
+                        "--org",
+                        "甘肃省人民政府",
+                        "--kind",
+                        "special",
+                    ])
+                    .arg("--domain")
+                    .arg(format!("{prefix}{i}.gansu.gov.cn"))
+                    .output()
+                    .expect("run");
+                assert!(
+                    output.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+        })
+    };
+    let (a, b) = (spawn("a"), spawn("b"));
+    a.join().expect("writer a");
+    b.join().expect("writer b");
+    assert_eq!(sw.json_lines(&["site", "list", "--json"]).len(), 30);
+}
+
+/// The database itself refuses to rewrite history.
+#[test]
+fn the_audit_trail_is_append_only() {
+    use diesel::{Connection, RunQueryDsl, sqlite::SqliteConnection};
+    let sw = Siteward::new();
+    sw.ok(&[
+        "org",
+        "add",
+        "--name",
+        "甘肃省人民政府",
+        "--division",
+        "620000",
+        "--level",
+        "province",
+    ]);
+    let path = sw.db.trim_start_matches("sqlite://").to_string();
+    let mut conn = SqliteConnection::establish(&path).expect("open");
+    for statement in [
+        "DELETE FROM audit",
+        "UPDATE audit SET actor = 'x'",
+        "DELETE FROM organizations",
+    ] {
+        let error = diesel::sql_query(statement)
+            .execute(&mut conn)
+            .expect_err(statement);
+        assert!(
+            error.to_string().contains("append-only")
+                || error.to_string().contains("never deleted"),
+            "{error}"
+        );
+    }
+    assert_eq!(sw.json_lines(&["audit", "--json"]).len(), 1);
+}

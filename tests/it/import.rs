@@ -447,3 +447,27 @@ fn real_list_of_portals() {
         assert_eq!(again.unchanged, 268);
     }
 }
+
+#[test]
+fn utf16_and_closed_sites_reimport_unchanged() {
+    let file = "name,code,url,organizer,division,kind,status\n\
+旧网站,6200000021,old.gansu.gov.cn,甘肃省人民政府,620000,department,closed\n\
+驳回的网站,,no.gansu.gov.cn,甘肃省人民政府,620000,special,rejected\n\
+新网站,6200000021,new.gansu.gov.cn,甘肃省人民政府,620000,department,live\n";
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in file.encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    for db in backends() {
+        let mut store = db.open();
+        let summary = import(&mut store, Entity::Sites, &utf16).expect("UTF-16 import");
+        assert_eq!(summary.created, 3, "a closed site's code may be reused");
+        let again = import(&mut store, Entity::Sites, &utf16).expect("again");
+        assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 3));
+        assert_eq!(store.sites(&SiteFilter::default()).expect("sites").len(), 3);
+        assert_eq!(
+            store.site("6200000021").expect("the open one").name,
+            "新网站"
+        );
+    }
+}

@@ -623,3 +623,30 @@ fn every_account_transition() {
         );
     }
 }
+
+#[test]
+fn postgres_refuses_deletes_too() {
+    use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+    let Some(db) = support::postgres() else {
+        return;
+    };
+    let mut store = db.open();
+    add_org(&mut store, ORG, "620000", OrgLevel::Province);
+    request(&mut store, "www.gansu.gov.cn", 0);
+    let mut conn = PgConnection::establish(&db.url).expect("connect");
+    for statement in [
+        "DELETE FROM audit",
+        "UPDATE audit SET actor = 'x'",
+        "DELETE FROM domains",
+        "DELETE FROM sites",
+    ] {
+        let error = diesel::sql_query(statement)
+            .execute(&mut conn)
+            .expect_err(statement);
+        assert!(
+            error.to_string().contains("append-only")
+                || error.to_string().contains("never deleted"),
+            "{error}"
+        );
+    }
+}
