@@ -8,6 +8,7 @@
 //! - [`config`]: the daemon's configuration, resolved once.
 //! - [`store`]: the only module that knows SQL (SQLite or PostgreSQL).
 //! - [`transfer`]: CSV import and export formats.
+//! - [`probe`]: network in, observations out (pages so far).
 //! - [`clock`]: times as people give and read them (China Standard Time).
 //! - [`cli`], [`commands`], [`output`]: the command line.
 
@@ -17,6 +18,7 @@ pub mod commands;
 pub mod config;
 pub mod output;
 pub mod policy;
+pub mod probe;
 pub mod registry;
 pub mod store;
 pub mod transfer;

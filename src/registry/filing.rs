@@ -10,15 +10,18 @@ use super::Warning;
 
 /// Province abbreviations used in filing numbers (both forms where a
 /// province has two: 甘/陇, 陕/秦, 贵/黔, 云/滇, 川/蜀).
-const PROVINCES: &str =
+pub const PROVINCE_ABBREVIATIONS: &str =
     "京津冀晋蒙辽吉黑沪苏浙皖闽赣鲁豫鄂湘粤桂琼渝川蜀贵黔云滇藏陕秦甘陇青宁新港澳台";
 
 static ICP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!("^[{PROVINCES}]ICP备\\d{{6,10}}号(-\\d{{1,4}})?$")).expect("static regex")
+    Regex::new(&format!(
+        "^[{PROVINCE_ABBREVIATIONS}]ICP备\\d{{6,10}}号(-\\d{{1,4}})?$"
+    ))
+    .expect("static regex")
 });
 
 static PSB: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!("^[{PROVINCES}]公网安备\\d{{14}}号$")).expect("static regex")
+    Regex::new(&format!("^[{PROVINCE_ABBREVIATIONS}]公网安备\\d{{14}}号$")).expect("static regex")
 });
 
 /// Checks an ICP filing number such as `陇ICP备05001234号` or

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use code::{Division, DivisionCode, DivisionTable, SiteCode};
-pub use filing::{check_icp, check_psb};
+pub use filing::{PROVINCE_ABBREVIATIONS, check_icp, check_psb};
 pub use hostname::{AllowedSuffixes, Hostname};
 pub use model::{
     Account, AccountStatus, Domain, DomainRole, DomainState, OrgLevel, Organization, Platform,

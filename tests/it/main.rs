@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod import;
 mod lifecycle;
+mod page;
 mod policy;
 mod support;
 mod validation;

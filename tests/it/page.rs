@@ -1,0 +1,133 @@
+//! Reading pages: charsets, identifier codes in meta and footer, filing
+//! numbers, organizer, links and prohibited terms.
+
+use siteward::probe::page::{decode, parse};
+use url::Url;
+
+const PORTAL: &str = r#"<!DOCTYPE html>
+<html><head>
+<meta http-equiv="Content-Type" content="text/html; charset=gb2312">
+<meta name="SiteName" content="甘肃省人民政府">
+<meta name="SiteIDCode" content="6200000001">
+<title> 甘肃省人民政府门户网站 </title>
+<script>var fake = "网站标识码：9999999999 澳门赌场";</script>
+</head><body>
+<base href="https://www.gansu.gov.cn/">
+<a href="/col/col1/index.html">要闻</a>
+<a href="col/col2/index.html#top">通知公告</a>
+<a href="https://www.gov.cn/">中国政府网</a>
+<a href="http://old.gansu.gov.cn/zwgk/">政务公开（旧）</a>
+<a href="javascript:void(0)">打印</a>
+<a href="mailto:ban@gansu.gov.cn">联系我们</a>
+<iframe src="https://tj.gansu.gov.cn/count"></iframe>
+<div class="footer">主办单位：甘肃省人民政府办公厅　承办单位：甘肃省大数据中心<br>
+网站标识码：<span>6200000001</span>
+陇ICP备 05001234号-1 <img src="ga.png">甘公网安备 62010202000001号</div>
+</body></html>"#;
+
+fn url() -> Url {
+    Url::parse("https://www.gansu.gov.cn/").expect("url")
+}
+
+#[test]
+fn a_gbk_portal() {
+    let (bytes, _, _) = encoding_rs::GBK.encode(PORTAL);
+    for content_type in [Some("text/html; charset=GBK"), Some("text/html"), None] {
+        let (html, encoding) = decode(&bytes, content_type);
+        assert_eq!(encoding.name(), "GBK", "{content_type:?}");
+        let (page, text) = parse(&html, &url(), &["澳门赌场".to_string()]);
+        assert_eq!(page.title.as_deref(), Some("甘肃省人民政府门户网站"));
+        assert_eq!(page.meta_site_code.as_deref(), Some("6200000001"));
+        assert_eq!(page.meta_site_name.as_deref(), Some("甘肃省人民政府"));
+        assert_eq!(
+            page.footer_codes,
+            ["6200000001"],
+            "a code in a script is not shown"
+        );
+        assert_eq!(page.icp_filings, ["陇ICP备05001234号-1"]);
+        assert_eq!(page.psb_filings, ["甘公网安备62010202000001号"]);
+        assert_eq!(page.organizer.as_deref(), Some("甘肃省人民政府办公厅"));
+        assert!(
+            page.prohibited_terms.is_empty(),
+            "script text is not page text"
+        );
+        assert_eq!(
+            page.links,
+            [
+                "https://www.gansu.gov.cn/col/col1/index.html",
+                "https://www.gansu.gov.cn/col/col2/index.html",
+                "https://www.gov.cn/",
+                "http://old.gansu.gov.cn/zwgk/",
+                "https://tj.gansu.gov.cn/count",
+            ]
+        );
+        let hosts: Vec<&str> = page.link_hosts.iter().map(String::as_str).collect();
+        assert_eq!(
+            hosts,
+            [
+                "old.gansu.gov.cn",
+                "tj.gansu.gov.cn",
+                "www.gansu.gov.cn",
+                "www.gov.cn"
+            ]
+        );
+        assert!(text.contains("甘肃省大数据中心"));
+    }
+}
+
+#[test]
+fn undeclared_gb18030_and_utf8() {
+    let body = "<html><title>兰州市人民政府</title><body>政府网站标识码 6201000001</body></html>";
+    let (gb, _, _) = encoding_rs::GB18030.encode(body);
+    let (html, encoding) = decode(&gb, None);
+    assert_eq!(encoding.name(), "gb18030");
+    assert_eq!(parse(&html, &url(), &[]).0.footer_codes, ["6201000001"]);
+    let (html, encoding) = decode(body.as_bytes(), Some("text/html; charset=\"utf-8\""));
+    assert_eq!(encoding.name(), "UTF-8");
+    assert_eq!(
+        parse(&html, &url(), &[]).0.title.as_deref(),
+        Some("兰州市人民政府")
+    );
+}
+
+/// Real case 4: a captured notice page keeps the template and the footer's
+/// code, but the site name is replaced by a gambling site's.
+#[test]
+fn a_captured_page() {
+    let captured = PORTAL
+        .replace("甘肃省人民政府门户网站", "澳门新葡京娱乐城")
+        .replace(
+            "<div class=\"footer\">",
+            "<div>澳门 新葡京 在线娱乐，注册送彩金</div><div class=\"footer\">",
+        );
+    let terms = [
+        "新葡京".to_string(),
+        "送彩金".to_string(),
+        "六合彩".to_string(),
+    ];
+    let (page, _) = parse(&captured, &url(), &terms);
+    assert_eq!(page.title.as_deref(), Some("澳门新葡京娱乐城"));
+    assert_eq!(page.footer_codes, ["6200000001"], "the code stays");
+    assert_eq!(page.prohibited_terms, ["新葡京", "送彩金"]);
+}
+
+#[test]
+fn hostile_pages_are_bounded() {
+    let mut body = String::from("<html><body>");
+    for i in 0..5000 {
+        body.push_str(&format!("<a href=\"/p{i}.html\">p</a>"));
+    }
+    let (page, _) = parse(&body, &url(), &[]);
+    assert_eq!(page.links.len(), siteward::probe::page::MAX_LINKS);
+    let (page, _) = parse(
+        "<html><meta name=SiteIDCode content=' 1234 '><title></title>",
+        &url(),
+        &[],
+    );
+    assert_eq!(
+        page.meta_site_code.as_deref(),
+        Some("1234"),
+        "kept as given, judged later"
+    );
+    assert_eq!(page.title, None);
+}
