@@ -135,12 +135,14 @@ fn unique_push(list: &mut Vec<String>, value: String) {
 /// terms; matching ignores case and white space.
 pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
     let document = Html::parse_document(html);
-    let mut page = Page::default();
-    page.title = document
-        .select(&TITLE)
-        .next()
-        .map(|t| squeeze(&t.text().collect::<String>()))
-        .filter(|t| !t.is_empty());
+    let mut page = Page {
+        title: document
+            .select(&TITLE)
+            .next()
+            .map(|t| squeeze(&t.text().collect::<String>()))
+            .filter(|t| !t.is_empty()),
+        ..Page::default()
+    };
     for meta in document.select(&META) {
         let name = meta.value().attr("name").unwrap_or_default();
         let content = meta.value().attr("content").map(|c| c.trim().to_string());
