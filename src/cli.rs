@@ -55,6 +55,15 @@ pub enum Command {
     Exception(ExceptionCommand),
     /// Check an identifier code (网站标识码) against the rules and the division table.
     Code(CodeArgs),
+    /// Probe one host name now and print what was observed (DNS so far).
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The host name (or a URL).
+    #[arg(value_parser = hostname)]
+    pub host: Hostname,
 }
 
 /// A time given on the command line.

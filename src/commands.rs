@@ -69,6 +69,9 @@ pub fn run(cli: Cli) -> Result<()> {
         };
         return check_code(&args.code, args.org.as_deref(), store, &policy, cli.json);
     }
+    if let Command::Probe(args) = &cli.command {
+        return probe(&config, &args.host, cli.json);
+    }
     let policy = Policy::load(config.policies.dir.as_deref())?;
     let store = Store::open(&url)?;
     let mut context = Context_ {
@@ -112,7 +115,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 EntityArg::Accounts => Entity::Accounts,
             };
             let (records, info) = transfer::parse(entity, &bytes)
-                .map_err(|e| InvalidFile(format!("{}: {e}", args.file.display())))?;
+                .map_err(|e| InvalidInput(format!("{}: {e}", args.file.display())))?;
             if !info.ignored_columns.is_empty() {
                 eprintln!("note: ignored columns: {}", info.ignored_columns.join(", "));
             }
@@ -223,16 +226,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 table.print(&mut out)?;
             }
         }
-        Command::Code(_) => unreachable!("handled before the store is opened"),
+        Command::Code(_) | Command::Probe(_) => {
+            unreachable!("handled before the store is opened")
+        }
     }
     out.flush()?;
     Ok(())
 }
 
-/// A file that cannot be imported as a whole (encoding, headers).
+/// Input refused as a whole: a file that cannot be imported (encoding,
+/// headers), a resolver setting that is not an address.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct InvalidFile(pub String);
+pub struct InvalidInput(pub String);
 
 fn print_site(
     context: &Context_,
@@ -653,6 +659,57 @@ fn check_code(
             (Some(prefix), None) => writeln!(out, "prefix {prefix}: in no division table")?,
         }
         warn(&warnings);
+    }
+    Ok(())
+}
+
+/// Probes one host name and prints what was seen. Needs no database.
+fn probe(config: &Config, host: &crate::registry::Hostname, json: bool) -> Result<()> {
+    use crate::probe::dns::{DnsOutcome, DnsProbe, ResolverSettings};
+    let settings =
+        ResolverSettings::from_config(&config.resolver).map_err(|e| InvalidInput(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let observed = runtime.block_on(async {
+        let dns = DnsProbe::new(&settings)?;
+        anyhow::Ok(dns.host(host).await)
+    })?;
+    let mut out = io::stdout().lock();
+    if json {
+        json_line(
+            &mut out,
+            &serde_json::json!({ "host": host, "dns": observed }),
+        )?;
+        return Ok(());
+    }
+    writeln!(out, "{} ({})", host.to_unicode(), host)?;
+    for hop in &observed.cname_chain {
+        writeln!(
+            out,
+            "  CNAME  {} -> {}  (TTL {})",
+            hop.name, hop.target, hop.ttl
+        )?;
+    }
+    for (kind, outcome) in [("A", &observed.a), ("AAAA", &observed.aaaa)] {
+        match outcome {
+            DnsOutcome::Answer { records } => {
+                for record in records {
+                    writeln!(out, "  {kind:<5}  {}  (TTL {})", record.value, record.ttl)?;
+                }
+            }
+            DnsOutcome::NxDomain { name } => {
+                writeln!(out, "  {kind:<5}  NXDOMAIN: {name} does not exist")?
+            }
+            DnsOutcome::Failed { reason } => {
+                writeln!(out, "  {kind:<5}  measurement failed: {reason}")?
+            }
+            other if !other.is_conclusive() => {
+                writeln!(out, "  {kind:<5}  measurement failed: {}", other.name())?
+            }
+            other => writeln!(out, "  {kind:<5}  {}", other.name())?,
+        }
     }
     Ok(())
 }

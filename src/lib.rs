@@ -20,6 +20,8 @@ pub mod output;
 pub mod policy;
 pub mod probe;
 pub mod registry;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod store;
 pub mod transfer;
 
@@ -34,7 +36,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             .is_some_and(store::StoreError::is_user_error)
             || cause.is::<registry::Invalid>()
             || cause.is::<registry::lifecycle::TransitionError>()
-            || cause.is::<commands::InvalidFile>()
+            || cause.is::<commands::InvalidInput>()
             || cause.is::<config::ConfigError>()
             || matches!(
                 cause.downcast_ref::<policy::PolicyError>(),

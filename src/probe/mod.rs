@@ -3,4 +3,5 @@
 //! or a failed handshake is data, not an error. Probes never touch the
 //! database.
 
+pub mod dns;
 pub mod page;

@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod dns;
 mod import;
 mod lifecycle;
 mod page;

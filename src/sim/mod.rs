@@ -1,0 +1,6 @@
+//! A simulated world on loopback for the tests, the demo and the
+//! benchmark: real DNS servers (and, next, TLS and HTTP servers) that the
+//! probes talk to over real sockets. Behind the default cargo feature
+//! `sim`, so a lean production build can leave it out.
+
+pub mod dns;

@@ -1,0 +1,241 @@
+//! The DNS probe against real DNS servers on loopback: every outcome kept
+//! apart, CNAME chains with TTLs, and failures to measure that are never
+//! NXDOMAIN.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use siteward::probe::dns::{DnsOutcome, DnsProbe, ResolverSettings};
+use siteward::registry::Hostname;
+use siteward::sim::dns::{Fault, RecordData, Zone, serve, serve_fault};
+
+const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+fn world() -> Vec<Zone> {
+    use RecordData::*;
+    vec![
+        Zone::new("gansu.gov.cn")
+            .with(
+                "www.gansu.gov.cn",
+                300,
+                A("127.0.0.10".parse().expect("ip")),
+            )
+            .with("www.gansu.gov.cn", 300, Aaaa("::1".parse().expect("ip")))
+            .with("v4.gansu.gov.cn", 600, A("127.0.0.11".parse().expect("ip")))
+            .with("txt.gansu.gov.cn", 600, Txt("v=spf1 -all".into()))
+            .with("alias.gansu.gov.cn", 120, Cname("www.gansu.gov.cn".into()))
+            .with(
+                "cdn.gansu.gov.cn",
+                600,
+                Cname("site.cdn-example.net".into()),
+            )
+            .with(
+                "gone.gansu.gov.cn",
+                900,
+                Cname("gone-bucket.unclaimed-cloud.com".into()),
+            )
+            .with(
+                "*.wild.gansu.gov.cn",
+                60,
+                A("127.0.0.12".parse().expect("ip")),
+            )
+            .with("*.wild.gansu.gov.cn", 60, Aaaa("::1".parse().expect("ip")))
+            .with(
+                "mapped.gansu.gov.cn",
+                60,
+                Aaaa("::ffff:127.0.0.13".parse().expect("ip")),
+            ),
+        Zone::new("cdn-example.net").with(
+            "site.cdn-example.net",
+            45,
+            A("127.0.0.14".parse().expect("ip")),
+        ),
+        Zone::new("unclaimed-cloud.com"),
+    ]
+}
+
+fn probe(server: SocketAddr, timeout_ms: u64) -> DnsProbe {
+    DnsProbe::new(&ResolverSettings {
+        nameservers: vec![server],
+        timeout: Duration::from_millis(timeout_ms),
+        attempts: 0,
+    })
+    .expect("resolver")
+}
+
+fn host(name: &str) -> Hostname {
+    name.parse().expect("host name")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_outcome() {
+    let server = serve(LOOPBACK, &world()).await.expect("dns server");
+    let dns = probe(server.addr, 2000);
+    // (host, A outcome, AAAA outcome, chain targets, addresses)
+    let cases: &[(&str, &str, &str, &[&str], &[&str])] = &[
+        (
+            "www.gansu.gov.cn",
+            "answer",
+            "answer",
+            &[],
+            &["127.0.0.10", "::1"],
+        ),
+        ("v4.gansu.gov.cn", "answer", "nodata", &[], &["127.0.0.11"]),
+        ("txt.gansu.gov.cn", "nodata", "nodata", &[], &[]),
+        (
+            "alias.gansu.gov.cn",
+            "answer",
+            "answer",
+            &["www.gansu.gov.cn"],
+            &["127.0.0.10", "::1"],
+        ),
+        (
+            "cdn.gansu.gov.cn",
+            "answer",
+            "nodata",
+            &["site.cdn-example.net"],
+            &["127.0.0.14"],
+        ),
+        (
+            "gone.gansu.gov.cn",
+            "nxdomain",
+            "nxdomain",
+            &["gone-bucket.unclaimed-cloud.com"],
+            &[],
+        ),
+        ("missing.gansu.gov.cn", "nxdomain", "nxdomain", &[], &[]),
+        (
+            "anything.wild.gansu.gov.cn",
+            "answer",
+            "answer",
+            &[],
+            &["127.0.0.12", "::1"],
+        ),
+        // An IPv4-mapped address is no IPv6 support.
+        ("mapped.gansu.gov.cn", "nodata", "answer", &[], &[]),
+        // A zone this server does not serve.
+        ("www.example.org", "refused", "refused", &[], &[]),
+    ];
+    for (name, a, aaaa, chain, addresses) in cases {
+        let observed = dns.host(&host(name)).await;
+        assert_eq!(observed.a.name(), *a, "{name} A: {:?}", observed.a);
+        assert_eq!(
+            observed.aaaa.name(),
+            *aaaa,
+            "{name} AAAA: {:?}",
+            observed.aaaa
+        );
+        let targets: Vec<&str> = observed
+            .cname_chain
+            .iter()
+            .map(|h| h.target.as_str())
+            .collect();
+        assert_eq!(targets, *chain, "{name}");
+        let found: Vec<String> = observed
+            .addresses()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(found, *addresses, "{name}");
+    }
+    // TTLs of every hop and record are kept.
+    let cdn = dns.host(&host("cdn.gansu.gov.cn")).await;
+    assert_eq!(cdn.cname_chain[0].ttl, 600);
+    assert_eq!(cdn.cname_chain[0].name, "cdn.gansu.gov.cn");
+    let DnsOutcome::Answer { records } = &cdn.a else {
+        panic!("{:?}", cdn.a)
+    };
+    assert_eq!(
+        (records[0].ttl, records[0].name.as_str()),
+        (45, "site.cdn-example.net")
+    );
+    // The dangling CNAME names the target that does not exist.
+    let gone = dns.host(&host("gone.gansu.gov.cn")).await;
+    assert_eq!(
+        gone.a,
+        DnsOutcome::NxDomain {
+            name: "gone-bucket.unclaimed-cloud.com".into()
+        }
+    );
+    assert_eq!(gone.cname_chain[0].ttl, 900);
+    assert!(gone.is_conclusive());
+}
+
+/// SERVFAIL, REFUSED and a resolver that is down are failures to measure:
+/// never NXDOMAIN, never conclusive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_to_measure() {
+    for (fault, expected) in [
+        (Fault::ServFail, "servfail"),
+        (Fault::Refused, "refused"),
+        (Fault::Silent, "timeout"),
+    ] {
+        let server = serve_fault(LOOPBACK, fault).await.expect("fault server");
+        let dns = probe(server.addr, 300);
+        let started = std::time::Instant::now();
+        let observed = dns.host(&host("www.gansu.gov.cn")).await;
+        assert_eq!(observed.a.name(), expected, "{fault:?}: {:?}", observed.a);
+        assert_eq!(observed.aaaa.name(), expected, "{fault:?}");
+        assert!(
+            !observed.a.is_conclusive() && !observed.is_conclusive(),
+            "{fault:?}"
+        );
+        assert!(observed.addresses().is_empty());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{fault:?} took {:?}",
+            started.elapsed()
+        );
+    }
+    // Nobody listening at all.
+    let closed = {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        socket.local_addr().expect("addr")
+    };
+    let observed = probe(closed, 300).host(&host("www.gansu.gov.cn")).await;
+    assert!(!observed.a.is_conclusive(), "{:?}", observed.a);
+    assert!(!matches!(observed.a, DnsOutcome::NxDomain { .. }));
+}
+
+/// `siteward probe HOST --json` against the simulated world's DNS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_command() {
+    let server = serve(LOOPBACK, &world()).await.expect("dns server");
+    let address = server.addr.to_string();
+    let run = move |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+            .args(args)
+            .env("SITEWARD_RESOLVER_NAMESERVERS", &address)
+            .env("SITEWARD_RESOLVER_TIMEOUT_MS", "1000")
+            .output()
+            .expect("run siteward")
+    };
+    let output = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["probe", "gone.gansu.gov.cn", "--json"])
+    })
+    .await
+    .expect("join");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(value["host"], "gone.gansu.gov.cn");
+    assert_eq!(value["dns"]["a"]["outcome"], "nxdomain");
+    assert_eq!(value["dns"]["a"]["name"], "gone-bucket.unclaimed-cloud.com");
+    assert_eq!(
+        value["dns"]["cname_chain"][0]["target"],
+        "gone-bucket.unclaimed-cloud.com"
+    );
+    let output =
+        tokio::task::spawn_blocking(move || run(&["probe", "https://www.gansu.gov.cn/index.html"]))
+            .await
+            .expect("join");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("127.0.0.10") && text.contains("TTL 300"),
+        "{text}"
+    );
+}
