@@ -72,7 +72,14 @@ async fn every_outcome() {
     let server = serve(LOOPBACK, &world()).await.expect("dns server");
     let dns = probe(server.addr, 2000);
     // (host, A outcome, AAAA outcome, chain targets, addresses)
-    let cases: &[(&str, &str, &str, &[&str], &[&str])] = &[
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+    );
+    let cases: &[Case] = &[
         (
             "www.gansu.gov.cn",
             "answer",
