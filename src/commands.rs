@@ -665,6 +665,7 @@ fn check_code(
 
 /// Probes one host name and prints what was seen. Needs no database.
 fn probe(config: &Config, host: &crate::registry::Hostname, json: bool) -> Result<()> {
+    use crate::probe::delegation::ServerStatus;
     use crate::probe::dns::{DnsOutcome, DnsProbe, ResolverSettings};
     let settings =
         ResolverSettings::from_config(&config.resolver).map_err(|e| InvalidInput(e.to_string()))?;
@@ -672,15 +673,19 @@ fn probe(config: &Config, host: &crate::registry::Hostname, json: bool) -> Resul
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let observed = runtime.block_on(async {
+    let (observed, delegation) = runtime.block_on(async {
         let dns = DnsProbe::new(&settings)?;
-        anyhow::Ok(dns.host(host).await)
+        anyhow::Ok(tokio::join!(dns.host(host), dns.delegation(host)))
     })?;
     let mut out = io::stdout().lock();
     if json {
+        let delegation = match &delegation {
+            Ok(delegation) => serde_json::to_value(delegation)?,
+            Err(reason) => serde_json::json!({ "error": reason }),
+        };
         json_line(
             &mut out,
-            &serde_json::json!({ "host": host, "dns": observed }),
+            &serde_json::json!({ "host": host, "dns": observed, "delegation": delegation }),
         )?;
         return Ok(());
     }
@@ -710,6 +715,28 @@ fn probe(config: &Config, host: &crate::registry::Hostname, json: bool) -> Resul
             }
             other => writeln!(out, "  {kind:<5}  {}", other.name())?,
         }
+    }
+    match delegation {
+        Ok(delegation) => {
+            let wildcard = match delegation.wildcard {
+                Some(true) => "answers every name (wildcard)",
+                Some(false) => "no wildcard",
+                None => "wildcard unknown",
+            };
+            writeln!(out, "zone {} ({wildcard})", delegation.zone)?;
+            for server in &delegation.servers {
+                let address = server.address.map(|a| a.to_string()).unwrap_or_default();
+                let status = match &server.status {
+                    ServerStatus::Serves { serial } => format!("serves the zone (serial {serial})"),
+                    ServerStatus::Lame { reason } => format!("LAME: {reason}"),
+                    ServerStatus::NoAddress => "its host name does not exist (NXDOMAIN)".into(),
+                    ServerStatus::Unreachable { reason } => format!("unreachable: {reason}"),
+                    ServerStatus::Unknown { reason } => format!("measurement failed: {reason}"),
+                };
+                writeln!(out, "  NS     {} {address}  {status}", server.name)?;
+            }
+        }
+        Err(reason) => writeln!(out, "zone: measurement failed: {reason}")?,
     }
     Ok(())
 }

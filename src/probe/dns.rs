@@ -46,6 +46,8 @@ pub struct ResolverSettings {
     pub timeout: Duration,
     /// Tries after the first.
     pub attempts: usize,
+    /// The port delegated name servers are asked on (53).
+    pub authoritative_port: u16,
 }
 
 impl ResolverSettings {
@@ -63,6 +65,7 @@ impl ResolverSettings {
             nameservers,
             timeout: Duration::from_millis(config.timeout_ms),
             attempts: config.attempts as usize,
+            authoritative_port: config.authoritative_port,
         })
     }
 }
@@ -199,6 +202,8 @@ fn show(name: &Name) -> String {
 #[derive(Clone)]
 pub struct DnsProbe {
     resolver: TokioResolver,
+    timeout: Duration,
+    authoritative_port: u16,
 }
 
 impl std::fmt::Debug for DnsProbe {
@@ -244,7 +249,23 @@ impl DnsProbe {
         let resolver = builder
             .build()
             .map_err(|e| DnsSetupError::Build(e.to_string()))?;
-        Ok(DnsProbe { resolver })
+        Ok(DnsProbe {
+            resolver,
+            timeout: settings.timeout,
+            authoritative_port: settings.authoritative_port,
+        })
+    }
+
+    pub(crate) fn resolver(&self) -> &TokioResolver {
+        &self.resolver
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub(crate) fn authoritative_port(&self) -> u16 {
+        self.authoritative_port
     }
 
     /// Asks one question and classifies the answer; returns the CNAME hops

@@ -3,5 +3,6 @@
 //! or a failed handshake is data, not an error. Probes never touch the
 //! database.
 
+pub mod delegation;
 pub mod dns;
 pub mod page;

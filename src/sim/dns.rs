@@ -113,11 +113,14 @@ fn handler(zone: &Zone) -> io::Result<InMemoryZoneHandler<TokioRuntimeProvider>>
     Ok(handler)
 }
 
-/// Binds UDP on a free loopback port and TCP on the same port.
-async fn bind(ip: std::net::IpAddr) -> io::Result<(UdpSocket, TcpListener)> {
+/// Binds UDP and TCP on one address; port 0 picks a port free for both.
+async fn bind(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
+    if addr.port() != 0 {
+        return Ok((UdpSocket::bind(addr).await?, TcpListener::bind(addr).await?));
+    }
     let mut last = None;
     for _ in 0..20 {
-        let udp = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+        let udp = UdpSocket::bind(addr).await?;
         match TcpListener::bind(udp.local_addr()?).await {
             Ok(tcp) => return Ok((udp, tcp)),
             Err(e) => last = Some(e),
@@ -139,16 +142,16 @@ impl Drop for DnsServer {
     }
 }
 
-/// Starts an authoritative server for `zones` on `ip` (a loopback
-/// address), UDP and TCP on one port.
-pub async fn serve(ip: std::net::IpAddr, zones: &[Zone]) -> io::Result<DnsServer> {
+/// Starts an authoritative server for `zones` on `addr` (a loopback
+/// address; port 0 for any free port), UDP and TCP on one port.
+pub async fn serve(addr: SocketAddr, zones: &[Zone]) -> io::Result<DnsServer> {
     let mut catalog = Catalog::new();
     for zone in zones {
         let handler = handler(zone)?;
         let origin = handler.origin().clone();
         catalog.upsert(origin, vec![Arc::new(handler) as Arc<dyn ZoneHandler>]);
     }
-    let (udp, tcp) = bind(ip).await?;
+    let (udp, tcp) = bind(addr).await?;
     let addr = udp.local_addr()?;
     let task = tokio::spawn(async move {
         let mut server = Server::new(catalog);
@@ -170,9 +173,9 @@ pub enum Fault {
     Silent,
 }
 
-/// Starts a server that answers every query (UDP) with `fault`.
-pub async fn serve_fault(ip: std::net::IpAddr, fault: Fault) -> io::Result<DnsServer> {
-    let (udp, tcp) = bind(ip).await?;
+/// Starts a server on `addr` that answers every query (UDP) with `fault`.
+pub async fn serve_fault(addr: SocketAddr, fault: Fault) -> io::Result<DnsServer> {
+    let (udp, tcp) = bind(addr).await?;
     let addr = udp.local_addr()?;
     let task = tokio::spawn(async move {
         // TCP connections are accepted and left silent.

@@ -9,7 +9,7 @@ use siteward::probe::dns::{DnsOutcome, DnsProbe, ResolverSettings};
 use siteward::registry::Hostname;
 use siteward::sim::dns::{Fault, RecordData, Zone, serve, serve_fault};
 
-const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const LOOPBACK: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 fn world() -> Vec<Zone> {
     use RecordData::*;
@@ -59,6 +59,7 @@ fn probe(server: SocketAddr, timeout_ms: u64) -> DnsProbe {
         nameservers: vec![server],
         timeout: Duration::from_millis(timeout_ms),
         attempts: 0,
+        authoritative_port: server.port(),
     })
     .expect("resolver")
 }
@@ -244,5 +245,144 @@ async fn probe_command() {
     assert!(
         text.contains("127.0.0.10") && text.contains("TTL 300"),
         "{text}"
+    );
+}
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().expect("ip")
+}
+
+/// Starts the delegation world: every authoritative server on one port,
+/// each on its own loopback address, as name servers are in reality.
+async fn delegation_world() -> (Vec<siteward::sim::dns::DnsServer>, SocketAddr) {
+    use RecordData::*;
+    let parent = vec![
+        Zone::new("gansu.gov.cn")
+            .with("ns1.gansu.gov.cn", 300, A("127.0.0.2".parse().expect("ip")))
+            .with(
+                "www.gansu.gov.cn",
+                300,
+                A("127.0.0.10".parse().expect("ip")),
+            )
+            .with("good.gansu.gov.cn", 300, Ns("ns-good.dns-host.net".into()))
+            .with("lame.gansu.gov.cn", 300, Ns("ns-lame.dns-host.net".into()))
+            .with("dead.gansu.gov.cn", 300, Ns("ns.dead-provider.com".into()))
+            .with(
+                "silent.gansu.gov.cn",
+                300,
+                Ns("ns-silent.dns-host.net".into()),
+            ),
+        Zone::new("dns-host.net")
+            .with(
+                "ns-good.dns-host.net",
+                300,
+                A("127.0.0.3".parse().expect("ip")),
+            )
+            .with(
+                "ns-lame.dns-host.net",
+                300,
+                A("127.0.0.4".parse().expect("ip")),
+            )
+            .with(
+                "ns-silent.dns-host.net",
+                300,
+                A("127.0.0.5".parse().expect("ip")),
+            ),
+        Zone::new("dead-provider.com"),
+        Zone::new("wild-city.gov.cn")
+            .with(
+                "ns1.wild-city.gov.cn",
+                300,
+                A("127.0.0.2".parse().expect("ip")),
+            )
+            .with(
+                "*.wild-city.gov.cn",
+                300,
+                A("127.0.0.20".parse().expect("ip")),
+            ),
+    ];
+    let child = vec![Zone::new("good.gansu.gov.cn").with(
+        "www.good.gansu.gov.cn",
+        300,
+        A("127.0.0.30".parse().expect("ip")),
+    )];
+    for _ in 0..10 {
+        let Ok(first) = serve(SocketAddr::new(ip("127.0.0.2"), 0), &parent).await else {
+            continue;
+        };
+        let port = first.addr.port();
+        let rest = async {
+            Ok::<_, std::io::Error>(vec![
+                serve(SocketAddr::new(ip("127.0.0.3"), port), &child).await?,
+                serve_fault(SocketAddr::new(ip("127.0.0.4"), port), Fault::Refused).await?,
+                serve_fault(SocketAddr::new(ip("127.0.0.5"), port), Fault::Silent).await?,
+            ])
+        };
+        if let Ok(mut servers) = rest.await {
+            let addr = first.addr;
+            servers.push(first);
+            return (servers, addr);
+        }
+    }
+    panic!("no port free on 127.0.0.2-5");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delegations() {
+    use siteward::probe::delegation::ServerStatus;
+    let (_servers, resolver) = delegation_world().await;
+    let dns = probe(resolver, 400);
+    let cases: &[(&str, &str, &str)] = &[
+        ("www.gansu.gov.cn", "gansu.gov.cn", "serves"),
+        ("www.good.gansu.gov.cn", "good.gansu.gov.cn", "serves"),
+        ("www.lame.gansu.gov.cn", "lame.gansu.gov.cn", "lame"),
+        ("www.dead.gansu.gov.cn", "dead.gansu.gov.cn", "no_address"),
+        (
+            "www.silent.gansu.gov.cn",
+            "silent.gansu.gov.cn",
+            "unreachable",
+        ),
+    ];
+    for (name, zone, status) in cases {
+        let delegation = dns
+            .delegation(&host(name))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(delegation.zone, *zone, "{name}");
+        assert_eq!(
+            delegation.servers.len(),
+            1,
+            "{name}: {:?}",
+            delegation.servers
+        );
+        let value = serde_json::to_value(&delegation.servers[0]).expect("json");
+        assert_eq!(value["status"], *status, "{name}: {value}");
+    }
+    let lame = dns
+        .delegation(&host("www.lame.gansu.gov.cn"))
+        .await
+        .expect("lame");
+    assert_eq!(
+        lame.servers[0].status,
+        ServerStatus::Lame {
+            reason: "refused".into()
+        }
+    );
+    assert_eq!(lame.servers[0].address, Some(ip("127.0.0.4")));
+    // Wildcards: a zone that answers every name, and one that does not.
+    assert_eq!(
+        dns.delegation(&host("www.gansu.gov.cn"))
+            .await
+            .expect("zone")
+            .wildcard,
+        Some(false)
+    );
+    let wild = dns
+        .delegation(&host("anything.wild-city.gov.cn"))
+        .await
+        .expect("wild");
+    assert_eq!(
+        (wild.zone.as_str(), wild.wildcard),
+        ("wild-city.gov.cn", Some(true))
     );
 }

@@ -1,0 +1,389 @@
+//! Delegations: for a host name, the zone it lives in (the zone cut), the
+//! name servers the zone is delegated to, and whether each of them serves
+//! the zone when asked directly with recursion off: it serves it, it is
+//! lame (REFUSED, SERVFAIL, no SOA), its host name does not exist, or it
+//! does not answer. Also whether the zone answers every name (a wildcard),
+//! which later rules use to avoid false alarms.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use hickory_net::client::Client;
+use hickory_net::runtime::TokioRuntimeProvider;
+use hickory_net::tcp::TcpClientStream;
+use hickory_net::udp::UdpClientStream;
+use hickory_net::xfer::{DnsHandle, FirstAnswer};
+use hickory_net::{DnsError, NetError};
+use hickory_proto::op::{DnsRequestOptions, Message, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+use serde::{Deserialize, Serialize};
+
+use super::dns::{DnsOutcome, DnsProbe, fqdn};
+use crate::registry::Hostname;
+
+/// How one name server of a zone behaves when asked for the zone's SOA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ServerStatus {
+    /// Answers authoritatively with the zone's SOA.
+    Serves { serial: u32 },
+    /// Answers, but not for the zone: REFUSED, SERVFAIL, no SOA, not
+    /// authoritative, or a referral elsewhere.
+    Lame { reason: String },
+    /// The name server's host name does not exist (NXDOMAIN): whoever
+    /// registers its domain controls the zone.
+    NoAddress,
+    /// No answer from this address within the time limit.
+    Unreachable { reason: String },
+    /// The name server's address could not be looked up (a failure to
+    /// measure, not a fact about the server).
+    Unknown { reason: String },
+}
+
+impl ServerStatus {
+    /// Whether this is a fact about the server rather than a failure to
+    /// measure. An unreachable server is a fact only once confirmed; the
+    /// rules decide.
+    pub fn is_conclusive(&self) -> bool {
+        !matches!(self, ServerStatus::Unknown { .. })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerCheck {
+    /// The name server's host name.
+    pub name: String,
+    pub address: Option<IpAddr>,
+    #[serde(flatten)]
+    pub status: ServerStatus,
+}
+
+/// A zone and what its name servers said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegation {
+    pub zone: String,
+    pub nameservers: Vec<String>,
+    pub servers: Vec<ServerCheck>,
+    /// Whether a random name under the zone resolves; `None` when the
+    /// question could not be answered.
+    pub wildcard: Option<bool>,
+}
+
+/// The zone a host name is in, and its name servers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ZoneCut {
+    zone: Name,
+    nameservers: Vec<Name>,
+}
+
+fn show(name: &Name) -> String {
+    name.to_ascii().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// A raw answer to one question asked directly of one server.
+struct Raw {
+    message: Message,
+}
+
+/// Asks `server` one question with recursion off (UDP, then TCP when the
+/// answer is truncated). Err: the server did not answer.
+async fn ask_directly(
+    server: SocketAddr,
+    name: &Name,
+    kind: RecordType,
+    timeout: Duration,
+) -> Result<Raw, NetError> {
+    let mut options = DnsRequestOptions::default();
+    options.recursion_desired = false;
+    let provider = TokioRuntimeProvider::default();
+    let udp = UdpClientStream::builder(server, provider.clone())
+        .with_timeout(Some(timeout))
+        .build();
+    let (client, background) = Client::<TokioRuntimeProvider>::from_sender(udp);
+    let background = tokio::spawn(background);
+    let response = client
+        .lookup(Query::query(name.clone(), kind), options)
+        .first_answer()
+        .await;
+    drop(client);
+    background.abort();
+    let message = response?.into_message();
+    if !message.metadata.truncation {
+        return Ok(Raw { message });
+    }
+    let (connect, sender) = TcpClientStream::new(server, None, Some(timeout), provider);
+    let stream = tokio::time::timeout(timeout, connect)
+        .await
+        .map_err(|_| NetError::Timeout)??;
+    let (client, background) =
+        Client::<TokioRuntimeProvider>::with_timeout(stream, sender, timeout);
+    let background = tokio::spawn(background);
+    let response = client
+        .lookup(Query::query(name.clone(), kind), options)
+        .first_answer()
+        .await;
+    drop(client);
+    background.abort();
+    Ok(Raw {
+        message: response?.into_message(),
+    })
+}
+
+fn server_status(zone: &Name, result: Result<Raw, NetError>) -> ServerStatus {
+    let raw = match result {
+        Ok(raw) => raw,
+        Err(NetError::Timeout) => {
+            return ServerStatus::Unreachable {
+                reason: "no answer (timeout)".into(),
+            };
+        }
+        Err(e) => {
+            return ServerStatus::Unreachable {
+                reason: e.to_string(),
+            };
+        }
+    };
+    let message = &raw.message;
+    let lame = |reason: &str| ServerStatus::Lame {
+        reason: reason.to_string(),
+    };
+    match message.metadata.response_code {
+        ResponseCode::NoError => {}
+        ResponseCode::Refused => return lame("refused"),
+        ResponseCode::ServFail => return lame("servfail"),
+        other => return lame(&format!("response code {other}")),
+    }
+    let serial = message.answers.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) if &r.name == zone => Some(soa.serial),
+        _ => None,
+    });
+    match serial {
+        Some(serial) if message.metadata.authoritative => ServerStatus::Serves { serial },
+        Some(_) => lame("answers without authority"),
+        None if message
+            .authorities
+            .iter()
+            .any(|r| r.record_type() == RecordType::NS) =>
+        {
+            lame("refers elsewhere")
+        }
+        None => lame("no SOA for the zone"),
+    }
+}
+
+/// Name servers named in a referral's authority section.
+fn referral(message: &Message) -> Option<ZoneCut> {
+    deepest_cut(
+        message
+            .authorities
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::NS(ns) => Some((r.name.clone(), ns.0.clone())),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+/// The zone cut a set of (owner, name server) NS records describes: the
+/// deepest owner. An authority section may also carry the parent apex's
+/// NS records, which are not the delegation.
+fn deepest_cut(records: Vec<(Name, Name)>) -> Option<ZoneCut> {
+    let zone = records
+        .iter()
+        .map(|(owner, _)| owner)
+        .max_by_key(|owner| owner.num_labels())?
+        .clone();
+    Some(ZoneCut {
+        nameservers: records
+            .into_iter()
+            .filter(|(owner, _)| owner == &zone)
+            .map(|(_, server)| server)
+            .collect(),
+        zone,
+    })
+}
+
+impl DnsProbe {
+    /// The zone a host name is in and that zone's delegation, each name
+    /// server asked directly for the zone's SOA.
+    pub async fn delegation(&self, host: &Hostname) -> Result<Delegation, String> {
+        let cut = self.zone_cut(&fqdn(host.as_str())).await?;
+        let mut servers = Vec::new();
+        for server in &cut.nameservers {
+            servers.extend(self.check_server(&cut.zone, server).await);
+        }
+        let wildcard = self.wildcard(&cut.zone).await;
+        Ok(Delegation {
+            zone: show(&cut.zone),
+            nameservers: cut.nameservers.iter().map(show).collect(),
+            servers,
+            wildcard,
+        })
+    }
+
+    /// Finds the zone cut through the resolver: the SOA's owner, or the
+    /// zone a referral names. When the resolver cannot answer (a lame
+    /// delegation makes a recursive resolver answer SERVFAIL), walks up to
+    /// the nearest ancestor zone that answers and asks its servers
+    /// directly where the name is delegated.
+    async fn zone_cut(&self, name: &Name) -> Result<ZoneCut, String> {
+        match self.soa_owner(name).await {
+            Ok(Some(cut)) => return Ok(cut),
+            Ok(None) => {}
+            Err(reason) => {
+                let mut ancestor = name.base_name();
+                while ancestor.num_labels() >= 2 {
+                    if let Ok(Some(parent)) = self.soa_owner(&ancestor).await {
+                        return self.ask_parent(&parent, name).await.ok_or(reason);
+                    }
+                    ancestor = ancestor.base_name();
+                }
+                return Err(reason);
+            }
+        }
+        Err(format!("no zone found for {}", show(name)))
+    }
+
+    /// The zone containing `name`, with its name servers, or `Ok(None)`
+    /// when the answer names none; `Err` when the resolver failed.
+    async fn soa_owner(&self, name: &Name) -> Result<Option<ZoneCut>, String> {
+        let zone = match self.resolver().lookup(name.clone(), RecordType::SOA).await {
+            Ok(lookup) => lookup
+                .answers()
+                .iter()
+                .find(|r| r.record_type() == RecordType::SOA)
+                .map(|r| r.name.clone()),
+            Err(NetError::Dns(DnsError::NoRecordsFound(records))) => {
+                if let Some(soa) = &records.soa {
+                    Some(soa.name.clone())
+                } else if let Some(ns) = &records.ns {
+                    let records: Vec<(Name, Name)> = ns
+                        .iter()
+                        .filter_map(|f| match &f.ns.data {
+                            RData::NS(server) => Some((f.ns.name.clone(), server.0.clone())),
+                            _ => None,
+                        })
+                        .collect();
+                    return Ok(deepest_cut(records));
+                } else {
+                    None
+                }
+            }
+            Err(e) => return Err(format!("the resolver could not answer: {e}")),
+        };
+        let Some(zone) = zone else { return Ok(None) };
+        let nameservers = self.nameservers(&zone).await?;
+        Ok(Some(ZoneCut { zone, nameservers }))
+    }
+
+    async fn nameservers(&self, zone: &Name) -> Result<Vec<Name>, String> {
+        match self.resolver().lookup(zone.clone(), RecordType::NS).await {
+            Ok(lookup) => Ok(lookup
+                .answers()
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::NS(ns) if &r.name == zone => Some(ns.0.clone()),
+                    _ => None,
+                })
+                .collect()),
+            Err(NetError::Dns(DnsError::NoRecordsFound(records))) => Ok(records
+                .ns
+                .iter()
+                .flat_map(|ns| ns.iter())
+                .filter_map(|f| match &f.ns.data {
+                    RData::NS(server) if &f.ns.name == zone => Some(server.0.clone()),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) => Err(format!(
+                "cannot list the name servers of {}: {e}",
+                show(zone)
+            )),
+        }
+    }
+
+    /// Asks the parent zone's own servers where `name` is delegated.
+    async fn ask_parent(&self, parent: &ZoneCut, name: &Name) -> Option<ZoneCut> {
+        for server in &parent.nameservers {
+            for address in self.addresses_of(server).await.ok()? {
+                let target = SocketAddr::new(address, self.authoritative_port());
+                if let Ok(raw) = ask_directly(target, name, RecordType::SOA, self.timeout()).await
+                    && let Some(cut) = referral(&raw.message)
+                {
+                    return Some(cut);
+                }
+            }
+        }
+        None
+    }
+
+    async fn addresses_of(&self, server: &Name) -> Result<Vec<IpAddr>, ServerStatus> {
+        let Ok(host) = show(server).parse::<Hostname>() else {
+            return Err(ServerStatus::Unknown {
+                reason: format!("{} is not a host name", show(server)),
+            });
+        };
+        let dns = self.host(&host).await;
+        let addresses = dns.addresses();
+        if !addresses.is_empty() {
+            return Ok(addresses);
+        }
+        match (&dns.a, &dns.aaaa) {
+            (DnsOutcome::NxDomain { .. }, DnsOutcome::NxDomain { .. }) => {
+                Err(ServerStatus::NoAddress)
+            }
+            (a, aaaa) if a.is_conclusive() && aaaa.is_conclusive() => Err(ServerStatus::Lame {
+                reason: "the name server's host name has no address".into(),
+            }),
+            (a, _) => Err(ServerStatus::Unknown {
+                reason: format!("looking up the name server failed: {}", a.name()),
+            }),
+        }
+    }
+
+    async fn check_server(&self, zone: &Name, server: &Name) -> Vec<ServerCheck> {
+        match self.addresses_of(server).await {
+            Err(status) => vec![ServerCheck {
+                name: show(server),
+                address: None,
+                status,
+            }],
+            Ok(addresses) => {
+                let mut checks = Vec::new();
+                for address in addresses {
+                    let target = SocketAddr::new(address, self.authoritative_port());
+                    let result = ask_directly(target, zone, RecordType::SOA, self.timeout()).await;
+                    checks.push(ServerCheck {
+                        name: show(server),
+                        address: Some(address),
+                        status: server_status(zone, result),
+                    });
+                }
+                checks
+            }
+        }
+    }
+
+    /// Whether a random label under the zone resolves.
+    async fn wildcard(&self, zone: &Name) -> Option<bool> {
+        let label = format!("sw-{:016x}", rand_label());
+        let probe = Name::from_ascii(&label).ok()?.append_domain(zone).ok()?;
+        match self.ask(&probe, RecordType::A).await.0 {
+            DnsOutcome::Answer { .. } | DnsOutcome::NoData => Some(true),
+            DnsOutcome::NxDomain { .. } => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// A label nobody would register: time-based, distinct per call.
+fn rand_label() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ COUNTER.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+}
