@@ -1,8 +1,84 @@
 //! Probes: network in, observations out. Each probe looks at one host name
 //! (or one of its addresses) and returns what it saw; a timeout, NXDOMAIN
 //! or a failed handshake is data, not an error. Probes never touch the
-//! database.
+//! database: the store keeps what changed.
 
 pub mod delegation;
 pub mod dns;
 pub mod page;
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::registry::Hostname;
+
+/// One thing a probe saw about a host name (or one of its addresses).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub host: Hostname,
+    /// The address it was about, when it was about one.
+    pub address: Option<IpAddr>,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub data: ObservationData,
+}
+
+/// What was seen, by probe kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum ObservationData {
+    /// A, AAAA and the CNAME chain.
+    Dns(dns::HostDns),
+    /// The zone's delegation and wildcard; `Err` when it could not be
+    /// measured.
+    Delegation(DelegationResult),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum DelegationResult {
+    Found(delegation::Delegation),
+    Failed { reason: String },
+}
+
+impl ObservationData {
+    /// The probe kind's stable name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ObservationData::Dns(_) => "dns",
+            ObservationData::Delegation(_) => "delegation",
+        }
+    }
+
+    /// A one-word summary, for listing and indexing.
+    pub fn outcome(&self) -> String {
+        match self {
+            ObservationData::Dns(dns) if !dns.is_conclusive() => "measurement_failed".into(),
+            ObservationData::Dns(dns) => format!("{}/{}", dns.a.name(), dns.aaaa.name()),
+            ObservationData::Delegation(DelegationResult::Failed { .. }) => {
+                "measurement_failed".into()
+            }
+            ObservationData::Delegation(DelegationResult::Found(found)) => {
+                use delegation::ServerStatus::*;
+                let worst = found.servers.iter().map(|s| match s.status {
+                    Serves { .. } => 0,
+                    Unknown { .. } => 1,
+                    Unreachable { .. } => 2,
+                    Lame { .. } => 3,
+                    NoAddress => 4,
+                });
+                match worst.max() {
+                    None => "no_nameservers",
+                    Some(0) => "ok",
+                    Some(1) => "measurement_failed",
+                    Some(2) => "unreachable",
+                    Some(3) => "lame",
+                    _ => "no_address",
+                }
+                .into()
+            }
+        }
+    }
+}

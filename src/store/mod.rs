@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod convert;
 mod import;
+mod observations;
 mod orgs;
 mod rows;
 mod schema;
@@ -31,6 +32,7 @@ use crate::registry::{Account, Invalid, Organization, Site, Warning};
 pub use accounts::NewAccount;
 pub use audit::{AuditEntry, AuditFilter};
 pub use import::{ImportKind, ImportSummary, RowError};
+pub use observations::{RecordStats, StoredObservation};
 pub use orgs::NewOrganization;
 pub use sites::{ExceptionGrant, ExceptionRecord, SiteFilter, SiteRequest};
 use sql::Sql;
@@ -350,6 +352,24 @@ impl Store {
         change: &Change,
     ) -> Result<ImportSummary, StoreError> {
         with_conn!(self, c => c.write_tx(|c| import::apply(c, records, policy, change)))
+    }
+
+    /// Records a batch of observations in one transaction, keeping only
+    /// what changed.
+    pub fn record_observations(
+        &mut self,
+        batch: &[crate::probe::Observation],
+    ) -> Result<RecordStats, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| observations::record(c, batch)))
+    }
+
+    /// What was seen of a host name as of `at` (now when `None`).
+    pub fn observations(
+        &mut self,
+        host: &crate::registry::Hostname,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        with_conn!(self, c => c.read_tx(|c| observations::as_of(c, host, at)))
     }
 
     /// Checks an import exactly as [`Store::import`] would, then rolls

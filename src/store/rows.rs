@@ -4,7 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{accounts, audit, domains, exceptions, org_contacts, organizations, sites};
+use super::schema::{
+    accounts, audit, domains, exceptions, observations, org_contacts, organizations, sites,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
 #[diesel(table_name = organizations, treat_none_as_null = true)]
@@ -211,4 +213,31 @@ pub struct NewAuditRow {
     pub after_json: Option<String>,
     pub reason: Option<String>,
     pub warnings: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = observations)]
+pub struct ObservationRow {
+    pub id: i64,
+    pub hostname: String,
+    pub kind: String,
+    pub address: String,
+    // `outcome` is written for queries in SQL; Rust reads it from `data`.
+    pub data: String,
+    pub first_seen: NaiveDateTime,
+    pub last_seen: NaiveDateTime,
+    pub seen_count: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = observations)]
+pub struct NewObservationRow {
+    pub hostname: String,
+    pub kind: String,
+    pub address: String,
+    pub outcome: String,
+    pub data: String,
+    pub first_seen: NaiveDateTime,
+    pub last_seen: NaiveDateTime,
+    pub seen_count: i64,
 }

@@ -108,6 +108,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    observations (id) {
+        id -> BigInt,
+        hostname -> Text,
+        kind -> Text,
+        address -> Text,
+        outcome -> Text,
+        data -> Text,
+        first_seen -> Timestamp,
+        last_seen -> Timestamp,
+        seen_count -> BigInt,
+    }
+}
+
 diesel::joinable!(sites -> organizations (org_id));
 diesel::joinable!(domains -> sites (site_id));
 diesel::joinable!(accounts -> organizations (org_id));
@@ -120,4 +134,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     exceptions,
     audit,
+    observations,
 );

@@ -4,13 +4,16 @@
 //! diesel against a concrete backend (RETURNING, partial indexes and all),
 //! and the operations in the sibling modules are plain generic Rust.
 
+use chrono::NaiveDateTime;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
 use super::StoreError;
 use super::rows::*;
-use super::schema::{accounts, audit, domains, exceptions, org_contacts, organizations, sites};
+use super::schema::{
+    accounts, audit, domains, exceptions, observations, org_contacts, organizations, sites,
+};
 
 /// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
 /// both accept far more, this keeps statements small. A single id is
@@ -87,6 +90,23 @@ pub trait Sql: Sized {
     ) -> QueryResult<Vec<ExceptionRow>>;
 
     fn insert_audit(&mut self, row: &NewAuditRow) -> QueryResult<()>;
+
+    /// The newest observation for a host name, kind and address.
+    fn latest_observation(
+        &mut self,
+        hostname: &str,
+        kind: &str,
+        address: &str,
+    ) -> QueryResult<Option<ObservationRow>>;
+    fn insert_observation(&mut self, row: &NewObservationRow) -> QueryResult<()>;
+    /// Moves an unchanged observation's last-seen time.
+    fn bump_observation(&mut self, id: i64, last_seen: NaiveDateTime) -> QueryResult<()>;
+    /// Every stored observation of a host name first seen by `until`.
+    fn observation_rows(
+        &mut self,
+        hostname: &str,
+        until: NaiveDateTime,
+    ) -> QueryResult<Vec<ObservationRow>>;
     fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>>;
 }
 
@@ -396,6 +416,54 @@ macro_rules! impl_sql {
                     .values(row)
                     .execute(self)
                     .map(drop)
+            }
+
+            fn latest_observation(
+                &mut self,
+                hostname: &str,
+                kind: &str,
+                address: &str,
+            ) -> QueryResult<Option<ObservationRow>> {
+                // Ordered and loaded whole, not `.first()`: see `first`.
+                observations::table
+                    .filter(observations::hostname.eq(hostname))
+                    .filter(observations::kind.eq(kind))
+                    .filter(observations::address.eq(address))
+                    .order(observations::id.desc())
+                    .select(ObservationRow::as_select())
+                    .load_iter::<ObservationRow, diesel::connection::DefaultLoadingMode>(self)?
+                    .next()
+                    .transpose()
+            }
+
+            fn insert_observation(&mut self, row: &NewObservationRow) -> QueryResult<()> {
+                diesel::insert_into(observations::table)
+                    .values(row)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn bump_observation(&mut self, id: i64, last_seen: NaiveDateTime) -> QueryResult<()> {
+                diesel::update(observations::table.find(id))
+                    .set((
+                        observations::last_seen.eq(last_seen),
+                        observations::seen_count.eq(observations::seen_count + 1),
+                    ))
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn observation_rows(
+                &mut self,
+                hostname: &str,
+                until: NaiveDateTime,
+            ) -> QueryResult<Vec<ObservationRow>> {
+                observations::table
+                    .filter(observations::hostname.eq(hostname))
+                    .filter(observations::first_seen.le(until))
+                    .order(observations::id)
+                    .select(ObservationRow::as_select())
+                    .load(self)
             }
 
             fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>> {

@@ -5,6 +5,7 @@ mod config;
 mod dns;
 mod import;
 mod lifecycle;
+mod observations;
 mod page;
 mod policy;
 mod support;

@@ -1,0 +1,121 @@
+//! Observations: only what changed is stored. An observation equal to the
+//! latest one for its host name, kind and address moves that row's
+//! last-seen time; a different one starts a new row. So the history
+//! answers "what did we see on date X" without a row per probe.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+use super::convert::{from_db, to_db};
+use super::rows::{NewObservationRow, ObservationRow};
+use super::sql::Sql;
+use crate::probe::{Observation, ObservationData};
+use crate::registry::Hostname;
+
+/// What recording a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordStats {
+    /// New rows: first sightings and changes.
+    pub changed: usize,
+    /// Rows whose last-seen time moved.
+    pub unchanged: usize,
+}
+
+/// A stored observation with its span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredObservation {
+    pub observation: Observation,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub seen_count: i64,
+}
+
+fn address_key(observation: &Observation) -> String {
+    observation
+        .address
+        .map(|a| a.to_string())
+        .unwrap_or_default()
+}
+
+pub fn record<C: Sql>(c: &mut C, batch: &[Observation]) -> Result<RecordStats, StoreError> {
+    let mut stats = RecordStats::default();
+    for observation in batch {
+        let kind = observation.data.kind();
+        let address = address_key(observation);
+        let data = serde_json::to_string(&observation.data).map_err(|e| StoreError::Corrupt {
+            what: format!("cannot serialise an observation: {e}"),
+        })?;
+        let at = to_db(observation.at);
+        match c.latest_observation(observation.host.as_str(), kind, &address)? {
+            Some(latest) if latest.data == data => {
+                if at > latest.last_seen {
+                    c.bump_observation(latest.id, at)?;
+                }
+                stats.unchanged += 1;
+            }
+            _ => {
+                c.insert_observation(&NewObservationRow {
+                    hostname: observation.host.as_str().to_string(),
+                    kind: kind.to_string(),
+                    address,
+                    outcome: observation.data.outcome(),
+                    data,
+                    first_seen: at,
+                    last_seen: at,
+                    seen_count: 1,
+                })?;
+                stats.changed += 1;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+fn from_row(row: ObservationRow) -> Result<StoredObservation, StoreError> {
+    let corrupt = |what: String| StoreError::Corrupt {
+        what: format!("observations row {}: {what}", row.id),
+    };
+    let data: ObservationData =
+        serde_json::from_str(&row.data).map_err(|e| corrupt(e.to_string()))?;
+    let host: Hostname = row
+        .hostname
+        .parse()
+        .map_err(|e: crate::registry::Invalid| corrupt(e.to_string()))?;
+    let address = if row.address.is_empty() {
+        None
+    } else {
+        Some(
+            row.address
+                .parse()
+                .map_err(|_| corrupt(format!("address `{}`", row.address)))?,
+        )
+    };
+    Ok(StoredObservation {
+        observation: Observation {
+            host,
+            address,
+            at: from_db(row.last_seen),
+            data,
+        },
+        first_seen: from_db(row.first_seen),
+        last_seen: from_db(row.last_seen),
+        seen_count: row.seen_count,
+    })
+}
+
+/// What was seen of a host name as of `at` (now when `None`): for each
+/// kind and address, the newest observation first seen by then.
+pub fn as_of<C: Sql>(
+    c: &mut C,
+    host: &Hostname,
+    at: Option<DateTime<Utc>>,
+) -> Result<Vec<StoredObservation>, StoreError> {
+    let until = to_db(at.unwrap_or_else(Utc::now));
+    let mut latest: BTreeMap<(String, String), ObservationRow> = BTreeMap::new();
+    for row in c.observation_rows(host.as_str(), until)? {
+        latest.insert((row.kind.clone(), row.address.clone()), row);
+    }
+    latest.into_values().map(from_row).collect()
+}

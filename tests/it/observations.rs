@@ -1,0 +1,89 @@
+//! Observations are stored only when they change, on both backends, and
+//! the history answers what was seen at a given time.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use siteward::probe::dns::{DnsProbe, ResolverSettings};
+use siteward::probe::{Observation, ObservationData};
+use siteward::registry::Hostname;
+use siteward::sim::dns::{RecordData, Zone, serve};
+
+use crate::support::backends;
+
+async fn observe(ip: &str, at_minute: u32) -> Observation {
+    let zone = Zone::new("gansu.gov.cn").with(
+        "www.gansu.gov.cn",
+        300,
+        RecordData::A(ip.parse().expect("ip")),
+    );
+    let server = serve(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0), &[zone])
+        .await
+        .expect("dns");
+    let dns = DnsProbe::new(&ResolverSettings {
+        nameservers: vec![server.addr],
+        timeout: Duration::from_secs(2),
+        attempts: 0,
+        authoritative_port: server.addr.port(),
+    })
+    .expect("resolver");
+    let host: Hostname = "www.gansu.gov.cn".parse().expect("host");
+    Observation {
+        data: ObservationData::Dns(dns.host(&host).await),
+        host,
+        address: None,
+        at: Utc
+            .with_ymd_and_hms(2026, 11, 1, 8, at_minute, 0)
+            .single()
+            .expect("time"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_changes_are_stored() {
+    let first = observe("127.0.0.10", 0).await;
+    let same = observe("127.0.0.10", 5).await;
+    let moved = observe("127.0.0.11", 10).await;
+    for db in backends() {
+        let (first, same, moved) = (first.clone(), same.clone(), moved.clone());
+        let host = first.host.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut store = db.open();
+            let stats = store
+                .record_observations(std::slice::from_ref(&first))
+                .expect("record");
+            assert_eq!((stats.changed, stats.unchanged), (1, 0));
+            let stats = store
+                .record_observations(std::slice::from_ref(&same))
+                .expect("record");
+            assert_eq!((stats.changed, stats.unchanged), (0, 1), "{}", db.backend);
+            let now = store.observations(&host, None).expect("observations");
+            assert_eq!(now.len(), 1);
+            assert_eq!(now[0].seen_count, 2);
+            assert_eq!((now[0].first_seen, now[0].last_seen), (first.at, same.at));
+            let stats = store
+                .record_observations(std::slice::from_ref(&moved))
+                .expect("record");
+            assert_eq!(stats.changed, 1);
+            let now = store.observations(&host, None).expect("observations");
+            assert_eq!(now.len(), 1, "one current observation per kind and address");
+            assert_eq!(now[0].observation.data, moved.data);
+            // What was seen at 08:07: the first answer.
+            let then = store
+                .observations(
+                    &host,
+                    Some(
+                        Utc.with_ymd_and_hms(2026, 11, 1, 8, 7, 0)
+                            .single()
+                            .expect("time"),
+                    ),
+                )
+                .expect("history");
+            assert_eq!(then[0].observation.data, first.data);
+            assert_eq!(then[0].observation.data.outcome(), "answer/nodata");
+        })
+        .await
+        .expect("join");
+    }
+}
