@@ -3,9 +3,11 @@
 //! or a failed handshake is data, not an error. Probes never touch the
 //! database: the store keeps what changed.
 
+pub mod cert;
 pub mod delegation;
 pub mod dns;
 pub mod page;
+pub mod tls;
 
 use std::net::IpAddr;
 

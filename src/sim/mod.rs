@@ -4,3 +4,4 @@
 //! `sim`, so a lean production build can leave it out.
 
 pub mod dns;
+pub mod tls;

@@ -9,4 +9,5 @@ mod observations;
 mod page;
 mod policy;
 mod support;
+mod tls;
 mod validation;

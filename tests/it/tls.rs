@@ -1,0 +1,192 @@
+//! The TLS probe against real TLS servers on loopback: every verdict, the
+//! chain captured even when invalid, and hostile servers that end at the
+//! deadline with a clear outcome.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use siteward::probe::tls::{HandshakeFailure, TlsProbe, TlsVerdict};
+use siteward::registry::Hostname;
+use siteward::sim::tls::{
+    Hostile, SniResolver, TestCa, days_from_now, fixtures, foreign_chain, pem_chain, self_signed,
+    serve_hostile, serve_tls,
+};
+
+const ANY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+
+fn host(name: &str) -> Hostname {
+    name.parse().expect("host name")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_verdict() {
+    let ca = TestCa::new("siteward test root").expect("ca");
+    let rogue = TestCa::new("rogue root").expect("rogue");
+    let mut resolver = SniResolver::default();
+    let mut add = |sni: &str, chain| resolver.add(sni, &chain).expect(sni);
+    add(
+        "valid.gov.test",
+        ca.valid(&["valid.gov.test"]).expect("valid"),
+    );
+    add(
+        "expired.gov.test",
+        ca.issue(&["expired.gov.test"], days_from_now(-90), days_from_now(-1))
+            .expect("expired"),
+    );
+    add(
+        "future.gov.test",
+        ca.issue(&["future.gov.test"], days_from_now(1), days_from_now(90))
+            .expect("future"),
+    );
+    add(
+        "wrong.gov.test",
+        ca.valid(&["other.gov.test"]).expect("wrong"),
+    );
+    add(
+        "untrusted.gov.test",
+        rogue.valid(&["untrusted.gov.test"]).expect("untrusted"),
+    );
+    add(
+        "selfsigned.gov.test",
+        self_signed(&["selfsigned.gov.test"]).expect("self-signed"),
+    );
+    add(
+        "sm2.gov.test",
+        foreign_chain(&[fixtures::SM2_LEAF, fixtures::SM2_CA]).expect("sm2"),
+    );
+    add(
+        "sha1.gov.test",
+        pem_chain(
+            &[fixtures::SHA1_LEAF, fixtures::RSA_CA],
+            fixtures::SHA1_LEAF_KEY,
+        )
+        .expect("sha1"),
+    );
+    add(
+        "weak-rsa.gov.test",
+        foreign_chain(&[fixtures::RSA1024_LEAF, fixtures::RSA_CA]).expect("rsa1024"),
+    );
+    add(
+        "rsa.gov.test",
+        pem_chain(
+            &[fixtures::RSA2048_LEAF, fixtures::RSA_CA],
+            fixtures::RSA2048_LEAF_KEY,
+        )
+        .expect("rsa"),
+    );
+    let server = serve_tls(ANY, resolver, rustls::DEFAULT_VERSIONS)
+        .await
+        .expect("tls server");
+    let roots = vec![
+        ("test root".to_string(), ca.pem()),
+        ("rsa root".to_string(), fixtures::RSA_CA.to_string()),
+    ];
+    let probe = TlsProbe::with_roots(&roots, true, Duration::from_secs(5)).expect("probe");
+    let cases: &[(&str, &str)] = &[
+        ("valid.gov.test", "valid"),
+        ("rsa.gov.test", "valid"),
+        ("expired.gov.test", "expired"),
+        ("future.gov.test", "not_yet_valid"),
+        ("wrong.gov.test", "hostname_mismatch"),
+        ("untrusted.gov.test", "untrusted"),
+        ("selfsigned.gov.test", "self_signed"),
+        ("sm2.gov.test", "sm2"),
+        ("sha1.gov.test", "weak"),
+        ("weak-rsa.gov.test", "weak"),
+        // No certificate for this name: the server refuses the handshake.
+        ("nobody.gov.test", "handshake_failed"),
+    ];
+    for (name, verdict) in cases {
+        let observed = probe.probe(server.addr, &host(name)).await;
+        assert_eq!(
+            observed.verdict.name(),
+            *verdict,
+            "{name}: {:?}",
+            observed.verdict
+        );
+        if *verdict != "handshake_failed" {
+            // The chain is captured even when the verdict is bad.
+            assert!(!observed.chain.is_empty(), "{name}: no chain");
+        }
+    }
+    let valid = probe.probe(server.addr, &host("valid.gov.test")).await;
+    let leaf = &valid.chain[0];
+    assert_eq!(leaf.dns_names, ["valid.gov.test"]);
+    assert_eq!(leaf.signature_algorithm, "ecdsa-with-SHA256");
+    assert_eq!(leaf.curve.as_deref(), Some("P-256"));
+    assert!(leaf.not_after > chrono::Utc::now() + chrono::Duration::days(80));
+    assert_eq!(valid.chain.len(), 2);
+    assert!(
+        valid
+            .protocol
+            .as_deref()
+            .is_some_and(|p| p.contains("TLSv1_3")),
+        "{:?}",
+        valid.protocol
+    );
+    let sm2 = probe.probe(server.addr, &host("sm2.gov.test")).await;
+    assert_eq!(sm2.chain[0].signature_algorithm, "SM2-with-SM3");
+    assert_eq!(sm2.chain[0].curve.as_deref(), Some("SM2"));
+    let weak = probe.probe(server.addr, &host("weak-rsa.gov.test")).await;
+    assert!(
+        matches!(&weak.verdict, TlsVerdict::Weak { reason } if reason.contains("RSA-1024")),
+        "{:?}",
+        weak.verdict
+    );
+    let sha1 = probe.probe(server.addr, &host("sha1.gov.test")).await;
+    assert!(
+        matches!(&sha1.verdict, TlsVerdict::Weak { reason } if reason.contains("sha1WithRSA")),
+        "{:?}",
+        sha1.verdict
+    );
+    // Without the test root, the same valid chain is untrusted.
+    let public_only = TlsProbe::with_roots(&[], true, Duration::from_secs(5)).expect("probe");
+    let untrusted = public_only
+        .probe(server.addr, &host("valid.gov.test"))
+        .await;
+    assert_eq!(untrusted.verdict.name(), "untrusted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_servers_end_with_a_clear_outcome() {
+    let probe = TlsProbe::with_roots(&[], true, Duration::from_millis(400)).expect("probe");
+    let cases = [
+        (Hostile::Silent, HandshakeFailure::Timeout),
+        (Hostile::PlainHttp, HandshakeFailure::NoTls),
+        (Hostile::Close, HandshakeFailure::NoTls),
+        (Hostile::Tls10, HandshakeFailure::ProtocolTooOld),
+    ];
+    for (behaviour, expected) in cases {
+        let server = serve_hostile(ANY, behaviour).await.expect("hostile server");
+        let started = Instant::now();
+        let observed = probe.probe(server.addr, &host("www.gansu.gov.cn")).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{behaviour:?} took {:?}",
+            started.elapsed()
+        );
+        match observed.verdict {
+            TlsVerdict::HandshakeFailed { reason, .. } => {
+                assert_eq!(reason, expected, "{behaviour:?}")
+            }
+            other => panic!("{behaviour:?}: {other:?}"),
+        }
+    }
+    // A port where nothing listens.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr")
+    };
+    let observed = probe.probe(closed, &host("www.gansu.gov.cn")).await;
+    assert!(
+        matches!(
+            observed.verdict,
+            TlsVerdict::HandshakeFailed {
+                reason: HandshakeFailure::NoTls,
+                ..
+            }
+        ),
+        "{:?}",
+        observed.verdict
+    );
+}
