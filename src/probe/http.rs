@@ -1,8 +1,14 @@
-//! HTTP over one connection: a GET whose body is read up to a cap, with the
-//! status, the headers that matter and the time it took. The connection is
-//! made by the caller (plain TCP, or TLS after the TLS probe's handshake),
-//! so that every address of a host is fetched from itself.
+//! The page probe: GET a host's homepage from one of its addresses, over
+//! HTTPS (HTTP when nothing speaks TLS there), following redirects within
+//! the host (bounded, every hop recorded), reading the body up to a cap,
+//! decoding it by its charset and reading what the page says. Redirects to
+//! another host are recorded, not followed: that host is probed on its own.
+//!
+//! The certificate is not judged here (the TLS probe does that): a page is
+//! read whatever its certificate, as a visitor clicking through would.
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -10,15 +16,30 @@ use http_body_util::{BodyExt, Empty};
 use hyper::Request;
 use hyper::header::{CONTENT_TYPE, HOST, LOCATION, USER_AGENT};
 use hyper_util::rt::TokioIo;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, Error as TlsError, SignatureScheme};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use url::Url;
+
+use super::page::{self, Page};
+use super::tls::provider;
+use crate::registry::Hostname;
 
 /// The body cap: enough for any homepage, bounded against hostile servers.
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// The User-Agent siteward sends, so that site operators can tell its
 /// checks from visitors.
-pub const AGENT: &str = concat!("siteward/", env!("CARGO_PKG_VERSION"), " (government website registry check)");
+pub const AGENT: &str = concat!(
+    "siteward/",
+    env!("CARGO_PKG_VERSION"),
+    " (government website registry check)"
+);
 
 /// A response, as far as it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,7 +111,10 @@ where
         .header("Connection", "close")
         .body(Empty::<Bytes>::new())
         .map_err(|e| protocol(&e))?;
-    let response = sender.send_request(request).await.map_err(|e| protocol(&e))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| protocol(&e))?;
     let status = response.status().as_u16();
     let header = |name| {
         response
@@ -128,4 +152,258 @@ where
         },
         bytes,
     ))
+}
+
+/// Accepts any certificate, but still checks the handshake signatures
+/// against it: the page is read as a visitor clicking through a warning
+/// would read it; the TLS probe judges the certificate.
+#[derive(Debug)]
+struct ReadAnyway(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for ReadAnyway {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, TlsError> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// One step of a fetch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hop {
+    pub url: String,
+    pub status: u16,
+}
+
+/// What the page probe saw at one address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PageOutcome {
+    /// A final response (any status) within the deadline.
+    Loaded {
+        status: u16,
+        final_url: String,
+        hops: Vec<Hop>,
+        /// Where a redirect to another host pointed (not followed).
+        redirected_to: Option<String>,
+        body_bytes: usize,
+        truncated: bool,
+        page: Box<Page>,
+        /// Not stored: it changes on every probe.
+        #[serde(skip)]
+        elapsed_ms: u64,
+    },
+    /// Neither HTTPS nor HTTP answered.
+    Unreachable { https: String, http: String },
+    /// The homepage did not load within the deadline.
+    Timeout { after_ms: u64 },
+    /// The server answered something that is not HTTP, or too many
+    /// redirects.
+    Failed { reason: String },
+}
+
+impl PageOutcome {
+    pub fn name(&self) -> &'static str {
+        match self {
+            PageOutcome::Loaded { .. } => "loaded",
+            PageOutcome::Unreachable { .. } => "unreachable",
+            PageOutcome::Timeout { .. } => "timeout",
+            PageOutcome::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// Settings of the page probe.
+#[derive(Debug, Clone)]
+pub struct PageSettings {
+    /// The inspection threshold: a page that takes longer does not load.
+    pub deadline: Duration,
+    pub max_redirects: usize,
+    pub https_port: u16,
+    pub http_port: u16,
+    /// Prohibited terms (policy).
+    pub prohibited: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct PageProbe {
+    settings: Arc<PageSettings>,
+    tls: TlsConnector,
+}
+
+impl std::fmt::Debug for PageProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageProbe")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Connected {
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Plain(TcpStream),
+}
+
+impl PageProbe {
+    pub fn new(settings: PageSettings) -> PageProbe {
+        let provider = provider();
+        let mut config = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("ring supports TLS 1.2 and 1.3")
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ReadAnyway(provider)))
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        PageProbe {
+            settings: Arc::new(settings),
+            tls: TlsConnector::from(Arc::new(config)),
+        }
+    }
+
+    async fn connect(&self, url: &Url, address: IpAddr) -> Result<Connected, String> {
+        let https = url.scheme() == "https";
+        let port = url.port().unwrap_or(if https {
+            self.settings.https_port
+        } else {
+            self.settings.http_port
+        });
+        let tcp = TcpStream::connect(SocketAddr::new(address, port))
+            .await
+            .map_err(|e| format!("connect {address} port {port}: {e}"))?;
+        if !https {
+            return Ok(Connected::Plain(tcp));
+        }
+        let name = ServerName::try_from(url.host_str().unwrap_or_default().to_string())
+            .map_err(|e| e.to_string())?;
+        self.tls
+            .connect(name, tcp)
+            .await
+            .map(|stream| Connected::Tls(Box::new(stream)))
+            .map_err(|e| format!("TLS: {e}"))
+    }
+
+    /// Fetches `host`'s homepage from `address`.
+    pub async fn homepage(&self, host: &Hostname, address: IpAddr) -> PageOutcome {
+        let started = Instant::now();
+        let deadline = self.settings.deadline;
+        match tokio::time::timeout(deadline, self.fetch(host, address, started)).await {
+            Ok(outcome) => outcome,
+            Err(_) => PageOutcome::Timeout {
+                after_ms: deadline.as_millis() as u64,
+            },
+        }
+    }
+
+    async fn fetch(&self, host: &Hostname, address: IpAddr, started: Instant) -> PageOutcome {
+        let https = Url::parse(&format!("https://{host}/")).expect("a host name makes a URL");
+        let http = Url::parse(&format!("http://{host}/")).expect("a host name makes a URL");
+        let (mut url, mut connection) = match self.connect(&https, address).await {
+            Ok(connection) => (https, connection),
+            Err(https_error) => match self.connect(&http, address).await {
+                Ok(connection) => (http, connection),
+                Err(http_error) => {
+                    return PageOutcome::Unreachable {
+                        https: https_error,
+                        http: http_error,
+                    };
+                }
+            },
+        };
+        let mut hops = Vec::new();
+        loop {
+            let path = match url.query() {
+                Some(query) => format!("{}?{query}", url.path()),
+                None => url.path().to_string(),
+            };
+            let remaining = self.settings.deadline.saturating_sub(started.elapsed());
+            let result = match connection {
+                Connected::Tls(stream) => get(*stream, host.as_str(), &path, remaining).await,
+                Connected::Plain(stream) => get(stream, host.as_str(), &path, remaining).await,
+            };
+            let (response, body) = match result {
+                Ok(done) => done,
+                Err(HttpFailure::Timeout { .. }) => {
+                    return PageOutcome::Timeout {
+                        after_ms: self.settings.deadline.as_millis() as u64,
+                    };
+                }
+                Err(HttpFailure::Protocol { reason }) => return PageOutcome::Failed { reason },
+            };
+            hops.push(Hop {
+                url: url.to_string(),
+                status: response.status,
+            });
+            let next = response
+                .location
+                .as_deref()
+                .filter(|_| (300..400).contains(&response.status))
+                .and_then(|location| url.join(location).ok());
+            match next {
+                Some(next) if next.host_str() == Some(host.as_str()) => {
+                    if hops.len() > self.settings.max_redirects {
+                        return PageOutcome::Failed {
+                            reason: format!("more than {} redirects", self.settings.max_redirects),
+                        };
+                    }
+                    connection = match self.connect(&next, address).await {
+                        Ok(connection) => connection,
+                        Err(reason) => return PageOutcome::Failed { reason },
+                    };
+                    url = next;
+                }
+                other => {
+                    let (text, encoding) = page::decode(&body, response.content_type.as_deref());
+                    let (mut read, _) = page::parse(&text, &url, &self.settings.prohibited);
+                    read.encoding = encoding.name().to_string();
+                    return PageOutcome::Loaded {
+                        status: response.status,
+                        final_url: url.to_string(),
+                        hops,
+                        redirected_to: other.map(|u| u.to_string()),
+                        body_bytes: response.body_bytes,
+                        truncated: response.truncated,
+                        page: Box::new(read),
+                        elapsed_ms: started.elapsed().as_millis() as u64,
+                    };
+                }
+            }
+        }
+    }
 }

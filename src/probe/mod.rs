@@ -6,6 +6,7 @@
 pub mod cert;
 pub mod delegation;
 pub mod dns;
+pub mod http;
 pub mod page;
 pub mod tls;
 

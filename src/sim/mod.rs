@@ -1,7 +1,8 @@
 //! A simulated world on loopback for the tests, the demo and the
-//! benchmark: real DNS servers (and, next, TLS and HTTP servers) that the
+//! benchmark: real DNS, TLS and HTTP servers that the
 //! probes talk to over real sockets. Behind the default cargo feature
 //! `sim`, so a lean production build can leave it out.
 
 pub mod dns;
 pub mod tls;
+pub mod web;

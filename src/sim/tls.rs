@@ -227,6 +227,12 @@ pub struct TcpServer {
     task: JoinHandle<()>,
 }
 
+impl TcpServer {
+    pub(crate) fn new(addr: SocketAddr, task: JoinHandle<()>) -> TcpServer {
+        TcpServer { addr, task }
+    }
+}
+
 impl Drop for TcpServer {
     fn drop(&mut self) {
         self.task.abort();

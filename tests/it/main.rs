@@ -11,3 +11,4 @@ mod policy;
 mod support;
 mod tls;
 mod validation;
+mod web;
