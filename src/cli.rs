@@ -55,8 +55,23 @@ pub enum Command {
     Exception(ExceptionCommand),
     /// Check an identifier code (网站标识码) against the rules and the division table.
     Code(CodeArgs),
-    /// Probe one host name now and print what was observed (DNS so far).
+    /// Probe one host name now and print what was observed.
     Probe(ProbeArgs),
+    /// Run one full probe cycle over a simulated region on loopback and
+    /// print the rates and the peak memory.
+    #[cfg(feature = "sim")]
+    Bench(BenchArgs),
+}
+
+#[cfg(feature = "sim")]
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// How many host names the simulated region has.
+    #[arg(long, default_value_t = 10_000)]
+    pub hosts: usize,
+    /// Probes in flight at once (default: [probe] concurrency).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
 }
 
 #[derive(Debug, Args)]

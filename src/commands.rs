@@ -72,6 +72,47 @@ pub fn run(cli: Cli) -> Result<()> {
     if let Command::Probe(args) = &cli.command {
         return probe(&config, &args.host, cli.json);
     }
+    #[cfg(feature = "sim")]
+    if let Command::Bench(args) = &cli.command {
+        let report = crate::bench::run(
+            args.hosts,
+            args.concurrency.unwrap_or(config.probe.concurrency),
+        )?;
+        let mut out = io::stdout().lock();
+        if cli.json {
+            json_line(&mut out, &report)?;
+        } else {
+            writeln!(
+                out,
+                "hosts: {} (concurrency {})",
+                report.hosts, report.concurrency
+            )?;
+            writeln!(
+                out,
+                "full cycle: {:.2} s, {:.0} host names/s (probing {:.2} s, storing {:.2} s)",
+                report.seconds, report.hosts_per_sec, report.probe_seconds, report.store_seconds
+            )?;
+            writeln!(
+                out,
+                "DNS queries/s: {:.0}; TLS handshakes/s: {:.0}",
+                report.dns_queries_per_sec, report.tls_handshakes_per_sec
+            )?;
+            writeln!(
+                out,
+                "DNS only: {:.2} s, {:.0} names/s",
+                report.dns_only_seconds, report.dns_only_names_per_sec
+            )?;
+            writeln!(
+                out,
+                "peak RSS: {:.0} MB (setup of the simulated world: {:.2} s)",
+                report.peak_rss_mb, report.setup_seconds
+            )?;
+            for (outcome, count) in &report.outcomes {
+                writeln!(out, "  {outcome}: {count}")?;
+            }
+        }
+        return Ok(());
+    }
     let policy = Policy::load(config.policies.dir.as_deref())?;
     let store = Store::open(&url)?;
     let mut context = Context_ {
@@ -229,6 +270,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Code(_) | Command::Probe(_) => {
             unreachable!("handled before the store is opened")
         }
+        #[cfg(feature = "sim")]
+        Command::Bench(_) => unreachable!("handled before the store is opened"),
     }
     out.flush()?;
     Ok(())
@@ -666,77 +709,163 @@ fn check_code(
 /// Probes one host name and prints what was seen. Needs no database.
 fn probe(config: &Config, host: &crate::registry::Hostname, json: bool) -> Result<()> {
     use crate::probe::delegation::ServerStatus;
-    use crate::probe::dns::{DnsOutcome, DnsProbe, ResolverSettings};
-    let settings =
-        ResolverSettings::from_config(&config.resolver).map_err(|e| InvalidInput(e.to_string()))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    use crate::probe::dns::DnsOutcome;
+    use crate::probe::http::PageOutcome;
+    use crate::probe::run::{Prober, Scope};
+    use crate::probe::{DelegationResult, ObservationData};
+    let prober =
+        Prober::from_config(config, Vec::new()).map_err(|e| InvalidInput(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (observed, delegation) = runtime.block_on(async {
-        let dns = DnsProbe::new(&settings)?;
-        anyhow::Ok(tokio::join!(dns.host(host), dns.delegation(host)))
-    })?;
+    let observations = runtime.block_on(prober.host(host, Scope::ALL));
     let mut out = io::stdout().lock();
     if json {
-        let delegation = match &delegation {
-            Ok(delegation) => serde_json::to_value(delegation)?,
-            Err(reason) => serde_json::json!({ "error": reason }),
-        };
-        json_line(
-            &mut out,
-            &serde_json::json!({ "host": host, "dns": observed, "delegation": delegation }),
-        )?;
+        let mut value = serde_json::json!({ "host": host, "addresses": [] });
+        for observation in &observations {
+            let data = serde_json::to_value(&observation.data)?;
+            let kind = observation.data.kind();
+            match observation.address {
+                None => value[kind] = data["data"].clone(),
+                Some(address) => {
+                    let list = value["addresses"].as_array_mut().expect("an array");
+                    let index = match list
+                        .iter()
+                        .position(|a| a["address"] == address.to_string())
+                    {
+                        Some(index) => index,
+                        None => {
+                            list.push(serde_json::json!({ "address": address.to_string() }));
+                            list.len() - 1
+                        }
+                    };
+                    list[index][kind] = data["data"].clone();
+                }
+            }
+        }
+        json_line(&mut out, &value)?;
         return Ok(());
     }
     writeln!(out, "{} ({})", host.to_unicode(), host)?;
-    for hop in &observed.cname_chain {
-        writeln!(
-            out,
-            "  CNAME  {} -> {}  (TTL {})",
-            hop.name, hop.target, hop.ttl
-        )?;
-    }
-    for (kind, outcome) in [("A", &observed.a), ("AAAA", &observed.aaaa)] {
-        match outcome {
-            DnsOutcome::Answer { records } => {
-                for record in records {
-                    writeln!(out, "  {kind:<5}  {}  (TTL {})", record.value, record.ttl)?;
+    for observation in &observations {
+        let address = observation
+            .address
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        match &observation.data {
+            ObservationData::Dns(dns) => {
+                for hop in &dns.cname_chain {
+                    writeln!(
+                        out,
+                        "  CNAME  {} -> {}  (TTL {})",
+                        hop.name, hop.target, hop.ttl
+                    )?;
+                }
+                for (kind, outcome) in [("A", &dns.a), ("AAAA", &dns.aaaa)] {
+                    match outcome {
+                        DnsOutcome::Answer { records } => {
+                            for record in records {
+                                writeln!(
+                                    out,
+                                    "  {kind:<5}  {}  (TTL {})",
+                                    record.value, record.ttl
+                                )?;
+                            }
+                        }
+                        DnsOutcome::NxDomain { name } => {
+                            writeln!(out, "  {kind:<5}  NXDOMAIN: {name} does not exist")?
+                        }
+                        DnsOutcome::Failed { reason } => {
+                            writeln!(out, "  {kind:<5}  measurement failed: {reason}")?
+                        }
+                        other if !other.is_conclusive() => {
+                            writeln!(out, "  {kind:<5}  measurement failed: {}", other.name())?
+                        }
+                        other => writeln!(out, "  {kind:<5}  {}", other.name())?,
+                    }
                 }
             }
-            DnsOutcome::NxDomain { name } => {
-                writeln!(out, "  {kind:<5}  NXDOMAIN: {name} does not exist")?
-            }
-            DnsOutcome::Failed { reason } => {
-                writeln!(out, "  {kind:<5}  measurement failed: {reason}")?
-            }
-            other if !other.is_conclusive() => {
-                writeln!(out, "  {kind:<5}  measurement failed: {}", other.name())?
-            }
-            other => writeln!(out, "  {kind:<5}  {}", other.name())?,
-        }
-    }
-    match delegation {
-        Ok(delegation) => {
-            let wildcard = match delegation.wildcard {
-                Some(true) => "answers every name (wildcard)",
-                Some(false) => "no wildcard",
-                None => "wildcard unknown",
-            };
-            writeln!(out, "zone {} ({wildcard})", delegation.zone)?;
-            for server in &delegation.servers {
-                let address = server.address.map(|a| a.to_string()).unwrap_or_default();
-                let status = match &server.status {
-                    ServerStatus::Serves { serial } => format!("serves the zone (serial {serial})"),
-                    ServerStatus::Lame { reason } => format!("LAME: {reason}"),
-                    ServerStatus::NoAddress => "its host name does not exist (NXDOMAIN)".into(),
-                    ServerStatus::Unreachable { reason } => format!("unreachable: {reason}"),
-                    ServerStatus::Unknown { reason } => format!("measurement failed: {reason}"),
+            ObservationData::Delegation(DelegationResult::Found(delegation)) => {
+                let wildcard = match delegation.wildcard {
+                    Some(true) => "answers every name (wildcard)",
+                    Some(false) => "no wildcard",
+                    None => "wildcard unknown",
                 };
-                writeln!(out, "  NS     {} {address}  {status}", server.name)?;
+                writeln!(out, "  ZONE   {} ({wildcard})", delegation.zone)?;
+                for server in &delegation.servers {
+                    let at = server.address.map(|a| a.to_string()).unwrap_or_default();
+                    let status = match &server.status {
+                        ServerStatus::Serves { serial } => {
+                            format!("serves the zone (serial {serial})")
+                        }
+                        ServerStatus::Lame { reason } => format!("LAME: {reason}"),
+                        ServerStatus::NoAddress => "its host name does not exist (NXDOMAIN)".into(),
+                        ServerStatus::Unreachable { reason } => format!("unreachable: {reason}"),
+                        ServerStatus::Unknown { reason } => format!("measurement failed: {reason}"),
+                    };
+                    writeln!(out, "  NS     {} {at}  {status}", server.name)?;
+                }
             }
+            ObservationData::Delegation(DelegationResult::Failed { reason }) => {
+                writeln!(out, "  ZONE   measurement failed: {reason}")?
+            }
+            ObservationData::Tls(tls) => {
+                let leaf = tls
+                    .chain
+                    .first()
+                    .map(|c| {
+                        format!(
+                            "; leaf {} until {}",
+                            c.subject,
+                            crate::clock::show_date(c.not_after)
+                        )
+                    })
+                    .unwrap_or_default();
+                let detail = match &tls.verdict {
+                    crate::probe::tls::TlsVerdict::HandshakeFailed { detail, .. } => {
+                        format!(": {detail}")
+                    }
+                    crate::probe::tls::TlsVerdict::Untrusted { reason }
+                    | crate::probe::tls::TlsVerdict::Weak { reason } => format!(": {reason}"),
+                    _ => String::new(),
+                };
+                writeln!(
+                    out,
+                    "  TLS    {address}  {}{detail} ({}){leaf}",
+                    tls.verdict.name(),
+                    tls.protocol.as_deref().unwrap_or("-")
+                )?;
+            }
+            ObservationData::Page(page) => match page {
+                PageOutcome::Loaded {
+                    status,
+                    final_url,
+                    page,
+                    redirected_to,
+                    ..
+                } => writeln!(
+                    out,
+                    "  PAGE   {address}  {status} {final_url}{}  title: {}  code: {}",
+                    redirected_to
+                        .as_deref()
+                        .map(|r| format!(" -> {r}"))
+                        .unwrap_or_default(),
+                    page.title.as_deref().unwrap_or("-"),
+                    page.footer_codes
+                        .first()
+                        .or(page.meta_site_code.as_ref())
+                        .map(String::as_str)
+                        .unwrap_or("-"),
+                )?,
+                other => writeln!(out, "  PAGE   {address}  {}: {other:?}", other.name())?,
+            },
+            ObservationData::Deadline { after_ms } => writeln!(
+                out,
+                "  measurement failed: the probes took longer than {after_ms} ms"
+            )?,
         }
-        Err(reason) => writeln!(out, "zone: measurement failed: {reason}")?,
     }
     Ok(())
 }

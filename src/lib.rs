@@ -10,8 +10,11 @@
 //! - [`transfer`]: CSV import and export formats.
 //! - [`probe`]: network in, observations out (pages so far).
 //! - [`clock`]: times as people give and read them (China Standard Time).
+//! - [`sim`]: the simulated world on loopback (feature `sim`), and [`bench`].
 //! - [`cli`], [`commands`], [`output`]: the command line.
 
+#[cfg(feature = "sim")]
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod commands;

@@ -9,6 +9,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hickory_net::runtime::TokioRuntimeProvider;
@@ -201,6 +203,8 @@ fn show(name: &Name) -> String {
 /// The DNS probe: one resolver, shared by every lookup of a cycle.
 #[derive(Clone)]
 pub struct DnsProbe {
+    /// Questions asked, for the benchmark's counters.
+    questions: Arc<AtomicU64>,
     resolver: TokioResolver,
     timeout: Duration,
     authoritative_port: u16,
@@ -250,6 +254,7 @@ impl DnsProbe {
             .build()
             .map_err(|e| DnsSetupError::Build(e.to_string()))?;
         Ok(DnsProbe {
+            questions: Arc::new(AtomicU64::new(0)),
             resolver,
             timeout: settings.timeout,
             authoritative_port: settings.authoritative_port,
@@ -257,7 +262,13 @@ impl DnsProbe {
     }
 
     pub(crate) fn resolver(&self) -> &TokioResolver {
+        self.questions.fetch_add(1, Ordering::Relaxed);
         &self.resolver
+    }
+
+    /// How many questions this probe (and its clones) asked the resolver.
+    pub fn questions(&self) -> u64 {
+        self.questions.load(Ordering::Relaxed)
     }
 
     pub(crate) fn timeout(&self) -> Duration {
@@ -271,7 +282,7 @@ impl DnsProbe {
     /// Asks one question and classifies the answer; returns the CNAME hops
     /// the answer carried.
     pub async fn ask(&self, name: &Name, kind: RecordType) -> (DnsOutcome, Vec<CnameHop>) {
-        classify(name, kind, self.resolver.lookup(name.clone(), kind).await)
+        classify(name, kind, self.resolver().lookup(name.clone(), kind).await)
     }
 
     /// A, AAAA and the CNAME chain of a host name.

@@ -8,6 +8,7 @@ pub mod delegation;
 pub mod dns;
 pub mod http;
 pub mod page;
+pub mod run;
 pub mod tls;
 
 use std::net::IpAddr;
@@ -37,6 +38,13 @@ pub enum ObservationData {
     /// The zone's delegation and wildcard; `Err` when it could not be
     /// measured.
     Delegation(DelegationResult),
+    /// The TLS handshake at one address.
+    Tls(tls::TlsObservation),
+    /// The homepage fetched from one address.
+    Page(http::PageOutcome),
+    /// The host's probes did not finish within the per-host deadline: a
+    /// failure to measure.
+    Deadline { after_ms: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,12 +60,18 @@ impl ObservationData {
         match self {
             ObservationData::Dns(_) => "dns",
             ObservationData::Delegation(_) => "delegation",
+            ObservationData::Tls(_) => "tls",
+            ObservationData::Page(_) => "page",
+            ObservationData::Deadline { .. } => "deadline",
         }
     }
 
     /// A one-word summary, for listing and indexing.
     pub fn outcome(&self) -> String {
         match self {
+            ObservationData::Tls(tls) => tls.verdict.name().into(),
+            ObservationData::Page(page) => page.name().into(),
+            ObservationData::Deadline { .. } => "measurement_failed".into(),
             ObservationData::Dns(dns) if !dns.is_conclusive() => "measurement_failed".into(),
             ObservationData::Dns(dns) => format!("{}/{}", dns.a.name(), dns.aaaa.name()),
             ObservationData::Delegation(DelegationResult::Failed { .. }) => {

@@ -6,3 +6,4 @@
 pub mod dns;
 pub mod tls;
 pub mod web;
+pub mod world;

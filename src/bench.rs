@@ -1,0 +1,161 @@
+//! `siteward bench`: one full probe cycle over a simulated region of N host
+//! names on loopback (DNS, then TLS and the homepage at every address, then
+//! storing what changed), and a DNS-only pass, with the rates and the peak
+//! memory. The simulated world runs in the same process, so its cost is in
+//! the figures too.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::probe::ObservationData;
+use crate::probe::dns::{DnsProbe, ResolverSettings};
+use crate::probe::http::{PageProbe, PageSettings};
+use crate::probe::run::{PAGE_DEADLINE, Prober, Scope};
+use crate::probe::tls::TlsProbe;
+use crate::sim::world;
+use crate::store::Store;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub hosts: usize,
+    /// The full cycle: probing and storing.
+    pub seconds: f64,
+    pub hosts_per_sec: f64,
+    pub dns_queries_per_sec: f64,
+    pub tls_handshakes_per_sec: f64,
+    pub peak_rss_mb: f64,
+    pub probe_seconds: f64,
+    pub store_seconds: f64,
+    pub dns_only_seconds: f64,
+    pub dns_only_names_per_sec: f64,
+    pub setup_seconds: f64,
+    pub concurrency: usize,
+    /// Observations by kind and outcome, to show the cycle saw the mix.
+    pub outcomes: BTreeMap<String, usize>,
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+pub fn run(count: usize, concurrency: usize) -> Result<BenchReport> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let setup = Instant::now();
+        let world = world::start(count)
+            .await
+            .context("cannot start the simulated world")?;
+        let dns = DnsProbe::new(&ResolverSettings {
+            nameservers: vec![world.dns.addr],
+            timeout: Duration::from_secs(3),
+            attempts: 1,
+            authoritative_port: world.dns.addr.port(),
+        })?;
+        let tls = TlsProbe::with_roots(
+            &[("bench root".into(), world.ca_pem.clone())],
+            false,
+            Duration::from_secs(10),
+        )?;
+        let pages = PageProbe::new(PageSettings {
+            deadline: PAGE_DEADLINE,
+            max_redirects: 5,
+            https_port: world.https_port,
+            http_port: world.http_port,
+            prohibited: Vec::new(),
+        });
+        let prober = Prober::new(
+            dns.clone(),
+            tls,
+            pages,
+            world.https_port,
+            Duration::from_secs(20),
+            concurrency,
+        );
+        let directory = tempfile_dir()?;
+        let url = format!("sqlite://{}", directory.join("bench.db").display());
+        let setup_seconds = setup.elapsed().as_secs_f64();
+
+        let started = Instant::now();
+        let before = dns.questions();
+        prober.hosts(world.hosts.clone(), Scope::DNS_ONLY).await;
+        let dns_only_seconds = started.elapsed().as_secs_f64();
+        let _ = before;
+
+        let questions_before = dns.questions();
+        let started = Instant::now();
+        let scope = Scope {
+            delegation: false,
+            tls: true,
+            page: true,
+        };
+        let observations = prober.hosts(world.hosts.clone(), scope).await;
+        let probe_seconds = started.elapsed().as_secs_f64();
+        let questions = dns.questions() - questions_before;
+        let stored = Instant::now();
+        let batch = observations.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let mut store = Store::open(&url)?;
+            store.record_observations(&batch)?;
+            Ok(())
+        })
+        .await??;
+        let store_seconds = stored.elapsed().as_secs_f64();
+        let seconds = started.elapsed().as_secs_f64();
+        let handshakes = observations
+            .iter()
+            .filter(|o| matches!(o.data, ObservationData::Tls(_)))
+            .count();
+        let mut outcomes = BTreeMap::new();
+        for observation in &observations {
+            *outcomes
+                .entry(format!(
+                    "{}:{}",
+                    observation.data.kind(),
+                    observation.data.outcome()
+                ))
+                .or_insert(0) += 1;
+        }
+        let _ = std::fs::remove_dir_all(&directory);
+        Ok(BenchReport {
+            hosts: count,
+            seconds,
+            hosts_per_sec: count as f64 / seconds,
+            dns_queries_per_sec: questions as f64 / probe_seconds,
+            tls_handshakes_per_sec: handshakes as f64 / probe_seconds,
+            peak_rss_mb: peak_rss_mb(),
+            probe_seconds,
+            store_seconds,
+            dns_only_seconds,
+            dns_only_names_per_sec: count as f64 / dns_only_seconds,
+            setup_seconds,
+            concurrency,
+            outcomes,
+        })
+    })
+}
+
+/// A fresh directory for the benchmark's database.
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let directory = std::env::temp_dir().join(format!("siteward-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&directory)
+        .with_context(|| format!("cannot create {}", directory.display()))?;
+    Ok(directory)
+}

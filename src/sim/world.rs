@@ -1,0 +1,136 @@
+//! A whole simulated region for the benchmark and the demo: N host names
+//! under one zone with the mix of cases a real region has (healthy with
+//! IPv4 and IPv6, no AAAA, expired certificates, CNAMEs to names that do
+//! not exist, names that do not exist, addresses where nothing answers),
+//! served by one DNS server and HTTPS/HTTP servers on 127.0.0.1 and ::1.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::dns::{DnsServer, RecordData, Zone, serve};
+use super::tls::{SniResolver, TcpServer, TestCa, days_from_now};
+use super::web::{PageSpec, Pages, serve_web};
+use crate::registry::Hostname;
+
+/// What a host name of the world is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    /// A and AAAA, a valid certificate, a homepage.
+    Healthy,
+    /// A only.
+    NoAaaa,
+    /// An expired certificate.
+    Expired,
+    /// A CNAME to a name that does not exist.
+    DanglingCname,
+    /// NXDOMAIN.
+    Missing,
+    /// An address where nothing listens.
+    Unreachable,
+}
+
+/// The case of host number `i`: 70% healthy, 10% without AAAA, 5% each of
+/// the rest.
+pub fn case(i: usize) -> Case {
+    match i % 20 {
+        0..=13 => Case::Healthy,
+        14 | 15 => Case::NoAaaa,
+        16 => Case::Expired,
+        17 => Case::DanglingCname,
+        18 => Case::Missing,
+        _ => Case::Unreachable,
+    }
+}
+
+/// A running world; everything stops when it is dropped.
+#[derive(Debug)]
+pub struct World {
+    pub hosts: Vec<Hostname>,
+    pub dns: DnsServer,
+    pub https_port: u16,
+    pub http_port: u16,
+    /// The CA to trust.
+    pub ca_pem: String,
+    _servers: Vec<TcpServer>,
+}
+
+const ZONE: &str = "bench.gov.cn";
+
+/// Builds and starts a world of `count` host names.
+pub async fn start(count: usize) -> io::Result<World> {
+    let ca = TestCa::new("siteward bench root")?;
+    let mut zone = Zone::new(ZONE);
+    let mut resolver_v4 = SniResolver::default();
+    let mut resolver_v6 = SniResolver::default();
+    let mut pages = Pages::default();
+    let mut hosts = Vec::with_capacity(count);
+    let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    for i in 0..count {
+        let name = format!("s{i}.{ZONE}");
+        let case = case(i);
+        match case {
+            Case::Healthy | Case::NoAaaa | Case::Expired => {
+                zone = zone.with(&name, 300, RecordData::A(Ipv4Addr::LOCALHOST));
+                if case == Case::Healthy {
+                    zone = zone.with(&name, 300, RecordData::Aaaa(Ipv6Addr::LOCALHOST));
+                }
+                let chain = match case {
+                    Case::Expired => ca.issue(&[&name], days_from_now(-400), days_from_now(-10))?,
+                    _ => ca.valid(&[&name])?,
+                };
+                resolver_v4.add(&name, &chain)?;
+                resolver_v6.add(&name, &chain)?;
+                let body = format!(
+                    "<html><head><meta name=\"SiteIDCode\" content=\"62{:08}\"><title>测试网站 {i}</title></head>\
+                     <body><a href=\"/col/{i}.html\">栏目</a><div>网站标识码：62{:08} 主办单位：测试单位</div></body></html>",
+                    i + 1,
+                    i + 1
+                );
+                pages.add(&name, "/", PageSpec::html(body, "utf-8"));
+            }
+            Case::DanglingCname => {
+                zone = zone.with(
+                    &name,
+                    300,
+                    RecordData::Cname(format!("gone{i}.unclaimed.example")),
+                );
+            }
+            Case::Missing => {}
+            Case::Unreachable => {
+                // 127.0.0.2: nothing listens there.
+                zone = zone.with(&name, 300, RecordData::A(Ipv4Addr::new(127, 0, 0, 2)));
+            }
+        }
+        hosts.push(name.parse().map_err(|e| io::Error::other(format!("{e}")))?);
+    }
+    let dns = serve(
+        SocketAddr::new(local, 0),
+        &[zone, Zone::new("unclaimed.example")],
+    )
+    .await?;
+    let https_v4 = serve_web(SocketAddr::new(local, 0), pages.clone(), Some(resolver_v4)).await?;
+    let https_port = https_v4.addr.port();
+    let loopback_v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+    let mut servers = vec![https_v4];
+    // IPv6 on the same port, where the machine has ::1.
+    if let Ok(server) = serve_web(
+        SocketAddr::new(loopback_v6, https_port),
+        pages.clone(),
+        Some(resolver_v6),
+    )
+    .await
+    {
+        servers.push(server);
+    }
+    let http = serve_web(SocketAddr::new(local, 0), pages, None).await?;
+    let http_port = http.addr.port();
+    servers.push(http);
+    Ok(World {
+        hosts,
+        dns,
+        https_port,
+        http_port,
+        ca_pem: ca.pem(),
+        _servers: servers,
+    })
+}
