@@ -165,6 +165,30 @@ pub fn self_signed(names: &[&str]) -> io::Result<Chain> {
     })
 }
 
+/// A chain of `count` padding certificates of about `pad` bytes each after
+/// a valid leaf: the hostile server's absurd chain.
+pub fn padded_chain(leaf: &Chain, count: usize, pad: usize) -> io::Result<Chain> {
+    let mut certs = leaf.certs.clone();
+    for i in 0..count {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = name(&format!("padding {i}"), "Padding");
+        // An OCTET STRING of `pad` bytes in a private, non-critical extension.
+        let pad = pad.min(0xFFFF);
+        let mut content = vec![0x04, 0x82, (pad >> 8) as u8, pad as u8];
+        content.extend(std::iter::repeat_n(0x5a, pad));
+        params.custom_extensions = vec![rcgen::CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 4, 1, 99999, 1],
+            content,
+        )];
+        let key = KeyPair::generate().map_err(other)?;
+        certs.push(params.self_signed(&key).map_err(other)?.der().clone());
+    }
+    Ok(Chain {
+        certs,
+        key: leaf.key.clone(),
+    })
+}
+
 /// A chain from PEM certificates, presented with a fresh P-256 signing
 /// key: for chains rustls cannot sign with (SM2, RSA-1024). The client
 /// judges the chain; the handshake then fails on the signature.

@@ -139,6 +139,30 @@ async fn every_verdict() {
         "{:?}",
         sha1.verdict
     );
+    // A 100 KB chain: refused by rustls before any verdict, reported.
+    let leaf = ca.valid(&["big.gov.test"]).expect("leaf");
+    let mut big_resolver = SniResolver::default();
+    big_resolver
+        .add(
+            "big.gov.test",
+            &siteward::sim::tls::padded_chain(&leaf, 10, 10_000).expect("100 KB chain"),
+        )
+        .expect("add");
+    let big_server = serve_tls(ANY, big_resolver, rustls::DEFAULT_VERSIONS)
+        .await
+        .expect("big server");
+    let big = probe.probe(big_server.addr, &host("big.gov.test")).await;
+    assert!(
+        matches!(
+            big.verdict,
+            TlsVerdict::HandshakeFailed {
+                reason: HandshakeFailure::Oversized,
+                ..
+            }
+        ),
+        "{:?}",
+        big.verdict
+    );
     // Without the test root, the same valid chain is untrusted.
     let public_only = TlsProbe::with_roots(&[], true, Duration::from_secs(5)).expect("probe");
     let untrusted = public_only
