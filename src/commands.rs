@@ -861,6 +861,33 @@ fn probe(config: &Config, host: &crate::registry::Hostname, json: bool) -> Resul
                 )?,
                 other => writeln!(out, "  PAGE   {address}  {}: {other:?}", other.name())?,
             },
+            ObservationData::Ipv6(reach) => {
+                let ports: Vec<String> = reach
+                    .ports
+                    .iter()
+                    .map(|p| format!("{} {}", p.port, if p.open { "open" } else { "closed" }))
+                    .collect();
+                writeln!(
+                    out,
+                    "  IPv6   {address}  ports {}; homepage {}; second level {}/{} (IPv4 {}), third level {}/{} (IPv4 {}); connectivity {}",
+                    ports.join(", "),
+                    if reach.homepage_v6 {
+                        "loads"
+                    } else {
+                        "does not load"
+                    },
+                    reach.second_level.loaded_v6,
+                    reach.second_level.sampled,
+                    reach.second_level.loaded_v4,
+                    reach.third_level.loaded_v6,
+                    reach.third_level.sampled,
+                    reach.third_level.loaded_v4,
+                    reach
+                        .connectivity_percent()
+                        .map(|p| format!("{p}%"))
+                        .unwrap_or_else(|| "unknown (no inner page loads over IPv4)".into()),
+                )?;
+            }
             ObservationData::Deadline { after_ms } => writeln!(
                 out,
                 "  measurement failed: the probes took longer than {after_ms} ms"

@@ -319,11 +319,28 @@ impl PageProbe {
             .map_err(|e| format!("TLS: {e}"))
     }
 
-    /// Fetches `host`'s homepage from `address`.
+    /// Fetches `host`'s homepage from `address`: HTTPS, else HTTP.
     pub async fn homepage(&self, host: &Hostname, address: IpAddr) -> PageOutcome {
+        let https = Url::parse(&format!("https://{host}/")).expect("a host name makes a URL");
+        let http = Url::parse(&format!("http://{host}/")).expect("a host name makes a URL");
+        self.within_deadline(host, address, vec![https, http]).await
+    }
+
+    /// Fetches one page of `host` (a link found on its pages) from
+    /// `address`.
+    pub async fn page(&self, host: &Hostname, address: IpAddr, url: &Url) -> PageOutcome {
+        self.within_deadline(host, address, vec![url.clone()]).await
+    }
+
+    async fn within_deadline(
+        &self,
+        host: &Hostname,
+        address: IpAddr,
+        starts: Vec<Url>,
+    ) -> PageOutcome {
         let started = Instant::now();
         let deadline = self.settings.deadline;
-        match tokio::time::timeout(deadline, self.fetch(host, address, started)).await {
+        match tokio::time::timeout(deadline, self.fetch(host, address, started, starts)).await {
             Ok(outcome) => outcome,
             Err(_) => PageOutcome::Timeout {
                 after_ms: deadline.as_millis() as u64,
@@ -331,20 +348,30 @@ impl PageProbe {
         }
     }
 
-    async fn fetch(&self, host: &Hostname, address: IpAddr, started: Instant) -> PageOutcome {
-        let https = Url::parse(&format!("https://{host}/")).expect("a host name makes a URL");
-        let http = Url::parse(&format!("http://{host}/")).expect("a host name makes a URL");
-        let (mut url, mut connection) = match self.connect(&https, address).await {
-            Ok(connection) => (https, connection),
-            Err(https_error) => match self.connect(&http, address).await {
-                Ok(connection) => (http, connection),
-                Err(http_error) => {
-                    return PageOutcome::Unreachable {
-                        https: https_error,
-                        http: http_error,
-                    };
+    async fn fetch(
+        &self,
+        host: &Hostname,
+        address: IpAddr,
+        started: Instant,
+        starts: Vec<Url>,
+    ) -> PageOutcome {
+        let mut errors = Vec::new();
+        let mut connected = None;
+        for start in starts {
+            match self.connect(&start, address).await {
+                Ok(connection) => {
+                    connected = Some((start, connection));
+                    break;
                 }
-            },
+                Err(error) => errors.push(error),
+            }
+        }
+        let Some((mut url, mut connection)) = connected else {
+            let mut errors = errors.into_iter();
+            return PageOutcome::Unreachable {
+                https: errors.next().unwrap_or_default(),
+                http: errors.next().unwrap_or_default(),
+            };
         };
         let mut hops = Vec::new();
         loop {

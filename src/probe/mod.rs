@@ -7,6 +7,7 @@ pub mod cert;
 pub mod delegation;
 pub mod dns;
 pub mod http;
+pub mod ipv6;
 pub mod page;
 pub mod run;
 pub mod tls;
@@ -42,6 +43,8 @@ pub enum ObservationData {
     Tls(tls::TlsObservation),
     /// The homepage fetched from one address.
     Page(http::PageOutcome),
+    /// IPv6 reachability of the host's pages, at one IPv6 address.
+    Ipv6(ipv6::Ipv6Reach),
     /// The host's probes did not finish within the per-host deadline: a
     /// failure to measure.
     Deadline { after_ms: u64 },
@@ -62,6 +65,7 @@ impl ObservationData {
             ObservationData::Delegation(_) => "delegation",
             ObservationData::Tls(_) => "tls",
             ObservationData::Page(_) => "page",
+            ObservationData::Ipv6(_) => "ipv6",
             ObservationData::Deadline { .. } => "deadline",
         }
     }
@@ -71,6 +75,11 @@ impl ObservationData {
         match self {
             ObservationData::Tls(tls) => tls.verdict.name().into(),
             ObservationData::Page(page) => page.name().into(),
+            ObservationData::Ipv6(reach) => match reach.connectivity_percent() {
+                Some(percent) => format!("{percent}%"),
+                None if reach.homepage_v6 => "homepage_only".into(),
+                None => "unreachable".into(),
+            },
             ObservationData::Deadline { .. } => "measurement_failed".into(),
             ObservationData::Dns(dns) if !dns.is_conclusive() => "measurement_failed".into(),
             ObservationData::Dns(dns) => format!("{}/{}", dns.a.name(), dns.aaaa.name()),

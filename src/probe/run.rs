@@ -19,6 +19,9 @@ use super::{DelegationResult, Observation, ObservationData};
 use crate::config::Config;
 use crate::registry::Hostname;
 
+/// Pages sampled per level for IPv6 connectivity (policy default).
+pub const IPV6_SAMPLE: usize = 10;
+
 /// The inspection threshold for "loads": 15 seconds.
 pub const PAGE_DEADLINE: Duration = Duration::from_secs(15);
 
@@ -36,6 +39,8 @@ pub struct Scope {
     pub delegation: bool,
     pub tls: bool,
     pub page: bool,
+    /// IPv6 reachability of inner pages (about 40 fetches a host).
+    pub ipv6: bool,
 }
 
 impl Scope {
@@ -43,11 +48,13 @@ impl Scope {
         delegation: true,
         tls: true,
         page: true,
+        ipv6: true,
     };
     pub const DNS_ONLY: Scope = Scope {
         delegation: false,
         tls: false,
         page: false,
+        ipv6: false,
     };
 }
 
@@ -58,6 +65,7 @@ pub struct Prober {
     pub tls: TlsProbe,
     pub pages: PageProbe,
     https_port: u16,
+    http_port: u16,
     host_deadline: Duration,
     limit: Arc<Semaphore>,
 }
@@ -81,7 +89,7 @@ impl Prober {
             dns,
             tls,
             pages,
-            config.probe.https_port,
+            (config.probe.https_port, config.probe.http_port),
             Duration::from_millis(config.probe.deadline_ms),
             config.probe.concurrency,
         ))
@@ -91,7 +99,7 @@ impl Prober {
         dns: DnsProbe,
         tls: TlsProbe,
         pages: PageProbe,
-        https_port: u16,
+        (https_port, http_port): (u16, u16),
         host_deadline: Duration,
         concurrency: usize,
     ) -> Prober {
@@ -100,6 +108,7 @@ impl Prober {
             tls,
             pages,
             https_port,
+            http_port,
             host_deadline,
             limit: Arc::new(Semaphore::new(concurrency.max(1))),
         }
@@ -140,6 +149,25 @@ impl Prober {
         };
         let (dns, delegation) = tokio::join!(self.dns.host(host), delegation);
         let addresses = dns.addresses();
+        let first_v4 = addresses.iter().find(|a| a.is_ipv4()).copied();
+        let first_v6 = addresses.iter().find(|a| a.is_ipv6()).copied();
+        let ipv6 = async {
+            match (scope.ipv6, first_v4, first_v6) {
+                (true, Some(v4), Some(v6)) => Some(
+                    super::ipv6::measure(
+                        &self.pages,
+                        host,
+                        v4,
+                        v6,
+                        &[self.https_port, self.http_port],
+                        Duration::from_secs(5),
+                        IPV6_SAMPLE,
+                    )
+                    .await,
+                ),
+                _ => None,
+            }
+        };
         let mut observations = vec![observation(None, ObservationData::Dns(dns))];
         if let Some(delegation) = delegation {
             observations.push(observation(None, ObservationData::Delegation(delegation)));
@@ -166,7 +194,14 @@ impl Prober {
             let (tls, page) = tokio::join!(tls, page);
             (address, tls, page)
         });
-        for (address, tls, page) in futures_util::future::join_all(per_address).await {
+        let (per_address, ipv6) = tokio::join!(futures_util::future::join_all(per_address), ipv6);
+        if let Some(reach) = ipv6 {
+            observations.push(observation(
+                Some(reach.address),
+                ObservationData::Ipv6(reach),
+            ));
+        }
+        for (address, tls, page) in per_address {
             if let Some(tls) = tls {
                 observations.push(observation(Some(address), ObservationData::Tls(tls)));
             }

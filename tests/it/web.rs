@@ -168,3 +168,107 @@ async fn homepages() {
         .await;
     assert_eq!(outcome.name(), "unreachable", "{outcome:?}");
 }
+
+/// Real case 5: the homepage works over IPv6, third-level pages do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_connectivity_of_inner_pages() {
+    use siteward::probe::ipv6::measure;
+    let home =
+        "<a href=\"/a.html\">a</a><a href=\"/b.html\">b</a><a href=\"https://www.gov.cn/\">x</a>";
+    let mut v4 = Pages::default();
+    v4.add("www.gansu.gov.cn", "/", PageSpec::html(home, "utf-8"))
+        .add(
+            "www.gansu.gov.cn",
+            "/a.html",
+            PageSpec::html("<a href=\"/a/1.html\">1</a>", "utf-8"),
+        )
+        .add(
+            "www.gansu.gov.cn",
+            "/b.html",
+            PageSpec::html("<a href=\"/b/1.html\">1</a>", "utf-8"),
+        )
+        .add(
+            "www.gansu.gov.cn",
+            "/a/1.html",
+            PageSpec::html("third", "utf-8"),
+        )
+        .add(
+            "www.gansu.gov.cn",
+            "/b/1.html",
+            PageSpec::html("third", "utf-8"),
+        );
+    let mut v6 = Pages::default();
+    v6.add("www.gansu.gov.cn", "/", PageSpec::html(home, "utf-8"))
+        .add(
+            "www.gansu.gov.cn",
+            "/a.html",
+            PageSpec::html("<a href=\"/a/1.html\">1</a>", "utf-8"),
+        )
+        .add(
+            "www.gansu.gov.cn",
+            "/b.html",
+            PageSpec::html("<a href=\"/b/1.html\">1</a>", "utf-8"),
+        );
+    let mut servers = None;
+    for _ in 0..10 {
+        let Ok(first) = serve_web(SocketAddr::new(ip("127.0.0.1"), 0), v4.clone(), None).await
+        else {
+            continue;
+        };
+        if let Ok(second) = serve_web(
+            SocketAddr::new(ip("::1"), first.addr.port()),
+            v6.clone(),
+            None,
+        )
+        .await
+        {
+            servers = Some((first, second));
+            break;
+        }
+    }
+    let (v4_server, _v6_server) = servers.expect("a port free on 127.0.0.1 and ::1");
+    let closed_https = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let http_port = v4_server.addr.port();
+    let probe = PageProbe::new(PageSettings {
+        deadline: Duration::from_secs(3),
+        max_redirects: 5,
+        https_port: closed_https,
+        http_port,
+        prohibited: vec![],
+    });
+    let reach = measure(
+        &probe,
+        &host("www.gansu.gov.cn"),
+        ip("127.0.0.1"),
+        ip("::1"),
+        &[closed_https, http_port],
+        Duration::from_secs(1),
+        10,
+    )
+    .await;
+    assert!(reach.homepage_v6);
+    assert_eq!(
+        reach.ports.iter().map(|p| p.open).collect::<Vec<_>>(),
+        [false, true]
+    );
+    assert_eq!(
+        (
+            reach.second_level.sampled,
+            reach.second_level.loaded_v4,
+            reach.second_level.loaded_v6
+        ),
+        (2, 2, 2)
+    );
+    assert_eq!(
+        (
+            reach.third_level.sampled,
+            reach.third_level.loaded_v4,
+            reach.third_level.loaded_v6
+        ),
+        (2, 2, 0)
+    );
+    assert_eq!(reach.connectivity_percent(), Some(50));
+}
