@@ -98,7 +98,10 @@ impl Default for ResolverConfig {
 impl Default for ProbeConfig {
     fn default() -> Self {
         ProbeConfig {
-            concurrency: 256,
+            // Measured (bench/RESULTS.md): beyond about 64 probes in flight,
+            // the resolver's per-query UDP sockets and 333 ms re-sends slow
+            // everything down on a 2-core machine.
+            concurrency: 64,
             deadline_ms: 20_000,
             https_port: 443,
             http_port: 80,

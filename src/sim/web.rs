@@ -98,10 +98,12 @@ impl Pages {
 
 /// Serves `pages` on `addr`: HTTPS when `tls` is given (chains by SNI),
 /// plain HTTP otherwise.
+/// Pages and resolvers may be shared by several servers (IPv4 and IPv6
+/// of one site): pass them in an `Arc` or by value.
 pub async fn serve_web(
     addr: SocketAddr,
-    pages: Pages,
-    tls: Option<SniResolver>,
+    pages: impl Into<Arc<Pages>>,
+    tls: Option<impl Into<Arc<SniResolver>>>,
 ) -> io::Result<TcpServer> {
     let acceptor = match tls {
         Some(resolver) => {
@@ -109,12 +111,12 @@ pub async fn serve_web(
                 .with_safe_default_protocol_versions()
                 .map_err(|e| io::Error::other(e.to_string()))?
                 .with_no_client_auth()
-                .with_cert_resolver(Arc::new(resolver));
+                .with_cert_resolver(resolver.into());
             Some(TlsAcceptor::from(Arc::new(config)))
         }
         None => None,
     };
-    let pages = Arc::new(pages);
+    let pages: Arc<Pages> = pages.into();
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {

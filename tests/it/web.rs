@@ -66,9 +66,13 @@ async fn homepages() {
         let probe_listener = std::net::TcpListener::bind("127.0.0.7:0").expect("port");
         probe_listener.local_addr().expect("addr").port()
     };
-    let _http = serve_web(SocketAddr::new(ip("127.0.0.7"), http_port), pages, None)
-        .await
-        .expect("http");
+    let _http = serve_web(
+        SocketAddr::new(ip("127.0.0.7"), http_port),
+        pages,
+        None::<SniResolver>,
+    )
+    .await
+    .expect("http");
     let _endless = serve_endless(SocketAddr::new(ip("127.0.0.8"), http_port))
         .await
         .expect("endless");
@@ -211,14 +215,19 @@ async fn ipv6_connectivity_of_inner_pages() {
         );
     let mut servers = None;
     for _ in 0..10 {
-        let Ok(first) = serve_web(SocketAddr::new(ip("127.0.0.1"), 0), v4.clone(), None).await
+        let Ok(first) = serve_web(
+            SocketAddr::new(ip("127.0.0.1"), 0),
+            v4.clone(),
+            None::<SniResolver>,
+        )
+        .await
         else {
             continue;
         };
         if let Ok(second) = serve_web(
             SocketAddr::new(ip("::1"), first.addr.port()),
             v6.clone(),
-            None,
+            None::<SniResolver>,
         )
         .await
         {
