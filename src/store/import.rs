@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use chrono::Duration;
 use serde::Serialize;
 
-use super::audit::{self, Record, snapshot};
 use super::sites;
 use super::sql::Sql;
 use super::{Change, StoreError, accounts, orgs};
@@ -341,21 +340,7 @@ fn apply_site<C: Sql>(
     let applied = match existing {
         None => {
             let site = new_site(record, policy, change);
-            let saved = sites::save(c, None, &site, change)?;
-            audit::write(
-                c,
-                change,
-                Record {
-                    entity: "site",
-                    entity_id: saved.id,
-                    site_id: Some(saved.id),
-                    action: "import",
-                    before: None,
-                    after: snapshot(&saved),
-                    reason: None,
-                    warnings: &warnings,
-                },
-            )?;
+            sites::save_audited(c, None, &site, ("import", None, &warnings), change)?;
             Applied::Created
         }
         Some(before) => {
@@ -415,20 +400,12 @@ fn apply_site<C: Sql>(
                 if after == before {
                     Applied::Unchanged
                 } else {
-                    let saved = sites::save(c, Some(&before), &after, change)?;
-                    audit::write(
+                    sites::save_audited(
                         c,
+                        Some(&before),
+                        &after,
+                        ("import", None, &warnings),
                         change,
-                        Record {
-                            entity: "site",
-                            entity_id: saved.id,
-                            site_id: Some(saved.id),
-                            action: "import",
-                            before: snapshot(&before),
-                            after: snapshot(&saved),
-                            reason: None,
-                            warnings: &warnings,
-                        },
                     )?;
                     Applied::Updated
                 }

@@ -113,15 +113,7 @@ pub fn add<C: Sql>(
         parent_id,
         created_at: to_db(change.recorded_at),
     })?;
-    for (kind, values) in [("email", &org.emails), ("webhook", &org.webhooks)] {
-        for value in values {
-            c.insert_contact(&NewContactRow {
-                org_id: id,
-                kind: kind.to_string(),
-                value: value.trim().to_string(),
-            })?;
-        }
-    }
+    add_contacts(c, id, org)?;
     let created = by_name(c, name)?;
     audit::write(
         c,

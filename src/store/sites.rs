@@ -382,6 +382,33 @@ pub fn save<C: Sql>(
     by_id(c, site_id)
 }
 
+/// Persists a site change with its audit row (`action`, reference or
+/// reason, warnings): the one way a site is written.
+pub fn save_audited<C: Sql>(
+    c: &mut C,
+    before: Option<&Site>,
+    after: &Site,
+    (action, reason, warnings): (&str, Option<&str>, &[Warning]),
+    change: &Change,
+) -> Result<Site, StoreError> {
+    let saved = save(c, before, after, change)?;
+    audit::write(
+        c,
+        change,
+        Record {
+            entity: "site",
+            entity_id: saved.id,
+            site_id: Some(saved.id),
+            action,
+            before: before.and_then(snapshot),
+            after: snapshot(&saved),
+            reason,
+            warnings,
+        },
+    )?;
+    Ok(saved)
+}
+
 pub fn request<C: Sql>(
     c: &mut C,
     request: &SiteRequest,
@@ -450,21 +477,7 @@ pub fn request<C: Sql>(
         },
         status_changed_at: change.effective_at,
     };
-    let saved = save(c, None, &site, change)?;
-    audit::write(
-        c,
-        change,
-        Record {
-            entity: "site",
-            entity_id: saved.id,
-            site_id: Some(saved.id),
-            action: "request",
-            before: None,
-            after: snapshot(&saved),
-            reason: None,
-            warnings: &warnings,
-        },
-    )?;
+    let saved = save_audited(c, None, &site, ("request", None, &warnings), change)?;
     Ok(Outcome {
         value: saved,
         warnings,
@@ -484,20 +497,12 @@ pub fn transition<C: Sql>(
     if let (SiteAction::GoLive { code: Some(_) }, Some(code)) = (action, &after.code) {
         warnings.extend(check_code(c, code, Some(before.id), &after.org, policy)?);
     }
-    let saved = save(c, Some(&before), &after, change)?;
-    audit::write(
+    let saved = save_audited(
         c,
+        Some(&before),
+        &after,
+        (action.name(), action.reason(), &warnings),
         change,
-        Record {
-            entity: "site",
-            entity_id: saved.id,
-            site_id: Some(saved.id),
-            action: action.name(),
-            before: snapshot(&before),
-            after: snapshot(&saved),
-            reason: action.reason(),
-            warnings: &warnings,
-        },
     )?;
     Ok(Outcome {
         value: saved,
@@ -548,21 +553,7 @@ pub fn edit<C: Sql>(
             warnings,
         });
     }
-    let saved = save(c, Some(&before), &after, change)?;
-    audit::write(
-        c,
-        change,
-        Record {
-            entity: "site",
-            entity_id: saved.id,
-            site_id: Some(saved.id),
-            action: "edit",
-            before: snapshot(&before),
-            after: snapshot(&saved),
-            reason: None,
-            warnings: &warnings,
-        },
-    )?;
+    let saved = save_audited(c, Some(&before), &after, ("edit", None, &warnings), change)?;
     Ok(Outcome {
         value: saved,
         warnings,
