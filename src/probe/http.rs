@@ -326,6 +326,40 @@ impl PageProbe {
         self.within_deadline(host, address, vec![https, http]).await
     }
 
+    /// Fetches `host`'s homepage over a TLS connection the TLS probe has
+    /// already made (and judged) at `address`; over HTTP when it has none.
+    pub async fn homepage_over(
+        &self,
+        host: &Hostname,
+        address: IpAddr,
+        stream: Option<super::tls::JudgedStream>,
+    ) -> PageOutcome {
+        match stream {
+            Some(stream) => {
+                let https =
+                    Url::parse(&format!("https://{host}/")).expect("a host name makes a URL");
+                let started = Instant::now();
+                let deadline = self.settings.deadline;
+                let first = Some((https, Connected::Tls(Box::new(stream))));
+                match tokio::time::timeout(
+                    deadline,
+                    self.fetch(host, address, started, first, Vec::new()),
+                )
+                .await
+                {
+                    Ok(outcome) => outcome,
+                    Err(_) => PageOutcome::Timeout {
+                        after_ms: deadline.as_millis() as u64,
+                    },
+                }
+            }
+            None => {
+                let http = Url::parse(&format!("http://{host}/")).expect("a host name makes a URL");
+                self.within_deadline(host, address, vec![http]).await
+            }
+        }
+    }
+
     /// Fetches one page of `host` (a link found on its pages) from
     /// `address`.
     pub async fn page(&self, host: &Hostname, address: IpAddr, url: &Url) -> PageOutcome {
@@ -340,7 +374,8 @@ impl PageProbe {
     ) -> PageOutcome {
         let started = Instant::now();
         let deadline = self.settings.deadline;
-        match tokio::time::timeout(deadline, self.fetch(host, address, started, starts)).await {
+        match tokio::time::timeout(deadline, self.fetch(host, address, started, None, starts)).await
+        {
             Ok(outcome) => outcome,
             Err(_) => PageOutcome::Timeout {
                 after_ms: deadline.as_millis() as u64,
@@ -353,11 +388,12 @@ impl PageProbe {
         host: &Hostname,
         address: IpAddr,
         started: Instant,
+        first: Option<(Url, Connected)>,
         starts: Vec<Url>,
     ) -> PageOutcome {
         let mut errors = Vec::new();
-        let mut connected = None;
-        for start in starts {
+        let mut connected = first;
+        for start in starts.into_iter().filter(|_| connected.is_none()) {
             match self.connect(&start, address).await {
                 Ok(connection) => {
                     connected = Some((start, connection));

@@ -173,26 +173,31 @@ impl Prober {
             observations.push(observation(None, ObservationData::Delegation(delegation)));
         }
         let per_address = addresses.into_iter().map(|address| async move {
-            let tls = async {
-                if scope.tls {
-                    Some(
-                        self.tls
-                            .probe(SocketAddr::new(address, self.https_port), host)
-                            .await,
-                    )
-                } else {
-                    None
+            // One handshake per address serves both the TLS verdict and the
+            // page, when both are asked for.
+            match (scope.tls, scope.page) {
+                (true, true) => {
+                    let (tls, stream) = self
+                        .tls
+                        .probe_and_keep(SocketAddr::new(address, self.https_port), host)
+                        .await;
+                    let page = self.pages.homepage_over(host, address, stream).await;
+                    (address, Some(tls), Some(page))
                 }
-            };
-            let page = async {
-                if scope.page {
-                    Some(self.pages.homepage(host, address).await)
-                } else {
-                    None
+                (true, false) => {
+                    let tls = self
+                        .tls
+                        .probe(SocketAddr::new(address, self.https_port), host)
+                        .await;
+                    (address, Some(tls), None)
                 }
-            };
-            let (tls, page) = tokio::join!(tls, page);
-            (address, tls, page)
+                (false, true) => (
+                    address,
+                    None,
+                    Some(self.pages.homepage(host, address).await),
+                ),
+                (false, false) => (address, None, None),
+            }
         });
         let (per_address, ipv6) = tokio::join!(futures_util::future::join_all(per_address), ipv6);
         if let Some(reach) = ipv6 {

@@ -131,6 +131,9 @@ struct Captured {
 struct RecordingVerifier {
     inner: Arc<WebPkiServerVerifier>,
     captured: Arc<Mutex<Captured>>,
+    /// Record the verdict but let the handshake go on, so that the page
+    /// can be read over the same connection. Signatures are still checked.
+    lenient: bool,
 }
 
 impl ServerCertVerifier for RecordingVerifier {
@@ -155,6 +158,9 @@ impl ServerCertVerifier for RecordingVerifier {
                 .map(|der| der.clone().into_owned())
                 .collect();
             captured.verdict = Some(verdict.as_ref().map(|_| ()).map_err(Clone::clone));
+        }
+        if self.lenient {
+            return Ok(ServerCertVerified::assertion());
         }
         verdict
     }
@@ -316,6 +322,10 @@ impl TlsProbe {
     }
 
     fn client_config(&self, captured: Arc<Mutex<Captured>>) -> Arc<ClientConfig> {
+        self.config(captured, false)
+    }
+
+    fn config(&self, captured: Arc<Mutex<Captured>>, lenient: bool) -> Arc<ClientConfig> {
         let mut config = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .expect("ring supports TLS 1.2 and 1.3")
@@ -323,11 +333,73 @@ impl TlsProbe {
             .with_custom_certificate_verifier(Arc::new(RecordingVerifier {
                 inner: self.verifier.clone(),
                 captured,
+                lenient,
             }))
             .with_no_client_auth();
         // A resumed session would skip the verifier, and capture nothing.
         config.resumption = Resumption::disabled();
         Arc::new(config)
+    }
+}
+
+/// A TLS connection whose handshake was judged, ready to carry a request.
+pub type JudgedStream = tokio_rustls::client::TlsStream<TcpStream>;
+
+impl TlsProbe {
+    /// Handshakes with `address` as `host`, judges the chain exactly as
+    /// [`TlsProbe::probe`] does, and hands back the connection (whatever
+    /// the verdict, when the handshake itself succeeded) so that the page
+    /// is read over it: one handshake per address instead of two.
+    pub async fn probe_and_keep(
+        &self,
+        address: SocketAddr,
+        host: &Hostname,
+    ) -> (TlsObservation, Option<JudgedStream>) {
+        let started = Instant::now();
+        let captured = Arc::new(Mutex::new(Captured::default()));
+        let connector = tokio_rustls::TlsConnector::from(self.config(captured.clone(), true));
+        let server_name = ServerName::try_from(host.as_str().to_string())
+            .unwrap_or_else(|_| ServerName::try_from("invalid.invalid").expect("valid name"));
+        let outcome = tokio::time::timeout(self.deadline, async {
+            let tcp = TcpStream::connect(address)
+                .await
+                .map_err(Failure::Connect)?;
+            connector.connect(server_name, tcp).await.map_err(|e| {
+                match e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<TlsError>())
+                {
+                    Some(tls) => Failure::Tls(tls.clone()),
+                    None if e.kind() == io::ErrorKind::UnexpectedEof => Failure::Eof,
+                    None => Failure::Io(e),
+                }
+            })
+        })
+        .await;
+        let (stream, failure) = match outcome {
+            Err(_) => (None, Some(Failure::Timeout)),
+            Ok(Ok(stream)) => (Some(stream), None),
+            Ok(Err(failure)) => (None, Some(failure)),
+        };
+        let captured = captured.lock().map(|c| c.clone()).unwrap_or_default();
+        let chain: Vec<CertInfo> = captured
+            .chain
+            .iter()
+            .filter_map(|der| analyze(der).ok())
+            .collect();
+        let connection = stream.as_ref().map(|s| s.get_ref().1);
+        let observation = TlsObservation {
+            verdict: judge(&captured, &chain, failure.as_ref()),
+            protocol: connection
+                .and_then(|c| c.protocol_version())
+                .map(|v| format!("{v:?}")),
+            cipher_suite: connection
+                .and_then(|c| c.negotiated_cipher_suite())
+                .map(|s| format!("{:?}", s.suite())),
+            chain,
+            elapsed: started.elapsed(),
+        };
+        (observation, stream)
     }
 }
 

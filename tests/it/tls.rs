@@ -104,6 +104,21 @@ async fn every_verdict() {
             "{name}: {:?}",
             observed.verdict
         );
+        // The handshake that keeps its connection for the page judges the
+        // same, and keeps it only when the handshake itself succeeded.
+        let (kept, stream) = probe.probe_and_keep(server.addr, &host(name)).await;
+        assert_eq!(kept.verdict, observed.verdict, "{name}");
+        assert_eq!(kept.chain, observed.chain, "{name}");
+        let usable = matches!(
+            *verdict,
+            "valid"
+                | "expired"
+                | "not_yet_valid"
+                | "hostname_mismatch"
+                | "untrusted"
+                | "self_signed"
+        ) || *name == "sha1.gov.test";
+        assert_eq!(stream.is_some(), usable, "{name}");
         if *verdict != "handshake_failed" {
             // The chain is captured even when the verdict is bad.
             assert!(!observed.chain.is_empty(), "{name}: no chain");
