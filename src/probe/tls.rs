@@ -304,21 +304,7 @@ impl TlsProbe {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),
         };
-        let captured = captured.lock().map(|c| c.clone()).unwrap_or_default();
-        let chain: Vec<CertInfo> = captured
-            .chain
-            .iter()
-            .filter_map(|der| analyze(der).ok())
-            .collect();
-        TlsObservation {
-            verdict: judge(&captured, &chain, failure.as_ref()),
-            protocol: connection.protocol_version().map(|v| format!("{v:?}")),
-            cipher_suite: connection
-                .negotiated_cipher_suite()
-                .map(|s| format!("{:?}", s.suite())),
-            chain,
-            elapsed: started.elapsed(),
-        }
+        observation(&captured, failure.as_ref(), Some(&connection), started)
     }
 
     fn client_config(&self, captured: Arc<Mutex<Captured>>) -> Arc<ClientConfig> {
@@ -381,25 +367,36 @@ impl TlsProbe {
             Ok(Ok(stream)) => (Some(stream), None),
             Ok(Err(failure)) => (None, Some(failure)),
         };
-        let captured = captured.lock().map(|c| c.clone()).unwrap_or_default();
-        let chain: Vec<CertInfo> = captured
-            .chain
-            .iter()
-            .filter_map(|der| analyze(der).ok())
-            .collect();
         let connection = stream.as_ref().map(|s| s.get_ref().1);
-        let observation = TlsObservation {
-            verdict: judge(&captured, &chain, failure.as_ref()),
-            protocol: connection
-                .and_then(|c| c.protocol_version())
-                .map(|v| format!("{v:?}")),
-            cipher_suite: connection
-                .and_then(|c| c.negotiated_cipher_suite())
-                .map(|s| format!("{:?}", s.suite())),
-            chain,
-            elapsed: started.elapsed(),
-        };
-        (observation, stream)
+        let observed = observation(&captured, failure.as_ref(), connection, started);
+        (observed, stream)
+    }
+}
+
+/// What one handshake showed: the captured chain read and judged, and
+/// what was negotiated, if anything.
+fn observation(
+    captured: &Mutex<Captured>,
+    failure: Option<&Failure>,
+    connection: Option<&ClientConnection>,
+    started: Instant,
+) -> TlsObservation {
+    let captured = captured.lock().map(|c| c.clone()).unwrap_or_default();
+    let chain: Vec<CertInfo> = captured
+        .chain
+        .iter()
+        .filter_map(|der| analyze(der).ok())
+        .collect();
+    TlsObservation {
+        verdict: judge(&captured, &chain, failure),
+        protocol: connection
+            .and_then(|c| c.protocol_version())
+            .map(|v| format!("{v:?}")),
+        cipher_suite: connection
+            .and_then(|c| c.negotiated_cipher_suite())
+            .map(|s| format!("{:?}", s.suite())),
+        chain,
+        elapsed: started.elapsed(),
     }
 }
 
