@@ -80,9 +80,23 @@ fn show(name: &Name) -> String {
     name.to_ascii().trim_end_matches('.').to_ascii_lowercase()
 }
 
-/// A raw answer to one question asked directly of one server.
-struct Raw {
-    message: Message,
+/// Sends one question through a client whose background task runs only
+/// for this exchange.
+async fn exchange<B>(
+    client: Client<TokioRuntimeProvider>,
+    background: B,
+    query: Query,
+    options: DnsRequestOptions,
+) -> Result<Message, NetError>
+where
+    B: std::future::Future + Send + 'static,
+    B::Output: Send + 'static,
+{
+    let background = tokio::spawn(background);
+    let response = client.lookup(query, options).first_answer().await;
+    drop(client);
+    background.abort();
+    Ok(response?.into_message())
 }
 
 /// Asks `server` one question with recursion off (UDP, then TCP when the
@@ -92,24 +106,18 @@ async fn ask_directly(
     name: &Name,
     kind: RecordType,
     timeout: Duration,
-) -> Result<Raw, NetError> {
+) -> Result<Message, NetError> {
     let mut options = DnsRequestOptions::default();
     options.recursion_desired = false;
+    let query = Query::query(name.clone(), kind);
     let provider = TokioRuntimeProvider::default();
     let udp = UdpClientStream::builder(server, provider.clone())
         .with_timeout(Some(timeout))
         .build();
     let (client, background) = Client::<TokioRuntimeProvider>::from_sender(udp);
-    let background = tokio::spawn(background);
-    let response = client
-        .lookup(Query::query(name.clone(), kind), options)
-        .first_answer()
-        .await;
-    drop(client);
-    background.abort();
-    let message = response?.into_message();
+    let message = exchange(client, background, query.clone(), options).await?;
     if !message.metadata.truncation {
-        return Ok(Raw { message });
+        return Ok(message);
     }
     let (connect, sender) = TcpClientStream::new(server, None, Some(timeout), provider);
     let stream = tokio::time::timeout(timeout, connect)
@@ -117,21 +125,12 @@ async fn ask_directly(
         .map_err(|_| NetError::Timeout)??;
     let (client, background) =
         Client::<TokioRuntimeProvider>::with_timeout(stream, sender, timeout);
-    let background = tokio::spawn(background);
-    let response = client
-        .lookup(Query::query(name.clone(), kind), options)
-        .first_answer()
-        .await;
-    drop(client);
-    background.abort();
-    Ok(Raw {
-        message: response?.into_message(),
-    })
+    exchange(client, background, query, options).await
 }
 
-fn server_status(zone: &Name, result: Result<Raw, NetError>) -> ServerStatus {
-    let raw = match result {
-        Ok(raw) => raw,
+fn server_status(zone: &Name, result: Result<Message, NetError>) -> ServerStatus {
+    let message = match result {
+        Ok(message) => message,
         Err(NetError::Timeout) => {
             return ServerStatus::Unreachable {
                 reason: "no answer (timeout)".into(),
@@ -143,10 +142,10 @@ fn server_status(zone: &Name, result: Result<Raw, NetError>) -> ServerStatus {
             };
         }
     };
-    let message = &raw.message;
     let lame = |reason: &str| ServerStatus::Lame {
         reason: reason.to_string(),
     };
+    let message = &message;
     match message.metadata.response_code {
         ResponseCode::NoError => {}
         ResponseCode::Refused => return lame("refused"),
@@ -308,8 +307,9 @@ impl DnsProbe {
         for server in &parent.nameservers {
             for address in self.addresses_of(server).await.ok()? {
                 let target = SocketAddr::new(address, self.authoritative_port());
-                if let Ok(raw) = ask_directly(target, name, RecordType::SOA, self.timeout()).await
-                    && let Some(cut) = referral(&raw.message)
+                if let Ok(message) =
+                    ask_directly(target, name, RecordType::SOA, self.timeout()).await
+                    && let Some(cut) = referral(&message)
                 {
                     return Some(cut);
                 }

@@ -1,8 +1,9 @@
 //! The simulated world's TLS: a test CA and the certificates it issues
 //! (valid, expired, not yet valid, for another name, self-signed), fixture
-//! chains rcgen cannot make (SM2, RSA-1024, SHA-1), a TLS server on
-//! loopback that picks the chain by SNI and serves any chain it is given,
-//! and servers that misbehave below TLS.
+//! chains rcgen cannot make (SM2, RSA-1024, SHA-1), the `SniResolver` that
+//! lets a server (`web::serve_web`) present any chain by SNI, servers that
+//! misbehave below TLS, and `accept_loop`, the shape of every simulated
+//! TCP server.
 
 use std::collections::HashMap;
 use std::io;
@@ -18,14 +19,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::{ServerConfig, SupportedProtocolVersion};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsAcceptor;
-
-use crate::probe::tls::provider;
 
 /// Chains made with the OpenSSL command line (see `fixtures/README.md`).
 pub mod fixtures {
@@ -251,52 +248,29 @@ pub struct TcpServer {
     task: JoinHandle<()>,
 }
 
-impl TcpServer {
-    pub(crate) fn new(addr: SocketAddr, task: JoinHandle<()>) -> TcpServer {
-        TcpServer { addr, task }
-    }
+/// Binds `addr` and hands every accepted connection to `serve`, each in
+/// a task of its own: the shape of every simulated TCP server.
+pub(crate) async fn accept_loop<F, Fut>(addr: SocketAddr, serve: F) -> io::Result<TcpServer>
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            if let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(serve(socket));
+            }
+        }
+    });
+    Ok(TcpServer { addr, task })
 }
 
 impl Drop for TcpServer {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-/// A TLS server on `addr` choosing its chain by SNI, answering any request
-/// with a short HTTP response.
-pub async fn serve_tls(
-    addr: SocketAddr,
-    resolver: SniResolver,
-    versions: &[&'static SupportedProtocolVersion],
-) -> io::Result<TcpServer> {
-    let config = ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(versions)
-        .map_err(other)?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(resolver));
-    let acceptor = TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                if let Ok(mut tls) = acceptor.accept(tcp).await {
-                    let _ = tls
-                        .write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                        )
-                        .await;
-                    let _ = tls.shutdown().await;
-                }
-            });
-        }
-    });
-    Ok(TcpServer { addr, task })
 }
 
 /// How a hostile server misbehaves.
@@ -327,35 +301,26 @@ fn tls10_server_hello() -> Vec<u8> {
 }
 
 pub async fn serve_hostile(addr: SocketAddr, behaviour: Hostile) -> io::Result<TcpServer> {
-    let listener = TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                continue;
-            };
-            tokio::spawn(async move {
-                let mut buffer = [0u8; 4096];
-                match behaviour {
-                    Hostile::Close => {}
-                    Hostile::Silent => {
-                        let _ = socket.read(&mut buffer).await;
-                        tokio::time::sleep(Duration::from_secs(60)).await;
-                    }
-                    Hostile::PlainHttp => {
-                        let _ = socket.read(&mut buffer).await;
-                        let _ = socket
-                            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                            .await;
-                    }
-                    Hostile::Tls10 => {
-                        let _ = socket.read(&mut buffer).await;
-                        let _ = socket.write_all(&tls10_server_hello()).await;
-                        let _ = socket.read(&mut buffer).await;
-                    }
-                }
-            });
+    accept_loop(addr, move |mut socket| async move {
+        let mut buffer = [0u8; 4096];
+        match behaviour {
+            Hostile::Close => {}
+            Hostile::Silent => {
+                let _ = socket.read(&mut buffer).await;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            Hostile::PlainHttp => {
+                let _ = socket.read(&mut buffer).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+            }
+            Hostile::Tls10 => {
+                let _ = socket.read(&mut buffer).await;
+                let _ = socket.write_all(&tls10_server_hello()).await;
+                let _ = socket.read(&mut buffer).await;
+            }
         }
-    });
-    Ok(TcpServer { addr, task })
+    })
+    .await
 }

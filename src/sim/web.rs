@@ -17,10 +17,9 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use rustls::ServerConfig;
-use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use super::tls::{SniResolver, TcpServer};
+use super::tls::{SniResolver, TcpServer, accept_loop};
 use crate::probe::tls::provider;
 
 /// One page: status, content type, body and an optional redirect.
@@ -117,38 +116,31 @@ pub async fn serve_web(
         None => None,
     };
     let pages: Arc<Pages> = pages.into();
-    let listener = TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let pages = pages.clone();
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |request: Request<Incoming>| {
-                    let pages = pages.clone();
-                    async move { Ok::<_, Infallible>(pages.answer(&request)) }
-                });
-                match acceptor {
-                    Some(acceptor) => {
-                        if let Ok(tls) = acceptor.accept(tcp).await {
-                            let _ = http1::Builder::new()
-                                .serve_connection(TokioIo::new(tls), service)
-                                .await;
-                        }
-                    }
-                    None => {
+    accept_loop(addr, move |tcp| {
+        let pages = pages.clone();
+        let acceptor = acceptor.clone();
+        async move {
+            let service = service_fn(move |request: Request<Incoming>| {
+                let pages = pages.clone();
+                async move { Ok::<_, Infallible>(pages.answer(&request)) }
+            });
+            match acceptor {
+                Some(acceptor) => {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
                         let _ = http1::Builder::new()
-                            .serve_connection(TokioIo::new(tcp), service)
+                            .serve_connection(TokioIo::new(tls), service)
                             .await;
                     }
                 }
-            });
+                None => {
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(tcp), service)
+                        .await;
+                }
+            }
         }
-    });
-    Ok(TcpServer::new(addr, task))
+    })
+    .await
 }
 
 /// A body fed by a channel: the endless server's.
@@ -169,32 +161,23 @@ impl hyper::body::Body for ReceiverBody {
 /// An HTTP server whose every response streams a body forever (a chunk
 /// every 10 ms, for at most a minute).
 pub async fn serve_endless(addr: SocketAddr) -> io::Result<TcpServer> {
-    let listener = TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
+    accept_loop(addr, |tcp| async move {
+        let service = service_fn(|_request: Request<Incoming>| async {
+            let (sender, receiver) = tokio::sync::mpsc::channel(4);
             tokio::spawn(async move {
-                let service = service_fn(|_request: Request<Incoming>| async {
-                    let (sender, receiver) = tokio::sync::mpsc::channel(4);
-                    tokio::spawn(async move {
-                        for _ in 0..6000 {
-                            let chunk = Frame::data(Bytes::from_static(b"<p>still loading</p>\n"));
-                            if sender.send(chunk).await.is_err() {
-                                break;
-                            }
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                        }
-                    });
-                    Ok::<_, Infallible>(Response::new(ReceiverBody(receiver)))
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(tcp), service)
-                    .await;
+                for _ in 0..6000 {
+                    let chunk = Frame::data(Bytes::from_static(b"<p>still loading</p>\n"));
+                    if sender.send(chunk).await.is_err() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
             });
-        }
-    });
-    Ok(TcpServer::new(addr, task))
+            Ok::<_, Infallible>(Response::new(ReceiverBody(receiver)))
+        });
+        let _ = http1::Builder::new()
+            .serve_connection(TokioIo::new(tcp), service)
+            .await;
+    })
+    .await
 }

@@ -47,7 +47,7 @@ pub struct NewContactRow {
     pub value: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
 #[diesel(table_name = sites, treat_none_as_null = true)]
 pub struct SiteRow {
     pub id: i64,

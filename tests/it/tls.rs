@@ -9,8 +9,9 @@ use siteward::probe::tls::{HandshakeFailure, TlsProbe, TlsVerdict};
 use siteward::registry::Hostname;
 use siteward::sim::tls::{
     Hostile, SniResolver, TestCa, days_from_now, fixtures, foreign_chain, pem_chain, self_signed,
-    serve_hostile, serve_tls,
+    serve_hostile,
 };
+use siteward::sim::web::{Pages, serve_web};
 
 const ANY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
@@ -74,7 +75,7 @@ async fn every_verdict() {
         )
         .expect("rsa"),
     );
-    let server = serve_tls(ANY, resolver, rustls::DEFAULT_VERSIONS)
+    let server = serve_web(ANY, Pages::default(), Some(resolver))
         .await
         .expect("tls server");
     let roots = vec![
@@ -163,7 +164,7 @@ async fn every_verdict() {
             &siteward::sim::tls::padded_chain(&leaf, 10, 10_000).expect("100 KB chain"),
         )
         .expect("add");
-    let big_server = serve_tls(ANY, big_resolver, rustls::DEFAULT_VERSIONS)
+    let big_server = serve_web(ANY, Pages::default(), Some(big_resolver))
         .await
         .expect("big server");
     let big = probe.probe(big_server.addr, &host("big.gov.test")).await;
