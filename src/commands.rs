@@ -714,7 +714,7 @@ fn probe(config: &Config, host: &crate::registry::Hostname, json: bool) -> Resul
     use crate::probe::run::{Prober, Scope};
     use crate::probe::{DelegationResult, ObservationData};
     let prober =
-        Prober::from_config(config, Vec::new()).map_err(|e| InvalidInput(e.to_string()))?;
+        Prober::from_config(config, &Policy::load(config.policies.dir.as_deref())?).map_err(|e| InvalidInput(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -892,6 +892,7 @@ fn probe(config: &Config, host: &crate::registry::Hostname, json: bool) -> Resul
                 out,
                 "  measurement failed: the probes took longer than {after_ms} ms"
             )?,
+            ObservationData::Feed(poll) => writeln!(out, "  FEED   {}  {poll:?}", poll.url)?,
         }
     }
     Ok(())

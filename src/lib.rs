@@ -19,6 +19,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod findings;
 pub mod output;
 pub mod policy;
 pub mod probe;

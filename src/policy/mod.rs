@@ -1,25 +1,42 @@
 //! Loads and validates the policy directory (`policies/`): the rules an
-//! office may tune (lifecycle windows, allowed suffixes) and the division
-//! table. Every error names the file and the line. When no directory is
-//! configured and none is found, the defaults compiled into the binary
+//! office may tune (lifecycle windows, suffixes, managed zones and own
+//! networks, thresholds, confirmations, prohibited terms, severities,
+//! schedules, zone transfers), the takeover fingerprints, the division
+//! table and the Public Suffix List. Every error names the file and the
+//! line; a policy is used only once all of it is valid. When no directory
+//! is configured and none is found, the defaults compiled into the binary
 //! (the repository's own `policies/`) apply, so that a bare binary works.
 
+pub mod takeover;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use serde::Deserialize;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::findings::{FindingKind, Severity};
 use crate::registry::lifecycle::LifecycleWindows;
-use crate::registry::{AllowedSuffixes, DivisionTable};
+use crate::registry::{AllowedSuffixes, DivisionTable, Hostname};
+use takeover::Takeover;
 
 const DEFAULT_POLICY: &str = include_str!("../../policies/siteward.toml");
 const DEFAULT_DIVISIONS: &str = include_str!("../../policies/divisions.csv");
+const DEFAULT_TAKEOVER: &str = include_str!("../../policies/takeover.toml");
+const DEFAULT_PSL: &str = include_str!("../../policies/public_suffix_list.dat");
 
 /// The main policy file's name inside the directory.
 pub const POLICY_FILE: &str = "siteward.toml";
 /// The division table's name inside the directory.
 pub const DIVISIONS_FILE: &str = "divisions.csv";
+/// The takeover fingerprints' name inside the directory.
+pub const TAKEOVER_FILE: &str = "takeover.toml";
+/// The Public Suffix List's name inside the directory.
+pub const PSL_FILE: &str = "public_suffix_list.dat";
 
 #[derive(Debug, Error)]
 pub enum PolicyError {
@@ -50,20 +67,77 @@ impl std::fmt::Display for PolicySource {
     }
 }
 
+/// Thresholds and windows of the rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Thresholds {
+    pub cert_warning_days: u32,
+    pub cert_critical_days: u32,
+    pub page_deadline_secs: u64,
+    pub unreachable_failed_percent: u32,
+    pub unreachable_window_days: u32,
+    pub account_stale_days: u32,
+    pub ipv6_sample: usize,
+    pub ipv6_partial_percent: u32,
+}
+
+/// How findings that accuse are confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Confirmation {
+    pub confirmations: u32,
+    pub delay_secs: u64,
+}
+
+/// A job's schedule: the 5-field expression as written, and the parsed
+/// schedule.
+#[derive(Debug, Clone)]
+pub struct JobSchedule {
+    pub expression: String,
+    pub schedule: cron::Schedule,
+}
+
+/// A zone this office may transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AxfrSource {
+    pub zone: Hostname,
+    pub primary: Option<SocketAddr>,
+}
+
 /// The validated policy in force.
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub source: PolicySource,
     pub lifecycle: LifecycleWindows,
     pub allowed_suffixes: AllowedSuffixes,
+    pub managed_zones: Vec<Hostname>,
+    pub own_networks: Vec<IpNet>,
+    pub thresholds: Thresholds,
+    pub confirmation: Confirmation,
+    pub prohibited_terms: Vec<String>,
+    pub severity: BTreeMap<FindingKind, Severity>,
+    pub schedules: BTreeMap<String, JobSchedule>,
+    pub axfr: Vec<AxfrSource>,
+    pub takeover: Takeover,
     pub divisions: DivisionTable,
+    pub suffixes: Arc<publicsuffix::List>,
 }
+
+/// The jobs a schedule may name.
+pub const JOBS: &[&str] = &["probe", "feeds", "discover", "reconcile", "report"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     lifecycle: LifecycleSection,
     domains: DomainsSection,
+    thresholds: ThresholdsSection,
+    confirmation: ConfirmationSection,
+    content: ContentSection,
+    #[serde(default)]
+    severity: BTreeMap<String, toml::Spanned<String>>,
+    #[serde(default)]
+    schedules: BTreeMap<String, toml::Spanned<String>>,
+    #[serde(default)]
+    discovery: DiscoverySection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +151,59 @@ struct LifecycleSection {
 #[serde(deny_unknown_fields)]
 struct DomainsSection {
     allowed_suffixes: toml::Spanned<Vec<String>>,
+    #[serde(default)]
+    managed_zones: Vec<toml::Spanned<String>>,
+    #[serde(default)]
+    own_networks: Vec<toml::Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThresholdsSection {
+    cert_warning_days: toml::Spanned<u32>,
+    cert_critical_days: toml::Spanned<u32>,
+    page_deadline_secs: toml::Spanned<u64>,
+    unreachable_failed_percent: toml::Spanned<u32>,
+    unreachable_window_days: toml::Spanned<u32>,
+    account_stale_days: toml::Spanned<u32>,
+    ipv6_sample: toml::Spanned<usize>,
+    ipv6_partial_percent: toml::Spanned<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmationSection {
+    confirmations: toml::Spanned<u32>,
+    delay_secs: toml::Spanned<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContentSection {
+    prohibited_terms: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiscoverySection {
+    #[serde(default)]
+    axfr: Vec<toml::Spanned<AxfrEntry>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AxfrEntry {
+    zone: String,
+    #[serde(default)]
+    primary: String,
+}
+
+/// The texts a policy is read from, each with the name errors use.
+struct Sources<'a> {
+    policy: (&'a str, &'a str),
+    divisions: (&'a str, &'a str),
+    takeover: (&'a str, &'a str),
+    psl: (&'a str, &'a str),
 }
 
 impl Policy {
@@ -94,11 +221,7 @@ impl Policy {
         };
         match dir {
             Some(dir) => Policy::load_dir(&dir),
-            None => Policy::parse(
-                PolicySource::BuiltIn,
-                ("(built-in) siteward.toml", DEFAULT_POLICY),
-                ("(built-in) divisions.csv", DEFAULT_DIVISIONS),
-            ),
+            None => Ok(Policy::built_in()),
         }
     }
 
@@ -106,8 +229,12 @@ impl Policy {
     pub fn built_in() -> Policy {
         Policy::parse(
             PolicySource::BuiltIn,
-            ("(built-in) siteward.toml", DEFAULT_POLICY),
-            ("(built-in) divisions.csv", DEFAULT_DIVISIONS),
+            Sources {
+                policy: ("(built-in) siteward.toml", DEFAULT_POLICY),
+                divisions: ("(built-in) divisions.csv", DEFAULT_DIVISIONS),
+                takeover: ("(built-in) takeover.toml", DEFAULT_TAKEOVER),
+                psl: ("(built-in) public_suffix_list.dat", DEFAULT_PSL),
+            },
         )
         .expect("the built-in policy is valid (tested)")
     }
@@ -125,26 +252,27 @@ impl Policy {
             path: dir.join(POLICY_FILE),
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
         })?;
-        // The division table is reference data: a directory that does not
-        // ship its own uses the built-in one.
-        let divisions = read(DIVISIONS_FILE)?.unwrap_or_else(|| {
-            (
-                "(built-in) divisions.csv".to_string(),
-                DEFAULT_DIVISIONS.to_string(),
-            )
-        });
+        // Reference data (divisions, fingerprints, suffixes): a directory
+        // that does not ship its own uses the built-in copy.
+        let or_built_in = |found: Option<(String, String)>, name: &str, text: &str| {
+            found.unwrap_or_else(|| (format!("(built-in) {name}"), text.to_string()))
+        };
+        let divisions = or_built_in(read(DIVISIONS_FILE)?, DIVISIONS_FILE, DEFAULT_DIVISIONS);
+        let takeover = or_built_in(read(TAKEOVER_FILE)?, TAKEOVER_FILE, DEFAULT_TAKEOVER);
+        let psl = or_built_in(read(PSL_FILE)?, PSL_FILE, DEFAULT_PSL);
         Policy::parse(
             PolicySource::Dir(dir.to_path_buf()),
-            (&policy.0, &policy.1),
-            (&divisions.0, &divisions.1),
+            Sources {
+                policy: (&policy.0, &policy.1),
+                divisions: (&divisions.0, &divisions.1),
+                takeover: (&takeover.0, &takeover.1),
+                psl: (&psl.0, &psl.1),
+            },
         )
     }
 
-    fn parse(
-        source: PolicySource,
-        (policy_path, policy_text): (&str, &str),
-        (divisions_path, divisions_text): (&str, &str),
-    ) -> Result<Policy, PolicyError> {
+    fn parse(source: PolicySource, sources: Sources<'_>) -> Result<Policy, PolicyError> {
+        let (policy_path, policy_text) = sources.policy;
         let invalid = |path: &str, message: String| PolicyError::Invalid {
             path: path.to_string(),
             message,
@@ -166,38 +294,250 @@ impl Policy {
         }
         let allowed_suffixes = AllowedSuffixes::parse(suffixes.get_ref())
             .map_err(|e| at_line(suffixes.span(), format!("[domains] allowed_suffixes: {e}")))?;
-        for (name, value) in [
-            ("notice_days", &file.lifecycle.notice_days),
-            ("release_grace_days", &file.lifecycle.release_grace_days),
-        ] {
-            if *value.get_ref() > 3650 {
+        let mut managed_zones = Vec::new();
+        for zone in &file.domains.managed_zones {
+            let parsed: Hostname = zone.get_ref().parse().map_err(|e| {
+                at_line(zone.span(), format!("[domains] managed_zones: {e}"))
+            })?;
+            managed_zones.push(parsed);
+        }
+        let mut own_networks = Vec::new();
+        for network in &file.domains.own_networks {
+            let parsed: IpNet = network.get_ref().trim().parse().map_err(|e| {
+                at_line(
+                    network.span(),
+                    format!(
+                        "[domains] own_networks: `{}` is not a CIDR range ({e})",
+                        network.get_ref()
+                    ),
+                )
+            })?;
+            own_networks.push(parsed.trunc());
+        }
+        let lifecycle = &file.lifecycle;
+        let t = &file.thresholds;
+        let days: [(&str, &toml::Spanned<u32>, u32); 7] = [
+            ("[lifecycle] notice_days", &lifecycle.notice_days, 3650),
+            ("[lifecycle] release_grace_days", &lifecycle.release_grace_days, 3650),
+            ("[thresholds] cert_warning_days", &t.cert_warning_days, 3650),
+            ("[thresholds] cert_critical_days", &t.cert_critical_days, 3650),
+            ("[thresholds] unreachable_window_days", &t.unreachable_window_days, 3650),
+            ("[thresholds] account_stale_days", &t.account_stale_days, 3650),
+            ("[confirmation] confirmations", &file.confirmation.confirmations, 10),
+        ];
+        for (name, value, most) in days {
+            if *value.get_ref() > most {
                 return Err(at_line(
                     value.span(),
-                    format!(
-                        "[lifecycle] {name} = {} is more than ten years",
-                        value.get_ref()
-                    ),
+                    format!("{name} = {} is more than {most}", value.get_ref()),
                 ));
             }
         }
-        let divisions =
-            DivisionTable::from_csv(divisions_text).map_err(|e| invalid(divisions_path, e))?;
+        for (name, value) in [
+            ("[thresholds] unreachable_failed_percent", &t.unreachable_failed_percent),
+            ("[thresholds] ipv6_partial_percent", &t.ipv6_partial_percent),
+        ] {
+            if *value.get_ref() > 100 {
+                return Err(at_line(
+                    value.span(),
+                    format!("{name} = {} is not a percentage", value.get_ref()),
+                ));
+            }
+        }
+        if t.cert_critical_days.get_ref() > t.cert_warning_days.get_ref() {
+            return Err(at_line(
+                t.cert_critical_days.span(),
+                "[thresholds] cert_critical_days must not exceed cert_warning_days".into(),
+            ));
+        }
+        if !(1..=300).contains(t.page_deadline_secs.get_ref()) {
+            return Err(at_line(
+                t.page_deadline_secs.span(),
+                "[thresholds] page_deadline_secs must be between 1 and 300".into(),
+            ));
+        }
+        if *t.ipv6_sample.get_ref() > 100 {
+            return Err(at_line(
+                t.ipv6_sample.span(),
+                "[thresholds] ipv6_sample must be at most 100 pages a level".into(),
+            ));
+        }
+        if *file.confirmation.confirmations.get_ref() == 0 {
+            return Err(at_line(
+                file.confirmation.confirmations.span(),
+                "[confirmation] confirmations must be at least 1".into(),
+            ));
+        }
+        if *file.confirmation.delay_secs.get_ref() > 3600 {
+            return Err(at_line(
+                file.confirmation.delay_secs.span(),
+                "[confirmation] delay_secs must be at most 3600".into(),
+            ));
+        }
+        let mut severity: BTreeMap<FindingKind, Severity> = FindingKind::ALL
+            .iter()
+            .map(|kind| (*kind, kind.default_severity()))
+            .collect();
+        for (kind, value) in &file.severity {
+            let kind: FindingKind = kind.parse().map_err(|_| {
+                at_line(
+                    value.span(),
+                    format!(
+                        "[severity] `{kind}` is not a finding kind; kinds: {}",
+                        FindingKind::names()
+                    ),
+                )
+            })?;
+            let level: Severity = value.get_ref().parse().map_err(|_| {
+                at_line(
+                    value.span(),
+                    format!(
+                        "[severity] {kind} = `{}`: must be one of {}",
+                        value.get_ref(),
+                        Severity::names()
+                    ),
+                )
+            })?;
+            severity.insert(kind, level);
+        }
+        let mut schedules = BTreeMap::new();
+        for (job, expression) in &file.schedules {
+            if !JOBS.contains(&job.as_str()) {
+                return Err(at_line(
+                    expression.span(),
+                    format!("[schedules] `{job}` is not a job; jobs: {}", JOBS.join(", ")),
+                ));
+            }
+            let schedule = parse_cron(expression.get_ref()).map_err(|e| {
+                at_line(
+                    expression.span(),
+                    format!("[schedules] {job} = `{}`: {e}", expression.get_ref()),
+                )
+            })?;
+            schedules.insert(
+                job.clone(),
+                JobSchedule {
+                    expression: expression.get_ref().clone(),
+                    schedule,
+                },
+            );
+        }
+        let mut axfr = Vec::new();
+        for entry in &file.discovery.axfr {
+            let at = |message: String| at_line(entry.span(), format!("[discovery] axfr: {message}"));
+            let zone: Hostname = entry.get_ref().zone.parse().map_err(|e| at(format!("{e}")))?;
+            let primary = match entry.get_ref().primary.trim() {
+                "" => None,
+                raw => Some(raw.parse::<SocketAddr>().map_err(|_| {
+                    at(format!("primary `{raw}` is not ip:port"))
+                })?),
+            };
+            axfr.push(AxfrSource { zone, primary });
+        }
+        let prohibited_terms: Vec<String> = file
+            .content
+            .prohibited_terms
+            .iter()
+            .map(|term| term.trim().to_string())
+            .filter(|term| !term.is_empty())
+            .collect();
+        let divisions = DivisionTable::from_csv(sources.divisions.1)
+            .map_err(|e| invalid(sources.divisions.0, e))?;
         if divisions.is_empty() {
             return Err(invalid(
-                divisions_path,
+                sources.divisions.0,
                 "the division table is empty".into(),
             ));
         }
+        let takeover = Takeover::parse(sources.takeover.0, sources.takeover.1)?;
+        let suffixes: publicsuffix::List = sources
+            .psl
+            .1
+            .parse()
+            .map_err(|e| invalid(sources.psl.0, format!("not a Public Suffix List: {e}")))?;
         Ok(Policy {
             source,
             lifecycle: LifecycleWindows {
-                notice_days: *file.lifecycle.notice_days.get_ref(),
-                release_grace_days: *file.lifecycle.release_grace_days.get_ref(),
+                notice_days: *lifecycle.notice_days.get_ref(),
+                release_grace_days: *lifecycle.release_grace_days.get_ref(),
             },
             allowed_suffixes,
+            managed_zones,
+            own_networks,
+            thresholds: Thresholds {
+                cert_warning_days: *t.cert_warning_days.get_ref(),
+                cert_critical_days: *t.cert_critical_days.get_ref(),
+                page_deadline_secs: *t.page_deadline_secs.get_ref(),
+                unreachable_failed_percent: *t.unreachable_failed_percent.get_ref(),
+                unreachable_window_days: *t.unreachable_window_days.get_ref(),
+                account_stale_days: *t.account_stale_days.get_ref(),
+                ipv6_sample: *t.ipv6_sample.get_ref(),
+                ipv6_partial_percent: *t.ipv6_partial_percent.get_ref(),
+            },
+            confirmation: Confirmation {
+                confirmations: *file.confirmation.confirmations.get_ref(),
+                delay_secs: *file.confirmation.delay_secs.get_ref(),
+            },
+            prohibited_terms,
+            severity,
+            schedules,
+            axfr,
+            takeover,
             divisions,
+            suffixes: Arc::new(suffixes),
         })
     }
+
+    /// The severity policy gives a kind.
+    pub fn severity_of(&self, kind: FindingKind) -> Severity {
+        self.severity
+            .get(&kind)
+            .copied()
+            .unwrap_or_else(|| kind.default_severity())
+    }
+
+    /// Whether a host name is under one of the region's managed zones.
+    pub fn is_managed(&self, host: &str) -> bool {
+        self.managed_zones.iter().any(|zone| under(host, zone.as_str()))
+    }
+
+    /// Whether an address is in the region's own ranges.
+    pub fn is_own_address(&self, address: IpAddr) -> bool {
+        self.own_networks.iter().any(|net| net.contains(&address))
+    }
+
+    /// The registrable domain of a name (Public Suffix List): `gov.cn` is a
+    /// public suffix, so `www.gansu.gov.cn` gives `gansu.gov.cn`.
+    pub fn registrable_domain(&self, name: &str) -> Option<String> {
+        use publicsuffix::Psl;
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        self.suffixes
+            .domain(name.as_bytes())
+            .and_then(|d| std::str::from_utf8(d.as_bytes()).ok().map(str::to_string))
+    }
+}
+
+/// Whether `name` is `zone` or under it.
+pub fn under(name: &str, zone: &str) -> bool {
+    let name = name.trim_end_matches('.');
+    name.eq_ignore_ascii_case(zone)
+        || (name.len() > zone.len()
+            && name.as_bytes()[name.len() - zone.len() - 1] == b'.'
+            && name[name.len() - zone.len()..].eq_ignore_ascii_case(zone))
+}
+
+/// A standard 5-field cron expression (the `cron` crate wants seconds
+/// first; the fields people write start at minutes).
+pub fn parse_cron(expression: &str) -> Result<cron::Schedule, String> {
+    let fields = expression.split_whitespace().count();
+    if fields != 5 {
+        return Err(format!(
+            "a schedule has 5 fields (minute hour day-of-month month day-of-week), not {fields}"
+        ));
+    }
+    format!("0 {expression}")
+        .parse::<cron::Schedule>()
+        .map_err(|e| e.to_string())
 }
 
 /// The 1-based line of a byte offset, for error messages.

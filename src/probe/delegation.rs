@@ -67,6 +67,28 @@ pub struct Delegation {
     /// Whether a random name under the zone resolves; `None` when the
     /// question could not be answered.
     pub wildcard: Option<bool>,
+    /// The addresses a random name resolves to when the zone has a
+    /// wildcard: a host name that resolves to just these may exist only
+    /// through the wildcard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wildcard_addresses: Vec<IpAddr>,
+}
+
+/// What is learnt about a zone once per cycle: its servers and wildcard.
+#[derive(Debug, Clone)]
+struct ZoneFacts {
+    servers: Vec<ServerCheck>,
+    wildcard: Option<bool>,
+    wildcard_addresses: Vec<IpAddr>,
+}
+
+/// Zones already checked in this cycle, so that a zone with a thousand
+/// host names has its name servers asked once, not a thousand times.
+#[derive(Debug, Default)]
+pub struct ZoneCache {
+    zones: std::sync::Mutex<
+        std::collections::HashMap<Name, std::sync::Arc<tokio::sync::OnceCell<ZoneFacts>>>,
+    >,
 }
 
 /// The zone a host name is in, and its name servers.
@@ -207,17 +229,42 @@ impl DnsProbe {
     /// The zone a host name is in and that zone's delegation, each name
     /// server asked directly for the zone's SOA.
     pub async fn delegation(&self, host: &Hostname) -> Result<Delegation, String> {
+        self.delegation_in(host, &ZoneCache::default()).await
+    }
+
+    /// As [`DnsProbe::delegation`], asking each zone's servers once per
+    /// `cache`.
+    pub async fn delegation_in(
+        &self,
+        host: &Hostname,
+        cache: &ZoneCache,
+    ) -> Result<Delegation, String> {
         let cut = self.zone_cut(&fqdn(host.as_str())).await?;
-        let mut servers = Vec::new();
-        for server in &cut.nameservers {
-            servers.extend(self.check_server(&cut.zone, server).await);
-        }
-        let wildcard = self.wildcard(&cut.zone).await;
+        let cell = {
+            let mut zones = cache.zones.lock().unwrap_or_else(|e| e.into_inner());
+            zones.entry(cut.zone.clone()).or_default().clone()
+        };
+        let facts = cell
+            .get_or_init(|| async {
+                let mut servers = Vec::new();
+                for server in &cut.nameservers {
+                    servers.extend(self.check_server(&cut.zone, server).await);
+                }
+                let (wildcard, wildcard_addresses) = self.wildcard(&cut.zone).await;
+                ZoneFacts {
+                    servers,
+                    wildcard,
+                    wildcard_addresses,
+                }
+            })
+            .await
+            .clone();
         Ok(Delegation {
             zone: show(&cut.zone),
             nameservers: cut.nameservers.iter().map(show).collect(),
-            servers,
-            wildcard,
+            servers: facts.servers,
+            wildcard: facts.wildcard,
+            wildcard_addresses: facts.wildcard_addresses,
         })
     }
 
@@ -366,13 +413,23 @@ impl DnsProbe {
     }
 
     /// Whether a random label under the zone resolves.
-    async fn wildcard(&self, zone: &Name) -> Option<bool> {
+    async fn wildcard(&self, zone: &Name) -> (Option<bool>, Vec<IpAddr>) {
         let label = format!("sw-{:016x}", rand_label());
-        let probe = Name::from_ascii(&label).ok()?.append_domain(zone).ok()?;
+        let Some(probe) = Name::from_ascii(&label)
+            .ok()
+            .and_then(|label| label.append_domain(zone).ok())
+        else {
+            return (None, Vec::new());
+        };
         match self.ask(&probe, RecordType::A).await.0 {
-            DnsOutcome::Answer { .. } | DnsOutcome::NoData => Some(true),
-            DnsOutcome::NxDomain { .. } => Some(false),
-            _ => None,
+            answer @ DnsOutcome::Answer { .. } => {
+                let mut addresses = answer.addresses();
+                addresses.extend(self.ask(&probe, RecordType::AAAA).await.0.addresses());
+                (Some(true), addresses)
+            }
+            DnsOutcome::NoData => (Some(true), Vec::new()),
+            DnsOutcome::NxDomain { .. } => (Some(false), Vec::new()),
+            _ => (None, Vec::new()),
         }
     }
 }

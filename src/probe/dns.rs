@@ -165,6 +165,19 @@ pub struct HostDns {
     pub cname_chain: Vec<CnameHop>,
     pub a: DnsOutcome,
     pub aaaa: DnsOutcome,
+    /// When the chain ends in NXDOMAIN: the target's registrable domain
+    /// (Public Suffix List) and whether it is NXDOMAIN too, so that anyone
+    /// could register it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registrable: Option<RegistrableCheck>,
+}
+
+/// Whether a dangling CNAME target's registrable domain exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrableCheck {
+    pub domain: String,
+    /// The registrable domain itself is NXDOMAIN: nobody holds it.
+    pub unregistered: bool,
 }
 
 impl HostDns {
@@ -181,6 +194,13 @@ impl HostDns {
             .last()
             .map(|hop| hop.target.as_str())
             .unwrap_or(self.host.as_str())
+    }
+
+    /// The CNAME target the chain ends at, when it is NXDOMAIN.
+    pub fn dangling_target(&self) -> Option<&str> {
+        let target = self.canonical_name();
+        let nx = |outcome: &DnsOutcome| matches!(outcome, DnsOutcome::NxDomain { name } if name == target);
+        (!self.cname_chain.is_empty() && (nx(&self.a) || nx(&self.aaaa))).then_some(target)
     }
 
     /// Whether both questions were answered with a fact about the name.
@@ -311,6 +331,7 @@ impl DnsProbe {
             cname_chain: chain,
             a,
             aaaa,
+            registrable: None,
         }
     }
 

@@ -48,6 +48,8 @@ pub struct Response {
     pub content_type: Option<String>,
     /// Where a redirect points.
     pub location: Option<String>,
+    /// The `Server` header (takeover fingerprints name some services by it).
+    pub server: Option<String>,
     /// Time from sending the request to the end of the body.
     pub elapsed_ms: u64,
     pub body_bytes: usize,
@@ -125,6 +127,7 @@ where
     };
     let content_type = header(CONTENT_TYPE);
     let location = header(LOCATION);
+    let server = header(hyper::header::SERVER);
     let mut body = response.into_body();
     let mut bytes = Vec::new();
     let mut truncated = false;
@@ -146,6 +149,7 @@ where
             status,
             content_type,
             location,
+            server,
             elapsed_ms: started.elapsed().as_millis() as u64,
             body_bytes: bytes.len(),
             truncated,
@@ -226,6 +230,12 @@ pub enum PageOutcome {
         body_bytes: usize,
         truncated: bool,
         page: Box<Page>,
+        /// The `Server` header.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server: Option<String>,
+        /// Takeover services whose "nothing here" answer this is.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        takeover: Vec<String>,
         /// Not stored: it changes on every probe.
         #[serde(skip)]
         elapsed_ms: u64,
@@ -260,6 +270,15 @@ pub struct PageSettings {
     pub http_port: u16,
     /// Prohibited terms (policy).
     pub prohibited: Vec<String>,
+}
+
+/// What to look for on one host's pages beyond what every page is read
+/// for: the registered names (to tell a tampered page), and the takeover
+/// fingerprints of the services the host's CNAME points at.
+#[derive(Debug, Clone, Default)]
+pub struct PageChecks {
+    pub names: Vec<String>,
+    pub services: Vec<crate::policy::takeover::Service>,
 }
 
 #[derive(Clone)]
@@ -321,9 +340,21 @@ impl PageProbe {
 
     /// Fetches `host`'s homepage from `address`: HTTPS, else HTTP.
     pub async fn homepage(&self, host: &Hostname, address: IpAddr) -> PageOutcome {
+        self.homepage_checked(host, address, &PageChecks::default())
+            .await
+    }
+
+    /// As [`PageProbe::homepage`], looking for `checks` too.
+    pub async fn homepage_checked(
+        &self,
+        host: &Hostname,
+        address: IpAddr,
+        checks: &PageChecks,
+    ) -> PageOutcome {
         let https = Url::parse(&format!("https://{host}/")).expect("a host name makes a URL");
         let http = Url::parse(&format!("http://{host}/")).expect("a host name makes a URL");
-        self.within_deadline(host, address, vec![https, http]).await
+        self.within_deadline(host, address, vec![https, http], checks)
+            .await
     }
 
     /// Fetches `host`'s homepage over a TLS connection the TLS probe has
@@ -333,6 +364,7 @@ impl PageProbe {
         host: &Hostname,
         address: IpAddr,
         stream: Option<super::tls::JudgedStream>,
+        checks: &PageChecks,
     ) -> PageOutcome {
         match stream {
             Some(stream) => {
@@ -343,7 +375,7 @@ impl PageProbe {
                 let first = Some((https, Connected::Tls(Box::new(stream))));
                 match tokio::time::timeout(
                     deadline,
-                    self.fetch(host, address, started, first, Vec::new()),
+                    self.fetch(host, address, started, first, Vec::new(), checks),
                 )
                 .await
                 {
@@ -355,7 +387,8 @@ impl PageProbe {
             }
             None => {
                 let http = Url::parse(&format!("http://{host}/")).expect("a host name makes a URL");
-                self.within_deadline(host, address, vec![http]).await
+                self.within_deadline(host, address, vec![http], checks)
+                    .await
             }
         }
     }
@@ -363,7 +396,8 @@ impl PageProbe {
     /// Fetches one page of `host` (a link found on its pages) from
     /// `address`.
     pub async fn page(&self, host: &Hostname, address: IpAddr, url: &Url) -> PageOutcome {
-        self.within_deadline(host, address, vec![url.clone()]).await
+        self.within_deadline(host, address, vec![url.clone()], &PageChecks::default())
+            .await
     }
 
     async fn within_deadline(
@@ -371,10 +405,15 @@ impl PageProbe {
         host: &Hostname,
         address: IpAddr,
         starts: Vec<Url>,
+        checks: &PageChecks,
     ) -> PageOutcome {
         let started = Instant::now();
         let deadline = self.settings.deadline;
-        match tokio::time::timeout(deadline, self.fetch(host, address, started, None, starts)).await
+        match tokio::time::timeout(
+            deadline,
+            self.fetch(host, address, started, None, starts, checks),
+        )
+        .await
         {
             Ok(outcome) => outcome,
             Err(_) => PageOutcome::Timeout {
@@ -390,6 +429,7 @@ impl PageProbe {
         started: Instant,
         first: Option<(Url, Connected)>,
         starts: Vec<Url>,
+        checks: &PageChecks,
     ) -> PageOutcome {
         let mut errors = Vec::new();
         let mut connected = first;
@@ -453,8 +493,26 @@ impl PageProbe {
                 }
                 other => {
                     let (text, encoding) = page::decode(&body, response.content_type.as_deref());
-                    let (mut read, _) = page::parse(&text, &url, &self.settings.prohibited);
+                    let (mut read, visible) =
+                        page::parse(&text, &url, &self.settings.prohibited);
                     read.encoding = encoding.name().to_string();
+                    read.mentions = page::matching_terms(
+                        read.title.as_deref().unwrap_or_default(),
+                        &visible,
+                        &checks.names,
+                    );
+                    let takeover = checks
+                        .services
+                        .iter()
+                        .filter(|service| {
+                            service.matches_response(
+                                response.status,
+                                response.server.as_deref(),
+                                &text,
+                            )
+                        })
+                        .map(|service| service.name.clone())
+                        .collect();
                     return PageOutcome::Loaded {
                         status: response.status,
                         final_url: url.to_string(),
@@ -463,6 +521,8 @@ impl PageProbe {
                         body_bytes: response.body_bytes,
                         truncated: response.truncated,
                         page: Box::new(read),
+                        server: response.server.clone(),
+                        takeover,
                         elapsed_ms: started.elapsed().as_millis() as u64,
                     };
                 }

@@ -6,6 +6,7 @@
 pub mod cert;
 pub mod delegation;
 pub mod dns;
+pub mod feed;
 pub mod http;
 pub mod ipv6;
 pub mod page;
@@ -45,6 +46,8 @@ pub enum ObservationData {
     Page(http::PageOutcome),
     /// IPv6 reachability of the host's pages, at one IPv6 address.
     Ipv6(ipv6::Ipv6Reach),
+    /// A poll of a new-media account's feed (the host is the feed's).
+    Feed(feed::FeedPoll),
     /// The host's probes did not finish within the per-host deadline: a
     /// failure to measure.
     Deadline { after_ms: u64 },
@@ -66,6 +69,7 @@ impl ObservationData {
             ObservationData::Tls(_) => "tls",
             ObservationData::Page(_) => "page",
             ObservationData::Ipv6(_) => "ipv6",
+            ObservationData::Feed(_) => "feed",
             ObservationData::Deadline { .. } => "deadline",
         }
     }
@@ -81,6 +85,10 @@ impl ObservationData {
                 None => "unreachable".into(),
             },
             ObservationData::Deadline { .. } => "measurement_failed".into(),
+            ObservationData::Feed(poll) => match &poll.result {
+                feed::FeedResult::Read(_) => "read".into(),
+                feed::FeedResult::Failed { .. } => "measurement_failed".into(),
+            },
             ObservationData::Dns(dns) if !dns.is_conclusive() => "measurement_failed".into(),
             ObservationData::Dns(dns) => format!("{}/{}", dns.a.name(), dns.aaaa.name()),
             ObservationData::Delegation(DelegationResult::Failed { .. }) => {

@@ -41,6 +41,10 @@ pub struct Page {
     pub link_hosts: BTreeSet<String>,
     /// Prohibited terms (from policy) found in the title or text.
     pub prohibited_terms: Vec<String>,
+    /// Which of the registered names (site, organizer) the title or text
+    /// mention.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 /// The charset a `Content-Type` header names, if any.
@@ -215,14 +219,30 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
         );
     }
     page.organizer = ORGANIZER.captures(&text).map(|c| c[1].to_string());
-    let haystack = format!("{} {}", page.title.as_deref().unwrap_or_default(), text)
-        .to_lowercase()
-        .replace(' ', "");
-    for term in prohibited {
-        let needle = term.to_lowercase().replace(' ', "");
+    page.prohibited_terms =
+        matching_terms(page.title.as_deref().unwrap_or_default(), &text, prohibited);
+    (page, text)
+}
+
+/// Which `terms` occur in a page's title or visible text, ignoring case
+/// and white space (pages break words across lines and tags).
+pub fn matching_terms(title: &str, text: &str, terms: &[String]) -> Vec<String> {
+    if terms.is_empty() {
+        return Vec::new();
+    }
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let haystack = format!("{}{}", squash(title), squash(text));
+    let mut found = Vec::new();
+    for term in terms {
+        let needle = squash(term);
         if !needle.is_empty() && haystack.contains(&needle) {
-            unique_push(&mut page.prohibited_terms, term.clone());
+            unique_push(&mut found, term.clone());
         }
     }
-    (page, text)
+    found
 }

@@ -12,18 +12,38 @@ use thiserror::Error;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::delegation::ZoneCache;
 use super::dns::{DnsProbe, DnsSetupError, ResolverSettings};
-use super::http::{PageProbe, PageSettings};
+use super::http::{PageChecks, PageProbe, PageSettings};
 use super::tls::{TlsProbe, TlsSetupError};
 use super::{DelegationResult, Observation, ObservationData};
 use crate::config::Config;
+use crate::policy::Policy;
+use crate::policy::takeover::Takeover;
 use crate::registry::Hostname;
 
-/// Pages sampled per level for IPv6 connectivity (policy default).
+/// Pages sampled per level for IPv6 connectivity, when no policy says.
 pub const IPV6_SAMPLE: usize = 10;
 
-/// The inspection threshold for "loads": 15 seconds.
+/// The inspection threshold for "loads" when no policy says: 15 seconds.
 pub const PAGE_DEADLINE: Duration = Duration::from_secs(15);
+
+/// A host name to probe, and the names its pages should mention (the
+/// registered site name and organizer), to tell a tampered page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: Hostname,
+    pub names: Vec<String>,
+}
+
+impl From<Hostname> for Target {
+    fn from(host: Hostname) -> Target {
+        Target {
+            host,
+            names: Vec::new(),
+        }
+    }
+}
 
 #[derive(Debug, Error)]
 pub enum ProbeSetupError {
@@ -68,22 +88,26 @@ pub struct Prober {
     http_port: u16,
     host_deadline: Duration,
     limit: Arc<Semaphore>,
+    takeover: Arc<Takeover>,
+    ipv6_sample: usize,
+    suffixes: Option<Arc<publicsuffix::List>>,
 }
 
 impl Prober {
-    pub fn from_config(
-        config: &Config,
-        prohibited: Vec<String>,
-    ) -> Result<Prober, ProbeSetupError> {
+    /// The probes as the configuration and the policy set them: the page
+    /// deadline, the IPv6 sample, prohibited terms and takeover
+    /// fingerprints come from policy.
+    pub fn from_config(config: &Config, policy: &Policy) -> Result<Prober, ProbeSetupError> {
         let dns = DnsProbe::new(&ResolverSettings::from_config(&config.resolver)?)?;
-        let handshake = Duration::from_millis(config.probe.deadline_ms.min(15_000));
+        let page_deadline = Duration::from_secs(policy.thresholds.page_deadline_secs);
+        let handshake = Duration::from_millis(config.probe.deadline_ms).min(page_deadline);
         let tls = TlsProbe::new(&config.probe.extra_roots, handshake)?;
         let pages = PageProbe::new(PageSettings {
-            deadline: PAGE_DEADLINE,
+            deadline: page_deadline,
             max_redirects: 5,
             https_port: config.probe.https_port,
             http_port: config.probe.http_port,
-            prohibited,
+            prohibited: policy.prohibited_terms.clone(),
         });
         Ok(Prober::new(
             dns,
@@ -92,7 +116,43 @@ impl Prober {
             (config.probe.https_port, config.probe.http_port),
             Duration::from_millis(config.probe.deadline_ms),
             config.probe.concurrency,
-        ))
+        )
+        .with_policy(policy))
+    }
+
+    /// Takes the takeover fingerprints and the IPv6 sample from `policy`.
+    pub fn with_policy(mut self, policy: &Policy) -> Prober {
+        self.takeover = Arc::new(policy.takeover.clone());
+        self.ipv6_sample = policy.thresholds.ipv6_sample;
+        self.suffixes = Some(policy.suffixes.clone());
+        self
+    }
+
+    /// For a CNAME target that is NXDOMAIN: whether its registrable domain
+    /// is NXDOMAIN too (anyone could register it). `None` when that could
+    /// not be told.
+    async fn registrable(&self, target: &str) -> Option<super::dns::RegistrableCheck> {
+        use publicsuffix::Psl;
+        let suffixes = self.suffixes.as_ref()?;
+        let domain = suffixes.domain(target.as_bytes())?;
+        let domain = std::str::from_utf8(domain.as_bytes()).ok()?.to_string();
+        if domain == target {
+            return Some(super::dns::RegistrableCheck {
+                domain,
+                unregistered: true,
+            });
+        }
+        let host: Hostname = domain.parse().ok()?;
+        let dns = self.dns.host(&host).await;
+        let unregistered = match (&dns.a, &dns.aaaa) {
+            (super::dns::DnsOutcome::NxDomain { name }, _) if *name == domain => true,
+            (a, aaaa) if a.is_conclusive() && aaaa.is_conclusive() => false,
+            _ => return None,
+        };
+        Some(super::dns::RegistrableCheck {
+            domain,
+            unregistered,
+        })
     }
 
     pub fn new(
@@ -111,12 +171,21 @@ impl Prober {
             http_port,
             host_deadline,
             limit: Arc::new(Semaphore::new(concurrency.max(1))),
+            takeover: Arc::new(Takeover::default()),
+            ipv6_sample: IPV6_SAMPLE,
+            suffixes: None,
         }
     }
 
     /// Everything about one host name, within the per-host deadline.
     pub async fn host(&self, host: &Hostname, scope: Scope) -> Vec<Observation> {
-        match tokio::time::timeout(self.host_deadline, self.observe(host, scope)).await {
+        self.target(&Target::from(host.clone()), scope, &ZoneCache::default())
+            .await
+    }
+
+    async fn target(&self, target: &Target, scope: Scope, zones: &ZoneCache) -> Vec<Observation> {
+        let host = &target.host;
+        match tokio::time::timeout(self.host_deadline, self.observe(target, scope, zones)).await {
             Ok(observations) => observations,
             Err(_) => vec![Observation {
                 host: host.clone(),
@@ -129,7 +198,8 @@ impl Prober {
         }
     }
 
-    async fn observe(&self, host: &Hostname, scope: Scope) -> Vec<Observation> {
+    async fn observe(&self, target: &Target, scope: Scope, zones: &ZoneCache) -> Vec<Observation> {
+        let host = &target.host;
         let at = Utc::now();
         let observation = |address, data| Observation {
             host: host.clone(),
@@ -139,7 +209,7 @@ impl Prober {
         };
         let delegation = async {
             if scope.delegation {
-                Some(match self.dns.delegation(host).await {
+                Some(match self.dns.delegation_in(host, zones).await {
                     Ok(found) => DelegationResult::Found(found),
                     Err(reason) => DelegationResult::Failed { reason },
                 })
@@ -147,10 +217,27 @@ impl Prober {
                 None
             }
         };
-        let (dns, delegation) = tokio::join!(self.dns.host(host), delegation);
+        let (mut dns, delegation) = tokio::join!(self.dns.host(host), delegation);
+        if let Some(target) = dns.dangling_target().map(str::to_string) {
+            dns.registrable = self.registrable(&target).await;
+        }
         let addresses = dns.addresses();
         let first_v4 = addresses.iter().find(|a| a.is_ipv4()).copied();
         let first_v6 = addresses.iter().find(|a| a.is_ipv6()).copied();
+        // Takeover fingerprints are looked for only where the CNAME chain
+        // points at a known service: most hosts pay nothing for them.
+        let checks = PageChecks {
+            names: target.names.clone(),
+            services: if dns.cname_chain.is_empty() {
+                Vec::new()
+            } else {
+                self.takeover
+                    .for_target(dns.canonical_name())
+                    .cloned()
+                    .collect()
+            },
+        };
+        let checks = &checks;
         let ipv6 = async {
             match (scope.ipv6, first_v4, first_v6) {
                 (true, Some(v4), Some(v6)) => Some(
@@ -161,7 +248,7 @@ impl Prober {
                         v6,
                         &[self.https_port, self.http_port],
                         Duration::from_secs(5),
-                        IPV6_SAMPLE,
+                        self.ipv6_sample,
                     )
                     .await,
                 ),
@@ -181,7 +268,10 @@ impl Prober {
                         .tls
                         .probe_and_keep(SocketAddr::new(address, self.https_port), host)
                         .await;
-                    let page = self.pages.homepage_over(host, address, stream).await;
+                    let page = self
+                        .pages
+                        .homepage_over(host, address, stream, checks)
+                        .await;
                     (address, Some(tls), Some(page))
                 }
                 (true, false) => {
@@ -194,7 +284,7 @@ impl Prober {
                 (false, true) => (
                     address,
                     None,
-                    Some(self.pages.homepage(host, address).await),
+                    Some(self.pages.homepage_checked(host, address, checks).await),
                 ),
                 (false, false) => (address, None, None),
             }
@@ -219,14 +309,23 @@ impl Prober {
 
     /// Probes every host name, at most `concurrency` at a time.
     pub async fn hosts(&self, hosts: Vec<Hostname>, scope: Scope) -> Vec<Observation> {
+        self.targets(hosts.into_iter().map(Target::from).collect(), scope)
+            .await
+    }
+
+    /// Probes every target, at most `concurrency` at a time; each zone's
+    /// delegation is checked once.
+    pub async fn targets(&self, targets: Vec<Target>, scope: Scope) -> Vec<Observation> {
+        let zones = Arc::new(ZoneCache::default());
         let mut tasks = JoinSet::new();
-        for host in hosts {
+        for target in targets {
             let prober = self.clone();
+            let zones = zones.clone();
             let Ok(permit) = self.limit.clone().acquire_owned().await else {
                 break;
             };
             tasks.spawn(async move {
-                let observations = prober.host(&host, scope).await;
+                let observations = prober.target(&target, scope, &zones).await;
                 drop(permit);
                 observations
             });

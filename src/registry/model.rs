@@ -30,11 +30,11 @@ macro_rules! named_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = super::Invalid;
-            fn from_str(raw: &str) -> Result<Self, super::Invalid> {
+            type Err = $crate::registry::Invalid;
+            fn from_str(raw: &str) -> Result<Self, $crate::registry::Invalid> {
                 match raw.trim().to_ascii_lowercase().replace('-', "_").as_str() {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(super::Invalid::new(
+                    _ => Err($crate::registry::Invalid::new(
                         stringify!($name),
                         raw,
                         &format!("must be one of: {}", $name::names()),
@@ -50,6 +50,8 @@ macro_rules! named_enum {
         }
     };
 }
+pub(crate) use named_enum;
+
 
 named_enum!(
     /// An organization's administrative level.

@@ -32,11 +32,14 @@ pub struct StoredObservation {
     pub seen_count: i64,
 }
 
+/// What an observation is about within its host: an address, a feed's
+/// URL, or nothing (the host name itself).
 fn address_key(observation: &Observation) -> String {
-    observation
-        .address
-        .map(|a| a.to_string())
-        .unwrap_or_default()
+    match (&observation.data, observation.address) {
+        (ObservationData::Feed(poll), _) => poll.url.clone(),
+        (_, Some(address)) => address.to_string(),
+        (_, None) => String::new(),
+    }
 }
 
 pub fn record<C: Sql>(c: &mut C, batch: &[Observation]) -> Result<RecordStats, StoreError> {
@@ -83,7 +86,7 @@ fn from_row(row: ObservationRow) -> Result<StoredObservation, StoreError> {
         .hostname
         .parse()
         .map_err(|e: crate::registry::Invalid| corrupt(e.to_string()))?;
-    let address = if row.address.is_empty() {
+    let address = if row.address.is_empty() || row.kind == "feed" {
         None
     } else {
         Some(

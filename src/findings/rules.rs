@@ -1,0 +1,1148 @@
+//! The rules, one function per concern, each reading the registry, this
+//! round's observations and the policy. Pure: the same inputs give the
+//! same findings.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::text::{action, platform, site_status};
+use super::view::HostView;
+use super::{Evaluation, Evidence, Finding, FindingKind, MeasurementFailure, Severity};
+use crate::clock::show_date;
+use crate::policy::Policy;
+use crate::policy::takeover::Likelihood;
+use crate::probe::delegation::ServerStatus;
+use crate::probe::dns::{DnsOutcome, HostDns};
+use crate::probe::feed::{FeedPoll, FeedResult};
+use crate::probe::http::PageOutcome;
+use crate::probe::page::Page;
+use crate::probe::tls::{HandshakeFailure, TlsVerdict};
+use crate::registry::{
+    Account, AccountStatus, Domain, DomainState, Hostname, OrgLevel, Organization, Site,
+    SiteKind, SiteStatus,
+};
+
+/// What the rules read.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    pub now: DateTime<Utc>,
+    pub sites: &'a [Site],
+    pub orgs: &'a [Organization],
+    pub accounts: &'a [Account],
+    /// This round's observations, per host name.
+    pub hosts: &'a BTreeMap<Hostname, HostView>,
+    /// This round's feed polls, per URL.
+    pub feeds: &'a BTreeMap<String, FeedPoll>,
+}
+
+/// The scope of findings about the registry itself.
+pub const REGISTRY: &str = "registry";
+
+/// The names a site's homepage should mention: its registered name and its
+/// organizer's, with the suffixes pages often drop ("门户网站", "办公厅").
+pub fn expected_names(site: &Site) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut push = |name: &str| {
+        let name = name.trim();
+        if name.chars().count() >= 4 && !names.iter().any(|n: &String| n == name) {
+            names.push(name.to_string());
+        }
+    };
+    push(&site.name);
+    for suffix in ["门户网站", "官方网站", "政务网", "网站", "官网"] {
+        if let Some(short) = site.name.strip_suffix(suffix) {
+            push(short);
+        }
+    }
+    push(&site.org);
+    for suffix in ["办公厅", "办公室"] {
+        if let Some(short) = site.org.strip_suffix(suffix) {
+            push(short);
+        }
+    }
+    names
+}
+
+/// Runs every rule.
+pub fn evaluate(inputs: &Inputs<'_>, policy: &Policy) -> Evaluation {
+    let mut rules = Rules::new(inputs, policy);
+    rules.registry();
+    rules.hosts();
+    rules.zones();
+    rules.links();
+    rules.accounts();
+    rules.evaluation
+}
+
+struct Rules<'a> {
+    inputs: &'a Inputs<'a>,
+    policy: &'a Policy,
+    /// Every site that holds or held a host name.
+    holders: HashMap<&'a str, Vec<(&'a Site, &'a Domain)>>,
+    org_ids: HashMap<&'a str, &'a Organization>,
+    /// Host names this round found dangling (links to them are findings).
+    dangling: BTreeSet<String>,
+    /// Whether this machine reached anything over IPv6 this round.
+    ipv6_works: bool,
+    evaluation: Evaluation,
+}
+
+fn addresses(addresses: &[IpAddr]) -> String {
+    addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A page that loaded as the host's own page: 2xx, not sent elsewhere.
+fn own_page(outcome: &PageOutcome) -> Option<&Page> {
+    match outcome {
+        PageOutcome::Loaded {
+            status,
+            redirected_to: None,
+            page,
+            ..
+        } if (200..300).contains(status) => Some(page),
+        _ => None,
+    }
+}
+
+/// Whether a page outcome counts as "loads" (the inspection's sense): any
+/// answer short of a server error, within the deadline.
+fn loads(outcome: &PageOutcome) -> bool {
+    matches!(outcome, PageOutcome::Loaded { status, .. } if *status < 500)
+}
+
+/// Whether a page outcome shows the host serving pages (for unapproved
+/// sites): a success or a redirect.
+fn serves(outcome: &PageOutcome) -> bool {
+    matches!(outcome, PageOutcome::Loaded { status, .. } if *status < 400)
+}
+
+fn page_detail(outcome: &PageOutcome) -> String {
+    match outcome {
+        PageOutcome::Loaded {
+            status,
+            final_url,
+            page,
+            ..
+        } => format!(
+            "HTTP {status} {final_url} {}",
+            page.title.as_deref().unwrap_or("(no title)")
+        ),
+        PageOutcome::Unreachable { https, http } => format!("https: {https}; http: {http}"),
+        PageOutcome::Timeout { after_ms } => format!("no page within {after_ms} ms"),
+        PageOutcome::Failed { reason } => reason.clone(),
+    }
+}
+
+fn dns_detail(dns: &HostDns) -> String {
+    let mut parts: Vec<String> = dns
+        .cname_chain
+        .iter()
+        .map(|hop| format!("CNAME {} -> {}", hop.name, hop.target))
+        .collect();
+    for (kind, outcome) in [("A", &dns.a), ("AAAA", &dns.aaaa)] {
+        parts.push(match outcome {
+            DnsOutcome::Answer { .. } => format!("{kind} {}", addresses(&outcome.addresses())),
+            DnsOutcome::NxDomain { name } => format!("{kind} NXDOMAIN ({name})"),
+            other => format!("{kind} {}", other.name()),
+        });
+    }
+    parts.join("; ")
+}
+
+impl<'a> Rules<'a> {
+    fn new(inputs: &'a Inputs<'a>, policy: &'a Policy) -> Rules<'a> {
+        let mut holders: HashMap<&str, Vec<(&Site, &Domain)>> = HashMap::new();
+        for site in inputs.sites {
+            for domain in &site.domains {
+                holders
+                    .entry(domain.hostname.as_str())
+                    .or_default()
+                    .push((site, domain));
+            }
+        }
+        // A machine without IPv6 would call every site's IPv6 unreachable:
+        // when not one IPv6 address answered this round, IPv6 is not
+        // judged at all.
+        let mut tried = 0;
+        let mut answered = false;
+        for view in inputs.hosts.values() {
+            for (address, outcome) in &view.pages {
+                if address.is_ipv6() {
+                    tried += 1;
+                    answered |= loads(outcome);
+                }
+            }
+        }
+        Rules {
+            inputs,
+            policy,
+            holders,
+            org_ids: inputs.orgs.iter().map(|o| (o.name.as_str(), o)).collect(),
+            dangling: BTreeSet::new(),
+            ipv6_works: answered || tried < 3,
+            evaluation: Evaluation::default(),
+        }
+    }
+
+    fn finding(
+        &self,
+        kind: FindingKind,
+        subject: String,
+        scope: &str,
+        site: Option<&Site>,
+        summary: String,
+        evidence: Vec<Evidence>,
+        observed_at: DateTime<Utc>,
+    ) -> Finding {
+        Finding {
+            kind,
+            severity: self.policy.severity_of(kind),
+            subject,
+            scope: scope.to_string(),
+            site_id: site.map(|s| s.id),
+            org_id: site
+                .and_then(|s| self.org_ids.get(s.org.as_str()))
+                .map(|o| o.id),
+            summary,
+            action: action(kind).to_string(),
+            evidence,
+            observed_at,
+        }
+    }
+
+    fn push(&mut self, finding: Finding) {
+        self.evaluation.findings.push(finding);
+    }
+
+    fn failed(&mut self, scope: &str, reason: String) {
+        self.evaluation.failures.push(MeasurementFailure {
+            scope: scope.to_string(),
+            reason,
+        });
+    }
+
+    // --- the registry itself -------------------------------------------
+
+    fn registry(&mut self) {
+        let now = self.inputs.now;
+        self.evaluation.measured.insert(REGISTRY.to_string());
+        let sites = self.inputs.sites;
+        let mut live_by_host: BTreeMap<&str, Vec<&Site>> = BTreeMap::new();
+        let mut portals: BTreeMap<&str, Vec<&Site>> = BTreeMap::new();
+        for site in sites {
+            if matches!(site.status, SiteStatus::Closed | SiteStatus::Rejected) {
+                continue;
+            }
+            for domain in site
+                .domains
+                .iter()
+                .filter(|d| d.state != DomainState::Released)
+            {
+                if !self.policy.allowed_suffixes.allows(&domain.hostname) {
+                    let summary = format!(
+                        "{} 不在允许的域名后缀（{}）之内，且没有有效的例外说明",
+                        domain.hostname.to_unicode(),
+                        self.policy.allowed_suffixes.describe()
+                    );
+                    let evidence = vec![Evidence::new(
+                        domain.hostname.as_str(),
+                        "registry",
+                        "not_allowed",
+                        format!("site {} ({})", site.id, site.name),
+                    )];
+                    let finding = self.finding(
+                        FindingKind::DomainNotAllowed,
+                        domain.hostname.to_string(),
+                        REGISTRY,
+                        Some(site),
+                        summary,
+                        evidence,
+                        now,
+                    );
+                    self.push(finding);
+                }
+            }
+            if site.status != SiteStatus::Live {
+                continue;
+            }
+            let subject = site
+                .primary()
+                .map(|d| d.hostname.to_string())
+                .unwrap_or_else(|| format!("site:{}", site.id));
+            if site.code.is_none() {
+                let summary = format!("网站「{}」（{subject}）已上线但没有网站标识码", site.name);
+                let evidence = vec![Evidence::new(
+                    &subject,
+                    "registry",
+                    "no_code",
+                    format!("site {} is live since {}", site.id, crate::clock::show_opt(site.times.live_at)),
+                )];
+                let finding = self.finding(
+                    FindingKind::LiveWithoutCode,
+                    subject.clone(),
+                    REGISTRY,
+                    Some(site),
+                    summary,
+                    evidence,
+                    now,
+                );
+                self.push(finding);
+            }
+            for domain in site.domains.iter().filter(|d| d.state != DomainState::Released) {
+                live_by_host.entry(domain.hostname.as_str()).or_default().push(site);
+            }
+            if site.kind == SiteKind::Portal {
+                portals.entry(site.org.as_str()).or_default().push(site);
+            }
+            if let Some(org) = self.org_ids.get(site.org.as_str()).copied() {
+                let runs_none = match org.level {
+                    OrgLevel::Township => Some("乡镇（街道）原则上不开设网站"),
+                    OrgLevel::County if org.parent.is_some() => {
+                        Some("县级政府部门原则上不单独开设网站")
+                    }
+                    _ => None,
+                };
+                if let Some(rule) = runs_none {
+                    let summary = format!("{}运行网站「{}」（{subject}）：{rule}", org.name, site.name);
+                    let evidence = vec![Evidence::new(
+                        &org.name,
+                        "registry",
+                        "runs_site",
+                        format!("level {}, site {} {}", org.level, site.id, site.name),
+                    )];
+                    let finding = self.finding(
+                        FindingKind::RegistryConflict,
+                        format!("{subject} (org)"),
+                        REGISTRY,
+                        Some(site),
+                        summary,
+                        evidence,
+                        now,
+                    );
+                    self.push(finding);
+                }
+            }
+        }
+        for (host, claimants) in live_by_host.into_iter().filter(|(_, s)| s.len() > 1) {
+            let names: Vec<String> = claimants.iter().map(|s| format!("{}（{}）", s.name, s.id)).collect();
+            let summary = format!("{host} 同时登记在多个运行中的网站：{}", names.join("、"));
+            let evidence = vec![Evidence::new(host, "registry", "claimed_twice", names.join(", "))];
+            let finding = self.finding(
+                FindingKind::RegistryConflict,
+                host.to_string(),
+                REGISTRY,
+                claimants.first().copied(),
+                summary,
+                evidence,
+                now,
+            );
+            self.push(finding);
+        }
+        for (org, sites) in portals.into_iter().filter(|(_, s)| s.len() > 1) {
+            let names: Vec<String> = sites.iter().map(|s| format!("{}（{}）", s.name, s.id)).collect();
+            let summary = format!("{org} 运行多个门户网站：{}；一个单位只应有一个门户", names.join("、"));
+            let evidence = vec![Evidence::new(org, "registry", "two_portals", names.join(", "))];
+            let finding = self.finding(
+                FindingKind::RegistryConflict,
+                format!("{org} (portals)"),
+                REGISTRY,
+                sites.first().copied(),
+                summary,
+                evidence,
+                now,
+            );
+            self.push(finding);
+        }
+    }
+
+    // --- host names -----------------------------------------------------
+
+    fn hosts(&mut self) {
+        let hosts = self.inputs.hosts;
+        for (host, view) in hosts {
+            let scope = host.as_str();
+            if view.deadline {
+                self.failed(scope, "the probes did not finish within the per-host deadline".into());
+                continue;
+            }
+            let Some(dns) = &view.dns else {
+                continue;
+            };
+            if !dns.is_conclusive() {
+                self.failed(
+                    scope,
+                    format!("DNS could not be measured: A {}, AAAA {}", dns.a.name(), dns.aaaa.name()),
+                );
+                continue;
+            }
+            self.evaluation.measured.insert(scope.to_string());
+            if !self.ipv6_works {
+                for kind in [FindingKind::Ipv6Unreachable, FindingKind::Ipv6Partial] {
+                    self.evaluation.unjudged.insert((kind, scope.to_string()));
+                }
+            }
+            let at = view.at.unwrap_or(self.inputs.now);
+            self.dangling_cname(host, view, dns, at);
+            self.stale_addresses(host, view, dns, at);
+            let holders = self.holders.get(host.as_str()).cloned().unwrap_or_default();
+            let holder = holders
+                .iter()
+                .find(|(_, d)| d.state != DomainState::Released)
+                .copied();
+            match holder {
+                Some((site, domain)) => match site.status {
+                    SiteStatus::Live => self.live(host, view, dns, site, domain, at),
+                    SiteStatus::Offline | SiteStatus::Closed => {
+                        self.retired(host, view, dns, site, domain, at)
+                    }
+                    SiteStatus::Requested | SiteStatus::Rejected => {
+                        self.unapproved(host, view, dns, Some(site), at)
+                    }
+                    _ => {}
+                },
+                None => match holders.last() {
+                    Some((site, domain)) => self.retired(host, view, dns, site, domain, at),
+                    None => self.unapproved(host, view, dns, None, at),
+                },
+            }
+        }
+    }
+
+    /// Whether the host resolves only because its zone answers every name.
+    fn wildcard_only(view: &HostView, dns: &HostDns) -> bool {
+        let Some(delegation) = view.delegation() else {
+            return false;
+        };
+        if delegation.wildcard != Some(true) {
+            return false;
+        }
+        let mine: BTreeSet<IpAddr> = dns.addresses().into_iter().collect();
+        let wild: BTreeSet<IpAddr> = delegation.wildcard_addresses.iter().copied().collect();
+        !mine.is_empty() && mine.is_subset(&wild)
+    }
+
+    fn dangling_cname(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, at: DateTime<Utc>) {
+        if dns.cname_chain.is_empty() {
+            return;
+        }
+        let target = dns.canonical_name().to_string();
+        let site = self.site_of(host);
+        let nxdomain = matches!(&dns.a, DnsOutcome::NxDomain { name } if *name == target)
+            || matches!(&dns.aaaa, DnsOutcome::NxDomain { name } if *name == target);
+        let registrable = self.policy.registrable_domain(&target);
+        let outside = !self.policy.is_managed(&target);
+        let services: Vec<_> = self.policy.takeover.for_target(&target).collect();
+        let mut evidence = vec![Evidence::new(host.as_str(), "dns", "cname", dns_detail(dns))];
+        let (likelihood, summary) = if nxdomain {
+            let unregistered = dns.registrable.as_ref().is_some_and(|r| r.unregistered);
+            let likelihood = match services.first() {
+                _ if unregistered && outside => Likelihood::High,
+                Some(service) if service.nxdomain => service.claimed_likelihood(),
+                Some(_) => Likelihood::Low,
+                None if outside => Likelihood::Medium,
+                None => Likelihood::Low,
+            };
+            let mut summary = format!(
+                "{} 的 CNAME 指向 {target}，该域名不存在（NXDOMAIN）",
+                host.to_unicode()
+            );
+            if let Some(registrable) = &registrable {
+                if unregistered {
+                    summary.push_str(&format!("，其注册域名 {registrable} 未被注册"));
+                }
+                evidence.push(Evidence::new(
+                    &target,
+                    "dns",
+                    if unregistered { "unregistered" } else { "registered_or_unknown" },
+                    format!(
+                        "registrable domain {registrable} ({})",
+                        if outside { "outside the region" } else { "inside the region" }
+                    ),
+                ));
+            }
+            if let Some(service) = services.first() {
+                summary.push_str(&format!("，指向服务 {}", service.name));
+            }
+            summary.push_str(if outside && likelihood > Likelihood::Low {
+                "，可被他人注册接管"
+            } else if outside {
+                "，被接管的可能性较低"
+            } else {
+                "，该名称在本地区管理的区域内"
+            });
+            (likelihood, summary)
+        } else {
+            let matched = view.pages.iter().find_map(|(address, outcome)| match outcome {
+                PageOutcome::Loaded { takeover, .. } if !takeover.is_empty() => {
+                    Some((address, outcome, takeover.clone()))
+                }
+                _ => None,
+            });
+            let Some((address, outcome, names)) = matched else {
+                return;
+            };
+            let Some(service) = names.iter().find_map(|n| self.policy.takeover.get(n)) else {
+                return;
+            };
+            // A service the people who tried found not vulnerable answers
+            // "nothing here" without anyone being able to claim the name.
+            if service.verdict == crate::policy::takeover::Verdict::NotVulnerable {
+                return;
+            }
+            evidence.push(
+                Evidence::new(host.as_str(), "page", "takeover_fingerprint", format!("{}: {}", service.name, page_detail(outcome)))
+                    .at(address),
+            );
+            let likelihood = service.claimed_likelihood();
+            let summary = format!(
+                "{} 的 CNAME 指向 {target}（{}），该资源未被认领{}",
+                host.to_unicode(),
+                service.name,
+                if likelihood == Likelihood::Low {
+                    "；该服务绑定域名需验证所有权，被接管的可能性较低"
+                } else {
+                    "，可被他人认领接管"
+                }
+            );
+            (likelihood, summary)
+        };
+        let summary = format!("{summary}（接管可能性：{}）", likelihood.zh());
+        evidence.push(Evidence::new(&target, "policy", likelihood.as_str(), "takeover likelihood".into()));
+        let mut finding = self.finding(
+            FindingKind::DanglingCname,
+            host.to_string(),
+            host.as_str(),
+            site,
+            summary,
+            evidence,
+            at,
+        );
+        // A low likelihood is worth fixing, not worth waking anyone.
+        if likelihood == Likelihood::Low && finding.severity == Severity::Critical {
+            finding.severity = Severity::Warning;
+        }
+        self.dangling.insert(host.to_string());
+        self.push(finding);
+    }
+
+    fn stale_addresses(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, at: DateTime<Utc>) {
+        let site = self.site_of(host);
+        for address in dns.addresses() {
+            if self.policy.is_own_address(address) {
+                continue;
+            }
+            let tls_silent = matches!(
+                view.tls.get(&address).map(|t| &t.verdict),
+                Some(TlsVerdict::HandshakeFailed {
+                    reason: HandshakeFailure::NoTls | HandshakeFailure::Timeout,
+                    ..
+                })
+            );
+            let page = view.pages.get(&address);
+            let page_silent = matches!(page, Some(PageOutcome::Unreachable { .. }));
+            if !(tls_silent && page_silent) {
+                continue;
+            }
+            let summary = format!(
+                "{} 解析到本地区网段以外的地址 {address}，该地址的 HTTP、HTTPS 端口均无响应，可能已被他人使用",
+                host.to_unicode()
+            );
+            let evidence = vec![
+                Evidence::new(host.as_str(), "dns", "answer", dns_detail(dns)),
+                Evidence::new(host.as_str(), "page", "unreachable", page.map(page_detail).unwrap_or_default()).at(address),
+            ];
+            let finding = self.finding(
+                FindingKind::StaleAddress,
+                format!("{host} {address}"),
+                host.as_str(),
+                site,
+                summary,
+                evidence,
+                at,
+            );
+            self.push(finding);
+        }
+    }
+
+    /// The site that holds a host name now, if any.
+    fn site_of(&self, host: &Hostname) -> Option<&'a Site> {
+        let holders = self.holders.get(host.as_str())?;
+        holders
+            .iter()
+            .find(|(_, d)| d.state != DomainState::Released)
+            .or(holders.last())
+            .map(|(s, _)| *s)
+    }
+
+    fn unapproved(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, site: Option<&Site>, at: DateTime<Utc>) {
+        let Some(zone) = self.policy.managed_zones.iter().find(|z| host.is_within(z)) else {
+            return;
+        };
+        if Self::wildcard_only(view, dns) {
+            return;
+        }
+        let Some((address, outcome)) = view.pages.iter().find(|(_, o)| serves(o)) else {
+            return;
+        };
+        let summary = match site {
+            None => format!(
+                "{} 属于管理区域 {zone}，正在提供网页，但不属于任何已登记的网站",
+                host.to_unicode()
+            ),
+            Some(site) => format!(
+                "{} 正在提供网页，但其网站「{}」仍处于「{}」状态，未经核准上线",
+                host.to_unicode(),
+                site.name,
+                site_status(site.status)
+            ),
+        };
+        let evidence = vec![
+            Evidence::new(host.as_str(), "dns", "answer", dns_detail(dns)),
+            Evidence::new(host.as_str(), "page", "loaded", page_detail(outcome)).at(address),
+        ];
+        let finding = self.finding(FindingKind::UnapprovedSite, host.to_string(), host.as_str(), site, summary, evidence, at);
+        self.push(finding);
+    }
+
+    fn retired(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, site: &Site, domain: &Domain, at: DateTime<Utc>) {
+        let grace = Duration::days(i64::from(self.policy.lifecycle.release_grace_days));
+        let deadline = domain
+            .release_deadline
+            .or(domain.released_at)
+            .or(site.times.offline_at.map(|t| t + grace))
+            .or(site.times.closed_at);
+        let Some(deadline) = deadline else {
+            return;
+        };
+        if self.inputs.now <= deadline {
+            return;
+        }
+        let resolved = dns.addresses();
+        if resolved.is_empty() || Self::wildcard_only(view, dns) {
+            return;
+        }
+        let mut summary = format!(
+            "{} 所属网站「{}」已{}，域名注销期限（{}）已过，仍解析到 {}",
+            host.to_unicode(),
+            site.name,
+            match site.status {
+                SiteStatus::Closed => "关停",
+                _ => "下线",
+            },
+            show_date(deadline),
+            addresses(&resolved)
+        );
+        let mut evidence = vec![
+            Evidence::new(host.as_str(), "dns", "answer", dns_detail(dns)),
+            Evidence::new(
+                host.as_str(),
+                "registry",
+                site.status.as_str(),
+                format!("site {} {}; domain {} since the deadline {}", site.id, site.name, domain.state, crate::clock::show(deadline)),
+            ),
+        ];
+        for (address, outcome) in &view.pages {
+            evidence.push(Evidence::new(host.as_str(), "page", outcome.name(), page_detail(outcome)).at(address));
+            if let Some(page) = own_page(outcome) {
+                if !page.prohibited_terms.is_empty() {
+                    summary.push_str(&format!("，页面出现违禁内容：{}", page.prohibited_terms.join("、")));
+                }
+            }
+        }
+        let finding = self.finding(FindingKind::OfflineStillResolving, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+        self.push(finding);
+    }
+
+    fn live(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, site: &Site, domain: &Domain, at: DateTime<Utc>) {
+        let resolved = dns.addresses();
+        let primary = site.primary().is_some_and(|p| p.hostname == domain.hostname);
+        let dangles = matches!(&dns.a, DnsOutcome::NxDomain { name } if name != host.as_str());
+        if resolved.is_empty() {
+            if primary && !dangles {
+                let summary = format!(
+                    "网站「{}」的主域名 {} 无法解析（A：{}，AAAA：{}）；如网站已停止运行，应在登记和信息报送系统中办理下线",
+                    site.name,
+                    host.to_unicode(),
+                    dns.a.name(),
+                    dns.aaaa.name()
+                );
+                let evidence = vec![Evidence::new(host.as_str(), "dns", dns.a.name(), dns_detail(dns))];
+                let finding = self.finding(FindingKind::NotResolving, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+                self.push(finding);
+            }
+            return;
+        }
+        if !view.pages.is_empty() && !view.pages.values().any(loads) {
+            let summary = format!(
+                "{} 可以解析，但首页在 {} 秒内无法访问（{}）",
+                host.to_unicode(),
+                self.policy.thresholds.page_deadline_secs,
+                view.pages.values().map(PageOutcome::name).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join("、")
+            );
+            let evidence = view
+                .pages
+                .iter()
+                .map(|(address, outcome)| Evidence::new(host.as_str(), "page", outcome.name(), page_detail(outcome)).at(address))
+                .collect();
+            let finding = self.finding(FindingKind::UnreachableButResolving, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            self.push(finding);
+        }
+        self.certificates(host, view, site, at);
+        if primary {
+            self.ipv6(host, view, dns, site, at);
+        }
+        self.content(host, view, site, at);
+    }
+
+    fn certificates(&mut self, host: &Hostname, view: &HostView, site: &Site, at: DateTime<Utc>) {
+        let now = self.inputs.now;
+        let mut by_kind: BTreeMap<FindingKind, (Vec<Evidence>, String)> = BTreeMap::new();
+        let mut no_tls = 0;
+        let mut expiring_critical = false;
+        for (address, tls) in &view.tls {
+            let leaf = tls.chain.first();
+            let (kind, text) = match &tls.verdict {
+                TlsVerdict::Valid => {
+                    let Some(leaf) = leaf else { continue };
+                    let left = leaf.not_after - now;
+                    if left > Duration::days(i64::from(self.policy.thresholds.cert_warning_days)) {
+                        continue;
+                    }
+                    expiring_critical |= left <= Duration::days(i64::from(self.policy.thresholds.cert_critical_days));
+                    (
+                        FindingKind::CertExpiring,
+                        format!("{} 的证书将于 {} 到期（剩余 {} 天）", host.to_unicode(), show_date(leaf.not_after), left.num_days().max(0)),
+                    )
+                }
+                TlsVerdict::Expired => (
+                    FindingKind::CertExpired,
+                    format!(
+                        "{} 的证书已于 {} 过期",
+                        host.to_unicode(),
+                        leaf.map(|l| show_date(l.not_after)).unwrap_or_default()
+                    ),
+                ),
+                TlsVerdict::NotYetValid => (
+                    FindingKind::CertNotYetValid,
+                    format!(
+                        "{} 的证书尚未生效（{} 起生效）",
+                        host.to_unicode(),
+                        leaf.map(|l| show_date(l.not_before)).unwrap_or_default()
+                    ),
+                ),
+                TlsVerdict::HostnameMismatch => (
+                    FindingKind::CertHostnameMismatch,
+                    format!(
+                        "{} 的证书与域名不符（证书域名：{}）",
+                        host.to_unicode(),
+                        leaf.map(|l| l.dns_names.join("、")).unwrap_or_default()
+                    ),
+                ),
+                TlsVerdict::Untrusted { reason } => (
+                    FindingKind::CertUntrusted,
+                    format!("{} 的证书不受信任（{reason}）", host.to_unicode()),
+                ),
+                TlsVerdict::SelfSigned => (
+                    FindingKind::CertUntrusted,
+                    format!("{} 使用自签名证书，不受信任", host.to_unicode()),
+                ),
+                TlsVerdict::Weak { reason } => (
+                    FindingKind::CertWeak,
+                    format!("{} 的证书强度不足（{reason}）", host.to_unicode()),
+                ),
+                TlsVerdict::Sm2 => (
+                    FindingKind::CertSm2,
+                    format!("{} 使用国密 SM2 证书（常见浏览器需支持国密算法）", host.to_unicode()),
+                ),
+                TlsVerdict::HandshakeFailed { reason: HandshakeFailure::NoTls, .. } => {
+                    no_tls += 1;
+                    continue;
+                }
+                TlsVerdict::HandshakeFailed { reason, detail } => (
+                    FindingKind::TlsHandshakeFailed,
+                    format!("{} 的 TLS 握手失败（{}：{detail}）", host.to_unicode(), serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+                ),
+            };
+            let detail = match leaf {
+                Some(leaf) => format!("{}; {}; not after {}", tls.verdict.name(), leaf.subject, crate::clock::show(leaf.not_after)),
+                None => tls.verdict.name().to_string(),
+            };
+            let entry = by_kind.entry(kind).or_insert_with(|| (Vec::new(), text));
+            entry.0.push(Evidence::new(host.as_str(), "tls", tls.verdict.name(), detail).at(address));
+        }
+        if no_tls > 0 {
+            if no_tls == view.tls.len() {
+                if view.pages.values().any(loads) {
+                    by_kind.insert(
+                        FindingKind::HttpsMissing,
+                        (
+                            vec![Evidence::new(host.as_str(), "tls", "no_tls", format!("no TLS on any of {} addresses", no_tls))],
+                            format!("{} 未启用 HTTPS，仅能通过 HTTP 访问", host.to_unicode()),
+                        ),
+                    );
+                }
+            } else {
+                let entry = by_kind.entry(FindingKind::TlsHandshakeFailed).or_insert_with(|| {
+                    (Vec::new(), format!("{} 的部分地址不提供 HTTPS", host.to_unicode()))
+                });
+                for (address, tls) in &view.tls {
+                    if matches!(tls.verdict, TlsVerdict::HandshakeFailed { reason: HandshakeFailure::NoTls, .. }) {
+                        entry.0.push(Evidence::new(host.as_str(), "tls", "no_tls", "no TLS at this address".into()).at(address));
+                    }
+                }
+            }
+        }
+        for (kind, (evidence, summary)) in by_kind {
+            let mut finding = self.finding(kind, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            if kind == FindingKind::CertExpiring && expiring_critical {
+                finding.severity = Severity::Critical;
+            }
+            self.push(finding);
+        }
+    }
+
+    fn ipv6(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, site: &Site, at: DateTime<Utc>) {
+        let v6: Vec<IpAddr> = dns.aaaa.addresses();
+        if matches!(dns.a, DnsOutcome::Answer { .. }) && v6.is_empty() {
+            let summary = format!("网站「{}」的 {} 没有 AAAA 记录，不支持 IPv6 访问", site.name, host.to_unicode());
+            let evidence = vec![Evidence::new(host.as_str(), "dns", dns.aaaa.name(), dns_detail(dns))];
+            let finding = self.finding(FindingKind::Ipv6Missing, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            self.push(finding);
+            return;
+        }
+        if v6.is_empty() || !self.ipv6_works {
+            return;
+        }
+        let v4_loads = view.pages.iter().any(|(a, o)| a.is_ipv4() && loads(o));
+        let v6_pages: Vec<_> = view.pages.iter().filter(|(a, _)| a.is_ipv6()).collect();
+        if v4_loads && !v6_pages.is_empty() && !v6_pages.iter().any(|(_, o)| loads(o)) {
+            let summary = format!("{} 有 AAAA 记录（{}），但首页无法通过 IPv6 访问", host.to_unicode(), addresses(&v6));
+            let evidence = v6_pages
+                .iter()
+                .map(|(address, outcome)| Evidence::new(host.as_str(), "page", outcome.name(), page_detail(outcome)).at(address))
+                .collect();
+            let finding = self.finding(FindingKind::Ipv6Unreachable, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            self.push(finding);
+            return;
+        }
+        let Some(reach) = &view.ipv6 else { return };
+        let Some(percent) = reach.connectivity_percent() else { return };
+        let threshold = self.policy.thresholds.ipv6_partial_percent;
+        if percent >= threshold {
+            return;
+        }
+        let summary = format!(
+            "{} 的二、三级页面 IPv6 连通率为 {percent}%，低于 {threshold}%（二级页面 {}/{}，三级页面 {}/{} 可通过 IPv6 访问）",
+            host.to_unicode(),
+            reach.second_level.loaded_v6,
+            reach.second_level.loaded_v4,
+            reach.third_level.loaded_v6,
+            reach.third_level.loaded_v4
+        );
+        let evidence = vec![Evidence::new(
+            host.as_str(),
+            "ipv6",
+            &format!("{percent}%"),
+            format!(
+                "second level: {} sampled, {} over IPv4, {} over IPv6; third level: {} sampled, {} over IPv4, {} over IPv6",
+                reach.second_level.sampled,
+                reach.second_level.loaded_v4,
+                reach.second_level.loaded_v6,
+                reach.third_level.sampled,
+                reach.third_level.loaded_v4,
+                reach.third_level.loaded_v6
+            ),
+        )
+        .at(reach.address)];
+        let finding = self.finding(FindingKind::Ipv6Partial, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+        self.push(finding);
+    }
+
+    fn content(&mut self, host: &Hostname, view: &HostView, site: &Site, at: DateTime<Utc>) {
+        // IPv4 first: the page most visitors see.
+        let Some((address, page)) = view
+            .pages
+            .iter()
+            .find_map(|(a, o)| own_page(o).map(|p| (a, p)))
+        else {
+            return;
+        };
+        let page_evidence = |outcome: &str, detail: String| {
+            Evidence::new(host.as_str(), "page", outcome, detail).at(address)
+        };
+        let title = page.title.as_deref().unwrap_or("（无标题）");
+        let expected = expected_names(site);
+        let named = !page.mentions.is_empty()
+            || page
+                .meta_site_name
+                .as_deref()
+                .is_some_and(|meta| expected.iter().any(|n| meta.contains(n.as_str())));
+        let mut reasons = Vec::new();
+        let mut evidence = Vec::new();
+        if !page.prohibited_terms.is_empty() {
+            reasons.push(format!("出现违禁内容：{}", page.prohibited_terms.join("、")));
+            evidence.push(page_evidence("prohibited_terms", page.prohibited_terms.join(", ")));
+        }
+        if !named && !expected.is_empty() {
+            reasons.push(format!("未出现登记的网站名称和主办单位（标题：{title}）"));
+            evidence.push(page_evidence("names_missing", format!("looked for: {}; title: {title}", expected.join(", "))));
+        }
+        if !reasons.is_empty() {
+            let summary = format!("网站「{}」首页（{}）疑似被篡改或仿冒：{}", site.name, host.to_unicode(), reasons.join("；"));
+            let finding = self.finding(FindingKind::SuspectedTampering, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            self.push(finding);
+        }
+        let Some(code) = &site.code else { return };
+        let mut shown: Vec<String> = page.footer_codes.clone();
+        if let Some(meta) = &page.meta_site_code {
+            if !shown.contains(meta) {
+                shown.push(meta.clone());
+            }
+        }
+        if shown.is_empty() {
+            let summary = format!("网站「{}」首页（{}）的页脚和 SiteIDCode 元标签均未显示网站标识码 {code}", site.name, host.to_unicode());
+            let evidence = vec![page_evidence("code_missing", format!("title: {title}"))];
+            let finding = self.finding(FindingKind::SiteCodeMissingOnPage, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            self.push(finding);
+        } else if shown.iter().any(|c| c != code.as_str()) {
+            let others: Vec<&str> = shown.iter().map(String::as_str).filter(|c| *c != code.as_str()).collect();
+            let summary = format!("网站「{}」首页（{}）显示的网站标识码 {} 与登记的 {code} 不一致", site.name, host.to_unicode(), others.join("、"));
+            let evidence = vec![page_evidence(
+                "code_mismatch",
+                format!("footer: {}; meta SiteIDCode: {}", page.footer_codes.join(", "), page.meta_site_code.as_deref().unwrap_or("-")),
+            )];
+            let finding = self.finding(FindingKind::SiteCodeMismatch, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            self.push(finding);
+        }
+    }
+
+    // --- zones ----------------------------------------------------------
+
+    fn zones(&mut self) {
+        let mut seen = BTreeSet::new();
+        let hosts = self.inputs.hosts;
+        for (host, view) in hosts {
+            let Some(delegation) = view.delegation() else {
+                if let Some(crate::probe::DelegationResult::Failed { reason }) = &view.delegation {
+                    self.failed(host.as_str(), format!("delegation: {reason}"));
+                }
+                continue;
+            };
+            if !seen.insert(delegation.zone.clone()) {
+                continue;
+            }
+            let scope = format!("ns:{}", delegation.zone);
+            if delegation.servers.iter().all(|s| s.status.is_conclusive()) {
+                self.evaluation.measured.insert(scope.clone());
+            } else {
+                self.failed(&scope, "some name servers could not be looked up".into());
+            }
+            let mut bad: BTreeMap<&str, Vec<Evidence>> = BTreeMap::new();
+            for server in &delegation.servers {
+                let (outcome, detail) = match &server.status {
+                    ServerStatus::NoAddress => ("no_address", "the name server's host name is NXDOMAIN".to_string()),
+                    ServerStatus::Lame { reason } => ("lame", reason.clone()),
+                    ServerStatus::Unreachable { reason } => ("unreachable", reason.clone()),
+                    _ => continue,
+                };
+                let mut item = Evidence::new(&server.name, "delegation", outcome, detail);
+                item.address = server.address.map(|a| a.to_string());
+                bad.entry(server.name.as_str()).or_default().push(item);
+            }
+            if bad.is_empty() {
+                continue;
+            }
+            let at = view.at.unwrap_or(self.inputs.now);
+            let names: Vec<&str> = bad.keys().copied().collect();
+            let all_bad = names.len() == delegation.nameservers.len();
+            let summary = format!(
+                "区域 {} 委派给的域名服务器 {} 不提供该区域的解析（{}）{}",
+                delegation.zone,
+                names.join("、"),
+                bad.values().flatten().map(|e| e.outcome.as_str()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join("、"),
+                if bad.values().flatten().any(|e| e.outcome == "no_address") {
+                    "；域名服务器的域名不存在，注册该域名者即可控制本区域"
+                } else if all_bad {
+                    "；该区域已无可用的域名服务器"
+                } else {
+                    ""
+                }
+            );
+            let site = self.site_of(host);
+            let finding = self.finding(
+                FindingKind::DanglingNs,
+                delegation.zone.clone(),
+                &scope,
+                site,
+                summary,
+                bad.into_values().flatten().collect(),
+                at,
+            );
+            self.push(finding);
+        }
+    }
+
+    // --- links ----------------------------------------------------------
+
+    fn links(&mut self) {
+        let now = self.inputs.now;
+        // Host names of retired sites and released domains, unless a site
+        // that is not retired holds them again.
+        let mut retired: BTreeMap<String, String> = BTreeMap::new();
+        for (host, holders) in &self.holders {
+            let held = holders.iter().any(|(site, domain)| {
+                domain.state != DomainState::Released
+                    && !matches!(site.status, SiteStatus::Offline | SiteStatus::Closed)
+            });
+            if held {
+                continue;
+            }
+            if let Some((site, _)) = holders.last() {
+                retired.insert(host.to_string(), format!("网站「{}」{}", site.name, site_status(site.status)));
+            }
+        }
+        for host in &self.dangling {
+            retired.entry(host.clone()).or_insert_with(|| "悬挂域名".to_string());
+        }
+        let hosts = self.inputs.hosts;
+        for (host, view) in hosts {
+            let Some(site) = self.site_of(host) else { continue };
+            if site.status != SiteStatus::Live || !self.evaluation.measured.contains(host.as_str()) {
+                continue;
+            }
+            let Some((address, page)) = view.pages.iter().find_map(|(a, o)| own_page(o).map(|p| (a, p))) else {
+                continue;
+            };
+            for linked in &page.link_hosts {
+                if linked == host.as_str() {
+                    continue;
+                }
+                let Some(what) = retired.get(linked) else { continue };
+                let links: Vec<&str> = page
+                    .links
+                    .iter()
+                    .filter(|l| url::Url::parse(l).ok().and_then(|u| u.host_str().map(|h| h == linked)).unwrap_or(false))
+                    .map(String::as_str)
+                    .take(5)
+                    .collect();
+                let summary = format!(
+                    "网站「{}」的页面 {} 仍链接到 {linked}（{what}）",
+                    site.name,
+                    host.to_unicode()
+                );
+                let evidence = vec![Evidence::new(host.as_str(), "page", "link", links.join(" ")).at(address)];
+                let finding = self.finding(
+                    FindingKind::LinkToRetiredDomain,
+                    format!("{host} -> {linked}"),
+                    host.as_str(),
+                    Some(site),
+                    summary,
+                    evidence,
+                    view.at.unwrap_or(now),
+                );
+                self.push(finding);
+            }
+        }
+    }
+
+    // --- accounts -------------------------------------------------------
+
+    fn accounts(&mut self) {
+        let now = self.inputs.now;
+        let window = Duration::days(i64::from(self.policy.thresholds.account_stale_days));
+        for account in self.inputs.accounts {
+            let scope = format!("account:{}", account.id);
+            let subject = format!("{}:{}", account.platform, account.account_id);
+            let poll = match &account.feed_url {
+                Some(url) => match self.inputs.feeds.get(url) {
+                    Some(FeedPoll { result: FeedResult::Read(read), .. }) => Some(read),
+                    Some(FeedPoll { result: FeedResult::Failed { reason }, .. }) => {
+                        self.failed(&scope, format!("feed {url}: {reason}"));
+                        continue;
+                    }
+                    // Not polled this round: nothing new to judge.
+                    None => continue,
+                },
+                None => None,
+            };
+            self.evaluation.measured.insert(scope.clone());
+            let org = self.org_ids.get(account.org.as_str()).copied();
+            let feed_latest = poll.and_then(|read| read.latest_post_at);
+            let latest = feed_latest.max(account.last_post_at);
+            let kind_name = platform(account.platform);
+            let evidence_of = |outcome: &str| {
+                vec![Evidence::new(
+                    &subject,
+                    if poll.is_some() { "feed" } else { "registry" },
+                    outcome,
+                    format!(
+                        "latest post {}; feed {}; recorded {}",
+                        crate::clock::show_opt(latest),
+                        crate::clock::show_opt(feed_latest),
+                        crate::clock::show_opt(account.last_post_at)
+                    ),
+                )]
+            };
+            let finding = |kind, summary, evidence| Finding {
+                kind,
+                severity: self.policy.severity_of(kind),
+                subject: subject.clone(),
+                scope: scope.clone(),
+                site_id: None,
+                org_id: org.map(|o| o.id),
+                summary,
+                action: action(kind).to_string(),
+                evidence,
+                observed_at: now,
+            };
+            match account.status {
+                AccountStatus::Active => {
+                    let since = latest.unwrap_or(account.status_changed_at);
+                    if now - since <= window {
+                        continue;
+                    }
+                    let summary = match latest {
+                        Some(latest) => format!(
+                            "{}的{}账号「{}」已 {} 天未发布内容（最后发布：{}）",
+                            account.org,
+                            kind_name,
+                            account.name,
+                            (now - latest).num_days(),
+                            show_date(latest)
+                        ),
+                        None => format!(
+                            "{}的{}账号「{}」自 {} 登记以来没有发布记录",
+                            account.org,
+                            kind_name,
+                            account.name,
+                            show_date(account.status_changed_at)
+                        ),
+                    };
+                    let found = finding(FindingKind::AccountStale, summary, evidence_of("stale"));
+                    self.push(found);
+                }
+                AccountStatus::Closed => {
+                    let Some(posted) = feed_latest.filter(|t| *t > account.status_changed_at) else {
+                        continue;
+                    };
+                    let summary = format!(
+                        "{}账号「{}」已于 {} 关停，但其订阅源在此之后仍有新发布（{}）",
+                        kind_name,
+                        account.name,
+                        show_date(account.status_changed_at),
+                        show_date(posted)
+                    );
+                    let found = finding(FindingKind::AccountClosedButActive, summary, evidence_of("posting"));
+                    self.push(found);
+                }
+                AccountStatus::Suspended => {}
+            }
+        }
+    }
+}

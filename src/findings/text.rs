@@ -1,0 +1,82 @@
+//! The Chinese words findings are told in: the suggested action per kind,
+//! and the names of states and platforms as the office says them.
+
+use super::FindingKind;
+use crate::registry::{Platform, SiteStatus};
+
+/// What the office should do about a finding of this kind.
+pub fn action(kind: FindingKind) -> &'static str {
+    use FindingKind::*;
+    match kind {
+        UnapprovedSite => {
+            "核实该网站是否经过核准；未经核准的立即关停，确需开设的补办核准、备案并在信息报送系统填报"
+        }
+        OfflineStillResolving => {
+            "立即删除该域名的解析记录并向注册服务机构申请注销域名；检查并清理指向该域名的链接"
+        }
+        UnreachableButResolving => {
+            "联系主办单位恢复访问；如网站已关停，在登记中办理下线并注销域名"
+        }
+        NotResolving => {
+            "核实网站是否已停止运行：恢复解析，或在登记及信息报送系统中办理永久下线"
+        }
+        DanglingCname => {
+            "立即删除或更正该 CNAME 记录，或重新认领其指向的资源，防止域名被他人接管"
+        }
+        DanglingNs => "更正该区域的 NS 委派，删除不提供解析的域名服务器",
+        StaleAddress => "删除或更正指向该地址的解析记录，该地址可能已被他人使用",
+        LinkToRetiredDomain => "立即删除或更正页面上指向已下线、已注销或悬挂域名的链接",
+        SuspectedTampering => {
+            "立即核查网站是否被篡改或被仿冒，必要时断开访问并按网络安全事件处置"
+        }
+        SiteCodeMissingOnPage => "在首页页脚和 SiteIDCode 元标签中标注登记的网站标识码",
+        SiteCodeMismatch => "更正页面上的网站标识码，使其与信息报送系统登记的一致",
+        LiveWithoutCode => "在信息报送系统填报该网站，取得网站标识码后登记",
+        Ipv6Missing => "为该域名配置 AAAA 记录并开通 IPv6 访问",
+        Ipv6Unreachable => "检查 IPv6 地址、防火墙和服务监听，使首页可通过 IPv6 访问",
+        Ipv6Partial => "排查二、三级页面的 IPv6 访问，使其与 IPv4 一致",
+        CertExpired => "立即更换有效证书",
+        CertExpiring => "在到期前更换证书",
+        CertNotYetValid => "检查证书生效时间和服务器时钟，更换为已生效的证书",
+        CertHostnameMismatch => "更换包含该域名的证书",
+        CertUntrusted => "更换为受信任机构签发的证书，并配置完整的证书链",
+        CertWeak => "更换为 SHA-256 以上签名、2048 位以上密钥（或国密）的证书",
+        TlsHandshakeFailed => "检查 HTTPS 服务配置，启用 TLS 1.2 及以上版本",
+        HttpsMissing => "建议部署 HTTPS",
+        CertSm2 => "无需处理：使用国密证书，浏览器需支持国密算法",
+        DomainNotAllowed => {
+            "改用 .gov.cn 或 .政务 域名，或登记有期限的例外说明（siteward exception add）"
+        }
+        RegistryConflict => "核实登记信息，按“一个单位一个网站”的要求整合或关停",
+        AccountStale => "督促主办单位及时更新；确已停止运营的，按程序办理关停注销",
+        AccountClosedButActive => "核实账号是否被他人继续使用，督促平台或主办单位完成注销",
+    }
+}
+
+pub fn site_status(status: SiteStatus) -> &'static str {
+    match status {
+        SiteStatus::Requested => "已申请",
+        SiteStatus::Approved => "已核准",
+        SiteStatus::Rejected => "已驳回",
+        SiteStatus::Live => "运行中",
+        SiteStatus::Suspended => "暂停",
+        SiteStatus::Retiring => "关停公示中",
+        SiteStatus::Offline => "已下线",
+        SiteStatus::Closed => "已关停",
+    }
+}
+
+pub fn platform(platform: Platform) -> &'static str {
+    match platform {
+        Platform::WechatService => "微信服务号",
+        Platform::WechatSubscription => "微信订阅号",
+        Platform::WechatChannels => "微信视频号",
+        Platform::Weibo => "微博",
+        Platform::Douyin => "抖音",
+        Platform::Toutiao => "今日头条",
+        Platform::Kuaishou => "快手",
+        Platform::Bilibili => "哔哩哔哩",
+        Platform::App => "移动客户端",
+        Platform::Other => "其他平台",
+    }
+}
