@@ -57,6 +57,18 @@ pub enum Command {
     Code(CodeArgs),
     /// Probe one host name now and print what was observed.
     Probe(ProbeArgs),
+    /// Probe everything, evaluate the rules, confirm, and print the
+    /// findings. Exit status 3 when something critical is open.
+    Check(CheckArgs),
+    /// The findings the store holds; `findings ack ID --note T` acknowledges.
+    Findings(FindingsArgs),
+    /// Learn host names beyond the registry: a BIND zone file, a zone
+    /// transfer, or a plain list (for example a certificate-transparency
+    /// export).
+    Discover(DiscoverArgs),
+    /// Validate a policy directory and print the values in force.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Run one full probe cycle over a simulated region on loopback and
     /// print the rates and the peak memory.
     #[cfg(feature = "sim")]
@@ -72,6 +84,70 @@ pub struct BenchArgs {
     /// Probes in flight at once (default: [probe] concurrency).
     #[arg(long)]
     pub concurrency: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Run one round and exit (the daemon runs rounds on its schedule).
+    #[arg(long, required = true)]
+    pub once: bool,
+    /// Do not observe again what waits for confirmation.
+    #[arg(long)]
+    pub no_confirm: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct FindingsArgs {
+    #[command(subcommand)]
+    pub command: Option<FindingsCommand>,
+    /// Only findings in this status: pending, open, acknowledged, resolved,
+    /// suppressed, or `all` (default: open and acknowledged).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only findings of this kind.
+    #[arg(long, value_parser = parsed::<crate::findings::FindingKind>)]
+    pub kind: Option<crate::findings::FindingKind>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindingsCommand {
+    /// Acknowledge a finding: someone is on it. It stays acknowledged while
+    /// it holds, and resolves when it stops.
+    Ack {
+        id: i64,
+        #[arg(long)]
+        note: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["zone_file", "hosts", "axfr"])))]
+pub struct DiscoverArgs {
+    /// A BIND zone file.
+    #[arg(long, value_name = "FILE")]
+    pub zone_file: Option<PathBuf>,
+    /// The zone's name, for a zone file without $ORIGIN.
+    #[arg(long, value_name = "ZONE", requires = "zone_file")]
+    pub origin: Option<String>,
+    /// A plain list of host names or URLs, one per line (# comments).
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
+    /// Transfer this zone (AXFR) from its primary; policy must allow it
+    /// ([discovery] axfr).
+    #[arg(long, value_name = "ZONE")]
+    pub axfr: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate every policy file (unknown keys, bad regexes, CIDRs, cron
+    /// expressions) and print the effective values.
+    Check {
+        /// The directory (default: [policies] dir, ./policies or
+        /// /etc/siteward/policies).
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -415,10 +491,11 @@ pub enum ExceptionCommand {
     /// Record a comply-or-explain exception: a rule waived for a subject,
     /// with a reason, until a date.
     Add {
-        /// The rule waived (domain_not_allowed).
+        /// The finding kind waived (see `siteward findings --help`).
         #[arg(long)]
         kind: String,
-        /// What it is waived for (a host name for domain_not_allowed).
+        /// What it is waived for: the finding's subject (a host name, a
+        /// zone, `host address`, `platform:account`).
         #[arg(long)]
         subject: String,
         #[arg(long)]

@@ -8,8 +8,8 @@ use std::io::{self, Write};
 use anyhow::{Context, Result};
 
 use crate::cli::{
-    AccountCommand, Cli, Command, EntityArg, ExceptionCommand, Format, Headers, OrgCommand,
-    OutputEncoding, SiteCommand,
+    AccountCommand, Cli, Command, DiscoverArgs, EntityArg, ExceptionCommand, FindingsArgs,
+    FindingsCommand, Format, Headers, OrgCommand, OutputEncoding, PolicyCommand, SiteCommand,
 };
 use crate::config::Config;
 use crate::output::{self, Table, json_line};
@@ -54,7 +54,12 @@ fn warn(warnings: &[Warning]) {
     }
 }
 
-pub fn run(cli: Cli) -> Result<()> {
+/// Exit status of `check` when something critical is open.
+pub const CRITICAL_OPEN: u8 = 3;
+
+/// Runs the command; returns the exit status on success (0, or
+/// [`CRITICAL_OPEN`]).
+pub fn run(cli: Cli) -> Result<u8> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
     let url = cli
         .db
@@ -67,10 +72,14 @@ pub fn run(cli: Cli) -> Result<()> {
             Some(_) => Some(Store::open(&url)?),
             None => None,
         };
-        return check_code(&args.code, args.org.as_deref(), store, &policy, cli.json);
+        return check_code(&args.code, args.org.as_deref(), store, &policy, cli.json).map(|()| 0);
     }
     if let Command::Probe(args) = &cli.command {
-        return probe(&config, &args.host, cli.json);
+        return probe(&config, &args.host, cli.json).map(|()| 0);
+    }
+    if let Command::Policy(PolicyCommand::Check { dir }) = &cli.command {
+        let dir = dir.clone().or_else(|| config.policies.dir.clone());
+        return policy_check(dir.as_deref(), cli.json).map(|()| 0);
     }
     #[cfg(feature = "sim")]
     if let Command::Bench(args) = &cli.command {
@@ -111,7 +120,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 writeln!(out, "  {outcome}: {count}")?;
             }
         }
-        return Ok(());
+        return Ok(0);
     }
     let policy = Policy::load(config.policies.dir.as_deref())?;
     let store = Store::open(&url)?;
@@ -267,13 +276,252 @@ pub fn run(cli: Cli) -> Result<()> {
                 table.print(&mut out)?;
             }
         }
-        Command::Code(_) | Command::Probe(_) => {
+        Command::Check(args) => {
+            let status = check(&mut context, &config, !args.no_confirm, &mut out)?;
+            out.flush()?;
+            return Ok(status);
+        }
+        Command::Findings(args) => findings(&mut context, args, &mut out)?,
+        Command::Discover(args) => discover(&mut context, &config, args, &mut out)?,
+        Command::Code(_) | Command::Probe(_) | Command::Policy(_) => {
             unreachable!("handled before the store is opened")
         }
         #[cfg(feature = "sim")]
         Command::Bench(_) => unreachable!("handled before the store is opened"),
     }
     out.flush()?;
+    Ok(0)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// `check --once`: one round, the findings printed, 3 when something
+/// critical is open.
+fn check(
+    context: &mut Context_,
+    config: &Config,
+    confirm: bool,
+    out: &mut impl Write,
+) -> Result<u8> {
+    let prober = crate::probe::run::Prober::from_config(config, &context.policy)
+        .map_err(|e| InvalidInput(e.to_string()))?;
+    let runtime = runtime()?;
+    let report = crate::check::run(
+        &mut context.store,
+        &context.policy,
+        &prober,
+        &runtime,
+        confirm,
+    )?;
+    let names = output::Names::new(
+        &context.store.sites(&SiteFilter::default())?,
+        &context.store.orgs()?,
+    );
+    let shown: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.status,
+                crate::findings::FindingStatus::Open | crate::findings::FindingStatus::Acknowledged
+            )
+        })
+        .cloned()
+        .collect();
+    if context.json {
+        for finding in &shown {
+            json_line(out, &output::finding_json(finding, &names))?;
+        }
+    } else {
+        output::findings_table(&shown).print(out)?;
+    }
+    let pending = report
+        .findings
+        .iter()
+        .filter(|f| f.status == crate::findings::FindingStatus::Pending)
+        .count();
+    let suppressed = report
+        .findings
+        .iter()
+        .filter(|f| f.status == crate::findings::FindingStatus::Suppressed)
+        .count();
+    eprintln!(
+        "check: {} host names; {} opened, {} resolved, {} awaiting confirmation, {} suppressed by exceptions; {} new host names from links",
+        report.run.hosts,
+        report.stats.opened,
+        report.stats.resolved,
+        pending,
+        suppressed,
+        report.discovered
+    );
+    if !report.run.failures.is_empty() {
+        eprintln!(
+            "measurement failed for {} (not reported as findings):",
+            report.run.failures.len()
+        );
+        for failure in report.run.failures.iter().take(20) {
+            eprintln!("  {}: {}", failure.scope, failure.reason);
+        }
+    }
+    if report.run.status == "measurement_failed" {
+        eprintln!("warning: nothing could be measured this round (is the resolver up?)");
+    }
+    Ok(if report.critical_open() {
+        CRITICAL_OPEN
+    } else {
+        0
+    })
+}
+
+fn findings(context: &mut Context_, args: FindingsArgs, out: &mut impl Write) -> Result<()> {
+    use crate::findings::FindingStatus;
+    if let Some(FindingsCommand::Ack { id, note }) = args.command {
+        let finding =
+            context
+                .store
+                .acknowledge_finding(id, &context.actor, &note, chrono::Utc::now())?;
+        if context.json {
+            let names = output::Names::new(
+                &context.store.sites(&SiteFilter::default())?,
+                &context.store.orgs()?,
+            );
+            json_line(out, &output::finding_json(&finding, &names))?;
+        } else {
+            writeln!(
+                out,
+                "finding {} acknowledged: {}",
+                finding.id, finding.summary
+            )?;
+        }
+        return Ok(());
+    }
+    let statuses: Vec<FindingStatus> = match args.status.as_deref() {
+        None => vec![FindingStatus::Open, FindingStatus::Acknowledged],
+        Some("all") => Vec::new(),
+        Some(raw) => vec![raw.parse::<FindingStatus>()?],
+    };
+    let mut list = context.store.findings(&statuses)?;
+    if let Some(kind) = args.kind {
+        list.retain(|f| f.kind == kind);
+    }
+    if context.json {
+        let names = output::Names::new(
+            &context.store.sites(&SiteFilter::default())?,
+            &context.store.orgs()?,
+        );
+        for finding in &list {
+            json_line(out, &output::finding_json(finding, &names))?;
+        }
+    } else {
+        output::findings_table(&list).print(out)?;
+    }
+    Ok(())
+}
+
+/// `policy check`: validates a directory and prints the values in force.
+fn policy_check(dir: Option<&std::path::Path>, json: bool) -> Result<()> {
+    let policy = Policy::load(dir)?;
+    let mut out = io::stdout().lock();
+    let schedules: std::collections::BTreeMap<&str, &str> = policy
+        .schedules
+        .iter()
+        .map(|(job, s)| (job.as_str(), s.expression.as_str()))
+        .collect();
+    let value = serde_json::json!({
+        "source": policy.source.to_string(),
+        "lifecycle": {
+            "notice_days": policy.lifecycle.notice_days,
+            "release_grace_days": policy.lifecycle.release_grace_days,
+        },
+        "allowed_suffixes": policy.allowed_suffixes.describe(),
+        "managed_zones": policy.managed_zones,
+        "own_networks": policy.own_networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        "thresholds": policy.thresholds,
+        "confirmation": policy.confirmation,
+        "prohibited_terms": policy.prohibited_terms,
+        "severity": policy.severity,
+        "schedules": schedules,
+        "axfr": policy.axfr,
+        "takeover_services": policy.takeover.services.len(),
+        "divisions": policy.divisions.len(),
+    });
+    if json {
+        json_line(&mut out, &value)?;
+    } else {
+        writeln!(out, "policy OK: {}", policy.source)?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+    }
+    Ok(())
+}
+
+/// `discover`: learns host names from a zone file, a transfer or a list.
+fn discover(
+    context: &mut Context_,
+    config: &Config,
+    args: DiscoverArgs,
+    out: &mut impl Write,
+) -> Result<()> {
+    let (hosts, source) = if let Some(path) = &args.zone_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let hosts = crate::probe::zone::zone_file_hosts(&text, args.origin.as_deref())
+            .map_err(|e| InvalidInput(format!("{}: {e}", path.display())))?;
+        (hosts, format!("zone-file:{}", path.display()))
+    } else if let Some(path) = &args.hosts {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let hosts = crate::probe::zone::host_list(&text)
+            .map_err(|e| InvalidInput(format!("{}: {e}", path.display())))?;
+        (hosts, format!("list:{}", path.display()))
+    } else if let Some(zone) = &args.axfr {
+        let zone: crate::registry::Hostname = zone.parse()?;
+        let Some(allowed) = context.policy.axfr.iter().find(|a| a.zone == zone) else {
+            return Err(InvalidInput(format!(
+                "policy does not allow a zone transfer of {zone}: add it to [discovery] axfr"
+            ))
+            .into());
+        };
+        let settings = crate::probe::dns::ResolverSettings::from_config(&config.resolver)
+            .map_err(|e| InvalidInput(e.to_string()))?;
+        let dns = crate::probe::dns::DnsProbe::new(&settings)
+            .map_err(|e| InvalidInput(e.to_string()))?;
+        let hosts = runtime()?
+            .block_on(crate::probe::zone::transfer(
+                &dns,
+                &zone,
+                allowed.primary,
+                settings.authoritative_port,
+            ))
+            .map_err(|e| InvalidInput(format!("zone transfer of {zone}: {e}")))?;
+        (hosts, format!("axfr:{zone}"))
+    } else {
+        unreachable!("clap requires one source")
+    };
+    let added = context
+        .store
+        .discover(&hosts, &source, chrono::Utc::now())?;
+    let managed = hosts
+        .iter()
+        .filter(|h| context.policy.is_managed(h.as_str()))
+        .count();
+    if context.json {
+        json_line(
+            out,
+            &serde_json::json!({ "source": source, "hosts": hosts.len(), "new": added, "managed": managed }),
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} host names from {source}: {added} new, {managed} under managed zones (checked by `check`)",
+            hosts.len()
+        )?;
+    }
     Ok(())
 }
 

@@ -8,13 +8,17 @@
 //! - [`config`]: the daemon's configuration, resolved once.
 //! - [`store`]: the only module that knows SQL (SQLite or PostgreSQL).
 //! - [`transfer`]: CSV import and export formats.
-//! - [`probe`]: network in, observations out (pages so far).
+//! - [`probe`]: network in, observations out (DNS, delegations, TLS,
+//!   pages, IPv6, feeds).
+//! - [`findings`]: pure rules: registry + observations + policy → findings.
+//! - [`check`]: one check round: probe, store, evaluate, confirm.
 //! - [`clock`]: times as people give and read them (China Standard Time).
 //! - [`sim`]: the simulated world on loopback (feature `sim`), and [`bench`].
 //! - [`cli`], [`commands`], [`output`]: the command line.
 
 #[cfg(feature = "sim")]
 pub mod bench;
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod commands;

@@ -8,7 +8,8 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = siteward::cli::Cli::parse();
     match siteward::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        // 0, or 3 when `check` leaves something critical open.
+        Ok(status) => ExitCode::from(status),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(siteward::exit_code(&error))

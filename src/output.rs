@@ -297,3 +297,70 @@ pub fn audit_table(entries: &[AuditEntry]) -> Table {
     }
     table
 }
+
+/// Names of the sites and organizations findings point at, by id.
+#[derive(Debug, Default)]
+pub struct Names {
+    pub sites: std::collections::HashMap<i64, (String, Option<String>)>,
+    pub orgs: std::collections::HashMap<i64, String>,
+}
+
+impl Names {
+    pub fn new(sites: &[Site], orgs: &[Organization]) -> Names {
+        Names {
+            sites: sites
+                .iter()
+                .map(|s| (s.id, (s.name.clone(), s.code.as_ref().map(|c| c.to_string()))))
+                .collect(),
+            orgs: orgs.iter().map(|o| (o.id, o.name.clone())).collect(),
+        }
+    }
+}
+
+/// A finding as scripts see it: one object per line.
+pub fn finding_json(finding: &crate::store::StoredFinding, names: &Names) -> Value {
+    let site = finding.site_id.map_or(Value::Null, |id| {
+        let (name, code) = names.sites.get(&id).cloned().unwrap_or_default();
+        serde_json::json!({ "id": id, "name": name, "code": code })
+    });
+    let org = finding
+        .org_id
+        .and_then(|id| names.orgs.get(&id))
+        .map_or(Value::Null, |name| Value::String(name.clone()));
+    serde_json::json!({
+        "id": finding.id,
+        "kind": finding.kind,
+        "severity": finding.severity,
+        "status": finding.status,
+        "subject": finding.subject,
+        "site": site,
+        "org": org,
+        "summary": finding.summary,
+        "action": finding.action,
+        "evidence": finding.evidence,
+        "confirmations": finding.confirmations,
+        "first_seen": time(Some(finding.first_seen)),
+        "last_seen": time(Some(finding.last_seen)),
+        "resolved_at": time(finding.resolved_at),
+        "ack": finding.ack_note.as_ref().map(|note| serde_json::json!({
+            "actor": finding.ack_actor,
+            "note": note,
+            "at": time(finding.ack_at),
+        })),
+    })
+}
+
+pub fn findings_table(findings: &[crate::store::StoredFinding]) -> Table {
+    let mut table = Table::new(&["ID", "SEVERITY", "STATUS", "KIND", "SUBJECT", "SUMMARY"]);
+    for finding in findings {
+        table.row(vec![
+            finding.id.to_string(),
+            finding.severity.to_string(),
+            finding.status.to_string(),
+            finding.kind.to_string(),
+            finding.subject.clone(),
+            finding.summary.clone(),
+        ]);
+    }
+    table
+}

@@ -80,7 +80,7 @@ pub struct Finding {
 
 /// Something that could not be measured this round: reported as a
 /// failure to measure, never as a fact about a site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct MeasurementFailure {
     pub scope: String,
     pub reason: String,

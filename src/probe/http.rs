@@ -393,6 +393,50 @@ impl PageProbe {
         }
     }
 
+    /// Fetches `url` from `address` and returns the response and its raw
+    /// body (at most [`MAX_BODY`]), within the page deadline; redirects on
+    /// the same host are followed. For feeds and other non-HTML documents.
+    pub async fn document(
+        &self,
+        url: &Url,
+        address: IpAddr,
+    ) -> Result<(Response, Vec<u8>), String> {
+        let deadline = self.settings.deadline;
+        let fetch = async {
+            let mut url = url.clone();
+            let host = url.host_str().unwrap_or_default().to_string();
+            for _ in 0..=self.settings.max_redirects {
+                let connection = self.connect(&url, address).await?;
+                let path = match url.query() {
+                    Some(query) => format!("{}?{query}", url.path()),
+                    None => url.path().to_string(),
+                };
+                let result = match connection {
+                    Connected::Tls(stream) => get(*stream, &host, &path, deadline).await,
+                    Connected::Plain(stream) => get(stream, &host, &path, deadline).await,
+                };
+                let (response, body) = result.map_err(|e| match e {
+                    HttpFailure::Protocol { reason } => reason,
+                    HttpFailure::Timeout { after_ms } => format!("no answer within {after_ms} ms"),
+                })?;
+                let next = response
+                    .location
+                    .as_deref()
+                    .filter(|_| (300..400).contains(&response.status))
+                    .and_then(|location| url.join(location).ok());
+                match next {
+                    Some(next) if next.host_str() == Some(host.as_str()) => url = next,
+                    _ => return Ok((response, body)),
+                }
+            }
+            Err(format!("more than {} redirects", self.settings.max_redirects))
+        };
+        match tokio::time::timeout(deadline, fetch).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("no answer within {} ms", deadline.as_millis())),
+        }
+    }
+
     /// Fetches one page of `host` (a link found on its pages) from
     /// `address`.
     pub async fn page(&self, host: &Hostname, address: IpAddr, url: &Url) -> PageOutcome {

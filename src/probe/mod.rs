@@ -11,6 +11,7 @@ pub mod http;
 pub mod ipv6;
 pub mod page;
 pub mod run;
+pub mod zone;
 pub mod tls;
 
 use std::net::IpAddr;

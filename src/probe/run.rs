@@ -307,6 +307,78 @@ impl Prober {
         observations
     }
 
+    /// Polls a new-media account's feed: resolves its host, fetches it
+    /// with the page probe's client and limits, and reads the entries'
+    /// times. A failure is a failure to measure.
+    pub async fn feed(&self, url: &str) -> Option<Observation> {
+        use super::feed::{FeedPoll, FeedResult};
+        let parsed = url::Url::parse(url).ok()?;
+        let host: Hostname = parsed.host_str()?.parse().ok()?;
+        let at = Utc::now();
+        let dns = self.dns.host(&host).await;
+        let mut reasons = Vec::new();
+        let mut result = None;
+        for address in dns.addresses() {
+            match self.pages.document(&parsed, address).await {
+                Ok((response, _)) if response.status >= 400 => {
+                    reasons.push(format!("{address}: HTTP {}", response.status));
+                }
+                Ok((response, body)) => {
+                    result = Some(
+                        match super::feed::read(&body, response.content_type.as_deref()) {
+                            Ok(read) => FeedResult::Read(read),
+                            Err(e) => FeedResult::Failed {
+                                reason: e.to_string(),
+                            },
+                        },
+                    );
+                    break;
+                }
+                Err(reason) => reasons.push(format!("{address}: {reason}")),
+            }
+        }
+        let result = result.unwrap_or_else(|| FeedResult::Failed {
+            reason: if reasons.is_empty() {
+                format!("{host} does not resolve (A {}, AAAA {})", dns.a.name(), dns.aaaa.name())
+            } else {
+                reasons.join("; ")
+            },
+        });
+        Some(Observation {
+            host,
+            address: None,
+            at,
+            data: ObservationData::Feed(FeedPoll {
+                url: url.to_string(),
+                result,
+            }),
+        })
+    }
+
+    /// Polls every feed, at most `concurrency` at a time.
+    pub async fn feeds(&self, urls: Vec<String>) -> Vec<Observation> {
+        let mut tasks = JoinSet::new();
+        for url in urls {
+            let prober = self.clone();
+            let Ok(permit) = self.limit.clone().acquire_owned().await else {
+                break;
+            };
+            tasks.spawn(async move {
+                let observation =
+                    tokio::time::timeout(prober.host_deadline, prober.feed(&url)).await;
+                drop(permit);
+                observation.ok().flatten()
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            if let Ok(Some(observation)) = done {
+                all.push(observation);
+            }
+        }
+        all
+    }
+
     /// Probes every host name, at most `concurrency` at a time.
     pub async fn hosts(&self, hosts: Vec<Hostname>, scope: Scope) -> Vec<Observation> {
         self.targets(hosts.into_iter().map(Target::from).collect(), scope)

@@ -9,6 +9,7 @@
 mod accounts;
 mod audit;
 mod convert;
+mod findings;
 mod import;
 mod observations;
 mod orgs;
@@ -31,14 +32,13 @@ use crate::registry::{Account, Invalid, Organization, Site, Warning};
 
 pub use accounts::NewAccount;
 pub use audit::{AuditEntry, AuditFilter};
+pub use findings::{ApplyStats, Discovered, Run, StoredFinding};
 pub use import::{ImportKind, ImportSummary, RowError};
 pub use observations::{RecordStats, StoredObservation};
 pub use orgs::NewOrganization;
 pub use sites::{ExceptionGrant, ExceptionRecord, SiteFilter, SiteRequest};
 use sql::Sql;
 
-/// The kinds of rule a comply-or-explain exception may waive.
-pub const EXCEPTION_KINDS: &[&str] = &[sites::DOMAIN_NOT_ALLOWED];
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -285,29 +285,91 @@ impl Store {
         grant: &ExceptionGrant,
         change: &Change,
     ) -> Result<ExceptionRecord, StoreError> {
-        if !EXCEPTION_KINDS.contains(&kind) {
-            return Err(Invalid::new(
-                "kind",
-                kind,
-                &format!(
-                    "is not a kind exceptions apply to: {}",
-                    EXCEPTION_KINDS.join(", ")
-                ),
-            )
-            .into());
-        }
-        // Host names are stored normalised; other subjects as given.
+        // Any finding kind may be waived, and nothing else.
+        let kind = kind
+            .parse::<crate::findings::FindingKind>()
+            .map_err(|_| {
+                Invalid::new(
+                    "kind",
+                    kind,
+                    &format!(
+                        "is not a finding kind; kinds: {}",
+                        crate::findings::FindingKind::names()
+                    ),
+                )
+            })?
+            .as_str();
+        // Host names are stored normalised, as findings name them; other
+        // subjects (`host address`, `platform:id`, zones) as given.
         let subject = match kind {
             sites::DOMAIN_NOT_ALLOWED => crate::registry::Hostname::from_url_or_host(subject)?
                 .as_str()
                 .to_string(),
-            _ => subject.trim().to_string(),
+            _ => match subject.trim().parse::<crate::registry::Hostname>() {
+                Ok(host) => host.as_str().to_string(),
+                Err(_) if !subject.trim().is_empty() => subject.trim().to_string(),
+                Err(e) => return Err(e.into()),
+            },
         };
         with_conn!(self, c => c.write_tx(|c| sites::add_exception(c, kind, &subject, grant, None, change)))
     }
 
     pub fn exceptions(&mut self) -> Result<Vec<ExceptionRecord>, StoreError> {
         with_conn!(self, c => c.read_tx(sites::exceptions))
+    }
+
+    /// Findings with one of `statuses` (all when empty), oldest first.
+    pub fn findings(
+        &mut self,
+        statuses: &[crate::findings::FindingStatus],
+    ) -> Result<Vec<StoredFinding>, StoreError> {
+        with_conn!(self, c => c.read_tx(|c| findings::list(c, statuses)))
+    }
+
+    /// The findings that are not resolved.
+    pub fn current_findings(&mut self) -> Result<Vec<crate::findings::Current>, StoreError> {
+        with_conn!(self, c => c.read_tx(findings::current))
+    }
+
+    /// Writes one round's finding changes, all or none.
+    pub fn apply_findings(
+        &mut self,
+        changes: &[crate::findings::Change],
+    ) -> Result<ApplyStats, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| findings::apply(c, changes)))
+    }
+
+    pub fn acknowledge_finding(
+        &mut self,
+        id: i64,
+        actor: &str,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> Result<StoredFinding, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| findings::acknowledge(c, id, actor, note, at)))
+    }
+
+    /// Records host names learnt from `source`; returns how many were new.
+    pub fn discover(
+        &mut self,
+        hosts: &[crate::registry::Hostname],
+        source: &str,
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| findings::discover(c, hosts, source, at)))
+    }
+
+    pub fn discovered(&mut self) -> Result<Vec<Discovered>, StoreError> {
+        with_conn!(self, c => c.read_tx(findings::discovered))
+    }
+
+    /// The newest check run, if any.
+    pub fn last_run(&mut self) -> Result<Option<Run>, StoreError> {
+        with_conn!(self, c => c.read_tx(findings::last_run))
+    }
+
+    pub fn record_run(&mut self, run: &Run) -> Result<i64, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| findings::record_run(c, run)))
     }
 
     pub fn add_account(

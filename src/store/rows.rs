@@ -5,7 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    accounts, audit, domains, exceptions, observations, org_contacts, organizations, sites,
+    accounts, audit, discovered_hosts, domains, exceptions, findings, observations, org_contacts,
+    organizations, runs, sites,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
@@ -240,4 +241,79 @@ pub struct NewObservationRow {
     pub first_seen: NaiveDateTime,
     pub last_seen: NaiveDateTime,
     pub seen_count: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[diesel(table_name = findings, treat_none_as_null = true)]
+pub struct FindingRow {
+    pub id: i64,
+    pub kind: String,
+    pub subject: String,
+    pub scope: String,
+    pub severity: String,
+    pub status: String,
+    pub site_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub summary: String,
+    pub action: String,
+    pub evidence: String,
+    pub confirmations: i64,
+    pub first_seen: NaiveDateTime,
+    pub last_seen: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub ack_actor: Option<String>,
+    pub ack_note: Option<String>,
+    pub ack_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = findings)]
+pub struct NewFindingRow {
+    pub kind: String,
+    pub subject: String,
+    pub scope: String,
+    pub severity: String,
+    pub status: String,
+    pub site_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub summary: String,
+    pub action: String,
+    pub evidence: String,
+    pub confirmations: i64,
+    pub first_seen: NaiveDateTime,
+    pub last_seen: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = discovered_hosts)]
+pub struct DiscoveredRow {
+    pub id: i64,
+    pub hostname: String,
+    pub source: String,
+    pub first_seen: NaiveDateTime,
+    pub last_seen: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = discovered_hosts)]
+pub struct NewDiscoveredRow {
+    pub hostname: String,
+    pub source: String,
+    pub first_seen: NaiveDateTime,
+    pub last_seen: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = runs)]
+pub struct RunRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub started_at: NaiveDateTime,
+    pub finished_at: NaiveDateTime,
+    pub hosts: i64,
+    pub measurement_failures: i64,
+    pub failures: String,
+    pub opened: i64,
+    pub resolved: i64,
+    pub status: String,
 }

@@ -122,6 +122,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    findings (id) {
+        id -> BigInt,
+        kind -> Text,
+        subject -> Text,
+        scope -> Text,
+        severity -> Text,
+        status -> Text,
+        site_id -> Nullable<BigInt>,
+        org_id -> Nullable<BigInt>,
+        summary -> Text,
+        action -> Text,
+        evidence -> Text,
+        confirmations -> BigInt,
+        first_seen -> Timestamp,
+        last_seen -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        ack_actor -> Nullable<Text>,
+        ack_note -> Nullable<Text>,
+        ack_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    discovered_hosts (id) {
+        id -> BigInt,
+        hostname -> Text,
+        source -> Text,
+        first_seen -> Timestamp,
+        last_seen -> Timestamp,
+    }
+}
+
+diesel::table! {
+    runs (id) {
+        id -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        hosts -> BigInt,
+        measurement_failures -> BigInt,
+        failures -> Text,
+        opened -> BigInt,
+        resolved -> BigInt,
+        status -> Text,
+    }
+}
+
 diesel::joinable!(sites -> organizations (org_id));
 diesel::joinable!(domains -> sites (site_id));
 diesel::joinable!(accounts -> organizations (org_id));
@@ -135,4 +182,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     exceptions,
     audit,
     observations,
+    findings,
+    discovered_hosts,
+    runs,
 );

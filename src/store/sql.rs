@@ -12,7 +12,8 @@ use diesel::sqlite::SqliteConnection;
 use super::StoreError;
 use super::rows::*;
 use super::schema::{
-    accounts, audit, domains, exceptions, observations, org_contacts, organizations, sites,
+    accounts, audit, discovered_hosts, domains, exceptions, findings, observations, org_contacts,
+    organizations, runs, sites,
 };
 
 /// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
@@ -108,11 +109,97 @@ pub trait Sql: Sized {
         until: NaiveDateTime,
     ) -> QueryResult<Vec<ObservationRow>>;
     fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>>;
+
+    /// Findings with one of `statuses` (all when empty), oldest first.
+    fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>>;
+    fn finding_row(&mut self, id: i64) -> QueryResult<Option<FindingRow>>;
+    fn insert_finding(&mut self, row: &NewFindingRow) -> QueryResult<i64>;
+    fn update_finding(&mut self, row: &FindingRow) -> QueryResult<()>;
+
+    fn discovered_rows(&mut self) -> QueryResult<Vec<DiscoveredRow>>;
+    /// Adds a discovered host name, or moves its last-seen time.
+    fn upsert_discovered(&mut self, row: &NewDiscoveredRow) -> QueryResult<bool>;
+
+    fn insert_run(&mut self, row: &RunRow) -> QueryResult<i64>;
+    fn last_run(&mut self) -> QueryResult<Option<RunRow>>;
 }
 
 macro_rules! impl_sql {
     ($conn:ty, $write_tx:ident) => {
         impl Sql for $conn {
+            fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>> {
+                let mut query = findings::table
+                    .select(FindingRow::as_select())
+                    .order(findings::id)
+                    .into_boxed();
+                if !statuses.is_empty() {
+                    query = query.filter(findings::status.eq_any(statuses.to_vec()));
+                }
+                query.load(self)
+            }
+
+            fn finding_row(&mut self, id: i64) -> QueryResult<Option<FindingRow>> {
+                findings::table
+                    .filter(findings::id.eq(id))
+                    .select(FindingRow::as_select())
+                    .load(self)
+                    .map(first)
+            }
+
+            fn insert_finding(&mut self, row: &NewFindingRow) -> QueryResult<i64> {
+                diesel::insert_into(findings::table)
+                    .values(row)
+                    .returning(findings::id)
+                    .get_result(self)
+            }
+
+            fn update_finding(&mut self, row: &FindingRow) -> QueryResult<()> {
+                diesel::update(findings::table.find(row.id))
+                    .set(row)
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn discovered_rows(&mut self) -> QueryResult<Vec<DiscoveredRow>> {
+                discovered_hosts::table
+                    .select(DiscoveredRow::as_select())
+                    .order(discovered_hosts::id)
+                    .load(self)
+            }
+
+            fn upsert_discovered(&mut self, row: &NewDiscoveredRow) -> QueryResult<bool> {
+                let moved = diesel::update(
+                    discovered_hosts::table
+                        .filter(discovered_hosts::hostname.eq(&row.hostname))
+                        .filter(discovered_hosts::source.eq(&row.source)),
+                )
+                .set(discovered_hosts::last_seen.eq(row.last_seen))
+                .execute(self)?;
+                if moved > 0 {
+                    return Ok(false);
+                }
+                diesel::insert_into(discovered_hosts::table)
+                    .values(row)
+                    .execute(self)
+                    .map(|_| true)
+            }
+
+            fn insert_run(&mut self, row: &RunRow) -> QueryResult<i64> {
+                diesel::insert_into(runs::table)
+                    .values(row)
+                    .returning(runs::id)
+                    .get_result(self)
+            }
+
+            fn last_run(&mut self) -> QueryResult<Option<RunRow>> {
+                runs::table
+                    .order(runs::id.desc())
+                    .select(RunRow::as_select())
+                    .load_iter::<RunRow, diesel::connection::DefaultLoadingMode>(self)?
+                    .next()
+                    .transpose()
+            }
+
             fn write_tx<T>(
                 &mut self,
                 f: impl FnOnce(&mut Self) -> Result<T, StoreError>,

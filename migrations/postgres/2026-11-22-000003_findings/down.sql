@@ -1,0 +1,3 @@
+DROP TABLE runs;
+DROP TABLE discovered_hosts;
+DROP TABLE findings;

@@ -1,0 +1,273 @@
+//! One check round, as `siteward check --once` (and later the daemon's
+//! probe job) runs it: read from the store what to look at (every
+//! registered host name, released ones included, and the discovered host
+//! names under managed zones), probe it all, keep what changed, learn new
+//! host names from the links on the region's pages, evaluate the rules,
+//! write the findings, then observe again what waits for confirmation.
+//! Probes do the network, rules the judging, the store the writing: this
+//! module only sequences them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+
+use crate::findings::view::{HostView, group};
+use crate::findings::{self, Evaluation, FindingStatus, Inputs};
+use crate::policy::Policy;
+use crate::probe::run::{Prober, Scope, Target};
+use crate::probe::{Observation, ObservationData};
+use crate::registry::{Hostname, SiteStatus};
+use crate::store::{ApplyStats, Run, SiteFilter, Store, StoredFinding};
+
+/// What a check round did.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub run: Run,
+    pub stats: ApplyStats,
+    /// Host names first learnt this round from the links on pages.
+    pub discovered: usize,
+    /// Every finding that is not resolved, after the round.
+    pub findings: Vec<StoredFinding>,
+}
+
+impl CheckReport {
+    /// Whether something critical is open: `check` exits 3 then.
+    pub fn critical_open(&self) -> bool {
+        self.findings.iter().any(|f| {
+            f.status == FindingStatus::Open && f.severity == crate::findings::Severity::Critical
+        })
+    }
+}
+
+/// The most host names learnt from links in one round, so that a page
+/// full of generated names cannot flood a cycle.
+const MAX_LINK_DISCOVERIES: usize = 1000;
+
+/// Runs one check round. `confirm`: observe again (after the policy's
+/// delay) what waits for confirmation, up to the confirmations needed.
+pub fn run(
+    store: &mut Store,
+    policy: &Policy,
+    prober: &Prober,
+    runtime: &tokio::runtime::Runtime,
+    confirm: bool,
+) -> Result<CheckReport> {
+    let started_at = Utc::now();
+    let sites = store.sites(&SiteFilter::default())?;
+    let orgs = store.orgs()?;
+    let accounts = store.accounts()?;
+    let discovered = store.discovered()?;
+
+    let mut targets: BTreeMap<Hostname, Target> = BTreeMap::new();
+    for site in &sites {
+        let names = if site.status == SiteStatus::Live {
+            findings::expected_names(site)
+        } else {
+            Vec::new()
+        };
+        for domain in &site.domains {
+            targets.entry(domain.hostname.clone()).or_insert_with(|| Target {
+                host: domain.hostname.clone(),
+                names: names.clone(),
+            });
+        }
+    }
+    for found in &discovered {
+        if policy.is_managed(found.hostname.as_str()) {
+            targets
+                .entry(found.hostname.clone())
+                .or_insert_with(|| Target::from(found.hostname.clone()));
+        }
+    }
+    let feed_urls: Vec<String> = accounts
+        .iter()
+        .filter_map(|a| a.feed_url.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+
+    let mut observations = runtime.block_on(async {
+        let (hosts, feeds) = tokio::join!(
+            prober.targets(targets.values().cloned().collect(), Scope::ALL),
+            prober.feeds(feed_urls)
+        );
+        let mut all = hosts;
+        all.extend(feeds);
+        all
+    });
+
+    // Host names under managed zones that the region's own pages link to
+    // are host names that exist: learn them, and look at them now.
+    let learnt = link_hosts(&observations, policy, &targets);
+    let mut newly = 0;
+    if !learnt.is_empty() {
+        newly = store.discover(&learnt, "link", Utc::now())?;
+        let more = runtime.block_on(prober.targets(
+            learnt.iter().cloned().map(Target::from).collect(),
+            Scope::ALL,
+        ));
+        observations.extend(more);
+    }
+    store
+        .record_observations(&observations)
+        .context("cannot store the observations")?;
+
+    let (hosts, feeds) = group(observations);
+    let host_count = hosts.len();
+    let evaluation = evaluate(policy, &sites, &orgs, &accounts, &hosts, &feeds);
+    let mut failures = evaluation.failures.clone();
+    let mut stats = apply(store, policy, &evaluation)?;
+
+    if confirm {
+        for _ in 1..policy.confirmation.confirmations {
+            let pending = store.findings(&[FindingStatus::Pending])?;
+            if pending.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(policy.confirmation.delay_secs));
+            let again = rescope(&pending, &hosts, &targets);
+            if again.is_empty() {
+                break;
+            }
+            let observations = runtime.block_on(prober.targets(again, Scope::ALL));
+            store.record_observations(&observations)?;
+            let (hosts, feeds) = group(observations);
+            let evaluation = evaluate(policy, &sites, &orgs, &accounts, &hosts, &feeds);
+            failures.extend(evaluation.failures.iter().cloned());
+            let more = apply(store, policy, &evaluation)?;
+            stats.opened += more.opened;
+            stats.resolved += more.resolved;
+            stats.pending = more.pending;
+        }
+    }
+
+    let failed_hosts: BTreeSet<&str> = failures.iter().map(|f| f.scope.as_str()).collect();
+    let status = if host_count > 0 && failed_hosts.len() >= host_count {
+        "measurement_failed"
+    } else {
+        "ok"
+    };
+    let run = Run {
+        id: 0,
+        started_at,
+        finished_at: Utc::now(),
+        hosts: host_count,
+        failures,
+        opened: stats.opened,
+        resolved: stats.resolved,
+        status: status.to_string(),
+    };
+    let id = store.record_run(&run)?;
+    let findings = store.findings(&[
+        FindingStatus::Open,
+        FindingStatus::Acknowledged,
+        FindingStatus::Suppressed,
+        FindingStatus::Pending,
+    ])?;
+    Ok(CheckReport {
+        run: Run { id, ..run },
+        stats,
+        discovered: newly,
+        findings,
+    })
+}
+
+fn evaluate(
+    policy: &Policy,
+    sites: &[crate::registry::Site],
+    orgs: &[crate::registry::Organization],
+    accounts: &[crate::registry::Account],
+    hosts: &BTreeMap<Hostname, HostView>,
+    feeds: &BTreeMap<String, crate::probe::feed::FeedPoll>,
+) -> Evaluation {
+    let inputs = Inputs {
+        now: Utc::now(),
+        sites,
+        orgs,
+        accounts,
+        hosts,
+        feeds,
+    };
+    findings::evaluate(&inputs, policy)
+}
+
+fn apply(store: &mut Store, policy: &Policy, evaluation: &Evaluation) -> Result<ApplyStats> {
+    let now = Utc::now();
+    let exceptions = store.exceptions()?;
+    let current = store.current_findings()?;
+    let in_force = |kind: findings::FindingKind, subject: &str| {
+        exceptions
+            .iter()
+            .any(|e| e.kind == kind.as_str() && e.subject == subject && e.until > now)
+    };
+    let changes = findings::plan(
+        &current,
+        evaluation,
+        in_force,
+        policy.confirmation.confirmations,
+        now,
+    );
+    Ok(store.apply_findings(&changes)?)
+}
+
+/// Host names under managed zones that pages link to and nobody knows.
+fn link_hosts(
+    observations: &[Observation],
+    policy: &Policy,
+    known: &BTreeMap<Hostname, Target>,
+) -> Vec<Hostname> {
+    let mut found = BTreeSet::new();
+    for observation in observations {
+        let ObservationData::Page(crate::probe::http::PageOutcome::Loaded { page, .. }) =
+            &observation.data
+        else {
+            continue;
+        };
+        if !policy.is_managed(observation.host.as_str()) {
+            continue;
+        }
+        for host in &page.link_hosts {
+            if found.len() >= MAX_LINK_DISCOVERIES {
+                break;
+            }
+            if !policy.is_managed(host) {
+                continue;
+            }
+            if let Ok(host) = host.parse::<Hostname>() {
+                if !known.contains_key(&host) {
+                    found.insert(host);
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// The host names to observe again for pending findings: the finding's
+/// scope when it is a host name, or a host in the zone for `ns:zone`.
+fn rescope(
+    pending: &[StoredFinding],
+    hosts: &BTreeMap<Hostname, HostView>,
+    targets: &BTreeMap<Hostname, Target>,
+) -> Vec<Target> {
+    let mut again: BTreeMap<Hostname, Target> = BTreeMap::new();
+    for finding in pending {
+        let host = match finding.scope.strip_prefix("ns:") {
+            Some(zone) => hosts
+                .iter()
+                .find(|(_, v)| v.delegation().is_some_and(|d| d.zone == zone))
+                .map(|(h, _)| h.clone()),
+            None => finding.scope.parse::<Hostname>().ok(),
+        };
+        if let Some(host) = host {
+            let target = targets
+                .get(&host)
+                .cloned()
+                .unwrap_or_else(|| Target::from(host.clone()));
+            again.insert(host, target);
+        }
+    }
+    again.into_values().collect()
+}

@@ -1,0 +1,213 @@
+//! Learning host names beyond the registry: the owner names of a BIND zone
+//! file, of a zone transfer (AXFR, over TCP, from the zone's primary), or
+//! of a plain list (a certificate-transparency export, one name or URL a
+//! line). Wildcard owners and names that are not host names (`_service`
+//! labels) are left out: they are not sites.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
+use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::serialize::txt::Parser;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::dns::{DnsOutcome, DnsProbe, fqdn};
+use crate::registry::Hostname;
+
+/// The most records a transfer may bring: a region's zone has thousands,
+/// not millions.
+pub const MAX_TRANSFER_RECORDS: usize = 1_000_000;
+
+/// How long a whole transfer may take.
+pub const TRANSFER_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The host names among DNS owner names: no wildcards, no `_labels`.
+fn host_names<'a>(names: impl IntoIterator<Item = &'a Name>) -> Vec<Hostname> {
+    let mut hosts = BTreeSet::new();
+    for name in names {
+        if name.is_wildcard() {
+            continue;
+        }
+        let text = name.to_ascii();
+        if text.split('.').any(|label| label.starts_with('_')) {
+            continue;
+        }
+        if let Ok(host) = text.trim_end_matches('.').parse::<Hostname>() {
+            hosts.insert(host);
+        }
+    }
+    hosts.into_iter().collect()
+}
+
+/// The host names a BIND zone file defines. `origin` names the zone when
+/// the file has no `$ORIGIN`.
+pub fn zone_file_hosts(text: &str, origin: Option<&str>) -> Result<Vec<Hostname>, String> {
+    // `$INCLUDE` with an absolute path would make the parser read any
+    // local file.
+    if text.lines().any(|line| {
+        line.trim_start()
+            .get(..8)
+            .is_some_and(|word| word.eq_ignore_ascii_case("$INCLUDE"))
+    }) {
+        return Err("$INCLUDE is not supported: give the included file itself".into());
+    }
+    let origin = origin
+        .map(|o| {
+            Name::from_ascii(o.trim_end_matches('.'))
+                .map(|mut n| {
+                    n.set_fqdn(true);
+                    n
+                })
+                .map_err(|e| format!("origin `{o}`: {e}"))
+        })
+        .transpose()?;
+    let (_, rrsets) = Parser::new(text, None, origin)
+        .parse()
+        .map_err(|e| format!("not a zone file this parser reads: {e}"))?;
+    Ok(host_names(rrsets.values().map(|set| set.name())))
+}
+
+/// The host names in a plain list: one host name or URL a line; blank
+/// lines and `#` comments are skipped; a bad line is an error naming it.
+pub fn host_list(text: &str) -> Result<Vec<Hostname>, String> {
+    let mut hosts = BTreeSet::new();
+    let mut bad = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        // Certificate-transparency exports list `*.x.gov.cn`: the parent
+        // exists, the wildcard is not a host.
+        let line = line.strip_prefix("*.").unwrap_or(line);
+        match Hostname::from_url_or_host(line) {
+            Ok(host) => {
+                hosts.insert(host);
+            }
+            Err(e) => bad.push(format!("line {}: {e}", number + 1)),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(format!("{} bad lines: {}", bad.len(), bad.join("; ")));
+    }
+    Ok(hosts.into_iter().collect())
+}
+
+/// Transfers `zone` from `primary` (or the zone's SOA MNAME on
+/// `port`) and returns the host names in it.
+pub async fn transfer(
+    dns: &DnsProbe,
+    zone: &Hostname,
+    primary: Option<SocketAddr>,
+    port: u16,
+) -> Result<Vec<Hostname>, String> {
+    let name = fqdn(zone.as_str());
+    let server = match primary {
+        Some(server) => server,
+        None => primary_of(dns, &name, port).await?,
+    };
+    let records = tokio::time::timeout(TRANSFER_DEADLINE, axfr(server, &name))
+        .await
+        .map_err(|_| {
+            format!(
+                "no complete transfer from {server} within {} s",
+                TRANSFER_DEADLINE.as_secs()
+            )
+        })??;
+    Ok(host_names(records.iter()))
+}
+
+/// The zone's primary: its SOA MNAME's first address.
+async fn primary_of(dns: &DnsProbe, zone: &Name, port: u16) -> Result<SocketAddr, String> {
+    let (soa, _) = dns.ask(zone, RecordType::SOA).await;
+    let DnsOutcome::Answer { records } = soa else {
+        return Err(format!("no SOA for {zone}: {}", soa.name()));
+    };
+    let mname = records
+        .first()
+        .and_then(|r| r.value.split_whitespace().next())
+        .ok_or_else(|| format!("the SOA of {zone} names no primary"))?;
+    let host: Hostname = mname
+        .trim_end_matches('.')
+        .parse()
+        .map_err(|e| format!("primary `{mname}`: {e}"))?;
+    let address = dns
+        .host(&host)
+        .await
+        .addresses()
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("the primary {host} has no address"))?;
+    Ok(SocketAddr::new(address, port))
+}
+
+/// A full zone transfer (RFC 5936) over TCP: every owner name, until the
+/// closing SOA. Written out rather than hickory's client, which drops
+/// messages of long transfers and reports success.
+async fn axfr(server: SocketAddr, zone: &Name) -> Result<Vec<Name>, String> {
+    let mut query = Message::query();
+    query.metadata.recursion_desired = false;
+    query.add_query(Query::query(zone.clone(), RecordType::AXFR));
+    let id = query.metadata.id;
+    let body = query.to_vec().map_err(|e| e.to_string())?;
+    let mut frame = Vec::with_capacity(2 + body.len());
+    frame.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    frame.extend_from_slice(&body);
+    let mut stream = TcpStream::connect(server)
+        .await
+        .map_err(|e| format!("connect {server}: {e}"))?;
+    stream
+        .write_all(&frame)
+        .await
+        .map_err(|e| format!("send to {server}: {e}"))?;
+    let mut names = Vec::new();
+    let mut started = false;
+    let mut buffer = Vec::new();
+    loop {
+        let length = stream
+            .read_u16()
+            .await
+            .map_err(|e| format!("{server} closed the transfer early: {e}"))?
+            as usize;
+        buffer.resize(length, 0);
+        stream
+            .read_exact(&mut buffer)
+            .await
+            .map_err(|e| format!("{server} closed the transfer early: {e}"))?;
+        let message = Message::from_vec(&buffer).map_err(|e| format!("malformed answer: {e}"))?;
+        if message.metadata.id != id || message.metadata.message_type != MessageType::Response {
+            return Err("an answer to another question".into());
+        }
+        match message.metadata.response_code {
+            ResponseCode::NoError => {}
+            ResponseCode::Refused | ResponseCode::NotAuth => {
+                return Err(format!(
+                    "{server} refuses the transfer ({})",
+                    message.metadata.response_code
+                ));
+            }
+            other => return Err(format!("{server} answered {other}")),
+        }
+        if !started && message.answers.is_empty() {
+            return Err(format!("{server} sent an empty transfer"));
+        }
+        for record in message.answers {
+            let is_soa = record.record_type() == RecordType::SOA;
+            if !started {
+                if !is_soa || record.name != *zone {
+                    return Err(format!("the transfer does not start with the SOA of {zone}"));
+                }
+                started = true;
+            } else if is_soa {
+                return Ok(names);
+            }
+            if names.len() >= MAX_TRANSFER_RECORDS {
+                return Err(format!("more than {MAX_TRANSFER_RECORDS} records"));
+            }
+            names.push(record.name);
+        }
+    }
+}
