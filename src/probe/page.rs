@@ -48,7 +48,7 @@ pub struct Page {
 }
 
 /// The charset a `Content-Type` header names, if any.
-fn header_charset(content_type: &str) -> Option<&'static Encoding> {
+pub(crate) fn header_charset(content_type: &str) -> Option<&'static Encoding> {
     content_type.split(';').skip(1).find_map(|param| {
         let (name, value) = param.split_once('=')?;
         name.trim()

@@ -51,6 +51,8 @@ impl SimRecord {
 pub struct Zone {
     pub origin: String,
     pub records: Vec<SimRecord>,
+    /// Whether the server allows anyone a zone transfer (AXFR).
+    pub axfr: bool,
 }
 
 impl Zone {
@@ -58,7 +60,14 @@ impl Zone {
         Zone {
             origin: origin.to_string(),
             records: Vec::new(),
+            axfr: false,
         }
+    }
+
+    /// Allows zone transfers.
+    pub fn transferable(mut self) -> Zone {
+        self.axfr = true;
+        self
     }
 
     pub fn with(mut self, name: &str, ttl: u32, data: RecordData) -> Zone {
@@ -79,7 +88,11 @@ fn handler(zone: &Zone) -> io::Result<InMemoryZoneHandler<TokioRuntimeProvider>>
     let mut handler = InMemoryZoneHandler::<TokioRuntimeProvider>::empty(
         origin.clone(),
         ZoneType::Primary,
-        AxfrPolicy::Deny,
+        if zone.axfr {
+            AxfrPolicy::AllowAll
+        } else {
+            AxfrPolicy::Deny
+        },
     );
     const SERIAL: u32 = 2_026_112_201;
     let ns = name(&format!("ns1.{}", zone.origin))?;

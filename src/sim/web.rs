@@ -29,6 +29,8 @@ pub struct PageSpec {
     pub content_type: String,
     pub body: Vec<u8>,
     pub location: Option<String>,
+    /// More response headers (`Server: AliyunOSS`).
+    pub headers: Vec<(String, String)>,
 }
 
 impl PageSpec {
@@ -38,7 +40,24 @@ impl PageSpec {
             content_type: format!("text/html; charset={charset}"),
             body: body.into(),
             location: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Any status and content type.
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> PageSpec {
+        PageSpec {
+            status,
+            content_type: content_type.to_string(),
+            body: body.into(),
+            location: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> PageSpec {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
     }
 
     pub fn redirect(status: u16, location: &str) -> PageSpec {
@@ -47,19 +66,37 @@ impl PageSpec {
             content_type: "text/html".into(),
             body: Vec::new(),
             location: Some(location.to_string()),
+            headers: Vec::new(),
         }
     }
 }
 
-/// Pages by (host name, path).
+/// Pages by (host name, path), and what any other host gets (a catch-all
+/// virtual host, as behind a wildcard record).
 #[derive(Debug, Clone, Default)]
-pub struct Pages(HashMap<(String, String), PageSpec>);
+pub struct Pages(HashMap<(String, String), PageSpec>, Option<PageSpec>);
 
 impl Pages {
     pub fn add(&mut self, host: &str, path: &str, page: PageSpec) -> &mut Self {
         self.0
             .insert((host.to_ascii_lowercase(), path.to_string()), page);
         self
+    }
+
+    /// What a host with no page of its own gets at any path.
+    pub fn fallback(&mut self, page: PageSpec) -> &mut Self {
+        self.1 = Some(page);
+        self
+    }
+
+    /// Removes a page (an IPv6 server that lacks some of the IPv4 one's).
+    pub fn remove(&mut self, host: &str, path: &str) -> &mut Self {
+        self.0.remove(&(host.to_ascii_lowercase(), path.to_string()));
+        self
+    }
+
+    fn has_host(&self, host: &str) -> bool {
+        self.0.keys().any(|(h, _)| h == host)
     }
 
     fn answer(&self, request: &Request<Incoming>) -> Response<Full<Bytes>> {
@@ -74,13 +111,20 @@ impl Pages {
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
-        match self.0.get(&(host, path)) {
+        let page = self.0.get(&(host.clone(), path)).or(match self.has_host(&host) {
+            true => None,
+            false => self.1.as_ref(),
+        });
+        match page {
             Some(page) => {
                 let mut response = Response::builder()
                     .status(page.status)
                     .header(hyper::header::CONTENT_TYPE, page.content_type.as_str());
                 if let Some(location) = &page.location {
                     response = response.header(hyper::header::LOCATION, location.as_str());
+                }
+                for (name, value) in &page.headers {
+                    response = response.header(name.as_str(), value.as_str());
                 }
                 response
                     .body(Full::new(Bytes::from(page.body.clone())))
