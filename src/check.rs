@@ -68,10 +68,12 @@ pub fn run(
             Vec::new()
         };
         for domain in &site.domains {
-            targets.entry(domain.hostname.clone()).or_insert_with(|| Target {
-                host: domain.hostname.clone(),
-                names: names.clone(),
-            });
+            targets
+                .entry(domain.hostname.clone())
+                .or_insert_with(|| Target {
+                    host: domain.hostname.clone(),
+                    names: names.clone(),
+                });
         }
     }
     for found in &discovered {

@@ -489,8 +489,8 @@ fn discover(
         };
         let settings = crate::probe::dns::ResolverSettings::from_config(&config.resolver)
             .map_err(|e| InvalidInput(e.to_string()))?;
-        let dns = crate::probe::dns::DnsProbe::new(&settings)
-            .map_err(|e| InvalidInput(e.to_string()))?;
+        let dns =
+            crate::probe::dns::DnsProbe::new(&settings).map_err(|e| InvalidInput(e.to_string()))?;
         let hosts = runtime()?
             .block_on(crate::probe::zone::transfer(
                 &dns,
@@ -961,8 +961,8 @@ fn probe(config: &Config, host: &crate::registry::Hostname, json: bool) -> Resul
     use crate::probe::http::PageOutcome;
     use crate::probe::run::{Prober, Scope};
     use crate::probe::{DelegationResult, ObservationData};
-    let prober =
-        Prober::from_config(config, &Policy::load(config.policies.dir.as_deref())?).map_err(|e| InvalidInput(e.to_string()))?;
+    let prober = Prober::from_config(config, &Policy::load(config.policies.dir.as_deref())?)
+        .map_err(|e| InvalidInput(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -310,7 +310,12 @@ impl Names {
         Names {
             sites: sites
                 .iter()
-                .map(|s| (s.id, (s.name.clone(), s.code.as_ref().map(|c| c.to_string()))))
+                .map(|s| {
+                    (
+                        s.id,
+                        (s.name.clone(), s.code.as_ref().map(|c| c.to_string())),
+                    )
+                })
                 .collect(),
             orgs: orgs.iter().map(|o| (o.id, o.name.clone())).collect(),
         }

@@ -61,7 +61,9 @@ pub fn plan(
         if !seen.insert((finding.kind, finding.subject.clone())) {
             continue;
         }
-        let existing = stored.get(&(finding.kind, finding.subject.as_str())).copied();
+        let existing = stored
+            .get(&(finding.kind, finding.subject.as_str()))
+            .copied();
         // An observation is independent of the last one only if it was
         // made later: evaluating the same observations twice confirms
         // nothing.

@@ -87,9 +87,17 @@ impl FindingKind {
     pub fn default_severity(self) -> Severity {
         use FindingKind::*;
         match self {
-            UnapprovedSite | OfflineStillResolving | UnreachableButResolving | NotResolving
-            | DanglingCname | DanglingNs | LinkToRetiredDomain | SuspectedTampering
-            | CertExpired | CertNotYetValid | CertHostnameMismatch => Severity::Critical,
+            UnapprovedSite
+            | OfflineStillResolving
+            | UnreachableButResolving
+            | NotResolving
+            | DanglingCname
+            | DanglingNs
+            | LinkToRetiredDomain
+            | SuspectedTampering
+            | CertExpired
+            | CertNotYetValid
+            | CertHostnameMismatch => Severity::Critical,
             CertSm2 => Severity::Info,
             _ => Severity::Warning,
         }

@@ -20,8 +20,8 @@ use crate::probe::http::PageOutcome;
 use crate::probe::page::Page;
 use crate::probe::tls::{HandshakeFailure, TlsVerdict};
 use crate::registry::{
-    Account, AccountStatus, Domain, DomainState, Hostname, OrgLevel, Organization, Site,
-    SiteKind, SiteStatus,
+    Account, AccountStatus, Domain, DomainState, Hostname, OrgLevel, Organization, Site, SiteKind,
+    SiteStatus,
 };
 
 /// What the rules read.
@@ -281,7 +281,11 @@ impl<'a> Rules<'a> {
                     &subject,
                     "registry",
                     "no_code",
-                    format!("site {} is live since {}", site.id, crate::clock::show_opt(site.times.live_at)),
+                    format!(
+                        "site {} is live since {}",
+                        site.id,
+                        crate::clock::show_opt(site.times.live_at)
+                    ),
                 )];
                 let finding = self.finding(
                     FindingKind::LiveWithoutCode,
@@ -294,8 +298,15 @@ impl<'a> Rules<'a> {
                 );
                 self.push(finding);
             }
-            for domain in site.domains.iter().filter(|d| d.state != DomainState::Released) {
-                live_by_host.entry(domain.hostname.as_str()).or_default().push(site);
+            for domain in site
+                .domains
+                .iter()
+                .filter(|d| d.state != DomainState::Released)
+            {
+                live_by_host
+                    .entry(domain.hostname.as_str())
+                    .or_default()
+                    .push(site);
             }
             if site.kind == SiteKind::Portal {
                 portals.entry(site.org.as_str()).or_default().push(site);
@@ -309,7 +320,8 @@ impl<'a> Rules<'a> {
                     _ => None,
                 };
                 if let Some(rule) = runs_none {
-                    let summary = format!("{}运行网站「{}」（{subject}）：{rule}", org.name, site.name);
+                    let summary =
+                        format!("{}运行网站「{}」（{subject}）：{rule}", org.name, site.name);
                     let evidence = vec![Evidence::new(
                         &org.name,
                         "registry",
@@ -330,9 +342,17 @@ impl<'a> Rules<'a> {
             }
         }
         for (host, claimants) in live_by_host.into_iter().filter(|(_, s)| s.len() > 1) {
-            let names: Vec<String> = claimants.iter().map(|s| format!("{}（{}）", s.name, s.id)).collect();
+            let names: Vec<String> = claimants
+                .iter()
+                .map(|s| format!("{}（{}）", s.name, s.id))
+                .collect();
             let summary = format!("{host} 同时登记在多个运行中的网站：{}", names.join("、"));
-            let evidence = vec![Evidence::new(host, "registry", "claimed_twice", names.join(", "))];
+            let evidence = vec![Evidence::new(
+                host,
+                "registry",
+                "claimed_twice",
+                names.join(", "),
+            )];
             let finding = self.finding(
                 FindingKind::RegistryConflict,
                 host.to_string(),
@@ -345,9 +365,20 @@ impl<'a> Rules<'a> {
             self.push(finding);
         }
         for (org, sites) in portals.into_iter().filter(|(_, s)| s.len() > 1) {
-            let names: Vec<String> = sites.iter().map(|s| format!("{}（{}）", s.name, s.id)).collect();
-            let summary = format!("{org} 运行多个门户网站：{}；一个单位只应有一个门户", names.join("、"));
-            let evidence = vec![Evidence::new(org, "registry", "two_portals", names.join(", "))];
+            let names: Vec<String> = sites
+                .iter()
+                .map(|s| format!("{}（{}）", s.name, s.id))
+                .collect();
+            let summary = format!(
+                "{org} 运行多个门户网站：{}；一个单位只应有一个门户",
+                names.join("、")
+            );
+            let evidence = vec![Evidence::new(
+                org,
+                "registry",
+                "two_portals",
+                names.join(", "),
+            )];
             let finding = self.finding(
                 FindingKind::RegistryConflict,
                 format!("{org} (portals)"),
@@ -368,7 +399,10 @@ impl<'a> Rules<'a> {
         for (host, view) in hosts {
             let scope = host.as_str();
             if view.deadline {
-                self.failed(scope, "the probes did not finish within the per-host deadline".into());
+                self.failed(
+                    scope,
+                    "the probes did not finish within the per-host deadline".into(),
+                );
                 continue;
             }
             let Some(dns) = &view.dns else {
@@ -377,7 +411,11 @@ impl<'a> Rules<'a> {
             if !dns.is_conclusive() {
                 self.failed(
                     scope,
-                    format!("DNS could not be measured: A {}, AAAA {}", dns.a.name(), dns.aaaa.name()),
+                    format!(
+                        "DNS could not be measured: A {}, AAAA {}",
+                        dns.a.name(),
+                        dns.aaaa.name()
+                    ),
                 );
                 continue;
             }
@@ -427,7 +465,13 @@ impl<'a> Rules<'a> {
         !mine.is_empty() && mine.is_subset(&wild)
     }
 
-    fn dangling_cname(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, at: DateTime<Utc>) {
+    fn dangling_cname(
+        &mut self,
+        host: &Hostname,
+        view: &HostView,
+        dns: &HostDns,
+        at: DateTime<Utc>,
+    ) {
         if dns.cname_chain.is_empty() {
             return;
         }
@@ -438,7 +482,12 @@ impl<'a> Rules<'a> {
         let registrable = self.policy.registrable_domain(&target);
         let outside = !self.policy.is_managed(&target);
         let services: Vec<_> = self.policy.takeover.for_target(&target).collect();
-        let mut evidence = vec![Evidence::new(host.as_str(), "dns", "cname", dns_detail(dns))];
+        let mut evidence = vec![Evidence::new(
+            host.as_str(),
+            "dns",
+            "cname",
+            dns_detail(dns),
+        )];
         let (likelihood, summary) = if nxdomain {
             let unregistered = dns.registrable.as_ref().is_some_and(|r| r.unregistered);
             let likelihood = match services.first() {
@@ -459,10 +508,18 @@ impl<'a> Rules<'a> {
                 evidence.push(Evidence::new(
                     &target,
                     "dns",
-                    if unregistered { "unregistered" } else { "registered_or_unknown" },
+                    if unregistered {
+                        "unregistered"
+                    } else {
+                        "registered_or_unknown"
+                    },
                     format!(
                         "registrable domain {registrable} ({})",
-                        if outside { "outside the region" } else { "inside the region" }
+                        if outside {
+                            "outside the region"
+                        } else {
+                            "inside the region"
+                        }
                     ),
                 ));
             }
@@ -478,12 +535,15 @@ impl<'a> Rules<'a> {
             });
             (likelihood, summary)
         } else {
-            let matched = view.pages.iter().find_map(|(address, outcome)| match outcome {
-                PageOutcome::Loaded { takeover, .. } if !takeover.is_empty() => {
-                    Some((address, outcome, takeover.clone()))
-                }
-                _ => None,
-            });
+            let matched = view
+                .pages
+                .iter()
+                .find_map(|(address, outcome)| match outcome {
+                    PageOutcome::Loaded { takeover, .. } if !takeover.is_empty() => {
+                        Some((address, outcome, takeover.clone()))
+                    }
+                    _ => None,
+                });
             let Some((address, outcome, names)) = matched else {
                 return;
             };
@@ -496,8 +556,13 @@ impl<'a> Rules<'a> {
                 return;
             }
             evidence.push(
-                Evidence::new(host.as_str(), "page", "takeover_fingerprint", format!("{}: {}", service.name, page_detail(outcome)))
-                    .at(address),
+                Evidence::new(
+                    host.as_str(),
+                    "page",
+                    "takeover_fingerprint",
+                    format!("{}: {}", service.name, page_detail(outcome)),
+                )
+                .at(address),
             );
             let likelihood = service.claimed_likelihood();
             let summary = format!(
@@ -513,7 +578,12 @@ impl<'a> Rules<'a> {
             (likelihood, summary)
         };
         let summary = format!("{summary}（接管可能性：{}）", likelihood.zh());
-        evidence.push(Evidence::new(&target, "policy", likelihood.as_str(), "takeover likelihood".into()));
+        evidence.push(Evidence::new(
+            &target,
+            "policy",
+            likelihood.as_str(),
+            "takeover likelihood".into(),
+        ));
         let mut finding = self.finding(
             FindingKind::DanglingCname,
             host.to_string(),
@@ -531,7 +601,13 @@ impl<'a> Rules<'a> {
         self.push(finding);
     }
 
-    fn stale_addresses(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, at: DateTime<Utc>) {
+    fn stale_addresses(
+        &mut self,
+        host: &Hostname,
+        view: &HostView,
+        dns: &HostDns,
+        at: DateTime<Utc>,
+    ) {
         let site = self.site_of(host);
         for address in dns.addresses() {
             if self.policy.is_own_address(address) {
@@ -555,7 +631,13 @@ impl<'a> Rules<'a> {
             );
             let evidence = vec![
                 Evidence::new(host.as_str(), "dns", "answer", dns_detail(dns)),
-                Evidence::new(host.as_str(), "page", "unreachable", page.map(page_detail).unwrap_or_default()).at(address),
+                Evidence::new(
+                    host.as_str(),
+                    "page",
+                    "unreachable",
+                    page.map(page_detail).unwrap_or_default(),
+                )
+                .at(address),
             ];
             let finding = self.finding(
                 FindingKind::StaleAddress,
@@ -580,7 +662,14 @@ impl<'a> Rules<'a> {
             .map(|(s, _)| *s)
     }
 
-    fn unapproved(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, site: Option<&Site>, at: DateTime<Utc>) {
+    fn unapproved(
+        &mut self,
+        host: &Hostname,
+        view: &HostView,
+        dns: &HostDns,
+        site: Option<&Site>,
+        at: DateTime<Utc>,
+    ) {
         let Some(zone) = self.policy.managed_zones.iter().find(|z| host.is_within(z)) else {
             return;
         };
@@ -606,11 +695,27 @@ impl<'a> Rules<'a> {
             Evidence::new(host.as_str(), "dns", "answer", dns_detail(dns)),
             Evidence::new(host.as_str(), "page", "loaded", page_detail(outcome)).at(address),
         ];
-        let finding = self.finding(FindingKind::UnapprovedSite, host.to_string(), host.as_str(), site, summary, evidence, at);
+        let finding = self.finding(
+            FindingKind::UnapprovedSite,
+            host.to_string(),
+            host.as_str(),
+            site,
+            summary,
+            evidence,
+            at,
+        );
         self.push(finding);
     }
 
-    fn retired(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, site: &Site, domain: &Domain, at: DateTime<Utc>) {
+    fn retired(
+        &mut self,
+        host: &Hostname,
+        view: &HostView,
+        dns: &HostDns,
+        site: &Site,
+        domain: &Domain,
+        at: DateTime<Utc>,
+    ) {
         let grace = Duration::days(i64::from(self.policy.lifecycle.release_grace_days));
         let deadline = domain
             .release_deadline
@@ -644,24 +749,54 @@ impl<'a> Rules<'a> {
                 host.as_str(),
                 "registry",
                 site.status.as_str(),
-                format!("site {} {}; domain {} since the deadline {}", site.id, site.name, domain.state, crate::clock::show(deadline)),
+                format!(
+                    "site {} {}; domain {} since the deadline {}",
+                    site.id,
+                    site.name,
+                    domain.state,
+                    crate::clock::show(deadline)
+                ),
             ),
         ];
         for (address, outcome) in &view.pages {
-            evidence.push(Evidence::new(host.as_str(), "page", outcome.name(), page_detail(outcome)).at(address));
+            evidence.push(
+                Evidence::new(host.as_str(), "page", outcome.name(), page_detail(outcome))
+                    .at(address),
+            );
             if let Some(page) = own_page(outcome) {
                 if !page.prohibited_terms.is_empty() {
-                    summary.push_str(&format!("，页面出现违禁内容：{}", page.prohibited_terms.join("、")));
+                    summary.push_str(&format!(
+                        "，页面出现违禁内容：{}",
+                        page.prohibited_terms.join("、")
+                    ));
                 }
             }
         }
-        let finding = self.finding(FindingKind::OfflineStillResolving, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+        let finding = self.finding(
+            FindingKind::OfflineStillResolving,
+            host.to_string(),
+            host.as_str(),
+            Some(site),
+            summary,
+            evidence,
+            at,
+        );
         self.push(finding);
     }
 
-    fn live(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, site: &Site, domain: &Domain, at: DateTime<Utc>) {
+    fn live(
+        &mut self,
+        host: &Hostname,
+        view: &HostView,
+        dns: &HostDns,
+        site: &Site,
+        domain: &Domain,
+        at: DateTime<Utc>,
+    ) {
         let resolved = dns.addresses();
-        let primary = site.primary().is_some_and(|p| p.hostname == domain.hostname);
+        let primary = site
+            .primary()
+            .is_some_and(|p| p.hostname == domain.hostname);
         let dangles = matches!(&dns.a, DnsOutcome::NxDomain { name } if name != host.as_str());
         if resolved.is_empty() {
             if primary && !dangles {
@@ -672,8 +807,21 @@ impl<'a> Rules<'a> {
                     dns.a.name(),
                     dns.aaaa.name()
                 );
-                let evidence = vec![Evidence::new(host.as_str(), "dns", dns.a.name(), dns_detail(dns))];
-                let finding = self.finding(FindingKind::NotResolving, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+                let evidence = vec![Evidence::new(
+                    host.as_str(),
+                    "dns",
+                    dns.a.name(),
+                    dns_detail(dns),
+                )];
+                let finding = self.finding(
+                    FindingKind::NotResolving,
+                    host.to_string(),
+                    host.as_str(),
+                    Some(site),
+                    summary,
+                    evidence,
+                    at,
+                );
                 self.push(finding);
             }
             return;
@@ -683,15 +831,43 @@ impl<'a> Rules<'a> {
                 "{} 可以解析，但首页在 {} 秒内无法访问（{}）",
                 host.to_unicode(),
                 self.policy.thresholds.page_deadline_secs,
-                view.pages.values().map(PageOutcome::name).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join("、")
+                view.pages
+                    .values()
+                    .map(PageOutcome::name)
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join("、")
             );
             let evidence = view
                 .pages
                 .iter()
-                .map(|(address, outcome)| Evidence::new(host.as_str(), "page", outcome.name(), page_detail(outcome)).at(address))
+                .map(|(address, outcome)| {
+                    Evidence::new(host.as_str(), "page", outcome.name(), page_detail(outcome))
+                        .at(address)
+                })
                 .collect();
-            let finding = self.finding(FindingKind::UnreachableButResolving, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            let finding = self.finding(
+                FindingKind::UnreachableButResolving,
+                host.to_string(),
+                host.as_str(),
+                Some(site),
+                summary,
+                evidence,
+                at,
+            );
             self.push(finding);
+            // A site that does not load says so; its IPv6 and its pages
+            // cannot be judged until it does.
+            self.certificates(host, view, site, at);
+            for kind in [
+                FindingKind::Ipv6Missing,
+                FindingKind::Ipv6Unreachable,
+                FindingKind::Ipv6Partial,
+            ] {
+                self.evaluation.unjudged.insert((kind, host.to_string()));
+            }
+            return;
         }
         self.certificates(host, view, site, at);
         if primary {
@@ -714,10 +890,16 @@ impl<'a> Rules<'a> {
                     if left > Duration::days(i64::from(self.policy.thresholds.cert_warning_days)) {
                         continue;
                     }
-                    expiring_critical |= left <= Duration::days(i64::from(self.policy.thresholds.cert_critical_days));
+                    expiring_critical |= left
+                        <= Duration::days(i64::from(self.policy.thresholds.cert_critical_days));
                     (
                         FindingKind::CertExpiring,
-                        format!("{} 的证书将于 {} 到期（剩余 {} 天）", host.to_unicode(), show_date(leaf.not_after), left.num_days().max(0)),
+                        format!(
+                            "{} 的证书将于 {} 到期（剩余 {} 天）",
+                            host.to_unicode(),
+                            show_date(leaf.not_after),
+                            left.num_days().max(0)
+                        ),
                     )
                 }
                 TlsVerdict::Expired => (
@@ -758,23 +940,43 @@ impl<'a> Rules<'a> {
                 ),
                 TlsVerdict::Sm2 => (
                     FindingKind::CertSm2,
-                    format!("{} 使用国密 SM2 证书（常见浏览器需支持国密算法）", host.to_unicode()),
+                    format!(
+                        "{} 使用国密 SM2 证书（常见浏览器需支持国密算法）",
+                        host.to_unicode()
+                    ),
                 ),
-                TlsVerdict::HandshakeFailed { reason: HandshakeFailure::NoTls, .. } => {
+                TlsVerdict::HandshakeFailed {
+                    reason: HandshakeFailure::NoTls,
+                    ..
+                } => {
                     no_tls += 1;
                     continue;
                 }
                 TlsVerdict::HandshakeFailed { reason, detail } => (
                     FindingKind::TlsHandshakeFailed,
-                    format!("{} 的 TLS 握手失败（{}：{detail}）", host.to_unicode(), serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+                    format!(
+                        "{} 的 TLS 握手失败（{}：{detail}）",
+                        host.to_unicode(),
+                        serde_json::to_value(reason)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    ),
                 ),
             };
             let detail = match leaf {
-                Some(leaf) => format!("{}; {}; not after {}", tls.verdict.name(), leaf.subject, crate::clock::show(leaf.not_after)),
+                Some(leaf) => format!(
+                    "{}; {}; not after {}",
+                    tls.verdict.name(),
+                    leaf.subject,
+                    crate::clock::show(leaf.not_after)
+                ),
                 None => tls.verdict.name().to_string(),
             };
             let entry = by_kind.entry(kind).or_insert_with(|| (Vec::new(), text));
-            entry.0.push(Evidence::new(host.as_str(), "tls", tls.verdict.name(), detail).at(address));
+            entry
+                .0
+                .push(Evidence::new(host.as_str(), "tls", tls.verdict.name(), detail).at(address));
         }
         if no_tls > 0 {
             if no_tls == view.tls.len() {
@@ -782,24 +984,56 @@ impl<'a> Rules<'a> {
                     by_kind.insert(
                         FindingKind::HttpsMissing,
                         (
-                            vec![Evidence::new(host.as_str(), "tls", "no_tls", format!("no TLS on any of {} addresses", no_tls))],
+                            vec![Evidence::new(
+                                host.as_str(),
+                                "tls",
+                                "no_tls",
+                                format!("no TLS on any of {} addresses", no_tls),
+                            )],
                             format!("{} 未启用 HTTPS，仅能通过 HTTP 访问", host.to_unicode()),
                         ),
                     );
                 }
             } else {
-                let entry = by_kind.entry(FindingKind::TlsHandshakeFailed).or_insert_with(|| {
-                    (Vec::new(), format!("{} 的部分地址不提供 HTTPS", host.to_unicode()))
-                });
+                let entry = by_kind
+                    .entry(FindingKind::TlsHandshakeFailed)
+                    .or_insert_with(|| {
+                        (
+                            Vec::new(),
+                            format!("{} 的部分地址不提供 HTTPS", host.to_unicode()),
+                        )
+                    });
                 for (address, tls) in &view.tls {
-                    if matches!(tls.verdict, TlsVerdict::HandshakeFailed { reason: HandshakeFailure::NoTls, .. }) {
-                        entry.0.push(Evidence::new(host.as_str(), "tls", "no_tls", "no TLS at this address".into()).at(address));
+                    if matches!(
+                        tls.verdict,
+                        TlsVerdict::HandshakeFailed {
+                            reason: HandshakeFailure::NoTls,
+                            ..
+                        }
+                    ) {
+                        entry.0.push(
+                            Evidence::new(
+                                host.as_str(),
+                                "tls",
+                                "no_tls",
+                                "no TLS at this address".into(),
+                            )
+                            .at(address),
+                        );
                     }
                 }
             }
         }
         for (kind, (evidence, summary)) in by_kind {
-            let mut finding = self.finding(kind, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            let mut finding = self.finding(
+                kind,
+                host.to_string(),
+                host.as_str(),
+                Some(site),
+                summary,
+                evidence,
+                at,
+            );
             if kind == FindingKind::CertExpiring && expiring_critical {
                 finding.severity = Severity::Critical;
             }
@@ -807,12 +1041,36 @@ impl<'a> Rules<'a> {
         }
     }
 
-    fn ipv6(&mut self, host: &Hostname, view: &HostView, dns: &HostDns, site: &Site, at: DateTime<Utc>) {
+    fn ipv6(
+        &mut self,
+        host: &Hostname,
+        view: &HostView,
+        dns: &HostDns,
+        site: &Site,
+        at: DateTime<Utc>,
+    ) {
         let v6: Vec<IpAddr> = dns.aaaa.addresses();
         if matches!(dns.a, DnsOutcome::Answer { .. }) && v6.is_empty() {
-            let summary = format!("网站「{}」的 {} 没有 AAAA 记录，不支持 IPv6 访问", site.name, host.to_unicode());
-            let evidence = vec![Evidence::new(host.as_str(), "dns", dns.aaaa.name(), dns_detail(dns))];
-            let finding = self.finding(FindingKind::Ipv6Missing, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            let summary = format!(
+                "网站「{}」的 {} 没有 AAAA 记录，不支持 IPv6 访问",
+                site.name,
+                host.to_unicode()
+            );
+            let evidence = vec![Evidence::new(
+                host.as_str(),
+                "dns",
+                dns.aaaa.name(),
+                dns_detail(dns),
+            )];
+            let finding = self.finding(
+                FindingKind::Ipv6Missing,
+                host.to_string(),
+                host.as_str(),
+                Some(site),
+                summary,
+                evidence,
+                at,
+            );
             self.push(finding);
             return;
         }
@@ -822,17 +1080,34 @@ impl<'a> Rules<'a> {
         let v4_loads = view.pages.iter().any(|(a, o)| a.is_ipv4() && loads(o));
         let v6_pages: Vec<_> = view.pages.iter().filter(|(a, _)| a.is_ipv6()).collect();
         if v4_loads && !v6_pages.is_empty() && !v6_pages.iter().any(|(_, o)| loads(o)) {
-            let summary = format!("{} 有 AAAA 记录（{}），但首页无法通过 IPv6 访问", host.to_unicode(), addresses(&v6));
+            let summary = format!(
+                "{} 有 AAAA 记录（{}），但首页无法通过 IPv6 访问",
+                host.to_unicode(),
+                addresses(&v6)
+            );
             let evidence = v6_pages
                 .iter()
-                .map(|(address, outcome)| Evidence::new(host.as_str(), "page", outcome.name(), page_detail(outcome)).at(address))
+                .map(|(address, outcome)| {
+                    Evidence::new(host.as_str(), "page", outcome.name(), page_detail(outcome))
+                        .at(address)
+                })
                 .collect();
-            let finding = self.finding(FindingKind::Ipv6Unreachable, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            let finding = self.finding(
+                FindingKind::Ipv6Unreachable,
+                host.to_string(),
+                host.as_str(),
+                Some(site),
+                summary,
+                evidence,
+                at,
+            );
             self.push(finding);
             return;
         }
         let Some(reach) = &view.ipv6 else { return };
-        let Some(percent) = reach.connectivity_percent() else { return };
+        let Some(percent) = reach.connectivity_percent() else {
+            return;
+        };
         let threshold = self.policy.thresholds.ipv6_partial_percent;
         if percent >= threshold {
             return;
@@ -860,7 +1135,15 @@ impl<'a> Rules<'a> {
             ),
         )
         .at(reach.address)];
-        let finding = self.finding(FindingKind::Ipv6Partial, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+        let finding = self.finding(
+            FindingKind::Ipv6Partial,
+            host.to_string(),
+            host.as_str(),
+            Some(site),
+            summary,
+            evidence,
+            at,
+        );
         self.push(finding);
     }
 
@@ -886,16 +1169,38 @@ impl<'a> Rules<'a> {
         let mut reasons = Vec::new();
         let mut evidence = Vec::new();
         if !page.prohibited_terms.is_empty() {
-            reasons.push(format!("出现违禁内容：{}", page.prohibited_terms.join("、")));
-            evidence.push(page_evidence("prohibited_terms", page.prohibited_terms.join(", ")));
+            reasons.push(format!(
+                "出现违禁内容：{}",
+                page.prohibited_terms.join("、")
+            ));
+            evidence.push(page_evidence(
+                "prohibited_terms",
+                page.prohibited_terms.join(", "),
+            ));
         }
         if !named && !expected.is_empty() {
             reasons.push(format!("未出现登记的网站名称和主办单位（标题：{title}）"));
-            evidence.push(page_evidence("names_missing", format!("looked for: {}; title: {title}", expected.join(", "))));
+            evidence.push(page_evidence(
+                "names_missing",
+                format!("looked for: {}; title: {title}", expected.join(", ")),
+            ));
         }
         if !reasons.is_empty() {
-            let summary = format!("网站「{}」首页（{}）疑似被篡改或仿冒：{}", site.name, host.to_unicode(), reasons.join("；"));
-            let finding = self.finding(FindingKind::SuspectedTampering, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            let summary = format!(
+                "网站「{}」首页（{}）疑似被篡改或仿冒：{}",
+                site.name,
+                host.to_unicode(),
+                reasons.join("；")
+            );
+            let finding = self.finding(
+                FindingKind::SuspectedTampering,
+                host.to_string(),
+                host.as_str(),
+                Some(site),
+                summary,
+                evidence,
+                at,
+            );
             self.push(finding);
         }
         let Some(code) = &site.code else { return };
@@ -906,18 +1211,51 @@ impl<'a> Rules<'a> {
             }
         }
         if shown.is_empty() {
-            let summary = format!("网站「{}」首页（{}）的页脚和 SiteIDCode 元标签均未显示网站标识码 {code}", site.name, host.to_unicode());
+            let summary = format!(
+                "网站「{}」首页（{}）的页脚和 SiteIDCode 元标签均未显示网站标识码 {code}",
+                site.name,
+                host.to_unicode()
+            );
             let evidence = vec![page_evidence("code_missing", format!("title: {title}"))];
-            let finding = self.finding(FindingKind::SiteCodeMissingOnPage, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            let finding = self.finding(
+                FindingKind::SiteCodeMissingOnPage,
+                host.to_string(),
+                host.as_str(),
+                Some(site),
+                summary,
+                evidence,
+                at,
+            );
             self.push(finding);
         } else if shown.iter().any(|c| c != code.as_str()) {
-            let others: Vec<&str> = shown.iter().map(String::as_str).filter(|c| *c != code.as_str()).collect();
-            let summary = format!("网站「{}」首页（{}）显示的网站标识码 {} 与登记的 {code} 不一致", site.name, host.to_unicode(), others.join("、"));
+            let others: Vec<&str> = shown
+                .iter()
+                .map(String::as_str)
+                .filter(|c| *c != code.as_str())
+                .collect();
+            let summary = format!(
+                "网站「{}」首页（{}）显示的网站标识码 {} 与登记的 {code} 不一致",
+                site.name,
+                host.to_unicode(),
+                others.join("、")
+            );
             let evidence = vec![page_evidence(
                 "code_mismatch",
-                format!("footer: {}; meta SiteIDCode: {}", page.footer_codes.join(", "), page.meta_site_code.as_deref().unwrap_or("-")),
+                format!(
+                    "footer: {}; meta SiteIDCode: {}",
+                    page.footer_codes.join(", "),
+                    page.meta_site_code.as_deref().unwrap_or("-")
+                ),
             )];
-            let finding = self.finding(FindingKind::SiteCodeMismatch, host.to_string(), host.as_str(), Some(site), summary, evidence, at);
+            let finding = self.finding(
+                FindingKind::SiteCodeMismatch,
+                host.to_string(),
+                host.as_str(),
+                Some(site),
+                summary,
+                evidence,
+                at,
+            );
             self.push(finding);
         }
     }
@@ -946,7 +1284,10 @@ impl<'a> Rules<'a> {
             let mut bad: BTreeMap<&str, Vec<Evidence>> = BTreeMap::new();
             for server in &delegation.servers {
                 let (outcome, detail) = match &server.status {
-                    ServerStatus::NoAddress => ("no_address", "the name server's host name is NXDOMAIN".to_string()),
+                    ServerStatus::NoAddress => (
+                        "no_address",
+                        "the name server's host name is NXDOMAIN".to_string(),
+                    ),
                     ServerStatus::Lame { reason } => ("lame", reason.clone()),
                     ServerStatus::Unreachable { reason } => ("unreachable", reason.clone()),
                     _ => continue,
@@ -965,7 +1306,13 @@ impl<'a> Rules<'a> {
                 "区域 {} 委派给的域名服务器 {} 不提供该区域的解析（{}）{}",
                 delegation.zone,
                 names.join("、"),
-                bad.values().flatten().map(|e| e.outcome.as_str()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join("、"),
+                bad.values()
+                    .flatten()
+                    .map(|e| e.outcome.as_str())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join("、"),
                 if bad.values().flatten().any(|e| e.outcome == "no_address") {
                     "；域名服务器的域名不存在，注册该域名者即可控制本区域"
                 } else if all_bad {
@@ -1004,30 +1351,49 @@ impl<'a> Rules<'a> {
                 continue;
             }
             if let Some((site, _)) = holders.last() {
-                retired.insert(host.to_string(), format!("网站「{}」{}", site.name, site_status(site.status)));
+                retired.insert(
+                    host.to_string(),
+                    format!("网站「{}」{}", site.name, site_status(site.status)),
+                );
             }
         }
         for host in &self.dangling {
-            retired.entry(host.clone()).or_insert_with(|| "悬挂域名".to_string());
+            retired
+                .entry(host.clone())
+                .or_insert_with(|| "悬挂域名".to_string());
         }
         let hosts = self.inputs.hosts;
         for (host, view) in hosts {
-            let Some(site) = self.site_of(host) else { continue };
-            if site.status != SiteStatus::Live || !self.evaluation.measured.contains(host.as_str()) {
+            let Some(site) = self.site_of(host) else {
+                continue;
+            };
+            if site.status != SiteStatus::Live || !self.evaluation.measured.contains(host.as_str())
+            {
                 continue;
             }
-            let Some((address, page)) = view.pages.iter().find_map(|(a, o)| own_page(o).map(|p| (a, p))) else {
+            let Some((address, page)) = view
+                .pages
+                .iter()
+                .find_map(|(a, o)| own_page(o).map(|p| (a, p)))
+            else {
                 continue;
             };
             for linked in &page.link_hosts {
                 if linked == host.as_str() {
                     continue;
                 }
-                let Some(what) = retired.get(linked) else { continue };
+                let Some(what) = retired.get(linked) else {
+                    continue;
+                };
                 let links: Vec<&str> = page
                     .links
                     .iter()
-                    .filter(|l| url::Url::parse(l).ok().and_then(|u| u.host_str().map(|h| h == linked)).unwrap_or(false))
+                    .filter(|l| {
+                        url::Url::parse(l)
+                            .ok()
+                            .and_then(|u| u.host_str().map(|h| h == linked))
+                            .unwrap_or(false)
+                    })
                     .map(String::as_str)
                     .take(5)
                     .collect();
@@ -1036,7 +1402,8 @@ impl<'a> Rules<'a> {
                     site.name,
                     host.to_unicode()
                 );
-                let evidence = vec![Evidence::new(host.as_str(), "page", "link", links.join(" ")).at(address)];
+                let evidence =
+                    vec![Evidence::new(host.as_str(), "page", "link", links.join(" ")).at(address)];
                 let finding = self.finding(
                     FindingKind::LinkToRetiredDomain,
                     format!("{host} -> {linked}"),
@@ -1061,8 +1428,14 @@ impl<'a> Rules<'a> {
             let subject = format!("{}:{}", account.platform, account.account_id);
             let poll = match &account.feed_url {
                 Some(url) => match self.inputs.feeds.get(url) {
-                    Some(FeedPoll { result: FeedResult::Read(read), .. }) => Some(read),
-                    Some(FeedPoll { result: FeedResult::Failed { reason }, .. }) => {
+                    Some(FeedPoll {
+                        result: FeedResult::Read(read),
+                        ..
+                    }) => Some(read),
+                    Some(FeedPoll {
+                        result: FeedResult::Failed { reason },
+                        ..
+                    }) => {
                         self.failed(&scope, format!("feed {url}: {reason}"));
                         continue;
                     }
@@ -1128,7 +1501,8 @@ impl<'a> Rules<'a> {
                     self.push(found);
                 }
                 AccountStatus::Closed => {
-                    let Some(posted) = feed_latest.filter(|t| *t > account.status_changed_at) else {
+                    let Some(posted) = feed_latest.filter(|t| *t > account.status_changed_at)
+                    else {
                         continue;
                     };
                     let summary = format!(
@@ -1138,7 +1512,11 @@ impl<'a> Rules<'a> {
                         show_date(account.status_changed_at),
                         show_date(posted)
                     );
-                    let found = finding(FindingKind::AccountClosedButActive, summary, evidence_of("posting"));
+                    let found = finding(
+                        FindingKind::AccountClosedButActive,
+                        summary,
+                        evidence_of("posting"),
+                    );
                     self.push(found);
                 }
                 AccountStatus::Suspended => {}

@@ -14,21 +14,13 @@ pub fn action(kind: FindingKind) -> &'static str {
         OfflineStillResolving => {
             "立即删除该域名的解析记录并向注册服务机构申请注销域名；检查并清理指向该域名的链接"
         }
-        UnreachableButResolving => {
-            "联系主办单位恢复访问；如网站已关停，在登记中办理下线并注销域名"
-        }
-        NotResolving => {
-            "核实网站是否已停止运行：恢复解析，或在登记及信息报送系统中办理永久下线"
-        }
-        DanglingCname => {
-            "立即删除或更正该 CNAME 记录，或重新认领其指向的资源，防止域名被他人接管"
-        }
+        UnreachableButResolving => "联系主办单位恢复访问；如网站已关停，在登记中办理下线并注销域名",
+        NotResolving => "核实网站是否已停止运行：恢复解析，或在登记及信息报送系统中办理永久下线",
+        DanglingCname => "立即删除或更正该 CNAME 记录，或重新认领其指向的资源，防止域名被他人接管",
         DanglingNs => "更正该区域的 NS 委派，删除不提供解析的域名服务器",
         StaleAddress => "删除或更正指向该地址的解析记录，该地址可能已被他人使用",
         LinkToRetiredDomain => "立即删除或更正页面上指向已下线、已注销或悬挂域名的链接",
-        SuspectedTampering => {
-            "立即核查网站是否被篡改或被仿冒，必要时断开访问并按网络安全事件处置"
-        }
+        SuspectedTampering => "立即核查网站是否被篡改或被仿冒，必要时断开访问并按网络安全事件处置",
         SiteCodeMissingOnPage => "在首页页脚和 SiteIDCode 元标签中标注登记的网站标识码",
         SiteCodeMismatch => "更正页面上的网站标识码，使其与信息报送系统登记的一致",
         LiveWithoutCode => "在信息报送系统填报该网站，取得网站标识码后登记",

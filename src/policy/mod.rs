@@ -296,9 +296,10 @@ impl Policy {
             .map_err(|e| at_line(suffixes.span(), format!("[domains] allowed_suffixes: {e}")))?;
         let mut managed_zones = Vec::new();
         for zone in &file.domains.managed_zones {
-            let parsed: Hostname = zone.get_ref().parse().map_err(|e| {
-                at_line(zone.span(), format!("[domains] managed_zones: {e}"))
-            })?;
+            let parsed: Hostname = zone
+                .get_ref()
+                .parse()
+                .map_err(|e| at_line(zone.span(), format!("[domains] managed_zones: {e}")))?;
             managed_zones.push(parsed);
         }
         let mut own_networks = Vec::new();
@@ -318,12 +319,32 @@ impl Policy {
         let t = &file.thresholds;
         let days: [(&str, &toml::Spanned<u32>, u32); 7] = [
             ("[lifecycle] notice_days", &lifecycle.notice_days, 3650),
-            ("[lifecycle] release_grace_days", &lifecycle.release_grace_days, 3650),
+            (
+                "[lifecycle] release_grace_days",
+                &lifecycle.release_grace_days,
+                3650,
+            ),
             ("[thresholds] cert_warning_days", &t.cert_warning_days, 3650),
-            ("[thresholds] cert_critical_days", &t.cert_critical_days, 3650),
-            ("[thresholds] unreachable_window_days", &t.unreachable_window_days, 3650),
-            ("[thresholds] account_stale_days", &t.account_stale_days, 3650),
-            ("[confirmation] confirmations", &file.confirmation.confirmations, 10),
+            (
+                "[thresholds] cert_critical_days",
+                &t.cert_critical_days,
+                3650,
+            ),
+            (
+                "[thresholds] unreachable_window_days",
+                &t.unreachable_window_days,
+                3650,
+            ),
+            (
+                "[thresholds] account_stale_days",
+                &t.account_stale_days,
+                3650,
+            ),
+            (
+                "[confirmation] confirmations",
+                &file.confirmation.confirmations,
+                10,
+            ),
         ];
         for (name, value, most) in days {
             if *value.get_ref() > most {
@@ -334,7 +355,10 @@ impl Policy {
             }
         }
         for (name, value) in [
-            ("[thresholds] unreachable_failed_percent", &t.unreachable_failed_percent),
+            (
+                "[thresholds] unreachable_failed_percent",
+                &t.unreachable_failed_percent,
+            ),
             ("[thresholds] ipv6_partial_percent", &t.ipv6_partial_percent),
         ] {
             if *value.get_ref() > 100 {
@@ -405,7 +429,10 @@ impl Policy {
             if !JOBS.contains(&job.as_str()) {
                 return Err(at_line(
                     expression.span(),
-                    format!("[schedules] `{job}` is not a job; jobs: {}", JOBS.join(", ")),
+                    format!(
+                        "[schedules] `{job}` is not a job; jobs: {}",
+                        JOBS.join(", ")
+                    ),
                 ));
             }
             let schedule = parse_cron(expression.get_ref()).map_err(|e| {
@@ -424,13 +451,19 @@ impl Policy {
         }
         let mut axfr = Vec::new();
         for entry in &file.discovery.axfr {
-            let at = |message: String| at_line(entry.span(), format!("[discovery] axfr: {message}"));
-            let zone: Hostname = entry.get_ref().zone.parse().map_err(|e| at(format!("{e}")))?;
+            let at =
+                |message: String| at_line(entry.span(), format!("[discovery] axfr: {message}"));
+            let zone: Hostname = entry
+                .get_ref()
+                .zone
+                .parse()
+                .map_err(|e| at(format!("{e}")))?;
             let primary = match entry.get_ref().primary.trim() {
                 "" => None,
-                raw => Some(raw.parse::<SocketAddr>().map_err(|_| {
-                    at(format!("primary `{raw}` is not ip:port"))
-                })?),
+                raw => Some(
+                    raw.parse::<SocketAddr>()
+                        .map_err(|_| at(format!("primary `{raw}` is not ip:port")))?,
+                ),
             };
             axfr.push(AxfrSource { zone, primary });
         }
@@ -498,7 +531,9 @@ impl Policy {
 
     /// Whether a host name is under one of the region's managed zones.
     pub fn is_managed(&self, host: &str) -> bool {
-        self.managed_zones.iter().any(|zone| under(host, zone.as_str()))
+        self.managed_zones
+            .iter()
+            .any(|zone| under(host, zone.as_str()))
     }
 
     /// Whether an address is in the region's own ranges.

@@ -19,9 +19,7 @@ pub enum Verdict {
 }
 
 /// How likely a takeover is.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Likelihood {
     Low,
@@ -137,7 +135,9 @@ impl Takeover {
         for spanned in file.service {
             let line = line_of(text, spanned.span().start);
             let entry = spanned.into_inner();
-            let at = |message: String| invalid(format!("line {line}: service `{}`: {message}", entry.name));
+            let at = |message: String| {
+                invalid(format!("line {line}: service `{}`: {message}", entry.name))
+            };
             if entry.cname.is_empty() {
                 return Err(at("names no CNAME suffix".into()));
             }
@@ -168,7 +168,9 @@ impl Takeover {
 
     /// The services a CNAME target points at.
     pub fn for_target<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a Service> + 'a {
-        self.services.iter().filter(move |s| s.matches_target(target))
+        self.services
+            .iter()
+            .filter(move |s| s.matches_target(target))
     }
 
     pub fn get(&self, name: &str) -> Option<&Service> {

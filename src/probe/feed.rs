@@ -381,7 +381,6 @@ pub enum FeedResult {
     Failed { reason: String },
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -429,7 +429,10 @@ impl PageProbe {
                     _ => return Ok((response, body)),
                 }
             }
-            Err(format!("more than {} redirects", self.settings.max_redirects))
+            Err(format!(
+                "more than {} redirects",
+                self.settings.max_redirects
+            ))
         };
         match tokio::time::timeout(deadline, fetch).await {
             Ok(result) => result,
@@ -537,8 +540,7 @@ impl PageProbe {
                 }
                 other => {
                     let (text, encoding) = page::decode(&body, response.content_type.as_deref());
-                    let (mut read, visible) =
-                        page::parse(&text, &url, &self.settings.prohibited);
+                    let (mut read, visible) = page::parse(&text, &url, &self.settings.prohibited);
                     read.encoding = encoding.name().to_string();
                     read.mentions = page::matching_terms(
                         read.title.as_deref().unwrap_or_default(),

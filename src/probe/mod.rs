@@ -11,8 +11,8 @@ pub mod http;
 pub mod ipv6;
 pub mod page;
 pub mod run;
-pub mod zone;
 pub mod tls;
+pub mod zone;
 
 use std::net::IpAddr;
 

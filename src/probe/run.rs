@@ -339,7 +339,11 @@ impl Prober {
         }
         let result = result.unwrap_or_else(|| FeedResult::Failed {
             reason: if reasons.is_empty() {
-                format!("{host} does not resolve (A {}, AAAA {})", dns.a.name(), dns.aaaa.name())
+                format!(
+                    "{host} does not resolve (A {}, AAAA {})",
+                    dns.a.name(),
+                    dns.aaaa.name()
+                )
             } else {
                 reasons.join("; ")
             },

@@ -198,7 +198,9 @@ async fn axfr(server: SocketAddr, zone: &Name) -> Result<Vec<Name>, String> {
             let is_soa = record.record_type() == RecordType::SOA;
             if !started {
                 if !is_soa || record.name != *zone {
-                    return Err(format!("the transfer does not start with the SOA of {zone}"));
+                    return Err(format!(
+                        "the transfer does not start with the SOA of {zone}"
+                    ));
                 }
                 started = true;
             } else if is_soa {

@@ -52,7 +52,6 @@ macro_rules! named_enum {
 }
 pub(crate) use named_enum;
 
-
 named_enum!(
     /// An organization's administrative level.
     OrgLevel {

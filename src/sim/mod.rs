@@ -4,6 +4,7 @@
 //! `sim`, so a lean production build can leave it out.
 
 pub mod dns;
+pub mod region;
 pub mod tls;
 pub mod web;
 pub mod world;

@@ -91,7 +91,8 @@ impl Pages {
 
     /// Removes a page (an IPv6 server that lacks some of the IPv4 one's).
     pub fn remove(&mut self, host: &str, path: &str) -> &mut Self {
-        self.0.remove(&(host.to_ascii_lowercase(), path.to_string()));
+        self.0
+            .remove(&(host.to_ascii_lowercase(), path.to_string()));
         self
     }
 
@@ -111,10 +112,13 @@ impl Pages {
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
-        let page = self.0.get(&(host.clone(), path)).or(match self.has_host(&host) {
-            true => None,
-            false => self.1.as_ref(),
-        });
+        let page = self
+            .0
+            .get(&(host.clone(), path))
+            .or(match self.has_host(&host) {
+                true => None,
+                false => self.1.as_ref(),
+            });
         match page {
             Some(page) => {
                 let mut response = Response::builder()

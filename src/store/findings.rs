@@ -83,7 +83,8 @@ fn from_row(row: FindingRow) -> Result<StoredFinding, StoreError> {
     Ok(StoredFinding {
         id: row.id,
         kind: FindingKind::from_str(&row.kind).map_err(|_| parse("kind", &row.kind))?,
-        severity: Severity::from_str(&row.severity).map_err(|_| parse("severity", &row.severity))?,
+        severity: Severity::from_str(&row.severity)
+            .map_err(|_| parse("severity", &row.severity))?,
         status: FindingStatus::from_str(&row.status).map_err(|_| parse("status", &row.status))?,
         evidence: serde_json::from_str(&row.evidence)
             .map_err(|e| corrupt(row.id, format!("evidence: {e}")))?,
@@ -104,9 +105,15 @@ fn from_row(row: FindingRow) -> Result<StoredFinding, StoreError> {
 }
 
 /// Findings with one of `statuses` (every finding when empty).
-pub fn list<C: Sql>(c: &mut C, statuses: &[FindingStatus]) -> Result<Vec<StoredFinding>, StoreError> {
+pub fn list<C: Sql>(
+    c: &mut C,
+    statuses: &[FindingStatus],
+) -> Result<Vec<StoredFinding>, StoreError> {
     let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-    c.finding_rows(&statuses)?.into_iter().map(from_row).collect()
+    c.finding_rows(&statuses)?
+        .into_iter()
+        .map(from_row)
+        .collect()
 }
 
 /// The findings that are not resolved, as the confirmation plan reads them.

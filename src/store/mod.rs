@@ -39,7 +39,6 @@ pub use orgs::NewOrganization;
 pub use sites::{ExceptionGrant, ExceptionRecord, SiteFilter, SiteRequest};
 use sql::Sql;
 
-
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 

@@ -8,6 +8,7 @@ mod lifecycle;
 mod observations;
 mod page;
 mod policy;
+mod scenario;
 mod support;
 mod tls;
 mod validation;
