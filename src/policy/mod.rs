@@ -129,8 +129,13 @@ pub const JOBS: &[&str] = &["probe", "feeds", "discover", "reconcile", "report"]
 struct PolicyFile {
     lifecycle: LifecycleSection,
     domains: DomainsSection,
+    // Sections an office may leave out: their keys keep the defaults
+    // below (the values of the shipped policies/siteward.toml).
+    #[serde(default)]
     thresholds: ThresholdsSection,
+    #[serde(default)]
     confirmation: ConfirmationSection,
+    #[serde(default)]
     content: ContentSection,
     #[serde(default)]
     severity: BTreeMap<String, toml::Spanned<String>>,
@@ -157,29 +162,37 @@ struct DomainsSection {
     own_networks: Vec<toml::Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A value as written (with where), or its default (at the file's start).
+fn or_default<T: Copy>(value: &Option<toml::Spanned<T>>, default: T) -> toml::Spanned<T> {
+    value
+        .clone()
+        .unwrap_or_else(|| toml::Spanned::new(0..0, default))
+}
+
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ThresholdsSection {
-    cert_warning_days: toml::Spanned<u32>,
-    cert_critical_days: toml::Spanned<u32>,
-    page_deadline_secs: toml::Spanned<u64>,
-    unreachable_failed_percent: toml::Spanned<u32>,
-    unreachable_window_days: toml::Spanned<u32>,
-    account_stale_days: toml::Spanned<u32>,
-    ipv6_sample: toml::Spanned<usize>,
-    ipv6_partial_percent: toml::Spanned<u32>,
+    cert_warning_days: Option<toml::Spanned<u32>>,
+    cert_critical_days: Option<toml::Spanned<u32>>,
+    page_deadline_secs: Option<toml::Spanned<u64>>,
+    unreachable_failed_percent: Option<toml::Spanned<u32>>,
+    unreachable_window_days: Option<toml::Spanned<u32>>,
+    account_stale_days: Option<toml::Spanned<u32>>,
+    ipv6_sample: Option<toml::Spanned<usize>>,
+    ipv6_partial_percent: Option<toml::Spanned<u32>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfirmationSection {
-    confirmations: toml::Spanned<u32>,
-    delay_secs: toml::Spanned<u64>,
+    confirmations: Option<toml::Spanned<u32>>,
+    delay_secs: Option<toml::Spanned<u64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ContentSection {
+    #[serde(default)]
     prohibited_terms: Vec<String>,
 }
 
@@ -196,6 +209,18 @@ struct AxfrEntry {
     zone: String,
     #[serde(default)]
     primary: String,
+}
+
+/// The thresholds with where each was written.
+struct ThresholdsSpans {
+    cert_warning_days: toml::Spanned<u32>,
+    cert_critical_days: toml::Spanned<u32>,
+    page_deadline_secs: toml::Spanned<u64>,
+    unreachable_failed_percent: toml::Spanned<u32>,
+    unreachable_window_days: toml::Spanned<u32>,
+    account_stale_days: toml::Spanned<u32>,
+    ipv6_sample: toml::Spanned<usize>,
+    ipv6_partial_percent: toml::Spanned<u32>,
 }
 
 /// The texts a policy is read from, each with the name errors use.
@@ -316,7 +341,20 @@ impl Policy {
             own_networks.push(parsed.trunc());
         }
         let lifecycle = &file.lifecycle;
-        let t = &file.thresholds;
+        let raw = &file.thresholds;
+        let t = ThresholdsSpans {
+            cert_warning_days: or_default(&raw.cert_warning_days, 30),
+            cert_critical_days: or_default(&raw.cert_critical_days, 7),
+            page_deadline_secs: or_default(&raw.page_deadline_secs, 15),
+            unreachable_failed_percent: or_default(&raw.unreachable_failed_percent, 5),
+            unreachable_window_days: or_default(&raw.unreachable_window_days, 7),
+            account_stale_days: or_default(&raw.account_stale_days, 14),
+            ipv6_sample: or_default(&raw.ipv6_sample, 10),
+            ipv6_partial_percent: or_default(&raw.ipv6_partial_percent, 90),
+        };
+        let t = &t;
+        let confirmations = or_default(&file.confirmation.confirmations, 2);
+        let delay_secs = or_default(&file.confirmation.delay_secs, 20);
         let days: [(&str, &toml::Spanned<u32>, u32); 7] = [
             ("[lifecycle] notice_days", &lifecycle.notice_days, 3650),
             (
@@ -340,11 +378,7 @@ impl Policy {
                 &t.account_stale_days,
                 3650,
             ),
-            (
-                "[confirmation] confirmations",
-                &file.confirmation.confirmations,
-                10,
-            ),
+            ("[confirmation] confirmations", &confirmations, 10),
         ];
         for (name, value, most) in days {
             if *value.get_ref() > most {
@@ -386,15 +420,15 @@ impl Policy {
                 "[thresholds] ipv6_sample must be at most 100 pages a level".into(),
             ));
         }
-        if *file.confirmation.confirmations.get_ref() == 0 {
+        if *confirmations.get_ref() == 0 {
             return Err(at_line(
-                file.confirmation.confirmations.span(),
+                confirmations.span(),
                 "[confirmation] confirmations must be at least 1".into(),
             ));
         }
-        if *file.confirmation.delay_secs.get_ref() > 3600 {
+        if *delay_secs.get_ref() > 3600 {
             return Err(at_line(
-                file.confirmation.delay_secs.span(),
+                delay_secs.span(),
                 "[confirmation] delay_secs must be at most 3600".into(),
             ));
         }
@@ -508,8 +542,8 @@ impl Policy {
                 ipv6_partial_percent: *t.ipv6_partial_percent.get_ref(),
             },
             confirmation: Confirmation {
-                confirmations: *file.confirmation.confirmations.get_ref(),
-                delay_secs: *file.confirmation.delay_secs.get_ref(),
+                confirmations: *confirmations.get_ref(),
+                delay_secs: *delay_secs.get_ref(),
             },
             prohibited_terms,
             severity,

@@ -134,7 +134,8 @@ impl Region {
                 zone
             }
         };
-        let gansu = Zone::new("gansu.gov.cn");
+        // The province lets this office transfer its zone.
+        let gansu = Zone::new("gansu.gov.cn").transferable();
         let gansu = web(gansu, "www.gansu.gov.cn", true)
             .with(
                 "promo.gansu.gov.cn",
@@ -437,7 +438,7 @@ impl Region {
         std::fs::write(&ca, &self.ca_pem)?;
         let policies = dir.join("policies");
         std::fs::create_dir_all(&policies)?;
-        std::fs::write(policies.join("siteward.toml"), region_policy())?;
+        std::fs::write(policies.join("siteward.toml"), region_policy(self.dns))?;
         let config = dir.join("siteward.toml");
         std::fs::write(
             &config,
@@ -462,9 +463,9 @@ async fn serve_dns(zones: &[Zone]) -> io::Result<DnsServer> {
     serve(SocketAddr::new(IpAddr::V4(DNS_IP), 0), zones).await
 }
 
-/// The repository's policy with the region's zones, networks and a short
-/// confirmation delay.
-pub fn region_policy() -> String {
+/// The repository's policy with the region's zones, networks, a short
+/// confirmation delay, and a zone transfer of gansu.gov.cn from `dns`.
+pub fn region_policy(dns: SocketAddr) -> String {
     include_str!("../../policies/siteward.toml")
         .replace(
             "managed_zones = [\"gansu.gov.cn\"]",
@@ -472,6 +473,10 @@ pub fn region_policy() -> String {
         )
         .replace("own_networks = []", "own_networks = [\"127.0.0.0/24\", \"::1/128\"]")
         .replace("delay_secs = 20", "delay_secs = 1")
+        .replace(
+            "axfr = []",
+            &format!("axfr = [{{ zone = \"gansu.gov.cn\", primary = \"{dns}\" }}]"),
+        )
 }
 
 /// Registers the region's organizations, sites and accounts, with their

@@ -73,3 +73,100 @@ fn a_policy_that_allows_us_government_domains() {
     // The division table falls back to the built-in one.
     assert!(policy.divisions.len() > 6_000);
 }
+
+const MINIMAL: &str = "[lifecycle]\nnotice_days = 30\nrelease_grace_days = 30\n[domains]\nallowed_suffixes = [\"gov.cn\"]\n";
+
+#[test]
+fn every_section_is_validated_with_its_line() {
+    let cases: &[(&str, &str)] = &[
+        ("managed_zones = [\"gansu..gov.cn\"]\n", "line 6"),
+        ("own_networks = [\"10.0.0.0/33\"]\n", "not a CIDR range"),
+        (
+            "[thresholds]\ncert_warning_days = 7\ncert_critical_days = 30\n",
+            "cert_critical_days",
+        ),
+        ("[thresholds]\nipv6_partial_percent = 140\n", "line 7"),
+        ("[thresholds]\nsurprise = 1\n", "surprise"),
+        ("[confirmation]\nconfirmations = 0\n", "at least 1"),
+        (
+            "[severity]\nunapproved_site = \"urgent\"\n",
+            "critical, warning, info",
+        ),
+        (
+            "[severity]\nsite_on_fire = \"critical\"\n",
+            "not a finding kind",
+        ),
+        ("[schedules]\nprobe = \"*/15 * * *\"\n", "5 fields"),
+        ("[schedules]\nprobe = \"*/15 * * * * *\"\n", "5 fields"),
+        ("[schedules]\nprobe = \"61 * * * *\"\n", "line 7"),
+        ("[schedules]\nbrew_tea = \"0 * * * *\"\n", "not a job"),
+        (
+            "[discovery]\naxfr = [{ zone = \"gansu.gov.cn\", primary = \"nowhere\" }]\n",
+            "ip:port",
+        ),
+    ];
+    for (extra, expected) in cases {
+        // Keys without a section land in [domains], the last one.
+        let dir = dir_with(&format!("{MINIMAL}{extra}"));
+        let error = Policy::load(Some(dir.path())).expect_err(expected);
+        let message = error.to_string();
+        assert!(message.contains("siteward.toml"), "{message}");
+        assert!(message.contains(expected), "`{message}` lacks `{expected}`");
+    }
+    // A section left out keeps the defaults.
+    let dir = dir_with(MINIMAL);
+    let policy = Policy::load(Some(dir.path())).expect("minimal policy");
+    assert_eq!(policy.thresholds.cert_warning_days, 30);
+    assert_eq!(policy.confirmation.confirmations, 2);
+    assert!(policy.takeover.services.len() > 30);
+}
+
+#[test]
+fn takeover_fingerprints_are_validated() {
+    let dir = dir_with(MINIMAL);
+    std::fs::write(
+        dir.path().join("takeover.toml"),
+        "[[service]]\nname = \"ok\"\ncname = [\"ok.example\"]\nbody = \"fine\"\nverdict = \"vulnerable\"\nlikelihood = \"high\"\n\n\
+         [[service]]\nname = \"broken\"\ncname = [\"x.example\"]\nbody = \"(unclosed\"\nverdict = \"vulnerable\"\nlikelihood = \"high\"\n",
+    )
+    .expect("write");
+    let message = Policy::load(Some(dir.path()))
+        .expect_err("bad regex")
+        .to_string();
+    assert!(message.contains("takeover.toml"), "{message}");
+    assert!(message.contains("line 8"), "{message}");
+    assert!(message.contains("broken"), "{message}");
+
+    // The shipped fingerprints: upstream's verdicts are kept, and a service
+    // found not vulnerable is never more than a low likelihood.
+    use siteward::policy::takeover::{Likelihood, Verdict};
+    let policy = Policy::built_in();
+    let fastly = policy.takeover.get("Fastly").expect("Fastly is listed");
+    assert_eq!(fastly.verdict, Verdict::NotVulnerable);
+    assert_eq!(fastly.claimed_likelihood(), Likelihood::Low);
+    let oss = policy
+        .takeover
+        .for_target("bucket.oss-cn-hangzhou.aliyuncs.com")
+        .next()
+        .expect("Alibaba OSS");
+    assert_eq!(oss.claimed_likelihood(), Likelihood::Low);
+    assert!(oss.matches_response(404, Some("AliyunOSS"), "<Code>NoSuchBucket</Code>"));
+    assert!(!oss.matches_response(404, Some("nginx"), "<Code>NoSuchBucket</Code>"));
+    assert!(
+        policy
+            .takeover
+            .services
+            .iter()
+            .filter(|s| s.verdict == Verdict::NotVulnerable)
+            .all(|s| s.claimed_likelihood() == Likelihood::Low)
+    );
+    // The Public Suffix List: gov.cn is a public suffix.
+    assert_eq!(
+        policy.registrable_domain("www.gansu.gov.cn").as_deref(),
+        Some("gansu.gov.cn")
+    );
+    assert_eq!(
+        policy.registrable_domain("a.b.example.co.uk").as_deref(),
+        Some("example.co.uk")
+    );
+}

@@ -113,3 +113,252 @@ fn the_six_real_cases_and_nothing_else() {
         assert!(report.run.failures.is_empty() || report.run.status == "ok");
     }
 }
+
+/// With the resolver down (silent) or failing (SERVFAIL), a round reports
+/// a failure to measure: nothing found before is resolved, nothing new is
+/// raised.
+#[test]
+fn a_resolver_that_is_down_changes_nothing() {
+    use siteward::sim::dns::{Fault, serve_fault};
+    let runtime = runtime();
+    let region = runtime.block_on(Region::start()).expect("region starts");
+    let db = crate::support::sqlite();
+    let watch = watch(&region, &db.url);
+    let mut store = db.open();
+    register(&mut store, &watch.policy).expect("register the region");
+    let prober = Prober::from_config(&watch.config, &watch.policy).expect("prober");
+    let before = check::run(&mut store, &watch.policy, &prober, &runtime, true).expect("check");
+    let open_before: BTreeSet<i64> = before
+        .findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::Open)
+        .map(|f| f.id)
+        .collect();
+    assert!(open_before.len() >= EXPECTED.len() - 1, "{open_before:?}");
+    for fault in [Fault::Silent, Fault::ServFail] {
+        let server = runtime
+            .block_on(serve_fault("127.0.0.1:0".parse().expect("addr"), fault))
+            .expect("fault server");
+        let mut config = watch.config.clone();
+        config.resolver.nameservers = vec![server.addr.to_string()];
+        config.resolver.timeout_ms = 300;
+        config.resolver.attempts = 1;
+        let prober = Prober::from_config(&config, &watch.policy).expect("prober");
+        let after = check::run(&mut store, &watch.policy, &prober, &runtime, true).expect("check");
+        assert_eq!(after.run.status, "measurement_failed", "{fault:?}");
+        assert!(!after.run.failures.is_empty(), "{fault:?}");
+        assert_eq!(after.stats.resolved, 0, "{fault:?}: nothing resolves");
+        assert_eq!(after.stats.opened, 0, "{fault:?}: nothing opens");
+        let open_after: BTreeSet<i64> = after
+            .findings
+            .iter()
+            .filter(|f| f.status == FindingStatus::Open)
+            .map(|f| f.id)
+            .collect();
+        assert_eq!(open_after, open_before, "{fault:?}");
+        let last = store.last_run().expect("runs").expect("a run");
+        assert_eq!(last.status, "measurement_failed");
+    }
+}
+
+fn siteward(config: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+        .arg("--config")
+        .arg(config)
+        .args(["--actor", "李四"])
+        .args(args)
+        .env_remove("SITEWARD_DATABASE_URL")
+        .output()
+        .expect("run siteward")
+}
+
+fn lines(output: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect()
+}
+
+/// `check --once`, `findings`, `findings ack`, exceptions and `discover`,
+/// as an administrator runs them.
+#[test]
+fn check_findings_and_discovery_from_the_command_line() {
+    let runtime = runtime();
+    let region = runtime.block_on(Region::start()).expect("region starts");
+    let db = crate::support::sqlite();
+    let watch = watch(&region, &db.url);
+    register(&mut db.open(), &watch.policy).expect("register the region");
+    let config = watch.config_path.as_path();
+
+    // Something critical is open: exit status 3, one JSON object a line.
+    let output = siteward(config, &["check", "--once", "--json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let found = lines(&output);
+    for key in [
+        "kind", "severity", "subject", "site", "org", "status", "summary", "evidence",
+    ] {
+        assert!(found.iter().all(|f| f.get(key).is_some()), "{key} missing");
+    }
+    let tampering = found
+        .iter()
+        .find(|f| f["kind"] == "suspected_tampering")
+        .expect("real case 4");
+    assert_eq!(tampering["subject"], "www.tianshui.gov.cn");
+    assert_eq!(tampering["severity"], "critical");
+    assert_eq!(tampering["site"]["code"], "6205000001");
+    assert_eq!(tampering["org"], "天水市人民政府办公室");
+    assert!(
+        tampering["summary"]
+            .as_str()
+            .expect("summary")
+            .contains("天水市人民政府"),
+        "{tampering}"
+    );
+    let dangling = found
+        .iter()
+        .find(|f| f["subject"] == "promo.gansu.gov.cn")
+        .expect("dangling CNAME");
+    assert!(
+        dangling["summary"]
+            .as_str()
+            .expect("summary")
+            .contains("NXDOMAIN"),
+        "{dangling}"
+    );
+
+    // The store lists them; filters work.
+    let listed = lines(&siteward(config, &["findings", "--json"]));
+    assert_eq!(listed.len(), found.len());
+    let ipv6 = lines(&siteward(
+        config,
+        &["findings", "--kind", "ipv6_missing", "--json"],
+    ));
+    assert_eq!(ipv6.len(), 1);
+    assert_eq!(ipv6[0]["subject"], "www.jinchang.gov.cn");
+
+    // Acknowledging keeps it listed, as acknowledged, with the note.
+    let id = tampering["id"].as_i64().expect("id").to_string();
+    let output = siteward(config, &["findings", "ack", &id, "--note", "已通知天水市"]);
+    assert!(output.status.success(), "{output:?}");
+    let acknowledged = lines(&siteward(
+        config,
+        &["findings", "--status", "acknowledged", "--json"],
+    ));
+    assert_eq!(acknowledged.len(), 1);
+    assert_eq!(acknowledged[0]["ack"]["note"], "已通知天水市");
+    assert_eq!(acknowledged[0]["ack"]["actor"], "李四");
+
+    // An exception suppresses a kind for a subject until it expires.
+    let output = siteward(
+        config,
+        &[
+            "exception",
+            "add",
+            "--kind",
+            "ipv6_missing",
+            "--subject",
+            "www.jinchang.gov.cn",
+            "--reason",
+            "IPv6 改造已列入 2027 年计划",
+            "--until",
+            "2099-01-01",
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let output = siteward(
+        config,
+        &[
+            "exception",
+            "add",
+            "--kind",
+            "no_such_kind",
+            "--subject",
+            "x",
+            "--reason",
+            "r",
+            "--until",
+            "2099-01-01",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a finding kind"));
+    let output = siteward(config, &["check", "--once", "--json"]);
+    let again = lines(&output);
+    assert!(
+        !again.iter().any(|f| f["kind"] == "ipv6_missing"),
+        "suppressed findings are not shown"
+    );
+    let suppressed = lines(&siteward(
+        config,
+        &["findings", "--status", "suppressed", "--json"],
+    ));
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed[0]["subject"], "www.jinchang.gov.cn");
+    // The acknowledged finding stays acknowledged while it holds.
+    let tampering = again
+        .iter()
+        .find(|f| f["kind"] == "suspected_tampering")
+        .expect("still there");
+    assert_eq!(tampering["status"], "acknowledged");
+
+    // Discovery: a zone file, a list, a zone transfer policy allows, and
+    // one it does not.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let zone_file = dir.path().join("lanzhou.zone");
+    std::fs::write(
+        &zone_file,
+        "$ORIGIN lanzhou.gov.cn.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n\
+         @ IN NS ns1\nns1 IN A 127.0.0.2\nwww IN A 127.0.0.1\nzwfw IN A 127.0.0.1\n\
+         *.apps IN A 127.0.0.1\n_sip._tcp IN SRV 0 5 5060 www\n",
+    )
+    .expect("zone file");
+    let output = siteward(
+        config,
+        &[
+            "discover",
+            "--zone-file",
+            zone_file.to_str().expect("path"),
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let summary = &lines(&output)[0];
+    // lanzhou.gov.cn, ns1, www and zwfw; not the wildcard or the SRV name.
+    assert_eq!(summary["hosts"], 4, "{summary}");
+    let list = dir.path().join("ct.txt");
+    std::fs::write(
+        &list,
+        "# from crt.sh\n*.gsjs.gansu.gov.cn\nhttps://zwfw.gansu.gov.cn/login\n",
+    )
+    .expect("list");
+    let output = siteward(
+        config,
+        &[
+            "discover",
+            "--hosts",
+            list.to_str().expect("path"),
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(lines(&output)[0]["new"], 2);
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "www.gansu.gov.cn\nnot a host name!\n").expect("list");
+    let output = siteward(
+        config,
+        &["discover", "--hosts", bad.to_str().expect("path")],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("line 2"));
+    let output = siteward(config, &["discover", "--axfr", "gansu.gov.cn", "--json"]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(lines(&output)[0]["hosts"].as_u64().expect("count") >= 4);
+    let output = siteward(config, &["discover", "--axfr", "lanzhou.gov.cn"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("[discovery] axfr"));
+}
