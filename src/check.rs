@@ -237,10 +237,10 @@ fn link_hosts(
             if !policy.is_managed(host) {
                 continue;
             }
-            if let Ok(host) = host.parse::<Hostname>() {
-                if !known.contains_key(&host) {
-                    found.insert(host);
-                }
+            if let Ok(host) = host.parse::<Hostname>()
+                && !known.contains_key(&host)
+            {
+                found.insert(host);
             }
         }
     }

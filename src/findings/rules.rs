@@ -190,6 +190,9 @@ impl<'a> Rules<'a> {
         }
     }
 
+    // Each argument is a field of the finding the rule fills in; a builder
+    // would only rename them.
+    #[allow(clippy::too_many_arguments)]
     fn finding(
         &self,
         kind: FindingKind,
@@ -763,13 +766,13 @@ impl<'a> Rules<'a> {
                 Evidence::new(host.as_str(), "page", outcome.name(), page_detail(outcome))
                     .at(address),
             );
-            if let Some(page) = own_page(outcome) {
-                if !page.prohibited_terms.is_empty() {
-                    summary.push_str(&format!(
-                        "，页面出现违禁内容：{}",
-                        page.prohibited_terms.join("、")
-                    ));
-                }
+            if let Some(page) = own_page(outcome)
+                && !page.prohibited_terms.is_empty()
+            {
+                summary.push_str(&format!(
+                    "，页面出现违禁内容：{}",
+                    page.prohibited_terms.join("、")
+                ));
             }
         }
         let finding = self.finding(
@@ -1205,10 +1208,10 @@ impl<'a> Rules<'a> {
         }
         let Some(code) = &site.code else { return };
         let mut shown: Vec<String> = page.footer_codes.clone();
-        if let Some(meta) = &page.meta_site_code {
-            if !shown.contains(meta) {
-                shown.push(meta.clone());
-            }
+        if let Some(meta) = &page.meta_site_code
+            && !shown.contains(meta)
+        {
+            shown.push(meta.clone());
         }
         if shown.is_empty() {
             let summary = format!(
