@@ -62,6 +62,26 @@ pub enum DelegationResult {
 }
 
 impl ObservationData {
+    /// The observation with what changes on every look zeroed: TTLs count
+    /// down in every cache between the server and us, and are not a change
+    /// of what the name points at.
+    pub fn comparable(&self) -> ObservationData {
+        let mut copy = self.clone();
+        if let ObservationData::Dns(dns) = &mut copy {
+            for hop in &mut dns.cname_chain {
+                hop.ttl = 0;
+            }
+            for outcome in [&mut dns.a, &mut dns.aaaa] {
+                if let dns::DnsOutcome::Answer { records } = outcome {
+                    for record in records {
+                        record.ttl = 0;
+                    }
+                }
+            }
+        }
+        copy
+    }
+
     /// The probe kind's stable name.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -51,8 +51,14 @@ pub fn record<C: Sql>(c: &mut C, batch: &[Observation]) -> Result<RecordStats, S
             what: format!("cannot serialise an observation: {e}"),
         })?;
         let at = to_db(observation.at);
-        match c.latest_observation(observation.host.as_str(), kind, &address)? {
-            Some(latest) if latest.data == data => {
+        let latest = c.latest_observation(observation.host.as_str(), kind, &address)?;
+        let same = latest.as_ref().is_some_and(|latest| {
+            latest.data == data
+                || serde_json::from_str::<ObservationData>(&latest.data)
+                    .is_ok_and(|stored| stored.comparable() == observation.data.comparable())
+        });
+        match latest {
+            Some(latest) if same => {
                 if at > latest.last_seen {
                     c.bump_observation(latest.id, at)?;
                 }
