@@ -88,6 +88,40 @@ fn time(value: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(value, 0).unwrap_or_default()
 }
 
+/// Intermediates and roots read so far, by their DER bytes. A region's
+/// sites share a handful of CAs: reading (and, for a self-issued root,
+/// verifying) the same CA certificate on every handshake was a tenth of a
+/// probe cycle's CPU (bench/RESULTS.md).
+static CA_CACHE: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<Vec<u8>, CertInfo>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// The most CA certificates remembered; the cache starts over beyond it,
+/// so a hostile server sending a new chain each time costs only memory
+/// this big.
+const CA_CACHE_SIZE: usize = 4096;
+
+/// Reads one DER certificate of a chain; `position` 0 is the end entity,
+/// which is read every time, the rest are remembered.
+pub fn analyze_in_chain(der: &[u8], position: usize) -> Result<CertInfo, X509Error> {
+    if position == 0 {
+        return analyze(der);
+    }
+    if let Ok(cache) = CA_CACHE.lock()
+        && let Some(info) = cache.get(der)
+    {
+        return Ok(info.clone());
+    }
+    let info = analyze(der)?;
+    if let Ok(mut cache) = CA_CACHE.lock() {
+        if cache.len() >= CA_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(der.to_vec(), info.clone());
+    }
+    Ok(info)
+}
+
 /// Reads one DER certificate.
 pub fn analyze(der: &[u8]) -> Result<CertInfo, X509Error> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| match e {

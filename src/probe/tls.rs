@@ -30,12 +30,24 @@ use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::cert::{CertInfo, analyze};
+use super::cert::{CertInfo, analyze_in_chain};
 use crate::registry::Hostname;
 
-/// The crypto provider of the whole binary.
+/// The crypto provider of the whole binary: ring, with AES-128-GCM/SHA-256
+/// offered first. A probe reads public pages: the 256-bit suites add
+/// nothing to a verdict, and their SHA-384 transcript hashing is measurably
+/// slower per handshake (bench/RESULTS.md).
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites.sort_by_key(|suite| {
+        !matches!(
+            suite.suite(),
+            rustls::CipherSuite::TLS13_AES_128_GCM_SHA256
+                | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+        )
+    });
+    Arc::new(provider)
 }
 
 #[derive(Debug, Error)]
@@ -385,7 +397,8 @@ fn observation(
     let chain: Vec<CertInfo> = captured
         .chain
         .iter()
-        .filter_map(|der| analyze(der).ok())
+        .enumerate()
+        .filter_map(|(position, der)| analyze_in_chain(der, position).ok())
         .collect();
     TlsObservation {
         verdict: judge(&captured, &chain, failure),

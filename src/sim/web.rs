@@ -112,13 +112,12 @@ impl Pages {
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
+        // The catch-all answers only hosts with no page at all, checked
+        // lazily: the scan is for misses only.
         let page = self
             .0
             .get(&(host.clone(), path))
-            .or(match self.has_host(&host) {
-                true => None,
-                false => self.1.as_ref(),
-            });
+            .or_else(|| self.1.as_ref().filter(|_| !self.has_host(&host)));
         match page {
             Some(page) => {
                 let mut response = Response::builder()

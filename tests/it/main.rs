@@ -8,6 +8,7 @@ mod lifecycle;
 mod observations;
 mod page;
 mod policy;
+mod rules;
 mod scenario;
 mod support;
 mod tls;
