@@ -37,6 +37,13 @@ pub struct Inputs<'a> {
     pub feeds: &'a BTreeMap<String, FeedPoll>,
 }
 
+/// The kinds read from a homepage's content.
+const PAGE_KINDS: [FindingKind; 3] = [
+    FindingKind::SuspectedTampering,
+    FindingKind::SiteCodeMissingOnPage,
+    FindingKind::SiteCodeMismatch,
+];
+
 /// The scope of findings about the registry itself.
 pub const REGISTRY: &str = "registry";
 
@@ -172,12 +179,11 @@ impl<'a> Rules<'a> {
         let mut tried = 0;
         let mut answered = false;
         for view in inputs.hosts.values() {
-            for (address, outcome) in &view.pages {
-                if address.is_ipv6() {
-                    tried += 1;
-                    answered |= loads(outcome);
-                }
+            let mut v6 = view.pages.iter().filter(|(a, _)| a.is_ipv6()).peekable();
+            if v6.peek().is_some() {
+                tried += 1;
             }
+            answered |= v6.any(|(_, outcome)| loads(outcome));
         }
         Rules {
             inputs,
@@ -221,6 +227,14 @@ impl<'a> Rules<'a> {
 
     fn push(&mut self, finding: Finding) {
         self.evaluation.findings.push(finding);
+    }
+
+    /// Kinds this round could not judge for a host: what is stored about
+    /// them stays as it is.
+    fn unjudged(&mut self, host: &Hostname, kinds: &[FindingKind]) {
+        for kind in kinds {
+            self.evaluation.unjudged.insert((*kind, host.to_string()));
+        }
     }
 
     fn failed(&mut self, scope: &str, reason: String) {
@@ -447,7 +461,15 @@ impl<'a> Rules<'a> {
                     }
                     _ => {}
                 },
+                // A rejected request's names were released without ever
+                // going live: serving pages on them is unapproved, not
+                // orphaned.
                 None => match holders.last() {
+                    Some((site, _))
+                        if matches!(site.status, SiteStatus::Requested | SiteStatus::Rejected) =>
+                    {
+                        self.unapproved(host, view, dns, Some(site), at)
+                    }
                     Some((site, domain)) => self.retired(host, view, dns, site, domain, at),
                     None => self.unapproved(host, view, dns, None, at),
                 },
@@ -611,6 +633,12 @@ impl<'a> Rules<'a> {
         dns: &HostDns,
         at: DateTime<Utc>,
     ) {
+        // Without the region's own ranges in policy, no address can be
+        // called outside them.
+        if self.policy.own_networks.is_empty() {
+            self.unjudged(host, &[FindingKind::StaleAddress]);
+            return;
+        }
         let site = self.site_of(host);
         for address in dns.addresses() {
             if self.policy.is_own_address(address) {
@@ -861,15 +889,19 @@ impl<'a> Rules<'a> {
             );
             self.push(finding);
             // A site that does not load says so; its IPv6 and its pages
-            // cannot be judged until it does.
+            // cannot be judged until it does, and what was found on them
+            // stands meanwhile.
             self.certificates(host, view, site, at);
-            for kind in [
-                FindingKind::Ipv6Missing,
-                FindingKind::Ipv6Unreachable,
-                FindingKind::Ipv6Partial,
-            ] {
-                self.evaluation.unjudged.insert((kind, host.to_string()));
-            }
+            self.unjudged(
+                host,
+                &[
+                    FindingKind::Ipv6Missing,
+                    FindingKind::Ipv6Unreachable,
+                    FindingKind::Ipv6Partial,
+                    FindingKind::LinkToRetiredDomain,
+                ],
+            );
+            self.unjudged(host, &PAGE_KINDS);
             return;
         }
         self.certificates(host, view, site, at);
@@ -1157,6 +1189,7 @@ impl<'a> Rules<'a> {
             .iter()
             .find_map(|(a, o)| own_page(o).map(|p| (a, p)))
         else {
+            self.unjudged(host, &PAGE_KINDS);
             return;
         };
         let page_evidence = |outcome: &str, detail: String| {
@@ -1353,7 +1386,9 @@ impl<'a> Rules<'a> {
             if held {
                 continue;
             }
-            if let Some((site, _)) = holders.last() {
+            if let Some((site, _)) = holders.last()
+                && !matches!(site.status, SiteStatus::Requested | SiteStatus::Rejected)
+            {
                 retired.insert(
                     host.to_string(),
                     format!("网站「{}」{}", site.name, site_status(site.status)),
@@ -1379,6 +1414,7 @@ impl<'a> Rules<'a> {
                 .iter()
                 .find_map(|(a, o)| own_page(o).map(|p| (a, p)))
             else {
+                self.unjudged(host, &[FindingKind::LinkToRetiredDomain]);
                 continue;
             };
             for linked in &page.link_hosts {
