@@ -116,7 +116,8 @@ pub fn run(
         .record_observations(&observations)
         .context("cannot store the observations")?;
 
-    let (hosts, feeds) = group(observations);
+    let (mut hosts, feeds) = group(observations);
+    with_availability(store, policy, &mut hosts)?;
     let host_count = hosts.len();
     let evaluation = evaluate(policy, &sites, &orgs, &accounts, &hosts, &feeds);
     let mut failures = evaluation.failures.clone();
@@ -135,7 +136,8 @@ pub fn run(
             }
             let observations = runtime.block_on(prober.targets(again, Scope::ALL));
             store.record_observations(&observations)?;
-            let (hosts, feeds) = group(observations);
+            let (mut hosts, feeds) = group(observations);
+            with_availability(store, policy, &mut hosts)?;
             let evaluation = evaluate(policy, &sites, &orgs, &accounts, &hosts, &feeds);
             failures.extend(evaluation.failures.iter().cloned());
             let more = apply(store, policy, &evaluation)?;
@@ -193,6 +195,21 @@ fn evaluate(
         feeds,
     };
     findings::evaluate(&inputs, policy)
+}
+
+/// Adds each host's page history over the policy's window.
+fn with_availability(
+    store: &mut Store,
+    policy: &Policy,
+    hosts: &mut BTreeMap<Hostname, HostView>,
+) -> Result<()> {
+    let since =
+        Utc::now() - chrono::Duration::days(i64::from(policy.thresholds.unreachable_window_days));
+    let counts = store.availability(since)?;
+    for (host, view) in hosts.iter_mut() {
+        view.availability = counts.get(host.as_str()).copied();
+    }
+    Ok(())
 }
 
 fn apply(store: &mut Store, policy: &Policy, evaluation: &Evaluation) -> Result<ApplyStats> {

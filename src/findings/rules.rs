@@ -37,6 +37,10 @@ pub struct Inputs<'a> {
     pub feeds: &'a BTreeMap<String, FeedPoll>,
 }
 
+/// Fewer visits than this over the window say nothing about a failure
+/// rate (the inspection makes at least 20 a day).
+const MIN_VISITS: u64 = 20;
+
 /// The kinds read from a homepage's content.
 const PAGE_KINDS: [FindingKind; 3] = [
     FindingKind::SuspectedTampering,
@@ -227,6 +231,21 @@ impl<'a> Rules<'a> {
 
     fn push(&mut self, finding: Finding) {
         self.evaluation.findings.push(finding);
+    }
+
+    /// The share of visits that failed over the window, in words, when it
+    /// reaches the policy's threshold over enough visits to say so.
+    fn failure_rate(&self, view: &HostView) -> Option<String> {
+        let (visits, failed) = view.availability?;
+        let threshold = u64::from(self.policy.thresholds.unreachable_failed_percent);
+        if visits < MIN_VISITS || failed * 100 < threshold * visits {
+            return None;
+        }
+        Some(format!(
+            "过去 {} 天 {visits} 次访问中 {failed} 次未能打开（{:.1}%，标准为低于 {threshold}%）",
+            self.policy.thresholds.unreachable_window_days,
+            failed as f64 * 100.0 / visits as f64
+        ))
     }
 
     /// Kinds this round could not judge for a host: what is stored about
@@ -887,6 +906,10 @@ impl<'a> Rules<'a> {
                 evidence,
                 at,
             );
+            let mut finding = finding;
+            if let Some(rate) = self.failure_rate(view) {
+                finding.summary.push_str(&format!("；{rate}"));
+            }
             self.push(finding);
             // A site that does not load says so; its IPv6 and its pages
             // cannot be judged until it does, and what was found on them
@@ -903,6 +926,31 @@ impl<'a> Rules<'a> {
             );
             self.unjudged(host, &PAGE_KINDS);
             return;
+        }
+        // It loads now, but the inspection counts the week: 5% of visits
+        // failing fails the site.
+        if let Some(rate) = self.failure_rate(view) {
+            let summary = format!("{} 时常无法访问：{rate}", host.to_unicode());
+            let (visits, failed) = view.availability.unwrap_or_default();
+            let evidence = vec![Evidence::new(
+                host.as_str(),
+                "page",
+                "failure_rate",
+                format!(
+                    "{failed} of {visits} visits failed over {} days",
+                    self.policy.thresholds.unreachable_window_days
+                ),
+            )];
+            let finding = self.finding(
+                FindingKind::UnreachableButResolving,
+                host.to_string(),
+                host.as_str(),
+                Some(site),
+                summary,
+                evidence,
+                at,
+            );
+            self.push(finding);
         }
         self.certificates(host, view, site, at);
         if primary {

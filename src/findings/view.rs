@@ -27,6 +27,9 @@ pub struct HostView {
     pub ipv6: Option<Ipv6Reach>,
     /// The host's probes did not finish within the per-host deadline.
     pub deadline: bool,
+    /// Page visits over the policy's window and how many failed, from the
+    /// store's history (this round included), when the caller has it.
+    pub availability: Option<(u64, u64)>,
 }
 
 impl HostView {

@@ -424,6 +424,14 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| observations::record(c, batch)))
     }
 
+    /// Per host name, (visits, failed) of its pages since `since`.
+    pub fn availability(
+        &mut self,
+        since: DateTime<Utc>,
+    ) -> Result<std::collections::BTreeMap<String, (u64, u64)>, StoreError> {
+        with_conn!(self, c => c.read_tx(|c| observations::availability(c, since)))
+    }
+
     /// What was seen of a host name as of `at` (now when `None`).
     pub fn observations(
         &mut self,

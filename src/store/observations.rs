@@ -128,3 +128,22 @@ pub fn as_of<C: Sql>(
     }
     latest.into_values().map(from_row).collect()
 }
+
+/// How often each host's pages loaded since `since`: (visits, failed),
+/// counting every probe of every address. A row that began before `since`
+/// counts whole: the window is approximate by at most one row per address.
+pub fn availability<C: Sql>(
+    c: &mut C,
+    since: DateTime<Utc>,
+) -> Result<BTreeMap<String, (u64, u64)>, StoreError> {
+    let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (host, outcome, seen) in c.page_outcomes_since(to_db(since))? {
+        let seen = u64::try_from(seen).unwrap_or(0);
+        let entry = counts.entry(host).or_default();
+        entry.0 += seen;
+        if outcome != "loaded" {
+            entry.1 += seen;
+        }
+    }
+    Ok(counts)
+}

@@ -109,6 +109,12 @@ pub trait Sql: Sized {
         until: NaiveDateTime,
     ) -> QueryResult<Vec<ObservationRow>>;
     fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>>;
+    /// (host name, outcome, times seen) of every page observation seen
+    /// since `since`.
+    fn page_outcomes_since(
+        &mut self,
+        since: NaiveDateTime,
+    ) -> QueryResult<Vec<(String, String, i64)>>;
 
     /// Findings with one of `statuses` (all when empty), oldest first.
     fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>>;
@@ -550,6 +556,21 @@ macro_rules! impl_sql {
                     .filter(observations::first_seen.le(until))
                     .order(observations::id)
                     .select(ObservationRow::as_select())
+                    .load(self)
+            }
+
+            fn page_outcomes_since(
+                &mut self,
+                since: NaiveDateTime,
+            ) -> QueryResult<Vec<(String, String, i64)>> {
+                observations::table
+                    .filter(observations::kind.eq("page"))
+                    .filter(observations::last_seen.ge(since))
+                    .select((
+                        observations::hostname,
+                        observations::outcome,
+                        observations::seen_count,
+                    ))
                     .load(self)
             }
 

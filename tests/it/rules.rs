@@ -429,6 +429,8 @@ struct Round {
     orgs: Vec<Organization>,
     accounts: Vec<Account>,
     observations: Vec<Observation>,
+    /// Page history over the window, per host: (visits, failed).
+    availability: Vec<(&'static str, (u64, u64))>,
 }
 
 impl Round {
@@ -439,7 +441,14 @@ impl Round {
             orgs: vec![org(1, ORG, OrgLevel::Province, None)],
             accounts: vec![],
             observations: vec![],
+            availability: vec![],
         }
+    }
+
+    /// The store's page history of `name` over the window.
+    fn history(mut self, name: &'static str, visits: u64, failed: u64) -> Round {
+        self.availability.push((name, (visits, failed)));
+        self
     }
 
     /// The office with its live portal, not observed yet.
@@ -546,7 +555,12 @@ impl Round {
     }
 
     fn evaluate(&self, policy: &Policy) -> Evaluation {
-        let (hosts, feeds) = group(self.observations.clone());
+        let (mut hosts, feeds) = group(self.observations.clone());
+        for (name, counts) in &self.availability {
+            if let Some(view) = hosts.get_mut(&host(name)) {
+                view.availability = Some(*counts);
+            }
+        }
         let inputs = Inputs {
             now: now(),
             sites: &self.sites,
@@ -2426,5 +2440,39 @@ fn a_dangling_name_opens_on_the_second_round() {
             })
             .collect();
         assert_eq!(statuses, vec![expect], "{case}");
+    }
+}
+
+/// The inspection's standard: a site fails when 5% or more of a week's
+/// visits do not load, even if it loads right now.
+#[test]
+fn a_site_that_often_fails_over_the_week_is_unreachable() {
+    let policy = Policy::built_in();
+    let cases: &[(u64, u64, bool)] = &[
+        (140, 7, true),
+        (140, 30, true),
+        (140, 6, false),
+        (10, 9, false),
+        (0, 0, false),
+    ];
+    for (visits, failed, raised) in cases {
+        let evaluation = Round::portal()
+            .serving(WWW)
+            .history(WWW, *visits, *failed)
+            .evaluate(&policy);
+        let found = evaluation
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::UnreachableButResolving);
+        assert_eq!(
+            found.is_some(),
+            *raised,
+            "{failed} of {visits}:\n{}",
+            listing(&evaluation)
+        );
+        if let Some(found) = found {
+            assert!(found.summary.contains("过去 7 天"), "{}", found.summary);
+            assert_eq!(found.subject, WWW);
+        }
     }
 }
