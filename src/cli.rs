@@ -122,7 +122,7 @@ pub enum FindingsCommand {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["zone_file", "hosts", "axfr"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["zone_file", "hosts", "axfr", "list"])))]
 pub struct DiscoverArgs {
     /// A BIND zone file.
     #[arg(long, value_name = "FILE")]
@@ -137,6 +137,9 @@ pub struct DiscoverArgs {
     /// ([discovery] axfr).
     #[arg(long, value_name = "ZONE")]
     pub axfr: Option<String>,
+    /// List the host names discovered so far, with their sources.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Subcommand)]

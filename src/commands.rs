@@ -467,6 +467,40 @@ fn discover(
     args: DiscoverArgs,
     out: &mut impl Write,
 ) -> Result<()> {
+    if args.list {
+        let found = context.store.discovered()?;
+        if context.json {
+            for entry in &found {
+                json_line(
+                    out,
+                    &serde_json::json!({
+                        "hostname": entry.hostname,
+                        "source": entry.source,
+                        "first_seen": entry.first_seen,
+                        "last_seen": entry.last_seen,
+                        "managed": context.policy.is_managed(entry.hostname.as_str()),
+                    }),
+                )?;
+            }
+        } else {
+            let mut table = Table::new(&["HOST", "SOURCE", "FIRST SEEN", "LAST SEEN", "MANAGED"]);
+            for entry in &found {
+                table.row(vec![
+                    entry.hostname.to_unicode(),
+                    entry.source.clone(),
+                    crate::clock::show(entry.first_seen),
+                    crate::clock::show(entry.last_seen),
+                    if context.policy.is_managed(entry.hostname.as_str()) {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    },
+                ]);
+            }
+            table.print(out)?;
+        }
+        return Ok(());
+    }
     let (hosts, source) = if let Some(path) = &args.zone_file {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;

@@ -358,6 +358,20 @@ fn check_findings_and_discovery_from_the_command_line() {
     let output = siteward(config, &["discover", "--axfr", "gansu.gov.cn", "--json"]);
     assert!(output.status.success(), "{output:?}");
     assert!(lines(&output)[0]["hosts"].as_u64().expect("count") >= 4);
+    let listed = lines(&siteward(config, &["discover", "--list", "--json"]));
+    // Learnt from links during the checks, and from the files above.
+    for (host, source) in [
+        ("data.lanzhou.gov.cn", "link"),
+        ("zwfw.lanzhou.gov.cn", "zone-file:"),
+        ("gsjs.gansu.gov.cn", "list:"),
+        ("promo.gansu.gov.cn", "axfr:gansu.gov.cn"),
+    ] {
+        assert!(
+            listed.iter().any(|e| e["hostname"] == host
+                && e["source"].as_str().is_some_and(|s| s.starts_with(source))),
+            "{host} from {source}: {listed:?}"
+        );
+    }
     let output = siteward(config, &["discover", "--axfr", "lanzhou.gov.cn"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("[discovery] axfr"));
