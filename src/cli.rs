@@ -14,7 +14,7 @@ use crate::registry::{
     name = "siteward",
     version,
     about = "The registry of a region's government websites and new-media accounts, and the watch on their domains",
-    after_help = "Exit status: 0 ok, 2 invalid input or forbidden transition, 1 anything else."
+    after_help = "Exit status: 0 ok; 2 invalid input or forbidden transition; 3 `check`: something critical is open; 1 anything else."
 )]
 pub struct Cli {
     /// Database URL: sqlite://PATH (default sqlite://siteward.db) or postgres://…

@@ -170,3 +170,34 @@ fn takeover_fingerprints_are_validated() {
         Some("example.co.uk")
     );
 }
+
+/// `siteward policy check [DIR]`: the values in force, or the error with
+/// file and line and exit status 2.
+#[test]
+fn policy_check_from_the_command_line() {
+    let run = |dir: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+            .args(["policy", "check"])
+            .arg(dir)
+            .arg("--json")
+            .env_remove("SITEWARD_CONFIG")
+            .output()
+            .expect("run siteward")
+    };
+    let shipped = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/policies"));
+    let output = run(shipped);
+    assert!(output.status.success(), "{output:?}");
+    let values: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(values["thresholds"]["cert_warning_days"], 30);
+    assert_eq!(values["severity"]["cert_sm2"], "info");
+    assert_eq!(values["schedules"]["probe"], "*/15 * * * *");
+    assert!(values["takeover_services"].as_u64().expect("count") > 30);
+
+    let broken = dir_with(&format!("{MINIMAL}own_networks = [\"10.0.0.0/33\"]\n"));
+    let output = run(broken.path());
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("siteward.toml"), "{message}");
+    assert!(message.contains("line 6"), "{message}");
+}
