@@ -306,6 +306,42 @@ fn check_findings_and_discovery_from_the_command_line() {
         .expect("still there");
     assert_eq!(tampering["status"], "acknowledged");
 
+    // Real case 3, dealt with: the bureau's site is retired and taken
+    // offline in the registry; its domain is releasing, inside the grace.
+    // The next round resolves the unreachable finding, with the time.
+    let date = |days: i64| (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339();
+    for args in [
+        vec![
+            "site",
+            "retire",
+            "lyj.lanzhou.gov.cn",
+            "--ref",
+            "兰政办函〔2026〕9号",
+            "--at",
+            &date(40),
+        ],
+        vec!["site", "offline", "lyj.lanzhou.gov.cn", "--at", &date(5)],
+    ] {
+        let output = siteward(config, &args);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+    }
+    let output = siteward(config, &["check", "--once", "--json"]);
+    assert!(
+        !lines(&output)
+            .iter()
+            .any(|f| f["subject"] == "lyj.lanzhou.gov.cn"),
+        "nothing open about the retired site inside its grace"
+    );
+    let resolved = lines(&siteward(
+        config,
+        &["findings", "--status", "resolved", "--json"],
+    ));
+    let case3 = resolved
+        .iter()
+        .find(|f| f["subject"] == "lyj.lanzhou.gov.cn" && f["kind"] == "unreachable_but_resolving")
+        .expect("resolved");
+    assert!(case3["resolved_at"].is_string(), "{case3}");
+
     // Discovery: a zone file, a list, a zone transfer policy allows, and
     // one it does not.
     let dir = tempfile::tempdir().expect("temp dir");
