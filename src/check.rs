@@ -119,9 +119,16 @@ pub fn run(
     let (mut hosts, feeds) = group(observations);
     with_availability(store, policy, &mut hosts)?;
     let host_count = hosts.len();
-    let evaluation = evaluate(policy, &sites, &orgs, &accounts, &hosts, &feeds);
+    let round = Round {
+        sites: &sites,
+        orgs: &orgs,
+        accounts: &accounts,
+    };
+    let evaluation = round.evaluate(policy, &hosts, &feeds, None, false);
+    let ipv6_works = evaluation.ipv6_works;
     let mut failures = evaluation.failures.clone();
-    let mut stats = apply(store, policy, &evaluation)?;
+    let mut stats =
+        store.record_evaluation(&evaluation, policy.confirmation.confirmations, Utc::now())?;
 
     if confirm {
         for _ in 1..policy.confirmation.confirmations {
@@ -138,9 +145,14 @@ pub fn run(
             store.record_observations(&observations)?;
             let (mut hosts, feeds) = group(observations);
             with_availability(store, policy, &mut hosts)?;
-            let evaluation = evaluate(policy, &sites, &orgs, &accounts, &hosts, &feeds);
+            // Only the hosts awaiting confirmation were observed again.
+            let evaluation = round.evaluate(policy, &hosts, &feeds, Some(ipv6_works), true);
             failures.extend(evaluation.failures.iter().cloned());
-            let more = apply(store, policy, &evaluation)?;
+            let more = store.record_evaluation(
+                &evaluation,
+                policy.confirmation.confirmations,
+                Utc::now(),
+            )?;
             stats.opened += more.opened;
             stats.resolved += more.resolved;
             stats.pending = more.pending;
@@ -178,23 +190,34 @@ pub fn run(
     })
 }
 
-fn evaluate(
-    policy: &Policy,
-    sites: &[crate::registry::Site],
-    orgs: &[crate::registry::Organization],
-    accounts: &[crate::registry::Account],
-    hosts: &BTreeMap<Hostname, HostView>,
-    feeds: &BTreeMap<String, crate::probe::feed::FeedPoll>,
-) -> Evaluation {
-    let inputs = Inputs {
-        now: Utc::now(),
-        sites,
-        orgs,
-        accounts,
-        hosts,
-        feeds,
-    };
-    findings::evaluate(&inputs, policy)
+/// The registry as one check read it.
+struct Round<'a> {
+    sites: &'a [crate::registry::Site],
+    orgs: &'a [crate::registry::Organization],
+    accounts: &'a [crate::registry::Account],
+}
+
+impl Round<'_> {
+    fn evaluate(
+        &self,
+        policy: &Policy,
+        hosts: &BTreeMap<Hostname, HostView>,
+        feeds: &BTreeMap<String, crate::probe::feed::FeedPoll>,
+        ipv6_works: Option<bool>,
+        partial: bool,
+    ) -> Evaluation {
+        let inputs = Inputs {
+            now: Utc::now(),
+            sites: self.sites,
+            orgs: self.orgs,
+            accounts: self.accounts,
+            hosts,
+            feeds,
+            ipv6_works,
+            partial,
+        };
+        findings::evaluate(&inputs, policy)
+    }
 }
 
 /// Adds each host's page history over the policy's window.
@@ -212,25 +235,6 @@ fn with_availability(
     Ok(())
 }
 
-fn apply(store: &mut Store, policy: &Policy, evaluation: &Evaluation) -> Result<ApplyStats> {
-    let now = Utc::now();
-    let exceptions = store.exceptions()?;
-    let current = store.current_findings()?;
-    let in_force = |kind: findings::FindingKind, subject: &str| {
-        exceptions
-            .iter()
-            .any(|e| e.kind == kind.as_str() && e.subject == subject && e.until > now)
-    };
-    let changes = findings::plan(
-        &current,
-        evaluation,
-        in_force,
-        policy.confirmation.confirmations,
-        now,
-    );
-    Ok(store.apply_findings(&changes)?)
-}
-
 /// Host names under managed zones that pages link to and nobody knows.
 fn link_hosts(
     observations: &[Observation],
@@ -244,7 +248,12 @@ fn link_hosts(
         else {
             continue;
         };
-        if !policy.is_managed(observation.host.as_str()) {
+        // Only the region's live sites vouch for the names they link to:
+        // a hijacked or unapproved page could make up thousands.
+        let live = known
+            .get(&observation.host)
+            .is_some_and(|target| !target.names.is_empty());
+        if !live || !policy.is_managed(observation.host.as_str()) {
             continue;
         }
         for host in &page.link_hosts {

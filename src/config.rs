@@ -102,7 +102,9 @@ impl Default for ProbeConfig {
             // the resolver's per-query UDP sockets and 333 ms re-sends slow
             // everything down on a 2-core machine.
             concurrency: 64,
-            deadline_ms: 20_000,
+            // The page deadline (15 s) plus a handshake's share: a
+            // blackholed address must end in an outcome, not the deadline.
+            deadline_ms: 40_000,
             https_port: 443,
             http_port: 80,
             extra_roots: Vec::new(),

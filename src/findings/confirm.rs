@@ -18,6 +18,8 @@ pub struct Current {
     pub subject: String,
     pub scope: String,
     pub status: FindingStatus,
+    /// Someone acknowledged it (whatever its status was then).
+    pub acknowledged: bool,
     pub confirmations: u32,
     pub last_seen: DateTime<Utc>,
 }
@@ -77,7 +79,9 @@ pub fn plan(
             FindingStatus::Pending
         } else if suppressed(finding.kind, &finding.subject) {
             FindingStatus::Suppressed
-        } else if existing.is_some_and(|c| c.status == FindingStatus::Acknowledged) {
+        } else if existing
+            .is_some_and(|c| c.acknowledged || c.status == FindingStatus::Acknowledged)
+        {
             FindingStatus::Acknowledged
         } else {
             FindingStatus::Open

@@ -97,6 +97,8 @@ pub struct Evaluation {
     /// IPv6 when this machine has no IPv6 at all).
     pub unjudged: BTreeSet<(FindingKind, String)>,
     pub failures: Vec<MeasurementFailure>,
+    /// Whether this machine reached IPv6 in this round (or was told so).
+    pub ipv6_works: bool,
 }
 
 impl Evaluation {

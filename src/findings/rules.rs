@@ -35,6 +35,12 @@ pub struct Inputs<'a> {
     pub hosts: &'a BTreeMap<Hostname, HostView>,
     /// This round's feed polls, per URL.
     pub feeds: &'a BTreeMap<String, FeedPoll>,
+    /// Whether this machine reaches IPv6, when an earlier round of the same
+    /// check already told (a small confirmation round cannot).
+    pub ipv6_works: Option<bool>,
+    /// Only some host names were observed (a confirmation round): findings
+    /// that depend on other hosts (links) are not judged.
+    pub partial: bool,
 }
 
 /// Fewer visits than this over the window say nothing about a failure
@@ -46,6 +52,18 @@ const PAGE_KINDS: [FindingKind; 3] = [
     FindingKind::SuspectedTampering,
     FindingKind::SiteCodeMissingOnPage,
     FindingKind::SiteCodeMismatch,
+];
+
+/// The kinds read from a certificate.
+const CERT_KINDS: [FindingKind; 8] = [
+    FindingKind::CertExpired,
+    FindingKind::CertExpiring,
+    FindingKind::CertNotYetValid,
+    FindingKind::CertHostnameMismatch,
+    FindingKind::CertUntrusted,
+    FindingKind::CertWeak,
+    FindingKind::CertSm2,
+    FindingKind::HttpsMissing,
 ];
 
 /// The scope of findings about the registry itself.
@@ -84,6 +102,7 @@ pub fn evaluate(inputs: &Inputs<'_>, policy: &Policy) -> Evaluation {
     rules.zones();
     rules.links();
     rules.accounts();
+    rules.evaluation.ipv6_works = rules.ipv6_works;
     rules.evaluation
 }
 
@@ -195,7 +214,7 @@ impl<'a> Rules<'a> {
             holders,
             org_ids: inputs.orgs.iter().map(|o| (o.name.as_str(), o)).collect(),
             dangling: BTreeSet::new(),
-            ipv6_works: answered || tried < 3,
+            ipv6_works: inputs.ipv6_works.unwrap_or(answered || tried < 3),
             evaluation: Evaluation::default(),
         }
     }
@@ -462,8 +481,18 @@ impl<'a> Rules<'a> {
                 }
             }
             let at = view.at.unwrap_or(self.inputs.now);
-            self.dangling_cname(host, view, dns, at);
-            self.stale_addresses(host, view, dns, at);
+            // A name that exists only through its zone's wildcard is not a
+            // name anyone set up: what the wildcard points at is judged
+            // once, on the zone's own names.
+            if Self::wildcard_only(view, dns) {
+                self.unjudged(
+                    host,
+                    &[FindingKind::DanglingCname, FindingKind::StaleAddress],
+                );
+            } else {
+                self.dangling_cname(host, view, dns, at);
+                self.stale_addresses(host, view, dns, at);
+            }
             let holders = self.holders.get(host.as_str()).cloned().unwrap_or_default();
             let holder = holders
                 .iter()
@@ -589,6 +618,14 @@ impl<'a> Rules<'a> {
                     _ => None,
                 });
             let Some((address, outcome, names)) = matched else {
+                // A page that did not answer shows nothing either way.
+                if view
+                    .pages
+                    .values()
+                    .any(|o| matches!(o, PageOutcome::Timeout { .. }))
+                {
+                    self.unjudged(host, &[FindingKind::DanglingCname]);
+                }
                 return;
             };
             let Some(service) = names.iter().find_map(|n| self.policy.takeover.get(n)) else {
@@ -663,6 +700,9 @@ impl<'a> Rules<'a> {
             if self.policy.is_own_address(address) {
                 continue;
             }
+            if address.is_ipv6() && !self.ipv6_works {
+                continue;
+            }
             let tls_silent = matches!(
                 view.tls.get(&address).map(|t| &t.verdict),
                 Some(TlsVerdict::HandshakeFailed {
@@ -671,7 +711,11 @@ impl<'a> Rules<'a> {
                 })
             );
             let page = view.pages.get(&address);
-            let page_silent = matches!(page, Some(PageOutcome::Unreachable { .. }));
+            // A blackholed address times out; a refused one is unreachable.
+            let page_silent = matches!(
+                page,
+                Some(PageOutcome::Unreachable { .. } | PageOutcome::Timeout { .. })
+            );
             if !(tls_silent && page_silent) {
                 continue;
             }
@@ -726,7 +770,20 @@ impl<'a> Rules<'a> {
         if Self::wildcard_only(view, dns) {
             return;
         }
+        // Whether the zone answers every name must be known before a name
+        // can be called a site someone set up.
+        if view.delegation().and_then(|d| d.wildcard).is_none() {
+            self.unjudged(host, &[FindingKind::UnapprovedSite]);
+            return;
+        }
         let Some((address, outcome)) = view.pages.iter().find(|(_, o)| serves(o)) else {
+            if view
+                .pages
+                .values()
+                .any(|o| matches!(o, PageOutcome::Timeout { .. }))
+            {
+                self.unjudged(host, &[FindingKind::UnapprovedSite]);
+            }
             return;
         };
         let summary = match site {
@@ -769,9 +826,9 @@ impl<'a> Rules<'a> {
         let grace = Duration::days(i64::from(self.policy.lifecycle.release_grace_days));
         let deadline = domain
             .release_deadline
-            .or(domain.released_at)
+            .or(domain.released_at.map(|t| t + grace))
             .or(site.times.offline_at.map(|t| t + grace))
-            .or(site.times.closed_at);
+            .or(site.times.closed_at.map(|t| t + grace));
         let Some(deadline) = deadline else {
             return;
         };
@@ -788,7 +845,9 @@ impl<'a> Rules<'a> {
             site.name,
             match site.status {
                 SiteStatus::Closed => "关停",
-                _ => "下线",
+                SiteStatus::Offline => "下线",
+                // An alias removed from a site that still runs.
+                _ => "不再使用该域名",
             },
             show_date(deadline),
             addresses(&resolved)
@@ -876,7 +935,41 @@ impl<'a> Rules<'a> {
             }
             return;
         }
-        if !view.pages.is_empty() && !view.pages.values().any(loads) {
+        // Without IPv6 here, only the IPv4 pages say anything.
+        let considered: Vec<&PageOutcome> = view
+            .pages
+            .iter()
+            .filter(|(a, _)| a.is_ipv4() || self.ipv6_works)
+            .map(|(_, o)| o)
+            .collect();
+        // A site our TLS stack cannot speak to (SM2 only, an old protocol)
+        // is not unreachable for its visitors.
+        let unspeakable = view.tls.values().any(|t| {
+            matches!(
+                t.verdict,
+                TlsVerdict::Sm2
+                    | TlsVerdict::HandshakeFailed {
+                        reason: HandshakeFailure::ProtocolTooOld,
+                        ..
+                    }
+            )
+        });
+        if !considered.is_empty() && !considered.iter().any(|o| loads(o)) && unspeakable {
+            self.certificates(host, view, site, at);
+            self.unjudged(
+                host,
+                &[
+                    FindingKind::UnreachableButResolving,
+                    FindingKind::Ipv6Missing,
+                    FindingKind::Ipv6Unreachable,
+                    FindingKind::Ipv6Partial,
+                    FindingKind::LinkToRetiredDomain,
+                ],
+            );
+            self.unjudged(host, &PAGE_KINDS);
+            return;
+        }
+        if !considered.is_empty() && !considered.iter().any(|o| loads(o)) {
             let summary = format!(
                 "{} 可以解析，但首页在 {} 秒内无法访问（{}）",
                 host.to_unicode(),
@@ -965,6 +1058,28 @@ impl<'a> Rules<'a> {
         let mut no_tls = 0;
         let mut expiring_critical = false;
         for (address, tls) in &view.tls {
+            if address.is_ipv6() && !self.ipv6_works {
+                continue;
+            }
+            match &tls.verdict {
+                // This machine could not try: nothing to say about the
+                // certificate at all.
+                TlsVerdict::HandshakeFailed {
+                    reason: HandshakeFailure::Local,
+                    ..
+                } => {
+                    self.unjudged(host, &CERT_KINDS);
+                    self.unjudged(host, &[FindingKind::TlsHandshakeFailed]);
+                    continue;
+                }
+                // No handshake in time: the certificate was not seen, what
+                // is known about it stands.
+                TlsVerdict::HandshakeFailed {
+                    reason: HandshakeFailure::Timeout,
+                    ..
+                } => self.unjudged(host, &CERT_KINDS),
+                _ => {}
+            }
             let leaf = tls.chain.first();
             let (kind, text) = match &tls.verdict {
                 TlsVerdict::Valid => {
@@ -1061,8 +1176,22 @@ impl<'a> Rules<'a> {
                 .0
                 .push(Evidence::new(host.as_str(), "tls", tls.verdict.name(), detail).at(address));
         }
+        let judged = view
+            .tls
+            .iter()
+            .filter(|(a, t)| {
+                (a.is_ipv4() || self.ipv6_works)
+                    && !matches!(
+                        t.verdict,
+                        TlsVerdict::HandshakeFailed {
+                            reason: HandshakeFailure::Local,
+                            ..
+                        }
+                    )
+            })
+            .count();
         if no_tls > 0 {
-            if no_tls == view.tls.len() {
+            if no_tls == judged {
                 if view.pages.values().any(loads) {
                     by_kind.insert(
                         FindingKind::HttpsMissing,
@@ -1086,7 +1215,11 @@ impl<'a> Rules<'a> {
                             format!("{} 的部分地址不提供 HTTPS", host.to_unicode()),
                         )
                     });
-                for (address, tls) in &view.tls {
+                for (address, tls) in view
+                    .tls
+                    .iter()
+                    .filter(|(a, _)| a.is_ipv4() || self.ipv6_works)
+                {
                     if matches!(
                         tls.verdict,
                         TlsVerdict::HandshakeFailed {
@@ -1121,6 +1254,54 @@ impl<'a> Rules<'a> {
                 finding.severity = Severity::Critical;
             }
             self.push(finding);
+        }
+    }
+
+    /// A homepage that sends visitors to a host outside the allowed
+    /// suffixes: the most common shape of a hijacked government site.
+    fn foreign_redirect(
+        &mut self,
+        host: &Hostname,
+        view: &HostView,
+        site: &Site,
+        at: DateTime<Utc>,
+    ) {
+        for (address, outcome) in &view.pages {
+            let PageOutcome::Loaded {
+                redirected_to: Some(target),
+                ..
+            } = outcome
+            else {
+                continue;
+            };
+            let Some(target_host) = url::Url::parse(target)
+                .ok()
+                .and_then(|u| u.host_str().and_then(|h| h.parse::<Hostname>().ok()))
+            else {
+                continue;
+            };
+            if self.policy.allowed_suffixes.allows(&target_host) {
+                continue;
+            }
+            let summary = format!(
+                "网站「{}」首页（{}）跳转到非政府域名 {target}，疑似被篡改或劫持",
+                site.name,
+                host.to_unicode()
+            );
+            let evidence = vec![
+                Evidence::new(host.as_str(), "page", "redirect", page_detail(outcome)).at(address),
+            ];
+            let finding = self.finding(
+                FindingKind::SuspectedTampering,
+                host.to_string(),
+                host.as_str(),
+                Some(site),
+                summary,
+                evidence,
+                at,
+            );
+            self.push(finding);
+            return;
         }
     }
 
@@ -1238,6 +1419,7 @@ impl<'a> Rules<'a> {
             .find_map(|(a, o)| own_page(o).map(|p| (a, p)))
         else {
             self.unjudged(host, &PAGE_KINDS);
+            self.foreign_redirect(host, view, site, at);
             return;
         };
         let page_evidence = |outcome: &str, detail: String| {
@@ -1360,7 +1542,14 @@ impl<'a> Rules<'a> {
                 continue;
             }
             let scope = format!("ns:{}", delegation.zone);
-            if delegation.servers.iter().all(|s| s.status.is_conclusive()) {
+            // A server that does not answer may be filtered from here: only
+            // a lame server or a name server that does not exist is a fact.
+            if delegation.servers.iter().all(|s| {
+                !matches!(
+                    s.status,
+                    ServerStatus::Unknown { .. } | ServerStatus::Unreachable { .. }
+                )
+            }) {
                 self.evaluation.measured.insert(scope.clone());
             } else {
                 self.failed(&scope, "some name servers could not be looked up".into());
@@ -1373,7 +1562,6 @@ impl<'a> Rules<'a> {
                         "the name server's host name is NXDOMAIN".to_string(),
                     ),
                     ServerStatus::Lame { reason } => ("lame", reason.clone()),
-                    ServerStatus::Unreachable { reason } => ("unreachable", reason.clone()),
                     _ => continue,
                 };
                 let mut item = Evidence::new(&server.name, "delegation", outcome, detail);
@@ -1470,6 +1658,16 @@ impl<'a> Rules<'a> {
                     continue;
                 }
                 let Some(what) = retired.get(linked) else {
+                    // A linked host this round could not measure may be
+                    // dangling still: its link findings stand.
+                    if self.inputs.partial
+                        || linked.parse::<Hostname>().is_ok_and(|l| {
+                            self.inputs.hosts.contains_key(&l)
+                                && !self.evaluation.measured.contains(l.as_str())
+                        })
+                    {
+                        self.unjudged(host, &[FindingKind::LinkToRetiredDomain]);
+                    }
                     continue;
                 };
                 let links: Vec<&str> = page
@@ -1515,6 +1713,15 @@ impl<'a> Rules<'a> {
             let subject = format!("{}:{}", account.platform, account.account_id);
             let poll = match &account.feed_url {
                 Some(url) => match self.inputs.feeds.get(url) {
+                    Some(FeedPoll {
+                        result: FeedResult::Read(read),
+                        ..
+                    }) if read.latest_post_at.is_none() => {
+                        // An empty or undated feed (a bridge rate-limited,
+                        // a broken export) tells nothing about the account.
+                        self.failed(&scope, format!("feed {url}: no dated entries"));
+                        continue;
+                    }
                     Some(FeedPoll {
                         result: FeedResult::Read(read),
                         ..

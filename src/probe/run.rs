@@ -100,7 +100,12 @@ impl Prober {
     pub fn from_config(config: &Config, policy: &Policy) -> Result<Prober, ProbeSetupError> {
         let dns = DnsProbe::new(&ResolverSettings::from_config(&config.resolver)?)?;
         let page_deadline = Duration::from_secs(policy.thresholds.page_deadline_secs);
-        let handshake = Duration::from_millis(config.probe.deadline_ms).min(page_deadline);
+        // A handshake gets at most a third of the host's budget, so that a
+        // blackholed address still leaves time for the HTTP fallback and
+        // its outcome is kept rather than lost to the host deadline.
+        let handshake = (Duration::from_millis(config.probe.deadline_ms) / 3)
+            .min(page_deadline)
+            .max(Duration::from_secs(1));
         let tls = TlsProbe::new(&config.probe.extra_roots, handshake)?;
         let pages = PageProbe::new(PageSettings {
             deadline: page_deadline,
@@ -240,7 +245,11 @@ impl Prober {
         let checks = &checks;
         let ipv6 = async {
             match (scope.ipv6, first_v4, first_v6) {
-                (true, Some(v4), Some(v6)) => Some(
+                // Sampling inner pages may take long; it gets half of the
+                // host's budget and is left out when it runs over, so the
+                // rest of the host's observations are kept.
+                (true, Some(v4), Some(v6)) => tokio::time::timeout(
+                    self.host_deadline / 2,
                     super::ipv6::measure(
                         &self.pages,
                         host,
@@ -249,9 +258,10 @@ impl Prober {
                         &[self.https_port, self.http_port],
                         Duration::from_secs(5),
                         self.ipv6_sample,
-                    )
-                    .await,
-                ),
+                    ),
+                )
+                .await
+                .ok(),
                 _ => None,
             }
         };

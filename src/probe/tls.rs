@@ -72,7 +72,18 @@ pub enum HandshakeFailure {
     Timeout,
     /// A handshake message over 64 KiB (an absurd chain).
     Oversized,
+    /// This machine could not try: no route to the address's network, no
+    /// free socket. A failure to measure, not a fact about the server.
+    Local,
     Other,
+}
+
+impl HandshakeFailure {
+    /// Whether this says something about the server (rather than about
+    /// this machine or a deadline).
+    pub fn is_conclusive(self) -> bool {
+        !matches!(self, HandshakeFailure::Local | HandshakeFailure::Timeout)
+    }
 }
 
 /// The TLS probe's judgement of one address.
@@ -460,12 +471,26 @@ fn failed(reason: HandshakeFailure, detail: impl Into<String>) -> TlsVerdict {
     }
 }
 
+/// A connect error that is about this machine: no route (no IPv6 here),
+/// no address to bind, no file descriptor left.
+pub fn is_local(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::AddrNotAvailable
+    ) || matches!(error.raw_os_error(), Some(23 | 24))
+}
+
 fn failure_verdict(failure: &Failure) -> TlsVerdict {
     match failure {
         Failure::Timeout => failed(
             HandshakeFailure::Timeout,
             "no handshake within the deadline",
         ),
+        Failure::Connect(e) if is_local(e) => {
+            failed(HandshakeFailure::Local, format!("connect: {e}"))
+        }
         Failure::Connect(e) => failed(HandshakeFailure::NoTls, format!("connect: {e}")),
         Failure::Eof => failed(HandshakeFailure::NoTls, "closed during the handshake"),
         // rustls refuses to buffer a handshake message over 64 KiB.

@@ -19,7 +19,7 @@ use crate::registry::Hostname;
 
 /// The most records a transfer may bring: a region's zone has thousands,
 /// not millions.
-pub const MAX_TRANSFER_RECORDS: usize = 1_000_000;
+pub const MAX_TRANSFER_RECORDS: usize = 200_000;
 
 /// How long a whole transfer may take.
 pub const TRANSFER_DEADLINE: Duration = Duration::from_secs(60);
@@ -105,11 +105,12 @@ pub async fn transfer(
     port: u16,
 ) -> Result<Vec<Hostname>, String> {
     let name = fqdn(zone.as_str());
+    let zone = &name;
     let server = match primary {
         Some(server) => server,
-        None => primary_of(dns, &name, port).await?,
+        None => primary_of(dns, zone, port).await?,
     };
-    let records = tokio::time::timeout(TRANSFER_DEADLINE, axfr(server, &name))
+    let records = tokio::time::timeout(TRANSFER_DEADLINE, axfr(server, zone))
         .await
         .map_err(|_| {
             format!(
@@ -117,7 +118,9 @@ pub async fn transfer(
                 TRANSFER_DEADLINE.as_secs()
             )
         })??;
-    Ok(host_names(records.iter()))
+    // A server may send names outside the zone asked for: only the zone's
+    // own names are learnt.
+    Ok(host_names(records.iter().filter(|name| zone.zone_of(name))))
 }
 
 /// The zone's primary: its SOA MNAME's first address.

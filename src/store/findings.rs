@@ -134,6 +134,7 @@ pub fn current<C: Sql>(c: &mut C) -> Result<Vec<Current>, StoreError> {
         subject: f.subject,
         scope: f.scope,
         status: f.status,
+        acknowledged: f.ack_at.is_some(),
         confirmations: f.confirmations,
         last_seen: f.last_seen,
     })

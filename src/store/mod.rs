@@ -338,6 +338,28 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| findings::apply(c, changes)))
     }
 
+    /// Plans one round's changes against the current findings and the
+    /// exceptions in force, and writes them, in one transaction: an
+    /// acknowledgement or another check in between cannot be overwritten.
+    pub fn record_evaluation(
+        &mut self,
+        evaluation: &crate::findings::Evaluation,
+        confirmations: u32,
+        now: DateTime<Utc>,
+    ) -> Result<ApplyStats, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| {
+            let exceptions = sites::exceptions(c)?;
+            let current = findings::current(c)?;
+            let in_force = |kind: crate::findings::FindingKind, subject: &str| {
+                exceptions
+                    .iter()
+                    .any(|e| e.kind == kind.as_str() && e.subject == subject && e.until > now)
+            };
+            let changes = crate::findings::plan(&current, evaluation, in_force, confirmations, now);
+            findings::apply(c, &changes)
+        }))
+    }
+
     pub fn acknowledge_finding(
         &mut self,
         id: i64,

@@ -130,18 +130,34 @@ pub fn as_of<C: Sql>(
 }
 
 /// How often each host's pages loaded since `since`: (visits, failed),
-/// counting every probe of every address. A row that began before `since`
-/// counts whole: the window is approximate by at most one row per address.
+/// over its IPv4 addresses (a machine without IPv6 would otherwise see
+/// every dual-stack site fail half its visits). A row that began before
+/// `since` counts in proportion to the part of its span inside the window.
 pub fn availability<C: Sql>(
     c: &mut C,
     since: DateTime<Utc>,
 ) -> Result<BTreeMap<String, (u64, u64)>, StoreError> {
+    let since = to_db(since);
     let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for (host, outcome, seen) in c.page_outcomes_since(to_db(since))? {
-        let seen = u64::try_from(seen).unwrap_or(0);
-        let entry = counts.entry(host).or_default();
+    for row in c.page_outcomes_since(since)? {
+        if row.address.contains(':') {
+            continue;
+        }
+        let seen = u64::try_from(row.seen_count).unwrap_or(0);
+        let span = (row.last_seen - row.first_seen).num_seconds();
+        let inside = (row.last_seen - row.first_seen.max(since)).num_seconds();
+        let seen = if span > 0 && inside < span {
+            // The first sighting is at first_seen: at least one visit of a
+            // row still seen inside the window counts.
+            ((seen as f64) * (inside as f64) / (span as f64))
+                .ceil()
+                .max(1.0) as u64
+        } else {
+            seen
+        };
+        let entry = counts.entry(row.hostname).or_default();
         entry.0 += seen;
-        if outcome != "loaded" {
+        if row.outcome != "loaded" {
             entry.1 += seen;
         }
     }

@@ -317,3 +317,15 @@ pub struct RunRow {
     pub resolved: i64,
     pub status: String,
 }
+
+/// What availability needs of a page observation.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = observations)]
+pub struct PageOutcomeRow {
+    pub hostname: String,
+    pub address: String,
+    pub outcome: String,
+    pub first_seen: NaiveDateTime,
+    pub last_seen: NaiveDateTime,
+    pub seen_count: i64,
+}

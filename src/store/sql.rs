@@ -109,12 +109,8 @@ pub trait Sql: Sized {
         until: NaiveDateTime,
     ) -> QueryResult<Vec<ObservationRow>>;
     fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>>;
-    /// (host name, outcome, times seen) of every page observation seen
-    /// since `since`.
-    fn page_outcomes_since(
-        &mut self,
-        since: NaiveDateTime,
-    ) -> QueryResult<Vec<(String, String, i64)>>;
+    /// Every page observation seen since `since`.
+    fn page_outcomes_since(&mut self, since: NaiveDateTime) -> QueryResult<Vec<PageOutcomeRow>>;
 
     /// Findings with one of `statuses` (all when empty), oldest first.
     fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>>;
@@ -562,15 +558,11 @@ macro_rules! impl_sql {
             fn page_outcomes_since(
                 &mut self,
                 since: NaiveDateTime,
-            ) -> QueryResult<Vec<(String, String, i64)>> {
+            ) -> QueryResult<Vec<PageOutcomeRow>> {
                 observations::table
                     .filter(observations::kind.eq("page"))
                     .filter(observations::last_seen.ge(since))
-                    .select((
-                        observations::hostname,
-                        observations::outcome,
-                        observations::seen_count,
-                    ))
+                    .select(PageOutcomeRow::as_select())
                     .load(self)
             }
 

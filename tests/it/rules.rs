@@ -568,6 +568,8 @@ impl Round {
             accounts: &self.accounts,
             hosts: &hosts,
             feeds: &feeds,
+            ipv6_works: None,
+            partial: false,
         };
         evaluate(&inputs, policy)
     }
@@ -781,11 +783,14 @@ fn raised_cases() -> Vec<Raised> {
             UnapprovedSite,
             on(DATA),
             Critical,
-            Round::new().resolves(DATA, &["203.0.113.20"]).page(
-                DATA,
-                "203.0.113.20",
-                loaded(200, "https://data.gansu.gov.cn/", plain("开放数据平台")),
-            ),
+            Round::new()
+                .resolves(DATA, &["203.0.113.20"])
+                .delegation(DATA, zone(&[("ns1.gansu.gov.cn", serves())]))
+                .page(
+                    DATA,
+                    "203.0.113.20",
+                    loaded(200, "https://data.gansu.gov.cn/", plain("开放数据平台")),
+                ),
         ),
         raised(
             "a requested site that already serves pages",
@@ -795,6 +800,7 @@ fn raised_cases() -> Vec<Raised> {
             Round::new()
                 .site(uncoded(department(2, SiteStatus::Requested, NEW)))
                 .resolves(NEW, &["203.0.113.21"])
+                .delegation(NEW, zone(&[("ns1.gansu.gov.cn", serves())]))
                 .page(
                     NEW,
                     "203.0.113.21",
@@ -806,22 +812,25 @@ fn raised_cases() -> Vec<Raised> {
             UnapprovedSite,
             on(DATA),
             Critical,
-            Round::new().resolves(DATA, &["203.0.113.20"]).page(
-                DATA,
-                "203.0.113.20",
-                PageOutcome::Loaded {
-                    status: 302,
-                    final_url: "https://data.gansu.gov.cn/".to_string(),
-                    hops: vec![],
-                    redirected_to: Some("https://casino.example.com/".to_string()),
-                    body_bytes: 0,
-                    truncated: false,
-                    page: Box::new(Page::default()),
-                    server: None,
-                    takeover: vec![],
-                    elapsed_ms: 30,
-                },
-            ),
+            Round::new()
+                .resolves(DATA, &["203.0.113.20"])
+                .delegation(DATA, zone(&[("ns1.gansu.gov.cn", serves())]))
+                .page(
+                    DATA,
+                    "203.0.113.20",
+                    PageOutcome::Loaded {
+                        status: 302,
+                        final_url: "https://data.gansu.gov.cn/".to_string(),
+                        hops: vec![],
+                        redirected_to: Some("https://casino.example.com/".to_string()),
+                        body_bytes: 0,
+                        truncated: false,
+                        page: Box::new(Page::default()),
+                        server: None,
+                        takeover: vec![],
+                        elapsed_ms: 30,
+                    },
+                ),
         ),
         raised(
             "an offline site's name still resolves a day past its release deadline",
@@ -1794,6 +1803,7 @@ fn stored_on_www(id: i64, kind: FindingKind) -> Current {
         subject: WWW.to_string(),
         scope: WWW.to_string(),
         status: FindingStatus::Open,
+        acknowledged: false,
         confirmations: 2,
         last_seen: now() - days(1),
     }
@@ -2084,6 +2094,7 @@ fn a_rejected_request_that_serves_pages_is_an_unapproved_site() {
     let evaluation = Round::new()
         .site(rejected)
         .resolves(NEW, &["203.0.113.21"])
+        .delegation(NEW, zone(&[("ns1.gansu.gov.cn", serves())]))
         .page(
             NEW,
             "203.0.113.21",
@@ -2197,6 +2208,7 @@ fn holds(
         kind,
         subject: WWW.to_string(),
         scope: WWW.to_string(),
+        acknowledged: status == FindingStatus::Acknowledged,
         status,
         confirmations,
         last_seen,
@@ -2372,6 +2384,7 @@ fn plan_confirms_opens_suppresses_and_resolves() {
                 .map(|kind| (*kind, WWW.to_string()))
                 .collect(),
             failures: vec![],
+            ipv6_works: true,
         };
         let waived = case.waived;
         let changes = plan(
@@ -2474,5 +2487,154 @@ fn a_site_that_often_fails_over_the_week_is_unreachable() {
             assert!(found.summary.contains("过去 7 天"), "{}", found.summary);
             assert_eq!(found.subject, WWW);
         }
+    }
+}
+
+/// What this machine or a deadline kept from being seen is no finding, and
+/// what was found before stands (the review of the first version found
+/// each of these raising or resolving something).
+#[test]
+fn failures_on_our_side_judge_nothing() {
+    use FindingKind::*;
+    let policy = Policy::built_in();
+    let local = || TlsVerdict::HandshakeFailed {
+        reason: siteward::probe::tls::HandshakeFailure::Local,
+        detail: "connect: Network is unreachable (os error 101)".into(),
+    };
+    let tls_timeout = || TlsVerdict::HandshakeFailed {
+        reason: siteward::probe::tls::HandshakeFailure::Timeout,
+        detail: "no handshake within the deadline".into(),
+    };
+    let url = format!("https://{WWW}/");
+    // (case, round, kinds that must not be raised, kinds that must be unjudged on WWW)
+    let cases: Vec<(&str, Round, Vec<FindingKind>, Vec<FindingKind>)> = vec![
+        (
+            "no route to the IPv6 address: no TLS verdict there",
+            Round::portal()
+                .resolves(WWW, &[V4, V6])
+                .page(WWW, V4, loaded(200, &url, homepage()))
+                .tls(WWW, V4, TlsVerdict::Valid)
+                .tls(WWW, V6, local()),
+            vec![TlsHandshakeFailed, HttpsMissing],
+            vec![CertExpired, TlsHandshakeFailed],
+        ),
+        (
+            "a handshake that timed out: the certificate was not seen",
+            Round::portal()
+                .resolves(WWW, &[V4])
+                .page(WWW, V4, loaded(200, &url, homepage()))
+                .tls(WWW, V4, tls_timeout()),
+            vec![CertExpired, HttpsMissing],
+            vec![CertExpired, CertExpiring],
+        ),
+        (
+            "an SM2-only site our TLS stack cannot read is not unreachable",
+            Round::portal()
+                .resolves(WWW, &[V4])
+                .page(WWW, V4, unreachable())
+                .tls(WWW, V4, TlsVerdict::Sm2),
+            vec![UnreachableButResolving],
+            vec![UnreachableButResolving, SuspectedTampering],
+        ),
+    ];
+    for (case, round, not_raised, unjudged) in cases {
+        let evaluation = round.evaluate(&policy);
+        for kind in &not_raised {
+            assert!(
+                !evaluation.findings.iter().any(|f| f.kind == *kind),
+                "{case}: {kind} raised:\n{}",
+                listing(&evaluation)
+            );
+        }
+        for kind in &unjudged {
+            assert!(
+                evaluation.unjudged.contains(&(*kind, WWW.to_string())),
+                "{case}: {kind} judged"
+            );
+        }
+    }
+
+    // A name server that does not answer may be filtered from here.
+    let silent = ServerStatus::Unreachable {
+        reason: "no answer".into(),
+    };
+    let evaluation = Round::portal()
+        .serving(WWW)
+        .delegation(
+            WWW,
+            zone(&[("ns1.gansu.gov.cn", serves()), ("ns2.gansu.gov.cn", silent)]),
+        )
+        .evaluate(&policy);
+    assert!(
+        !evaluation.findings.iter().any(|f| f.kind == DanglingNs),
+        "{}",
+        listing(&evaluation)
+    );
+    assert!(!evaluation.measured.contains("ns:gansu.gov.cn"));
+
+    // Whether the zone has a wildcard is unknown: no unapproved site.
+    let unknown = zone(&[("ns1.gansu.gov.cn", serves())]).with(|d| d.wildcard = None);
+    let evaluation = Round::new()
+        .resolves(DATA, &["203.0.113.20"])
+        .delegation(DATA, unknown)
+        .page(
+            DATA,
+            "203.0.113.20",
+            loaded(200, "https://data.gansu.gov.cn/", plain("平台")),
+        )
+        .evaluate(&policy);
+    assert!(evaluation.findings.iter().all(|f| f.kind != UnapprovedSite));
+    assert!(
+        evaluation
+            .unjudged
+            .contains(&(UnapprovedSite, DATA.to_string()))
+    );
+
+    // A feed with no dated entries says nothing about the account.
+    let evaluation = Round::new()
+        .account(fed_account(AccountStatus::Active))
+        .feed(FeedResult::Read(FeedRead {
+            format: "rss".into(),
+            entries: 0,
+            latest_post_at: None,
+            undated: 0,
+        }))
+        .evaluate(&policy);
+    assert!(evaluation.findings.iter().all(|f| f.kind != AccountStale));
+    assert_eq!(evaluation.failures.len(), 1, "{:?}", evaluation.failures);
+}
+
+/// A homepage that sends visitors to a host outside the government
+/// suffixes is suspected of tampering; one that moves within them is not.
+#[test]
+fn a_homepage_redirecting_off_government_domains_is_suspect() {
+    let redirect = |to: &str| PageOutcome::Loaded {
+        status: 302,
+        final_url: format!("https://{WWW}/"),
+        hops: vec![],
+        redirected_to: Some(to.to_string()),
+        body_bytes: 0,
+        truncated: false,
+        page: Box::new(Page::default()),
+        server: None,
+        takeover: vec![],
+        elapsed_ms: 20,
+    };
+    for (to, raised) in [
+        ("https://www.jinsha-casino.example/", true),
+        ("https://www.gansu.gov.cn.evil.example/", true),
+        ("https://gansu.gov.cn/portal/", false),
+        ("https://www.gov.cn/", false),
+    ] {
+        let evaluation = Round::portal()
+            .resolves(WWW, &[V4])
+            .page(WWW, V4, redirect(to))
+            .tls(WWW, V4, TlsVerdict::Valid)
+            .evaluate(&Policy::built_in());
+        let found = evaluation
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::SuspectedTampering && f.subject == WWW);
+        assert_eq!(found, raised, "{to}:\n{}", listing(&evaluation));
     }
 }
