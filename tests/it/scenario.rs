@@ -51,6 +51,19 @@ fn the_six_real_cases_and_nothing_else() {
         let watch = watch(&region, &db.url);
         let mut store = db.open();
         register(&mut store, &watch.policy).expect("register the region");
+        // An exception that has expired by the check suppresses nothing.
+        store
+            .add_exception(
+                "ipv6_missing",
+                "www.jinchang.gov.cn",
+                &siteward::store::ExceptionGrant {
+                    reason: "改造中".into(),
+                    until: chrono::Utc::now() + chrono::Duration::milliseconds(1500),
+                },
+                &siteward::store::Change::now("tester"),
+            )
+            .expect("exception");
+        std::thread::sleep(std::time::Duration::from_millis(1600));
         let prober = Prober::from_config(&watch.config, &watch.policy).expect("prober");
         let report =
             check::run(&mut store, &watch.policy, &prober, &runtime, true).expect("check runs");
