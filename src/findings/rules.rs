@@ -252,6 +252,22 @@ impl<'a> Rules<'a> {
         self.evaluation.findings.push(finding);
     }
 
+    /// Builds a finding (see [`Rules::finding`]) and adds it.
+    #[allow(clippy::too_many_arguments)]
+    fn raise(
+        &mut self,
+        kind: FindingKind,
+        subject: String,
+        scope: &str,
+        site: Option<&Site>,
+        summary: String,
+        evidence: Vec<Evidence>,
+        observed_at: DateTime<Utc>,
+    ) {
+        let finding = self.finding(kind, subject, scope, site, summary, evidence, observed_at);
+        self.push(finding);
+    }
+
     /// The share of visits that failed over the window, in words, when it
     /// reaches the policy's threshold over enough visits to say so.
     fn failure_rate(&self, view: &HostView) -> Option<String> {
@@ -311,7 +327,7 @@ impl<'a> Rules<'a> {
                         "not_allowed",
                         format!("site {} ({})", site.id, site.name),
                     )];
-                    let finding = self.finding(
+                    self.raise(
                         FindingKind::DomainNotAllowed,
                         domain.hostname.to_string(),
                         REGISTRY,
@@ -320,7 +336,6 @@ impl<'a> Rules<'a> {
                         evidence,
                         now,
                     );
-                    self.push(finding);
                 }
             }
             if site.status != SiteStatus::Live {
@@ -342,7 +357,7 @@ impl<'a> Rules<'a> {
                         crate::clock::show_opt(site.times.live_at)
                     ),
                 )];
-                let finding = self.finding(
+                self.raise(
                     FindingKind::LiveWithoutCode,
                     subject.clone(),
                     REGISTRY,
@@ -351,7 +366,6 @@ impl<'a> Rules<'a> {
                     evidence,
                     now,
                 );
-                self.push(finding);
             }
             for domain in site
                 .domains
@@ -383,7 +397,7 @@ impl<'a> Rules<'a> {
                         "runs_site",
                         format!("level {}, site {} {}", org.level, site.id, site.name),
                     )];
-                    let finding = self.finding(
+                    self.raise(
                         FindingKind::RegistryConflict,
                         format!("{subject} (org)"),
                         REGISTRY,
@@ -392,7 +406,6 @@ impl<'a> Rules<'a> {
                         evidence,
                         now,
                     );
-                    self.push(finding);
                 }
             }
         }
@@ -408,7 +421,7 @@ impl<'a> Rules<'a> {
                 "claimed_twice",
                 names.join(", "),
             )];
-            let finding = self.finding(
+            self.raise(
                 FindingKind::RegistryConflict,
                 host.to_string(),
                 REGISTRY,
@@ -417,7 +430,6 @@ impl<'a> Rules<'a> {
                 evidence,
                 now,
             );
-            self.push(finding);
         }
         for (org, sites) in portals.into_iter().filter(|(_, s)| s.len() > 1) {
             let names: Vec<String> = sites
@@ -434,7 +446,7 @@ impl<'a> Rules<'a> {
                 "two_portals",
                 names.join(", "),
             )];
-            let finding = self.finding(
+            self.raise(
                 FindingKind::RegistryConflict,
                 format!("{org} (portals)"),
                 REGISTRY,
@@ -443,7 +455,6 @@ impl<'a> Rules<'a> {
                 evidence,
                 now,
             );
-            self.push(finding);
         }
     }
 
@@ -733,7 +744,7 @@ impl<'a> Rules<'a> {
                 )
                 .at(address),
             ];
-            let finding = self.finding(
+            self.raise(
                 FindingKind::StaleAddress,
                 format!("{host} {address}"),
                 host.as_str(),
@@ -742,7 +753,6 @@ impl<'a> Rules<'a> {
                 evidence,
                 at,
             );
-            self.push(finding);
         }
     }
 
@@ -802,7 +812,7 @@ impl<'a> Rules<'a> {
             Evidence::new(host.as_str(), "dns", "answer", dns_detail(dns)),
             Evidence::new(host.as_str(), "page", "loaded", page_detail(outcome)).at(address),
         ];
-        let finding = self.finding(
+        self.raise(
             FindingKind::UnapprovedSite,
             host.to_string(),
             host.as_str(),
@@ -811,7 +821,6 @@ impl<'a> Rules<'a> {
             evidence,
             at,
         );
-        self.push(finding);
     }
 
     fn retired(
@@ -881,7 +890,7 @@ impl<'a> Rules<'a> {
                 ));
             }
         }
-        let finding = self.finding(
+        self.raise(
             FindingKind::OfflineStillResolving,
             host.to_string(),
             host.as_str(),
@@ -890,7 +899,6 @@ impl<'a> Rules<'a> {
             evidence,
             at,
         );
-        self.push(finding);
     }
 
     fn live(
@@ -922,7 +930,7 @@ impl<'a> Rules<'a> {
                     dns.a.name(),
                     dns_detail(dns),
                 )];
-                let finding = self.finding(
+                self.raise(
                     FindingKind::NotResolving,
                     host.to_string(),
                     host.as_str(),
@@ -931,7 +939,6 @@ impl<'a> Rules<'a> {
                     evidence,
                     at,
                 );
-                self.push(finding);
             }
             return;
         }
@@ -990,7 +997,7 @@ impl<'a> Rules<'a> {
                         .at(address)
                 })
                 .collect();
-            let finding = self.finding(
+            let mut finding = self.finding(
                 FindingKind::UnreachableButResolving,
                 host.to_string(),
                 host.as_str(),
@@ -999,7 +1006,6 @@ impl<'a> Rules<'a> {
                 evidence,
                 at,
             );
-            let mut finding = finding;
             if let Some(rate) = self.failure_rate(view) {
                 finding.summary.push_str(&format!("；{rate}"));
             }
@@ -1034,7 +1040,7 @@ impl<'a> Rules<'a> {
                     self.policy.thresholds.unreachable_window_days
                 ),
             )];
-            let finding = self.finding(
+            self.raise(
                 FindingKind::UnreachableButResolving,
                 host.to_string(),
                 host.as_str(),
@@ -1043,7 +1049,6 @@ impl<'a> Rules<'a> {
                 evidence,
                 at,
             );
-            self.push(finding);
         }
         self.certificates(host, view, site, at);
         if primary {
@@ -1291,7 +1296,7 @@ impl<'a> Rules<'a> {
             let evidence = vec![
                 Evidence::new(host.as_str(), "page", "redirect", page_detail(outcome)).at(address),
             ];
-            let finding = self.finding(
+            self.raise(
                 FindingKind::SuspectedTampering,
                 host.to_string(),
                 host.as_str(),
@@ -1300,7 +1305,6 @@ impl<'a> Rules<'a> {
                 evidence,
                 at,
             );
-            self.push(finding);
             return;
         }
     }
@@ -1326,7 +1330,7 @@ impl<'a> Rules<'a> {
                 dns.aaaa.name(),
                 dns_detail(dns),
             )];
-            let finding = self.finding(
+            self.raise(
                 FindingKind::Ipv6Missing,
                 host.to_string(),
                 host.as_str(),
@@ -1335,7 +1339,6 @@ impl<'a> Rules<'a> {
                 evidence,
                 at,
             );
-            self.push(finding);
             return;
         }
         if v6.is_empty() || !self.ipv6_works {
@@ -1356,7 +1359,7 @@ impl<'a> Rules<'a> {
                         .at(address)
                 })
                 .collect();
-            let finding = self.finding(
+            self.raise(
                 FindingKind::Ipv6Unreachable,
                 host.to_string(),
                 host.as_str(),
@@ -1365,7 +1368,6 @@ impl<'a> Rules<'a> {
                 evidence,
                 at,
             );
-            self.push(finding);
             return;
         }
         let Some(reach) = &view.ipv6 else { return };
@@ -1399,7 +1401,7 @@ impl<'a> Rules<'a> {
             ),
         )
         .at(reach.address)];
-        let finding = self.finding(
+        self.raise(
             FindingKind::Ipv6Partial,
             host.to_string(),
             host.as_str(),
@@ -1408,7 +1410,6 @@ impl<'a> Rules<'a> {
             evidence,
             at,
         );
-        self.push(finding);
     }
 
     fn content(&mut self, host: &Hostname, view: &HostView, site: &Site, at: DateTime<Utc>) {
@@ -1458,7 +1459,7 @@ impl<'a> Rules<'a> {
                 host.to_unicode(),
                 reasons.join("；")
             );
-            let finding = self.finding(
+            self.raise(
                 FindingKind::SuspectedTampering,
                 host.to_string(),
                 host.as_str(),
@@ -1467,7 +1468,6 @@ impl<'a> Rules<'a> {
                 evidence,
                 at,
             );
-            self.push(finding);
         }
         let Some(code) = &site.code else { return };
         let mut shown: Vec<String> = page.footer_codes.clone();
@@ -1483,7 +1483,7 @@ impl<'a> Rules<'a> {
                 host.to_unicode()
             );
             let evidence = vec![page_evidence("code_missing", format!("title: {title}"))];
-            let finding = self.finding(
+            self.raise(
                 FindingKind::SiteCodeMissingOnPage,
                 host.to_string(),
                 host.as_str(),
@@ -1492,7 +1492,6 @@ impl<'a> Rules<'a> {
                 evidence,
                 at,
             );
-            self.push(finding);
         } else if shown.iter().any(|c| c != code.as_str()) {
             let others: Vec<&str> = shown
                 .iter()
@@ -1513,7 +1512,7 @@ impl<'a> Rules<'a> {
                     page.meta_site_code.as_deref().unwrap_or("-")
                 ),
             )];
-            let finding = self.finding(
+            self.raise(
                 FindingKind::SiteCodeMismatch,
                 host.to_string(),
                 host.as_str(),
@@ -1522,7 +1521,6 @@ impl<'a> Rules<'a> {
                 evidence,
                 at,
             );
-            self.push(finding);
         }
     }
 
@@ -1594,7 +1592,7 @@ impl<'a> Rules<'a> {
                 }
             );
             let site = self.site_of(host);
-            let finding = self.finding(
+            self.raise(
                 FindingKind::DanglingNs,
                 delegation.zone.clone(),
                 &scope,
@@ -1603,7 +1601,6 @@ impl<'a> Rules<'a> {
                 bad.into_values().flatten().collect(),
                 at,
             );
-            self.push(finding);
         }
     }
 
@@ -1689,7 +1686,7 @@ impl<'a> Rules<'a> {
                 );
                 let evidence =
                     vec![Evidence::new(host.as_str(), "page", "link", links.join(" ")).at(address)];
-                let finding = self.finding(
+                self.raise(
                     FindingKind::LinkToRetiredDomain,
                     format!("{host} -> {linked}"),
                     host.as_str(),
@@ -1698,7 +1695,6 @@ impl<'a> Rules<'a> {
                     evidence,
                     view.at.unwrap_or(now),
                 );
-                self.push(finding);
             }
         }
     }
