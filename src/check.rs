@@ -41,6 +41,10 @@ impl CheckReport {
     }
 }
 
+/// How long a name learnt from a link is looked at after the last page
+/// that linked to it.
+const LINK_MEMORY_DAYS: i64 = 30;
+
 /// The most host names learnt from links in one round, so that a page
 /// full of generated names cannot flood a cycle.
 const MAX_LINK_DISCOVERIES: usize = 1000;
@@ -76,7 +80,13 @@ pub fn run(
                 });
         }
     }
+    // Names learnt from links are looked at while pages still link to them
+    // (and a while after); names an administrator gave are kept.
+    let stale_links = started_at - chrono::Duration::days(LINK_MEMORY_DAYS);
     for found in &discovered {
+        if found.source == "link" && found.last_seen < stale_links {
+            continue;
+        }
         if policy.is_managed(found.hostname.as_str()) {
             targets
                 .entry(found.hostname.clone())
@@ -93,7 +103,7 @@ pub fn run(
     let mut observations = runtime.block_on(async {
         let (hosts, feeds) = tokio::join!(
             prober.targets(targets.values().cloned().collect(), Scope::ALL),
-            prober.feeds(feed_urls)
+            prober.feeds(feed_urls.clone())
         );
         let mut all = hosts;
         all.extend(feeds);
@@ -127,6 +137,13 @@ pub fn run(
     let evaluation = round.evaluate(policy, &hosts, &feeds, None, false);
     let ipv6_works = evaluation.ipv6_works;
     let mut failures = evaluation.failures.clone();
+    // A feed that gave no answer within the host deadline.
+    for url in feed_urls.iter().filter(|url| !feeds.contains_key(*url)) {
+        failures.push(findings::MeasurementFailure {
+            scope: format!("feed {url}"),
+            reason: "no answer within the per-host deadline".into(),
+        });
+    }
     let mut stats =
         store.record_evaluation(&evaluation, policy.confirmation.confirmations, Utc::now())?;
 
@@ -159,7 +176,15 @@ pub fn run(
         }
     }
 
-    let failed_hosts: BTreeSet<&str> = failures.iter().map(|f| f.scope.as_str()).collect();
+    let failed_hosts: BTreeSet<&str> = failures
+        .iter()
+        .map(|f| f.scope.as_str())
+        .filter(|scope| {
+            scope
+                .parse::<Hostname>()
+                .is_ok_and(|h| hosts.contains_key(&h))
+        })
+        .collect();
     let status = if host_count > 0 && failed_hosts.len() >= host_count {
         "measurement_failed"
     } else {
