@@ -99,6 +99,11 @@ impl ObservationData {
     pub fn outcome(&self) -> String {
         match self {
             ObservationData::Tls(tls) => tls.verdict.name().into(),
+            // A server error is an answer, but not a page that loads: the
+            // availability count reads this column.
+            ObservationData::Page(http::PageOutcome::Loaded { status, .. }) if *status >= 500 => {
+                "server_error".into()
+            }
             ObservationData::Page(page) => page.name().into(),
             ObservationData::Ipv6(reach) => match reach.connectivity_percent() {
                 Some(percent) => format!("{percent}%"),
