@@ -319,10 +319,7 @@ fn check(
         &runtime,
         confirm,
     )?;
-    let names = output::Names::new(
-        &context.store.sites(&SiteFilter::default())?,
-        &context.store.orgs()?,
-    );
+    let names = names(context)?;
     let shown: Vec<_> = report
         .findings
         .iter()
@@ -387,11 +384,7 @@ fn findings(context: &mut Context_, args: FindingsArgs, out: &mut impl Write) ->
                 .store
                 .acknowledge_finding(id, &context.actor, &note, chrono::Utc::now())?;
         if context.json {
-            let names = output::Names::new(
-                &context.store.sites(&SiteFilter::default())?,
-                &context.store.orgs()?,
-            );
-            json_line(out, &output::finding_json(&finding, &names))?;
+            json_line(out, &output::finding_json(&finding, &names(context)?))?;
         } else {
             writeln!(
                 out,
@@ -411,10 +404,7 @@ fn findings(context: &mut Context_, args: FindingsArgs, out: &mut impl Write) ->
         list.retain(|f| f.kind == kind);
     }
     if context.json {
-        let names = output::Names::new(
-            &context.store.sites(&SiteFilter::default())?,
-            &context.store.orgs()?,
-        );
+        let names = names(context)?;
         for finding in &list {
             json_line(out, &output::finding_json(finding, &names))?;
         }
@@ -422,6 +412,14 @@ fn findings(context: &mut Context_, args: FindingsArgs, out: &mut impl Write) ->
         output::findings_table(&list).print(out)?;
     }
     Ok(())
+}
+
+/// The names of the sites and organizations findings point at.
+fn names(context: &mut Context_) -> Result<output::Names> {
+    Ok(output::Names::new(
+        &context.store.sites(&SiteFilter::default())?,
+        &context.store.orgs()?,
+    ))
 }
 
 /// `policy check`: validates a directory and prints the values in force.

@@ -119,6 +119,11 @@ struct Rules<'a> {
     evaluation: Evaluation,
 }
 
+/// A site as a summary names it: its name and id.
+fn site_label(site: &Site) -> String {
+    format!("{}（{}）", site.name, site.id)
+}
+
 fn addresses(addresses: &[IpAddr]) -> String {
     addresses
         .iter()
@@ -410,10 +415,7 @@ impl<'a> Rules<'a> {
             }
         }
         for (host, claimants) in live_by_host.into_iter().filter(|(_, s)| s.len() > 1) {
-            let names: Vec<String> = claimants
-                .iter()
-                .map(|s| format!("{}（{}）", s.name, s.id))
-                .collect();
+            let names: Vec<String> = claimants.iter().map(|s| site_label(s)).collect();
             let summary = format!("{host} 同时登记在多个运行中的网站：{}", names.join("、"));
             let evidence = vec![Evidence::new(
                 host,
@@ -432,10 +434,7 @@ impl<'a> Rules<'a> {
             );
         }
         for (org, sites) in portals.into_iter().filter(|(_, s)| s.len() > 1) {
-            let names: Vec<String> = sites
-                .iter()
-                .map(|s| format!("{}（{}）", s.name, s.id))
-                .collect();
+            let names: Vec<String> = sites.iter().map(|s| site_label(s)).collect();
             let summary = format!(
                 "{org} 运行多个门户网站：{}；一个单位只应有一个门户",
                 names.join("、")
@@ -1540,14 +1539,7 @@ impl<'a> Rules<'a> {
                 continue;
             }
             let scope = format!("ns:{}", delegation.zone);
-            // A server that does not answer may be filtered from here: only
-            // a lame server or a name server that does not exist is a fact.
-            if delegation.servers.iter().all(|s| {
-                !matches!(
-                    s.status,
-                    ServerStatus::Unknown { .. } | ServerStatus::Unreachable { .. }
-                )
-            }) {
+            if delegation.servers.iter().all(|s| s.status.is_conclusive()) {
                 self.evaluation.measured.insert(scope.clone());
             } else {
                 self.failed(&scope, "some name servers could not be looked up".into());
@@ -1752,17 +1744,10 @@ impl<'a> Rules<'a> {
                     ),
                 )]
             };
-            let finding = |kind, summary, evidence| Finding {
-                kind,
-                severity: self.policy.severity_of(kind),
-                subject: subject.clone(),
-                scope: scope.clone(),
-                site_id: None,
+            // An account's finding belongs to its organizer, through no site.
+            let finding = |rules: &Self, kind, summary, evidence| Finding {
                 org_id: org.map(|o| o.id),
-                summary,
-                action: action(kind).to_string(),
-                evidence,
-                observed_at: now,
+                ..rules.finding(kind, subject.clone(), &scope, None, summary, evidence, now)
             };
             match account.status {
                 AccountStatus::Active => {
@@ -1787,7 +1772,12 @@ impl<'a> Rules<'a> {
                             show_date(account.status_changed_at)
                         ),
                     };
-                    let found = finding(FindingKind::AccountStale, summary, evidence_of("stale"));
+                    let found = finding(
+                        self,
+                        FindingKind::AccountStale,
+                        summary,
+                        evidence_of("stale"),
+                    );
                     self.push(found);
                 }
                 AccountStatus::Closed => {
@@ -1803,6 +1793,7 @@ impl<'a> Rules<'a> {
                         show_date(posted)
                     );
                     let found = finding(
+                        self,
                         FindingKind::AccountClosedButActive,
                         summary,
                         evidence_of("posting"),

@@ -567,7 +567,7 @@ impl Policy {
     pub fn is_managed(&self, host: &str) -> bool {
         self.managed_zones
             .iter()
-            .any(|zone| under(host, zone.as_str()))
+            .any(|zone| crate::registry::name_within(host, zone.as_str()))
     }
 
     /// Whether an address is in the region's own ranges.
@@ -584,15 +584,6 @@ impl Policy {
             .domain(name.as_bytes())
             .and_then(|d| std::str::from_utf8(d.as_bytes()).ok().map(str::to_string))
     }
-}
-
-/// Whether `name` is `zone` or under it.
-pub fn under(name: &str, zone: &str) -> bool {
-    let name = name.trim_end_matches('.');
-    name.eq_ignore_ascii_case(zone)
-        || (name.len() > zone.len()
-            && name.as_bytes()[name.len() - zone.len() - 1] == b'.'
-            && name[name.len() - zone.len()..].eq_ignore_ascii_case(zone))
 }
 
 /// A standard 5-field cron expression (the `cron` crate wants seconds

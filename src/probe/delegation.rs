@@ -42,10 +42,13 @@ pub enum ServerStatus {
 
 impl ServerStatus {
     /// Whether this is a fact about the server rather than a failure to
-    /// measure. An unreachable server is a fact only once confirmed; the
-    /// rules decide.
+    /// measure. A server that does not answer may only be filtered from
+    /// here: a lame server, or a name server that does not exist, is a fact.
     pub fn is_conclusive(&self) -> bool {
-        !matches!(self, ServerStatus::Unknown { .. })
+        !matches!(
+            self,
+            ServerStatus::Unknown { .. } | ServerStatus::Unreachable { .. }
+        )
     }
 }
 

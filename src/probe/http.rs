@@ -295,6 +295,16 @@ impl std::fmt::Debug for PageProbe {
     }
 }
 
+/// A final response, as [`PageProbe::follow`] reached it.
+struct Fetched {
+    url: Url,
+    hops: Vec<Hop>,
+    response: Response,
+    body: Vec<u8>,
+    /// Where a redirect to another host pointed.
+    redirected_to: Option<Url>,
+}
+
 enum Connected {
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     Plain(TcpStream),
@@ -401,42 +411,20 @@ impl PageProbe {
         url: &Url,
         address: IpAddr,
     ) -> Result<(Response, Vec<u8>), String> {
+        let host: Hostname = url
+            .host_str()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|e: crate::registry::Invalid| e.to_string())?;
         let deadline = self.settings.deadline;
-        let fetch = async {
-            let mut url = url.clone();
-            let host = url.host_str().unwrap_or_default().to_string();
-            for _ in 0..=self.settings.max_redirects {
-                let connection = self.connect(&url, address).await?;
-                let path = match url.query() {
-                    Some(query) => format!("{}?{query}", url.path()),
-                    None => url.path().to_string(),
-                };
-                let result = match connection {
-                    Connected::Tls(stream) => get(*stream, &host, &path, deadline).await,
-                    Connected::Plain(stream) => get(stream, &host, &path, deadline).await,
-                };
-                let (response, body) = result.map_err(|e| match e {
-                    HttpFailure::Protocol { reason } => reason,
-                    HttpFailure::Timeout { after_ms } => format!("no answer within {after_ms} ms"),
-                })?;
-                let next = response
-                    .location
-                    .as_deref()
-                    .filter(|_| (300..400).contains(&response.status))
-                    .and_then(|location| url.join(location).ok());
-                match next {
-                    Some(next) if next.host_str() == Some(host.as_str()) => url = next,
-                    _ => return Ok((response, body)),
-                }
+        let follow = self.follow(&host, address, Instant::now(), None, vec![url.clone()]);
+        match tokio::time::timeout(deadline, follow).await {
+            Ok(Ok(fetched)) => Ok((fetched.response, fetched.body)),
+            Ok(Err(PageOutcome::Unreachable { https, http })) => {
+                Err([https, http].join(" ").trim().to_string())
             }
-            Err(format!(
-                "more than {} redirects",
-                self.settings.max_redirects
-            ))
-        };
-        match tokio::time::timeout(deadline, fetch).await {
-            Ok(result) => result,
-            Err(_) => Err(format!("no answer within {} ms", deadline.as_millis())),
+            Ok(Err(PageOutcome::Failed { reason })) => Err(reason),
+            Ok(Err(_)) | Err(_) => Err(format!("no answer within {} ms", deadline.as_millis())),
         }
     }
 
@@ -478,6 +466,58 @@ impl PageProbe {
         starts: Vec<Url>,
         checks: &PageChecks,
     ) -> PageOutcome {
+        let Fetched {
+            url,
+            hops,
+            response,
+            body,
+            redirected_to,
+        } = match self.follow(host, address, started, first, starts).await {
+            Ok(fetched) => fetched,
+            Err(outcome) => return outcome,
+        };
+        let (text, encoding) = page::decode(&body, response.content_type.as_deref());
+        let (mut read, visible) = page::parse(&text, &url, &self.settings.prohibited);
+        read.encoding = encoding.name().to_string();
+        read.mentions = page::matching_terms(
+            read.title.as_deref().unwrap_or_default(),
+            &visible,
+            &checks.names,
+        );
+        let takeover = checks
+            .services
+            .iter()
+            .filter(|service| {
+                service.matches_response(response.status, response.server.as_deref(), &text)
+            })
+            .map(|service| service.name.clone())
+            .collect();
+        PageOutcome::Loaded {
+            status: response.status,
+            final_url: url.to_string(),
+            hops,
+            redirected_to: redirected_to.map(|u| u.to_string()),
+            body_bytes: response.body_bytes,
+            truncated: response.truncated,
+            page: Box::new(read),
+            server: response.server,
+            takeover,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+
+    /// Connects (HTTPS, else HTTP, unless `first` is already connected),
+    /// sends GET, and follows redirects within the host; a redirect to
+    /// another host ends the walk and is returned, not followed. Anything
+    /// short of a final response is the outcome that says why.
+    async fn follow(
+        &self,
+        host: &Hostname,
+        address: IpAddr,
+        started: Instant,
+        first: Option<(Url, Connected)>,
+        starts: Vec<Url>,
+    ) -> Result<Fetched, PageOutcome> {
         let mut errors = Vec::new();
         let mut connected = first;
         for start in starts.into_iter().filter(|_| connected.is_none()) {
@@ -491,10 +531,10 @@ impl PageProbe {
         }
         let Some((mut url, mut connection)) = connected else {
             let mut errors = errors.into_iter();
-            return PageOutcome::Unreachable {
+            return Err(PageOutcome::Unreachable {
                 https: errors.next().unwrap_or_default(),
                 http: errors.next().unwrap_or_default(),
-            };
+            });
         };
         let mut hops = Vec::new();
         loop {
@@ -510,11 +550,13 @@ impl PageProbe {
             let (response, body) = match result {
                 Ok(done) => done,
                 Err(HttpFailure::Timeout { .. }) => {
-                    return PageOutcome::Timeout {
+                    return Err(PageOutcome::Timeout {
                         after_ms: self.settings.deadline.as_millis() as u64,
-                    };
+                    });
                 }
-                Err(HttpFailure::Protocol { reason }) => return PageOutcome::Failed { reason },
+                Err(HttpFailure::Protocol { reason }) => {
+                    return Err(PageOutcome::Failed { reason });
+                }
             };
             hops.push(Hop {
                 url: url.to_string(),
@@ -528,49 +570,24 @@ impl PageProbe {
             match next {
                 Some(next) if next.host_str() == Some(host.as_str()) => {
                     if hops.len() > self.settings.max_redirects {
-                        return PageOutcome::Failed {
+                        return Err(PageOutcome::Failed {
                             reason: format!("more than {} redirects", self.settings.max_redirects),
-                        };
+                        });
                     }
-                    connection = match self.connect(&next, address).await {
-                        Ok(connection) => connection,
-                        Err(reason) => return PageOutcome::Failed { reason },
-                    };
+                    connection = self
+                        .connect(&next, address)
+                        .await
+                        .map_err(|reason| PageOutcome::Failed { reason })?;
                     url = next;
                 }
-                other => {
-                    let (text, encoding) = page::decode(&body, response.content_type.as_deref());
-                    let (mut read, visible) = page::parse(&text, &url, &self.settings.prohibited);
-                    read.encoding = encoding.name().to_string();
-                    read.mentions = page::matching_terms(
-                        read.title.as_deref().unwrap_or_default(),
-                        &visible,
-                        &checks.names,
-                    );
-                    let takeover = checks
-                        .services
-                        .iter()
-                        .filter(|service| {
-                            service.matches_response(
-                                response.status,
-                                response.server.as_deref(),
-                                &text,
-                            )
-                        })
-                        .map(|service| service.name.clone())
-                        .collect();
-                    return PageOutcome::Loaded {
-                        status: response.status,
-                        final_url: url.to_string(),
+                redirected_to => {
+                    return Ok(Fetched {
+                        url,
                         hops,
-                        redirected_to: other.map(|u| u.to_string()),
-                        body_bytes: response.body_bytes,
-                        truncated: response.truncated,
-                        page: Box::new(read),
-                        server: response.server.clone(),
-                        takeover,
-                        elapsed_ms: started.elapsed().as_millis() as u64,
-                    };
+                        response,
+                        body,
+                        redirected_to,
+                    });
                 }
             }
         }

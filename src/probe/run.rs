@@ -371,26 +371,16 @@ impl Prober {
 
     /// Polls every feed, at most `concurrency` at a time.
     pub async fn feeds(&self, urls: Vec<String>) -> Vec<Observation> {
-        let mut tasks = JoinSet::new();
-        for url in urls {
-            let prober = self.clone();
-            let Ok(permit) = self.limit.clone().acquire_owned().await else {
-                break;
-            };
-            tasks.spawn(async move {
-                let observation =
-                    tokio::time::timeout(prober.host_deadline, prober.feed(&url)).await;
-                drop(permit);
-                observation.ok().flatten()
-            });
-        }
-        let mut all = Vec::new();
-        while let Some(done) = tasks.join_next().await {
-            if let Ok(Some(observation)) = done {
-                all.push(observation);
-            }
-        }
-        all
+        self.bounded(urls, |prober, url| async move {
+            tokio::time::timeout(prober.host_deadline, prober.feed(&url))
+                .await
+                .ok()
+                .flatten()
+        })
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// Probes every host name, at most `concurrency` at a time.
@@ -403,23 +393,41 @@ impl Prober {
     /// delegation is checked once.
     pub async fn targets(&self, targets: Vec<Target>, scope: Scope) -> Vec<Observation> {
         let zones = Arc::new(ZoneCache::default());
-        let mut tasks = JoinSet::new();
-        for target in targets {
-            let prober = self.clone();
+        self.bounded(targets, move |prober, target| {
             let zones = zones.clone();
+            async move { prober.target(&target, scope, &zones).await }
+        })
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// Runs `work` on every item as a task of its own, at most
+    /// `concurrency` at a time (the one limit every probe shares), and
+    /// collects what the tasks return.
+    async fn bounded<I, T, F, Fut>(&self, items: Vec<I>, work: F) -> Vec<T>
+    where
+        F: Fn(Prober, I) -> Fut,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut tasks = JoinSet::new();
+        for item in items {
             let Ok(permit) = self.limit.clone().acquire_owned().await else {
                 break;
             };
+            let task = work(self.clone(), item);
             tasks.spawn(async move {
-                let observations = prober.target(&target, scope, &zones).await;
+                let done = task.await;
                 drop(permit);
-                observations
+                done
             });
         }
         let mut all = Vec::new();
         while let Some(done) = tasks.join_next().await {
-            if let Ok(observations) = done {
-                all.extend(observations);
+            if let Ok(done) = done {
+                all.push(done);
             }
         }
         all

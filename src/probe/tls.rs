@@ -78,14 +78,6 @@ pub enum HandshakeFailure {
     Other,
 }
 
-impl HandshakeFailure {
-    /// Whether this says something about the server (rather than about
-    /// this machine or a deadline).
-    pub fn is_conclusive(self) -> bool {
-        !matches!(self, HandshakeFailure::Local | HandshakeFailure::Timeout)
-    }
-}
-
 /// The TLS probe's judgement of one address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
@@ -473,7 +465,7 @@ fn failed(reason: HandshakeFailure, detail: impl Into<String>) -> TlsVerdict {
 
 /// A connect error that is about this machine: no route (no IPv6 here),
 /// no address to bind, no file descriptor left.
-pub fn is_local(error: &io::Error) -> bool {
+fn is_local(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::NetworkUnreachable

@@ -30,10 +30,7 @@ impl Hostname {
     /// Whether this name is `suffix` or lies below it, label-wise
     /// (`x.gov.cn` is under `gov.cn`, `xgov.cn` is not).
     pub fn is_within(&self, suffix: &Hostname) -> bool {
-        self.0 == suffix.0
-            || (self.0.len() > suffix.0.len()
-                && self.0.ends_with(suffix.as_str())
-                && self.0.as_bytes()[self.0.len() - suffix.0.len() - 1] == b'.')
+        name_within(&self.0, &suffix.0)
     }
 
     /// Parses a host name that may be given as a URL (`https://x.gov.cn/a`),
@@ -180,4 +177,16 @@ impl AllowedSuffixes {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// Whether `name` is `suffix` or lies below it, label-wise, ignoring ASCII
+/// case and a trailing dot: for names not (yet) parsed into [`Hostname`],
+/// such as the host names links point at.
+pub fn name_within(name: &str, suffix: &str) -> bool {
+    let name = name.trim_end_matches('.').as_bytes();
+    let suffix = suffix.trim_end_matches('.').as_bytes();
+    name.eq_ignore_ascii_case(suffix)
+        || (name.len() > suffix.len()
+            && name[name.len() - suffix.len() - 1] == b'.'
+            && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix))
 }

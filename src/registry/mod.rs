@@ -16,7 +16,7 @@ use thiserror::Error;
 
 pub use code::{Division, DivisionCode, DivisionTable, SiteCode};
 pub use filing::{PROVINCE_ABBREVIATIONS, check_icp, check_psb};
-pub use hostname::{AllowedSuffixes, Hostname};
+pub use hostname::{AllowedSuffixes, Hostname, name_within};
 pub(crate) use model::named_enum;
 pub use model::{
     Account, AccountStatus, Domain, DomainRole, DomainState, OrgLevel, Organization, Platform,

@@ -325,19 +325,6 @@ impl Store {
         with_conn!(self, c => c.read_tx(|c| findings::list(c, statuses)))
     }
 
-    /// The findings that are not resolved.
-    pub fn current_findings(&mut self) -> Result<Vec<crate::findings::Current>, StoreError> {
-        with_conn!(self, c => c.read_tx(findings::current))
-    }
-
-    /// Writes one round's finding changes, all or none.
-    pub fn apply_findings(
-        &mut self,
-        changes: &[crate::findings::Change],
-    ) -> Result<ApplyStats, StoreError> {
-        with_conn!(self, c => c.write_tx(|c| findings::apply(c, changes)))
-    }
-
     /// Plans one round's changes against the current findings and the
     /// exceptions in force, and writes them, in one transaction: an
     /// acknowledgement or another check in between cannot be overwritten.
