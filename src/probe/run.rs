@@ -413,10 +413,19 @@ impl Prober {
         T: Send + 'static,
     {
         let mut tasks = JoinSet::new();
+        let mut all = Vec::with_capacity(items.len());
         for item in items {
             let Ok(permit) = self.limit.clone().acquire_owned().await else {
                 break;
             };
+            // A finished task keeps its whole allocation (sized for the
+            // probe's future) until joined: join as they finish, so only
+            // the tasks in flight are held.
+            while let Some(done) = tasks.try_join_next() {
+                if let Ok(done) = done {
+                    all.push(done);
+                }
+            }
             let task = work(self.clone(), item);
             tasks.spawn(async move {
                 let done = task.await;
@@ -424,7 +433,6 @@ impl Prober {
                 done
             });
         }
-        let mut all = Vec::new();
         while let Some(done) = tasks.join_next().await {
             if let Ok(done) = done {
                 all.push(done);
