@@ -1,6 +1,6 @@
 //! `siteward bench`: one full probe cycle over a simulated region of N host
-//! names on loopback (DNS, then TLS and the homepage at every address, then
-//! storing what changed), and a DNS-only pass, with the rates and the peak
+//! names on loopback (DNS, then TLS and the homepage at every address,
+//! storing what changed as hosts finish), and a DNS-only pass, with the rates and the peak
 //! memory. The simulated world runs in the same process, so its cost is in
 //! the figures too.
 
@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::probe::ObservationData;
 use crate::probe::dns::{DnsProbe, ResolverSettings};
 use crate::probe::http::{PageProbe, PageSettings};
-use crate::probe::run::{PAGE_DEADLINE, Prober, Scope};
+use crate::probe::run::{PAGE_DEADLINE, Prober, Scope, Target};
 use crate::probe::tls::TlsProbe;
 use crate::sim::world;
 use crate::store::Store;
@@ -21,14 +21,12 @@ use crate::store::Store;
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub hosts: usize,
-    /// The full cycle: probing and storing.
+    /// The full cycle: probing and storing, which overlap.
     pub seconds: f64,
     pub hosts_per_sec: f64,
     pub dns_queries_per_sec: f64,
     pub tls_handshakes_per_sec: f64,
     pub peak_rss_mb: f64,
-    pub probe_seconds: f64,
-    pub store_seconds: f64,
     pub dns_only_seconds: f64,
     pub dns_only_names_per_sec: f64,
     pub setup_seconds: f64,
@@ -58,8 +56,8 @@ pub fn run(count: usize, concurrency: usize) -> Result<BenchReport> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let setup = Instant::now();
+    let setup = Instant::now();
+    let (world, prober, dns) = runtime.block_on(async {
         let world = world::start(count)
             .await
             .context("cannot start the simulated world")?;
@@ -89,68 +87,63 @@ pub fn run(count: usize, concurrency: usize) -> Result<BenchReport> {
             Duration::from_secs(20),
             concurrency,
         );
-        let directory = tempfile_dir()?;
-        let url = format!("sqlite://{}", directory.join("bench.db").display());
-        let setup_seconds = setup.elapsed().as_secs_f64();
+        anyhow::Ok((world, prober, dns))
+    })?;
+    let directory = tempfile_dir()?;
+    let url = format!("sqlite://{}", directory.join("bench.db").display());
+    let mut store = Store::open(&url)?;
+    let setup_seconds = setup.elapsed().as_secs_f64();
 
-        let started = Instant::now();
-        prober.hosts(world.hosts.clone(), Scope::DNS_ONLY).await;
-        let dns_only_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    runtime.block_on(prober.hosts(world.hosts.clone(), Scope::DNS_ONLY));
+    let dns_only_seconds = started.elapsed().as_secs_f64();
 
-        let questions_before = dns.questions();
-        let started = Instant::now();
-        // The full cycle: DNS, then TLS and the homepage at every
-        // address. Delegations are per zone and IPv6 sampling is its own
-        // pass, so neither is in the per-host rate.
-        let scope = Scope {
-            delegation: false,
-            tls: true,
-            page: true,
-            ipv6: false,
-        };
-        let observations = prober.hosts(world.hosts.clone(), scope).await;
-        let probe_seconds = started.elapsed().as_secs_f64();
-        let questions = dns.questions() - questions_before;
-        let handshakes = observations
-            .iter()
-            .filter(|o| matches!(o.data, ObservationData::Tls(_)))
-            .count();
-        let mut outcomes = BTreeMap::new();
-        for observation in &observations {
-            *outcomes
-                .entry(format!(
-                    "{}:{}",
-                    observation.data.kind(),
-                    observation.data.outcome()
-                ))
-                .or_insert(0) += 1;
-        }
-        let stored = Instant::now();
-        // The batch moves to the store: no second copy in memory.
-        tokio::task::spawn_blocking(move || -> Result<()> {
-            let mut store = Store::open(&url)?;
-            store.record_observations(&observations)?;
-            Ok(())
-        })
-        .await??;
-        let store_seconds = stored.elapsed().as_secs_f64();
-        let seconds = started.elapsed().as_secs_f64();
-        let _ = std::fs::remove_dir_all(&directory);
-        Ok(BenchReport {
-            hosts: count,
-            seconds,
-            hosts_per_sec: count as f64 / seconds,
-            dns_queries_per_sec: questions as f64 / probe_seconds,
-            tls_handshakes_per_sec: handshakes as f64 / probe_seconds,
-            peak_rss_mb: peak_rss_mb(),
-            probe_seconds,
-            store_seconds,
-            dns_only_seconds,
-            dns_only_names_per_sec: count as f64 / dns_only_seconds,
-            setup_seconds,
-            concurrency,
-            outcomes,
-        })
+    let questions_before = dns.questions();
+    let started = Instant::now();
+    // The full cycle: DNS, then TLS and the homepage at every
+    // address, stored as `check` stores it (while the probes go on).
+    // Delegations are per zone and IPv6 sampling is its own pass, so
+    // neither is in the per-host rate.
+    let scope = Scope {
+        delegation: false,
+        tls: true,
+        page: true,
+        ipv6: false,
+    };
+    let targets = world.hosts.iter().cloned().map(Target::from).collect();
+    let observations =
+        crate::check::probe_and_record(&runtime, &mut store, &prober, targets, Vec::new(), scope)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let questions = dns.questions() - questions_before;
+    let handshakes = observations
+        .iter()
+        .filter(|o| matches!(o.data, ObservationData::Tls(_)))
+        .count();
+    let mut outcomes = BTreeMap::new();
+    for observation in &observations {
+        *outcomes
+            .entry(format!(
+                "{}:{}",
+                observation.data.kind(),
+                observation.data.outcome()
+            ))
+            .or_insert(0) += 1;
+    }
+    drop(store);
+    drop(world);
+    let _ = std::fs::remove_dir_all(&directory);
+    Ok(BenchReport {
+        hosts: count,
+        seconds,
+        hosts_per_sec: count as f64 / seconds,
+        dns_queries_per_sec: questions as f64 / seconds,
+        tls_handshakes_per_sec: handshakes as f64 / seconds,
+        peak_rss_mb: peak_rss_mb(),
+        dns_only_seconds,
+        dns_only_names_per_sec: count as f64 / dns_only_seconds,
+        setup_seconds,
+        concurrency,
+        outcomes,
     })
 }
 

@@ -100,15 +100,14 @@ pub fn run(
         .into_iter()
         .collect();
 
-    let mut observations = runtime.block_on(async {
-        let (hosts, feeds) = tokio::join!(
-            prober.targets(targets.values().cloned().collect(), Scope::ALL),
-            prober.feeds(feed_urls.clone())
-        );
-        let mut all = hosts;
-        all.extend(feeds);
-        all
-    });
+    let mut observations = probe_and_record(
+        runtime,
+        store,
+        prober,
+        targets.values().cloned().collect(),
+        feed_urls.clone(),
+        Scope::ALL,
+    )?;
 
     // Host names under managed zones that the region's own pages link to
     // are host names that exist: learn them, and look at them now.
@@ -116,15 +115,16 @@ pub fn run(
     let mut newly = 0;
     if !learnt.is_empty() {
         newly = store.discover(&learnt, "link", Utc::now())?;
-        let more = runtime.block_on(prober.targets(
+        let more = probe_and_record(
+            runtime,
+            store,
+            prober,
             learnt.iter().cloned().map(Target::from).collect(),
+            Vec::new(),
             Scope::ALL,
-        ));
+        )?;
         observations.extend(more);
     }
-    store
-        .record_observations(&observations)
-        .context("cannot store the observations")?;
 
     let (mut hosts, feeds) = group(observations);
     with_availability(store, policy, &mut hosts)?;
@@ -158,8 +158,8 @@ pub fn run(
             if again.is_empty() {
                 break;
             }
-            let observations = runtime.block_on(prober.targets(again, Scope::ALL));
-            store.record_observations(&observations)?;
+            let observations =
+                probe_and_record(runtime, store, prober, again, Vec::new(), Scope::ALL)?;
             let (mut hosts, feeds) = group(observations);
             with_availability(store, policy, &mut hosts)?;
             // Only the hosts awaiting confirmation were observed again.
@@ -213,6 +213,64 @@ pub fn run(
         discovered: newly,
         findings,
     })
+}
+
+/// Observations are written in transactions of about this many, while
+/// the probes go on.
+const STORE_BATCH: usize = 1000;
+
+/// Probes `targets` and polls `feeds` on `runtime`, and stores what each
+/// host name showed while the others are still being probed, a batch of
+/// [`STORE_BATCH`] observations a transaction: the store's work overlaps
+/// the network's, and a crash loses at most the batch in hand. Returns
+/// every observation.
+pub fn probe_and_record(
+    runtime: &tokio::runtime::Runtime,
+    store: &mut Store,
+    prober: &Prober,
+    targets: Vec<Target>,
+    feeds: Vec<String>,
+    scope: Scope,
+) -> Result<Vec<Observation>> {
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Vec<Observation>>();
+    let prober = prober.clone();
+    let probing = runtime.spawn(async move {
+        let for_hosts = sender.clone();
+        tokio::join!(
+            prober.targets_each(targets, scope, move |done| {
+                let _ = for_hosts.send(done);
+            }),
+            prober.feeds_each(feeds, move |done| {
+                let _ = sender.send(done);
+            }),
+        );
+    });
+    let mut all: Vec<Observation> = Vec::new();
+    let mut stored = 0;
+    let mut record = |all: &[Observation], stored: &mut usize| -> Result<()> {
+        store
+            .record_observations(&all[*stored..])
+            .context("cannot store the observations")?;
+        *stored = all.len();
+        Ok(())
+    };
+    while let Some(done) = receiver.blocking_recv() {
+        all.extend(done);
+        if all.len() - stored >= STORE_BATCH {
+            if let Err(e) = record(&all, &mut stored) {
+                // Nothing more can be kept: stop probing.
+                probing.abort();
+                return Err(e);
+            }
+        }
+    }
+    if stored < all.len() {
+        record(&all, &mut stored)?;
+    }
+    runtime
+        .block_on(probing)
+        .context("the probes stopped unexpectedly")?;
+    Ok(all)
 }
 
 /// The registry as one check read it.

@@ -5,6 +5,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc rather than the system allocator: a probe cycle makes many
+/// short-lived allocations on two threads (TLS records, DNS messages,
+/// pages), where glibc's malloc spent about a tenth of the cycle's CPU
+/// (bench/RESULTS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = siteward::cli::Cli::parse();
     match siteward::run(cli) {

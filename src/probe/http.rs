@@ -333,7 +333,7 @@ impl PageProbe {
         } else {
             self.settings.http_port
         });
-        let tcp = TcpStream::connect(SocketAddr::new(address, port))
+        let tcp = super::connect(SocketAddr::new(address, port))
             .await
             .map_err(|e| format!("connect {address} port {port}: {e}"))?;
         if !https {

@@ -14,12 +14,23 @@ pub mod run;
 pub mod tls;
 pub mod zone;
 
-use std::net::IpAddr;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::registry::Hostname;
+
+/// Opens a TCP connection for a probe. Nagle's algorithm is off: a probe
+/// writes small messages (a TLS flight, then a request) and waits for the
+/// answer, and with Nagle on, the request can sit behind the peer's
+/// delayed acknowledgement for 40 ms.
+pub(crate) async fn connect(address: SocketAddr) -> io::Result<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(address).await?;
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
+}
 
 /// One thing a probe saw about a host name (or one of its addresses).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

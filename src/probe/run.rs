@@ -371,16 +371,28 @@ impl Prober {
 
     /// Polls every feed, at most `concurrency` at a time.
     pub async fn feeds(&self, urls: Vec<String>) -> Vec<Observation> {
-        self.bounded(urls, |prober, url| async move {
-            tokio::time::timeout(prober.host_deadline, prober.feed(&url))
-                .await
-                .ok()
-                .flatten()
-        })
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+        let mut all = Vec::new();
+        self.feeds_each(urls, |observations| all.extend(observations))
+            .await;
+        all
+    }
+
+    /// Polls every feed, at most `concurrency` at a time, handing each
+    /// poll to `emit` as soon as it is done.
+    pub async fn feeds_each(&self, urls: Vec<String>, emit: impl FnMut(Vec<Observation>)) {
+        self.bounded(
+            urls,
+            |prober, url| async move {
+                tokio::time::timeout(prober.host_deadline, prober.feed(&url))
+                    .await
+                    .ok()
+                    .flatten()
+                    .into_iter()
+                    .collect()
+            },
+            emit,
+        )
+        .await;
     }
 
     /// Probes every host name, at most `concurrency` at a time.
@@ -392,28 +404,43 @@ impl Prober {
     /// Probes every target, at most `concurrency` at a time; each zone's
     /// delegation is checked once.
     pub async fn targets(&self, targets: Vec<Target>, scope: Scope) -> Vec<Observation> {
+        let mut all = Vec::new();
+        self.targets_each(targets, scope, |observations| all.extend(observations))
+            .await;
+        all
+    }
+
+    /// Probes every target as [`Prober::targets`] does, handing each host
+    /// name's observations to `emit` as soon as that host is done, so that
+    /// they can be stored while the others are still being probed.
+    pub async fn targets_each(
+        &self,
+        targets: Vec<Target>,
+        scope: Scope,
+        emit: impl FnMut(Vec<Observation>),
+    ) {
         let zones = Arc::new(ZoneCache::default());
-        self.bounded(targets, move |prober, target| {
-            let zones = zones.clone();
-            async move { prober.target(&target, scope, &zones).await }
-        })
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+        self.bounded(
+            targets,
+            move |prober, target| {
+                let zones = zones.clone();
+                async move { prober.target(&target, scope, &zones).await }
+            },
+            emit,
+        )
+        .await;
     }
 
     /// Runs `work` on every item as a task of its own, at most
     /// `concurrency` at a time (the one limit every probe shares), and
-    /// collects what the tasks return.
-    async fn bounded<I, T, F, Fut>(&self, items: Vec<I>, work: F) -> Vec<T>
+    /// hands what each task returns to `emit` as it finishes.
+    async fn bounded<I, T, F, Fut>(&self, items: Vec<I>, work: F, mut emit: impl FnMut(T))
     where
         F: Fn(Prober, I) -> Fut,
         Fut: std::future::Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
         let mut tasks = JoinSet::new();
-        let mut all = Vec::with_capacity(items.len());
         for item in items {
             let Ok(permit) = self.limit.clone().acquire_owned().await else {
                 break;
@@ -423,7 +450,7 @@ impl Prober {
             // the tasks in flight are held.
             while let Some(done) = tasks.try_join_next() {
                 if let Ok(done) = done {
-                    all.push(done);
+                    emit(done);
                 }
             }
             let task = work(self.clone(), item);
@@ -435,9 +462,8 @@ impl Prober {
         }
         while let Some(done) = tasks.join_next().await {
             if let Ok(done) = done {
-                all.push(done);
+                emit(done);
             }
         }
-        all
     }
 }

@@ -308,9 +308,7 @@ impl TlsProbe {
             }
         };
         let outcome = tokio::time::timeout(self.deadline, async {
-            let mut tcp = TcpStream::connect(address)
-                .await
-                .map_err(Failure::Connect)?;
+            let mut tcp = super::connect(address).await.map_err(Failure::Connect)?;
             handshake(&mut connection, &mut tcp).await
         })
         .await;
@@ -362,9 +360,7 @@ impl TlsProbe {
         let server_name = ServerName::try_from(host.as_str().to_string())
             .unwrap_or_else(|_| ServerName::try_from("invalid.invalid").expect("valid name"));
         let outcome = tokio::time::timeout(self.deadline, async {
-            let tcp = TcpStream::connect(address)
-                .await
-                .map_err(Failure::Connect)?;
+            let tcp = super::connect(address).await.map_err(Failure::Connect)?;
             connector.connect(server_name, tcp).await.map_err(|e| {
                 match e
                     .get_ref()

@@ -153,11 +153,15 @@ pub async fn serve_web(
 ) -> io::Result<TcpServer> {
     let acceptor = match tls {
         Some(resolver) => {
-            let config = ServerConfig::builder_with_provider(provider())
+            let mut config = ServerConfig::builder_with_provider(provider())
                 .with_safe_default_protocol_versions()
                 .map_err(|e| io::Error::other(e.to_string()))?
                 .with_no_client_auth()
                 .with_cert_resolver(resolver.into());
+            // The probes never resume a session (a resumed handshake shows
+            // no chain), so tickets would only be encrypted, sent and
+            // thrown away.
+            config.send_tls13_tickets = 0;
             Some(TlsAcceptor::from(Arc::new(config)))
         }
         None => None,
