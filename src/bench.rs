@@ -5,16 +5,13 @@
 //! the figures too.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::probe::ObservationData;
-use crate::probe::dns::{DnsProbe, ResolverSettings};
-use crate::probe::http::{PageProbe, PageSettings};
-use crate::probe::run::{PAGE_DEADLINE, Prober, Scope, Target};
-use crate::probe::tls::TlsProbe;
+use crate::probe::run::{Scope, Target};
 use crate::sim::world;
 use crate::store::Store;
 
@@ -57,38 +54,11 @@ pub fn run(count: usize, concurrency: usize) -> Result<BenchReport> {
         .build()
         .context("cannot start the async runtime")?;
     let setup = Instant::now();
-    let (world, prober, dns) = runtime.block_on(async {
-        let world = world::start(count)
-            .await
-            .context("cannot start the simulated world")?;
-        let dns = DnsProbe::new(&ResolverSettings {
-            nameservers: vec![world.dns.addr],
-            timeout: Duration::from_secs(3),
-            attempts: 1,
-            authoritative_port: world.dns.addr.port(),
-        })?;
-        let tls = TlsProbe::with_roots(
-            &[("bench root".into(), world.ca_pem.clone())],
-            false,
-            Duration::from_secs(10),
-        )?;
-        let pages = PageProbe::new(PageSettings {
-            deadline: PAGE_DEADLINE,
-            max_redirects: 5,
-            https_port: world.https_port,
-            http_port: world.http_port,
-            prohibited: Vec::new(),
-        });
-        let prober = Prober::new(
-            dns.clone(),
-            tls,
-            pages,
-            (world.https_port, world.http_port),
-            Duration::from_secs(20),
-            concurrency,
-        );
-        anyhow::Ok((world, prober, dns))
-    })?;
+    let world = runtime
+        .block_on(world::start(count))
+        .context("cannot start the simulated world")?;
+    let prober = runtime.block_on(async { world.prober(concurrency) })?;
+    let dns = prober.dns.clone();
     let directory = tempfile_dir()?;
     let url = format!("sqlite://{}", directory.join("bench.db").display());
     let mut store = Store::open(&url)?;

@@ -256,12 +256,12 @@ pub fn probe_and_record(
     };
     while let Some(done) = receiver.blocking_recv() {
         all.extend(done);
-        if all.len() - stored >= STORE_BATCH {
-            if let Err(e) = record(&all, &mut stored) {
-                // Nothing more can be kept: stop probing.
-                probing.abort();
-                return Err(e);
-            }
+        if all.len() - stored >= STORE_BATCH
+            && let Err(e) = record(&all, &mut stored)
+        {
+            // Nothing more can be kept: stop probing.
+            probing.abort();
+            return Err(e);
         }
     }
     if stored < all.len() {

@@ -7,10 +7,15 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::dns::{DnsServer, RecordData, Zone, serve};
 use super::tls::{SniResolver, TcpServer, TestCa, days_from_now};
 use super::web::{PageSpec, Pages, serve_web};
+use crate::probe::dns::{DnsProbe, ResolverSettings};
+use crate::probe::http::{PageProbe, PageSettings};
+use crate::probe::run::{PAGE_DEADLINE, ProbeSetupError, Prober};
+use crate::probe::tls::TlsProbe;
 use crate::registry::Hostname;
 
 /// What a host name of the world is.
@@ -53,6 +58,40 @@ pub struct World {
     /// The CA to trust.
     pub ca_pem: String,
     _servers: Vec<TcpServer>,
+}
+
+impl World {
+    /// Probes that look at this world: its DNS server as the resolver,
+    /// its CA trusted, its ports. Call within the runtime that will run
+    /// them.
+    pub fn prober(&self, concurrency: usize) -> Result<Prober, ProbeSetupError> {
+        let dns = DnsProbe::new(&ResolverSettings {
+            nameservers: vec![self.dns.addr],
+            timeout: Duration::from_secs(3),
+            attempts: 1,
+            authoritative_port: self.dns.addr.port(),
+        })?;
+        let tls = TlsProbe::with_roots(
+            &[("simulated root".into(), self.ca_pem.clone())],
+            false,
+            Duration::from_secs(10),
+        )?;
+        let pages = PageProbe::new(PageSettings {
+            deadline: PAGE_DEADLINE,
+            max_redirects: 5,
+            https_port: self.https_port,
+            http_port: self.http_port,
+            prohibited: Vec::new(),
+        });
+        Ok(Prober::new(
+            dns,
+            tls,
+            pages,
+            (self.https_port, self.http_port),
+            Duration::from_secs(20),
+            concurrency,
+        ))
+    }
 }
 
 const ZONE: &str = "bench.gov.cn";

@@ -93,3 +93,74 @@ async fn only_changes_are_stored() {
         .expect("join");
     }
 }
+
+/// A cycle's observations are stored while it runs, a batch a
+/// transaction: every host's observations are in the store afterwards,
+/// the full batches and the last partial one, and a second cycle finds
+/// nothing changed.
+#[test]
+fn a_cycle_is_stored_as_hosts_finish() {
+    use siteward::probe::run::{Scope, Target};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // 300 host names give about 1,100 observations: more than one batch.
+    let world = runtime
+        .block_on(siteward::sim::world::start(300))
+        .expect("world");
+    let prober = runtime
+        .block_on(async { world.prober(16) })
+        .expect("prober");
+    let scope = Scope {
+        delegation: false,
+        tls: true,
+        page: true,
+        ipv6: false,
+    };
+    let targets = || -> Vec<Target> { world.hosts.iter().cloned().map(Target::from).collect() };
+    for db in backends() {
+        let mut store = db.open();
+        let observations = siteward::check::probe_and_record(
+            &runtime,
+            &mut store,
+            &prober,
+            targets(),
+            Vec::new(),
+            scope,
+        )
+        .expect("probe and record");
+        assert!(observations.len() > 1000, "{}", observations.len());
+        let mut stored = 0;
+        for host in &world.hosts {
+            let seen = observations.iter().filter(|o| &o.host == host).count();
+            let kept = store.observations(host, None).expect("observations");
+            assert_eq!(kept.len(), seen, "{host} on {}", db.backend);
+            stored += kept.len();
+        }
+        assert_eq!(stored, observations.len(), "{}", db.backend);
+        // The same world again: every row's last-seen time moves, no row
+        // is added.
+        let again = siteward::check::probe_and_record(
+            &runtime,
+            &mut store,
+            &prober,
+            targets(),
+            Vec::new(),
+            scope,
+        )
+        .expect("probe and record again");
+        assert_eq!(again.len(), observations.len());
+        for host in &world.hosts {
+            for kept in store.observations(host, None).expect("observations") {
+                assert_eq!(
+                    kept.seen_count,
+                    2,
+                    "{host} {:?}",
+                    kept.observation.data.kind()
+                );
+            }
+        }
+    }
+}
