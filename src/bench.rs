@@ -1,8 +1,8 @@
 //! `siteward bench`: one full probe cycle over a simulated region of N host
 //! names on loopback (DNS, then TLS and the homepage at every address,
-//! storing what changed as hosts finish), and a DNS-only pass, with the rates and the peak
-//! memory. The simulated world runs in the same process, so its cost is in
-//! the figures too.
+//! storing what changed as hosts finish), and a DNS-only pass, with the
+//! rates and the peak memory. The simulated world runs in the same
+//! process, so its cost is in the figures too.
 
 use std::collections::BTreeMap;
 use std::time::Instant;

@@ -369,14 +369,6 @@ impl Prober {
         })
     }
 
-    /// Polls every feed, at most `concurrency` at a time.
-    pub async fn feeds(&self, urls: Vec<String>) -> Vec<Observation> {
-        let mut all = Vec::new();
-        self.feeds_each(urls, |observations| all.extend(observations))
-            .await;
-        all
-    }
-
     /// Polls every feed, at most `concurrency` at a time, handing each
     /// poll to `emit` as soon as it is done.
     pub async fn feeds_each(&self, urls: Vec<String>, emit: impl FnMut(Vec<Observation>)) {

@@ -119,18 +119,14 @@ fn a_cycle_is_stored_as_hosts_finish() {
         page: true,
         ipv6: false,
     };
-    let targets = || -> Vec<Target> { world.hosts.iter().cloned().map(Target::from).collect() };
+    let cycle = |store: &mut siteward::store::Store| {
+        let targets = world.hosts.iter().cloned().map(Target::from).collect();
+        siteward::check::probe_and_record(&runtime, store, &prober, targets, Vec::new(), scope)
+            .expect("probe and record")
+    };
     for db in backends() {
         let mut store = db.open();
-        let observations = siteward::check::probe_and_record(
-            &runtime,
-            &mut store,
-            &prober,
-            targets(),
-            Vec::new(),
-            scope,
-        )
-        .expect("probe and record");
+        let observations = cycle(&mut store);
         assert!(observations.len() > 1000, "{}", observations.len());
         let mut stored = 0;
         for host in &world.hosts {
@@ -142,15 +138,7 @@ fn a_cycle_is_stored_as_hosts_finish() {
         assert_eq!(stored, observations.len(), "{}", db.backend);
         // The same world again: every row's last-seen time moves, no row
         // is added.
-        let again = siteward::check::probe_and_record(
-            &runtime,
-            &mut store,
-            &prober,
-            targets(),
-            Vec::new(),
-            scope,
-        )
-        .expect("probe and record again");
+        let again = cycle(&mut store);
         assert_eq!(again.len(), observations.len());
         for host in &world.hosts {
             for kept in store.observations(host, None).expect("observations") {
