@@ -223,7 +223,9 @@ const STORE_BATCH: usize = 1000;
 /// host name showed while the others are still being probed, a batch of
 /// [`STORE_BATCH`] observations a transaction: the store's work overlaps
 /// the network's, and a crash loses at most the batch in hand. Returns
-/// every observation.
+/// every observation. It blocks while it waits for the probes: call it
+/// from a thread outside the runtime (as `check` runs, or from
+/// `spawn_blocking`).
 pub fn probe_and_record(
     runtime: &tokio::runtime::Runtime,
     store: &mut Store,
