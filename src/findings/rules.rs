@@ -54,6 +54,15 @@ const PAGE_KINDS: [FindingKind; 3] = [
     FindingKind::SiteCodeMismatch,
 ];
 
+/// The kinds read from a site's IPv6 and its pages' links: not judged
+/// while its homepage does not load.
+const BEYOND_HOMEPAGE_KINDS: [FindingKind; 4] = [
+    FindingKind::Ipv6Missing,
+    FindingKind::Ipv6Unreachable,
+    FindingKind::Ipv6Partial,
+    FindingKind::LinkToRetiredDomain,
+];
+
 /// The kinds read from a certificate.
 const CERT_KINDS: [FindingKind; 8] = [
     FindingKind::CertExpired,
@@ -962,16 +971,8 @@ impl<'a> Rules<'a> {
         });
         if !considered.is_empty() && !considered.iter().any(|o| loads(o)) && unspeakable {
             self.certificates(host, view, site, at);
-            self.unjudged(
-                host,
-                &[
-                    FindingKind::UnreachableButResolving,
-                    FindingKind::Ipv6Missing,
-                    FindingKind::Ipv6Unreachable,
-                    FindingKind::Ipv6Partial,
-                    FindingKind::LinkToRetiredDomain,
-                ],
-            );
+            self.unjudged(host, &[FindingKind::UnreachableButResolving]);
+            self.unjudged(host, &BEYOND_HOMEPAGE_KINDS);
             self.unjudged(host, &PAGE_KINDS);
             return;
         }
@@ -1013,15 +1014,7 @@ impl<'a> Rules<'a> {
             // cannot be judged until it does, and what was found on them
             // stands meanwhile.
             self.certificates(host, view, site, at);
-            self.unjudged(
-                host,
-                &[
-                    FindingKind::Ipv6Missing,
-                    FindingKind::Ipv6Unreachable,
-                    FindingKind::Ipv6Partial,
-                    FindingKind::LinkToRetiredDomain,
-                ],
-            );
+            self.unjudged(host, &BEYOND_HOMEPAGE_KINDS);
             self.unjudged(host, &PAGE_KINDS);
             return;
         }
