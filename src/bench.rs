@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::probe::ObservationData;
-use crate::probe::run::{Scope, Target};
+use crate::probe::run::{Probes, Target};
 use crate::sim::world;
 use crate::store::Store;
 
@@ -61,11 +61,11 @@ pub fn run(count: usize, concurrency: usize) -> Result<BenchReport> {
     let dns = prober.dns.clone();
     let directory = tempfile_dir()?;
     let url = format!("sqlite://{}", directory.join("bench.db").display());
-    let mut store = Store::open(&url)?;
+    let store = Store::open(&url)?;
     let setup_seconds = setup.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    runtime.block_on(prober.hosts(world.hosts.clone(), Scope::DNS_ONLY));
+    runtime.block_on(prober.hosts(world.hosts.clone(), Probes::DNS_ONLY));
     let dns_only_seconds = started.elapsed().as_secs_f64();
 
     let questions_before = dns.questions();
@@ -74,15 +74,23 @@ pub fn run(count: usize, concurrency: usize) -> Result<BenchReport> {
     // address, stored as `check` stores it (while the probes go on).
     // Delegations are per zone and IPv6 sampling is its own pass, so
     // neither is in the per-host rate.
-    let scope = Scope {
+    let scope = Probes {
         delegation: false,
         tls: true,
         page: true,
         ipv6: false,
     };
     let targets = world.hosts.iter().cloned().map(Target::from).collect();
-    let observations =
-        crate::check::probe_and_record(&runtime, &mut store, &prober, targets, Vec::new(), scope)?;
+    let options = crate::app::checks::CycleOptions::new(false, std::time::Duration::ZERO);
+    let observations = runtime.block_on(crate::app::checks::probe_and_record(
+        &store,
+        &prober,
+        targets,
+        Vec::new(),
+        scope,
+        &options,
+        &tokio_util::sync::CancellationToken::new(),
+    ))?;
     let seconds = started.elapsed().as_secs_f64();
     let questions = dns.questions() - questions_before;
     let handshakes = observations

@@ -73,6 +73,50 @@ pub enum Command {
     /// print the rates and the peak memory.
     #[cfg(feature = "sim")]
     Bench(BenchArgs),
+    /// Run the daemon: the checks on their schedules from policy
+    /// (`[schedules]`), until SIGTERM. SIGHUP reloads the configuration
+    /// and the policies. One daemon per SQLite file.
+    Serve(ServeArgs),
+    /// Watch a simulated province on loopback for a minute: its real cases
+    /// of orphaned, dangling and unapproved domains are flagged as they
+    /// are found. Ctrl-C stops it; nothing is left behind.
+    #[cfg(feature = "sim")]
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// How log lines are written on stderr (under systemd they go to the
+    /// journal with their fields).
+    #[arg(long, value_enum, default_value_t = crate::logging::LogFormat::Text)]
+    pub log_format: crate::logging::LogFormat,
+    /// Fire a job every so many seconds instead of on its policy schedule,
+    /// as JOB=SECONDS (tests and trials; policy keeps crontab).
+    #[arg(long, value_name = "JOB=SECONDS", value_parser = parse_interval, hide = true)]
+    pub every: Vec<(crate::jobs::Job, std::time::Duration)>,
+    /// How often the scheduler looks at what is due, in milliseconds.
+    #[arg(long, default_value_t = 1000, hide = true)]
+    pub tick_ms: u64,
+}
+
+fn parse_interval(raw: &str) -> Result<(crate::jobs::Job, std::time::Duration), String> {
+    let (job, secs) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("`{raw}` is not JOB=SECONDS"))?;
+    let secs: f64 = secs
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+        .ok_or_else(|| format!("`{secs}` is not a positive number of seconds"))?;
+    Ok((job.parse()?, std::time::Duration::from_secs_f64(secs)))
+}
+
+#[cfg(feature = "sim")]
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Stop by itself after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub seconds: Option<u64>,
 }
 
 #[cfg(feature = "sim")]

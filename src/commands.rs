@@ -122,6 +122,13 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         return Ok(0);
     }
+    if let Command::Serve(args) = &cli.command {
+        return serve(cli.config.as_deref(), cli.db.as_deref(), args).map(|()| 0);
+    }
+    #[cfg(feature = "sim")]
+    if let Command::Demo(args) = &cli.command {
+        return crate::demo::run(args.seconds.map(std::time::Duration::from_secs)).map(|()| 0);
+    }
     let policy = Policy::load(config.policies.dir.as_deref())?;
     let store = Store::open(&url)?;
     let mut context = Context_ {
@@ -287,13 +294,39 @@ pub fn run(cli: Cli) -> Result<u8> {
             unreachable!("handled before the store is opened")
         }
         #[cfg(feature = "sim")]
-        Command::Bench(_) => unreachable!("handled before the store is opened"),
+        Command::Bench(_) | Command::Demo(_) => unreachable!("handled before the store is opened"),
+        Command::Serve(_) => unreachable!("handled before the store is opened"),
     }
     out.flush()?;
     Ok(0)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+/// `serve`: the daemon, until SIGTERM.
+fn serve(
+    config_file: Option<&std::path::Path>,
+    db: Option<&str>,
+    args: &crate::cli::ServeArgs,
+) -> Result<()> {
+    crate::logging::init(args.log_format);
+    let app = std::sync::Arc::new(crate::app::App::open(config_file, db)?);
+    let _lock = match app.store.sqlite_file() {
+        Some(path) => Some(crate::app::lock::acquire(&path, "siteward serve")?),
+        None => None,
+    };
+    let options = crate::app::daemon::ServeOptions {
+        intervals: args.every.iter().copied().collect(),
+        tick: std::time::Duration::from_millis(args.tick_ms.max(10)),
+        confirm: true,
+    };
+    let runtime = runtime()?;
+    runtime.block_on(crate::app::daemon::serve(
+        app,
+        options,
+        tokio_util::sync::CancellationToken::new(),
+    ))
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -302,23 +335,76 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// `check --once`: one round, the findings printed, 3 when something
-/// critical is open.
+/// critical is open. Refused while a daemon runs on the same SQLite
+/// file; Ctrl-C interrupts it (the run is recorded as interrupted).
 fn check(
     context: &mut Context_,
     config: &Config,
     confirm: bool,
     out: &mut impl Write,
 ) -> Result<u8> {
-    let prober = crate::probe::run::Prober::from_config(config, &context.policy)
-        .map_err(|e| InvalidInput(e.to_string()))?;
+    use crate::app::checks::{self, CycleOptions};
+    let _lock = match context.store.sqlite_file() {
+        Some(path) => Some(
+            crate::app::lock::acquire(&path, "siteward check --once").map_err(|e| match e {
+                crate::app::lock::LockError::Held { .. } => InvalidInput(format!(
+                    "check --once is refused: {e}. A daemon runs the checks on its schedule; \
+                     see `siteward findings`"
+                ))
+                .into(),
+                e => anyhow::Error::from(e),
+            })?,
+        ),
+        None => None,
+    };
+    let app = crate::app::App::new(
+        config.clone(),
+        None,
+        context.policy.clone(),
+        context.store.clone(),
+    );
+    app.prober()?;
     let runtime = runtime()?;
-    let report = crate::check::run(
-        &mut context.store,
-        &context.policy,
-        &prober,
-        &runtime,
+    let options = CycleOptions::new(
         confirm,
-    )?;
+        std::time::Duration::from_secs(config.daemon.shutdown_grace_secs),
+    );
+    let bar = progress_bar(context.json, "host names");
+    let report = runtime.block_on(async {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let on_ctrl_c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_ctrl_c.cancel();
+            }
+        });
+        let progress = options.progress.clone();
+        let ticking =
+            bar.clone().map(|bar| {
+                tokio::spawn(async move {
+                    loop {
+                        bar.set_length(
+                            progress.total.load(std::sync::atomic::Ordering::Relaxed) as u64
+                        );
+                        bar.set_position(
+                            progress.done.load(std::sync::atomic::Ordering::Relaxed) as u64
+                        );
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                })
+            });
+        let run = crate::store::Run::start(crate::jobs::Job::Probe, None);
+        let started = run.clone();
+        let id = crate::app::db(&app.store, move |s| s.start_run(&started)).await?;
+        let report = checks::cycle(&app, crate::store::Run { id, ..run }, &options, &cancel).await;
+        if let Some(ticking) = ticking {
+            ticking.abort();
+        }
+        report
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     let names = names(context)?;
     let shown: Vec<_> = report
         .findings
@@ -366,14 +452,37 @@ fn check(
             eprintln!("  {}: {}", failure.scope, failure.reason);
         }
     }
-    if report.run.status == "measurement_failed" {
-        eprintln!("warning: nothing could be measured this round (is the resolver up?)");
+    match report.run.status {
+        crate::jobs::RunStatus::MeasurementFailed => {
+            eprintln!("warning: nothing could be measured this round (is the resolver up?)");
+        }
+        crate::jobs::RunStatus::Interrupted => {
+            eprintln!("interrupted: what was observed is stored; nothing was judged");
+        }
+        _ => {}
     }
     Ok(if report.critical_open() {
         CRITICAL_OPEN
     } else {
         0
     })
+}
+
+/// A progress bar on stderr when it is a terminal and the output is for
+/// people; `None` otherwise.
+pub fn progress_bar(json: bool, what: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if json || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {what} ({{elapsed}})"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
 }
 
 fn findings(context: &mut Context_, args: FindingsArgs, out: &mut impl Write) -> Result<()> {
@@ -422,16 +531,19 @@ fn names(context: &mut Context_) -> Result<output::Names> {
     ))
 }
 
-/// `policy check`: validates a directory and prints the values in force.
+/// `policy check`: validates a directory and prints the values in force,
+/// with each job's next three fire times.
 fn policy_check(dir: Option<&std::path::Path>, json: bool) -> Result<()> {
+    const NEXT_RUNS: usize = 3;
     let policy = Policy::load(dir)?;
     let mut out = io::stdout().lock();
+    let now = chrono::Utc::now();
     let schedules: std::collections::BTreeMap<&str, &str> = policy
         .schedules
         .iter()
         .map(|(job, s)| (job.as_str(), s.expression.as_str()))
         .collect();
-    let value = serde_json::json!({
+    let mut value = serde_json::json!({
         "source": policy.source.to_string(),
         "lifecycle": {
             "notice_days": policy.lifecycle.notice_days,
@@ -450,10 +562,13 @@ fn policy_check(dir: Option<&std::path::Path>, json: bool) -> Result<()> {
         "divisions": policy.divisions.len(),
     });
     if json {
+        value["jobs"] = output::schedules_json(&policy.schedules, now, NEXT_RUNS);
         json_line(&mut out, &value)?;
     } else {
         writeln!(out, "policy OK: {}", policy.source)?;
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        writeln!(out, "schedules (China Standard Time):")?;
+        output::schedules_table(&policy.schedules, now, NEXT_RUNS).print(&mut out)?;
     }
     Ok(())
 }
@@ -485,7 +600,7 @@ fn discover(
             for entry in &found {
                 table.row(vec![
                     entry.hostname.to_unicode(),
-                    entry.source.clone(),
+                    entry.source.to_string(),
                     crate::clock::show(entry.first_seen),
                     crate::clock::show(entry.last_seen),
                     if context.policy.is_managed(entry.hostname.as_str()) {
@@ -499,59 +614,43 @@ fn discover(
         }
         return Ok(());
     }
-    let (hosts, source) = if let Some(path) = &args.zone_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let hosts = crate::probe::zone::zone_file_hosts(&text, args.origin.as_deref())
-            .map_err(|e| InvalidInput(format!("{}: {e}", path.display())))?;
-        (hosts, format!("zone-file:{}", path.display()))
+    use crate::app::discovery::Source;
+    let source = if let Some(path) = &args.zone_file {
+        Source::ZoneFile {
+            path,
+            origin: args.origin.as_deref(),
+        }
     } else if let Some(path) = &args.hosts {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let hosts = crate::probe::zone::host_list(&text)
-            .map_err(|e| InvalidInput(format!("{}: {e}", path.display())))?;
-        (hosts, format!("list:{}", path.display()))
+        Source::List(path)
     } else if let Some(zone) = &args.axfr {
         let zone: crate::registry::Hostname = zone.parse()?;
-        let Some(allowed) = context.policy.axfr.iter().find(|a| a.zone == zone) else {
-            return Err(InvalidInput(format!(
-                "policy does not allow a zone transfer of {zone}: add it to [discovery] axfr"
-            ))
-            .into());
-        };
-        let settings = crate::probe::dns::ResolverSettings::from_config(&config.resolver)
-            .map_err(|e| InvalidInput(e.to_string()))?;
-        let dns =
-            crate::probe::dns::DnsProbe::new(&settings).map_err(|e| InvalidInput(e.to_string()))?;
-        let hosts = runtime()?
-            .block_on(crate::probe::zone::transfer(
-                &dns,
-                &zone,
-                allowed.primary,
-                settings.authoritative_port,
-            ))
-            .map_err(|e| InvalidInput(format!("zone transfer of {zone}: {e}")))?;
-        (hosts, format!("axfr:{zone}"))
+        return discover_from(context, config, Source::Axfr(&zone), out);
     } else {
         unreachable!("clap requires one source")
     };
-    let added = context
-        .store
-        .discover(&hosts, &source, chrono::Utc::now())?;
-    let managed = hosts
-        .iter()
-        .filter(|h| context.policy.is_managed(h.as_str()))
-        .count();
+    discover_from(context, config, source, out)
+}
+
+fn discover_from(
+    context: &mut Context_,
+    config: &Config,
+    source: crate::app::discovery::Source<'_>,
+    out: &mut impl Write,
+) -> Result<()> {
+    let app = crate::app::App::new(
+        config.clone(),
+        None,
+        context.policy.clone(),
+        context.store.clone(),
+    );
+    let learnt = runtime()?.block_on(crate::app::discovery::learn(&app, source))?;
     if context.json {
-        json_line(
-            out,
-            &serde_json::json!({ "source": source, "hosts": hosts.len(), "new": added, "managed": managed }),
-        )?;
+        json_line(out, &learnt)?;
     } else {
         writeln!(
             out,
-            "{} host names from {source}: {added} new, {managed} under managed zones (checked by `check`)",
-            hosts.len()
+            "{} host names from {}: {} new, {} under managed zones (checked by `check`)",
+            learnt.hosts, learnt.source, learnt.new, learnt.managed
         )?;
     }
     Ok(())
@@ -952,7 +1051,7 @@ fn check_code(
 ) -> Result<()> {
     let code: SiteCode = raw.parse()?;
     let division = match (org, store) {
-        (Some(name), Some(mut store)) => Some(store.org(name)?.division),
+        (Some(name), Some(store)) => Some(store.org(name)?.division),
         _ => None,
     };
     let warnings = code.advisories(&policy.divisions, division.as_ref());
@@ -991,7 +1090,7 @@ fn probe(config: &Config, host: &crate::registry::Hostname, json: bool) -> Resul
     use crate::probe::delegation::ServerStatus;
     use crate::probe::dns::DnsOutcome;
     use crate::probe::http::PageOutcome;
-    use crate::probe::run::{Prober, Scope};
+    use crate::probe::run::{Prober, Probes};
     use crate::probe::{DelegationResult, ObservationData};
     let prober = Prober::from_config(config, &Policy::load(config.policies.dir.as_deref())?)
         .map_err(|e| InvalidInput(e.to_string()))?;
@@ -1000,7 +1099,7 @@ fn probe(config: &Config, host: &crate::registry::Hostname, json: bool) -> Resul
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let observations = runtime.block_on(prober.host(host, Scope::ALL));
+    let observations = runtime.block_on(prober.host(host, Probes::ALL));
     let mut out = io::stdout().lock();
     if json {
         let mut value = serde_json::json!({ "host": host, "addresses": [] });

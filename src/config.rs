@@ -31,6 +31,7 @@ pub struct Config {
     pub resolver: ResolverConfig,
     pub probe: ProbeConfig,
     pub api: ApiConfig,
+    pub daemon: DaemonConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -76,11 +77,40 @@ pub struct ApiConfig {
     pub listen: String,
 }
 
+/// What `siteward serve` needs beyond the other sections.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// After SIGTERM, how long in-flight probes may finish before they
+    /// are abandoned and the run is recorded as interrupted.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig {
-            url: "sqlite://siteward.db".to_string(),
-        }
+        // Under systemd, `StateDirectory=siteward` names the state
+        // directory (/var/lib/siteward) in STATE_DIRECTORY.
+        let url = match std::env::var_os("STATE_DIRECTORY") {
+            Some(dir) if !dir.is_empty() => {
+                // Several directories are separated by colons; the first is ours.
+                let dir = dir.to_string_lossy();
+                let first = dir.split(':').next().unwrap_or_default();
+                format!(
+                    "sqlite://{}",
+                    std::path::Path::new(first).join("siteward.db").display()
+                )
+            }
+            _ => "sqlite://siteward.db".to_string(),
+        };
+        DatabaseConfig { url }
     }
 }
 
@@ -144,6 +174,7 @@ const KEYS: &[(&str, &str, EnvKind)] = &[
     ("probe", "http_port", EnvKind::Integer),
     ("probe", "extra_roots", EnvKind::List),
     ("api", "listen", EnvKind::Text),
+    ("daemon", "shutdown_grace_secs", EnvKind::Integer),
 ];
 
 impl Config {

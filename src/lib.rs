@@ -11,19 +11,26 @@
 //! - [`probe`]: network in, observations out (DNS, delegations, TLS,
 //!   pages, IPv6, feeds).
 //! - [`findings`]: pure rules: registry + observations + policy → findings.
-//! - [`check`]: one check round: probe, store, evaluate, confirm.
+//! - [`jobs`]: what the daemon runs and when (jobs, schedules, run states).
+//! - [`app`]: the application shared by every face, and its use cases:
+//!   the check cycle, discovery, the daemon's scheduler.
+//! - [`logging`]: the daemon's logs (journald, text or JSON lines).
 //! - [`clock`]: times as people give and read them (China Standard Time).
 //! - [`sim`]: the simulated world on loopback (feature `sim`), and [`bench`].
 //! - [`cli`], [`commands`], [`output`]: the command line.
 
+pub mod app;
 #[cfg(feature = "sim")]
 pub mod bench;
-pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+#[cfg(feature = "sim")]
+pub mod demo;
 pub mod findings;
+pub mod jobs;
+pub mod logging;
 pub mod output;
 pub mod policy;
 pub mod probe;
@@ -46,6 +53,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.is::<registry::lifecycle::TransitionError>()
             || cause.is::<commands::InvalidInput>()
             || cause.is::<config::ConfigError>()
+            || cause.is::<app::lock::LockError>()
             || matches!(
                 cause.downcast_ref::<policy::PolicyError>(),
                 Some(policy::PolicyError::Invalid { .. } | policy::PolicyError::MissingDir(_))

@@ -369,3 +369,52 @@ pub fn findings_table(findings: &[crate::store::StoredFinding]) -> Table {
     }
     table
 }
+
+/// The jobs' schedules as scripts see them: for each job, its expression
+/// and its next `n` fire times after `after`, in RFC 3339 at +08:00.
+pub fn schedules_json(
+    schedules: &std::collections::BTreeMap<String, crate::policy::JobSchedule>,
+    after: chrono::DateTime<chrono::Utc>,
+    n: usize,
+) -> Value {
+    let jobs: serde_json::Map<String, Value> = schedules
+        .iter()
+        .map(|(job, s)| {
+            let next_runs: Vec<String> = s
+                .schedule
+                .upcoming(after, n)
+                .into_iter()
+                .map(crate::policy::cron::fire_time_rfc3339)
+                .collect();
+            (
+                job.clone(),
+                json!({ "expression": s.expression, "next_runs": next_runs }),
+            )
+        })
+        .collect();
+    Value::Object(jobs)
+}
+
+/// The jobs' schedules for people: each expression beside its next `n`
+/// fire times after `after`, in China Standard Time.
+pub fn schedules_table(
+    schedules: &std::collections::BTreeMap<String, crate::policy::JobSchedule>,
+    after: chrono::DateTime<chrono::Utc>,
+    n: usize,
+) -> Table {
+    let mut table = Table::new(&["JOB", "SCHEDULE", "NEXT RUNS"]);
+    for (job, s) in schedules {
+        let next_runs: Vec<String> = s
+            .schedule
+            .upcoming(after, n)
+            .into_iter()
+            .map(crate::policy::cron::show_fire_time)
+            .collect();
+        table.row(vec![
+            job.clone(),
+            s.expression.clone(),
+            next_runs.join(", "),
+        ]);
+    }
+    table
+}

@@ -14,7 +14,7 @@
 mod confirm;
 mod kind;
 mod rules;
-mod text;
+pub mod text;
 pub mod view;
 
 use std::collections::BTreeSet;

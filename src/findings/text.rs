@@ -72,3 +72,48 @@ pub fn platform(platform: Platform) -> &'static str {
         Platform::Other => "其他平台",
     }
 }
+
+/// The kind's name in Chinese, as an office says it (beside the stable
+/// identifier in lists and alerts).
+pub fn kind_name(kind: FindingKind) -> &'static str {
+    use FindingKind::*;
+    match kind {
+        UnapprovedSite => "未经核准开设网站",
+        OfflineStillResolving => "已下线网站域名仍在解析",
+        UnreachableButResolving => "网站无法访问",
+        NotResolving => "域名无法解析",
+        DanglingCname => "悬空 CNAME 记录（可被接管）",
+        DanglingNs => "悬空 NS 委派",
+        StaleAddress => "解析指向失效地址",
+        LinkToRetiredDomain => "链接指向已下线域名",
+        SuspectedTampering => "疑似被篡改",
+        SiteCodeMissingOnPage => "首页未标注网站标识码",
+        SiteCodeMismatch => "网站标识码与登记不符",
+        LiveWithoutCode => "运行网站无标识码",
+        Ipv6Missing => "未支持 IPv6",
+        Ipv6Unreachable => "IPv6 无法访问",
+        Ipv6Partial => "IPv6 深度不足",
+        CertExpired => "证书已过期",
+        CertExpiring => "证书即将过期",
+        CertNotYetValid => "证书尚未生效",
+        CertHostnameMismatch => "证书与域名不符",
+        CertUntrusted => "证书不受信任",
+        CertWeak => "证书强度不足",
+        TlsHandshakeFailed => "HTTPS 握手失败",
+        HttpsMissing => "未部署 HTTPS",
+        CertSm2 => "使用国密证书",
+        DomainNotAllowed => "域名不合规",
+        RegistryConflict => "登记冲突",
+        AccountStale => "政务新媒体长期未更新",
+        AccountClosedButActive => "已关停账号仍在更新",
+    }
+}
+
+/// The severity as an office says it.
+pub fn severity_name(severity: super::Severity) -> &'static str {
+    match severity {
+        super::Severity::Critical => "严重",
+        super::Severity::Warning => "警告",
+        super::Severity::Info => "提示",
+    }
+}

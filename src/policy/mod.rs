@@ -7,6 +7,7 @@
 //! is configured and none is found, the defaults compiled into the binary
 //! (the repository's own `policies/`) apply, so that a bare binary works.
 
+pub mod cron;
 pub mod takeover;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use self::cron::CronSchedule;
 use crate::findings::{FindingKind, Severity};
 use crate::registry::lifecycle::LifecycleWindows;
 use crate::registry::{AllowedSuffixes, DivisionTable, Hostname};
@@ -87,12 +89,12 @@ pub struct Confirmation {
     pub delay_secs: u64,
 }
 
-/// A job's schedule: the 5-field expression as written, and the parsed
-/// schedule.
+/// A job's schedule: the 5-field crontab expression as written, and the
+/// parsed schedule (China Standard Time; see [`cron`]).
 #[derive(Debug, Clone)]
 pub struct JobSchedule {
     pub expression: String,
-    pub schedule: cron::Schedule,
+    pub schedule: CronSchedule,
 }
 
 /// A zone this office may transfer.
@@ -586,18 +588,9 @@ impl Policy {
     }
 }
 
-/// A standard 5-field cron expression (the `cron` crate wants seconds
-/// first; the fields people write start at minutes).
-pub fn parse_cron(expression: &str) -> Result<cron::Schedule, String> {
-    let fields = expression.split_whitespace().count();
-    if fields != 5 {
-        return Err(format!(
-            "a schedule has 5 fields (minute hour day-of-month month day-of-week), not {fields}"
-        ));
-    }
-    format!("0 {expression}")
-        .parse::<cron::Schedule>()
-        .map_err(|e| e.to_string())
+/// A standard 5-field crontab expression (see [`cron::CronSchedule`]).
+pub fn parse_cron(expression: &str) -> Result<CronSchedule, String> {
+    expression.parse()
 }
 
 /// The 1-based line of a byte offset, for error messages.

@@ -11,6 +11,7 @@ use chrono::Utc;
 use thiserror::Error;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use super::delegation::ZoneCache;
 use super::dns::{DnsProbe, DnsSetupError, ResolverSettings};
@@ -53,9 +54,10 @@ pub enum ProbeSetupError {
     Tls(#[from] TlsSetupError),
 }
 
-/// Which probes to run.
+/// Which probes to run on a host name (not to be confused with a
+/// finding's scope, the subject whose findings a round judged).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scope {
+pub struct Probes {
     pub delegation: bool,
     pub tls: bool,
     pub page: bool,
@@ -63,14 +65,14 @@ pub struct Scope {
     pub ipv6: bool,
 }
 
-impl Scope {
-    pub const ALL: Scope = Scope {
+impl Probes {
+    pub const ALL: Probes = Probes {
         delegation: true,
         tls: true,
         page: true,
         ipv6: true,
     };
-    pub const DNS_ONLY: Scope = Scope {
+    pub const DNS_ONLY: Probes = Probes {
         delegation: false,
         tls: false,
         page: false,
@@ -91,6 +93,8 @@ pub struct Prober {
     takeover: Arc<Takeover>,
     ipv6_sample: usize,
     suffixes: Option<Arc<publicsuffix::List>>,
+    /// Once cancelled, no new host is started; those in flight finish.
+    stop: CancellationToken,
 }
 
 impl Prober {
@@ -123,6 +127,15 @@ impl Prober {
             config.probe.concurrency,
         )
         .with_policy(policy))
+    }
+
+    /// The same probes, starting no new host once `stop` is cancelled
+    /// (the hosts in flight finish).
+    pub fn stopping_on(&self, stop: CancellationToken) -> Prober {
+        Prober {
+            stop,
+            ..self.clone()
+        }
     }
 
     /// Takes the takeover fingerprints and the IPv6 sample from `policy`.
@@ -179,18 +192,19 @@ impl Prober {
             takeover: Arc::new(Takeover::default()),
             ipv6_sample: IPV6_SAMPLE,
             suffixes: None,
+            stop: CancellationToken::new(),
         }
     }
 
     /// Everything about one host name, within the per-host deadline.
-    pub async fn host(&self, host: &Hostname, scope: Scope) -> Vec<Observation> {
-        self.target(&Target::from(host.clone()), scope, &ZoneCache::default())
+    pub async fn host(&self, host: &Hostname, probes: Probes) -> Vec<Observation> {
+        self.target(&Target::from(host.clone()), probes, &ZoneCache::default())
             .await
     }
 
-    async fn target(&self, target: &Target, scope: Scope, zones: &ZoneCache) -> Vec<Observation> {
+    async fn target(&self, target: &Target, probes: Probes, zones: &ZoneCache) -> Vec<Observation> {
         let host = &target.host;
-        match tokio::time::timeout(self.host_deadline, self.observe(target, scope, zones)).await {
+        match tokio::time::timeout(self.host_deadline, self.observe(target, probes, zones)).await {
             Ok(observations) => observations,
             Err(_) => vec![Observation {
                 host: host.clone(),
@@ -203,7 +217,12 @@ impl Prober {
         }
     }
 
-    async fn observe(&self, target: &Target, scope: Scope, zones: &ZoneCache) -> Vec<Observation> {
+    async fn observe(
+        &self,
+        target: &Target,
+        probes: Probes,
+        zones: &ZoneCache,
+    ) -> Vec<Observation> {
         let host = &target.host;
         let at = Utc::now();
         let observation = |address, data| Observation {
@@ -213,7 +232,7 @@ impl Prober {
             data,
         };
         let delegation = async {
-            if scope.delegation {
+            if probes.delegation {
                 Some(match self.dns.delegation_in(host, zones).await {
                     Ok(found) => DelegationResult::Found(found),
                     Err(reason) => DelegationResult::Failed { reason },
@@ -244,7 +263,7 @@ impl Prober {
         };
         let checks = &checks;
         let ipv6 = async {
-            match (scope.ipv6, first_v4, first_v6) {
+            match (probes.ipv6, first_v4, first_v6) {
                 // Sampling inner pages may take long; it gets half of the
                 // host's budget and is left out when it runs over, so the
                 // rest of the host's observations are kept.
@@ -272,7 +291,7 @@ impl Prober {
         let per_address = addresses.into_iter().map(|address| async move {
             // One handshake per address serves both the TLS verdict and the
             // page, when both are asked for.
-            match (scope.tls, scope.page) {
+            match (probes.tls, probes.page) {
                 (true, true) => {
                     let (tls, stream) = self
                         .tls
@@ -388,16 +407,16 @@ impl Prober {
     }
 
     /// Probes every host name, at most `concurrency` at a time.
-    pub async fn hosts(&self, hosts: Vec<Hostname>, scope: Scope) -> Vec<Observation> {
-        self.targets(hosts.into_iter().map(Target::from).collect(), scope)
+    pub async fn hosts(&self, hosts: Vec<Hostname>, probes: Probes) -> Vec<Observation> {
+        self.targets(hosts.into_iter().map(Target::from).collect(), probes)
             .await
     }
 
     /// Probes every target, at most `concurrency` at a time; each zone's
     /// delegation is checked once.
-    pub async fn targets(&self, targets: Vec<Target>, scope: Scope) -> Vec<Observation> {
+    pub async fn targets(&self, targets: Vec<Target>, probes: Probes) -> Vec<Observation> {
         let mut all = Vec::new();
-        self.targets_each(targets, scope, |observations| all.extend(observations))
+        self.targets_each(targets, probes, |observations| all.extend(observations))
             .await;
         all
     }
@@ -408,7 +427,7 @@ impl Prober {
     pub async fn targets_each(
         &self,
         targets: Vec<Target>,
-        scope: Scope,
+        probes: Probes,
         emit: impl FnMut(Vec<Observation>),
     ) {
         let zones = Arc::new(ZoneCache::default());
@@ -416,7 +435,7 @@ impl Prober {
             targets,
             move |prober, target| {
                 let zones = zones.clone();
-                async move { prober.target(&target, scope, &zones).await }
+                async move { prober.target(&target, probes, &zones).await }
             },
             emit,
         )
@@ -434,7 +453,11 @@ impl Prober {
     {
         let mut tasks = JoinSet::new();
         for item in items {
-            let Ok(permit) = self.limit.clone().acquire_owned().await else {
+            let permit = tokio::select! {
+                permit = self.limit.clone().acquire_owned() => permit,
+                () = self.stop.cancelled() => break,
+            };
+            let Ok(permit) = permit else {
                 break;
             };
             // A finished task keeps its whole allocation (sized for the
@@ -453,8 +476,12 @@ impl Prober {
             });
         }
         while let Some(done) = tasks.join_next().await {
-            if let Ok(done) = done {
-                emit(done);
+            match done {
+                Ok(done) => emit(done),
+                // A panic in a probe is a bug of ours, never a fact about
+                // a host: it is logged, and the host stays unmeasured.
+                Err(e) if e.is_panic() => tracing::error!(error = %e, "a probe task panicked"),
+                Err(_) => {}
             }
         }
     }

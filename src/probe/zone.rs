@@ -216,3 +216,50 @@ async fn axfr(server: SocketAddr, zone: &Name) -> Result<Vec<Name>, String> {
         }
     }
 }
+
+/// Where a discovered host name was learnt, as stored and shown:
+/// `zone-file:PATH`, `list:PATH`, `axfr:ZONE` or `link`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DiscoverySource {
+    /// A BIND zone file, by its path.
+    ZoneFile(String),
+    /// A list of host names (e.g. a certificate-transparency export).
+    List(String),
+    /// A zone transfer of the zone.
+    Axfr(String),
+    /// A link on a live site's page.
+    Link,
+}
+
+impl std::fmt::Display for DiscoverySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DiscoverySource::ZoneFile(path) => write!(f, "zone-file:{path}"),
+            DiscoverySource::List(path) => write!(f, "list:{path}"),
+            DiscoverySource::Axfr(zone) => write!(f, "axfr:{zone}"),
+            DiscoverySource::Link => f.write_str("link"),
+        }
+    }
+}
+
+impl std::str::FromStr for DiscoverySource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<DiscoverySource, String> {
+        if s == "link" {
+            return Ok(DiscoverySource::Link);
+        }
+        match s.split_once(':') {
+            Some(("zone-file", path)) => Ok(DiscoverySource::ZoneFile(path.to_string())),
+            Some(("list", path)) => Ok(DiscoverySource::List(path.to_string())),
+            Some(("axfr", zone)) => Ok(DiscoverySource::Axfr(zone.to_string())),
+            _ => Err(format!("`{s}` is not a discovery source")),
+        }
+    }
+}
+
+impl serde::Serialize for DiscoverySource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}

@@ -481,7 +481,7 @@ pub fn region_policy(dns: SocketAddr) -> String {
 
 /// Registers the region's organizations, sites and accounts, with their
 /// history (approvals, go-live, retirements) in the past.
-pub fn register(store: &mut Store, policy: &Policy) -> Result<(), crate::store::StoreError> {
+pub fn register(store: &Store, policy: &Policy) -> Result<(), crate::store::StoreError> {
     let now = Utc::now();
     let at = |days: i64| Change::at("region", now - Duration::days(days));
     let orgs: &[(&str, &str, OrgLevel, Option<&str>)] = &[

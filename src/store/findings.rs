@@ -1,4 +1,4 @@
-//! Findings, discovered host names and check runs. The rules decide what
+//! Findings and discovered host names. The rules decide what
 //! changes ([`crate::findings::plan`]); this module writes it, all of one
 //! round's changes in one transaction.
 
@@ -9,11 +9,9 @@ use serde::Serialize;
 
 use super::StoreError;
 use super::convert::{from_db, from_db_opt, to_db};
-use super::rows::{DiscoveredRow, FindingRow, NewDiscoveredRow, NewFindingRow, RunRow};
+use super::rows::{DiscoveredRow, FindingRow, NewDiscoveredRow, NewFindingRow};
 use super::sql::Sql;
-use crate::findings::{
-    Change, Current, Evidence, Finding, FindingKind, FindingStatus, MeasurementFailure, Severity,
-};
+use crate::findings::{Change, Current, Evidence, Finding, FindingKind, FindingStatus, Severity};
 use crate::registry::Hostname;
 
 /// A finding as the store holds it.
@@ -53,23 +51,9 @@ pub struct ApplyStats {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Discovered {
     pub hostname: Hostname,
-    pub source: String,
+    pub source: crate::probe::zone::DiscoverySource,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
-}
-
-/// One check run, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Run {
-    pub id: i64,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: DateTime<Utc>,
-    pub hosts: usize,
-    pub failures: Vec<MeasurementFailure>,
-    pub opened: usize,
-    pub resolved: usize,
-    /// `ok`, or `measurement_failed` when nothing could be measured.
-    pub status: String,
 }
 
 fn corrupt(id: i64, what: String) -> StoreError {
@@ -253,7 +237,7 @@ pub fn acknowledge<C: Sql>(
 pub fn discover<C: Sql>(
     c: &mut C,
     hosts: &[Hostname],
-    source: &str,
+    source: &crate::probe::zone::DiscoverySource,
     at: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let mut added = 0;
@@ -281,42 +265,15 @@ pub fn discovered<C: Sql>(c: &mut C) -> Result<Vec<Discovered>, StoreError> {
                     .map_err(|e: crate::registry::Invalid| StoreError::Corrupt {
                         what: format!("discovered_hosts row {}: {e}", row.id),
                     })?,
-                source: row.source,
+                source: row
+                    .source
+                    .parse()
+                    .map_err(|e: String| StoreError::Corrupt {
+                        what: format!("discovered_hosts row {}: {e}", row.id),
+                    })?,
                 first_seen: from_db(row.first_seen),
                 last_seen: from_db(row.last_seen),
             })
         })
         .collect()
-}
-
-pub fn record_run<C: Sql>(c: &mut C, run: &Run) -> Result<i64, StoreError> {
-    Ok(c.insert_run(&RunRow {
-        id: 0,
-        started_at: to_db(run.started_at),
-        finished_at: to_db(run.finished_at),
-        hosts: run.hosts as i64,
-        measurement_failures: run.failures.len() as i64,
-        failures: serde_json::to_string(&run.failures).unwrap_or_else(|_| "[]".into()),
-        opened: run.opened as i64,
-        resolved: run.resolved as i64,
-        status: run.status.clone(),
-    })?)
-}
-
-pub fn last_run<C: Sql>(c: &mut C) -> Result<Option<Run>, StoreError> {
-    let Some(row) = c.last_run()? else {
-        return Ok(None);
-    };
-    Ok(Some(Run {
-        id: row.id,
-        started_at: from_db(row.started_at),
-        finished_at: from_db(row.finished_at),
-        hosts: row.hosts as usize,
-        failures: serde_json::from_str(&row.failures).map_err(|e| StoreError::Corrupt {
-            what: format!("runs row {}: failures: {e}", row.id),
-        })?,
-        opened: row.opened as usize,
-        resolved: row.resolved as usize,
-        status: row.status,
-    }))
 }

@@ -14,6 +14,7 @@ mod import;
 mod observations;
 mod orgs;
 mod rows;
+mod runs;
 mod schema;
 mod sites;
 mod sql;
@@ -22,20 +23,23 @@ use chrono::{DateTime, Utc};
 use diesel::Connection as _;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
+use diesel::r2d2;
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use thiserror::Error;
 
+use crate::jobs::{Job, RunStatus};
 use crate::policy::Policy;
 use crate::registry::lifecycle::{AccountAction, SiteAction, SiteEdit, TransitionError};
 use crate::registry::{Account, Invalid, Organization, Site, Warning};
 
 pub use accounts::NewAccount;
 pub use audit::{AuditEntry, AuditFilter};
-pub use findings::{ApplyStats, Discovered, Run, StoredFinding};
+pub use findings::{ApplyStats, Discovered, StoredFinding};
 pub use import::{ImportKind, ImportSummary, RowError};
 pub use observations::{RecordStats, StoredObservation};
 pub use orgs::NewOrganization;
+pub use runs::{Run, StoredSchedule, instance};
 pub use sites::{ExceptionGrant, ExceptionRecord, SiteFilter, SiteRequest};
 use sql::Sql;
 
@@ -131,34 +135,106 @@ pub enum Backend {
     Postgres,
 }
 
-enum Conn {
-    Sqlite(SqliteConnection),
-    Postgres(PgConnection),
+type Pool<C> = r2d2::Pool<r2d2::ConnectionManager<C>>;
+
+/// The connection pools. SQLite allows one writer at a time: one writer
+/// connection serialises this process's writes (other processes wait on
+/// the busy timeout), and a few readers read beside it under WAL.
+#[derive(Clone)]
+enum Pools {
+    Sqlite {
+        writer: Pool<SqliteConnection>,
+        readers: Pool<SqliteConnection>,
+    },
+    Postgres(Pool<PgConnection>),
 }
 
-/// An open registry database.
+/// An open registry database: a cheap, cloneable handle over a
+/// connection pool, shared by the commands, the scheduler and its jobs.
+/// Its calls block; async code reaches it through `spawn_blocking`.
+#[derive(Clone)]
 pub struct Store {
-    conn: Conn,
+    pools: Pools,
+    /// The database URL, its password hidden, for messages.
+    url: String,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("backend", &self.backend())
+            .field("url", &self.url)
             .finish()
     }
 }
 
-/// Runs `$body` with `$c` bound to the concrete connection, compiling it
-/// once per backend.
+/// Runs `$body` with `$c` bound to a writing connection (SQLite's one
+/// writer), compiling it once per backend.
 macro_rules! with_conn {
     ($store:expr, $c:ident => $body:expr) => {
-        match &mut $store.conn {
-            Conn::Sqlite($c) => $body,
-            Conn::Postgres($c) => $body,
+        match &$store.pools {
+            Pools::Sqlite { writer, .. } => {
+                let mut guard = writer.get().map_err(|e| $store.pool_error(e))?;
+                let $c = &mut *guard;
+                $body
+            }
+            Pools::Postgres(pool) => {
+                let mut guard = pool.get().map_err(|e| $store.pool_error(e))?;
+                let $c = &mut *guard;
+                $body
+            }
         }
     };
 }
+
+/// Like [`with_conn!`], with a reading connection: on SQLite one of the
+/// readers, which never wait for the writer under WAL.
+macro_rules! with_reader {
+    ($store:expr, $c:ident => $body:expr) => {
+        match &$store.pools {
+            Pools::Sqlite { readers, .. } => {
+                let mut guard = readers.get().map_err(|e| $store.pool_error(e))?;
+                let $c = &mut *guard;
+                $body
+            }
+            Pools::Postgres(pool) => {
+                let mut guard = pool.get().map_err(|e| $store.pool_error(e))?;
+                let $c = &mut *guard;
+                $body
+            }
+        }
+    };
+}
+
+/// Settings every SQLite connection gets when the pool opens it.
+#[derive(Debug, Clone, Copy)]
+struct SqlitePragmas {
+    read_only: bool,
+}
+
+impl r2d2::CustomizeConnection<SqliteConnection, r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), r2d2::Error> {
+        // busy_timeout: another process (a CLI command beside the daemon)
+        // may hold the write lock for a moment. synchronous=FULL: a
+        // committed change survives power loss.
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(r2d2::Error::QueryError)?;
+        if self.read_only {
+            conn.batch_execute("PRAGMA query_only = ON;")
+                .map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+/// SQLite readers in one process; WAL lets them read while one writes.
+const SQLITE_READERS: u32 = 4;
+/// PostgreSQL connections in one process.
+const POSTGRES_CONNECTIONS: u32 = 8;
+/// How long a caller waits for a free connection before it is an error.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The SQLite file path a `sqlite://` URL (or a bare path) names.
 fn sqlite_path(url: &str) -> &str {
@@ -176,7 +252,7 @@ impl Store {
             url: redact(url),
             message,
         };
-        let conn = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pools = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut conn = PgConnection::establish(url).map_err(|e| open_error(e.to_string()))?;
             // Several instances may start at once: one migrates, the
             // others wait on the advisory lock and find nothing to do.
@@ -189,7 +265,14 @@ impl Store {
             conn.batch_execute("SELECT pg_advisory_unlock(7305733)")
                 .map_err(|e| open_error(e.to_string()))?;
             migrated?;
-            Conn::Postgres(conn)
+            drop(conn);
+            let pool = r2d2::Pool::builder()
+                .max_size(POSTGRES_CONNECTIONS)
+                .min_idle(Some(1))
+                .connection_timeout(POOL_WAIT)
+                .build(r2d2::ConnectionManager::<PgConnection>::new(url))
+                .map_err(|e| open_error(e.to_string()))?;
+            Pools::Postgres(pool)
         } else {
             let path = sqlite_path(url);
             if path.is_empty() {
@@ -198,31 +281,68 @@ impl Store {
             let mut conn =
                 SqliteConnection::establish(path).map_err(|e| open_error(e.to_string()))?;
             // busy_timeout first: switching to WAL itself needs the lock.
-            // synchronous=FULL: a committed change survives power loss.
-            conn.batch_execute(
-                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-            )
-            .map_err(|e| open_error(e.to_string()))?;
+            // WAL is a property of the file: set once, every connection
+            // sees it.
+            conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+                .map_err(|e| open_error(e.to_string()))?;
             conn.immediate_transaction(|c| {
                 c.run_pending_migrations(SQLITE_MIGRATIONS)
                     .map(drop)
                     .map_err(|e| StoreError::Migrate(e.to_string()))
             })?;
-            Conn::Sqlite(conn)
+            drop(conn);
+            let pool = |size: u32, read_only: bool| {
+                r2d2::Pool::builder()
+                    .max_size(size)
+                    .min_idle(Some(if read_only { 0 } else { 1 }))
+                    .connection_timeout(POOL_WAIT)
+                    // A file connection does not break behind our back;
+                    // a check on every checkout would cost a query.
+                    .test_on_check_out(false)
+                    .connection_customizer(Box::new(SqlitePragmas { read_only }))
+                    .build(r2d2::ConnectionManager::<SqliteConnection>::new(path))
+                    .map_err(|e| open_error(e.to_string()))
+            };
+            Pools::Sqlite {
+                writer: pool(1, false)?,
+                readers: pool(SQLITE_READERS, true)?,
+            }
         };
-        Ok(Store { conn })
+        Ok(Store {
+            pools,
+            url: redact(url),
+        })
     }
 
     pub fn backend(&self) -> Backend {
-        match self.conn {
-            Conn::Sqlite(_) => Backend::Sqlite,
-            Conn::Postgres(_) => Backend::Postgres,
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The database URL, its password hidden.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The SQLite file, or `None` on PostgreSQL.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match self.pools {
+            Pools::Sqlite { .. } => Some(std::path::PathBuf::from(sqlite_path(&self.url))),
+            Pools::Postgres(_) => None,
+        }
+    }
+
+    fn pool_error(&self, e: r2d2::PoolError) -> StoreError {
+        StoreError::Open {
+            url: self.url.clone(),
+            message: format!("no database connection became free: {e}"),
         }
     }
 
     pub fn add_org(
-        &mut self,
+        &self,
         org: &NewOrganization,
         policy: &Policy,
         change: &Change,
@@ -230,16 +350,16 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| orgs::add(c, org, policy, change)))
     }
 
-    pub fn orgs(&mut self) -> Result<Vec<Organization>, StoreError> {
-        with_conn!(self, c => c.read_tx(orgs::all))
+    pub fn orgs(&self) -> Result<Vec<Organization>, StoreError> {
+        with_reader!(self, c => c.read_tx(orgs::all))
     }
 
-    pub fn org(&mut self, name: &str) -> Result<Organization, StoreError> {
-        with_conn!(self, c => c.read_tx(|c| orgs::by_name(c, name)))
+    pub fn org(&self, name: &str) -> Result<Organization, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| orgs::by_name(c, name)))
     }
 
     pub fn request_site(
-        &mut self,
+        &self,
         request: &SiteRequest,
         policy: &Policy,
         change: &Change,
@@ -248,7 +368,7 @@ impl Store {
     }
 
     pub fn transition_site(
-        &mut self,
+        &self,
         key: &str,
         action: &SiteAction,
         policy: &Policy,
@@ -258,7 +378,7 @@ impl Store {
     }
 
     pub fn edit_site(
-        &mut self,
+        &self,
         key: &str,
         edit: &SiteEdit,
         grant: Option<&ExceptionGrant>,
@@ -268,17 +388,17 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| sites::edit(c, key, edit, grant, policy, change)))
     }
 
-    pub fn site(&mut self, key: &str) -> Result<Site, StoreError> {
-        with_conn!(self, c => c.read_tx(|c| sites::by_key(c, key)))
+    pub fn site(&self, key: &str) -> Result<Site, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| sites::by_key(c, key)))
     }
 
-    pub fn sites(&mut self, filter: &SiteFilter) -> Result<Vec<Site>, StoreError> {
-        with_conn!(self, c => c.read_tx(|c| sites::list(c, filter)))
+    pub fn sites(&self, filter: &SiteFilter) -> Result<Vec<Site>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| sites::list(c, filter)))
     }
 
     /// Records a comply-or-explain exception for a kind and subject.
     pub fn add_exception(
-        &mut self,
+        &self,
         kind: &str,
         subject: &str,
         grant: &ExceptionGrant,
@@ -313,23 +433,23 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| sites::add_exception(c, kind, &subject, grant, None, change)))
     }
 
-    pub fn exceptions(&mut self) -> Result<Vec<ExceptionRecord>, StoreError> {
-        with_conn!(self, c => c.read_tx(sites::exceptions))
+    pub fn exceptions(&self) -> Result<Vec<ExceptionRecord>, StoreError> {
+        with_reader!(self, c => c.read_tx(sites::exceptions))
     }
 
     /// Findings with one of `statuses` (all when empty), oldest first.
     pub fn findings(
-        &mut self,
+        &self,
         statuses: &[crate::findings::FindingStatus],
     ) -> Result<Vec<StoredFinding>, StoreError> {
-        with_conn!(self, c => c.read_tx(|c| findings::list(c, statuses)))
+        with_reader!(self, c => c.read_tx(|c| findings::list(c, statuses)))
     }
 
     /// Plans one round's changes against the current findings and the
     /// exceptions in force, and writes them, in one transaction: an
     /// acknowledgement or another check in between cannot be overwritten.
     pub fn record_evaluation(
-        &mut self,
+        &self,
         evaluation: &crate::findings::Evaluation,
         confirmations: u32,
         now: DateTime<Utc>,
@@ -348,7 +468,7 @@ impl Store {
     }
 
     pub fn acknowledge_finding(
-        &mut self,
+        &self,
         id: i64,
         actor: &str,
         note: &str,
@@ -359,29 +479,80 @@ impl Store {
 
     /// Records host names learnt from `source`; returns how many were new.
     pub fn discover(
-        &mut self,
+        &self,
         hosts: &[crate::registry::Hostname],
-        source: &str,
+        source: &crate::probe::zone::DiscoverySource,
         at: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         with_conn!(self, c => c.write_tx(|c| findings::discover(c, hosts, source, at)))
     }
 
-    pub fn discovered(&mut self) -> Result<Vec<Discovered>, StoreError> {
-        with_conn!(self, c => c.read_tx(findings::discovered))
+    pub fn discovered(&self) -> Result<Vec<Discovered>, StoreError> {
+        with_reader!(self, c => c.read_tx(findings::discovered))
     }
 
-    /// The newest check run, if any.
-    pub fn last_run(&mut self) -> Result<Option<Run>, StoreError> {
-        with_conn!(self, c => c.read_tx(findings::last_run))
+    /// The newest run of any job, if any.
+    pub fn last_run(&self) -> Result<Option<Run>, StoreError> {
+        with_reader!(self, c => c.read_tx(runs::last))
     }
 
-    pub fn record_run(&mut self, run: &Run) -> Result<i64, StoreError> {
-        with_conn!(self, c => c.write_tx(|c| findings::record_run(c, run)))
+    /// The newest `limit` runs, newest first; of one job when given.
+    pub fn runs(&self, job: Option<Job>, limit: usize) -> Result<Vec<Run>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| runs::list(c, job, limit)))
+    }
+
+    /// Records a run as it starts (or a finished one); returns its id.
+    pub fn start_run(&self, run: &Run) -> Result<i64, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| runs::insert(c, run)))
+    }
+
+    /// Claims the scheduled fire `run.fire_at` of `run.job`: records the
+    /// run as started and moves the job's next fire time to `next`, in
+    /// one transaction, if the stored next fire time is still the one
+    /// the run is for. `None` when it is not (the fire was taken).
+    pub fn claim_run(&self, run: &Run, next: &StoredSchedule) -> Result<Option<i64>, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| {
+            let current = runs::schedules(c)?
+                .into_iter()
+                .find(|s| s.job == run.job);
+            if current.map(|s| s.next_at) != run.fire_at {
+                return Ok(None);
+            }
+            let id = runs::insert(c, run)?;
+            runs::set_schedule(c, next)?;
+            Ok(Some(id))
+        }))
+    }
+
+    /// Rewrites a run as it ends.
+    pub fn finish_run(&self, run: &Run) -> Result<(), StoreError> {
+        with_conn!(self, c => c.write_tx(|c| runs::finish(c, run)))
+    }
+
+    /// Marks every run still recorded as running as interrupted (a crash
+    /// cut them short), and returns them as they were.
+    pub fn interrupt_running(&self, at: DateTime<Utc>) -> Result<Vec<Run>, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| {
+            let running: Vec<Run> = runs::list(c, None, 1000)?
+                .into_iter()
+                .filter(|r| r.status == RunStatus::Running)
+                .collect();
+            runs::interrupt(c, at)?;
+            Ok(running)
+        }))
+    }
+
+    /// Every job's stored schedule.
+    pub fn schedules(&self) -> Result<Vec<StoredSchedule>, StoreError> {
+        with_reader!(self, c => c.read_tx(runs::schedules))
+    }
+
+    pub fn set_schedule(&self, schedule: &StoredSchedule) -> Result<(), StoreError> {
+        with_conn!(self, c => c.write_tx(|c| runs::set_schedule(c, schedule)))
     }
 
     pub fn add_account(
-        &mut self,
+        &self,
         account: &NewAccount,
         change: &Change,
     ) -> Result<Account, StoreError> {
@@ -389,7 +560,7 @@ impl Store {
     }
 
     pub fn transition_account(
-        &mut self,
+        &self,
         key: &str,
         action: &AccountAction,
         change: &Change,
@@ -398,25 +569,25 @@ impl Store {
     }
 
     /// Records a post seen at `change.effective_at`.
-    pub fn account_seen(&mut self, key: &str, change: &Change) -> Result<Account, StoreError> {
+    pub fn account_seen(&self, key: &str, change: &Change) -> Result<Account, StoreError> {
         with_conn!(self, c => c.write_tx(|c| accounts::seen(c, key, change)))
     }
 
-    pub fn account(&mut self, key: &str) -> Result<Account, StoreError> {
-        with_conn!(self, c => c.read_tx(|c| accounts::by_key(c, key)))
+    pub fn account(&self, key: &str) -> Result<Account, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| accounts::by_key(c, key)))
     }
 
-    pub fn accounts(&mut self) -> Result<Vec<Account>, StoreError> {
-        with_conn!(self, c => c.read_tx(accounts::all))
+    pub fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        with_reader!(self, c => c.read_tx(accounts::all))
     }
 
-    pub fn audit(&mut self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
-        with_conn!(self, c => c.read_tx(|c| audit::list(c, filter)))
+    pub fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| audit::list(c, filter)))
     }
 
     /// Imports records all or nothing: any bad row refuses the whole file.
     pub fn import(
-        &mut self,
+        &self,
         records: &import::Records,
         policy: &Policy,
         change: &Change,
@@ -427,7 +598,7 @@ impl Store {
     /// Records a batch of observations in one transaction, keeping only
     /// what changed.
     pub fn record_observations(
-        &mut self,
+        &self,
         batch: &[crate::probe::Observation],
     ) -> Result<RecordStats, StoreError> {
         with_conn!(self, c => c.write_tx(|c| observations::record(c, batch)))
@@ -435,25 +606,25 @@ impl Store {
 
     /// Per host name, (visits, failed) of its pages since `since`.
     pub fn availability(
-        &mut self,
+        &self,
         since: DateTime<Utc>,
     ) -> Result<std::collections::BTreeMap<String, (u64, u64)>, StoreError> {
-        with_conn!(self, c => c.read_tx(|c| observations::availability(c, since)))
+        with_reader!(self, c => c.read_tx(|c| observations::availability(c, since)))
     }
 
     /// What was seen of a host name as of `at` (now when `None`).
     pub fn observations(
-        &mut self,
+        &self,
         host: &crate::registry::Hostname,
         at: Option<DateTime<Utc>>,
     ) -> Result<Vec<StoredObservation>, StoreError> {
-        with_conn!(self, c => c.read_tx(|c| observations::as_of(c, host, at)))
+        with_reader!(self, c => c.read_tx(|c| observations::as_of(c, host, at)))
     }
 
     /// Checks an import exactly as [`Store::import`] would, then rolls
     /// everything back.
     pub fn import_dry_run(
-        &mut self,
+        &self,
         records: &import::Records,
         policy: &Policy,
         change: &Change,

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::{
     accounts, audit, discovered_hosts, domains, exceptions, findings, observations, org_contacts,
-    organizations, runs, sites,
+    organizations, runs, schedules, sites,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
@@ -308,6 +308,9 @@ pub struct NewDiscoveredRow {
 pub struct RunRow {
     #[diesel(skip_insertion)]
     pub id: i64,
+    pub job: String,
+    pub fire_at: Option<NaiveDateTime>,
+    pub instance: Option<String>,
     pub started_at: NaiveDateTime,
     pub finished_at: NaiveDateTime,
     pub hosts: i64,
@@ -328,4 +331,12 @@ pub struct PageOutcomeRow {
     pub first_seen: NaiveDateTime,
     pub last_seen: NaiveDateTime,
     pub seen_count: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = schedules)]
+pub struct ScheduleRow {
+    pub job: String,
+    pub expression: String,
+    pub next_at: NaiveDateTime,
 }

@@ -158,6 +158,9 @@ diesel::table! {
 diesel::table! {
     runs (id) {
         id -> BigInt,
+        job -> Text,
+        fire_at -> Nullable<Timestamp>,
+        instance -> Nullable<Text>,
         started_at -> Timestamp,
         finished_at -> Timestamp,
         hosts -> BigInt,
@@ -173,6 +176,15 @@ diesel::joinable!(sites -> organizations (org_id));
 diesel::joinable!(domains -> sites (site_id));
 diesel::joinable!(accounts -> organizations (org_id));
 diesel::joinable!(org_contacts -> organizations (org_id));
+
+diesel::table! {
+    schedules (job) {
+        job -> Text,
+        expression -> Text,
+        next_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     org_contacts,
@@ -185,4 +197,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     findings,
     discovered_hosts,
     runs,
+    schedules,
 );

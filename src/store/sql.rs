@@ -13,7 +13,7 @@ use super::StoreError;
 use super::rows::*;
 use super::schema::{
     accounts, audit, discovered_hosts, domains, exceptions, findings, observations, org_contacts,
-    organizations, runs, sites,
+    organizations, runs, schedules, sites,
 };
 
 /// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
@@ -124,6 +124,16 @@ pub trait Sql: Sized {
 
     fn insert_run(&mut self, row: &RunRow) -> QueryResult<i64>;
     fn last_run(&mut self) -> QueryResult<Option<RunRow>>;
+    /// Rewrites a run's row (when it ends).
+    fn update_run(&mut self, row: &RunRow) -> QueryResult<()>;
+    /// The newest runs, newest first; of one job when given.
+    fn run_rows(&mut self, job: Option<&str>, limit: i64) -> QueryResult<Vec<RunRow>>;
+    /// Marks every run still `running` as `interrupted`, ended at `at`.
+    fn interrupt_runs(&mut self, at: NaiveDateTime) -> QueryResult<usize>;
+
+    fn schedule_rows(&mut self) -> QueryResult<Vec<ScheduleRow>>;
+    /// Inserts a job's schedule, or replaces its expression and next time.
+    fn upsert_schedule(&mut self, row: &ScheduleRow) -> QueryResult<()>;
 }
 
 macro_rules! impl_sql {
@@ -200,6 +210,58 @@ macro_rules! impl_sql {
                     .load_iter::<RunRow, diesel::connection::DefaultLoadingMode>(self)?
                     .next()
                     .transpose()
+            }
+
+            fn update_run(&mut self, row: &RunRow) -> QueryResult<()> {
+                diesel::update(runs::table.filter(runs::id.eq(row.id)))
+                    .set((
+                        runs::finished_at.eq(row.finished_at),
+                        runs::hosts.eq(row.hosts),
+                        runs::measurement_failures.eq(row.measurement_failures),
+                        runs::failures.eq(&row.failures),
+                        runs::opened.eq(row.opened),
+                        runs::resolved.eq(row.resolved),
+                        runs::status.eq(&row.status),
+                    ))
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn run_rows(&mut self, job: Option<&str>, limit: i64) -> QueryResult<Vec<RunRow>> {
+                let mut query = runs::table
+                    .order(runs::id.desc())
+                    .select(RunRow::as_select())
+                    .into_boxed();
+                if let Some(job) = job {
+                    query = query.filter(runs::job.eq(job.to_string()));
+                }
+                query.limit(limit).load(self)
+            }
+
+            fn interrupt_runs(&mut self, at: NaiveDateTime) -> QueryResult<usize> {
+                diesel::update(runs::table.filter(runs::status.eq("running")))
+                    .set((runs::status.eq("interrupted"), runs::finished_at.eq(at)))
+                    .execute(self)
+            }
+
+            fn schedule_rows(&mut self) -> QueryResult<Vec<ScheduleRow>> {
+                schedules::table
+                    .select(ScheduleRow::as_select())
+                    .order(schedules::job)
+                    .load(self)
+            }
+
+            fn upsert_schedule(&mut self, row: &ScheduleRow) -> QueryResult<()> {
+                diesel::insert_into(schedules::table)
+                    .values(row)
+                    .on_conflict(schedules::job)
+                    .do_update()
+                    .set((
+                        schedules::expression.eq(&row.expression),
+                        schedules::next_at.eq(row.next_at),
+                    ))
+                    .execute(self)
+                    .map(|_| ())
             }
 
             fn write_tx<T>(

@@ -72,3 +72,78 @@ fn unknown_keys_are_errors_with_file_and_line() {
         .expect_err("not a number");
     assert!(error.to_string().contains("not a whole number"), "{error}");
 }
+
+/// The example installed as /etc/siteward/siteward.toml
+/// (systemd/siteward.toml) loads, holds the defaults it documents, and sets
+/// every key there is. The keys are not listed here, so that a key added to
+/// src/config.rs without the example fails this test: the sections are the
+/// ones the loader names when the file has an unknown section, and each
+/// section's keys the ones it names for an unknown
+/// `SITEWARD_<SECTION>_<KEY>` variable (its table of keys).
+#[test]
+fn example_config_loads() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/siteward.toml");
+    let config = Config::load(Some(&path), Vec::<(String, String)>::new()).expect("example loads");
+    let text = std::fs::read_to_string(&path).expect("read the example");
+    let example: toml::Table = toml::from_str(&text).expect("the example is TOML");
+    let value = |section: &str, key: &str| {
+        example
+            .get(section)
+            .and_then(|table| table.get(key))
+            .cloned()
+    };
+
+    assert_eq!(
+        value("daemon", "shutdown_grace_secs").and_then(|v| v.as_integer()),
+        Some(10)
+    );
+    assert_eq!(config.daemon.shutdown_grace_secs, 10);
+    // Production values where the default depends on the environment;
+    // every other value is the default the example's comments give.
+    let mut expected = Config::default();
+    expected.database.url = "sqlite:///var/lib/siteward/siteward.db".to_string();
+    expected.policies.dir = Some(PathBuf::from("/etc/siteward/policies"));
+    assert_eq!(config, expected);
+
+    let (_dir, probe) = write("[no_such_section]\n");
+    let error = Config::load(Some(&probe), env(&[]))
+        .expect_err("unknown section")
+        .to_string();
+    // "unknown field `no_such_section`, expected one of `database`, …"
+    let sections: Vec<String> = error
+        .split_once("expected")
+        .map(|(_, names)| {
+            names
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(sections.len() >= 6, "sections not found in: {error}");
+    for section in &sections {
+        assert!(
+            text.contains(&format!("\n[{section}]\n")),
+            "no [{section}] in {}",
+            path.display()
+        );
+        let var = format!("SITEWARD_{}_NO_SUCH_KEY", section.to_ascii_uppercase());
+        let Err(error) = Config::load(None, env(&[(var.as_str(), "1")])) else {
+            panic!("{var} is not refused: [{section}] is missing from KEYS in src/config.rs");
+        };
+        let error = error.to_string();
+        // "… unknown key `no_such_key` in [probe]; known keys: concurrency, …"
+        let keys = error
+            .split_once("known keys: ")
+            .map(|(_, keys)| keys)
+            .unwrap_or_else(|| panic!("keys of [{section}] not found in: {error}"));
+        for key in keys.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            assert!(
+                value(section.as_str(), key).is_some(),
+                "{} does not set [{section}] {key}",
+                path.display()
+            );
+        }
+    }
+}

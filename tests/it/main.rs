@@ -2,6 +2,8 @@
 
 mod cli;
 mod config;
+mod cron;
+mod daemon;
 mod dns;
 mod import;
 mod lifecycle;

@@ -55,7 +55,7 @@ async fn only_changes_are_stored() {
         let (first, same, moved) = (first.clone(), same.clone(), moved.clone());
         let host = first.host.clone();
         tokio::task::spawn_blocking(move || {
-            let mut store = db.open();
+            let store = db.open();
             let stats = store
                 .record_observations(std::slice::from_ref(&first))
                 .expect("record");
@@ -100,7 +100,7 @@ async fn only_changes_are_stored() {
 /// nothing changed.
 #[test]
 fn a_cycle_is_stored_as_hosts_finish() {
-    use siteward::probe::run::{Scope, Target};
+    use siteward::probe::run::{Probes, Target};
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -113,7 +113,7 @@ fn a_cycle_is_stored_as_hosts_finish() {
     let prober = runtime
         .block_on(async { world.prober(16) })
         .expect("prober");
-    let scope = Scope {
+    let scope = Probes {
         delegation: false,
         tls: true,
         page: true,
@@ -121,7 +121,16 @@ fn a_cycle_is_stored_as_hosts_finish() {
     };
     let cycle = |store: &mut siteward::store::Store| {
         let targets = world.hosts.iter().cloned().map(Target::from).collect();
-        siteward::check::probe_and_record(&runtime, store, &prober, targets, Vec::new(), scope)
+        runtime
+            .block_on(siteward::app::checks::probe_and_record(
+                store,
+                &prober,
+                targets,
+                Vec::new(),
+                scope,
+                &siteward::app::checks::CycleOptions::new(false, std::time::Duration::ZERO),
+                &tokio_util::sync::CancellationToken::new(),
+            ))
             .expect("probe and record")
     };
     for db in backends() {

@@ -5,14 +5,37 @@
 
 use std::collections::BTreeSet;
 
-use siteward::check;
+use siteward::app::checks::{self, CheckReport, CycleOptions};
 use siteward::config::Config;
 use siteward::findings::FindingStatus;
 use siteward::policy::Policy;
-use siteward::probe::run::Prober;
 use siteward::sim::region::{EXPECTED, QUIET, Region, register};
 
 use crate::support::backends;
+
+/// One `check --once` round on `store`, as the command runs it.
+pub fn check_round(
+    store: &siteward::store::Store,
+    config: &Config,
+    policy: &Policy,
+    runtime: &tokio::runtime::Runtime,
+    confirm: bool,
+) -> CheckReport {
+    let app = siteward::app::App::new(config.clone(), None, policy.clone(), store.clone());
+    runtime
+        .block_on(async {
+            let run = siteward::store::Run::start(siteward::jobs::Job::Probe, None);
+            let id = store.start_run(&run).expect("run starts");
+            checks::cycle(
+                &app,
+                siteward::store::Run { id, ..run },
+                &CycleOptions::new(confirm, std::time::Duration::from_secs(5)),
+                &tokio_util::sync::CancellationToken::new(),
+            )
+            .await
+        })
+        .expect("check runs")
+}
 
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -49,8 +72,8 @@ fn the_six_real_cases_and_nothing_else() {
     let region = runtime.block_on(Region::start()).expect("region starts");
     for db in backends() {
         let watch = watch(&region, &db.url);
-        let mut store = db.open();
-        register(&mut store, &watch.policy).expect("register the region");
+        let store = db.open();
+        register(&store, &watch.policy).expect("register the region");
         // An exception that has expired by the check suppresses nothing.
         store
             .add_exception(
@@ -64,9 +87,7 @@ fn the_six_real_cases_and_nothing_else() {
             )
             .expect("exception");
         std::thread::sleep(std::time::Duration::from_millis(1600));
-        let prober = Prober::from_config(&watch.config, &watch.policy).expect("prober");
-        let report =
-            check::run(&mut store, &watch.policy, &prober, &runtime, true).expect("check runs");
+        let report = check_round(&store, &watch.config, &watch.policy, &runtime, true);
         let open: BTreeSet<(String, String)> = report
             .findings
             .iter()
@@ -123,7 +144,9 @@ fn the_six_real_cases_and_nothing_else() {
             );
         }
         assert!(report.critical_open(), "critical cases are open");
-        assert!(report.run.failures.is_empty() || report.run.status == "ok");
+        assert!(
+            report.run.failures.is_empty() || report.run.status == siteward::jobs::RunStatus::Ok
+        );
     }
 }
 
@@ -137,10 +160,9 @@ fn a_resolver_that_is_down_changes_nothing() {
     let region = runtime.block_on(Region::start()).expect("region starts");
     let db = crate::support::sqlite();
     let watch = watch(&region, &db.url);
-    let mut store = db.open();
-    register(&mut store, &watch.policy).expect("register the region");
-    let prober = Prober::from_config(&watch.config, &watch.policy).expect("prober");
-    let before = check::run(&mut store, &watch.policy, &prober, &runtime, true).expect("check");
+    let store = db.open();
+    register(&store, &watch.policy).expect("register the region");
+    let before = check_round(&store, &watch.config, &watch.policy, &runtime, true);
     let open_before: BTreeSet<i64> = before
         .findings
         .iter()
@@ -156,9 +178,12 @@ fn a_resolver_that_is_down_changes_nothing() {
         config.resolver.nameservers = vec![server.addr.to_string()];
         config.resolver.timeout_ms = 300;
         config.resolver.attempts = 1;
-        let prober = Prober::from_config(&config, &watch.policy).expect("prober");
-        let after = check::run(&mut store, &watch.policy, &prober, &runtime, true).expect("check");
-        assert_eq!(after.run.status, "measurement_failed", "{fault:?}");
+        let after = check_round(&store, &config, &watch.policy, &runtime, true);
+        assert_eq!(
+            after.run.status,
+            siteward::jobs::RunStatus::MeasurementFailed,
+            "{fault:?}"
+        );
         assert!(!after.run.failures.is_empty(), "{fault:?}");
         assert_eq!(after.stats.resolved, 0, "{fault:?}: nothing resolves");
         assert_eq!(after.stats.opened, 0, "{fault:?}: nothing opens");
@@ -170,7 +195,7 @@ fn a_resolver_that_is_down_changes_nothing() {
             .collect();
         assert_eq!(open_after, open_before, "{fault:?}");
         let last = store.last_run().expect("runs").expect("a run");
-        assert_eq!(last.status, "measurement_failed");
+        assert_eq!(last.status, siteward::jobs::RunStatus::MeasurementFailed);
     }
 }
 
@@ -200,7 +225,7 @@ fn check_findings_and_discovery_from_the_command_line() {
     let region = runtime.block_on(Region::start()).expect("region starts");
     let db = crate::support::sqlite();
     let watch = watch(&region, &db.url);
-    register(&mut db.open(), &watch.policy).expect("register the region");
+    register(&db.open(), &watch.policy).expect("register the region");
     let config = watch.config_path.as_path();
 
     // Something critical is open: exit status 3, one JSON object a line.

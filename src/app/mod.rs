@@ -1,0 +1,166 @@
+//! The application: one [`App`] built once per process and shared by
+//! every face (the command line, the daemon's scheduler, and later the
+//! API, the web page and the alert sender), and the use cases they call.
+//! A use case returns typed results and never prints.
+//!
+//! - [`checks`]: the check cycle (probe, store, evaluate, confirm) and the
+//!   feeds job, async and cancellable.
+//! - [`discovery`]: host names learnt from zone files, lists and zone
+//!   transfers.
+//! - [`daemon`]: `siteward serve`: the scheduler, signals, systemd.
+//! - [`lock`]: one daemon per SQLite file.
+
+pub mod checks;
+pub mod daemon;
+pub mod discovery;
+pub mod lock;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result};
+use arc_swap::{ArcSwap, ArcSwapOption};
+
+use crate::config::Config;
+use crate::policy::Policy;
+use crate::probe::run::Prober;
+use crate::store::{Store, StoreError};
+
+/// What the daemon counts about itself (the API issue exposes these as
+/// metrics).
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub reloads: AtomicU64,
+    pub failed_reloads: AtomicU64,
+    pub runs_started: AtomicU64,
+    pub runs_interrupted: AtomicU64,
+}
+
+impl Counters {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The configuration, the policy in force, the store and the probes,
+/// resolved once. The policy and the probes sit behind handles that a
+/// reload swaps whole: a job holds the ones it started with until it ends.
+#[derive(Debug)]
+pub struct App {
+    config: ArcSwap<Config>,
+    config_file: Option<PathBuf>,
+    policy: ArcSwap<Policy>,
+    prober: ArcSwapOption<Prober>,
+    pub store: Store,
+    pub counters: Counters,
+}
+
+impl App {
+    /// Builds the application from a resolved configuration and policy;
+    /// `config_file` is what a reload reads again.
+    pub fn new(config: Config, config_file: Option<PathBuf>, policy: Policy, store: Store) -> App {
+        App {
+            config: ArcSwap::from_pointee(config),
+            config_file,
+            policy: ArcSwap::from_pointee(policy),
+            prober: ArcSwapOption::empty(),
+            store,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Loads the configuration (file and environment, then `db` from the
+    /// command line), the policy, and opens the store.
+    pub fn open(config_file: Option<&Path>, db: Option<&str>) -> Result<App> {
+        let config = load_config(config_file, db)?;
+        let policy = Policy::load(config.policies.dir.as_deref())?;
+        let store = Store::open(&config.database.url)?;
+        Ok(App::new(
+            config,
+            config_file.map(Path::to_path_buf),
+            policy,
+            store,
+        ))
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.load_full()
+    }
+
+    /// The probes as the configuration and policy in force set them,
+    /// built on first use.
+    pub fn prober(&self) -> Result<Arc<Prober>> {
+        if let Some(prober) = self.prober.load_full() {
+            return Ok(prober);
+        }
+        let prober = Arc::new(
+            Prober::from_config(&self.config(), &self.policy())
+                .map_err(|e| crate::commands::InvalidInput(e.to_string()))?,
+        );
+        self.prober.store(Some(prober.clone()));
+        Ok(prober)
+    }
+
+    /// Reads the configuration file and the policies again and swaps them
+    /// in, with new probes. Nothing changes unless everything is valid:
+    /// an invalid policy leaves the one in force. The database cannot
+    /// change under a running process; a new URL is refused.
+    pub fn reload(&self) -> Result<()> {
+        let outcome = (|| -> Result<()> {
+            let db = Some(self.config().database.url.clone());
+            let config = load_config(self.config_file.as_deref(), None)?;
+            if self.config_file.is_some() && db.as_deref() != Some(config.database.url.as_str()) {
+                anyhow::bail!(
+                    "the database URL changed ({} → {}): restart the daemon to use another database",
+                    crate::store::redact(db.as_deref().unwrap_or_default()),
+                    crate::store::redact(&config.database.url)
+                );
+            }
+            let policy = Policy::load(config.policies.dir.as_deref())?;
+            let prober = Prober::from_config(&config, &policy)
+                .map_err(|e| crate::commands::InvalidInput(e.to_string()))?;
+            self.config.store(Arc::new(Config {
+                database: self.config().database.clone(),
+                ..config
+            }));
+            self.policy.store(Arc::new(policy));
+            self.prober.store(Some(Arc::new(prober)));
+            Ok(())
+        })();
+        match &outcome {
+            Ok(()) => Counters::bump(&self.counters.reloads),
+            Err(_) => Counters::bump(&self.counters.failed_reloads),
+        }
+        outcome
+    }
+}
+
+/// The configuration from the file and the environment, with `--db`
+/// applied last.
+pub fn load_config(file: Option<&Path>, db: Option<&str>) -> Result<Config> {
+    let mut config = Config::load(file, std::env::vars())?;
+    if let Some(db) = db {
+        config.database.url = db.to_string();
+    }
+    Ok(config)
+}
+
+/// Runs a blocking store call off the async runtime's threads.
+pub async fn db<T: Send + 'static>(
+    store: &Store,
+    call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T> {
+    let store = store.clone();
+    Ok(tokio::task::spawn_blocking(move || call(&store))
+        .await
+        .context("a database task stopped unexpectedly")??)
+}

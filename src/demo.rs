@@ -1,0 +1,247 @@
+//! `siteward demo`: the README's first command. It starts the simulated
+//! province of `sim::region` (healthy portals among the six real cases,
+//! accounts, dangling records), a temporary SQLite database and the
+//! daemon on a schedule of seconds, and prints each finding as it opens
+//! and resolves, then a summary of what was found. Ctrl-C (or
+//! `--seconds`) stops it; its temporary files are removed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::daemon::{ServeOptions, serve};
+use crate::app::{App, db, load_config};
+use crate::findings::text::{kind_name, severity_name};
+use crate::findings::{FindingKind, FindingStatus};
+use crate::jobs::Job;
+use crate::output::Table;
+use crate::policy::Policy;
+use crate::sim::region::{EXPECTED, Region, register};
+use crate::store::{SiteFilter, Store, StoredFinding};
+
+/// The demo's temporary directory, removed however the demo ends.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How often the demo's daemon probes the province.
+const PROBE_EVERY: Duration = Duration::from_secs(10);
+
+pub fn run(limit: Option<Duration>) -> Result<()> {
+    // Warnings of the daemon only: the demo prints the findings itself.
+    crate::logging::init_quiet();
+    let runtime = crate::commands::runtime()?;
+    let dir = TempDir(std::env::temp_dir().join(format!("siteward-demo-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0)
+        .with_context(|| format!("cannot create {}", dir.0.display()))?;
+    runtime.block_on(demo(&dir.0, limit))
+}
+
+async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
+    let started = Instant::now();
+    let mut out = std::io::stdout();
+    let region = Region::start()
+        .await
+        .context("cannot start the simulated province")?;
+    let url = format!("sqlite://{}", dir.join("siteward.db").display());
+    let config_file = region.write_config(dir, &url)?;
+    let mut config = load_config(Some(&config_file), None)?;
+    // Ctrl-C must end the demo within seconds.
+    config.daemon.shutdown_grace_secs = 2;
+    let policy = Policy::load(config.policies.dir.as_deref())?;
+    let store = Store::open(&url)?;
+    let registered = store.clone();
+    let register_policy = policy.clone();
+    tokio::task::spawn_blocking(move || register(&registered, &register_policy)).await??;
+    let sites = store.sites(&SiteFilter::default())?;
+    let orgs = store.orgs()?;
+    let names = crate::output::Names::new(&sites, &orgs);
+    writeln!(
+        out,
+        "siteward demo: a simulated province on loopback (DNS {}, HTTPS port {}), {} sites, {} organizations",
+        region.dns,
+        region.https_port,
+        sites.len(),
+        orgs.len()
+    )?;
+    writeln!(
+        out,
+        "the daemon probes every host name every {} s; findings appear as they are confirmed (Ctrl-C stops)\n",
+        PROBE_EVERY.as_secs()
+    )?;
+
+    let app = Arc::new(App::new(config, Some(config_file), policy, store.clone()));
+    let shutdown = CancellationToken::new();
+    let options = ServeOptions {
+        intervals: [
+            (Job::Probe, PROBE_EVERY),
+            (Job::Feeds, Duration::from_secs(30)),
+            (Job::Discover, Duration::from_secs(60)),
+        ]
+        .into_iter()
+        .collect(),
+        tick: Duration::from_millis(250),
+        confirm: true,
+    };
+    let daemon = tokio::spawn(serve(app, options, shutdown.clone()));
+    if let Some(limit) = limit {
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            stop.cancel();
+        });
+    }
+
+    // Print what changes, until the daemon stops (Ctrl-C reaches it).
+    let mut seen: BTreeMap<i64, FindingStatus> = BTreeMap::new();
+    let mut all_flagged_at: Option<Duration> = None;
+    let expected: BTreeSet<(String, String)> = EXPECTED
+        .iter()
+        .map(|(subject, kind)| (subject.to_string(), kind.to_string()))
+        .collect();
+    let mut last: Vec<StoredFinding>;
+    loop {
+        let stopping = shutdown.is_cancelled() || daemon.is_finished();
+        let findings = db(&store, |s| s.findings(&[])).await?;
+        for finding in &findings {
+            let before = seen.insert(finding.id, finding.status);
+            if before == Some(finding.status) {
+                continue;
+            }
+            match finding.status {
+                FindingStatus::Open => print_change(&mut out, "发现", finding, &names)?,
+                FindingStatus::Resolved if before.is_some() => {
+                    print_change(&mut out, "已解决", finding, &names)?
+                }
+                _ => {}
+            }
+        }
+        let open: BTreeSet<(String, String)> = findings
+            .iter()
+            .filter(|f| f.status == FindingStatus::Open)
+            .map(|f| (f.subject.clone(), f.kind.to_string()))
+            .collect();
+        if all_flagged_at.is_none() && expected.is_subset(&open) {
+            let at = started.elapsed();
+            all_flagged_at = Some(at);
+            writeln!(
+                out,
+                "\nall {} expected findings of the province's real cases are open, {:.0} s after the start\n",
+                expected.len(),
+                at.as_secs_f64()
+            )?;
+        }
+        last = findings;
+        if stopping {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    daemon.await.context("the daemon stopped unexpectedly")??;
+    summary(&mut out, &last, &expected, all_flagged_at)?;
+    Ok(())
+}
+
+fn print_change(
+    out: &mut impl Write,
+    what: &str,
+    finding: &StoredFinding,
+    names: &crate::output::Names,
+) -> Result<()> {
+    let time = if finding.status == FindingStatus::Resolved {
+        finding.resolved_at.unwrap_or(finding.last_seen)
+    } else {
+        finding.last_seen
+    };
+    let site = finding
+        .site_id
+        .and_then(|id| names.sites.get(&id))
+        .map_or("-", |(name, _)| name.as_str());
+    let org = finding
+        .org_id
+        .and_then(|id| names.orgs.get(&id))
+        .map_or("-", String::as_str);
+    writeln!(
+        out,
+        "{} {what} [{}] {} {}  {}\n    网站: {site}  主办单位: {org}\n    {}",
+        crate::clock::show(time),
+        severity_name(finding.severity),
+        finding.kind,
+        kind_name(finding.kind),
+        finding.subject,
+        finding.summary
+    )?;
+    Ok(())
+}
+
+fn summary(
+    out: &mut impl Write,
+    findings: &[StoredFinding],
+    expected: &BTreeSet<(String, String)>,
+    all_flagged_at: Option<Duration>,
+) -> Result<()> {
+    let current: Vec<&StoredFinding> = findings
+        .iter()
+        .filter(|f| matches!(f.status, FindingStatus::Open | FindingStatus::Acknowledged))
+        .collect();
+    let mut by_kind: BTreeMap<(u8, FindingKind), (crate::findings::Severity, Vec<&str>)> =
+        BTreeMap::new();
+    for finding in &current {
+        let rank = match finding.severity {
+            crate::findings::Severity::Critical => 0,
+            crate::findings::Severity::Warning => 1,
+            crate::findings::Severity::Info => 2,
+        };
+        by_kind
+            .entry((rank, finding.kind))
+            .or_insert_with(|| (finding.severity, Vec::new()))
+            .1
+            .push(&finding.subject);
+    }
+    writeln!(out, "\nsummary: {} open findings", current.len())?;
+    let mut table = Table::new(&["SEVERITY", "KIND", "问题", "COUNT", "SUBJECTS"]);
+    for ((_, kind), (severity, subjects)) in &by_kind {
+        table.row(vec![
+            format!("{severity} {}", severity_name(*severity)),
+            kind.to_string(),
+            kind_name(*kind).to_string(),
+            subjects.len().to_string(),
+            subjects.join(", "),
+        ]);
+    }
+    table.print(out)?;
+    let open: BTreeSet<(String, String)> = current
+        .iter()
+        .map(|f| (f.subject.clone(), f.kind.to_string()))
+        .collect();
+    let missed: Vec<String> = expected
+        .difference(&open)
+        .map(|(subject, kind)| format!("{kind} {subject}"))
+        .collect();
+    let unexpected = open.difference(expected).count();
+    match all_flagged_at {
+        Some(at) => writeln!(
+            out,
+            "the province's {} expected findings: all flagged ({:.0} s after the start); {unexpected} other finding(s)",
+            expected.len(),
+            at.as_secs_f64()
+        )?,
+        None => writeln!(
+            out,
+            "the province's {} expected findings: {} not flagged yet ({}); {unexpected} other finding(s)",
+            expected.len(),
+            missed.len(),
+            missed.join("; ")
+        )?,
+    }
+    Ok(())
+}

@@ -1,0 +1,618 @@
+//! `siteward serve` as a process, against the simulated province on
+//! loopback: schedules fire and findings open and confirm; a restart
+//! neither skips nor doubles a run; `kill -9` mid-cycle leaves an
+//! interrupted run and nothing duplicated; one daemon per SQLite file;
+//! SIGHUP reloads or refuses; SIGTERM drains within the grace period.
+//! Jobs fire every few seconds (`--every`), never minutes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use siteward::findings::FindingStatus;
+use siteward::jobs::{Job, RunStatus};
+use siteward::sim::region::{EXPECTED, Region, register};
+use siteward::store::{Run, Store};
+
+use crate::scenario::{Watch, runtime, watch};
+use crate::support::backends;
+
+/// A daemon process, its log (JSON lines) in a file; killed if the test
+/// ends first.
+struct Daemon {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(watch: &Watch, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let log = unique(watch._dir.path());
+        let file = std::fs::File::create(&log).expect("log file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_siteward"));
+        command
+            .arg("--config")
+            .arg(&watch.config_path)
+            .args(["serve", "--log-format", "json", "--tick-ms", "100"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .env_remove("JOURNAL_STREAM");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Daemon {
+            child: Some(command.spawn().expect("siteward serve starts")),
+            log,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal}");
+    }
+
+    /// Waits for the process to end; its exit status and how long it took.
+    fn wait(&mut self, limit: Duration) -> (std::process::ExitStatus, Duration) {
+        let started = Instant::now();
+        let child = self.child.as_mut().expect("running");
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                self.child = None;
+                return (status, started.elapsed());
+            }
+            assert!(
+                started.elapsed() < limit,
+                "the daemon did not stop within {limit:?}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The log's messages (JSON lines' `fields.message`).
+    fn messages(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter_map(|v| v["fields"]["message"].as_str().map(str::to_string))
+            .collect()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A new log file's path in `dir`.
+fn unique(dir: &std::path::Path) -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    dir.join(format!("daemon-{n}.log"))
+}
+
+/// Polls `what` until it returns `Some`, for at most `limit`.
+fn wait_for<T>(limit: Duration, daemon: &Daemon, mut what: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = what() {
+            return value;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "not reached within {limit:?}; daemon log:\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn probe_runs(store: &Store) -> Vec<Run> {
+    let mut runs = store.runs(Some(Job::Probe), 1000).expect("runs");
+    runs.reverse();
+    runs
+}
+
+fn open_set(store: &Store) -> BTreeSet<(String, String)> {
+    store
+        .findings(&[FindingStatus::Open])
+        .expect("findings")
+        .into_iter()
+        .map(|f| (f.subject, f.kind.to_string()))
+        .collect()
+}
+
+fn expected() -> BTreeSet<(String, String)> {
+    EXPECTED
+        .iter()
+        .map(|(s, k)| (s.to_string(), k.to_string()))
+        .collect()
+}
+
+/// The province watched by a daemon whose probe job fires every 2 s:
+/// every real case opens (confirmed), nothing else; then SIGTERM ends it
+/// with status 0.
+#[test]
+fn the_daemon_flags_the_province_on_schedule() {
+    let runtime = runtime();
+    let region = runtime.block_on(Region::start()).expect("region starts");
+    for db in backends() {
+        let watch = watch(&region, &db.url);
+        let store = db.open();
+        register(&store, &watch.policy).expect("register");
+        let mut daemon = Daemon::start(
+            &watch,
+            &[
+                "--every",
+                "probe=2",
+                "--every",
+                "feeds=3",
+                "--every",
+                "discover=5",
+            ],
+            &[],
+        );
+        let open = wait_for(Duration::from_secs(90), &daemon, || {
+            let open = open_set(&store);
+            expected().is_subset(&open).then_some(open)
+        });
+        let expected = expected();
+        let unexpected: Vec<_> = open.difference(&expected).collect();
+        assert!(unexpected.is_empty(), "{}: {unexpected:?}", db.backend);
+        // Every job ran on its own schedule.
+        wait_for(Duration::from_secs(30), &daemon, || {
+            let jobs: BTreeSet<Job> = store
+                .runs(None, 1000)
+                .expect("runs")
+                .into_iter()
+                .filter(|r| r.status == RunStatus::Ok)
+                .map(|r| r.job)
+                .collect();
+            (jobs.len() == 3).then_some(())
+        });
+        // Findings that accuse were confirmed by a second observation.
+        let confirmed = store.findings(&[FindingStatus::Open]).expect("findings");
+        assert!(
+            confirmed
+                .iter()
+                .filter(|f| f.kind.accuses())
+                .all(|f| f.confirmations >= watch.policy.confirmation.confirmations),
+            "{}",
+            db.backend
+        );
+        daemon.signal("TERM");
+        let (status, _) = daemon.wait(Duration::from_secs(15));
+        assert!(status.success(), "{}: exit {status}", db.backend);
+        assert!(
+            store
+                .runs(None, 1000)
+                .expect("runs")
+                .iter()
+                .all(|r| r.status != RunStatus::Running),
+            "{}: no run left running",
+            db.backend
+        );
+        let messages = daemon.messages();
+        assert!(
+            messages.iter().any(|m| m == "siteward is serving"),
+            "{}",
+            daemon.log()
+        );
+    }
+}
+
+/// Fire times live in the database: a restart before the next fire runs
+/// nothing early and then that fire once; a fire missed while the daemon
+/// was down runs once at start. No fire time ever runs twice.
+#[test]
+fn a_restart_neither_skips_nor_doubles_a_run() {
+    let runtime = runtime();
+    let region = runtime.block_on(Region::start()).expect("region starts");
+    let db = crate::support::sqlite();
+    let watch = watch(&region, &db.url);
+    let store = db.open();
+    register(&store, &watch.policy).expect("register");
+    let every = [
+        "--every",
+        "probe=4",
+        "--every",
+        "feeds=600",
+        "--every",
+        "discover=600",
+    ];
+    let next_probe = |store: &Store| {
+        store
+            .schedules()
+            .expect("schedules")
+            .into_iter()
+            .find(|s| s.job == Job::Probe)
+            .expect("probe scheduled")
+            .next_at
+    };
+
+    let mut daemon = Daemon::start(&watch, &every, &[]);
+    wait_for(Duration::from_secs(60), &daemon, || {
+        probe_runs(&store)
+            .iter()
+            .any(|r| r.status == RunStatus::Ok)
+            .then_some(())
+    });
+    // Stop between runs, then start again at once: the stored fire time
+    // is kept, and it runs once.
+    wait_for(Duration::from_secs(30), &daemon, || {
+        probe_runs(&store)
+            .iter()
+            .all(|r| r.status != RunStatus::Running)
+            .then_some(())
+    });
+    daemon.signal("TERM");
+    assert!(daemon.wait(Duration::from_secs(15)).0.success());
+    let pending = next_probe(&store);
+    let before = probe_runs(&store).len();
+    let mut daemon = Daemon::start(&watch, &every, &[]);
+    let run = wait_for(Duration::from_secs(30), &daemon, || {
+        probe_runs(&store).into_iter().nth(before)
+    });
+    assert_eq!(run.fire_at, Some(pending), "the kept fire time runs");
+    assert!(
+        run.started_at >= pending,
+        "nothing ran early: started {} for {}",
+        run.started_at,
+        pending
+    );
+    wait_for(Duration::from_secs(30), &daemon, || {
+        probe_runs(&store)
+            .iter()
+            .all(|r| r.status != RunStatus::Running)
+            .then_some(())
+    });
+    daemon.signal("TERM");
+    assert!(daemon.wait(Duration::from_secs(15)).0.success());
+
+    // Down past the next fire time: it is missed, and runs once at start.
+    let missed = next_probe(&store);
+    while chrono::Utc::now() < missed + chrono::Duration::milliseconds(4500) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = probe_runs(&store).len();
+    let restarted = chrono::Utc::now();
+    let mut daemon = Daemon::start(&watch, &every, &[]);
+    let run = wait_for(Duration::from_secs(30), &daemon, || {
+        probe_runs(&store).into_iter().nth(before)
+    });
+    assert_eq!(run.fire_at, Some(missed), "the missed fire runs at start");
+    assert!(run.started_at - restarted < chrono::Duration::seconds(5));
+    // The fires missed in between are one run, not several.
+    std::thread::sleep(Duration::from_millis(1500));
+    let after: Vec<Run> = probe_runs(&store).into_iter().skip(before).collect();
+    assert!(
+        after
+            .iter()
+            .filter(|r| r.fire_at <= Some(restarted))
+            .count()
+            == 1,
+        "{after:?}"
+    );
+    daemon.signal("TERM");
+    assert!(daemon.wait(Duration::from_secs(15)).0.success());
+
+    let fires: Vec<_> = probe_runs(&store).iter().map(|r| r.fire_at).collect();
+    let distinct: BTreeSet<_> = fires.iter().collect();
+    assert_eq!(distinct.len(), fires.len(), "a fire ran twice: {fires:?}");
+}
+
+/// `kill -9` in the middle of a cycle: at the next start the cut run is
+/// marked interrupted and its job runs again at once; that cycle
+/// completes, and no finding exists twice.
+#[test]
+fn kill_9_mid_cycle_then_restart() {
+    let runtime = runtime();
+    let region = runtime.block_on(Region::start()).expect("region starts");
+    let db = crate::support::sqlite();
+    let watch = watch(&region, &db.url);
+    let store = db.open();
+    register(&store, &watch.policy).expect("register");
+    let every = [
+        "--every",
+        "probe=2",
+        "--every",
+        "feeds=600",
+        "--every",
+        "discover=600",
+    ];
+    // One probe at a time: a cycle lasts long enough to be cut.
+    let slow = [("SITEWARD_PROBE_CONCURRENCY", "1")];
+    let mut daemon = Daemon::start(&watch, &every, &slow);
+    // A first cycle completes, so that findings exist.
+    wait_for(Duration::from_secs(90), &daemon, || {
+        probe_runs(&store)
+            .iter()
+            .any(|r| r.status == RunStatus::Ok)
+            .then_some(())
+    });
+    let cut = wait_for(Duration::from_secs(60), &daemon, || {
+        probe_runs(&store)
+            .into_iter()
+            .find(|r| r.status == RunStatus::Running)
+    });
+    daemon.signal("KILL");
+    daemon.wait(Duration::from_secs(5));
+    assert_eq!(
+        store.runs(Some(Job::Probe), 1000).expect("runs")[0].status,
+        RunStatus::Running,
+        "left running by the crash"
+    );
+
+    let mut daemon = Daemon::start(&watch, &every, &slow);
+    let again = wait_for(Duration::from_secs(90), &daemon, || {
+        probe_runs(&store)
+            .into_iter()
+            .find(|r| r.id > cut.id && r.status == RunStatus::Ok)
+    });
+    let cut_now = probe_runs(&store)
+        .into_iter()
+        .find(|r| r.id == cut.id)
+        .expect("the cut run");
+    assert_eq!(cut_now.status, RunStatus::Interrupted);
+    assert!(again.fire_at > cut.fire_at);
+    let messages = daemon.messages();
+    assert!(
+        messages.iter().any(|m| m.contains("cut short")),
+        "{}",
+        daemon.log()
+    );
+    // At most one current finding per kind and subject.
+    let current = store
+        .findings(&[
+            FindingStatus::Pending,
+            FindingStatus::Open,
+            FindingStatus::Acknowledged,
+            FindingStatus::Suppressed,
+        ])
+        .expect("findings");
+    let mut seen = BTreeMap::new();
+    for finding in &current {
+        *seen
+            .entry((finding.kind, finding.subject.clone()))
+            .or_insert(0) += 1;
+    }
+    assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+    assert!(expected().is_subset(&open_set(&store)));
+    daemon.signal("TERM");
+    assert!(daemon.wait(Duration::from_secs(20)).0.success());
+}
+
+fn siteward(watch: &Watch, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_siteward"))
+        .arg("--config")
+        .arg(&watch.config_path)
+        .args(args)
+        .env("USER", "tester")
+        .stdin(Stdio::null())
+        .output()
+        .expect("siteward runs")
+}
+
+/// A second daemon on one SQLite file refuses to start and names the file
+/// and the holder; CLI commands, writes included, go on; `check --once`
+/// is refused while the daemon runs.
+#[test]
+fn one_daemon_per_sqlite_file() {
+    let runtime = runtime();
+    let region = runtime.block_on(Region::start()).expect("region starts");
+    let db = crate::support::sqlite();
+    let watch = watch(&region, &db.url);
+    let store = db.open();
+    register(&store, &watch.policy).expect("register");
+    let every = [
+        "--every",
+        "probe=600",
+        "--every",
+        "feeds=600",
+        "--every",
+        "discover=600",
+    ];
+    let mut first = Daemon::start(&watch, &every, &[]);
+    wait_for(Duration::from_secs(30), &first, || {
+        first
+            .messages()
+            .iter()
+            .any(|m| m == "siteward is serving")
+            .then_some(())
+    });
+    let second = Command::new(env!("CARGO_BIN_EXE_siteward"))
+        .arg("--config")
+        .arg(&watch.config_path)
+        .args(["serve"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("second daemon runs");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success());
+    let file = db.url.trim_start_matches("sqlite://");
+    assert!(stderr.contains(file), "{stderr}");
+    assert!(stderr.contains(&format!("pid {}", first.pid())), "{stderr}");
+    assert!(stderr.contains("siteward serve"), "{stderr}");
+
+    let added = siteward(
+        &watch,
+        &[
+            "org",
+            "add",
+            "--name",
+            "金昌市永昌县人民政府办公室",
+            "--division",
+            "620321",
+            "--level",
+            "county",
+        ],
+    );
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let listed = siteward(&watch, &["site", "list"]);
+    assert!(listed.status.success());
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("www.gansu.gov.cn"));
+    let check = siteward(&watch, &["check", "--once"]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("check --once is refused"), "{stderr}");
+    assert!(stderr.contains(&format!("pid {}", first.pid())), "{stderr}");
+    assert!(
+        store.org("金昌市永昌县人民政府办公室").is_ok(),
+        "the write went through"
+    );
+
+    first.signal("TERM");
+    assert!(first.wait(Duration::from_secs(15)).0.success());
+    // Once it is gone, the file is free.
+    let check = siteward(&watch, &["check", "--once", "--no-confirm"]);
+    assert!(
+        matches!(check.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+fn write_policy(watch: &Watch, text: &str) {
+    let dir = watch
+        .config
+        .policies
+        .dir
+        .as_ref()
+        .expect("a policy directory");
+    std::fs::write(dir.join("siteward.toml"), text).expect("policy written");
+}
+
+/// SIGHUP with a broken policy is refused and counted, the old policy
+/// stays; with a good one the new schedule is in force. SIGTERM in the
+/// middle of a cycle drains within the grace period: exit 0, the run
+/// recorded as interrupted.
+#[test]
+fn sighup_reloads_and_sigterm_drains() {
+    let runtime = runtime();
+    let region = runtime.block_on(Region::start()).expect("region starts");
+    let db = crate::support::sqlite();
+    let watch = watch(&region, &db.url);
+    let store = db.open();
+    register(&store, &watch.policy).expect("register");
+    let dir = watch.config.policies.dir.clone().expect("policy dir");
+    let good = std::fs::read_to_string(dir.join("siteward.toml")).expect("policy");
+    let grace = 2;
+    let mut daemon = Daemon::start(
+        &watch,
+        &["--every", "probe=600", "--every", "feeds=600"],
+        &[
+            ("SITEWARD_DAEMON_SHUTDOWN_GRACE_SECS", "2"),
+            ("SITEWARD_PROBE_CONCURRENCY", "1"),
+        ],
+    );
+    let discover = |store: &Store| {
+        store
+            .schedules()
+            .expect("schedules")
+            .into_iter()
+            .find(|s| s.job == Job::Discover)
+            .expect("discover scheduled")
+    };
+    wait_for(Duration::from_secs(30), &daemon, || {
+        daemon
+            .messages()
+            .iter()
+            .any(|m| m == "siteward is serving")
+            .then_some(())
+    });
+    assert_eq!(discover(&store).expression, "30 3 * * *");
+
+    // Broken: refused, the daemon goes on with the old policy.
+    write_policy(
+        &watch,
+        &good.replace("[schedules]", "[schedules]\nnot_a_job = \"* * * * *\""),
+    );
+    daemon.signal("HUP");
+    wait_for(Duration::from_secs(20), &daemon, || {
+        daemon
+            .messages()
+            .iter()
+            .any(|m| m.contains("reload refused"))
+            .then_some(())
+    });
+    let log = daemon.log();
+    assert!(log.contains("not_a_job"), "the reason is logged: {log}");
+    assert!(log.contains("\"failed_reloads\":1"), "counted: {log}");
+    assert_eq!(discover(&store).expression, "30 3 * * *");
+
+    // Good: the new schedule is in force.
+    write_policy(
+        &watch,
+        &good.replace("discover = \"30 3 * * *\"", "discover = \"45 4 * * *\""),
+    );
+    daemon.signal("HUP");
+    wait_for(Duration::from_secs(20), &daemon, || {
+        (discover(&store).expression == "45 4 * * *").then_some(())
+    });
+    let next = discover(&store).next_at;
+    let cst = next.with_timezone(&siteward::clock::china());
+    assert_eq!(
+        (chrono::Timelike::hour(&cst), chrono::Timelike::minute(&cst)),
+        (4, 45)
+    );
+    daemon.signal("TERM");
+    assert!(daemon.wait(Duration::from_secs(15)).0.success());
+
+    // SIGTERM in the middle of a cycle.
+    let mut daemon = Daemon::start(
+        &watch,
+        &["--every", "probe=1", "--every", "feeds=600"],
+        &[
+            ("SITEWARD_DAEMON_SHUTDOWN_GRACE_SECS", "2"),
+            ("SITEWARD_PROBE_CONCURRENCY", "1"),
+        ],
+    );
+    let running = wait_for(Duration::from_secs(30), &daemon, || {
+        probe_runs(&store)
+            .into_iter()
+            .find(|r| r.status == RunStatus::Running)
+    });
+    daemon.signal("TERM");
+    let (status, took) = daemon.wait(Duration::from_secs(30));
+    assert!(status.success(), "exit {status}");
+    // The grace period, plus the time to store and record; generous for
+    // a shared machine (the benchmark measures it closely).
+    assert!(took < Duration::from_secs(grace + 4), "drained in {took:?}");
+    let ended = probe_runs(&store)
+        .into_iter()
+        .find(|r| r.id == running.id)
+        .expect("the run");
+    assert!(
+        matches!(ended.status, RunStatus::Interrupted | RunStatus::Ok),
+        "{:?}",
+        ended.status
+    );
+    assert!(
+        store
+            .runs(None, 1000)
+            .expect("runs")
+            .iter()
+            .all(|r| r.status != RunStatus::Running)
+    );
+}
