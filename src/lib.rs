@@ -13,11 +13,13 @@
 //! - [`findings`]: pure rules: registry + observations + policy → findings.
 //! - [`jobs`]: what the daemon runs and when (jobs, schedules, run states).
 //! - [`app`]: the application shared by every face, and its use cases:
-//!   the check cycle, discovery, the daemon's scheduler.
+//!   the registry's reads, imports and exports, findings, the check
+//!   cycle, discovery, the daemon's scheduler.
 //! - [`logging`]: the daemon's logs (journald, text or JSON lines).
 //! - [`clock`]: times as people give and read them (China Standard Time).
 //! - [`sim`]: the simulated world on loopback (feature `sim`), and [`bench`].
-//! - [`cli`], [`commands`], [`output`]: the command line.
+//! - [`cli`], [`commands`], [`output`]: the command line: clap types, the
+//!   commands that call the use cases, and how their results are shown.
 
 pub mod app;
 #[cfg(feature = "sim")]

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::{App, db};
 use crate::findings::view::{HostView, group};
 use crate::findings::{self, Evaluation, FindingStatus, Inputs};
-use crate::jobs::RunStatus;
+use crate::jobs::{Job, RunStatus};
 use crate::policy::Policy;
 use crate::probe::run::{Prober, Probes, Target};
 use crate::probe::zone::DiscoverySource;
@@ -121,6 +121,19 @@ pub async fn cycle(
         discovered,
         findings,
     })
+}
+
+/// `check --once`: records a probe run as started, then runs one cycle
+/// as it (see [`cycle`]).
+pub async fn check_once(
+    app: &App,
+    options: &CycleOptions,
+    cancel: &CancellationToken,
+) -> Result<CheckReport> {
+    let run = Run::start(Job::Probe, None);
+    let started = run.clone();
+    let id = db(&app.store, move |s| s.start_run(&started)).await?;
+    cycle(app, Run { id, ..run }, options, cancel).await
 }
 
 async fn cycle_inner(
@@ -576,12 +589,13 @@ fn rescope(
 ) -> Vec<Target> {
     let mut again: BTreeMap<Hostname, Target> = BTreeMap::new();
     for finding in pending {
-        let host = match finding.scope.strip_prefix("ns:") {
-            Some(zone) => hosts
+        let host = match finding.scope.parse::<findings::Scope>() {
+            Ok(findings::Scope::Zone(zone)) => hosts
                 .iter()
                 .find(|(_, v)| v.delegation().is_some_and(|d| d.zone == zone))
                 .map(|(h, _)| h.clone()),
-            None => finding.scope.parse::<Hostname>().ok(),
+            Ok(findings::Scope::Host(host)) => Some(host),
+            Ok(findings::Scope::Account(_) | findings::Scope::Registry) | Err(_) => None,
         };
         if let Some(host) = host {
             let target = targets

@@ -2,19 +2,20 @@
 //! (a certificate-transparency export), or a zone transfer that policy
 //! allows; and the daemon's `discover` job, which transfers every zone
 //! policy lists. `check` looks at what is learnt under managed zones.
+//! Also the host names learnt so far, with whether `check` looks at them.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use super::{App, db};
-use crate::commands::InvalidInput;
+use super::{App, InvalidInput, db};
 use crate::jobs::RunStatus;
+use crate::policy::Policy;
 use crate::probe::dns::{DnsProbe, ResolverSettings};
 use crate::probe::zone::DiscoverySource;
 use crate::registry::Hostname;
-use crate::store::Run;
+use crate::store::{Discovered, Run, Store, StoreError};
 
 /// What one discovery learnt.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -97,6 +98,27 @@ async fn record(app: &App, hosts: Vec<Hostname>, source: DiscoverySource) -> Res
         new,
         managed,
     })
+}
+
+/// A host name learnt so far.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub host: Discovered,
+    /// Whether it is under a managed zone: `check` looks only at those.
+    pub managed: bool,
+}
+
+/// Every host name learnt so far, with whether the policy in force
+/// manages its zone.
+pub fn discovered(store: &Store, policy: &Policy) -> Result<Vec<Found>, StoreError> {
+    Ok(store
+        .discovered()?
+        .into_iter()
+        .map(|host| Found {
+            managed: policy.is_managed(host.hostname.as_str()),
+            host,
+        })
+        .collect())
 }
 
 /// The daemon's `discover` job: a transfer of every zone policy allows.

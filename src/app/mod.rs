@@ -3,17 +3,24 @@
 //! API, the web page and the alert sender), and the use cases they call.
 //! A use case returns typed results and never prints.
 //!
+//! - [`registry`]: the registry beyond one store call: an organization
+//!   with its sites and accounts, filtered lists, the audit trail of an
+//!   account or organization, code checks, imports and exports.
+//! - [`findings`]: findings listed by a typed query, acknowledged, and the
+//!   names of what they point at.
 //! - [`checks`]: the check cycle (probe, store, evaluate, confirm) and the
 //!   feeds job, async and cancellable.
 //! - [`discovery`]: host names learnt from zone files, lists and zone
-//!   transfers.
+//!   transfers, and those learnt so far.
 //! - [`daemon`]: `siteward serve`: the scheduler, signals, systemd.
 //! - [`lock`]: one daemon per SQLite file.
 
 pub mod checks;
 pub mod daemon;
 pub mod discovery;
+pub mod findings;
 pub mod lock;
+pub mod registry;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +33,14 @@ use crate::config::Config;
 use crate::policy::Policy;
 use crate::probe::run::Prober;
 use crate::store::{Store, StoreError};
+
+/// Input refused as a whole: a file that cannot be imported (encoding,
+/// headers), a resolver setting that is not an address, a zone transfer
+/// policy does not allow. The user's error (exit status 2), whichever
+/// face reports it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);
 
 /// What the daemon counts about itself (the API issue exposes these as
 /// metrics).
@@ -104,7 +119,7 @@ impl App {
         }
         let prober = Arc::new(
             Prober::from_config(&self.config(), &self.policy())
-                .map_err(|e| crate::commands::InvalidInput(e.to_string()))?,
+                .map_err(|e| InvalidInput(e.to_string()))?,
         );
         self.prober.store(Some(prober.clone()));
         Ok(prober)
@@ -126,8 +141,8 @@ impl App {
                 );
             }
             let policy = Policy::load(config.policies.dir.as_deref())?;
-            let prober = Prober::from_config(&config, &policy)
-                .map_err(|e| crate::commands::InvalidInput(e.to_string()))?;
+            let prober =
+                Prober::from_config(&config, &policy).map_err(|e| InvalidInput(e.to_string()))?;
             self.config.store(Arc::new(Config {
                 database: self.config().database.clone(),
                 ..config

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 pub use confirm::{Change, Current, plan};
 pub use kind::{FindingKind, FindingStatus, Severity};
-pub use rules::{Inputs, evaluate, expected_names};
+pub use rules::{Inputs, REGISTRY, evaluate, expected_names};
 
 /// One thing that proves a finding: what a probe saw, in a line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -76,6 +76,53 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// When the observations it rests on were made.
     pub observed_at: DateTime<Utc>,
+}
+
+/// What must be measured again for a finding to change, as stored in its
+/// `scope`: one place that writes and reads the forms.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// A host name's own observations.
+    Host(crate::registry::Hostname),
+    /// A zone's delegation (`ns:ZONE`).
+    Zone(String),
+    /// An account's feed or posts (`account:ID`).
+    Account(i64),
+    /// The registry itself (`registry`).
+    Registry,
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scope::Host(host) => f.write_str(host.as_str()),
+            Scope::Zone(zone) => write!(f, "ns:{zone}"),
+            Scope::Account(id) => write!(f, "account:{id}"),
+            Scope::Registry => f.write_str("registry"),
+        }
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Scope, String> {
+        if s == "registry" {
+            return Ok(Scope::Registry);
+        }
+        if let Some(zone) = s.strip_prefix("ns:") {
+            return Ok(Scope::Zone(zone.to_string()));
+        }
+        if let Some(id) = s.strip_prefix("account:") {
+            return id
+                .parse()
+                .map(Scope::Account)
+                .map_err(|_| format!("`{s}` names no account id"));
+        }
+        s.parse()
+            .map(Scope::Host)
+            .map_err(|_| format!("`{s}` is not a finding scope"))
+    }
 }
 
 /// Something that could not be measured this round: reported as a

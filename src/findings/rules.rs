@@ -75,7 +75,7 @@ const CERT_KINDS: [FindingKind; 8] = [
     FindingKind::HttpsMissing,
 ];
 
-/// The scope of findings about the registry itself.
+/// The scope of findings about the registry itself, as stored.
 pub const REGISTRY: &str = "registry";
 
 /// The names a site's homepage should mention: its registered name and its
@@ -1531,7 +1531,7 @@ impl<'a> Rules<'a> {
             if !seen.insert(delegation.zone.clone()) {
                 continue;
             }
-            let scope = format!("ns:{}", delegation.zone);
+            let scope = super::Scope::Zone(delegation.zone.clone()).to_string();
             if delegation.servers.iter().all(|s| s.status.is_conclusive()) {
                 self.evaluation.measured.insert(scope.clone());
             } else {
@@ -1690,7 +1690,7 @@ impl<'a> Rules<'a> {
         let now = self.inputs.now;
         let window = Duration::days(i64::from(self.policy.thresholds.account_stale_days));
         for account in self.inputs.accounts {
-            let scope = format!("account:{}", account.id);
+            let scope = super::Scope::Account(account.id).to_string();
             let subject = format!("{}:{}", account.platform, account.account_id);
             let poll = match &account.feed_url {
                 Some(url) => match self.inputs.feeds.get(url) {

@@ -2,7 +2,8 @@
 //! UTF-8 (with or without BOM), UTF-16 or GB18030 (what Excel on a Chinese
 //! office's desktop writes). Parsing turns each row into a validated record
 //! or a [`RowError`] naming its line; the store applies the records all or
-//! nothing.
+//! nothing. Exports are encoded by [`encode`]: UTF-8, with or without BOM,
+//! or GB18030.
 
 mod labels;
 
@@ -137,6 +138,25 @@ pub fn decode(bytes: &[u8]) -> Result<(String, &'static str), FileError> {
         .decode_without_bom_handling_and_without_replacement(bytes)
         .map(|text| (text.into_owned(), "GB18030"))
         .ok_or(FileError::Encoding)
+}
+
+/// How an export's text is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    /// UTF-8 with a byte-order mark: what Excel needs to see UTF-8.
+    Utf8Bom,
+    /// What Excel on a Chinese office's desktop reads and writes.
+    Gb18030,
+}
+
+/// Encodes an export's text.
+pub fn encode(text: String, encoding: Encoding) -> Vec<u8> {
+    match encoding {
+        Encoding::Utf8 => text.into_bytes(),
+        Encoding::Utf8Bom => [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat(),
+        Encoding::Gb18030 => encoding_rs::GB18030.encode(&text).0.into_owned(),
+    }
 }
 
 /// One field of a file: its canonical name and the header names accepted.

@@ -2638,3 +2638,21 @@ fn a_homepage_redirecting_off_government_domains_is_suspect() {
         assert_eq!(found, raised, "{to}:\n{}", listing(&evaluation));
     }
 }
+
+/// A finding's scope is written and read in one place; every form reads
+/// back as what was written, and the registry's constant is its form.
+#[test]
+fn scopes_round_trip() {
+    use siteward::findings::Scope;
+    let scopes = [
+        Scope::Host("www.gansu.gov.cn".parse().expect("host")),
+        Scope::Zone("oldcounty.gansu.gov.cn".into()),
+        Scope::Account(42),
+        Scope::Registry,
+    ];
+    for scope in scopes {
+        assert_eq!(scope.to_string().parse::<Scope>(), Ok(scope.clone()));
+    }
+    assert_eq!(Scope::Registry.to_string(), siteward::findings::REGISTRY);
+    assert!("account:x".parse::<Scope>().is_err());
+}

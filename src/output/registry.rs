@@ -1,72 +1,16 @@
-//! What the CLI prints: aligned tables for people (CJK characters count
-//! two columns), JSON for scripts. The JSON field names are a stable
-//! interface: scripts and the API rely on them.
+//! The registry as people and scripts see it: organizations, sites,
+//! accounts, the audit trail, exceptions, imports and code checks.
 
 use std::io::{self, Write};
+use std::path::Path;
 
-use serde::Serialize;
 use serde_json::{Value, json};
-use unicode_width::UnicodeWidthStr;
 
+use super::{Table, time};
+use crate::app::registry::{CodeCheck, ImportReport, OrgDetail};
 use crate::clock;
 use crate::registry::{Account, Organization, Site};
-use crate::store::AuditEntry;
-
-/// A table with a header row, printed with columns aligned.
-#[derive(Debug, Default)]
-pub struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    pub fn new(header: &[&str]) -> Table {
-        Table {
-            header: header.iter().map(|h| h.to_string()).collect(),
-            rows: Vec::new(),
-        }
-    }
-
-    pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
-    }
-
-    pub fn print(&self, out: &mut impl Write) -> io::Result<()> {
-        let mut widths: Vec<usize> = self.header.iter().map(|h| h.width()).collect();
-        for row in &self.rows {
-            for (index, cell) in row.iter().enumerate() {
-                if let Some(width) = widths.get_mut(index) {
-                    *width = (*width).max(cell.width());
-                }
-            }
-        }
-        for row in std::iter::once(&self.header).chain(&self.rows) {
-            let mut line = String::new();
-            for (index, cell) in row.iter().enumerate() {
-                let last = index + 1 == row.len();
-                line.push_str(cell);
-                if !last {
-                    let pad = widths[index].saturating_sub(cell.width()) + 2;
-                    line.extend(std::iter::repeat_n(' ', pad));
-                }
-            }
-            writeln!(out, "{}", line.trim_end())?;
-        }
-        Ok(())
-    }
-}
-
-/// Prints one JSON object on its own line.
-pub fn json_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value)?;
-    out.write_all(b"\n")
-}
-
-fn time(value: Option<chrono::DateTime<chrono::Utc>>) -> Value {
-    value.map_or(Value::Null, |t| {
-        Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-    })
-}
+use crate::store::{AuditEntry, ExceptionRecord};
 
 /// A site as scripts see it.
 pub fn site_json(site: &Site) -> Value {
@@ -144,7 +88,7 @@ pub fn audit_json(entry: &AuditEntry) -> Value {
 }
 
 /// The primary host name, shown in Unicode.
-fn primary(site: &Site) -> String {
+pub fn primary(site: &Site) -> String {
     site.primary()
         .map(|d| d.hostname.to_unicode())
         .unwrap_or_default()
@@ -298,123 +242,108 @@ pub fn audit_table(entries: &[AuditEntry]) -> Table {
     table
 }
 
-/// Names of the sites and organizations findings point at, by id.
-#[derive(Debug, Default)]
-pub struct Names {
-    pub sites: std::collections::HashMap<i64, (String, Option<String>)>,
-    pub orgs: std::collections::HashMap<i64, String>,
+/// An organization with its sites and accounts, as scripts see it: the
+/// organization's object with `sites` and `accounts` lists.
+pub fn org_detail_json(detail: &OrgDetail) -> Value {
+    let mut value = org_json(&detail.org);
+    value["sites"] = detail.sites.iter().map(site_json).collect();
+    value["accounts"] = detail.accounts.iter().map(account_json).collect();
+    value
 }
 
-impl Names {
-    pub fn new(sites: &[Site], orgs: &[Organization]) -> Names {
-        Names {
-            sites: sites
-                .iter()
-                .map(|s| {
-                    (
-                        s.id,
-                        (s.name.clone(), s.code.as_ref().map(|c| c.to_string())),
-                    )
-                })
-                .collect(),
-            orgs: orgs.iter().map(|o| (o.id, o.name.clone())).collect(),
-        }
+/// An organization with its sites and accounts, for people.
+pub fn org_detail(detail: &OrgDetail, out: &mut impl Write) -> io::Result<()> {
+    orgs_table(std::slice::from_ref(&detail.org)).print(out)?;
+    writeln!(out, "\nsites:")?;
+    sites_table(&detail.sites).print(out)?;
+    writeln!(out, "\naccounts:")?;
+    accounts_table(&detail.accounts).print(out)
+}
+
+pub fn exceptions_table(exceptions: &[ExceptionRecord]) -> Table {
+    let mut table = Table::new(&["ID", "KIND", "SUBJECT", "UNTIL", "ACTOR", "REASON"]);
+    for e in exceptions {
+        table.row(vec![
+            e.id.to_string(),
+            e.kind.clone(),
+            e.subject.clone(),
+            clock::show(e.until),
+            e.actor.clone(),
+            e.reason.clone(),
+        ]);
     }
+    table
 }
 
-/// A finding as scripts see it: one object per line.
-pub fn finding_json(finding: &crate::store::StoredFinding, names: &Names) -> Value {
-    let site = finding.site_id.map_or(Value::Null, |id| {
-        let (name, code) = names.sites.get(&id).cloned().unwrap_or_default();
-        serde_json::json!({ "id": id, "name": name, "code": code })
-    });
-    let org = finding
-        .org_id
-        .and_then(|id| names.orgs.get(&id))
-        .map_or(Value::Null, |name| Value::String(name.clone()));
-    serde_json::json!({
-        "id": finding.id,
-        "kind": finding.kind,
-        "severity": finding.severity,
-        "status": finding.status,
-        "subject": finding.subject,
-        "site": site,
-        "org": org,
-        "summary": finding.summary,
-        "action": finding.action,
-        "evidence": finding.evidence,
-        "confirmations": finding.confirmations,
-        "first_seen": time(Some(finding.first_seen)),
-        "last_seen": time(Some(finding.last_seen)),
-        "resolved_at": time(finding.resolved_at),
-        "ack": finding.ack_note.as_ref().map(|note| serde_json::json!({
-            "actor": finding.ack_actor,
-            "note": note,
-            "at": time(finding.ack_at),
-        })),
+/// What an import of `file` did, as scripts see it: the counts, and how
+/// many warnings (each is on stderr with its line).
+pub fn import_json(file: &Path, report: &ImportReport) -> Value {
+    let summary = &report.summary;
+    json!({
+        "file": file,
+        "encoding": report.info.encoding,
+        "dry_run": report.dry_run,
+        "rows": summary.rows,
+        "created": summary.created,
+        "updated": summary.updated,
+        "unchanged": summary.unchanged,
+        "orgs_created": summary.orgs_created,
+        "warnings": summary.warnings.len(),
     })
 }
 
-pub fn findings_table(findings: &[crate::store::StoredFinding]) -> Table {
-    let mut table = Table::new(&["ID", "SEVERITY", "STATUS", "KIND", "SUBJECT", "SUMMARY"]);
-    for finding in findings {
-        table.row(vec![
-            finding.id.to_string(),
-            finding.severity.to_string(),
-            finding.status.to_string(),
-            finding.kind.to_string(),
-            finding.subject.clone(),
-            finding.summary.clone(),
-        ]);
-    }
-    table
+/// What an import of `file` did, in a line for people.
+pub fn import_line(file: &Path, report: &ImportReport) -> String {
+    let summary = &report.summary;
+    format!(
+        "{}{}: {} rows ({}): {} created, {} updated, {} unchanged{}; {} warning(s)",
+        if report.dry_run {
+            "dry run, nothing written: "
+        } else {
+            ""
+        },
+        file.display(),
+        summary.rows,
+        report.info.encoding,
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        if summary.orgs_created > 0 {
+            format!("; {} organization(s) created", summary.orgs_created)
+        } else {
+            String::new()
+        },
+        summary.warnings.len(),
+    )
 }
 
-/// The jobs' schedules as scripts see them: for each job, its expression
-/// and its next `n` fire times after `after`, in RFC 3339 at +08:00.
-pub fn schedules_json(
-    schedules: &std::collections::BTreeMap<String, crate::policy::JobSchedule>,
-    after: chrono::DateTime<chrono::Utc>,
-    n: usize,
-) -> Value {
-    let jobs: serde_json::Map<String, Value> = schedules
-        .iter()
-        .map(|(job, s)| {
-            let next_runs: Vec<String> = s
-                .schedule
-                .upcoming(after, n)
-                .into_iter()
-                .map(crate::policy::cron::fire_time_rfc3339)
-                .collect();
-            (
-                job.clone(),
-                json!({ "expression": s.expression, "next_runs": next_runs }),
-            )
-        })
-        .collect();
-    Value::Object(jobs)
+/// The division a code's prefix names, as `name (status)`.
+fn prefix_division(check: &CodeCheck) -> Option<String> {
+    check
+        .prefix_division
+        .as_ref()
+        .map(|d| format!("{} ({})", d.name, d.status))
 }
 
-/// The jobs' schedules for people: each expression beside its next `n`
-/// fire times after `after`, in China Standard Time.
-pub fn schedules_table(
-    schedules: &std::collections::BTreeMap<String, crate::policy::JobSchedule>,
-    after: chrono::DateTime<chrono::Utc>,
-    n: usize,
-) -> Table {
-    let mut table = Table::new(&["JOB", "SCHEDULE", "NEXT RUNS"]);
-    for (job, s) in schedules {
-        let next_runs: Vec<String> = s
-            .schedule
-            .upcoming(after, n)
-            .into_iter()
-            .map(crate::policy::cron::show_fire_time)
-            .collect();
-        table.row(vec![
-            job.clone(),
-            s.expression.clone(),
-            next_runs.join(", "),
-        ]);
+/// A code check as scripts see it (a malformed code is an error, so
+/// `valid` is always true).
+pub fn code_json(check: &CodeCheck) -> Value {
+    json!({
+        "code": check.code,
+        "valid": true,
+        "central": check.code.is_central(),
+        "prefix": check.prefix,
+        "prefix_division": prefix_division(check),
+        "warnings": check.warnings,
+    })
+}
+
+/// A code check for people; the warnings are the caller's to show.
+pub fn code_detail(check: &CodeCheck, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "{}: well formed", check.code)?;
+    match (&check.prefix, prefix_division(check)) {
+        (None, _) => writeln!(out, "central department code (bm)"),
+        (Some(prefix), Some(name)) => writeln!(out, "prefix {prefix}: {name}"),
+        (Some(prefix), None) => writeln!(out, "prefix {prefix}: in no division table"),
     }
-    table
 }

@@ -15,6 +15,8 @@ use crate::probe::run::{Probes, Target};
 use crate::sim::world;
 use crate::store::Store;
 
+pub mod daemon;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub hosts: usize,

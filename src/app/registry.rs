@@ -1,0 +1,243 @@
+//! The registry's use cases that are more than one store call: an
+//! organization with what it runs, the accounts in a status, the audit
+//! trail of an account or an organization, an identifier code checked
+//! against the division table, and files in and out (imports all or
+//! nothing, exports in every format). Changes that are one store call
+//! (request a site, a transition, an edit) are called on the store
+//! directly. Nothing here prints: the command line, and later the API and
+//! the web page, render what these return.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::InvalidInput;
+use crate::policy::Policy;
+use crate::registry::{
+    Account, AccountStatus, Division, DivisionCode, Organization, Site, SiteCode, Warning,
+};
+use crate::store::{AuditEntry, AuditFilter, Change, ImportSummary, SiteFilter, Store, StoreError};
+use crate::transfer::{self, Encoding, Entity, FileInfo, HeaderLang, Records};
+
+/// An organization with the sites it organizes and the accounts it runs.
+#[derive(Debug, Clone)]
+pub struct OrgDetail {
+    pub org: Organization,
+    pub sites: Vec<Site>,
+    pub accounts: Vec<Account>,
+}
+
+/// The organization named `name`, with its sites and accounts.
+pub fn org_detail(store: &Store, name: &str) -> Result<OrgDetail, StoreError> {
+    let org = store.org(name)?;
+    let sites = store.sites(&SiteFilter {
+        org: Some(org.name.clone()),
+        ..SiteFilter::default()
+    })?;
+    let accounts = store
+        .accounts()?
+        .into_iter()
+        .filter(|a| a.org == org.name)
+        .collect();
+    Ok(OrgDetail {
+        org,
+        sites,
+        accounts,
+    })
+}
+
+/// The accounts; only those in `status` when given.
+pub fn accounts(store: &Store, status: Option<AccountStatus>) -> Result<Vec<Account>, StoreError> {
+    Ok(store
+        .accounts()?
+        .into_iter()
+        .filter(|a| status.is_none_or(|s| a.status == s))
+        .collect())
+}
+
+/// Which rows of the audit trail to read, with the keys people give.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// A site (id, code or host name): rows about it and its domains.
+    pub site: Option<String>,
+    /// An account (id, or platform and account id).
+    pub account: Option<String>,
+    /// An organization, by name; ignored when `account` is given.
+    pub org: Option<String>,
+    /// Only the latest N rows.
+    pub last: Option<i64>,
+}
+
+/// The audit rows `query` asks for. An account or organization is
+/// resolved first, so a key that names nothing is an error rather than
+/// an empty trail.
+pub fn audit(store: &Store, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+    let entity = match (&query.account, &query.org) {
+        (Some(key), _) => Some(("account".to_string(), store.account(key)?.id)),
+        (None, Some(name)) => Some(("org".to_string(), store.org(name)?.id)),
+        (None, None) => None,
+    };
+    store.audit(&AuditFilter {
+        site: query.site.clone(),
+        entity,
+        last: query.last,
+    })
+}
+
+/// An identifier code that is well formed, and what the division table
+/// and the organizer say of it.
+#[derive(Debug, Clone)]
+pub struct CodeCheck {
+    pub code: SiteCode,
+    /// The division its prefix names; `None` for a central department's
+    /// code (`bm…`).
+    pub prefix: Option<DivisionCode>,
+    /// That division as the table has it, when the table has it.
+    pub prefix_division: Option<Division>,
+    /// Advisories: an unknown prefix, one that is not the organizer's.
+    pub warnings: Vec<Warning>,
+}
+
+/// Checks `raw` against the rules and the division table and, given an
+/// organizer (looked up in the store), against its division. A malformed
+/// code is an error; everything else is advice.
+pub fn check_code(
+    raw: &str,
+    organizer: Option<(&Store, &str)>,
+    policy: &Policy,
+) -> Result<CodeCheck, StoreError> {
+    let code: SiteCode = raw.parse()?;
+    let division = match organizer {
+        Some((store, name)) => Some(store.org(name)?.division),
+        None => None,
+    };
+    let warnings = code.advisories(&policy.divisions, division.as_ref());
+    let prefix = code.division_prefix();
+    let prefix_division = prefix
+        .as_ref()
+        .and_then(|p| policy.divisions.get(p))
+        .cloned();
+    Ok(CodeCheck {
+        code,
+        prefix,
+        prefix_division,
+        warnings,
+    })
+}
+
+/// A file to import, read and parsed into validated records or row
+/// errors.
+#[derive(Debug, Clone)]
+pub struct ImportFile {
+    pub records: Records,
+    /// Its encoding, and the columns that map to no field.
+    pub info: FileInfo,
+}
+
+impl ImportFile {
+    /// Reads and parses `path` as a file of `entity`. A file refused as a
+    /// whole (encoding, headers) is [`InvalidInput`] naming the path; bad
+    /// rows are not errors yet: [`import`] reports them all.
+    pub fn read(entity: Entity, path: &Path) -> Result<ImportFile> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let (records, info) = transfer::parse(entity, &bytes)
+            .map_err(|e| InvalidInput(format!("{}: {e}", path.display())))?;
+        Ok(ImportFile { records, info })
+    }
+}
+
+/// What an import did, or what a dry run would have done.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    pub info: FileInfo,
+    pub dry_run: bool,
+    /// Rows created, updated, unchanged, and the warnings with their lines.
+    pub summary: ImportSummary,
+}
+
+/// Imports `file` all or nothing; with `dry_run`, checks every row
+/// exactly as the import would and writes nothing. Any bad row refuses the
+/// whole file: [`StoreError::Import`] lists them all with their lines.
+pub fn import(
+    store: &Store,
+    policy: &Policy,
+    file: &ImportFile,
+    dry_run: bool,
+    change: &Change,
+) -> Result<ImportReport, StoreError> {
+    let summary = if dry_run {
+        store.import_dry_run(&file.records, policy, change)?
+    } else {
+        store.import(&file.records, policy, change)?
+    };
+    Ok(ImportReport {
+        info: file.info.clone(),
+        dry_run,
+        summary,
+    })
+}
+
+/// The format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// CSV with the import's own columns and labels.
+    Csv,
+    /// One object a line, in the field names scripts see from every
+    /// command (`output`).
+    Json,
+}
+
+/// What to export, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Export {
+    pub entity: Entity,
+    pub format: ExportFormat,
+    /// The CSV's header language (and how host names are written: Unicode
+    /// under Chinese headers).
+    pub headers: HeaderLang,
+    pub encoding: Encoding,
+}
+
+/// Every organization, site or account, as the bytes of a file.
+pub fn export(store: &Store, export: &Export) -> Result<Vec<u8>> {
+    use crate::output::{account_json, json_line, org_json, site_json};
+    let mut buffer: Vec<u8> = Vec::new();
+    let lang = export.headers;
+    match (export.entity, export.format) {
+        (Entity::Sites, ExportFormat::Json) => {
+            for site in store.sites(&SiteFilter::default())? {
+                json_line(&mut buffer, &site_json(&site))?;
+            }
+        }
+        (Entity::Orgs, ExportFormat::Json) => {
+            for org in store.orgs()? {
+                json_line(&mut buffer, &org_json(&org))?;
+            }
+        }
+        (Entity::Accounts, ExportFormat::Json) => {
+            for account in store.accounts()? {
+                json_line(&mut buffer, &account_json(&account))?;
+            }
+        }
+        (Entity::Sites, ExportFormat::Csv) => {
+            // The organizer's division, so that the file can create the
+            // organizers of another registry.
+            let divisions = store
+                .orgs()?
+                .into_iter()
+                .map(|o| (o.name, o.division.to_string()))
+                .collect();
+            let sites = store.sites(&SiteFilter::default())?;
+            transfer::write_sites(&sites, &divisions, lang, &mut buffer)?;
+        }
+        (Entity::Orgs, ExportFormat::Csv) => {
+            transfer::write_orgs(&store.orgs()?, lang, &mut buffer)?;
+        }
+        (Entity::Accounts, ExportFormat::Csv) => {
+            transfer::write_accounts(&store.accounts()?, lang, &mut buffer)?;
+        }
+    }
+    let text = String::from_utf8(buffer).context("export is not UTF-8")?;
+    Ok(transfer::encode(text, export.encoding))
+}

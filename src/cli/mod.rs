@@ -1,0 +1,125 @@
+//! The command line: clap types only; `commands` turns them into calls.
+//! Values are parsed into validated newtypes here, at the edge, so a
+//! command never sees a malformed code, division or host name.
+//!
+//! This file holds the top level (the global flags and the verbs) and
+//! what several verb groups share (`--at`, the value parsers); each group
+//! has its own file: [`registry`] (org, site, account, audit, exception,
+//! code), [`transfer`] (import, export), [`watch`] (probe, check,
+//! findings, discover, policy, bench, serve, demo). Everything is
+//! re-exported here, so `crate::cli::SiteCommand` names it wherever it
+//! lives.
+
+mod registry;
+mod transfer;
+mod watch;
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use crate::registry::Hostname;
+
+pub use registry::*;
+pub use transfer::*;
+pub use watch::*;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "siteward",
+    version,
+    about = "The registry of a region's government websites and new-media accounts, and the watch on their domains",
+    after_help = "Exit status: 0 ok; 2 invalid input or forbidden transition; 3 `check`: something critical is open; 1 anything else."
+)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH (default sqlite://siteward.db) or postgres://…
+    #[arg(long, global = true, value_name = "URL")]
+    pub db: Option<String>,
+    /// Configuration file (TOML); also SITEWARD_CONFIG.
+    #[arg(long, global = true, value_name = "FILE", env = "SITEWARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Who makes the change, for the audit trail (default: $USER).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Machine output: JSON, one object per line for lists.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Organizations (主办单位).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Government websites and their lifecycle.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Government new-media accounts (政务新媒体).
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// The audit trail of registry changes.
+    Audit(AuditArgs),
+    /// Import organizations, sites or accounts from CSV, all or nothing.
+    Import(ImportArgs),
+    /// Export organizations, sites or accounts as CSV or JSON.
+    Export(ExportArgs),
+    /// Comply-or-explain exceptions.
+    #[command(subcommand)]
+    Exception(ExceptionCommand),
+    /// Check an identifier code (网站标识码) against the rules and the division table.
+    Code(CodeArgs),
+    /// Probe one host name now and print what was observed.
+    Probe(ProbeArgs),
+    /// Probe everything, evaluate the rules, confirm, and print the
+    /// findings. Exit status 3 when something critical is open.
+    Check(CheckArgs),
+    /// The findings the store holds; `findings ack ID --note T` acknowledges.
+    Findings(FindingsArgs),
+    /// Learn host names beyond the registry: a BIND zone file, a zone
+    /// transfer, or a plain list (for example a certificate-transparency
+    /// export).
+    Discover(DiscoverArgs),
+    /// Validate a policy directory and print the values in force.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Run one full probe cycle over a simulated region on loopback and
+    /// print the rates and the peak memory.
+    #[cfg(feature = "sim")]
+    Bench(BenchArgs),
+    /// Run the daemon: the checks on their schedules from policy
+    /// (`[schedules]`), until SIGTERM. SIGHUP reloads the configuration
+    /// and the policies. One daemon per SQLite file.
+    Serve(ServeArgs),
+    /// Watch a simulated province on loopback for a minute: its real cases
+    /// of orphaned, dangling and unapproved domains are flagged as they
+    /// are found. Ctrl-C stops it; nothing is left behind.
+    #[cfg(feature = "sim")]
+    Demo(DemoArgs),
+}
+
+/// A time given on the command line.
+fn time(raw: &str) -> Result<DateTime<Utc>, String> {
+    crate::clock::parse_time("time", raw).map_err(|e| e.to_string())
+}
+
+fn hostname(raw: &str) -> Result<Hostname, String> {
+    Hostname::from_url_or_host(raw).map_err(|e| e.to_string())
+}
+
+/// Any value whose parsing validates it (codes, divisions, the registry's
+/// enumerations), with the reason it is refused.
+fn parsed<T: std::str::FromStr<Err = crate::registry::Invalid>>(raw: &str) -> Result<T, String> {
+    raw.parse()
+        .map_err(|e: crate::registry::Invalid| e.to_string())
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct When {
+    /// When the event took effect (RFC 3339, or YYYY-MM-DD [HH:MM] in China
+    /// Standard Time), for recording past events; default now.
+    #[arg(long, value_name = "TIME", value_parser = time)]
+    pub at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,283 @@
+//! The registry's verbs: `org`, `site`, `account`, `audit`, `exception`
+//! and `code`.
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+
+use super::{When, hostname, parsed, time};
+use crate::registry::{
+    AccountStatus, DivisionCode, Hostname, OrgLevel, Platform, SiteCode, SiteKind, SiteStatus,
+};
+
+#[derive(Debug, Clone, Args)]
+pub struct ExceptionArgs {
+    /// Register a host name outside the allowed suffixes anyway, with this
+    /// reason (comply or explain); needs --until.
+    #[arg(long, value_name = "REASON", requires = "until")]
+    pub exception: Option<String>,
+    /// When the exception expires.
+    #[arg(long, value_name = "DATE", value_parser = time, requires = "exception")]
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Register an organization.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Administrative division code (6 digits, GB/T 2260).
+        #[arg(long, value_parser = parsed::<DivisionCode>)]
+        division: DivisionCode,
+        #[arg(long, value_parser = parsed::<OrgLevel>, help = "central, province, prefecture, county or township")]
+        level: OrgLevel,
+        /// The parent organization's name.
+        #[arg(long)]
+        parent: Option<String>,
+        /// Contact e-mail for alerts (repeatable).
+        #[arg(long)]
+        email: Vec<String>,
+        /// Webhook URL for alerts (repeatable).
+        #[arg(long)]
+        webhook: Vec<String>,
+    },
+    /// List organizations.
+    List,
+    /// Show one organization with its sites and accounts.
+    Show { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Request a new site (→ requested).
+    Request {
+        #[arg(long)]
+        name: String,
+        /// The organizer's name.
+        #[arg(long)]
+        org: String,
+        #[arg(long, value_parser = parsed::<SiteKind>, help = "portal, department or special")]
+        kind: SiteKind,
+        /// Host name (repeatable; the first is primary).
+        #[arg(long = "domain", required = true, value_parser = hostname)]
+        domains: Vec<Hostname>,
+        /// Identifier code, if already issued.
+        #[arg(long, value_parser = parsed::<SiteCode>)]
+        code: Option<SiteCode>,
+        /// ICP filing number (ICP备案号).
+        #[arg(long)]
+        icp: Option<String>,
+        /// Public-security filing number (公安机关备案号).
+        #[arg(long)]
+        psb: Option<String>,
+        #[command(flatten)]
+        exception: ExceptionArgs,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Approve a requested site (→ approved).
+    Approve {
+        site: String,
+        /// Approval document reference, e.g. 甘政办函〔2026〕12号.
+        #[arg(long = "ref", value_name = "DOC")]
+        reference: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Reject a requested site (→ rejected).
+    Reject {
+        site: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// An approved site goes live with its identifier code (→ live).
+    GoLive {
+        site: String,
+        #[arg(long, value_parser = parsed::<SiteCode>)]
+        code: Option<SiteCode>,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Suspend a live site (→ suspended).
+    Suspend {
+        site: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Resume a suspended site (→ live).
+    Resume {
+        site: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Retire a site: the closure notice goes up (→ retiring).
+    Retire {
+        site: String,
+        /// Retirement approval document reference.
+        #[arg(long = "ref", value_name = "DOC")]
+        reference: String,
+        /// The successor site's URL, named by the closure notice.
+        #[arg(long, value_name = "URL")]
+        successor: Option<String>,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Take a retiring site offline after its notice period; its domains
+    /// start releasing (→ offline).
+    Offline {
+        site: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Close an offline site once its domains are deregistered (→ closed).
+    Close {
+        site: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Show one site (by id, identifier code or host name).
+    Show { site: String },
+    /// List sites.
+    List {
+        #[arg(long, value_parser = parsed::<SiteStatus>)]
+        status: Option<SiteStatus>,
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long, value_parser = parsed::<SiteKind>)]
+        kind: Option<SiteKind>,
+    },
+    /// Change a site's details or host names.
+    Edit {
+        site: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_parser = parsed::<SiteKind>)]
+        kind: Option<SiteKind>,
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long, value_parser = parsed::<SiteCode>)]
+        code: Option<SiteCode>,
+        #[arg(long)]
+        icp: Option<String>,
+        #[arg(long)]
+        psb: Option<String>,
+        #[arg(long, value_name = "URL")]
+        successor: Option<String>,
+        /// Add an alias host name (repeatable).
+        #[arg(long, value_parser = hostname)]
+        add_domain: Vec<Hostname>,
+        /// Release a host name from the site (repeatable; never deleted).
+        #[arg(long, value_parser = hostname)]
+        release_domain: Vec<Hostname>,
+        /// Make this host name the primary one (added if new).
+        #[arg(long, value_parser = hostname)]
+        primary: Option<Hostname>,
+        #[command(flatten)]
+        exception: ExceptionArgs,
+        #[command(flatten)]
+        when: When,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Register an account (→ active).
+    Add {
+        #[arg(long, value_parser = parsed::<Platform>, help = "wechat_service, wechat_subscription, wechat_channels, weibo, douyin, toutiao, kuaishou, bilibili, app or other")]
+        platform: Platform,
+        /// The account id on the platform.
+        #[arg(long)]
+        handle: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        org: String,
+        /// RSS, Atom or JSON Feed URL of its posts.
+        #[arg(long)]
+        feed: Option<String>,
+        #[command(flatten)]
+        when: When,
+    },
+    Suspend {
+        account: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        when: When,
+    },
+    Resume {
+        account: String,
+        #[command(flatten)]
+        when: When,
+    },
+    Close {
+        account: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Record a post seen at --at.
+    Seen {
+        account: String,
+        #[arg(long, value_parser = time, value_name = "TIME")]
+        at: DateTime<Utc>,
+    },
+    List {
+        #[arg(long, value_parser = parsed::<AccountStatus>)]
+        status: Option<AccountStatus>,
+    },
+    Show {
+        account: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only rows about this site (id, code or host name) and its domains.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Only rows about this account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Only rows about this organization.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Only the latest N rows.
+    #[arg(long, value_name = "N")]
+    pub last: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExceptionCommand {
+    /// Record a comply-or-explain exception: a rule waived for a subject,
+    /// with a reason, until a date.
+    Add {
+        /// The finding kind waived (see `siteward findings --help`).
+        #[arg(long)]
+        kind: String,
+        /// What it is waived for: the finding's subject (a host name, a
+        /// zone, `host address`, `platform:account`).
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, value_parser = time, value_name = "DATE")]
+        until: DateTime<Utc>,
+    },
+    /// List comply-or-explain exceptions.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct CodeArgs {
+    pub code: String,
+    /// The organizer, to check the prefix against its division.
+    #[arg(long)]
+    pub org: Option<String>,
+}

@@ -1,0 +1,138 @@
+//! The watch on the domains and the daemon: `probe`, `check`,
+//! `findings`, `discover`, `policy`, `bench`, `serve` and `demo`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::{hostname, parsed};
+use crate::registry::Hostname;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// How log lines are written on stderr (under systemd they go to the
+    /// journal with their fields).
+    #[arg(long, value_enum, default_value_t = crate::logging::LogFormat::Text)]
+    pub log_format: crate::logging::LogFormat,
+    /// Fire a job every so many seconds instead of on its policy schedule,
+    /// as JOB=SECONDS (tests and trials; policy keeps crontab).
+    #[arg(long, value_name = "JOB=SECONDS", value_parser = parse_interval, hide = true)]
+    pub every: Vec<(crate::jobs::Job, std::time::Duration)>,
+    /// How often the scheduler looks at what is due, in milliseconds.
+    #[arg(long, default_value_t = 1000, hide = true)]
+    pub tick_ms: u64,
+}
+
+fn parse_interval(raw: &str) -> Result<(crate::jobs::Job, std::time::Duration), String> {
+    let (job, secs) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("`{raw}` is not JOB=SECONDS"))?;
+    let secs: f64 = secs
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+        .ok_or_else(|| format!("`{secs}` is not a positive number of seconds"))?;
+    Ok((job.parse()?, std::time::Duration::from_secs_f64(secs)))
+}
+
+#[cfg(feature = "sim")]
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Stop by itself after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub seconds: Option<u64>,
+}
+
+#[cfg(feature = "sim")]
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// How many host names the simulated region has.
+    #[arg(long, default_value_t = 10_000)]
+    pub hosts: usize,
+    /// Probes in flight at once (default: [probe] concurrency).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Measure the daemon as a process instead: its idle memory with N
+    /// live sites registered, one scheduled cycle over them, and the time
+    /// from SIGTERM to exit in the middle of a second cycle.
+    #[arg(long)]
+    pub daemon: bool,
+    /// With --daemon: how far into the second cycle SIGTERM is sent, in
+    /// seconds.
+    #[arg(long, default_value_t = 5, requires = "daemon")]
+    pub sigterm_after: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Run one round and exit (the daemon runs rounds on its schedule).
+    #[arg(long, required = true)]
+    pub once: bool,
+    /// Do not observe again what waits for confirmation.
+    #[arg(long)]
+    pub no_confirm: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct FindingsArgs {
+    #[command(subcommand)]
+    pub command: Option<FindingsCommand>,
+    /// Only findings in this status: pending, open, acknowledged, resolved,
+    /// suppressed, or `all` (default: open and acknowledged).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only findings of this kind.
+    #[arg(long, value_parser = parsed::<crate::findings::FindingKind>)]
+    pub kind: Option<crate::findings::FindingKind>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindingsCommand {
+    /// Acknowledge a finding: someone is on it. It stays acknowledged while
+    /// it holds, and resolves when it stops.
+    Ack {
+        id: i64,
+        #[arg(long)]
+        note: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["zone_file", "hosts", "axfr", "list"])))]
+pub struct DiscoverArgs {
+    /// A BIND zone file.
+    #[arg(long, value_name = "FILE")]
+    pub zone_file: Option<PathBuf>,
+    /// The zone's name, for a zone file without $ORIGIN.
+    #[arg(long, value_name = "ZONE", requires = "zone_file")]
+    pub origin: Option<String>,
+    /// A plain list of host names or URLs, one per line (# comments).
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
+    /// Transfer this zone (AXFR) from its primary; policy must allow it
+    /// ([discovery] axfr).
+    #[arg(long, value_name = "ZONE")]
+    pub axfr: Option<String>,
+    /// List the host names discovered so far, with their sources.
+    #[arg(long)]
+    pub list: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate every policy file (unknown keys, bad regexes, CIDRs, cron
+    /// expressions) and print the effective values.
+    Check {
+        /// The directory (default: [policies] dir, ./policies or
+        /// /etc/siteward/policies).
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The host name (or a URL).
+    #[arg(value_parser = hostname)]
+    pub host: Hostname,
+}

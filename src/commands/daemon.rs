@@ -1,0 +1,81 @@
+//! The long-running verbs: `serve` (the daemon, until SIGTERM), and with
+//! the simulated world `bench` (one cycle over a simulated region) and
+//! `demo`. `serve` and `demo` resolve their own configuration: the daemon
+//! reads it again on SIGHUP.
+
+#[cfg(feature = "sim")]
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use tokio_util::sync::CancellationToken;
+
+use super::runtime;
+use crate::app::App;
+use crate::app::daemon::ServeOptions;
+use crate::cli::ServeArgs;
+#[cfg(feature = "sim")]
+use crate::cli::{BenchArgs, DemoArgs};
+#[cfg(feature = "sim")]
+use crate::config::Config;
+
+/// `serve`: the daemon, until SIGTERM. One per SQLite file.
+pub(super) fn serve(config_file: Option<&Path>, db: Option<&str>, args: &ServeArgs) -> Result<()> {
+    crate::logging::init(args.log_format);
+    let app = Arc::new(App::open(config_file, db)?);
+    let _lock = match app.store.sqlite_file() {
+        Some(path) => Some(crate::app::lock::acquire(&path, "siteward serve")?),
+        None => None,
+    };
+    let options = ServeOptions {
+        intervals: args.every.iter().copied().collect(),
+        tick: Duration::from_millis(args.tick_ms.max(10)),
+        confirm: true,
+    };
+    runtime()?.block_on(crate::app::daemon::serve(
+        app,
+        options,
+        CancellationToken::new(),
+    ))
+}
+
+/// `bench`: one full probe cycle over a simulated region, its rates and
+/// peak memory.
+#[cfg(feature = "sim")]
+pub(super) fn bench(
+    config: &Config,
+    args: &BenchArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let concurrency = args.concurrency.unwrap_or(config.probe.concurrency);
+    if args.daemon {
+        let report = crate::bench::daemon::run(
+            args.hosts,
+            concurrency,
+            Duration::from_secs(args.sigterm_after),
+        )?;
+        if json {
+            crate::output::json_line(out, &report)?;
+        } else {
+            writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        }
+        return Ok(());
+    }
+    let report = super::with_spinner(json, "benchmark running", || {
+        crate::bench::run(args.hosts, concurrency)
+    })?;
+    if json {
+        crate::output::json_line(out, &report)?;
+    } else {
+        crate::output::bench_detail(&report, out)?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "sim")]
+pub(super) fn demo(args: &DemoArgs) -> Result<()> {
+    crate::demo::run(args.seconds.map(Duration::from_secs))
+}

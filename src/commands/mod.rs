@@ -1,0 +1,189 @@
+//! Carries out a parsed command line: resolves the configuration, the
+//! policy and the store once, calls a use case of `app` (or the store,
+//! where a use case is one call), and renders what it returns through
+//! `output`. No rule lives here, and no query: a command resolves,
+//! calls, renders.
+//!
+//! This file dispatches and holds what every command shares (the
+//! [`Context`], who is acting, warnings, the async runtime, progress
+//! bars); each verb group has its own file, as in `cli`: [`registry`]
+//! (org, site, account, audit, exception, code), [`transfer`] (import,
+//! export), [`watch`] (probe, check, findings, discover), [`policy`]
+//! (policy check), [`daemon`] (serve, bench, demo).
+
+mod daemon;
+mod policy;
+mod registry;
+mod transfer;
+mod watch;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, Utc};
+
+use crate::app::App;
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::policy::Policy;
+use crate::registry::Warning;
+use crate::store::{Change, Store};
+
+pub use crate::app::InvalidInput;
+
+/// What a command on the registry or the findings needs, resolved once:
+/// the application (configuration, policy, store), who is acting, and
+/// whether the output is for scripts.
+struct Context {
+    app: App,
+    actor: String,
+    json: bool,
+}
+
+impl Context {
+    /// Loads the policy and opens the store (which migrates the database).
+    fn open(
+        config: Config,
+        config_file: Option<PathBuf>,
+        actor_flag: Option<&str>,
+        json: bool,
+    ) -> Result<Context> {
+        let policy = Policy::load(config.policies.dir.as_deref())?;
+        let store = Store::open(&config.database.url)?;
+        Ok(Context {
+            app: App::new(config, config_file, policy, store),
+            actor: actor(actor_flag),
+            json,
+        })
+    }
+
+    fn store(&self) -> &Store {
+        &self.app.store
+    }
+
+    /// A change by the actor, effective `at` (`--at`) or now.
+    fn change(&self, at: Option<DateTime<Utc>>) -> Change {
+        match at {
+            Some(at) => Change::at(&self.actor, at),
+            None => Change::now(&self.actor),
+        }
+    }
+}
+
+/// Who is acting: `--actor`, else the login name.
+fn actor(flag: Option<&str>) -> String {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Advisory warnings go to stderr, so that stdout stays what was asked
+/// for (JSON, a table) whatever the warnings.
+fn warn(warnings: &[Warning]) {
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
+}
+
+/// Exit status of `check` when something critical is open.
+pub const CRITICAL_OPEN: u8 = 3;
+
+/// Runs the command; returns the exit status on success (0, or
+/// [`CRITICAL_OPEN`]).
+pub fn run(cli: Cli) -> Result<u8> {
+    let config = crate::app::load_config(cli.config.as_deref(), cli.db.as_deref())?;
+    let json = cli.json;
+    // Locked only while it writes: held for a whole command, the lock
+    // would block any task printing from another thread (the demo's).
+    let mut out = io::BufWriter::new(io::stdout());
+    let open =
+        |config: Config| Context::open(config, cli.config.clone(), cli.actor.as_deref(), json);
+    let mut status = 0;
+    match cli.command {
+        // These need no store, or open their own.
+        Command::Code(args) => registry::code(&config, &args, json, &mut out)?,
+        Command::Probe(args) => watch::probe(&config, &args, json, &mut out)?,
+        Command::Policy(command) => policy::run(&config, command, json, &mut out)?,
+        #[cfg(feature = "sim")]
+        Command::Bench(args) => daemon::bench(&config, &args, json, &mut out)?,
+        Command::Serve(args) => daemon::serve(cli.config.as_deref(), cli.db.as_deref(), &args)?,
+        #[cfg(feature = "sim")]
+        Command::Demo(args) => daemon::demo(&args)?,
+        Command::Org(command) => registry::org(&open(config)?, command, &mut out)?,
+        Command::Site(command) => registry::site(&open(config)?, command, &mut out)?,
+        Command::Account(command) => registry::account(&open(config)?, command, &mut out)?,
+        Command::Audit(args) => registry::audit(&open(config)?, args, &mut out)?,
+        Command::Exception(command) => registry::exception(&open(config)?, command, &mut out)?,
+        Command::Import(args) => transfer::import(&open(config)?, &args, &mut out)?,
+        Command::Export(args) => transfer::export(&open(config)?, &args, &mut out)?,
+        Command::Check(args) => status = watch::check(&open(config)?, &args, &mut out)?,
+        Command::Findings(args) => watch::findings(&open(config)?, args, &mut out)?,
+        Command::Discover(args) => watch::discover(&open(config)?, &args, &mut out)?,
+    }
+    out.flush()?;
+    Ok(status)
+}
+
+/// The async runtime of the commands that probe or run the daemon: two
+/// worker threads, which the probes' concurrency limit keeps busy.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// A progress bar on stderr when it is a terminal and the output is for
+/// people; `None` otherwise.
+pub fn progress_bar(json: bool, what: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if json || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {what} ({{elapsed}})"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+/// A spinner on stderr while `work` runs, for a long step whose progress
+/// cannot be counted (an import's one transaction, a zone transfer, the
+/// benchmark); nothing when stderr is not a terminal or with `--json`.
+pub fn with_spinner<T>(json: bool, what: &str, work: impl FnOnce() -> T) -> T {
+    use std::io::IsTerminal;
+    if json || !io::stderr().is_terminal() {
+        return work();
+    }
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(what.to_string());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let done = work();
+    spinner.finish_and_clear();
+    done
+}
+
+/// Prints each item of a list as a JSON line, or the table of them.
+fn print_list<T>(
+    context: &Context,
+    items: &[T],
+    json: impl Fn(&T) -> serde_json::Value,
+    table: impl FnOnce(&[T]) -> crate::output::Table,
+    out: &mut impl Write,
+) -> Result<()> {
+    if context.json {
+        for item in items {
+            crate::output::json_line(out, &json(item))?;
+        }
+    } else {
+        table(items).print(out)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! `import` and `export`: files in and out of the registry. Everything a
+//! person needs to fix a refused file goes to stderr with the file's name
+//! and each line, the way compilers report (`FILE:line N: …`).
+
+use std::io::Write;
+
+use anyhow::{Context as _, Result};
+
+use super::Context;
+use crate::app::registry::{self as use_case, Export, ExportFormat, ImportFile};
+use crate::cli::{EntityArg, ExportArgs, Format, Headers, ImportArgs, OutputEncoding};
+use crate::output::{self, json_line};
+use crate::store::StoreError;
+use crate::transfer::{Encoding, Entity, HeaderLang};
+
+fn entity(arg: EntityArg) -> Entity {
+    match arg {
+        EntityArg::Orgs => Entity::Orgs,
+        EntityArg::Sites => Entity::Sites,
+        EntityArg::Accounts => Entity::Accounts,
+    }
+}
+
+pub(super) fn import(context: &Context, args: &ImportArgs, out: &mut impl Write) -> Result<()> {
+    let file = ImportFile::read(entity(args.entity), &args.file)?;
+    // Before the verdict: an ignored column may be why rows are refused.
+    if !file.info.ignored_columns.is_empty() {
+        eprintln!(
+            "note: ignored columns: {}",
+            file.info.ignored_columns.join(", ")
+        );
+    }
+    let path = args.file.display();
+    let report = match super::with_spinner(context.json, "importing", || {
+        use_case::import(
+            context.store(),
+            &context.app.policy(),
+            &file,
+            args.dry_run,
+            &context.change(args.when.at),
+        )
+    }) {
+        Ok(report) => report,
+        Err(StoreError::Import(errors)) => {
+            for error in &errors {
+                eprintln!("{path}:{error}");
+            }
+            return Err(StoreError::Import(errors).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for (line, warning) in &report.summary.warnings {
+        eprintln!("{path}:line {line}: warning: {warning}");
+    }
+    if context.json {
+        json_line(out, &output::import_json(&args.file, &report))?;
+    } else {
+        writeln!(out, "{}", output::import_line(&args.file, &report))?;
+    }
+    Ok(())
+}
+
+pub(super) fn export(context: &Context, args: &ExportArgs, out: &mut impl Write) -> Result<()> {
+    let bytes = use_case::export(
+        context.store(),
+        &Export {
+            entity: entity(args.entity),
+            format: match args.format {
+                Format::Csv => ExportFormat::Csv,
+                Format::Json => ExportFormat::Json,
+            },
+            headers: match args.headers {
+                Headers::Zh => HeaderLang::Zh,
+                Headers::En => HeaderLang::En,
+            },
+            encoding: match args.encoding {
+                OutputEncoding::Utf8 => Encoding::Utf8,
+                OutputEncoding::Utf8Bom => Encoding::Utf8Bom,
+                OutputEncoding::Gb18030 => Encoding::Gb18030,
+            },
+        },
+    )?;
+    match &args.output {
+        Some(path) => std::fs::write(path, bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => out.write_all(&bytes)?,
+    }
+    Ok(())
+}

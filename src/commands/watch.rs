@@ -1,0 +1,228 @@
+//! The watch: `probe` (one host name now, no database), `check --once`
+//! (one cycle, the findings printed, exit status 3 when something
+//! critical is open), `findings` (list, acknowledge) and `discover`.
+
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Result;
+use tokio_util::sync::CancellationToken;
+
+use super::{CRITICAL_OPEN, Context, InvalidInput, print_list, progress_bar, runtime};
+use crate::app::checks::{self, CycleOptions};
+use crate::app::discovery::{self, Source};
+use crate::app::findings::{self as use_case, FindingQuery, StatusFilter};
+use crate::app::lock::{self, LockError};
+use crate::cli::{CheckArgs, DiscoverArgs, FindingsArgs, FindingsCommand, ProbeArgs};
+use crate::config::Config;
+use crate::findings::FindingStatus;
+use crate::jobs::RunStatus;
+use crate::output::{self, json_line};
+use crate::policy::Policy;
+use crate::probe::run::{Prober, Probes};
+use crate::registry::Hostname;
+
+/// `probe`: what one host name shows now. Needs no database.
+pub(super) fn probe(
+    config: &Config,
+    args: &ProbeArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let policy = Policy::load(config.policies.dir.as_deref())?;
+    let prober = Prober::from_config(config, &policy).map_err(|e| InvalidInput(e.to_string()))?;
+    let observations = runtime()?.block_on(prober.host(&args.host, Probes::ALL));
+    if json {
+        json_line(out, &output::probe_json(&args.host, &observations)?)?;
+    } else {
+        output::probe_detail(&args.host, &observations, out)?;
+    }
+    Ok(())
+}
+
+/// `check --once`: one round, the findings printed, [`CRITICAL_OPEN`]
+/// when something critical is open. Refused while a daemon runs on the
+/// same SQLite file; Ctrl-C interrupts it (the run is recorded as
+/// interrupted).
+pub(super) fn check(context: &Context, args: &CheckArgs, out: &mut impl Write) -> Result<u8> {
+    let app = &context.app;
+    let _lock = match app.store.sqlite_file() {
+        Some(path) => Some(lock::acquire(&path, "siteward check --once").map_err(|e| {
+            match e {
+                LockError::Held { .. } => InvalidInput(format!(
+                    "check --once is refused: {e}. A daemon runs the checks on its schedule; \
+                     see `siteward findings`"
+                ))
+                .into(),
+                e => anyhow::Error::from(e),
+            }
+        })?),
+        None => None,
+    };
+    // A resolver setting that is not an address fails here, before a run
+    // is recorded.
+    app.prober()?;
+    let options = CycleOptions::new(
+        !args.no_confirm,
+        Duration::from_secs(app.config().daemon.shutdown_grace_secs),
+    );
+    let bar = progress_bar(context.json, "host names");
+    let report = runtime()?.block_on(async {
+        let cancel = CancellationToken::new();
+        let on_ctrl_c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_ctrl_c.cancel();
+            }
+        });
+        let progress = options.progress.clone();
+        let ticking = bar.clone().map(|bar| {
+            tokio::spawn(async move {
+                loop {
+                    bar.set_length(progress.total.load(Ordering::Relaxed) as u64);
+                    bar.set_position(progress.done.load(Ordering::Relaxed) as u64);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        });
+        let report = checks::check_once(app, &options, &cancel).await;
+        if let Some(ticking) = ticking {
+            ticking.abort();
+        }
+        report
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let shown: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| StatusFilter::Current.matches(f.status))
+        .cloned()
+        .collect();
+    print_findings(context, &shown, out)?;
+    eprintln!(
+        "check: {} host names; {} opened, {} resolved, {} awaiting confirmation, {} suppressed by exceptions; {} new host names from links",
+        report.run.hosts,
+        report.stats.opened,
+        report.stats.resolved,
+        use_case::count(&report.findings, FindingStatus::Pending),
+        use_case::count(&report.findings, FindingStatus::Suppressed),
+        report.discovered
+    );
+    if !report.run.failures.is_empty() {
+        eprintln!(
+            "measurement failed for {} (not reported as findings):",
+            report.run.failures.len()
+        );
+        for failure in report.run.failures.iter().take(20) {
+            eprintln!("  {}: {}", failure.scope, failure.reason);
+        }
+    }
+    match report.run.status {
+        RunStatus::MeasurementFailed => {
+            eprintln!("warning: nothing could be measured this round (is the resolver up?)");
+        }
+        RunStatus::Interrupted => {
+            eprintln!("interrupted: what was observed is stored; nothing was judged");
+        }
+        _ => {}
+    }
+    Ok(if report.critical_open() {
+        CRITICAL_OPEN
+    } else {
+        0
+    })
+}
+
+/// Findings as a table, or as JSON lines with the names of the sites and
+/// organizations they point at (read only then).
+fn print_findings(
+    context: &Context,
+    findings: &[crate::store::StoredFinding],
+    out: &mut impl Write,
+) -> Result<()> {
+    let names = if context.json {
+        use_case::names(context.store())?
+    } else {
+        use_case::Names::default()
+    };
+    print_list(
+        context,
+        findings,
+        |f| output::finding_json(f, &names),
+        output::findings_table,
+        out,
+    )
+}
+
+pub(super) fn findings(context: &Context, args: FindingsArgs, out: &mut impl Write) -> Result<()> {
+    if let Some(FindingsCommand::Ack { id, note }) = args.command {
+        let finding = use_case::acknowledge(context.store(), id, &context.actor, &note)?;
+        if context.json {
+            json_line(
+                out,
+                &output::finding_json(&finding, &use_case::names(context.store())?),
+            )?;
+        } else {
+            writeln!(
+                out,
+                "finding {} acknowledged: {}",
+                finding.id, finding.summary
+            )?;
+        }
+        return Ok(());
+    }
+    let query = FindingQuery {
+        status: match args.status.as_deref() {
+            None => StatusFilter::default(),
+            Some(raw) => raw.parse()?,
+        },
+        kind: args.kind,
+    };
+    print_findings(context, &use_case::list(context.store(), &query)?, out)
+}
+
+/// `discover`: learns host names from a zone file, a transfer or a list,
+/// or lists those learnt so far.
+pub(super) fn discover(context: &Context, args: &DiscoverArgs, out: &mut impl Write) -> Result<()> {
+    if args.list {
+        let found = discovery::discovered(context.store(), &context.app.policy())?;
+        return print_list(
+            context,
+            &found,
+            output::discovered_json,
+            output::discovered_table,
+            out,
+        );
+    }
+    let zone: Hostname;
+    let source = if let Some(path) = &args.zone_file {
+        Source::ZoneFile {
+            path,
+            origin: args.origin.as_deref(),
+        }
+    } else if let Some(path) = &args.hosts {
+        Source::List(path)
+    } else if let Some(raw) = &args.axfr {
+        zone = raw.parse()?;
+        Source::Axfr(&zone)
+    } else {
+        unreachable!("clap requires one source")
+    };
+    let runtime = runtime()?;
+    let learnt = super::with_spinner(context.json, "learning host names", || {
+        runtime.block_on(discovery::learn(&context.app, source))
+    })?;
+    if context.json {
+        json_line(out, &learnt)?;
+    } else {
+        writeln!(
+            out,
+            "{} host names from {}: {} new, {} under managed zones (checked by `check`)",
+            learnt.hosts, learnt.source, learnt.new, learnt.managed
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,444 @@
+//! The watch as people and scripts see it: findings, what a probe saw,
+//! discovered host names, the policy in force and its schedules, the
+//! benchmark's figures.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use super::{Table, time};
+use crate::app::discovery::Found;
+use crate::clock;
+use crate::policy::Policy;
+use crate::probe::delegation::ServerStatus;
+use crate::probe::dns::DnsOutcome;
+use crate::probe::feed::FeedResult;
+use crate::probe::http::PageOutcome;
+use crate::probe::tls::TlsVerdict;
+use crate::probe::{DelegationResult, Observation, ObservationData};
+use crate::registry::Hostname;
+use crate::store::StoredFinding;
+
+pub use crate::app::findings::Names;
+
+/// A finding as scripts see it: one object per line.
+pub fn finding_json(finding: &StoredFinding, names: &Names) -> Value {
+    let site = finding.site_id.map_or(Value::Null, |id| {
+        let (name, code) = names.sites.get(&id).cloned().unwrap_or_default();
+        json!({ "id": id, "name": name, "code": code })
+    });
+    let org = finding
+        .org_id
+        .and_then(|id| names.orgs.get(&id))
+        .map_or(Value::Null, |name| Value::String(name.clone()));
+    json!({
+        "id": finding.id,
+        "kind": finding.kind,
+        "severity": finding.severity,
+        "status": finding.status,
+        "subject": finding.subject,
+        "site": site,
+        "org": org,
+        "summary": finding.summary,
+        "action": finding.action,
+        "evidence": finding.evidence,
+        "confirmations": finding.confirmations,
+        "first_seen": time(Some(finding.first_seen)),
+        "last_seen": time(Some(finding.last_seen)),
+        "resolved_at": time(finding.resolved_at),
+        "ack": finding.ack_note.as_ref().map(|note| json!({
+            "actor": finding.ack_actor,
+            "note": note,
+            "at": time(finding.ack_at),
+        })),
+    })
+}
+
+pub fn findings_table(findings: &[StoredFinding]) -> Table {
+    let mut table = Table::new(&["ID", "SEVERITY", "STATUS", "KIND", "SUBJECT", "SUMMARY"]);
+    for finding in findings {
+        table.row(vec![
+            finding.id.to_string(),
+            finding.severity.to_string(),
+            finding.status.to_string(),
+            finding.kind.to_string(),
+            finding.subject.clone(),
+            finding.summary.clone(),
+        ]);
+    }
+    table
+}
+
+/// The jobs' schedules as scripts see them: for each job, its expression
+/// and its next `n` fire times after `after`, in RFC 3339 at +08:00.
+pub fn schedules_json(
+    schedules: &std::collections::BTreeMap<String, crate::policy::JobSchedule>,
+    after: chrono::DateTime<chrono::Utc>,
+    n: usize,
+) -> Value {
+    let jobs: serde_json::Map<String, Value> = schedules
+        .iter()
+        .map(|(job, s)| {
+            let next_runs: Vec<String> = s
+                .schedule
+                .upcoming(after, n)
+                .into_iter()
+                .map(crate::policy::cron::fire_time_rfc3339)
+                .collect();
+            (
+                job.clone(),
+                json!({ "expression": s.expression, "next_runs": next_runs }),
+            )
+        })
+        .collect();
+    Value::Object(jobs)
+}
+
+/// The jobs' schedules for people: each expression beside its next `n`
+/// fire times after `after`, in China Standard Time.
+pub fn schedules_table(
+    schedules: &std::collections::BTreeMap<String, crate::policy::JobSchedule>,
+    after: chrono::DateTime<chrono::Utc>,
+    n: usize,
+) -> Table {
+    let mut table = Table::new(&["JOB", "SCHEDULE", "NEXT RUNS"]);
+    for (job, s) in schedules {
+        let next_runs: Vec<String> = s
+            .schedule
+            .upcoming(after, n)
+            .into_iter()
+            .map(crate::policy::cron::show_fire_time)
+            .collect();
+        table.row(vec![
+            job.clone(),
+            s.expression.clone(),
+            next_runs.join(", "),
+        ]);
+    }
+    table
+}
+
+/// What a probe of `host` saw, as scripts see it: the host-wide
+/// observations (DNS, the zone) by kind, and `addresses`, one object an
+/// address with what was seen there (TLS, the page, IPv6).
+pub fn probe_json(host: &Hostname, observations: &[Observation]) -> serde_json::Result<Value> {
+    let mut value = json!({ "host": host });
+    let mut addresses: Vec<Value> = Vec::new();
+    for observation in observations {
+        let kind = observation.data.kind();
+        let data = serde_json::to_value(&observation.data)?["data"].take();
+        match observation.address {
+            None => value[kind] = data,
+            Some(address) => {
+                let address = address.to_string();
+                let index = match addresses.iter().position(|a| a["address"] == address) {
+                    Some(index) => index,
+                    None => {
+                        addresses.push(json!({ "address": address }));
+                        addresses.len() - 1
+                    }
+                };
+                addresses[index][kind] = data;
+            }
+        }
+    }
+    value["addresses"] = Value::Array(addresses);
+    Ok(value)
+}
+
+/// What a probe of `host` saw, a line an observation, for people.
+pub fn probe_detail(
+    host: &Hostname,
+    observations: &[Observation],
+    out: &mut impl Write,
+) -> io::Result<()> {
+    writeln!(out, "{} ({})", host.to_unicode(), host)?;
+    for observation in observations {
+        let address = observation
+            .address
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        match &observation.data {
+            ObservationData::Dns(dns) => {
+                for hop in &dns.cname_chain {
+                    writeln!(
+                        out,
+                        "  CNAME  {} -> {}  (TTL {})",
+                        hop.name, hop.target, hop.ttl
+                    )?;
+                }
+                for (kind, outcome) in [("A", &dns.a), ("AAAA", &dns.aaaa)] {
+                    match outcome {
+                        DnsOutcome::Answer { records } => {
+                            for record in records {
+                                writeln!(
+                                    out,
+                                    "  {kind:<5}  {}  (TTL {})",
+                                    record.value, record.ttl
+                                )?;
+                            }
+                        }
+                        DnsOutcome::NxDomain { name } => {
+                            writeln!(out, "  {kind:<5}  NXDOMAIN: {name} does not exist")?
+                        }
+                        DnsOutcome::Failed { reason } => {
+                            writeln!(out, "  {kind:<5}  measurement failed: {reason}")?
+                        }
+                        other if !other.is_conclusive() => {
+                            writeln!(out, "  {kind:<5}  measurement failed: {}", other.name())?
+                        }
+                        other => writeln!(out, "  {kind:<5}  {}", other.name())?,
+                    }
+                }
+            }
+            ObservationData::Delegation(DelegationResult::Found(delegation)) => {
+                let wildcard = match delegation.wildcard {
+                    Some(true) => "answers every name (wildcard)",
+                    Some(false) => "no wildcard",
+                    None => "wildcard unknown",
+                };
+                writeln!(out, "  ZONE   {} ({wildcard})", delegation.zone)?;
+                for server in &delegation.servers {
+                    let at = server.address.map(|a| a.to_string()).unwrap_or_default();
+                    let status = match &server.status {
+                        ServerStatus::Serves { serial } => {
+                            format!("serves the zone (serial {serial})")
+                        }
+                        ServerStatus::Lame { reason } => format!("LAME: {reason}"),
+                        ServerStatus::NoAddress => "its host name does not exist (NXDOMAIN)".into(),
+                        ServerStatus::Unreachable { reason } => format!("unreachable: {reason}"),
+                        ServerStatus::Unknown { reason } => format!("measurement failed: {reason}"),
+                    };
+                    writeln!(out, "  NS     {} {at}  {status}", server.name)?;
+                }
+            }
+            ObservationData::Delegation(DelegationResult::Failed { reason }) => {
+                writeln!(out, "  ZONE   measurement failed: {reason}")?
+            }
+            ObservationData::Tls(tls) => {
+                let leaf = tls
+                    .chain
+                    .first()
+                    .map(|c| {
+                        format!(
+                            "; leaf {} until {}",
+                            c.subject,
+                            clock::show_date(c.not_after)
+                        )
+                    })
+                    .unwrap_or_default();
+                let detail = match &tls.verdict {
+                    TlsVerdict::HandshakeFailed { detail, .. } => {
+                        format!(": {detail}")
+                    }
+                    TlsVerdict::Untrusted { reason } | TlsVerdict::Weak { reason } => {
+                        format!(": {reason}")
+                    }
+                    _ => String::new(),
+                };
+                writeln!(
+                    out,
+                    "  TLS    {address}  {}{detail} ({}){leaf}",
+                    tls.verdict.name(),
+                    tls.protocol.as_deref().unwrap_or("-")
+                )?;
+            }
+            ObservationData::Page(page) => match page {
+                PageOutcome::Loaded {
+                    status,
+                    final_url,
+                    page,
+                    redirected_to,
+                    ..
+                } => writeln!(
+                    out,
+                    "  PAGE   {address}  {status} {final_url}{}  title: {}  code: {}",
+                    redirected_to
+                        .as_deref()
+                        .map(|r| format!(" -> {r}"))
+                        .unwrap_or_default(),
+                    page.title.as_deref().unwrap_or("-"),
+                    page.footer_codes
+                        .first()
+                        .or(page.meta_site_code.as_ref())
+                        .map(String::as_str)
+                        .unwrap_or("-"),
+                )?,
+                PageOutcome::Unreachable { https, http } => writeln!(
+                    out,
+                    "  PAGE   {address}  unreachable: HTTPS {https}; HTTP {http}"
+                )?,
+                PageOutcome::Timeout { after_ms } => writeln!(
+                    out,
+                    "  PAGE   {address}  timeout: no answer within {after_ms} ms"
+                )?,
+                PageOutcome::Failed { reason } => {
+                    writeln!(out, "  PAGE   {address}  failed: {reason}")?
+                }
+            },
+            ObservationData::Ipv6(reach) => {
+                let ports: Vec<String> = reach
+                    .ports
+                    .iter()
+                    .map(|p| format!("{} {}", p.port, if p.open { "open" } else { "closed" }))
+                    .collect();
+                writeln!(
+                    out,
+                    "  IPv6   {address}  ports {}; homepage {}; second level {}/{} (IPv4 {}), third level {}/{} (IPv4 {}); connectivity {}",
+                    ports.join(", "),
+                    if reach.homepage_v6 {
+                        "loads"
+                    } else {
+                        "does not load"
+                    },
+                    reach.second_level.loaded_v6,
+                    reach.second_level.sampled,
+                    reach.second_level.loaded_v4,
+                    reach.third_level.loaded_v6,
+                    reach.third_level.sampled,
+                    reach.third_level.loaded_v4,
+                    reach
+                        .connectivity_percent()
+                        .map(|p| format!("{p}%"))
+                        .unwrap_or_else(|| "unknown (no inner page loads over IPv4)".into()),
+                )?;
+            }
+            ObservationData::Deadline { after_ms } => writeln!(
+                out,
+                "  measurement failed: the probes took longer than {after_ms} ms"
+            )?,
+            ObservationData::Feed(poll) => match &poll.result {
+                FeedResult::Read(read) => writeln!(
+                    out,
+                    "  FEED   {}  {}, {} entries ({} undated), latest post {}",
+                    poll.url,
+                    read.format,
+                    read.entries,
+                    read.undated,
+                    read.latest_post_at
+                        .map(clock::show)
+                        .unwrap_or_else(|| "none".into()),
+                )?,
+                FeedResult::Failed { reason } => {
+                    writeln!(out, "  FEED   {}  measurement failed: {reason}", poll.url)?
+                }
+            },
+        }
+    }
+    Ok(())
+}
+
+/// How many upcoming fire times `policy check` shows for each job.
+const NEXT_RUNS: usize = 3;
+
+/// The values of a policy in force, as `policy check` shows them.
+fn policy_values(policy: &Policy) -> Value {
+    let schedules: std::collections::BTreeMap<&str, &str> = policy
+        .schedules
+        .iter()
+        .map(|(job, s)| (job.as_str(), s.expression.as_str()))
+        .collect();
+    json!({
+        "source": policy.source.to_string(),
+        "lifecycle": {
+            "notice_days": policy.lifecycle.notice_days,
+            "release_grace_days": policy.lifecycle.release_grace_days,
+        },
+        "allowed_suffixes": policy.allowed_suffixes.describe(),
+        "managed_zones": policy.managed_zones,
+        "own_networks": policy.own_networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        "thresholds": policy.thresholds,
+        "confirmation": policy.confirmation,
+        "prohibited_terms": policy.prohibited_terms,
+        "severity": policy.severity,
+        "schedules": schedules,
+        "axfr": policy.axfr,
+        "takeover_services": policy.takeover.services.len(),
+        "divisions": policy.divisions.len(),
+    })
+}
+
+/// A policy in force as scripts see it, with `jobs`: each job's next
+/// fire times after `now`.
+pub fn policy_json(policy: &Policy, now: chrono::DateTime<chrono::Utc>) -> Value {
+    let mut value = policy_values(policy);
+    value["jobs"] = schedules_json(&policy.schedules, now, NEXT_RUNS);
+    value
+}
+
+/// A policy in force for people: its values, then each job's schedule
+/// beside its next fire times after `now`.
+pub fn policy_detail(
+    policy: &Policy,
+    now: chrono::DateTime<chrono::Utc>,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    writeln!(out, "policy OK: {}", policy.source)?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&policy_values(policy))?
+    )?;
+    writeln!(out, "schedules (China Standard Time):")?;
+    schedules_table(&policy.schedules, now, NEXT_RUNS).print(out)
+}
+
+/// A host name learnt so far, as scripts see it.
+pub fn discovered_json(found: &Found) -> Value {
+    let entry = &found.host;
+    json!({
+        "hostname": entry.hostname,
+        "source": entry.source,
+        "first_seen": entry.first_seen,
+        "last_seen": entry.last_seen,
+        "managed": found.managed,
+    })
+}
+
+pub fn discovered_table(found: &[Found]) -> Table {
+    let mut table = Table::new(&["HOST", "SOURCE", "FIRST SEEN", "LAST SEEN", "MANAGED"]);
+    for Found { host, managed } in found {
+        table.row(vec![
+            host.hostname.to_unicode(),
+            host.source.to_string(),
+            clock::show(host.first_seen),
+            clock::show(host.last_seen),
+            if *managed { "yes" } else { "no" }.into(),
+        ]);
+    }
+    table
+}
+
+/// The benchmark's figures for people.
+#[cfg(feature = "sim")]
+pub fn bench_detail(report: &crate::bench::BenchReport, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "hosts: {} (concurrency {})",
+        report.hosts, report.concurrency
+    )?;
+    writeln!(
+        out,
+        "full cycle: {:.2} s, {:.0} host names/s (probing, and storing as hosts finish)",
+        report.seconds, report.hosts_per_sec
+    )?;
+    writeln!(
+        out,
+        "DNS queries/s: {:.0}; TLS handshakes/s: {:.0}",
+        report.dns_queries_per_sec, report.tls_handshakes_per_sec
+    )?;
+    writeln!(
+        out,
+        "DNS only: {:.2} s, {:.0} names/s",
+        report.dns_only_seconds, report.dns_only_names_per_sec
+    )?;
+    writeln!(
+        out,
+        "peak RSS: {:.0} MB (setup of the simulated world: {:.2} s)",
+        report.peak_rss_mb, report.setup_seconds
+    )?;
+    for (outcome, count) in &report.outcomes {
+        writeln!(out, "  {outcome}: {count}")?;
+    }
+    Ok(())
+}
