@@ -168,13 +168,14 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Runs `$body` with `$c` bound to a writing connection (SQLite's one
-/// writer), compiling it once per backend.
-macro_rules! with_conn {
-    ($store:expr, $c:ident => $body:expr) => {
+/// Runs `$body` with `$c` bound to a connection of the SQLite pool
+/// `$sqlite` (`writer` or `readers`), or of the PostgreSQL pool,
+/// compiling it once per backend.
+macro_rules! on_pool {
+    ($store:expr, $sqlite:ident, $c:ident => $body:expr) => {
         match &$store.pools {
-            Pools::Sqlite { writer, .. } => {
-                let mut guard = writer.get().map_err(|e| $store.pool_error(e))?;
+            Pools::Sqlite { $sqlite, .. } => {
+                let mut guard = $sqlite.get().map_err(|e| $store.pool_error(e))?;
                 let $c = &mut *guard;
                 $body
             }
@@ -187,22 +188,18 @@ macro_rules! with_conn {
     };
 }
 
-/// Like [`with_conn!`], with a reading connection: on SQLite one of the
-/// readers, which never wait for the writer under WAL.
+/// A writing connection: on SQLite the one writer.
+macro_rules! with_conn {
+    ($store:expr, $c:ident => $body:expr) => {
+        on_pool!($store, writer, $c => $body)
+    };
+}
+
+/// A reading connection: on SQLite one of the readers, which never wait
+/// for the writer under WAL.
 macro_rules! with_reader {
     ($store:expr, $c:ident => $body:expr) => {
-        match &$store.pools {
-            Pools::Sqlite { readers, .. } => {
-                let mut guard = readers.get().map_err(|e| $store.pool_error(e))?;
-                let $c = &mut *guard;
-                $body
-            }
-            Pools::Postgres(pool) => {
-                let mut guard = pool.get().map_err(|e| $store.pool_error(e))?;
-                let $c = &mut *guard;
-                $body
-            }
-        }
+        on_pool!($store, readers, $c => $body)
     };
 }
 

@@ -82,6 +82,28 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    fn wait_until_serving(&self) {
+        wait_for(Duration::from_secs(30), self, || {
+            self.messages()
+                .iter()
+                .any(|m| m == "siteward is serving")
+                .then_some(())
+        });
+    }
+
+    /// Waits until no probe run is in progress, then stops the daemon
+    /// with SIGTERM; it must exit 0.
+    fn stop_between_runs(&mut self, store: &Store) {
+        wait_for(Duration::from_secs(30), self, || {
+            probe_runs(store)
+                .iter()
+                .all(|r| r.status != RunStatus::Running)
+                .then_some(())
+        });
+        self.signal("TERM");
+        assert!(self.wait(Duration::from_secs(15)).0.success());
+    }
+
     /// The log's messages (JSON lines' `fields.message`).
     fn messages(&self) -> Vec<String> {
         self.log()
@@ -256,14 +278,7 @@ fn a_restart_neither_skips_nor_doubles_a_run() {
     });
     // Stop between runs, then start again at once: the stored fire time
     // is kept, and it runs once.
-    wait_for(Duration::from_secs(30), &daemon, || {
-        probe_runs(&store)
-            .iter()
-            .all(|r| r.status != RunStatus::Running)
-            .then_some(())
-    });
-    daemon.signal("TERM");
-    assert!(daemon.wait(Duration::from_secs(15)).0.success());
+    daemon.stop_between_runs(&store);
     let pending = next_probe(&store);
     let before = probe_runs(&store).len();
     let mut daemon = Daemon::start(&watch, &every, &[]);
@@ -277,14 +292,7 @@ fn a_restart_neither_skips_nor_doubles_a_run() {
         run.started_at,
         pending
     );
-    wait_for(Duration::from_secs(30), &daemon, || {
-        probe_runs(&store)
-            .iter()
-            .all(|r| r.status != RunStatus::Running)
-            .then_some(())
-    });
-    daemon.signal("TERM");
-    assert!(daemon.wait(Duration::from_secs(15)).0.success());
+    daemon.stop_between_runs(&store);
 
     // Down past the next fire time: it is missed, and runs once at start.
     let missed = next_probe(&store);
@@ -430,13 +438,7 @@ fn one_daemon_per_sqlite_file() {
         "discover=600",
     ];
     let mut first = Daemon::start(&watch, &every, &[]);
-    wait_for(Duration::from_secs(30), &first, || {
-        first
-            .messages()
-            .iter()
-            .any(|m| m == "siteward is serving")
-            .then_some(())
-    });
+    first.wait_until_serving();
     let second = Command::new(env!("CARGO_BIN_EXE_siteward"))
         .arg("--config")
         .arg(&watch.config_path)
@@ -534,13 +536,7 @@ fn sighup_reloads_and_sigterm_drains() {
             .find(|s| s.job == Job::Discover)
             .expect("discover scheduled")
     };
-    wait_for(Duration::from_secs(30), &daemon, || {
-        daemon
-            .messages()
-            .iter()
-            .any(|m| m == "siteward is serving")
-            .then_some(())
-    });
+    daemon.wait_until_serving();
     assert_eq!(discover(&store).expression, "30 3 * * *");
 
     // Broken: refused, the daemon goes on with the old policy.
