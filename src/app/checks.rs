@@ -143,7 +143,7 @@ async fn cycle_inner(
     cancel: &CancellationToken,
 ) -> Result<(ApplyStats, usize)> {
     let policy = app.policy();
-    let prober = app.prober()?.stopping_on(cancel.clone());
+    let prober = app.prober()?;
     let store = &app.store;
     let started_at = run.started_at;
     let (sites, orgs, accounts, discovered) = db(store, |s| {
@@ -325,7 +325,7 @@ async fn cycle_inner(
 pub async fn feeds_cycle(app: &App, mut run: Run, cancel: &CancellationToken) -> Result<Run> {
     let outcome = async {
         let policy = app.policy();
-        let prober = app.prober()?.stopping_on(cancel.clone());
+        let prober = app.prober()?;
         let (sites, orgs, accounts) = db(&app.store, |s| {
             Ok((s.sites(&SiteFilter::default())?, s.orgs()?, s.accounts()?))
         })

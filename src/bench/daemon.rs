@@ -66,7 +66,7 @@ fn wait_for<T>(limit: Duration, mut what: impl FnMut() -> Result<Option<T>>) -> 
             return Ok(value);
         }
         if started.elapsed() > limit {
-            bail!("gave up after {limit:?}");
+            bail!("gave up after {} s", limit.as_secs());
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -403,10 +403,10 @@ fn observation(
         verdict: judge(&captured, &chain, failure),
         protocol: connection
             .and_then(|c| c.protocol_version())
-            .map(|v| format!("{v:?}")),
+            .map(|v| named(v.as_str(), u16::from(v))),
         cipher_suite: connection
             .and_then(|c| c.negotiated_cipher_suite())
-            .map(|s| format!("{:?}", s.suite())),
+            .map(|s| named(s.suite().as_str(), u16::from(s.suite()))),
         chain,
         elapsed: started.elapsed(),
     }
@@ -511,7 +511,10 @@ fn failure_verdict(failure: &Failure) -> TlsVerdict {
             | TlsError::AlertReceived(AlertDescription::ProtocolVersion) => {
                 failed(HandshakeFailure::ProtocolTooOld, e.to_string())
             }
-            TlsError::AlertReceived(alert) => failed(HandshakeFailure::Alert, format!("{alert:?}")),
+            TlsError::AlertReceived(alert) => failed(
+                HandshakeFailure::Alert,
+                named(alert.as_str(), u16::from(u8::from(*alert))),
+            ),
             other => failed(HandshakeFailure::Other, other.to_string()),
         },
     }
@@ -556,11 +559,17 @@ fn judge(captured: &Captured, chain: &[CertInfo], failure: Option<&Failure>) -> 
                 TlsVerdict::SelfSigned
             }
             other => TlsVerdict::Untrusted {
-                reason: format!("{other:?}"),
+                reason: other.to_string(),
             },
         },
         Err(other) => TlsVerdict::Untrusted {
             reason: other.to_string(),
         },
     }
+}
+
+/// A TLS registry value (version, cipher suite, alert) by its IANA name,
+/// or its number when rustls does not know it.
+fn named(name: Option<&'static str>, number: u16) -> String {
+    name.map_or_else(|| format!("0x{number:04x}"), str::to_string)
 }

@@ -146,6 +146,47 @@ fn wait_for<T>(limit: Duration, daemon: &Daemon, mut what: impl FnMut() -> Optio
     }
 }
 
+/// The province on loopback, an SQLite database with its registry, and
+/// what siteward needs to watch it.
+struct Province {
+    store: Store,
+    watch: Watch,
+    db: crate::support::TestDb,
+    _region: Region,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Province {
+    fn start() -> Province {
+        let runtime = runtime();
+        let region = runtime.block_on(Region::start()).expect("region starts");
+        let db = crate::support::sqlite();
+        let watch = watch(&region, &db.url);
+        let store = db.open();
+        register(&store, &watch.policy).expect("register");
+        Province {
+            store,
+            watch,
+            db,
+            _region: region,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// `--every` for the probe job every `probe` seconds, the others rarely.
+fn every_secs(probe: u32) -> Vec<String> {
+    [
+        "--every".to_string(),
+        format!("probe={probe}"),
+        "--every".into(),
+        "feeds=600".into(),
+        "--every".into(),
+        "discover=600".into(),
+    ]
+    .into()
+}
+
 fn probe_runs(store: &Store) -> Vec<Run> {
     let mut runs = store.runs(Some(Job::Probe), 1000).expect("runs");
     runs.reverse();
@@ -245,20 +286,10 @@ fn the_daemon_flags_the_province_on_schedule() {
 /// was down runs once at start. No fire time ever runs twice.
 #[test]
 fn a_restart_neither_skips_nor_doubles_a_run() {
-    let runtime = runtime();
-    let region = runtime.block_on(Region::start()).expect("region starts");
-    let db = crate::support::sqlite();
-    let watch = watch(&region, &db.url);
-    let store = db.open();
-    register(&store, &watch.policy).expect("register");
-    let every = [
-        "--every",
-        "probe=4",
-        "--every",
-        "feeds=600",
-        "--every",
-        "discover=600",
-    ];
+    let province = Province::start();
+    let (watch, store) = (&province.watch, &province.store);
+    let every = every_secs(4);
+    let every = every.iter().map(String::as_str).collect::<Vec<_>>();
     let next_probe = |store: &Store| {
         store
             .schedules()
@@ -269,21 +300,21 @@ fn a_restart_neither_skips_nor_doubles_a_run() {
             .next_at
     };
 
-    let mut daemon = Daemon::start(&watch, &every, &[]);
+    let mut daemon = Daemon::start(watch, &every, &[]);
     wait_for(Duration::from_secs(60), &daemon, || {
-        probe_runs(&store)
+        probe_runs(store)
             .iter()
             .any(|r| r.status == RunStatus::Ok)
             .then_some(())
     });
     // Stop between runs, then start again at once: the stored fire time
     // is kept, and it runs once.
-    daemon.stop_between_runs(&store);
-    let pending = next_probe(&store);
-    let before = probe_runs(&store).len();
-    let mut daemon = Daemon::start(&watch, &every, &[]);
+    daemon.stop_between_runs(store);
+    let pending = next_probe(store);
+    let before = probe_runs(store).len();
+    let mut daemon = Daemon::start(watch, &every, &[]);
     let run = wait_for(Duration::from_secs(30), &daemon, || {
-        probe_runs(&store).into_iter().nth(before)
+        probe_runs(store).into_iter().nth(before)
     });
     assert_eq!(run.fire_at, Some(pending), "the kept fire time runs");
     assert!(
@@ -292,24 +323,24 @@ fn a_restart_neither_skips_nor_doubles_a_run() {
         run.started_at,
         pending
     );
-    daemon.stop_between_runs(&store);
+    daemon.stop_between_runs(store);
 
     // Down past the next fire time: it is missed, and runs once at start.
-    let missed = next_probe(&store);
+    let missed = next_probe(store);
     while chrono::Utc::now() < missed + chrono::Duration::milliseconds(4500) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let before = probe_runs(&store).len();
+    let before = probe_runs(store).len();
     let restarted = chrono::Utc::now();
-    let mut daemon = Daemon::start(&watch, &every, &[]);
+    let mut daemon = Daemon::start(watch, &every, &[]);
     let run = wait_for(Duration::from_secs(30), &daemon, || {
-        probe_runs(&store).into_iter().nth(before)
+        probe_runs(store).into_iter().nth(before)
     });
     assert_eq!(run.fire_at, Some(missed), "the missed fire runs at start");
     assert!(run.started_at - restarted < chrono::Duration::seconds(5));
     // The fires missed in between are one run, not several.
     std::thread::sleep(Duration::from_millis(1500));
-    let after: Vec<Run> = probe_runs(&store).into_iter().skip(before).collect();
+    let after: Vec<Run> = probe_runs(store).into_iter().skip(before).collect();
     assert!(
         after
             .iter()
@@ -321,7 +352,7 @@ fn a_restart_neither_skips_nor_doubles_a_run() {
     daemon.signal("TERM");
     assert!(daemon.wait(Duration::from_secs(15)).0.success());
 
-    let fires: Vec<_> = probe_runs(&store).iter().map(|r| r.fire_at).collect();
+    let fires: Vec<_> = probe_runs(store).iter().map(|r| r.fire_at).collect();
     let distinct: BTreeSet<_> = fires.iter().collect();
     assert_eq!(distinct.len(), fires.len(), "a fire ran twice: {fires:?}");
 }
@@ -331,32 +362,22 @@ fn a_restart_neither_skips_nor_doubles_a_run() {
 /// completes, and no finding exists twice.
 #[test]
 fn kill_9_mid_cycle_then_restart() {
-    let runtime = runtime();
-    let region = runtime.block_on(Region::start()).expect("region starts");
-    let db = crate::support::sqlite();
-    let watch = watch(&region, &db.url);
-    let store = db.open();
-    register(&store, &watch.policy).expect("register");
-    let every = [
-        "--every",
-        "probe=2",
-        "--every",
-        "feeds=600",
-        "--every",
-        "discover=600",
-    ];
+    let province = Province::start();
+    let (watch, store) = (&province.watch, &province.store);
+    let every = every_secs(2);
+    let every = every.iter().map(String::as_str).collect::<Vec<_>>();
     // One probe at a time: a cycle lasts long enough to be cut.
     let slow = [("SITEWARD_PROBE_CONCURRENCY", "1")];
-    let mut daemon = Daemon::start(&watch, &every, &slow);
+    let mut daemon = Daemon::start(watch, &every, &slow);
     // A first cycle completes, so that findings exist.
     wait_for(Duration::from_secs(90), &daemon, || {
-        probe_runs(&store)
+        probe_runs(store)
             .iter()
             .any(|r| r.status == RunStatus::Ok)
             .then_some(())
     });
     let cut = wait_for(Duration::from_secs(60), &daemon, || {
-        probe_runs(&store)
+        probe_runs(store)
             .into_iter()
             .find(|r| r.status == RunStatus::Running)
     });
@@ -368,13 +389,13 @@ fn kill_9_mid_cycle_then_restart() {
         "left running by the crash"
     );
 
-    let mut daemon = Daemon::start(&watch, &every, &slow);
+    let mut daemon = Daemon::start(watch, &every, &slow);
     let again = wait_for(Duration::from_secs(90), &daemon, || {
-        probe_runs(&store)
+        probe_runs(store)
             .into_iter()
             .find(|r| r.id > cut.id && r.status == RunStatus::Ok)
     });
-    let cut_now = probe_runs(&store)
+    let cut_now = probe_runs(store)
         .into_iter()
         .find(|r| r.id == cut.id)
         .expect("the cut run");
@@ -402,7 +423,7 @@ fn kill_9_mid_cycle_then_restart() {
             .or_insert(0) += 1;
     }
     assert!(seen.values().all(|n| *n == 1), "{seen:?}");
-    assert!(expected().is_subset(&open_set(&store)));
+    assert!(expected().is_subset(&open_set(store)));
     daemon.signal("TERM");
     assert!(daemon.wait(Duration::from_secs(20)).0.success());
 }
@@ -423,21 +444,11 @@ fn siteward(watch: &Watch, args: &[&str]) -> std::process::Output {
 /// is refused while the daemon runs.
 #[test]
 fn one_daemon_per_sqlite_file() {
-    let runtime = runtime();
-    let region = runtime.block_on(Region::start()).expect("region starts");
-    let db = crate::support::sqlite();
-    let watch = watch(&region, &db.url);
-    let store = db.open();
-    register(&store, &watch.policy).expect("register");
-    let every = [
-        "--every",
-        "probe=600",
-        "--every",
-        "feeds=600",
-        "--every",
-        "discover=600",
-    ];
-    let mut first = Daemon::start(&watch, &every, &[]);
+    let province = Province::start();
+    let (db, watch, store) = (&province.db, &province.watch, &province.store);
+    let every = every_secs(600);
+    let every = every.iter().map(String::as_str).collect::<Vec<_>>();
+    let mut first = Daemon::start(watch, &every, &[]);
     first.wait_until_serving();
     let second = Command::new(env!("CARGO_BIN_EXE_siteward"))
         .arg("--config")
@@ -454,7 +465,7 @@ fn one_daemon_per_sqlite_file() {
     assert!(stderr.contains("siteward serve"), "{stderr}");
 
     let added = siteward(
-        &watch,
+        watch,
         &[
             "org",
             "add",
@@ -471,10 +482,10 @@ fn one_daemon_per_sqlite_file() {
         "{}",
         String::from_utf8_lossy(&added.stderr)
     );
-    let listed = siteward(&watch, &["site", "list"]);
+    let listed = siteward(watch, &["site", "list"]);
     assert!(listed.status.success());
     assert!(String::from_utf8_lossy(&listed.stdout).contains("www.gansu.gov.cn"));
-    let check = siteward(&watch, &["check", "--once"]);
+    let check = siteward(watch, &["check", "--once"]);
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert_eq!(check.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("check --once is refused"), "{stderr}");
@@ -487,7 +498,7 @@ fn one_daemon_per_sqlite_file() {
     first.signal("TERM");
     assert!(first.wait(Duration::from_secs(15)).0.success());
     // Once it is gone, the file is free.
-    let check = siteward(&watch, &["check", "--once", "--no-confirm"]);
+    let check = siteward(watch, &["check", "--once", "--no-confirm"]);
     assert!(
         matches!(check.status.code(), Some(0 | 3)),
         "{}",
@@ -511,17 +522,13 @@ fn write_policy(watch: &Watch, text: &str) {
 /// recorded as interrupted.
 #[test]
 fn sighup_reloads_and_sigterm_drains() {
-    let runtime = runtime();
-    let region = runtime.block_on(Region::start()).expect("region starts");
-    let db = crate::support::sqlite();
-    let watch = watch(&region, &db.url);
-    let store = db.open();
-    register(&store, &watch.policy).expect("register");
+    let province = Province::start();
+    let (watch, store) = (&province.watch, &province.store);
     let dir = watch.config.policies.dir.clone().expect("policy dir");
     let good = std::fs::read_to_string(dir.join("siteward.toml")).expect("policy");
     let grace = 2;
     let mut daemon = Daemon::start(
-        &watch,
+        watch,
         &["--every", "probe=600", "--every", "feeds=600"],
         &[
             ("SITEWARD_DAEMON_SHUTDOWN_GRACE_SECS", "2"),
@@ -537,11 +544,11 @@ fn sighup_reloads_and_sigterm_drains() {
             .expect("discover scheduled")
     };
     daemon.wait_until_serving();
-    assert_eq!(discover(&store).expression, "30 3 * * *");
+    assert_eq!(discover(store).expression, "30 3 * * *");
 
     // Broken: refused, the daemon goes on with the old policy.
     write_policy(
-        &watch,
+        watch,
         &good.replace("[schedules]", "[schedules]\nnot_a_job = \"* * * * *\""),
     );
     daemon.signal("HUP");
@@ -555,18 +562,18 @@ fn sighup_reloads_and_sigterm_drains() {
     let log = daemon.log();
     assert!(log.contains("not_a_job"), "the reason is logged: {log}");
     assert!(log.contains("\"failed_reloads\":1"), "counted: {log}");
-    assert_eq!(discover(&store).expression, "30 3 * * *");
+    assert_eq!(discover(store).expression, "30 3 * * *");
 
     // Good: the new schedule is in force.
     write_policy(
-        &watch,
+        watch,
         &good.replace("discover = \"30 3 * * *\"", "discover = \"45 4 * * *\""),
     );
     daemon.signal("HUP");
     wait_for(Duration::from_secs(20), &daemon, || {
-        (discover(&store).expression == "45 4 * * *").then_some(())
+        (discover(store).expression == "45 4 * * *").then_some(())
     });
-    let next = discover(&store).next_at;
+    let next = discover(store).next_at;
     let cst = next.with_timezone(&siteward::clock::china());
     assert_eq!(
         (chrono::Timelike::hour(&cst), chrono::Timelike::minute(&cst)),
@@ -577,7 +584,7 @@ fn sighup_reloads_and_sigterm_drains() {
 
     // SIGTERM in the middle of a cycle.
     let mut daemon = Daemon::start(
-        &watch,
+        watch,
         &["--every", "probe=1", "--every", "feeds=600"],
         &[
             ("SITEWARD_DAEMON_SHUTDOWN_GRACE_SECS", "2"),
@@ -585,7 +592,7 @@ fn sighup_reloads_and_sigterm_drains() {
         ],
     );
     let running = wait_for(Duration::from_secs(30), &daemon, || {
-        probe_runs(&store)
+        probe_runs(store)
             .into_iter()
             .find(|r| r.status == RunStatus::Running)
     });
@@ -595,7 +602,7 @@ fn sighup_reloads_and_sigterm_drains() {
     // The grace period, plus the time to store and record; generous for
     // a shared machine (the benchmark measures it closely).
     assert!(took < Duration::from_secs(grace + 4), "drained in {took:?}");
-    let ended = probe_runs(&store)
+    let ended = probe_runs(store)
         .into_iter()
         .find(|r| r.id == running.id)
         .expect("the run");
