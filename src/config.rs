@@ -69,6 +69,11 @@ pub struct ProbeConfig {
     pub http_port: u16,
     /// PEM files trusted beside the public roots.
     pub extra_roots: Vec<PathBuf>,
+    /// Connections open to one address at a time, at most.
+    pub per_address_connections: std::num::NonZeroUsize,
+    /// Who runs this siteward (an e-mail address or a URL), sent in the
+    /// User-Agent so that a site's operator can reach them.
+    pub contact: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -138,6 +143,11 @@ impl Default for ProbeConfig {
             https_port: 443,
             http_port: 80,
             extra_roots: Vec::new(),
+            // A browser opens about six to one server; a few more keep
+            // a platform of hundreds of sites moving without looking
+            // like a flood.
+            per_address_connections: std::num::NonZeroUsize::new(8).expect("8 is not zero"),
+            contact: String::new(),
         }
     }
 }
@@ -173,6 +183,8 @@ const KEYS: &[(&str, &str, EnvKind)] = &[
     ("probe", "https_port", EnvKind::Integer),
     ("probe", "http_port", EnvKind::Integer),
     ("probe", "extra_roots", EnvKind::List),
+    ("probe", "per_address_connections", EnvKind::Integer),
+    ("probe", "contact", EnvKind::Text),
     ("api", "listen", EnvKind::Text),
     ("daemon", "shutdown_grace_secs", EnvKind::Integer),
 ];

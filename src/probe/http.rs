@@ -22,10 +22,10 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, Error as TlsError, SignatureScheme};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use url::Url;
 
+use super::ProbeStream;
 use super::page::{self, Page};
 use super::tls::provider;
 use crate::registry::Hostname;
@@ -34,12 +34,15 @@ use crate::registry::Hostname;
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// The User-Agent siteward sends, so that site operators can tell its
-/// checks from visitors.
-pub const AGENT: &str = concat!(
-    "siteward/",
-    env!("CARGO_PKG_VERSION"),
-    " (government website registry check)"
-);
+/// checks from visitors, and reach whoever runs it (`contact`, from the
+/// configuration: an e-mail address or a URL).
+pub fn user_agent(contact: &str) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match contact.trim() {
+        "" => format!("siteward/{version} (government website registry check)"),
+        contact => format!("siteward/{version} (government website registry check; +{contact})"),
+    }
+}
 
 /// A response, as far as it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,13 +77,14 @@ pub async fn get<S>(
     stream: S,
     host: &str,
     path: &str,
+    agent: &str,
     deadline: Duration,
 ) -> Result<(Response, Vec<u8>), HttpFailure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let started = Instant::now();
-    match tokio::time::timeout(deadline, exchange(stream, host, path, started)).await {
+    match tokio::time::timeout(deadline, exchange(stream, host, path, agent, started)).await {
         Ok(result) => result,
         Err(_) => Err(HttpFailure::Timeout {
             after_ms: deadline.as_millis() as u64,
@@ -92,6 +96,7 @@ async fn exchange<S>(
     stream: S,
     host: &str,
     path: &str,
+    agent: &str,
     started: Instant,
 ) -> Result<(Response, Vec<u8>), HttpFailure>
 where
@@ -108,7 +113,7 @@ where
     let driver = tokio::spawn(connection);
     let request = Request::get(path)
         .header(HOST, host)
-        .header(USER_AGENT, AGENT)
+        .header(USER_AGENT, agent)
         .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
         .header("Connection", "close")
         .body(Empty::<Bytes>::new())
@@ -270,6 +275,24 @@ pub struct PageSettings {
     pub http_port: u16,
     /// Prohibited terms (policy).
     pub prohibited: Vec<String>,
+    /// Sent with every request (see [`user_agent`]).
+    pub user_agent: String,
+    /// Connections per address, shared with the other probes.
+    pub limit: super::AddressLimit,
+}
+
+impl Default for PageSettings {
+    fn default() -> PageSettings {
+        PageSettings {
+            deadline: Duration::from_secs(15),
+            max_redirects: 5,
+            https_port: 443,
+            http_port: 80,
+            prohibited: Vec::new(),
+            user_agent: user_agent(""),
+            limit: super::AddressLimit::default(),
+        }
+    }
 }
 
 /// What to look for on one host's pages beyond what every page is read
@@ -306,8 +329,8 @@ struct Fetched {
 }
 
 enum Connected {
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<ProbeStream>>),
+    Plain(ProbeStream),
 }
 
 impl PageProbe {
@@ -333,7 +356,7 @@ impl PageProbe {
         } else {
             self.settings.http_port
         });
-        let tcp = super::connect(SocketAddr::new(address, port))
+        let tcp = super::connect(SocketAddr::new(address, port), &self.settings.limit)
             .await
             .map_err(|e| format!("connect {address} port {port}: {e}"))?;
         if !https {
@@ -537,6 +560,7 @@ impl PageProbe {
             });
         };
         let mut hops = Vec::new();
+        let agent = self.settings.user_agent.as_str();
         loop {
             let path = match url.query() {
                 Some(query) => format!("{}?{query}", url.path()),
@@ -544,8 +568,12 @@ impl PageProbe {
             };
             let remaining = self.settings.deadline.saturating_sub(started.elapsed());
             let result = match connection {
-                Connected::Tls(stream) => get(*stream, host.as_str(), &path, remaining).await,
-                Connected::Plain(stream) => get(stream, host.as_str(), &path, remaining).await,
+                Connected::Tls(stream) => {
+                    get(*stream, host.as_str(), &path, agent, remaining).await
+                }
+                Connected::Plain(stream) => {
+                    get(stream, host.as_str(), &path, agent, remaining).await
+                }
             };
             let (response, body) = match result {
                 Ok(done) => done,

@@ -86,7 +86,8 @@ fn sample(candidates: Vec<Url>, seen: &mut Vec<String>, count: usize) -> Vec<Url
     picked
 }
 
-/// Measures IPv6 reachability of `host` at `v6`, comparing with `v4`.
+/// Measures IPv6 reachability of `host` at `v6`, comparing with `v4`:
+/// the service ports, both homepages, then the inner pages.
 #[allow(clippy::too_many_arguments)]
 pub async fn measure(
     pages: &PageProbe,
@@ -97,8 +98,16 @@ pub async fn measure(
     connect_timeout: Duration,
     per_level: usize,
 ) -> Ipv6Reach {
-    let mut reach = Vec::new();
-    for port in ports {
+    let (reach, (home_v4, home_v6)) = tokio::join!(ports_open(v6, ports, connect_timeout), async {
+        tokio::join!(pages.homepage(host, v4), pages.homepage(host, v6))
+    });
+    inner_pages(pages, host, v4, v6, reach, &home_v4, &home_v6, per_level).await
+}
+
+/// Whether each of `ports` accepts a TCP connection at `v6`, tried
+/// together.
+pub async fn ports_open(v6: IpAddr, ports: &[u16], connect_timeout: Duration) -> Vec<PortReach> {
+    let tries = ports.iter().map(|port| async move {
         let open = matches!(
             tokio::time::timeout(
                 connect_timeout,
@@ -107,23 +116,40 @@ pub async fn measure(
             .await,
             Ok(Ok(_))
         );
-        reach.push(PortReach {
+        PortReach {
             address: v6,
             port: *port,
             open,
-        });
-    }
-    let (home_v4, home_v6) = tokio::join!(pages.homepage(host, v4), pages.homepage(host, v6));
+        }
+    });
+    futures_util::future::join_all(tries).await
+}
+
+/// Completes the measure from homepages already fetched at `v4` and `v6`
+/// (the cycle has read them over the TLS probe's own handshakes, so they
+/// are not fetched twice): samples the inner pages from the IPv4
+/// homepage's links and fetches each over both protocols.
+#[allow(clippy::too_many_arguments)]
+pub async fn inner_pages(
+    pages: &PageProbe,
+    host: &Hostname,
+    v4: IpAddr,
+    v6: IpAddr,
+    ports: Vec<PortReach>,
+    home_v4: &PageOutcome,
+    home_v6: &PageOutcome,
+    per_level: usize,
+) -> Ipv6Reach {
     let mut seen = vec!["/?".to_string()];
-    let second = sample(links(&home_v4, host), &mut seen, per_level);
+    let second = sample(links(home_v4, host), &mut seen, per_level);
     let (second_level, second_pages) = level(pages, host, v4, v6, &second).await;
     let third_candidates: Vec<Url> = second_pages.iter().flat_map(|p| links(p, host)).collect();
     let third = sample(third_candidates, &mut seen, per_level);
     let (third_level, _) = level(pages, host, v4, v6, &third).await;
     Ipv6Reach {
         address: v6,
-        ports: reach,
-        homepage_v6: loaded(&home_v6),
+        ports,
+        homepage_v6: loaded(home_v6),
         second_level,
         third_level,
     }

@@ -14,22 +14,135 @@ pub mod run;
 pub mod tls;
 pub mod zone;
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::registry::Hostname;
 
-/// Opens a TCP connection for a probe. Nagle's algorithm is off: a probe
-/// writes small messages (a TLS flight, then a request) and waits for the
-/// answer, and with Nagle on, the request can sit behind the peer's
-/// delayed acknowledgement for 40 ms.
-pub(crate) async fn connect(address: SocketAddr) -> io::Result<tokio::net::TcpStream> {
+/// How many connections the probes hold open to one address at a time.
+/// Hundreds of sites share a few addresses of a consolidated platform
+/// (集约化平台), and a burst of connections from one source looks like an
+/// attack to its firewall, which would then read as mass unreachability:
+/// so the probes queue per address, whatever the overall concurrency.
+#[derive(Debug, Clone)]
+pub struct AddressLimit {
+    per_address: usize,
+    open: Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>,
+}
+
+/// Addresses remembered before the idle ones are forgotten.
+const REMEMBERED_ADDRESSES: usize = 4096;
+
+impl AddressLimit {
+    /// At most `per_address` connections to one address (at least one).
+    pub fn new(per_address: usize) -> AddressLimit {
+        AddressLimit {
+            per_address: per_address.max(1),
+            open: Arc::default(),
+        }
+    }
+
+    /// The limit per address.
+    pub fn per_address(&self) -> usize {
+        self.per_address
+    }
+
+    async fn acquire(&self, address: IpAddr) -> OwnedSemaphorePermit {
+        let semaphore = {
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            if open.len() >= REMEMBERED_ADDRESSES {
+                // Nobody holds or waits for these: forget them.
+                open.retain(|_, s| Arc::strong_count(s) > 1);
+            }
+            open.entry(address)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_address)))
+                .clone()
+        };
+        semaphore
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
+    }
+}
+
+impl Default for AddressLimit {
+    fn default() -> AddressLimit {
+        AddressLimit::new(
+            crate::config::ProbeConfig::default()
+                .per_address_connections
+                .get(),
+        )
+    }
+}
+
+/// A probe's TCP connection, holding its place under the [`AddressLimit`]
+/// until it is dropped.
+#[derive(Debug)]
+pub struct ProbeStream {
+    tcp: tokio::net::TcpStream,
+    _place: OwnedSemaphorePermit,
+}
+
+impl AsyncRead for ProbeStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ProbeStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+/// Opens a TCP connection for a probe, once `limit` allows another to
+/// that address. Nagle's algorithm is off: a probe writes small messages
+/// (a TLS flight, then a request) and waits for the answer, and with
+/// Nagle on, the request can sit behind the peer's delayed
+/// acknowledgement for 40 ms.
+pub(crate) async fn connect(address: SocketAddr, limit: &AddressLimit) -> io::Result<ProbeStream> {
+    let place = limit.acquire(address.ip()).await;
     let tcp = tokio::net::TcpStream::connect(address).await?;
     tcp.set_nodelay(true)?;
-    Ok(tcp)
+    Ok(ProbeStream { tcp, _place: place })
 }
 
 /// One thing a probe saw about a host name (or one of its addresses).

@@ -3,7 +3,7 @@
 //! concurrency limit and a per-host deadline, so that no host can hang a
 //! cycle. Returns observations; storing them is the caller's business.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use super::delegation::ZoneCache;
 use super::dns::{DnsProbe, DnsSetupError, ResolverSettings};
 use super::http::{PageChecks, PageProbe, PageSettings};
 use super::tls::{TlsProbe, TlsSetupError};
-use super::{DelegationResult, Observation, ObservationData};
+use super::{AddressLimit, DelegationResult, Observation, ObservationData};
 use crate::config::Config;
 use crate::policy::Policy;
 use crate::policy::takeover::Takeover;
@@ -110,13 +110,17 @@ impl Prober {
         let handshake = (Duration::from_millis(config.probe.deadline_ms) / 3)
             .min(page_deadline)
             .max(Duration::from_secs(1));
-        let tls = TlsProbe::new(&config.probe.extra_roots, handshake)?;
+        // One limit on connections per address for every probe.
+        let limit = AddressLimit::new(config.probe.per_address_connections.get());
+        let tls = TlsProbe::new(&config.probe.extra_roots, handshake)?.with_limit(limit.clone());
         let pages = PageProbe::new(PageSettings {
             deadline: page_deadline,
             max_redirects: 5,
             https_port: config.probe.https_port,
             http_port: config.probe.http_port,
             prohibited: policy.prohibited_terms.clone(),
+            user_agent: super::http::user_agent(&config.probe.contact),
+            limit,
         });
         Ok(Prober::new(
             dns,
@@ -262,26 +266,20 @@ impl Prober {
             },
         };
         let checks = &checks;
-        let ipv6 = async {
-            match (probes.ipv6, first_v4, first_v6) {
-                // Sampling inner pages may take long; it gets half of the
-                // host's budget and is left out when it runs over, so the
-                // rest of the host's observations are kept.
-                (true, Some(v4), Some(v6)) => tokio::time::timeout(
-                    self.host_deadline / 2,
-                    super::ipv6::measure(
-                        &self.pages,
-                        host,
-                        v4,
-                        v6,
-                        &[self.https_port, self.http_port],
-                        Duration::from_secs(5),
-                        self.ipv6_sample,
-                    ),
-                )
-                .await
-                .ok(),
-                _ => None,
+        // IPv6 is measured where the host has both protocols: its ports
+        // while the addresses are probed, then its inner pages from the
+        // homepages read over the TLS probe's handshakes.
+        let dual_stack = match (probes.ipv6, first_v4, first_v6) {
+            (true, Some(v4), Some(v6)) => Some((v4, v6)),
+            _ => None,
+        };
+        let service_ports = [self.https_port, self.http_port];
+        let ports = async {
+            match dual_stack {
+                Some((_, v6)) => {
+                    super::ipv6::ports_open(v6, &service_ports, Duration::from_secs(5)).await
+                }
+                None => Vec::new(),
             }
         };
         let mut observations = vec![observation(None, ObservationData::Dns(dns))];
@@ -318,7 +316,60 @@ impl Prober {
                 (false, false) => (address, None, None),
             }
         });
-        let (per_address, ipv6) = tokio::join!(futures_util::future::join_all(per_address), ipv6);
+        let (per_address, ports) = tokio::join!(futures_util::future::join_all(per_address), ports);
+        let ipv6 = match dual_stack {
+            Some((v4, v6)) => {
+                let read = |address: IpAddr| {
+                    per_address
+                        .iter()
+                        .find(|(at, _, _)| *at == address)
+                        .and_then(|(_, _, page)| page.as_ref())
+                };
+                // Sampling inner pages may take long; it gets half of the
+                // host's budget and is left out when it runs over, so the
+                // rest of the host's observations are kept.
+                let measure = async {
+                    match (read(v4), read(v6)) {
+                        (Some(home_v4), Some(home_v6)) => {
+                            super::ipv6::inner_pages(
+                                &self.pages,
+                                host,
+                                v4,
+                                v6,
+                                ports,
+                                home_v4,
+                                home_v6,
+                                self.ipv6_sample,
+                            )
+                            .await
+                        }
+                        // Pages were not asked for: the homepages are read
+                        // here, for IPv6 alone.
+                        _ => {
+                            let (home_v4, home_v6) = tokio::join!(
+                                self.pages.homepage(host, v4),
+                                self.pages.homepage(host, v6)
+                            );
+                            super::ipv6::inner_pages(
+                                &self.pages,
+                                host,
+                                v4,
+                                v6,
+                                ports,
+                                &home_v4,
+                                &home_v6,
+                                self.ipv6_sample,
+                            )
+                            .await
+                        }
+                    }
+                };
+                tokio::time::timeout(self.host_deadline / 2, measure)
+                    .await
+                    .ok()
+            }
+            None => None,
+        };
         if let Some(reach) = ipv6 {
             observations.push(observation(
                 Some(reach.address),

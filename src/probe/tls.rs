@@ -28,8 +28,8 @@ use rustls::{
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
+use super::ProbeStream;
 use super::cert::{CertInfo, analyze_in_chain};
 use crate::registry::Hostname;
 
@@ -226,6 +226,7 @@ enum Failure {
 pub struct TlsProbe {
     verifier: Arc<WebPkiServerVerifier>,
     deadline: Duration,
+    limit: super::AddressLimit,
 }
 
 impl std::fmt::Debug for TlsProbe {
@@ -282,7 +283,18 @@ impl TlsProbe {
                 path: "(trust store)".into(),
                 reason: e.to_string(),
             })?;
-        Ok(TlsProbe { verifier, deadline })
+        Ok(TlsProbe {
+            verifier,
+            deadline,
+            limit: super::AddressLimit::default(),
+        })
+    }
+
+    /// The same probe, sharing `limit` (connections per address) with the
+    /// other probes.
+    pub fn with_limit(mut self, limit: super::AddressLimit) -> TlsProbe {
+        self.limit = limit;
+        self
     }
 
     /// Handshakes with `address` as `host` and judges what it saw.
@@ -308,7 +320,9 @@ impl TlsProbe {
             }
         };
         let outcome = tokio::time::timeout(self.deadline, async {
-            let mut tcp = super::connect(address).await.map_err(Failure::Connect)?;
+            let mut tcp = super::connect(address, &self.limit)
+                .await
+                .map_err(Failure::Connect)?;
             handshake(&mut connection, &mut tcp).await
         })
         .await;
@@ -342,7 +356,7 @@ impl TlsProbe {
 }
 
 /// A TLS connection whose handshake was judged, ready to carry a request.
-pub type JudgedStream = tokio_rustls::client::TlsStream<TcpStream>;
+pub type JudgedStream = tokio_rustls::client::TlsStream<ProbeStream>;
 
 impl TlsProbe {
     /// Handshakes with `address` as `host`, judges the chain exactly as
@@ -360,7 +374,9 @@ impl TlsProbe {
         let server_name = ServerName::try_from(host.as_str().to_string())
             .unwrap_or_else(|_| ServerName::try_from("invalid.invalid").expect("valid name"));
         let outcome = tokio::time::timeout(self.deadline, async {
-            let tcp = super::connect(address).await.map_err(Failure::Connect)?;
+            let tcp = super::connect(address, &self.limit)
+                .await
+                .map_err(Failure::Connect)?;
             connector.connect(server_name, tcp).await.map_err(|e| {
                 match e
                     .get_ref()
@@ -412,7 +428,7 @@ fn observation(
     }
 }
 
-async fn flush(connection: &mut ClientConnection, tcp: &mut TcpStream) -> Result<(), Failure> {
+async fn flush(connection: &mut ClientConnection, tcp: &mut ProbeStream) -> Result<(), Failure> {
     let mut out = Vec::new();
     while connection.wants_write() {
         connection.write_tls(&mut out).map_err(Failure::Io)?;
@@ -425,7 +441,10 @@ async fn flush(connection: &mut ClientConnection, tcp: &mut TcpStream) -> Result
 
 /// Drives the handshake by hand rather than through tokio-rustls, so the
 /// negotiated version and suite remain readable after a failure.
-async fn handshake(connection: &mut ClientConnection, tcp: &mut TcpStream) -> Result<(), Failure> {
+async fn handshake(
+    connection: &mut ClientConnection,
+    tcp: &mut ProbeStream,
+) -> Result<(), Failure> {
     let mut buffer = vec![0u8; 32 * 1024];
     loop {
         flush(connection, tcp).await?;

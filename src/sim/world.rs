@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::dns::{DnsServer, RecordData, Zone, serve};
 use super::tls::{SniResolver, TcpServer, TestCa, days_from_now};
 use super::web::{PageSpec, Pages, serve_web};
+use crate::probe::AddressLimit;
 use crate::probe::dns::{DnsProbe, ResolverSettings};
 use crate::probe::http::{PageProbe, PageSettings};
 use crate::probe::run::{PAGE_DEADLINE, ProbeSetupError, Prober};
@@ -71,17 +72,22 @@ impl World {
             attempts: 1,
             authoritative_port: self.dns.addr.port(),
         })?;
+        // The world serves every host name from one address where a
+        // province spreads them over many: the limit per address is the
+        // whole concurrency, not a platform's share of it.
+        let limit = AddressLimit::new(concurrency);
         let tls = TlsProbe::with_roots(
             &[("simulated root".into(), self.ca_pem.clone())],
             false,
             Duration::from_secs(10),
-        )?;
+        )?
+        .with_limit(limit.clone());
         let pages = PageProbe::new(PageSettings {
             deadline: PAGE_DEADLINE,
-            max_redirects: 5,
             https_port: self.https_port,
             http_port: self.http_port,
-            prohibited: Vec::new(),
+            limit,
+            ..PageSettings::default()
         });
         Ok(Prober::new(
             dns,

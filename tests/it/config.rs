@@ -147,3 +147,23 @@ fn example_config_loads() {
         }
     }
 }
+
+#[test]
+fn a_limit_of_no_connections_per_address_is_refused() {
+    let (_dir, path) = write("[probe]\nper_address_connections = 0\n");
+    let err = Config::load(Some(&path), env(&[])).expect_err("zero connections");
+    let message = err.to_string();
+    assert!(message.contains("siteward.toml"), "{message}");
+    assert!(message.contains("per_address_connections"), "{message}");
+    assert!(message.contains("nonzero"), "{message}");
+    let config = Config::load(
+        None,
+        env(&[
+            ("SITEWARD_PROBE_PER_ADDRESS_CONNECTIONS", "3"),
+            ("SITEWARD_PROBE_CONTACT", "mailto:ops@gansu.gov.cn"),
+        ]),
+    )
+    .expect("overrides");
+    assert_eq!(config.probe.per_address_connections.get(), 3);
+    assert_eq!(config.probe.contact, "mailto:ops@gansu.gov.cn");
+}

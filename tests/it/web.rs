@@ -88,6 +88,7 @@ async fn homepages() {
         https_port: https.addr.port(),
         http_port,
         prohibited: vec!["澳门赌场".into()],
+        ..PageSettings::default()
     });
 
     match probe
@@ -247,6 +248,7 @@ async fn ipv6_connectivity_of_inner_pages() {
         https_port: closed_https,
         http_port,
         prohibited: vec![],
+        ..PageSettings::default()
     });
     let reach = measure(
         &probe,
@@ -280,4 +282,99 @@ async fn ipv6_connectivity_of_inner_pages() {
         (2, 2, 0)
     );
     assert_eq!(reach.connectivity_percent(), Some(50));
+}
+
+/// A platform serving many sites from one address sees at most the
+/// configured connections at a time from siteward, and each request says
+/// who sends it and how to reach them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_per_address_are_limited_and_requests_name_their_sender() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use siteward::probe::AddressLimit;
+    use siteward::probe::http::user_agent;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let http_port = listener.local_addr().expect("addr").port();
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let agents = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (counting, highest, seen) = (in_flight.clone(), most.clone(), agents.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (counting, highest, seen) = (counting.clone(), highest.clone(), seen.clone());
+            tokio::spawn(async move {
+                let now = counting.fetch_add(1, Ordering::SeqCst) + 1;
+                highest.fetch_max(now, Ordering::SeqCst);
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tcp.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some(agent) = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("user-agent: "))
+                    .or_else(|| text.lines().find_map(|l| l.strip_prefix("User-Agent: ")))
+                {
+                    seen.lock().expect("agents").push(agent.to_string());
+                }
+                // A slow platform: the connections overlap unless limited.
+                tokio::time::sleep(Duration::from_millis(60)).await;
+                let body = "<html><title>站点</title></html>";
+                let _ = tcp
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .await;
+                counting.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    let closed_https = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let probe = PageProbe::new(PageSettings {
+        deadline: Duration::from_secs(10),
+        https_port: closed_https,
+        http_port,
+        user_agent: user_agent("mailto:ops@gansu.gov.cn"),
+        limit: AddressLimit::new(3),
+        ..PageSettings::default()
+    });
+    let hosts: Vec<Hostname> = (0..12)
+        .map(|i| host(&format!("site{i}.gansu.gov.cn")))
+        .collect();
+    let outcomes =
+        futures_util::future::join_all(hosts.iter().map(|h| probe.homepage(h, ip("127.0.0.1"))))
+            .await;
+    for outcome in &outcomes {
+        assert_eq!(outcome.name(), "loaded", "{outcome:?}");
+    }
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        3,
+        "twelve homepages on one address, three connections at a time"
+    );
+    let agents = agents.lock().expect("agents").clone();
+    assert_eq!(agents.len(), 12);
+    for agent in agents {
+        assert!(agent.starts_with("siteward/"), "{agent}");
+        assert!(agent.ends_with("; +mailto:ops@gansu.gov.cn)"), "{agent}");
+    }
 }
