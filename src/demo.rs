@@ -84,7 +84,7 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
     let options = ServeOptions {
         intervals: [
             (Job::Probe, PROBE_EVERY),
-            (Job::Feeds, Duration::from_secs(30)),
+            (Job::Feeds, PROBE_EVERY),
             (Job::Discover, Duration::from_secs(60)),
         ]
         .into_iter()

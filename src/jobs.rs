@@ -16,23 +16,28 @@ use crate::policy::cron::CronSchedule;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Job {
-    /// The check cycle: every host name probed, the rules evaluated,
-    /// findings confirmed.
+    /// The check cycle: every host name probed, the rules evaluated from
+    /// the store.
     Probe,
-    /// The accounts' feeds polled and the account rules evaluated.
+    /// The accounts' feeds polled, and the rules evaluated from the store.
     Feeds,
     /// Zone transfers that policy allows, to learn host names.
     Discover,
+    /// The host names whose pending findings are due, observed again, and
+    /// the rules evaluated. Not on a schedule of its own: it fires when a
+    /// due comes (its fire time is the due).
+    Confirm,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::Probe, Job::Feeds, Job::Discover];
+    pub const ALL: [Job; 4] = [Job::Probe, Job::Feeds, Job::Discover, Job::Confirm];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Job::Probe => "probe",
             Job::Feeds => "feeds",
             Job::Discover => "discover",
+            Job::Confirm => "confirm",
         }
     }
 }

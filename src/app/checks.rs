@@ -68,6 +68,9 @@ pub struct CycleOptions {
     pub confirm: bool,
     /// After cancellation, how long the hosts in flight may finish.
     pub grace: Duration,
+    /// Poll the accounts' feeds too (`check --once`); the daemon's
+    /// `feeds` job does it on its own schedule.
+    pub feeds: bool,
     pub progress: Arc<Progress>,
 }
 
@@ -76,6 +79,7 @@ impl CycleOptions {
         CycleOptions {
             confirm,
             grace,
+            feeds: true,
             progress: Arc::default(),
         }
     }
@@ -146,52 +150,26 @@ async fn cycle_inner(
     let prober = app.prober()?;
     let store = &app.store;
     let started_at = run.started_at;
-    let (sites, orgs, accounts, discovered) = db(store, |s| {
+    let (sites, accounts, discovered) = db(store, |s| {
         Ok((
             s.sites(&SiteFilter::default())?,
-            s.orgs()?,
             s.accounts()?,
             s.discovered()?,
         ))
     })
     .await?;
-
-    let mut targets: BTreeMap<Hostname, Target> = BTreeMap::new();
-    for site in &sites {
-        let names = if site.status == SiteStatus::Live {
-            findings::expected_names(site)
-        } else {
-            Vec::new()
-        };
-        for domain in &site.domains {
-            targets
-                .entry(domain.hostname.clone())
-                .or_insert_with(|| Target {
-                    host: domain.hostname.clone(),
-                    names: names.clone(),
-                });
-        }
-    }
-    // Names learnt from links are looked at while pages still link to them
-    // (and a while after); names an administrator gave are kept.
-    let stale_links = started_at - chrono::Duration::days(LINK_MEMORY_DAYS);
-    for found in &discovered {
-        if found.source == DiscoverySource::Link && found.last_seen < stale_links {
-            continue;
-        }
-        if policy.is_managed(found.hostname.as_str()) {
-            targets
-                .entry(found.hostname.clone())
-                .or_insert_with(|| Target::from(found.hostname.clone()));
-        }
-    }
-    let feed_urls = feed_urls(&accounts);
+    let targets = targets(&sites, &discovered, &policy, started_at);
+    let feed_urls = if options.feeds {
+        feed_urls(&accounts)
+    } else {
+        Vec::new()
+    };
     options
         .progress
         .total
         .store(targets.len() + feed_urls.len(), Ordering::Relaxed);
 
-    let mut observations = probe_and_record(
+    let observations = probe_and_record(
         store,
         &prober,
         targets.values().cloned().collect(),
@@ -201,15 +179,25 @@ async fn cycle_inner(
         cancel,
     )
     .await?;
+    let mut probed: BTreeSet<Hostname> = targets.keys().cloned().collect();
     if cancel.is_cancelled() {
         run.status = RunStatus::Interrupted;
-        run.hosts = targets.len();
+        run.hosts = probed.len();
         return Ok((ApplyStats::default(), 0));
     }
+    let polled: BTreeSet<String> = observations
+        .iter()
+        .filter_map(|o| match &o.data {
+            ObservationData::Feed(poll) => Some(poll.url.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut zones = zone_hosts(&observations);
 
     // Host names under managed zones that the region's own pages link to
     // are host names that exist: learn them, and look at them now.
     let learnt = link_hosts(&observations, &policy, &targets);
+    drop(observations);
     let mut newly = 0;
     if !learnt.is_empty() {
         let hosts = learnt.clone();
@@ -231,51 +219,54 @@ async fn cycle_inner(
             cancel,
         )
         .await?;
-        observations.extend(more);
+        zones.extend(zone_hosts(&more));
+        probed.extend(learnt);
         if cancel.is_cancelled() {
             run.status = RunStatus::Interrupted;
-            run.hosts = targets.len() + learnt.len();
+            run.hosts = probed.len();
             return Ok((ApplyStats::default(), newly));
         }
     }
 
-    let (mut hosts, feeds) = group(observations);
-    with_availability(store, &policy, &mut hosts).await?;
-    let host_count = hosts.len();
-    let round = Round {
-        sites: &sites,
-        orgs: &orgs,
-        accounts: &accounts,
-    };
-    let evaluation = round.evaluate(&policy, &hosts, &feeds, None, false);
-    let ipv6_works = evaluation.ipv6_works;
-    let mut failures = evaluation.failures.clone();
+    // The rules judge what the store holds: this round's facts, and the
+    // others' (feeds, discovery) while they are fresh.
+    let judged = judge(app, &policy).await?;
+    let mut stats = judged.stats;
+    let mut failures = judged.failures_of(&probed, &polled);
     // A feed that gave no answer within the host deadline.
-    for url in feed_urls.iter().filter(|url| !feeds.contains_key(*url)) {
+    for url in feed_urls.iter().filter(|url| !polled.contains(*url)) {
         failures.push(unanswered_feed(url));
     }
-    let mut stats = record_evaluation(store, evaluation, &policy).await?;
 
+    // `check --once` waits for the dues it created and observes again
+    // (the daemon's `confirm` job does this on its own schedule).
     if options.confirm {
         for _ in 1..policy.confirmation.confirmations {
             let pending = db(store, |s| s.findings(&[FindingStatus::Pending])).await?;
-            if pending.is_empty() {
+            let Some(due) = pending.iter().map(|f| due_at(f, &policy)).min() else {
                 break;
-            }
-            let delay = Duration::from_secs(policy.confirmation.delay_secs);
+            };
+            let wait = (due - Utc::now()).to_std().unwrap_or_default();
             tokio::select! {
-                () = tokio::time::sleep(delay) => {}
+                () = tokio::time::sleep(wait) => {}
                 () = cancel.cancelled() => break,
             }
-            let again = rescope(&pending, &hosts, &targets);
-            if again.is_empty() {
+            let again = rescope(&pending, &zones, &targets);
+            let feeds_again = if options.feeds {
+                refeed(&pending, &accounts)
+            } else {
+                Vec::new()
+            };
+            if again.is_empty() && feeds_again.is_empty() {
                 break;
             }
-            let observations = probe_and_record(
+            let hosts: BTreeSet<Hostname> = again.iter().map(|t| t.host.clone()).collect();
+            let feeds: BTreeSet<String> = feeds_again.iter().cloned().collect();
+            probe_and_record(
                 store,
                 &prober,
                 again,
-                Vec::new(),
+                feeds_again,
                 Probes::ALL,
                 options,
                 cancel,
@@ -284,52 +275,257 @@ async fn cycle_inner(
             if cancel.is_cancelled() {
                 break;
             }
-            let (mut hosts, feeds) = group(observations);
-            with_availability(store, &policy, &mut hosts).await?;
-            // Only the hosts awaiting confirmation were observed again.
-            let evaluation = round.evaluate(&policy, &hosts, &feeds, Some(ipv6_works), true);
-            failures.extend(evaluation.failures.iter().cloned());
-            let more = record_evaluation(store, evaluation, &policy).await?;
-            stats.opened += more.opened;
-            stats.resolved += more.resolved;
-            stats.pending = more.pending;
+            let judged = judge(app, &policy).await?;
+            failures.extend(judged.failures_of(&hosts, &feeds));
+            stats.opened += judged.stats.opened;
+            stats.resolved += judged.stats.resolved;
+            stats.pending = judged.stats.pending;
         }
     }
 
     let failed_hosts: BTreeSet<&str> = failures
         .iter()
         .map(|f| f.scope.as_str())
-        .filter(|scope| {
-            scope
-                .parse::<Hostname>()
-                .is_ok_and(|h| hosts.contains_key(&h))
-        })
+        .filter(|scope| scope.parse::<Hostname>().is_ok_and(|h| probed.contains(&h)))
         .collect();
     run.status = if cancel.is_cancelled() {
         RunStatus::Interrupted
-    } else if host_count > 0 && failed_hosts.len() >= host_count {
+    } else if !probed.is_empty() && failed_hosts.len() >= probed.len() {
         RunStatus::MeasurementFailed
     } else {
         RunStatus::Ok
     };
-    run.hosts = host_count;
+    run.hosts = probed.len();
     run.failures = failures;
     run.opened = stats.opened;
     run.resolved = stats.resolved;
     Ok((stats, newly))
 }
 
+/// What to probe: every registered host name (released ones too: a
+/// released name that still resolves is a finding), with the names a live
+/// site's homepage should mention, and the discovered host names under
+/// managed zones (those learnt from links while pages still link to them,
+/// and a while after).
+fn targets(
+    sites: &[crate::registry::Site],
+    discovered: &[crate::store::Discovered],
+    policy: &Policy,
+    now: chrono::DateTime<Utc>,
+) -> BTreeMap<Hostname, Target> {
+    let mut targets: BTreeMap<Hostname, Target> = BTreeMap::new();
+    for site in sites {
+        let names = if site.status == SiteStatus::Live {
+            findings::expected_names(site)
+        } else {
+            Vec::new()
+        };
+        for domain in &site.domains {
+            targets
+                .entry(domain.hostname.clone())
+                .or_insert_with(|| Target {
+                    host: domain.hostname.clone(),
+                    names: names.clone(),
+                });
+        }
+    }
+    let stale_links = now - chrono::Duration::days(LINK_MEMORY_DAYS);
+    for found in discovered {
+        if found.source == DiscoverySource::Link && found.last_seen < stale_links {
+            continue;
+        }
+        if policy.is_managed(found.hostname.as_str()) {
+            targets
+                .entry(found.hostname.clone())
+                .or_insert_with(|| Target::from(found.hostname.clone()));
+        }
+    }
+    targets
+}
+
+/// When a pending finding is due for its next observation: the policy's
+/// delay after the observation that last showed it. Kept in the store
+/// as the finding's last-seen time, so a restart loses no due.
+pub fn due_at(finding: &StoredFinding, policy: &Policy) -> chrono::DateTime<Utc> {
+    let delay = i64::try_from(policy.confirmation.delay_secs).unwrap_or(i64::MAX);
+    finding.last_seen + chrono::Duration::seconds(delay)
+}
+
+/// What one judgement did.
+#[derive(Debug, Clone, Default)]
+pub struct Judged {
+    pub stats: ApplyStats,
+    /// Every failure to measure among the facts judged.
+    pub failures: Vec<findings::MeasurementFailure>,
+    /// Host names judged from fresh facts.
+    pub hosts: usize,
+}
+
+impl Judged {
+    /// The failures about the host names and feeds a run looked at.
+    fn failures_of(
+        &self,
+        hosts: &BTreeSet<Hostname>,
+        feeds: &BTreeSet<String>,
+    ) -> Vec<findings::MeasurementFailure> {
+        self.failures
+            .iter()
+            .filter(|f| {
+                f.scope
+                    .parse::<Hostname>()
+                    .is_ok_and(|h| hosts.contains(&h))
+                    || f.scope
+                        .strip_prefix("feed ")
+                        .is_some_and(|url| feeds.contains(url))
+                    || f.scope.starts_with("account:") && !feeds.is_empty()
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// Judges what the store holds: the registry, the latest round of each
+/// host name and the latest poll of each feed not older than the policy's
+/// `max_observation_age_mins` (an older one is not a fact: its host is
+/// unmeasured, and nothing about it opens or resolves). Writes the
+/// findings. Every job that stores facts ends with it, so a finding is
+/// judged again whenever one of its inputs changed.
+pub async fn judge(app: &App, policy: &Policy) -> Result<Judged> {
+    judge_at(app, policy, Utc::now()).await
+}
+
+/// [`judge`] as if it were `now`.
+pub async fn judge_at(app: &App, policy: &Policy, now: chrono::DateTime<Utc>) -> Result<Judged> {
+    let since =
+        now - chrono::Duration::minutes(i64::from(policy.thresholds.max_observation_age_mins));
+    let (sites, orgs, accounts, latest) = db(&app.store, move |s| {
+        Ok((
+            s.sites(&SiteFilter::default())?,
+            s.orgs()?,
+            s.accounts()?,
+            s.latest_rounds(since)?,
+        ))
+    })
+    .await?;
+    let (mut hosts, feeds) = group(latest);
+    with_availability(&app.store, policy, &mut hosts, now).await?;
+    let round = Round {
+        sites: &sites,
+        orgs: &orgs,
+        accounts: &accounts,
+    };
+    let evaluation = round.evaluate(policy, &hosts, &feeds, now);
+    let failures = evaluation.failures.clone();
+    let confirmations = policy.confirmation.confirmations;
+    let stats = db(&app.store, move |s| {
+        s.record_evaluation(&evaluation, confirmations, now)
+    })
+    .await?;
+    Ok(Judged {
+        stats,
+        failures,
+        hosts: hosts.len(),
+    })
+}
+
+/// The daemon's `confirm` job: observes again the host names whose
+/// pending findings are due, and judges.
+pub async fn confirm_due(app: &App, mut run: Run, cancel: &CancellationToken) -> Result<Run> {
+    let outcome = async {
+        let policy = app.policy();
+        let prober = app.prober()?;
+        let now = Utc::now();
+        let since =
+            now - chrono::Duration::minutes(i64::from(policy.thresholds.max_observation_age_mins));
+        let (pending, sites, accounts, discovered, latest) = db(&app.store, move |s| {
+            Ok((
+                s.findings(&[FindingStatus::Pending])?,
+                s.sites(&SiteFilter::default())?,
+                s.accounts()?,
+                s.discovered()?,
+                s.latest_rounds(since)?,
+            ))
+        })
+        .await?;
+        let due: Vec<StoredFinding> = pending
+            .into_iter()
+            .filter(|f| due_at(f, &policy) <= now)
+            .collect();
+        let targets = targets(&sites, &discovered, &policy, now);
+        let again = rescope(&due, &zone_hosts(&latest), &targets);
+        drop(latest);
+        let feeds_again = refeed(&due, &accounts);
+        let hosts: BTreeSet<Hostname> = again.iter().map(|t| t.host.clone()).collect();
+        let feeds: BTreeSet<String> = feeds_again.iter().cloned().collect();
+        let options = CycleOptions::new(
+            false,
+            Duration::from_secs(app.config().daemon.shutdown_grace_secs),
+        );
+        probe_and_record(
+            &app.store,
+            &prober,
+            again,
+            feeds_again,
+            Probes::ALL,
+            &options,
+            cancel,
+        )
+        .await?;
+        run.hosts = hosts.len() + feeds.len();
+        if cancel.is_cancelled() {
+            run.status = RunStatus::Interrupted;
+            return Ok(());
+        }
+        let judged = judge(app, &policy).await?;
+        run.failures = judged.failures_of(&hosts, &feeds);
+        run.status = if run.hosts > 0 && run.failures.len() >= run.hosts {
+            RunStatus::MeasurementFailed
+        } else {
+            RunStatus::Ok
+        };
+        run.opened = judged.stats.opened;
+        run.resolved = judged.stats.resolved;
+        Ok::<(), anyhow::Error>(())
+    }
+    .await;
+    run.finished_at = Utc::now();
+    if outcome.is_err() {
+        run.status = RunStatus::Failed;
+    }
+    let finished = run.clone();
+    db(&app.store, move |s| s.finish_run(&finished)).await?;
+    outcome.map(|()| run)
+}
+
+/// The earliest due among the pending findings that no `confirm` run
+/// has taken yet (a run takes every due up to its fire time; a host it
+/// could not measure waits for the next due or the next probe job, rather
+/// than being probed again at once).
+pub async fn next_due(app: &App) -> Result<Option<chrono::DateTime<Utc>>> {
+    let policy = app.policy();
+    let (pending, last) = db(&app.store, |s| {
+        Ok((
+            s.findings(&[FindingStatus::Pending])?,
+            s.runs(Some(Job::Confirm), 1)?,
+        ))
+    })
+    .await?;
+    let taken = last.first().and_then(|run| run.fire_at);
+    Ok(pending
+        .iter()
+        .map(|f| due_at(f, &policy))
+        .filter(|due| taken.is_none_or(|taken| *due > taken))
+        .min())
+}
+
 /// The `feeds` job: polls every account's feed, stores what changed, and
-/// judges the accounts alone (no host name was observed, so nothing
-/// about sites is judged or resolved).
+/// judges what the store holds (the host names from their latest rounds,
+/// while those are fresh).
 pub async fn feeds_cycle(app: &App, mut run: Run, cancel: &CancellationToken) -> Result<Run> {
     let outcome = async {
         let policy = app.policy();
         let prober = app.prober()?;
-        let (sites, orgs, accounts) = db(&app.store, |s| {
-            Ok((s.sites(&SiteFilter::default())?, s.orgs()?, s.accounts()?))
-        })
-        .await?;
+        let accounts = db(&app.store, |s| s.accounts()).await?;
         let urls = feed_urls(&accounts);
         let options = CycleOptions::new(false, Duration::ZERO);
         let observations = probe_and_record(
@@ -346,27 +542,27 @@ pub async fn feeds_cycle(app: &App, mut run: Run, cancel: &CancellationToken) ->
             run.status = RunStatus::Interrupted;
             return Ok(());
         }
-        let (hosts, feeds) = group(observations);
-        let round = Round {
-            sites: &sites,
-            orgs: &orgs,
-            accounts: &accounts,
-        };
-        let evaluation = round.evaluate(&policy, &hosts, &feeds, None, true);
-        let mut failures = evaluation.failures.clone();
-        for url in urls.iter().filter(|url| !feeds.contains_key(*url)) {
+        let polled: BTreeSet<String> = observations
+            .iter()
+            .filter_map(|o| match &o.data {
+                ObservationData::Feed(poll) => Some(poll.url.clone()),
+                _ => None,
+            })
+            .collect();
+        let judged = judge(app, &policy).await?;
+        let mut failures = judged.failures_of(&BTreeSet::new(), &polled);
+        for url in urls.iter().filter(|url| !polled.contains(*url)) {
             failures.push(unanswered_feed(url));
         }
-        let stats = record_evaluation(&app.store, evaluation, &policy).await?;
-        run.status = if !urls.is_empty() && feeds.is_empty() {
+        run.status = if !urls.is_empty() && polled.is_empty() {
             RunStatus::MeasurementFailed
         } else {
             RunStatus::Ok
         };
         run.hosts = urls.len();
         run.failures = failures;
-        run.opened = stats.opened;
-        run.resolved = stats.resolved;
+        run.opened = judged.stats.opened;
+        run.resolved = judged.stats.resolved;
         Ok::<(), anyhow::Error>(())
     }
     .await;
@@ -393,19 +589,6 @@ fn unanswered_feed(url: &str) -> findings::MeasurementFailure {
         scope: format!("feed {url}"),
         reason: "no answer within the per-host deadline".into(),
     }
-}
-
-/// Plans and writes one evaluation against the stored findings.
-async fn record_evaluation(
-    store: &Store,
-    evaluation: Evaluation,
-    policy: &Policy,
-) -> Result<ApplyStats> {
-    let confirmations = policy.confirmation.confirmations;
-    db(store, move |s| {
-        s.record_evaluation(&evaluation, confirmations, Utc::now())
-    })
-    .await
 }
 
 /// Observations are written in transactions of about this many, while
@@ -510,18 +693,18 @@ impl Round<'_> {
         policy: &Policy,
         hosts: &BTreeMap<Hostname, HostView>,
         feeds: &BTreeMap<String, crate::probe::feed::FeedPoll>,
-        ipv6_works: Option<bool>,
-        partial: bool,
+        now: chrono::DateTime<Utc>,
     ) -> Evaluation {
         let inputs = Inputs {
-            now: Utc::now(),
+            now,
             sites: self.sites,
             orgs: self.orgs,
             accounts: self.accounts,
             hosts,
             feeds,
-            ipv6_works,
-            partial,
+            // The store holds every host's latest round: the whole picture.
+            ipv6_works: None,
+            partial: false,
         };
         findings::evaluate(&inputs, policy)
     }
@@ -532,9 +715,9 @@ async fn with_availability(
     store: &Store,
     policy: &Policy,
     hosts: &mut BTreeMap<Hostname, HostView>,
+    now: chrono::DateTime<Utc>,
 ) -> Result<()> {
-    let since =
-        Utc::now() - chrono::Duration::days(i64::from(policy.thresholds.unreachable_window_days));
+    let since = now - chrono::Duration::days(i64::from(policy.thresholds.unreachable_window_days));
     let counts = db(store, move |s| s.availability(since)).await?;
     for (host, view) in hosts.iter_mut() {
         view.availability = counts.get(host.as_str()).copied();
@@ -580,21 +763,52 @@ fn link_hosts(
     found.into_iter().collect()
 }
 
+/// The feeds to poll again for pending findings about accounts.
+fn refeed(pending: &[StoredFinding], accounts: &[crate::registry::Account]) -> Vec<String> {
+    let ids: BTreeSet<i64> = pending
+        .iter()
+        .filter_map(|f| match f.scope.parse::<findings::Scope>() {
+            Ok(findings::Scope::Account(id)) => Some(id),
+            _ => None,
+        })
+        .collect();
+    let chosen: Vec<crate::registry::Account> = accounts
+        .iter()
+        .filter(|a| ids.contains(&a.id))
+        .cloned()
+        .collect();
+    feed_urls(&chosen)
+}
+
+/// A host name in each zone whose delegation was observed, to observe
+/// the zone again through it.
+fn zone_hosts(observations: &[Observation]) -> BTreeMap<String, Hostname> {
+    let mut zones = BTreeMap::new();
+    for observation in observations {
+        if let ObservationData::Delegation(crate::probe::DelegationResult::Found(found)) =
+            &observation.data
+        {
+            zones
+                .entry(found.zone.clone())
+                .or_insert_with(|| observation.host.clone());
+        }
+    }
+    zones
+}
+
 /// The host names to observe again for pending findings: the finding's
 /// scope when it is a host name, or a host in the zone for `ns:zone`.
 fn rescope(
     pending: &[StoredFinding],
-    hosts: &BTreeMap<Hostname, HostView>,
+    zones: &BTreeMap<String, Hostname>,
     targets: &BTreeMap<Hostname, Target>,
 ) -> Vec<Target> {
     let mut again: BTreeMap<Hostname, Target> = BTreeMap::new();
     for finding in pending {
         let host = match finding.scope.parse::<findings::Scope>() {
-            Ok(findings::Scope::Zone(zone)) => hosts
-                .iter()
-                .find(|(_, v)| v.delegation().is_some_and(|d| d.zone == zone))
-                .map(|(h, _)| h.clone()),
+            Ok(findings::Scope::Zone(zone)) => zones.get(&zone).cloned(),
             Ok(findings::Scope::Host(host)) => Some(host),
+            // Accounts are polled again by [`refeed`].
             Ok(findings::Scope::Account(_) | findings::Scope::Registry) | Err(_) => None,
         };
         if let Some(host) = host {

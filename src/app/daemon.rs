@@ -38,7 +38,8 @@ pub struct ServeOptions {
     pub intervals: BTreeMap<Job, Duration>,
     /// How often the scheduler loop goes round.
     pub tick: Duration,
-    /// Whether the probe job observes again what awaits confirmation.
+    /// Whether the `confirm` job observes again what awaits
+    /// confirmation when its due comes.
     pub confirm: bool,
 }
 
@@ -222,13 +223,37 @@ pub async fn serve(
             };
             Counters::bump(&app.counters.runs_started);
             let run = Run { id, ..run };
-            let handle = tokio::spawn(run_job(
-                app.clone(),
-                run,
-                options.confirm,
-                shutdown.child_token(),
-            ));
+            let handle = tokio::spawn(run_job(app.clone(), run, shutdown.child_token()));
             running.insert(stored.job, (id, handle));
+        }
+        // Observe again what awaits confirmation, when its due comes.
+        if options.confirm && !running.contains_key(&Job::Confirm) {
+            match checks::next_due(&app).await {
+                Ok(Some(due)) if due <= now => {
+                    let run = Run::start(Job::Confirm, Some(due));
+                    let started = run.clone();
+                    // The due is the fire time: across instances, one run
+                    // per due.
+                    match db(&app.store, move |s| s.start_run(&started)).await {
+                        Ok(id) => {
+                            Counters::bump(&app.counters.runs_started);
+                            let handle = tokio::spawn(run_job(
+                                app.clone(),
+                                Run { id, ..run },
+                                shutdown.child_token(),
+                            ));
+                            running.insert(Job::Confirm, (id, handle));
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %format!("{e:#}"), "the due was taken")
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "cannot read what awaits confirmation")
+                }
+            }
         }
         if watchdog {
             let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
@@ -261,15 +286,23 @@ pub async fn serve(
 }
 
 /// Runs one job as `run` and logs how it ended.
-async fn run_job(app: Arc<App>, run: Run, confirm: bool, cancel: CancellationToken) {
+async fn run_job(app: Arc<App>, run: Run, cancel: CancellationToken) {
     let job = run.job;
     let id = run.id;
     tracing::info!(job = %job, run = id, "run started");
     let grace = Duration::from_secs(app.config().daemon.shutdown_grace_secs);
     let ended = match job {
-        Job::Probe => checks::cycle(&app, run, &CycleOptions::new(confirm, grace), &cancel)
-            .await
-            .map(|report| report.run),
+        Job::Probe => {
+            // Feeds and confirmations are jobs of their own here.
+            let options = CycleOptions {
+                feeds: false,
+                ..CycleOptions::new(false, grace)
+            };
+            checks::cycle(&app, run, &options, &cancel)
+                .await
+                .map(|report| report.run)
+        }
+        Job::Confirm => checks::confirm_due(&app, run, &cancel).await,
         Job::Feeds => checks::feeds_cycle(&app, run, &cancel).await,
         Job::Discover => super::discovery::discover_job(&app, run).await,
     };

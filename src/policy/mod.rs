@@ -80,6 +80,9 @@ pub struct Thresholds {
     pub account_stale_days: u32,
     pub ipv6_sample: usize,
     pub ipv6_partial_percent: u32,
+    /// A stored observation older than this is not a fact any more: its
+    /// host is unmeasured until it is observed again.
+    pub max_observation_age_mins: u32,
 }
 
 /// How findings that accuse are confirmed.
@@ -182,6 +185,7 @@ struct ThresholdsSection {
     account_stale_days: Option<toml::Spanned<u32>>,
     ipv6_sample: Option<toml::Spanned<usize>>,
     ipv6_partial_percent: Option<toml::Spanned<u32>>,
+    max_observation_age_mins: Option<toml::Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -223,6 +227,7 @@ struct ThresholdsSpans {
     account_stale_days: toml::Spanned<u32>,
     ipv6_sample: toml::Spanned<usize>,
     ipv6_partial_percent: toml::Spanned<u32>,
+    max_observation_age_mins: toml::Spanned<u32>,
 }
 
 /// The texts a policy is read from, each with the name errors use.
@@ -353,6 +358,7 @@ impl Policy {
             account_stale_days: or_default(&raw.account_stale_days, 14),
             ipv6_sample: or_default(&raw.ipv6_sample, 10),
             ipv6_partial_percent: or_default(&raw.ipv6_partial_percent, 90),
+            max_observation_age_mins: or_default(&raw.max_observation_age_mins, 180),
         };
         let t = &t;
         let confirmations = or_default(&file.confirmation.confirmations, 2);
@@ -420,6 +426,15 @@ impl Policy {
             return Err(at_line(
                 t.ipv6_sample.span(),
                 "[thresholds] ipv6_sample must be at most 100 pages a level".into(),
+            ));
+        }
+        if !(1..=7 * 24 * 60).contains(t.max_observation_age_mins.get_ref()) {
+            return Err(at_line(
+                t.max_observation_age_mins.span(),
+                format!(
+                    "[thresholds] max_observation_age_mins = {} must be between 1 and 10080 (a week)",
+                    t.max_observation_age_mins.get_ref()
+                ),
             ));
         }
         if *confirmations.get_ref() == 0 {
@@ -542,6 +557,7 @@ impl Policy {
                 account_stale_days: *t.account_stale_days.get_ref(),
                 ipv6_sample: *t.ipv6_sample.get_ref(),
                 ipv6_partial_percent: *t.ipv6_partial_percent.get_ref(),
+                max_observation_age_mins: *t.max_observation_age_mins.get_ref(),
             },
             confirmation: Confirmation {
                 confirmations: *confirmations.get_ref(),

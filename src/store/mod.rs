@@ -452,6 +452,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ApplyStats, StoreError> {
         with_conn!(self, c => c.write_tx(|c| {
+            c.serialise_findings()?;
             let exceptions = sites::exceptions(c)?;
             let current = findings::current(c)?;
             let in_force = |kind: crate::findings::FindingKind, subject: &str| {
@@ -471,7 +472,10 @@ impl Store {
         note: &str,
         at: DateTime<Utc>,
     ) -> Result<StoredFinding, StoreError> {
-        with_conn!(self, c => c.write_tx(|c| findings::acknowledge(c, id, actor, note, at)))
+        with_conn!(self, c => c.write_tx(|c| {
+            c.serialise_findings()?;
+            findings::acknowledge(c, id, actor, note, at)
+        }))
     }
 
     /// Records host names learnt from `source`; returns how many were new.
@@ -599,6 +603,16 @@ impl Store {
         batch: &[crate::probe::Observation],
     ) -> Result<RecordStats, StoreError> {
         with_conn!(self, c => c.write_tx(|c| observations::record(c, batch)))
+    }
+
+    /// What the rules judge: the latest round of each host name and the
+    /// latest poll of each feed, seen since `since` (see
+    /// [`observations::latest_rounds`]).
+    pub fn latest_rounds(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::probe::Observation>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| observations::latest_rounds(c, since)))
     }
 
     /// Per host name, (visits, failed) of its pages since `since`.

@@ -129,6 +129,38 @@ pub fn as_of<C: Sql>(
     latest.into_values().map(from_row).collect()
 }
 
+/// What the rules judge, seen since `since`: for each host name, the
+/// observations of its latest probe (every kind and address that probe
+/// saw: a probe stamps all it saw of a host with one time, and an
+/// unchanged observation's last-seen time moves to it); for each feed,
+/// its latest poll. A host or feed last seen before `since` is absent:
+/// an observation that old is not a fact any more.
+pub fn latest_rounds<C: Sql>(
+    c: &mut C,
+    since: DateTime<Utc>,
+) -> Result<Vec<Observation>, StoreError> {
+    let rows = c.observations_since(to_db(since))?;
+    // The newest row of each host, kind and address (rows come oldest
+    // first), and each host's latest probe time.
+    let mut newest: BTreeMap<(String, String, String), ObservationRow> = BTreeMap::new();
+    let mut probed: BTreeMap<String, chrono::NaiveDateTime> = BTreeMap::new();
+    for row in rows {
+        if row.kind != "feed" {
+            let at = probed.entry(row.hostname.clone()).or_insert(row.last_seen);
+            *at = (*at).max(row.last_seen);
+        }
+        newest.insert(
+            (row.hostname.clone(), row.kind.clone(), row.address.clone()),
+            row,
+        );
+    }
+    newest
+        .into_values()
+        .filter(|row| row.kind == "feed" || probed.get(&row.hostname) == Some(&row.last_seen))
+        .map(|row| from_row(row).map(|stored| stored.observation))
+        .collect()
+}
+
 /// How often each host's pages loaded since `since`: (visits, failed),
 /// over its IPv4 addresses (a machine without IPv6 would otherwise see
 /// every dual-stack site fail half its visits). A row that began before

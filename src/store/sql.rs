@@ -45,6 +45,13 @@ pub trait Sql: Sized {
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
     ) -> Result<T, StoreError>;
+    /// Within a write transaction: waits until no other transaction, in
+    /// this process or another instance, is writing findings, and holds
+    /// that until this one ends. SQLite's `BEGIN IMMEDIATE` already
+    /// serialises every writer; PostgreSQL takes a transaction-level
+    /// advisory lock, so two instances never plan from the same state and
+    /// overwrite each other's findings.
+    fn serialise_findings(&mut self) -> QueryResult<()>;
     /// Runs `f` in a read transaction, for a consistent view.
     fn read_tx<T>(
         &mut self,
@@ -109,6 +116,8 @@ pub trait Sql: Sized {
         until: NaiveDateTime,
     ) -> QueryResult<Vec<ObservationRow>>;
     fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>>;
+    /// Every observation seen since `since`, oldest first.
+    fn observations_since(&mut self, since: NaiveDateTime) -> QueryResult<Vec<ObservationRow>>;
     /// Every page observation seen since `since`.
     fn page_outcomes_since(&mut self, since: NaiveDateTime) -> QueryResult<Vec<PageOutcomeRow>>;
 
@@ -137,7 +146,7 @@ pub trait Sql: Sized {
 }
 
 macro_rules! impl_sql {
-    ($conn:ty, $write_tx:ident) => {
+    ($conn:ty, $write_tx:ident, $serialise:path) => {
         impl Sql for $conn {
             fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>> {
                 let mut query = findings::table
@@ -269,6 +278,10 @@ macro_rules! impl_sql {
                 f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
             ) -> Result<T, StoreError> {
                 self.$write_tx(f)
+            }
+
+            fn serialise_findings(&mut self) -> QueryResult<()> {
+                $serialise(self)
             }
 
             fn read_tx<T>(
@@ -617,6 +630,17 @@ macro_rules! impl_sql {
                     .load(self)
             }
 
+            fn observations_since(
+                &mut self,
+                since: NaiveDateTime,
+            ) -> QueryResult<Vec<ObservationRow>> {
+                observations::table
+                    .filter(observations::last_seen.ge(since))
+                    .order(observations::id)
+                    .select(ObservationRow::as_select())
+                    .load(self)
+            }
+
             fn page_outcomes_since(
                 &mut self,
                 since: NaiveDateTime,
@@ -650,5 +674,25 @@ macro_rules! impl_sql {
     };
 }
 
-impl_sql!(SqliteConnection, immediate_transaction);
-impl_sql!(PgConnection, transaction);
+impl_sql!(
+    SqliteConnection,
+    immediate_transaction,
+    writers_are_serialised
+);
+impl_sql!(PgConnection, transaction, findings_advisory_lock);
+
+/// SQLite: the write transaction's lock already excludes every other
+/// writer.
+fn writers_are_serialised(_: &mut SqliteConnection) -> QueryResult<()> {
+    Ok(())
+}
+
+/// The advisory lock key of findings' writers ("sitewar" in ASCII).
+const FINDINGS_LOCK: i64 = 0x0073_6974_6577_6172;
+
+fn findings_advisory_lock(c: &mut PgConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(FINDINGS_LOCK)
+        .execute(c)
+        .map(|_| ())
+}

@@ -180,7 +180,7 @@ fn every_secs(probe: u32) -> Vec<String> {
         "--every".to_string(),
         format!("probe={probe}"),
         "--every".into(),
-        "feeds=600".into(),
+        format!("feeds={probe}"),
         "--every".into(),
         "discover=600".into(),
     ]
@@ -423,7 +423,13 @@ fn kill_9_mid_cycle_then_restart() {
             .or_insert(0) += 1;
     }
     assert!(seen.values().all(|n| *n == 1), "{seen:?}");
-    assert!(expected().is_subset(&open_set(store)));
+    let open = open_set(store);
+    let missing: Vec<_> = expected().difference(&open).cloned().collect();
+    assert!(
+        missing.is_empty(),
+        "not open: {missing:?}\n{}",
+        daemon.log()
+    );
     daemon.signal("TERM");
     assert!(daemon.wait(Duration::from_secs(20)).0.success());
 }

@@ -6,6 +6,7 @@ mod cron;
 mod daemon;
 mod dns;
 mod import;
+mod judge;
 mod lifecycle;
 mod observations;
 mod page;
