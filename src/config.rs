@@ -89,12 +89,23 @@ pub struct DaemonConfig {
     /// After SIGTERM, how long in-flight probes may finish before they
     /// are abandoned and the run is recorded as interrupted.
     pub shutdown_grace_secs: u64,
+    /// Host names an instance claims at a time from a probe run.
+    pub claim_batch: std::num::NonZeroUsize,
+    /// How long a claimed batch is held before another instance may take
+    /// it over (its owner crashed, or is stuck).
+    pub lease_secs: std::num::NonZeroU64,
 }
 
 impl Default for DaemonConfig {
     fn default() -> Self {
         DaemonConfig {
             shutdown_grace_secs: 10,
+            // About a second or two of probing: several instances share
+            // a cycle finely, and a crash loses little.
+            claim_batch: std::num::NonZeroUsize::new(500).expect("not zero"),
+            // Far longer than a batch takes; a crashed instance's batch
+            // waits this long.
+            lease_secs: std::num::NonZeroU64::new(300).expect("not zero"),
         }
     }
 }
@@ -187,6 +198,8 @@ const KEYS: &[(&str, &str, EnvKind)] = &[
     ("probe", "contact", EnvKind::Text),
     ("api", "listen", EnvKind::Text),
     ("daemon", "shutdown_grace_secs", EnvKind::Integer),
+    ("daemon", "claim_batch", EnvKind::Integer),
+    ("daemon", "lease_secs", EnvKind::Integer),
 ];
 
 impl Config {

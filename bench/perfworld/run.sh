@@ -62,8 +62,9 @@ if command -v python3 >/dev/null && ! python3 -c 'import cryptography' 2>/dev/nu
     missing+=(python3-cryptography)
 fi
 if ((${#missing[@]})); then
-    die "missing: ${missing[*]}. Install with: apt-get install -y ${missing[*]}" \
-        "(or, for the Python package only: pip install cryptography)"
+    hint=
+    [[ " ${missing[*]} " == *" python3-cryptography "* ]] && hint=" (or: pip install cryptography)"
+    die "missing: ${missing[*]}. Install with: apt-get install -y ${missing[*]}$hint"
 fi
 [[ -x "$BIN" ]] || die "no siteward binary at $BIN (cargo build --release, or give its path)"
 BIN=$(realpath "$BIN")

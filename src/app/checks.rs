@@ -169,22 +169,18 @@ async fn cycle_inner(
         .total
         .store(targets.len() + feed_urls.len(), Ordering::Relaxed);
 
+    // The feeds, when asked for, by this instance; the host names as
+    // work that every instance sharing the database may claim a batch of.
     let observations = probe_and_record(
         store,
         &prober,
-        targets.values().cloned().collect(),
+        Vec::new(),
         feed_urls.clone(),
         Probes::ALL,
         options,
         cancel,
     )
     .await?;
-    let mut probed: BTreeSet<Hostname> = targets.keys().cloned().collect();
-    if cancel.is_cancelled() {
-        run.status = RunStatus::Interrupted;
-        run.hosts = probed.len();
-        return Ok((ApplyStats::default(), 0));
-    }
     let polled: BTreeSet<String> = observations
         .iter()
         .filter_map(|o| match &o.data {
@@ -192,40 +188,26 @@ async fn cycle_inner(
             _ => None,
         })
         .collect();
-    let mut zones = zone_hosts(&observations);
-
-    // Host names under managed zones that the region's own pages link to
-    // are host names that exist: learn them, and look at them now.
-    let learnt = link_hosts(&observations, &policy, &targets);
     drop(observations);
-    let mut newly = 0;
-    if !learnt.is_empty() {
-        let hosts = learnt.clone();
-        newly = db(store, move |s| {
-            s.discover(&hosts, &DiscoverySource::Link, Utc::now())
-        })
-        .await?;
-        options
-            .progress
-            .total
-            .fetch_add(learnt.len(), Ordering::Relaxed);
-        let more = probe_and_record(
-            store,
-            &prober,
-            learnt.iter().cloned().map(Target::from).collect(),
-            Vec::new(),
-            Probes::ALL,
-            options,
-            cancel,
-        )
-        .await?;
-        zones.extend(zone_hosts(&more));
-        probed.extend(learnt);
-        if cancel.is_cancelled() {
-            run.status = RunStatus::Interrupted;
-            run.hosts = probed.len();
-            return Ok((ApplyStats::default(), newly));
-        }
+    let work: Vec<(Hostname, Vec<String>)> = targets
+        .values()
+        .map(|t| (t.host.clone(), t.names.clone()))
+        .collect();
+    let run_id = run.id;
+    db(store, move |s| s.start_work(run_id, &work)).await?;
+    let worked = super::work::work_to_the_end(app, run.id, &prober, options, cancel).await?;
+    let zones = worked.zones;
+    let newly = worked.learnt;
+    // Every host name of the run, whoever probed it.
+    let probed: BTreeSet<Hostname> = db(store, move |s| s.work(run_id))
+        .await?
+        .into_iter()
+        .filter_map(|w| w.host.parse().ok())
+        .collect();
+    if cancel.is_cancelled() {
+        run.status = RunStatus::Interrupted;
+        run.hosts = probed.len();
+        return Ok((ApplyStats::default(), newly));
     }
 
     // The rules judge what the store holds: this round's facts, and the
@@ -307,7 +289,7 @@ async fn cycle_inner(
 /// site's homepage should mention, and the discovered host names under
 /// managed zones (those learnt from links while pages still link to them,
 /// and a while after).
-fn targets(
+pub(super) fn targets(
     sites: &[crate::registry::Site],
     discovered: &[crate::store::Discovered],
     policy: &Policy,
@@ -726,7 +708,7 @@ async fn with_availability(
 }
 
 /// Host names under managed zones that pages link to and nobody knows.
-fn link_hosts(
+pub(super) fn link_hosts(
     observations: &[Observation],
     policy: &Policy,
     known: &BTreeMap<Hostname, Target>,
@@ -782,7 +764,7 @@ fn refeed(pending: &[StoredFinding], accounts: &[crate::registry::Account]) -> V
 
 /// A host name in each zone whose delegation was observed, to observe
 /// the zone again through it.
-fn zone_hosts(observations: &[Observation]) -> BTreeMap<String, Hostname> {
+pub(super) fn zone_hosts(observations: &[Observation]) -> BTreeMap<String, Hostname> {
     let mut zones = BTreeMap::new();
     for observation in observations {
         if let ObservationData::Delegation(crate::probe::DelegationResult::Found(found)) =

@@ -28,7 +28,10 @@ use tokio_util::sync::CancellationToken;
 use super::checks::{self, CycleOptions};
 use super::{App, Counters, db};
 use crate::jobs::{Job, RunStatus, Schedule};
-use crate::store::{Run, StoredSchedule};
+use crate::store::{Interrupting, Run, StoredSchedule};
+
+/// How often an instance records that it is alive.
+const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// How the daemon runs beyond its configuration.
 #[derive(Debug, Clone)]
@@ -118,7 +121,16 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    let interrupted = db(&app.store, |s| s.interrupt_running(Utc::now())).await?;
+    // The only daemon of a SQLite file knows every run left running is
+    // dead; on PostgreSQL, only those of instances that went silent.
+    let shared = app.store.backend() == crate::store::Backend::Postgres;
+    let lease = Duration::from_secs(app.config().daemon.lease_secs.get());
+    let heartbeat_every = HEARTBEAT.min(lease / 3);
+    let dead = move || Interrupting::Dead {
+        since: Utc::now() - chrono::Duration::from_std(lease).unwrap_or_default(),
+    };
+    let which = if shared { dead() } else { Interrupting::All };
+    let interrupted = db(&app.store, move |s| s.interrupt_running(Utc::now(), which)).await?;
     let mut run_now = Vec::new();
     for run in &interrupted {
         tracing::warn!(job = %run.job, run = run.id, started = %crate::clock::show(run.started_at), "a run was cut short (the process ended during it): marked interrupted, and its job runs again now");
@@ -139,6 +151,12 @@ pub async fn serve(
     tracing::info!(database = app.store.url(), "siteward is serving");
 
     let mut running: BTreeMap<Job, (i64, JoinHandle<()>)> = BTreeMap::new();
+    // Help with other instances' runs (PostgreSQL), one batch loop at a
+    // time.
+    let mut helping: Option<JoinHandle<()>> = None;
+    let me = crate::store::instance();
+    let started_at = Utc::now();
+    let mut last_heartbeat: Option<tokio::time::Instant> = None;
     let mut tick = tokio::time::interval(options.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -226,6 +244,43 @@ pub async fn serve(
             let handle = tokio::spawn(run_job(app.clone(), run, shutdown.child_token()));
             running.insert(stored.job, (id, handle));
         }
+        // Say this instance is alive, for `siteward status`.
+        if last_heartbeat.is_none_or(|at| at.elapsed() >= heartbeat_every) {
+            let name = me.clone();
+            match db(&app.store, move |s| s.heartbeat(&name, started_at)).await {
+                Ok(()) => last_heartbeat = Some(tokio::time::Instant::now()),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "cannot record the heartbeat"),
+            }
+            // A run whose instance went silent for a lease is dead: marked
+            // interrupted, and its job runs again now, here or elsewhere.
+            if shared {
+                let which = dead();
+                match db(&app.store, move |s| s.interrupt_running(Utc::now(), which)).await {
+                    Ok(cut) if !cut.is_empty() => {
+                        let jobs: Vec<Job> = cut.iter().map(|r| r.job).collect();
+                        for run in &cut {
+                            tracing::warn!(job = %run.job, run = run.id, instance = run.instance.as_deref().unwrap_or("?"), "a run's instance went silent: marked interrupted, and its job runs again now");
+                            Counters::bump(&app.counters.runs_interrupted);
+                        }
+                        align(&app, &in_force, &jobs).await?;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "cannot look for dead instances' runs")
+                    }
+                }
+            }
+        }
+        // Take a share of the runs other instances started.
+        if helping.as_ref().is_none_or(|h| h.is_finished()) {
+            let app_help = app.clone();
+            let cancel = shutdown.child_token();
+            helping = Some(tokio::spawn(async move {
+                if let Err(e) = super::work::help(&app_help, &cancel).await {
+                    tracing::error!(error = %format!("{e:#}"), "cannot help with another instance's run");
+                }
+            }));
+        }
         // Observe again what awaits confirmation, when its due comes.
         if options.confirm && !running.contains_key(&Job::Confirm) {
             match checks::next_due(&app).await {
@@ -279,8 +334,15 @@ pub async fn serve(
             }
         }
     }
+    if let Some(handle) = helping {
+        let abort = handle.abort_handle();
+        if tokio::time::timeout_at(deadline, handle).await.is_err() {
+            abort.abort();
+        }
+    }
     // Whatever could not record its own end is recorded as interrupted.
-    db(&app.store, |s| s.interrupt_running(Utc::now())).await?;
+    let mine = Interrupting::Of(crate::store::instance());
+    db(&app.store, move |s| s.interrupt_running(Utc::now(), mine)).await?;
     tracing::info!("siteward stopped");
     Ok(())
 }

@@ -21,6 +21,8 @@ pub mod discovery;
 pub mod findings;
 pub mod lock;
 pub mod registry;
+pub mod status;
+pub mod work;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

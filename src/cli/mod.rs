@@ -93,6 +93,9 @@ pub enum Command {
     /// (`[schedules]`), until SIGTERM. SIGHUP reloads the configuration
     /// and the policies. One daemon per SQLite file.
     Serve(ServeArgs),
+    /// The daemons sharing the database (last heartbeat, leases held),
+    /// the runs in progress and each job's next run.
+    Status,
     /// Watch a simulated province on loopback for a minute: its real cases
     /// of orphaned, dangling and unapproved domains are flagged as they
     /// are found. Ctrl-C stops it; nothing is left behind.

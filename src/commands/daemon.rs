@@ -79,3 +79,14 @@ pub(super) fn bench(
 pub(super) fn demo(args: &DemoArgs) -> Result<()> {
     crate::demo::run(args.seconds.map(Duration::from_secs))
 }
+
+/// `status`: the daemons, the runs in progress, the schedules.
+pub(super) fn status(context: &super::Context, out: &mut impl std::io::Write) -> Result<()> {
+    let status = crate::app::status::status(&context.app)?;
+    if context.json {
+        crate::output::json_line(out, &crate::output::status_json(&status))?;
+    } else {
+        crate::output::status_detail(&status, out)?;
+    }
+    Ok(())
+}

@@ -116,6 +116,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Site(command) => registry::site(&open(config)?, command, &mut out)?,
         Command::Account(command) => registry::account(&open(config)?, command, &mut out)?,
         Command::Audit(args) => registry::audit(&open(config)?, args, &mut out)?,
+        Command::Status => daemon::status(&open(config)?, &mut out)?,
         Command::Exception(command) => registry::exception(&open(config)?, command, &mut out)?,
         Command::Import(args) => transfer::import(&open(config)?, &args, &mut out)?,
         Command::Export(args) => transfer::export(&open(config)?, &args, &mut out)?,

@@ -442,3 +442,74 @@ pub fn bench_detail(report: &crate::bench::BenchReport, out: &mut impl Write) ->
     }
     Ok(())
 }
+
+/// `status` for people: the daemons, the runs in progress, the schedules.
+pub fn status_detail(status: &crate::app::status::Status, out: &mut impl Write) -> io::Result<()> {
+    if status.instances.is_empty() {
+        writeln!(out, "No daemon has used this database.")?;
+    } else {
+        let mut table = Table::new(&["instance", "state", "started", "last heartbeat", "leases"]);
+        for instance in &status.instances {
+            table.row(vec![
+                instance.status.name.clone(),
+                if instance.alive { "alive" } else { "silent" }.into(),
+                crate::clock::show(instance.status.started_at),
+                crate::clock::show(instance.status.heartbeat_at),
+                instance.status.leases.to_string(),
+            ]);
+        }
+        table.print(out)?;
+    }
+    writeln!(out)?;
+    if status.running.is_empty() {
+        writeln!(out, "No run in progress.")?;
+    } else {
+        let mut table = Table::new(&["run", "job", "instance", "started", "host names left"]);
+        for running in &status.running {
+            table.row(vec![
+                running.run.id.to_string(),
+                running.run.job.to_string(),
+                running.run.instance.clone().unwrap_or_default(),
+                crate::clock::show(running.run.started_at),
+                running.left.to_string(),
+            ]);
+        }
+        table.print(out)?;
+    }
+    writeln!(out)?;
+    let mut table = Table::new(&["job", "schedule", "next run"]);
+    for schedule in &status.schedules {
+        table.row(vec![
+            schedule.job.to_string(),
+            schedule.expression.clone(),
+            crate::clock::show(schedule.next_at),
+        ]);
+    }
+    table.print(out)
+}
+
+/// `status --json`.
+pub fn status_json(status: &crate::app::status::Status) -> Value {
+    json!({
+        "now": time(Some(status.now)),
+        "instances": status.instances.iter().map(|i| json!({
+            "name": i.status.name,
+            "alive": i.alive,
+            "started_at": time(Some(i.status.started_at)),
+            "heartbeat_at": time(Some(i.status.heartbeat_at)),
+            "leases": i.status.leases,
+        })).collect::<Vec<_>>(),
+        "running": status.running.iter().map(|r| json!({
+            "run": r.run.id,
+            "job": r.run.job.as_str(),
+            "instance": r.run.instance,
+            "started_at": time(Some(r.run.started_at)),
+            "hosts_left": r.left,
+        })).collect::<Vec<_>>(),
+        "schedules": status.schedules.iter().map(|s| json!({
+            "job": s.job.as_str(),
+            "expression": s.expression,
+            "next_at": time(Some(s.next_at)),
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -203,6 +203,22 @@ macro_rules! with_reader {
     };
 }
 
+// After the macros it uses.
+mod work;
+pub use work::{InstanceStatus, WorkItem, WorkRecord};
+
+/// Which running runs [`Store::interrupt_running`] marks interrupted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Interrupting {
+    /// Every one: the only daemon of a SQLite file starts, so none of
+    /// them is alive.
+    All,
+    /// This instance's, as it stops.
+    Of(String),
+    /// Those of instances with no heartbeat since `since` (dead).
+    Dead { since: DateTime<Utc> },
+}
+
 /// Settings every SQLite connection gets when the pool opens it.
 #[derive(Debug, Clone, Copy)]
 struct SqlitePragmas {
@@ -519,10 +535,26 @@ impl Store {
             if current.map(|s| s.next_at) != run.fire_at {
                 return Ok(None);
             }
+            // A job never overlaps itself, whichever instance runs it: the
+            // fire waits until the run in progress ends.
+            if runs::list(c, Some(run.job), 1)?
+                .first()
+                .is_some_and(|last| last.status == RunStatus::Running)
+            {
+                return Ok(None);
+            }
             let id = runs::insert(c, run)?;
             runs::set_schedule(c, next)?;
             Ok(Some(id))
         }))
+        .or_else(|e| match e {
+            // Another instance recorded the same fire first.
+            StoreError::Db(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => Ok(None),
+            e => Err(e),
+        })
     }
 
     /// Rewrites a run as it ends.
@@ -530,16 +562,40 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| runs::finish(c, run)))
     }
 
-    /// Marks every run still recorded as running as interrupted (a crash
-    /// cut them short), and returns them as they were.
-    pub fn interrupt_running(&self, at: DateTime<Utc>) -> Result<Vec<Run>, StoreError> {
+    /// Marks the runs still recorded as running that `which` names as
+    /// interrupted (a crash or a shutdown cut them short), and returns
+    /// them as they were.
+    pub fn interrupt_running(
+        &self,
+        at: DateTime<Utc>,
+        which: Interrupting,
+    ) -> Result<Vec<Run>, StoreError> {
         with_conn!(self, c => c.write_tx(|c| {
-            let running: Vec<Run> = runs::list(c, None, 1000)?
+            let alive: Vec<String> = match &which {
+                Interrupting::Dead { since } => {
+                    let since = convert::to_db(*since);
+                    c.instance_rows()?
+                        .into_iter()
+                        .filter(|i| i.heartbeat_at >= since)
+                        .map(|i| i.name)
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            let cut: Vec<Run> = runs::list(c, None, 1000)?
                 .into_iter()
                 .filter(|r| r.status == RunStatus::Running)
+                .filter(|r| match &which {
+                    Interrupting::All => true,
+                    Interrupting::Of(instance) => r.instance.as_deref() == Some(instance.as_str()),
+                    Interrupting::Dead { .. } => {
+                        !r.instance.as_ref().is_some_and(|i| alive.contains(i))
+                    }
+                })
                 .collect();
-            runs::interrupt(c, at)?;
-            Ok(running)
+            let ids: Vec<i64> = cut.iter().map(|r| r.id).collect();
+            c.interrupt_runs(&ids, convert::to_db(at))?;
+            Ok(cut)
         }))
     }
 

@@ -5,8 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    accounts, audit, discovered_hosts, domains, exceptions, findings, observations, org_contacts,
-    organizations, runs, schedules, sites,
+    accounts, audit, discovered_hosts, domains, exceptions, findings, instances, observations,
+    org_contacts, organizations, runs, schedules, sites, work,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
@@ -339,4 +339,33 @@ pub struct ScheduleRow {
     pub job: String,
     pub expression: String,
     pub next_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = work)]
+pub struct WorkRow {
+    pub id: i64,
+    pub run_id: i64,
+    pub hostname: String,
+    pub names: String,
+    pub owner: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub claims: i64,
+    pub done_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = work)]
+pub struct NewWorkRow {
+    pub run_id: i64,
+    pub hostname: String,
+    pub names: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = instances)]
+pub struct InstanceRow {
+    pub name: String,
+    pub started_at: NaiveDateTime,
+    pub heartbeat_at: NaiveDateTime,
 }

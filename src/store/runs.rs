@@ -127,10 +127,6 @@ pub fn list<C: Sql>(c: &mut C, job: Option<Job>, limit: usize) -> Result<Vec<Run
         .collect()
 }
 
-pub fn interrupt<C: Sql>(c: &mut C, at: DateTime<Utc>) -> Result<usize, StoreError> {
-    Ok(c.interrupt_runs(to_db(at))?)
-}
-
 pub fn schedules<C: Sql>(c: &mut C) -> Result<Vec<StoredSchedule>, StoreError> {
     c.schedule_rows()?
         .into_iter()

@@ -185,6 +185,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    work (id) {
+        id -> BigInt,
+        run_id -> BigInt,
+        hostname -> Text,
+        names -> Text,
+        owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        claims -> BigInt,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    instances (name) {
+        name -> Text,
+        started_at -> Timestamp,
+        heartbeat_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(work -> runs (run_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     org_contacts,
@@ -198,4 +221,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     discovered_hosts,
     runs,
     schedules,
+    work,
+    instances,
 );

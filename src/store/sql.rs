@@ -12,8 +12,8 @@ use diesel::sqlite::SqliteConnection;
 use super::StoreError;
 use super::rows::*;
 use super::schema::{
-    accounts, audit, discovered_hosts, domains, exceptions, findings, observations, org_contacts,
-    organizations, runs, schedules, sites,
+    accounts, audit, discovered_hosts, domains, exceptions, findings, instances, observations,
+    org_contacts, organizations, runs, schedules, sites, work,
 };
 
 /// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
@@ -52,6 +52,23 @@ pub trait Sql: Sized {
     /// advisory lock, so two instances never plan from the same state and
     /// overwrite each other's findings.
     fn serialise_findings(&mut self) -> QueryResult<()>;
+    /// Leases up to `limit` of run `run_id`'s host names that are not done
+    /// and not held (or whose lease has expired) to `owner` for `lease_secs`,
+    /// and returns them. PostgreSQL: `FOR UPDATE SKIP LOCKED` and the
+    /// database's clock, so instances never take the same batch.
+    fn claim_work(
+        &mut self,
+        run_id: i64,
+        owner: &str,
+        limit: i64,
+        lease_secs: f64,
+    ) -> QueryResult<Vec<WorkRow>>;
+    /// The running runs with host names free to claim, other than
+    /// `owner`'s own.
+    fn claimable_runs(&mut self, owner: &str) -> QueryResult<Vec<i64>>;
+    /// The time leases are reckoned in: the database's clock on
+    /// PostgreSQL (instances' clocks may differ), this one on SQLite.
+    fn clock(&mut self) -> QueryResult<NaiveDateTime>;
     /// Runs `f` in a read transaction, for a consistent view.
     fn read_tx<T>(
         &mut self,
@@ -132,13 +149,28 @@ pub trait Sql: Sized {
     fn upsert_discovered(&mut self, row: &NewDiscoveredRow) -> QueryResult<bool>;
 
     fn insert_run(&mut self, row: &RunRow) -> QueryResult<i64>;
+    /// Adds host names to a run's work; those it has already are skipped.
+    fn insert_work(&mut self, rows: &[NewWorkRow]) -> QueryResult<usize>;
+    /// Marks `ids` done, where `owner` still holds them.
+    fn finish_work(&mut self, ids: &[i64], owner: &str, at: NaiveDateTime) -> QueryResult<usize>;
+    /// Gives `ids` back, undone, for another to take at once.
+    fn release_work(&mut self, ids: &[i64], owner: &str) -> QueryResult<usize>;
+    /// Forgets the work of runs that ended before `before`.
+    fn delete_ended_work(&mut self, before: NaiveDateTime) -> QueryResult<usize>;
+    fn work_rows(&mut self, run_id: i64) -> QueryResult<Vec<WorkRow>>;
+    /// How many of a run's host names are not done.
+    fn work_left(&mut self, run_id: i64) -> QueryResult<i64>;
+    /// Work held under a lease not expired by `now`, by owner.
+    fn leases(&mut self, now: NaiveDateTime) -> QueryResult<Vec<(String, i64)>>;
+    fn upsert_instance(&mut self, row: &InstanceRow) -> QueryResult<()>;
+    fn instance_rows(&mut self) -> QueryResult<Vec<InstanceRow>>;
     fn last_run(&mut self) -> QueryResult<Option<RunRow>>;
     /// Rewrites a run's row (when it ends).
     fn update_run(&mut self, row: &RunRow) -> QueryResult<()>;
     /// The newest runs, newest first; of one job when given.
     fn run_rows(&mut self, job: Option<&str>, limit: i64) -> QueryResult<Vec<RunRow>>;
     /// Marks every run still `running` as `interrupted`, ended at `at`.
-    fn interrupt_runs(&mut self, at: NaiveDateTime) -> QueryResult<usize>;
+    fn interrupt_runs(&mut self, ids: &[i64], at: NaiveDateTime) -> QueryResult<usize>;
 
     fn schedule_rows(&mut self) -> QueryResult<Vec<ScheduleRow>>;
     /// Inserts a job's schedule, or replaces its expression and next time.
@@ -146,7 +178,7 @@ pub trait Sql: Sized {
 }
 
 macro_rules! impl_sql {
-    ($conn:ty, $write_tx:ident, $serialise:path) => {
+    ($conn:ty, $write_tx:ident, $serialise:path, $claim:path, $clock:path) => {
         impl Sql for $conn {
             fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>> {
                 let mut query = findings::table
@@ -247,10 +279,18 @@ macro_rules! impl_sql {
                 query.limit(limit).load(self)
             }
 
-            fn interrupt_runs(&mut self, at: NaiveDateTime) -> QueryResult<usize> {
-                diesel::update(runs::table.filter(runs::status.eq("running")))
+            fn interrupt_runs(&mut self, ids: &[i64], at: NaiveDateTime) -> QueryResult<usize> {
+                let mut cut = 0;
+                for chunk in ids.chunks(CHUNK) {
+                    cut += diesel::update(
+                        runs::table
+                            .filter(runs::id.eq_any(chunk))
+                            .filter(runs::status.eq("running")),
+                    )
                     .set((runs::status.eq("interrupted"), runs::finished_at.eq(at)))
-                    .execute(self)
+                    .execute(self)?;
+                }
+                Ok(cut)
             }
 
             fn schedule_rows(&mut self) -> QueryResult<Vec<ScheduleRow>> {
@@ -282,6 +322,143 @@ macro_rules! impl_sql {
 
             fn serialise_findings(&mut self) -> QueryResult<()> {
                 $serialise(self)
+            }
+
+            fn claim_work(
+                &mut self,
+                run_id: i64,
+                owner: &str,
+                limit: i64,
+                lease_secs: f64,
+            ) -> QueryResult<Vec<WorkRow>> {
+                $claim(self, run_id, owner, limit, lease_secs)
+            }
+
+            fn clock(&mut self) -> QueryResult<NaiveDateTime> {
+                $clock(self)
+            }
+
+            fn claimable_runs(&mut self, owner: &str) -> QueryResult<Vec<i64>> {
+                let now = $clock(self)?;
+                let mut ids: Vec<i64> = work::table
+                    .inner_join(runs::table)
+                    .filter(runs::status.eq("running"))
+                    .filter(runs::instance.ne(owner).or(runs::instance.is_null()))
+                    .filter(work::done_at.is_null())
+                    .filter(work::lease_until.is_null().or(work::lease_until.lt(now)))
+                    .select(work::run_id)
+                    .load(self)?;
+                ids.sort_unstable();
+                ids.dedup();
+                Ok(ids)
+            }
+
+            fn insert_work(&mut self, rows: &[NewWorkRow]) -> QueryResult<usize> {
+                // One row a statement: diesel's SQLite batch insert has no
+                // ON CONFLICT; the caller's transaction keeps it quick.
+                let mut added = 0;
+                for row in rows {
+                    added += diesel::insert_into(work::table)
+                        .values(row)
+                        .on_conflict((work::run_id, work::hostname))
+                        .do_nothing()
+                        .execute(self)?;
+                }
+                Ok(added)
+            }
+
+            fn finish_work(
+                &mut self,
+                ids: &[i64],
+                owner: &str,
+                at: NaiveDateTime,
+            ) -> QueryResult<usize> {
+                let mut done = 0;
+                for chunk in ids.chunks(CHUNK) {
+                    done += diesel::update(
+                        work::table
+                            .filter(work::id.eq_any(chunk))
+                            .filter(work::owner.eq(owner)),
+                    )
+                    .set(work::done_at.eq(Some(at)))
+                    .execute(self)?;
+                }
+                Ok(done)
+            }
+
+            fn release_work(&mut self, ids: &[i64], owner: &str) -> QueryResult<usize> {
+                let mut released = 0;
+                for chunk in ids.chunks(CHUNK) {
+                    released += diesel::update(
+                        work::table
+                            .filter(work::id.eq_any(chunk))
+                            .filter(work::owner.eq(owner))
+                            .filter(work::done_at.is_null()),
+                    )
+                    .set(work::lease_until.eq(None::<NaiveDateTime>))
+                    .execute(self)?;
+                }
+                Ok(released)
+            }
+
+            fn delete_ended_work(&mut self, before: NaiveDateTime) -> QueryResult<usize> {
+                diesel::delete(
+                    work::table.filter(
+                        work::run_id.eq_any(
+                            runs::table
+                                .filter(runs::status.ne("running"))
+                                .filter(runs::finished_at.lt(before))
+                                .select(runs::id),
+                        ),
+                    ),
+                )
+                .execute(self)
+            }
+
+            fn work_rows(&mut self, run_id: i64) -> QueryResult<Vec<WorkRow>> {
+                work::table
+                    .filter(work::run_id.eq(run_id))
+                    .order(work::id)
+                    .select(WorkRow::as_select())
+                    .load(self)
+            }
+
+            fn work_left(&mut self, run_id: i64) -> QueryResult<i64> {
+                work::table
+                    .filter(work::run_id.eq(run_id))
+                    .filter(work::done_at.is_null())
+                    .count()
+                    .get_result(self)
+            }
+
+            fn leases(&mut self, now: NaiveDateTime) -> QueryResult<Vec<(String, i64)>> {
+                let held: Vec<Option<String>> = work::table
+                    .filter(work::done_at.is_null())
+                    .filter(work::lease_until.gt(now))
+                    .select(work::owner)
+                    .load(self)?;
+                let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
+                for owner in held.into_iter().flatten() {
+                    *counts.entry(owner).or_default() += 1;
+                }
+                Ok(counts.into_iter().collect())
+            }
+
+            fn upsert_instance(&mut self, row: &InstanceRow) -> QueryResult<()> {
+                diesel::insert_into(instances::table)
+                    .values(row)
+                    .on_conflict(instances::name)
+                    .do_update()
+                    .set(instances::heartbeat_at.eq(row.heartbeat_at))
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn instance_rows(&mut self) -> QueryResult<Vec<InstanceRow>> {
+                instances::table
+                    .order(instances::heartbeat_at.desc())
+                    .select(InstanceRow::as_select())
+                    .load(self)
             }
 
             fn read_tx<T>(
@@ -677,9 +854,97 @@ macro_rules! impl_sql {
 impl_sql!(
     SqliteConnection,
     immediate_transaction,
-    writers_are_serialised
+    writers_are_serialised,
+    claim_work_sqlite,
+    clock_here
 );
-impl_sql!(PgConnection, transaction, findings_advisory_lock);
+impl_sql!(
+    PgConnection,
+    transaction,
+    findings_advisory_lock,
+    claim_work_pg,
+    clock_of_database
+);
+
+/// SQLite: one process writes the file (the daemon's lock), and its write
+/// transaction excludes every other writer; the lease is on this clock.
+fn claim_work_sqlite(
+    c: &mut SqliteConnection,
+    run_id: i64,
+    owner: &str,
+    limit: i64,
+    lease_secs: f64,
+) -> QueryResult<Vec<WorkRow>> {
+    let now = clock_here(c)?;
+    let until = now + chrono::Duration::milliseconds((lease_secs * 1000.0) as i64);
+    let ids: Vec<i64> = work::table
+        .filter(work::run_id.eq(run_id))
+        .filter(work::done_at.is_null())
+        .filter(work::lease_until.is_null().or(work::lease_until.lt(now)))
+        .order(work::id)
+        .limit(limit)
+        .select(work::id)
+        .load(c)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(work::table.filter(work::id.eq_any(&ids)))
+        .set((
+            work::owner.eq(owner),
+            work::lease_until.eq(Some(until)),
+            work::claims.eq(work::claims + 1),
+        ))
+        .execute(c)?;
+    work::table
+        .filter(work::id.eq_any(&ids))
+        .order(work::id)
+        .select(WorkRow::as_select())
+        .load(c)
+}
+
+fn clock_here(_: &mut SqliteConnection) -> QueryResult<NaiveDateTime> {
+    Ok(chrono::Utc::now().naive_utc())
+}
+
+/// PostgreSQL: the batch is chosen and leased in one statement, rows
+/// locked by another instance's claim skipped, the lease on the
+/// database's clock (UTC, as every stored time).
+fn claim_work_pg(
+    c: &mut PgConnection,
+    run_id: i64,
+    owner: &str,
+    limit: i64,
+    lease_secs: f64,
+) -> QueryResult<Vec<WorkRow>> {
+    diesel::sql_query(
+        "UPDATE work SET owner = $1, \
+             lease_until = (now() AT TIME ZONE 'UTC') + $2 * interval '1 second', \
+             claims = claims + 1 \
+         WHERE id IN ( \
+             SELECT id FROM work \
+             WHERE run_id = $3 AND done_at IS NULL \
+               AND (lease_until IS NULL OR lease_until < (now() AT TIME ZONE 'UTC')) \
+             ORDER BY id LIMIT $4 \
+             FOR UPDATE SKIP LOCKED) \
+         RETURNING id, run_id, hostname, names, owner, lease_until, claims, done_at",
+    )
+    .bind::<diesel::sql_types::Text, _>(owner)
+    .bind::<diesel::sql_types::Double, _>(lease_secs)
+    .bind::<diesel::sql_types::BigInt, _>(run_id)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(c)
+}
+
+/// The database's clock, in UTC as every stored time.
+fn clock_of_database(c: &mut PgConnection) -> QueryResult<NaiveDateTime> {
+    #[derive(QueryableByName)]
+    struct Now {
+        #[diesel(sql_type = diesel::sql_types::Timestamp)]
+        now: NaiveDateTime,
+    }
+    let now: Now = diesel::sql_query("SELECT (now() AT TIME ZONE 'UTC') AS now").get_result(c)?;
+    Ok(now.now)
+}
 
 /// SQLite: the write transaction's lock already excludes every other
 /// writer.

@@ -248,7 +248,10 @@ fn the_daemon_flags_the_province_on_schedule() {
                 .filter(|r| r.status == RunStatus::Ok)
                 .map(|r| r.job)
                 .collect();
-            (jobs.len() == 3).then_some(())
+            [Job::Probe, Job::Feeds, Job::Discover]
+                .iter()
+                .all(|job| jobs.contains(job))
+                .then_some(())
         });
         // Findings that accuse were confirmed by a second observation.
         let confirmed = store.findings(&[FindingStatus::Open]).expect("findings");
@@ -624,4 +627,160 @@ fn sighup_reloads_and_sigterm_drains() {
             .iter()
             .all(|r| r.status != RunStatus::Running)
     );
+}
+
+/// The province in a PostgreSQL database, for several daemons at once;
+/// `None` when no PostgreSQL is configured (CI always has one).
+fn shared_province() -> Option<Province> {
+    let db = crate::support::postgres()?;
+    let runtime = runtime();
+    let region = runtime.block_on(Region::start()).expect("region starts");
+    let watch = watch(&region, &db.url);
+    let store = db.open();
+    register(&store, &watch.policy).expect("register");
+    Some(Province {
+        store,
+        watch,
+        db,
+        _region: region,
+        _runtime: runtime,
+    })
+}
+
+/// How runs name a daemon process.
+fn instance_of(daemon: &Daemon) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    format!("{}:{}", host.trim(), daemon.pid())
+}
+
+/// Two daemons on one PostgreSQL database: one of them runs each probe
+/// fire, both probe its host names, and no host name is probed twice.
+#[test]
+fn two_daemons_share_a_cycle_and_probe_no_host_twice() {
+    let Some(province) = shared_province() else {
+        return;
+    };
+    let (watch, store) = (&province.watch, &province.store);
+    let every = [
+        "--every",
+        "probe=3",
+        "--every",
+        "feeds=600",
+        "--every",
+        "discover=600",
+    ];
+    // Small batches and one probe at a time: both daemons get a share.
+    let env = [
+        ("SITEWARD_DAEMON_CLAIM_BATCH", "1"),
+        ("SITEWARD_PROBE_CONCURRENCY", "1"),
+        ("SITEWARD_DAEMON_LEASE_SECS", "30"),
+    ];
+    let first = Daemon::start(watch, &every, &env);
+    let second = Daemon::start(watch, &every, &env);
+    let names = BTreeSet::from([instance_of(&first), instance_of(&second)]);
+    let run = wait_for(Duration::from_secs(90), &first, || {
+        probe_runs(store)
+            .into_iter()
+            .find(|r| r.status == RunStatus::Ok)
+    });
+    assert!(
+        names.contains(run.instance.as_deref().unwrap_or_default()),
+        "{run:?}"
+    );
+    let work = store.work(run.id).expect("work");
+    assert!(work.len() >= 15, "{work:?}");
+    assert!(work.iter().all(|w| w.done), "{work:?}");
+    assert!(
+        work.iter().all(|w| w.claims == 1),
+        "a host name was probed twice: {work:?}"
+    );
+    let owners: BTreeSet<String> = work.iter().filter_map(|w| w.owner.clone()).collect();
+    assert_eq!(owners, names, "both daemons took a share: {work:?}");
+    // Each scheduled fire ran once across both daemons.
+    let fires: Vec<_> = probe_runs(store).iter().map(|r| r.fire_at).collect();
+    let distinct: BTreeSet<_> = fires.iter().collect();
+    assert_eq!(distinct.len(), fires.len(), "a fire ran twice: {fires:?}");
+    // `status` lists both, alive.
+    let output = siteward(watch, &["--json", "status"]);
+    assert!(output.status.success());
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let alive: BTreeSet<String> = status["instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .filter(|i| i["alive"] == true)
+        .filter_map(|i| i["name"].as_str().map(str::to_string))
+        .collect();
+    assert!(names.is_subset(&alive), "{status}");
+    for mut daemon in [first, second] {
+        daemon.signal("TERM");
+        assert!(daemon.wait(Duration::from_secs(20)).0.success());
+    }
+}
+
+/// `kill -9` of a daemon holding a batch of another's run: once its
+/// lease expires the batch is taken over, and the run completes.
+#[test]
+fn a_dead_daemons_batch_is_taken_over_after_its_lease() {
+    let Some(province) = shared_province() else {
+        return;
+    };
+    let (watch, store) = (&province.watch, &province.store);
+    let every = [
+        "--every",
+        "probe=3",
+        "--every",
+        "feeds=600",
+        "--every",
+        "discover=600",
+    ];
+    let env = [
+        ("SITEWARD_DAEMON_CLAIM_BATCH", "2"),
+        ("SITEWARD_PROBE_CONCURRENCY", "1"),
+        ("SITEWARD_DAEMON_LEASE_SECS", "3"),
+    ];
+    let mut daemons = vec![
+        Daemon::start(watch, &every, &env),
+        Daemon::start(watch, &every, &env),
+    ];
+    // A run in progress, and the daemon that does not own it holding a
+    // batch of it.
+    let (run, helper) = wait_for(Duration::from_secs(90), &daemons[0], || {
+        let run = probe_runs(store)
+            .into_iter()
+            .find(|r| r.status == RunStatus::Running)?;
+        let work = store.work(run.id).ok()?;
+        let helper = daemons.iter().position(|d| {
+            let me = instance_of(d);
+            run.instance.as_deref() != Some(me.as_str())
+                && work
+                    .iter()
+                    .any(|w| !w.done && w.owner.as_deref() == Some(me.as_str()))
+        })?;
+        Some((run, helper))
+    });
+    let mut dead = daemons.remove(helper);
+    let dead_name = instance_of(&dead);
+    dead.signal("KILL");
+    dead.wait(Duration::from_secs(5));
+    let ended = wait_for(Duration::from_secs(60), &daemons[0], || {
+        probe_runs(store)
+            .into_iter()
+            .find(|r| r.id == run.id && r.status != RunStatus::Running)
+    });
+    assert_eq!(ended.status, RunStatus::Ok, "{}", daemons[0].log());
+    let work = store.work(run.id).expect("work");
+    assert!(work.iter().all(|w| w.done), "{work:?}");
+    assert!(
+        work.iter().any(|w| w.claims == 2),
+        "the dead daemon's batch was taken over: {work:?}"
+    );
+    assert!(
+        work.iter()
+            .all(|w| w.owner.as_deref() != Some(dead_name.as_str()) || w.claims == 1),
+        "{work:?}"
+    );
+    let mut survivor = daemons.remove(0);
+    survivor.signal("TERM");
+    assert!(survivor.wait(Duration::from_secs(20)).0.success());
 }

@@ -1,0 +1,5 @@
+DROP TABLE instances;
+DROP TABLE work;
+ALTER TABLE runs
+    DROP CONSTRAINT runs_job_check,
+    ADD CONSTRAINT runs_job_check CHECK (job IN ('probe', 'feeds', 'discover'));
