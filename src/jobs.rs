@@ -23,6 +23,8 @@ pub enum Job {
     Feeds,
     /// Zone transfers that policy allows, to learn host names.
     Discover,
+    /// Old observations pruned, as policy's `[retention]` says.
+    Retain,
     /// The host names whose pending findings are due, observed again, and
     /// the rules evaluated. Not on a schedule of its own: it fires when a
     /// due comes (its fire time is the due).
@@ -30,13 +32,20 @@ pub enum Job {
 }
 
 impl Job {
-    pub const ALL: [Job; 4] = [Job::Probe, Job::Feeds, Job::Discover, Job::Confirm];
+    pub const ALL: [Job; 5] = [
+        Job::Probe,
+        Job::Feeds,
+        Job::Discover,
+        Job::Retain,
+        Job::Confirm,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Job::Probe => "probe",
             Job::Feeds => "feeds",
             Job::Discover => "discover",
+            Job::Retain => "retain",
             Job::Confirm => "confirm",
         }
     }

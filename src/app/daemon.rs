@@ -365,6 +365,7 @@ async fn run_job(app: Arc<App>, run: Run, cancel: CancellationToken) {
                 .map(|report| report.run)
         }
         Job::Confirm => checks::confirm_due(&app, run, &cancel).await,
+        Job::Retain => super::retention::retain_job(&app, run).await,
         Job::Feeds => checks::feeds_cycle(&app, run, &cancel).await,
         Job::Discover => super::discovery::discover_job(&app, run).await,
     };

@@ -21,6 +21,7 @@ pub mod discovery;
 pub mod findings;
 pub mod lock;
 pub mod registry;
+pub mod retention;
 pub mod status;
 pub mod work;
 

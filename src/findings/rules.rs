@@ -1662,7 +1662,7 @@ impl<'a> Rules<'a> {
                             .unwrap_or(false)
                     })
                     .map(String::as_str)
-                    .take(5)
+                    .take(crate::probe::LINKS_KEPT_PER_HOST)
                     .collect();
                 let summary = format!(
                     "网站「{}」的页面 {} 仍链接到 {linked}（{what}）",

@@ -349,6 +349,7 @@ fn policy_values(policy: &Policy) -> Value {
         "own_networks": policy.own_networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
         "thresholds": policy.thresholds,
         "confirmation": policy.confirmation,
+        "retention": policy.retention,
         "prohibited_terms": policy.prohibited_terms,
         "severity": policy.severity,
         "schedules": schedules,

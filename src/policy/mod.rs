@@ -92,6 +92,15 @@ pub struct Confirmation {
     pub delay_secs: u64,
 }
 
+/// How long history is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Retention {
+    /// Observations last seen longer ago than this are pruned by the
+    /// `retain` job, but for each fact's latest row and what a finding
+    /// refers to.
+    pub observation_days: u32,
+}
+
 /// A job's schedule: the 5-field crontab expression as written, and the
 /// parsed schedule (China Standard Time; see [`cron`]).
 #[derive(Debug, Clone)]
@@ -117,6 +126,7 @@ pub struct Policy {
     pub own_networks: Vec<IpNet>,
     pub thresholds: Thresholds,
     pub confirmation: Confirmation,
+    pub retention: Retention,
     pub prohibited_terms: Vec<String>,
     pub severity: BTreeMap<FindingKind, Severity>,
     pub schedules: BTreeMap<String, JobSchedule>,
@@ -127,7 +137,14 @@ pub struct Policy {
 }
 
 /// The jobs a schedule may name.
-pub const JOBS: &[&str] = &["probe", "feeds", "discover", "reconcile", "report"];
+pub const JOBS: &[&str] = &[
+    "probe",
+    "feeds",
+    "discover",
+    "retain",
+    "reconcile",
+    "report",
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,6 +157,8 @@ struct PolicyFile {
     thresholds: ThresholdsSection,
     #[serde(default)]
     confirmation: ConfirmationSection,
+    #[serde(default)]
+    retention: RetentionSection,
     #[serde(default)]
     content: ContentSection,
     #[serde(default)]
@@ -193,6 +212,12 @@ struct ThresholdsSection {
 struct ConfirmationSection {
     confirmations: Option<toml::Spanned<u32>>,
     delay_secs: Option<toml::Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionSection {
+    observation_days: Option<toml::Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -437,6 +462,16 @@ impl Policy {
                 ),
             ));
         }
+        let observation_days = or_default(&file.retention.observation_days, 400);
+        if !(92..=3650).contains(observation_days.get_ref()) {
+            return Err(at_line(
+                observation_days.span(),
+                format!(
+                    "[retention] observation_days = {} must be between 92 (a quarter's reports must stay reproducible) and 3650",
+                    observation_days.get_ref()
+                ),
+            ));
+        }
         if *confirmations.get_ref() == 0 {
             return Err(at_line(
                 confirmations.span(),
@@ -562,6 +597,9 @@ impl Policy {
             confirmation: Confirmation {
                 confirmations: *confirmations.get_ref(),
                 delay_secs: *delay_secs.get_ref(),
+            },
+            retention: Retention {
+                observation_days: *observation_days.get_ref(),
             },
             prohibited_terms,
             severity,

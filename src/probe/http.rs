@@ -44,6 +44,15 @@ pub fn user_agent(contact: &str) -> String {
     }
 }
 
+/// SHA-256 of `body`, in lowercase hex.
+pub fn content_hash(body: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, body)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A response, as far as it was read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
@@ -502,6 +511,7 @@ impl PageProbe {
         let (text, encoding) = page::decode(&body, response.content_type.as_deref());
         let (mut read, visible) = page::parse(&text, &url, &self.settings.prohibited);
         read.encoding = encoding.name().to_string();
+        read.content_hash = Some(content_hash(&body));
         read.mentions = page::matching_terms(
             read.title.as_deref().unwrap_or_default(),
             &visible,

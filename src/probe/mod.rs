@@ -29,6 +29,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::registry::Hostname;
 
+/// Links to one other host name a stored page keeps (a finding quotes at
+/// most this many).
+pub const LINKS_KEPT_PER_HOST: usize = 5;
+
 /// How many connections the probes hold open to one address at a time.
 /// Hundreds of sites share a few addresses of a consolidated platform
 /// (集约化平台), and a burst of connections from one source looks like an
@@ -191,6 +195,19 @@ impl ObservationData {
     /// of what the name points at.
     pub fn comparable(&self) -> ObservationData {
         let mut copy = self.clone();
+        // A page's size and hash change with every visitor counter and
+        // news item; the rules read neither.
+        if let ObservationData::Page(http::PageOutcome::Loaded {
+            body_bytes,
+            page,
+            elapsed_ms,
+            ..
+        }) = &mut copy
+        {
+            *body_bytes = 0;
+            *elapsed_ms = 0;
+            page.content_hash = None;
+        }
         if let ObservationData::Dns(dns) = &mut copy {
             for hop in &mut dns.cname_chain {
                 hop.ttl = 0;
@@ -202,6 +219,32 @@ impl ObservationData {
                     }
                 }
             }
+        }
+        copy
+    }
+
+    /// What the store keeps of an observation of `host`: what the rules
+    /// read. A page keeps, of its links, only those to other host names,
+    /// a few per host (a finding quotes them); the links within the site,
+    /// most of a page's size, serve the IPv6 sampling during the probe.
+    pub fn stored(&self, host: &Hostname) -> ObservationData {
+        let mut copy = self.clone();
+        if let ObservationData::Page(http::PageOutcome::Loaded { page, .. }) = &mut copy {
+            let mut per_host: std::collections::BTreeMap<String, usize> = Default::default();
+            page.links.retain(|link| {
+                let Some(linked) = url::Url::parse(link)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                else {
+                    return false;
+                };
+                if linked == host.as_str() {
+                    return false;
+                }
+                let kept = per_host.entry(linked).or_default();
+                *kept += 1;
+                *kept <= LINKS_KEPT_PER_HOST
+            });
         }
         copy
     }

@@ -45,6 +45,11 @@ pub struct Page {
     /// mention.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// SHA-256 of the body as received, in hex: says the page changed
+    /// without keeping it. Not compared: a visitor counter is not a
+    /// change of what the rules read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
 }
 
 /// The charset a `Content-Type` header names, if any.

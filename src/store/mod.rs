@@ -671,6 +671,12 @@ impl Store {
         with_reader!(self, c => c.read_tx(|c| observations::latest_rounds(c, since)))
     }
 
+    /// Prunes observations last seen before `before` (see
+    /// [`observations::prune`]).
+    pub fn prune_observations(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| observations::prune(c, before)))
+    }
+
     /// Per host name, (visits, failed) of its pages since `since`.
     pub fn availability(
         &self,

@@ -42,20 +42,41 @@ fn address_key(observation: &Observation) -> String {
     }
 }
 
+/// The version of the stored form written now. 1: pages with every
+/// link; 2: pages with the links to other host names only (a few per
+/// host), and the body's hash.
+pub const SCHEMA: i32 = 2;
+
+/// Reads a stored form of version `schema` as today's.
+fn upgrade(data: &str, schema: i32, host: &Hostname) -> Result<ObservationData, String> {
+    match schema {
+        1 => {
+            // Version 1 kept a page whole: keep what version 2 keeps.
+            let data: ObservationData = serde_json::from_str(data).map_err(|e| e.to_string())?;
+            Ok(data.stored(host))
+        }
+        SCHEMA => serde_json::from_str(data).map_err(|e| e.to_string()),
+        newer => Err(format!(
+            "written by a newer siteward (stored form version {newer}, this one reads up to {SCHEMA})"
+        )),
+    }
+}
+
 pub fn record<C: Sql>(c: &mut C, batch: &[Observation]) -> Result<RecordStats, StoreError> {
     let mut stats = RecordStats::default();
     for observation in batch {
         let kind = observation.data.kind();
         let address = address_key(observation);
-        let data = serde_json::to_string(&observation.data).map_err(|e| StoreError::Corrupt {
+        let stored = observation.data.stored(&observation.host);
+        let data = serde_json::to_string(&stored).map_err(|e| StoreError::Corrupt {
             what: format!("cannot serialise an observation: {e}"),
         })?;
         let at = to_db(observation.at);
         let latest = c.latest_observation(observation.host.as_str(), kind, &address)?;
         let same = latest.as_ref().is_some_and(|latest| {
-            latest.data == data
-                || serde_json::from_str::<ObservationData>(&latest.data)
-                    .is_ok_and(|stored| stored.comparable() == observation.data.comparable())
+            (latest.schema == SCHEMA && latest.data == data)
+                || upgrade(&latest.data, latest.schema, &observation.host)
+                    .is_ok_and(|was| was.comparable() == stored.comparable())
         });
         match latest {
             Some(latest) if same => {
@@ -74,6 +95,7 @@ pub fn record<C: Sql>(c: &mut C, batch: &[Observation]) -> Result<RecordStats, S
                     first_seen: at,
                     last_seen: at,
                     seen_count: 1,
+                    schema: SCHEMA,
                 })?;
                 stats.changed += 1;
             }
@@ -86,12 +108,11 @@ fn from_row(row: ObservationRow) -> Result<StoredObservation, StoreError> {
     let corrupt = |what: String| StoreError::Corrupt {
         what: format!("observations row {}: {what}", row.id),
     };
-    let data: ObservationData =
-        serde_json::from_str(&row.data).map_err(|e| corrupt(e.to_string()))?;
     let host: Hostname = row
         .hostname
         .parse()
         .map_err(|e: crate::registry::Invalid| corrupt(e.to_string()))?;
+    let data = upgrade(&row.data, row.schema, &host).map_err(corrupt)?;
     let address = if row.address.is_empty() || row.kind == "feed" {
         None
     } else {
@@ -194,4 +215,44 @@ pub fn availability<C: Sql>(
         }
     }
     Ok(counts)
+}
+
+/// Prunes the observations last seen before `before`, except each fact's
+/// latest row (what is true now, however old) and the rows of a host
+/// name a finding is about that overlap the finding's life (its
+/// evidence's history). Returns how many rows went.
+pub fn prune<C: Sql>(c: &mut C, before: DateTime<Utc>) -> Result<usize, StoreError> {
+    let candidates = c.observation_spans_before(to_db(before))?;
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let newest: std::collections::HashSet<i64> = c.newest_observation_ids()?.into_iter().collect();
+    // Each host name's findings, as spans of their life.
+    let mut lives: BTreeMap<String, Vec<(chrono::NaiveDateTime, chrono::NaiveDateTime)>> =
+        BTreeMap::new();
+    let far = to_db(Utc::now() + chrono::Duration::days(1));
+    for finding in c.finding_rows(&[])? {
+        let Ok(crate::findings::Scope::Host(host)) =
+            finding.scope.parse::<crate::findings::Scope>()
+        else {
+            continue;
+        };
+        lives
+            .entry(host.as_str().to_string())
+            .or_default()
+            .push((finding.first_seen, finding.resolved_at.unwrap_or(far)));
+    }
+    let doomed: Vec<i64> = candidates
+        .into_iter()
+        .filter(|row| !newest.contains(&row.id))
+        .filter(|row| {
+            !lives.get(&row.hostname).is_some_and(|spans| {
+                spans
+                    .iter()
+                    .any(|(from, to)| row.first_seen <= *to && row.last_seen >= *from)
+            })
+        })
+        .map(|row| row.id)
+        .collect();
+    Ok(c.delete_observations(&doomed)?)
 }

@@ -228,6 +228,8 @@ pub struct ObservationRow {
     pub first_seen: NaiveDateTime,
     pub last_seen: NaiveDateTime,
     pub seen_count: i64,
+    /// The version of the stored form of `data`.
+    pub schema: i32,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -241,6 +243,7 @@ pub struct NewObservationRow {
     pub first_seen: NaiveDateTime,
     pub last_seen: NaiveDateTime,
     pub seen_count: i64,
+    pub schema: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
@@ -368,4 +371,14 @@ pub struct InstanceRow {
     pub name: String,
     pub started_at: NaiveDateTime,
     pub heartbeat_at: NaiveDateTime,
+}
+
+/// An observation's key and span, without its data (for pruning).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = observations)]
+pub struct ObservationSpanRow {
+    pub id: i64,
+    pub hostname: String,
+    pub first_seen: NaiveDateTime,
+    pub last_seen: NaiveDateTime,
 }

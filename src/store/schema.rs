@@ -119,6 +119,7 @@ diesel::table! {
         first_seen -> Timestamp,
         last_seen -> Timestamp,
         seen_count -> BigInt,
+        schema -> Integer,
     }
 }
 

@@ -133,6 +133,14 @@ pub trait Sql: Sized {
         until: NaiveDateTime,
     ) -> QueryResult<Vec<ObservationRow>>;
     fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>>;
+    /// The observations last seen before `before`, without their data.
+    fn observation_spans_before(
+        &mut self,
+        before: NaiveDateTime,
+    ) -> QueryResult<Vec<ObservationSpanRow>>;
+    /// The newest row's id of every host name, kind and address.
+    fn newest_observation_ids(&mut self) -> QueryResult<Vec<i64>>;
+    fn delete_observations(&mut self, ids: &[i64]) -> QueryResult<usize>;
     /// Every observation seen since `since`, oldest first.
     fn observations_since(&mut self, since: NaiveDateTime) -> QueryResult<Vec<ObservationRow>>;
     /// Every page observation seen since `since`.
@@ -805,6 +813,38 @@ macro_rules! impl_sql {
                     .order(observations::id)
                     .select(ObservationRow::as_select())
                     .load(self)
+            }
+
+            fn observation_spans_before(
+                &mut self,
+                before: NaiveDateTime,
+            ) -> QueryResult<Vec<ObservationSpanRow>> {
+                observations::table
+                    .filter(observations::last_seen.lt(before))
+                    .select(ObservationSpanRow::as_select())
+                    .load(self)
+            }
+
+            fn newest_observation_ids(&mut self) -> QueryResult<Vec<i64>> {
+                let ids: Vec<Option<i64>> = observations::table
+                    .group_by((
+                        observations::hostname,
+                        observations::kind,
+                        observations::address,
+                    ))
+                    .select(diesel::dsl::max(observations::id))
+                    .load(self)?;
+                Ok(ids.into_iter().flatten().collect())
+            }
+
+            fn delete_observations(&mut self, ids: &[i64]) -> QueryResult<usize> {
+                let mut deleted = 0;
+                for chunk in ids.chunks(CHUNK) {
+                    deleted +=
+                        diesel::delete(observations::table.filter(observations::id.eq_any(chunk)))
+                            .execute(self)?;
+                }
+                Ok(deleted)
             }
 
             fn observations_since(

@@ -161,3 +161,189 @@ fn a_cycle_is_stored_as_hosts_finish() {
         }
     }
 }
+
+/// A homepage with `own` links within the site, `other` links to
+/// old.gansu.gov.cn, and a body hash of `hash`.
+fn homepage_outcome(own: usize, other: usize, hash: &str, bytes: usize) -> ObservationData {
+    use siteward::probe::http::PageOutcome;
+    use siteward::probe::page::Page;
+    let mut links: Vec<String> = (0..own)
+        .map(|i| format!("https://www.gansu.gov.cn/col/{i}.html"))
+        .collect();
+    links.extend((0..other).map(|i| format!("https://old.gansu.gov.cn/{i}.html")));
+    ObservationData::Page(PageOutcome::Loaded {
+        status: 200,
+        final_url: "https://www.gansu.gov.cn/".into(),
+        hops: vec![],
+        redirected_to: None,
+        body_bytes: bytes,
+        truncated: false,
+        page: Box::new(Page {
+            encoding: "utf-8".into(),
+            title: Some("甘肃省人民政府".into()),
+            links,
+            link_hosts: ["www.gansu.gov.cn", "old.gansu.gov.cn"]
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            content_hash: Some(hash.into()),
+            ..Page::default()
+        }),
+        server: None,
+        takeover: vec![],
+        elapsed_ms: 80,
+    })
+}
+
+fn stored_links(data: &ObservationData) -> Vec<String> {
+    match data {
+        ObservationData::Page(siteward::probe::http::PageOutcome::Loaded { page, .. }) => {
+            page.links.clone()
+        }
+        other => panic!("not a page: {other:?}"),
+    }
+}
+
+/// The store keeps what the rules read: of a page's links, those to
+/// other host names (a few per host); a homepage whose counter or news
+/// changed every round is not a new row; a row of the older stored form
+/// is read as today's; one from a newer siteward is refused by name.
+#[test]
+fn pages_are_stored_slim_versioned_and_unchanged_by_their_counters() {
+    use diesel::prelude::*;
+    let db = crate::support::sqlite();
+    let store = db.open();
+    let host: Hostname = "www.gansu.gov.cn".parse().expect("host");
+    let address: IpAddr = "127.0.0.1".parse().expect("ip");
+    let at = |minute: u32| {
+        Utc.with_ymd_and_hms(2026, 11, 1, 8, minute, 0)
+            .single()
+            .expect("time")
+    };
+    let first = Observation {
+        host: host.clone(),
+        address: Some(address),
+        at: at(0),
+        data: homepage_outcome(400, 8, "aaaa", 52_000),
+    };
+    let stats = store.record_observations(&[first]).expect("record");
+    assert_eq!(stats.changed, 1);
+    let read = store.observations(&host, None).expect("read");
+    let links = stored_links(&read[0].observation.data);
+    assert_eq!(links.len(), 5, "{links:?}");
+    assert!(
+        links
+            .iter()
+            .all(|l| l.starts_with("https://old.gansu.gov.cn/"))
+    );
+    // Every round the homepage's counter changes its size and hash.
+    for minute in 1..=4 {
+        let again = Observation {
+            host: host.clone(),
+            address: Some(address),
+            at: at(minute * 10),
+            data: homepage_outcome(400, 8, &format!("hash{minute}"), 52_000 + minute as usize),
+        };
+        let stats = store.record_observations(&[again]).expect("record");
+        assert_eq!((stats.changed, stats.unchanged), (0, 1), "round {minute}");
+    }
+    let read = store.observations(&host, None).expect("read");
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].seen_count, 5);
+
+    // Rows written before the stored form had a version: read as today's.
+    let path = db.url.trim_start_matches("sqlite://").to_string();
+    let mut raw = diesel::sqlite::SqliteConnection::establish(&path).expect("sqlite");
+    let old: Hostname = "old.gansu.gov.cn".parse().expect("host");
+    let v1 = serde_json::to_string(&homepage_outcome(300, 7, "bbbb", 40_000)).expect("json");
+    for (hostname, schema) in [("old.gansu.gov.cn", 1), ("new.gansu.gov.cn", 3)] {
+        diesel::sql_query(
+            "INSERT INTO observations (hostname, kind, address, outcome, data, first_seen, last_seen, seen_count, schema) \
+             VALUES (?, 'page', '127.0.0.1', 'loaded', ?, '2026-11-01 08:00:00', '2026-11-01 08:00:00', 1, ?)",
+        )
+        .bind::<diesel::sql_types::Text, _>(hostname)
+        .bind::<diesel::sql_types::Text, _>(&v1)
+        .bind::<diesel::sql_types::Integer, _>(schema)
+        .execute(&mut raw)
+        .expect("insert an old row");
+    }
+    let read = store.observations(&old, None).expect("an old row reads");
+    let links = stored_links(&read[0].observation.data);
+    assert_eq!(links.len(), 5, "{links:?}");
+    let newer: Hostname = "new.gansu.gov.cn".parse().expect("host");
+    let err = store
+        .observations(&newer, None)
+        .expect_err("a newer form is not guessed at")
+        .to_string();
+    assert!(err.contains("newer siteward"), "{err}");
+}
+
+/// Retention prunes old history, but keeps each fact's latest row, and
+/// the history of a host name while a finding about it lasted.
+#[test]
+fn retention_keeps_current_facts_and_what_findings_refer_to() {
+    use diesel::prelude::*;
+    let db = crate::support::sqlite();
+    let store = db.open();
+    let now = Utc::now();
+    let days_ago = |d: i64| now - chrono::Duration::days(d);
+    let fact = |host: &str, days: i64, after_ms: u64| Observation {
+        host: host.parse().expect("host"),
+        address: None,
+        at: days_ago(days),
+        data: ObservationData::Deadline { after_ms },
+    };
+    store
+        .record_observations(&[
+            // Changed twice, long ago, and now: the old rows go.
+            fact("a.gansu.gov.cn", 500, 1),
+            fact("a.gansu.gov.cn", 450, 2),
+            fact("a.gansu.gov.cn", 0, 3),
+            // Old, but a finding about it lasted then: kept.
+            fact("b.gansu.gov.cn", 500, 1),
+            fact("b.gansu.gov.cn", 0, 2),
+            // Old, and still the latest fact: kept.
+            fact("c.gansu.gov.cn", 500, 1),
+        ])
+        .expect("record");
+    let path = db.url.trim_start_matches("sqlite://").to_string();
+    let mut raw = diesel::sqlite::SqliteConnection::establish(&path).expect("sqlite");
+    diesel::sql_query(
+        "INSERT INTO findings (kind, subject, scope, severity, status, summary, action, evidence, confirmations, first_seen, last_seen, resolved_at) \
+         VALUES ('not_resolving', 'b.gansu.gov.cn', 'b.gansu.gov.cn', 'warning', 'resolved', 's', 'a', '[]', 2, ?, ?, ?)",
+    )
+    .bind::<diesel::sql_types::Timestamp, _>(days_ago(510).naive_utc())
+    .bind::<diesel::sql_types::Timestamp, _>(days_ago(490).naive_utc())
+    .bind::<diesel::sql_types::Timestamp, _>(days_ago(480).naive_utc())
+    .execute(&mut raw)
+    .expect("a finding of long ago");
+    let pruned = store.prune_observations(days_ago(400)).expect("prune");
+    assert_eq!(pruned, 2);
+    let rows = |host: &str| {
+        store
+            .observations(
+                &host.parse().expect("host"),
+                Some(now + chrono::Duration::days(1)),
+            )
+            .expect("read")
+            .len()
+    };
+    // `observations` shows the newest row per kind: count what remains
+    // as of each time instead.
+    let at = |host: &str, days: i64| {
+        store
+            .observations(&host.parse().expect("host"), Some(days_ago(days)))
+            .expect("read")
+            .len()
+    };
+    assert_eq!(rows("a.gansu.gov.cn"), 1);
+    assert_eq!(at("a.gansu.gov.cn", 460), 0, "a's old rows are gone");
+    assert_eq!(
+        at("b.gansu.gov.cn", 499),
+        1,
+        "b's history under its finding is kept"
+    );
+    assert_eq!(at("c.gansu.gov.cn", 499), 1, "c's latest fact is kept");
+    // Pruning again removes nothing more.
+    assert_eq!(store.prune_observations(days_ago(400)).expect("prune"), 0);
+}

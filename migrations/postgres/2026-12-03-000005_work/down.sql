@@ -1,3 +1,4 @@
+ALTER TABLE observations DROP COLUMN schema;
 DROP TABLE instances;
 DROP TABLE work;
 ALTER TABLE runs

@@ -1,8 +1,8 @@
--- Several instances share a cycle. The `confirm` job joins the jobs a run
--- can be of.
+-- Several instances share a cycle. The `retain` and `confirm` jobs join
+-- the jobs a run can be of.
 ALTER TABLE runs
     DROP CONSTRAINT runs_job_check,
-    ADD CONSTRAINT runs_job_check CHECK (job IN ('probe', 'feeds', 'discover', 'confirm'));
+    ADD CONSTRAINT runs_job_check CHECK (job IN ('probe', 'feeds', 'discover', 'retain', 'confirm'));
 
 -- A probe run's host names, claimed in batches by whichever instance is
 -- free (FOR UPDATE SKIP LOCKED): the owner holds a batch until
@@ -28,3 +28,8 @@ CREATE TABLE instances (
     started_at TIMESTAMP NOT NULL,
     heartbeat_at TIMESTAMP NOT NULL
 );
+
+-- The stored form of an observation carries its version: a form that
+-- changes is upgraded when read, never taken for corrupt. Rows written
+-- before this are version 1 (pages with every link).
+ALTER TABLE observations ADD COLUMN schema INTEGER NOT NULL DEFAULT 1;

@@ -1,2 +1,3 @@
+ALTER TABLE observations DROP COLUMN schema;
 DROP TABLE instances;
 DROP TABLE work;

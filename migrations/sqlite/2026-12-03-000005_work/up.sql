@@ -1,9 +1,9 @@
--- Several instances share a cycle. The `confirm` job joins the jobs a run
--- can be of (SQLite cannot change a CHECK constraint in place: the table
+-- Several instances share a cycle. The `retain` and `confirm` jobs join
+-- the jobs a run can be of (SQLite cannot change a CHECK constraint in place: the table
 -- is rebuilt).
 CREATE TABLE runs_new (
     id INTEGER PRIMARY KEY NOT NULL,
-    job TEXT NOT NULL DEFAULT 'probe' CHECK (job IN ('probe', 'feeds', 'discover', 'confirm')),
+    job TEXT NOT NULL DEFAULT 'probe' CHECK (job IN ('probe', 'feeds', 'discover', 'retain', 'confirm')),
     fire_at TIMESTAMP,
     instance TEXT,
     started_at TIMESTAMP NOT NULL,
@@ -45,3 +45,8 @@ CREATE TABLE instances (
     started_at TIMESTAMP NOT NULL,
     heartbeat_at TIMESTAMP NOT NULL
 );
+
+-- The stored form of an observation carries its version: a form that
+-- changes is upgraded when read, never taken for corrupt. Rows written
+-- before this are version 1 (pages with every link).
+ALTER TABLE observations ADD COLUMN schema INTEGER NOT NULL DEFAULT 1;
