@@ -33,8 +33,11 @@ pub struct DaemonReport {
     pub findings_opened: usize,
     /// VmHWM of the daemon after the cycle.
     pub cycle_peak_rss_mb: f64,
-    /// VmRSS of the daemon once the cycle is over.
+    /// VmRSS of the daemon a second after the cycle.
     pub idle_after_cycle_rss_mb: f64,
+    /// VmRSS of the daemon 20 s after the cycle (its worker threads gone,
+    /// the allocator's delayed purges done), when no cycle runs then.
+    pub settled_after_cycle_rss_mb: Option<f64>,
     pub grace_secs: u64,
     /// How far into the second cycle SIGTERM was sent.
     pub sigterm_after_secs: f64,
@@ -196,7 +199,8 @@ fn measure(
 
     // One cycle, fired by the scheduler.
     let before = probe_runs(&store)?.len();
-    let mut daemon = start(&config, "probe=2", &dir.join("cycle.log"))?;
+    // Every minute: a cycle, then idle until the next minute.
+    let mut daemon = start(&config, "probe=60", &dir.join("cycle.log"))?;
     let pid = daemon.0.id();
     let run = wait_for(Duration::from_secs(600), || {
         let runs = probe_runs(&store)?;
@@ -206,6 +210,12 @@ fn measure(
     let cycle_peak_rss_mb = proc_mb(pid, "VmHWM:");
     std::thread::sleep(Duration::from_secs(1));
     let idle_after_cycle_rss_mb = proc_mb(pid, "VmRSS:");
+    std::thread::sleep(Duration::from_secs(19));
+    let settled = proc_mb(pid, "VmRSS:");
+    let settled_after_cycle_rss_mb = probe_runs(&store)?
+        .first()
+        .is_some_and(|r| r.id == run.id)
+        .then_some(settled);
 
     // SIGTERM in the middle of the next cycle.
     let first = run.id;
@@ -241,6 +251,7 @@ fn measure(
         findings_opened: run.opened,
         cycle_peak_rss_mb,
         idle_after_cycle_rss_mb,
+        settled_after_cycle_rss_mb,
         grace_secs: GRACE,
         sigterm_after_secs,
         sigterm_to_exit_secs,

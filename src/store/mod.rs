@@ -219,6 +219,16 @@ pub enum Interrupting {
     Dead { since: DateTime<Utc> },
 }
 
+/// The `sslmode` of a PostgreSQL URL that requires TLS, if it asks for it.
+fn tls_asked(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == "sslmode" && matches!(value, "require" | "verify-ca" | "verify-full"))
+            .then(|| value.to_string())
+    })
+}
+
 /// Settings every SQLite connection gets when the pool opens it.
 #[derive(Debug, Clone, Copy)]
 struct SqlitePragmas {
@@ -266,6 +276,14 @@ impl Store {
             message,
         };
         let pools = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            if let Some(mode) = tls_asked(url) {
+                return Err(open_error(format!(
+                    "sslmode={mode}: this siteward connects to PostgreSQL without TLS (its \
+                     libpq is built without OpenSSL). Connect over a Unix socket on the \
+                     database's machine (postgres://USER:PASSWORD@/DB?host=/var/run/postgresql) \
+                     or through an encrypted tunnel; see the README, \"PostgreSQL\""
+                )));
+            }
             let mut conn = PgConnection::establish(url).map_err(|e| open_error(e.to_string()))?;
             // Several instances may start at once: one migrates, the
             // others wait on the advisory lock and find nothing to do.

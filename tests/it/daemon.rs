@@ -784,3 +784,39 @@ fn a_dead_daemons_batch_is_taken_over_after_its_lease() {
     survivor.signal("TERM");
     assert!(survivor.wait(Duration::from_secs(20)).0.success());
 }
+
+/// PostgreSQL without TLS (libpq is built without OpenSSL): over a Unix
+/// socket on the database's machine, and a URL that requires TLS is
+/// refused with what to do instead.
+#[test]
+fn postgres_over_a_unix_socket_and_tls_refused_by_name() {
+    let Some(db) = crate::support::postgres() else {
+        return;
+    };
+    let url = url::Url::parse(&db.url).expect("url");
+    let socket_dir = std::env::var("SITEWARD_TEST_POSTGRES_SOCKET_DIR")
+        .unwrap_or_else(|_| "/var/run/postgresql".into());
+    let over_socket = format!(
+        "postgres://{}:{}@/{}?host={socket_dir}&port={}",
+        url.username(),
+        url.password().unwrap_or_default(),
+        url.path().trim_start_matches('/'),
+        url.port().unwrap_or(5432)
+    );
+    let store = Store::open(&over_socket).unwrap_or_else(|e| panic!("{e}"));
+    store
+        .heartbeat("over-the-socket", chrono::Utc::now())
+        .expect("a write over the socket");
+    let instances = store.instances().expect("a read over the socket");
+    assert_eq!(instances[0].name, "over-the-socket");
+    let refused = Store::open(&format!("{}?sslmode=verify-full", db.url))
+        .err()
+        .expect("TLS asked for")
+        .to_string();
+    assert!(refused.contains("sslmode=verify-full"), "{refused}");
+    assert!(refused.contains("Unix socket"), "{refused}");
+    assert!(
+        refused.contains(":***@"),
+        "the password is not shown: {refused}"
+    );
+}
