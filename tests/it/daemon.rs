@@ -810,8 +810,7 @@ fn postgres_over_a_unix_socket_and_tls_refused_by_name() {
     let instances = store.instances().expect("a read over the socket");
     assert_eq!(instances[0].name, "over-the-socket");
     let refused = Store::open(&format!("{}?sslmode=verify-full", db.url))
-        .err()
-        .expect("TLS asked for")
+        .expect_err("TLS asked for")
         .to_string();
     assert!(refused.contains("sslmode=verify-full"), "{refused}");
     assert!(refused.contains("Unix socket"), "{refused}");
