@@ -32,6 +32,101 @@ pub struct BenchReport {
     pub concurrency: usize,
     /// Observations by kind and outcome, to show the cycle saw the mix.
     pub outcomes: BTreeMap<String, usize>,
+    /// With `--growth`: the observation table over rounds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub growth: Option<Growth>,
+}
+
+/// How the observation table grows when every homepage changes every
+/// round (a visitor counter), at a 15-minute schedule.
+#[derive(Debug, Clone, Serialize)]
+pub struct Growth {
+    pub rounds: usize,
+    /// Rows and database bytes after the first round.
+    pub first_round_rows: u64,
+    pub first_round_bytes: u64,
+    /// Rows and bytes each later round added, on average.
+    pub rows_per_round: f64,
+    pub bytes_per_round: f64,
+    /// At 96 rounds a day.
+    pub rows_per_day: f64,
+    pub mb_per_day: f64,
+    /// A homepage observation's JSON as the probe sees it (every link)
+    /// and as stored, on average: what a new full row per changed page
+    /// would have cost.
+    pub page_json_bytes_full: f64,
+    pub page_json_bytes_stored: f64,
+    pub mb_per_day_if_every_changed_page_were_a_full_row: f64,
+}
+
+/// Rounds a day at the default `probe` schedule.
+const ROUNDS_PER_DAY: f64 = 96.0;
+
+/// Stores `observations` again `rounds` times, 15 minutes apart, each
+/// homepage with a new size and hash, and measures the table.
+fn growth(
+    store: &Store,
+    database: &std::path::Path,
+    observations: &[crate::probe::Observation],
+    rounds: usize,
+) -> Result<Growth> {
+    // The file's size once the write-ahead log is folded in: the log
+    // itself is reused, not grown, by the daily updates.
+    let size = || -> Result<u64> {
+        store.checkpoint()?;
+        Ok(std::fs::metadata(database).map(|m| m.len()).unwrap_or(0))
+    };
+    let mut full: f64 = 0.0;
+    let mut stored: f64 = 0.0;
+    let mut pages: f64 = 0.0;
+    for observation in observations {
+        if let ObservationData::Page(crate::probe::http::PageOutcome::Loaded { .. }) =
+            &observation.data
+        {
+            full += serde_json::to_string(&observation.data)?.len() as f64;
+            stored +=
+                serde_json::to_string(&observation.data.stored(&observation.host))?.len() as f64;
+            pages += 1.0;
+        }
+    }
+    let first_round_bytes = size()?;
+    let first_round_rows = store.observation_rows()?;
+    let mut round = observations.to_vec();
+    for n in 1..=rounds {
+        for observation in &mut round {
+            observation.at += chrono::Duration::minutes(15);
+            if let ObservationData::Page(crate::probe::http::PageOutcome::Loaded {
+                body_bytes,
+                page,
+                ..
+            }) = &mut observation.data
+            {
+                *body_bytes += 1;
+                page.content_hash = Some(crate::probe::http::content_hash(
+                    format!("{}{n}", observation.host).as_bytes(),
+                ));
+            }
+        }
+        store.record_observations(&round)?;
+    }
+    let rows_after = store.observation_rows()?;
+    let bytes_after = size()?;
+    let rows_per_round = (rows_after - first_round_rows) as f64 / rounds.max(1) as f64;
+    let bytes_per_round =
+        bytes_after.saturating_sub(first_round_bytes) as f64 / rounds.max(1) as f64;
+    let mb = 1024.0 * 1024.0;
+    Ok(Growth {
+        rounds,
+        first_round_rows,
+        first_round_bytes,
+        rows_per_round,
+        bytes_per_round,
+        rows_per_day: rows_per_round * ROUNDS_PER_DAY,
+        mb_per_day: bytes_per_round * ROUNDS_PER_DAY / mb,
+        page_json_bytes_full: full / pages.max(1.0),
+        page_json_bytes_stored: stored / pages.max(1.0),
+        mb_per_day_if_every_changed_page_were_a_full_row: full * ROUNDS_PER_DAY / mb,
+    })
 }
 
 /// Peak resident memory of this process (VmHWM), in MiB.
@@ -49,7 +144,7 @@ pub fn peak_rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
-pub fn run(count: usize, concurrency: usize) -> Result<BenchReport> {
+pub fn run(count: usize, concurrency: usize, rounds: Option<usize>) -> Result<BenchReport> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -109,6 +204,15 @@ pub fn run(count: usize, concurrency: usize) -> Result<BenchReport> {
             ))
             .or_insert(0) += 1;
     }
+    let growth = match rounds {
+        Some(rounds) => Some(growth(
+            &store,
+            &directory.join("bench.db"),
+            &observations,
+            rounds,
+        )?),
+        None => None,
+    };
     drop(store);
     drop(world);
     let _ = std::fs::remove_dir_all(&directory);
@@ -124,6 +228,7 @@ pub fn run(count: usize, concurrency: usize) -> Result<BenchReport> {
         setup_seconds,
         concurrency,
         outcomes,
+        growth,
     })
 }
 

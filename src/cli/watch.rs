@@ -57,6 +57,11 @@ pub struct BenchArgs {
     /// from SIGTERM to exit in the middle of a second cycle.
     #[arg(long)]
     pub daemon: bool,
+    /// After the cycle, store its observations again this many times, a
+    /// round every 15 minutes, each homepage's counter changed (its size
+    /// and hash), and report the observation table's growth per day.
+    #[arg(long, conflicts_with = "daemon")]
+    pub growth: Option<usize>,
     /// With --daemon: how far into the second cycle SIGTERM is sent, in
     /// seconds.
     #[arg(long, default_value_t = 5, requires = "daemon")]

@@ -65,7 +65,7 @@ pub(super) fn bench(
         return Ok(());
     }
     let report = super::with_spinner(json, "benchmark running", || {
-        crate::bench::run(args.hosts, concurrency)
+        crate::bench::run(args.hosts, concurrency, args.growth)
     })?;
     if json {
         crate::output::json_line(out, &report)?;

@@ -695,6 +695,23 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| observations::prune(c, before)))
     }
 
+    /// SQLite: moves the write-ahead log into the database file and
+    /// empties it, so that the file's size is the data's (benchmarks).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => {
+                let mut c = writer.get().map_err(|e| self.pool_error(e))?;
+                Ok(sql::wal_checkpoint(&mut c)?)
+            }
+            Pools::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// How many observation rows the store holds.
+    pub fn observation_rows(&self) -> Result<u64, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| Ok(c.count_observations()? as u64)))
+    }
+
     /// Per host name, (visits, failed) of its pages since `since`.
     pub fn availability(
         &self,

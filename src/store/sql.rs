@@ -141,6 +141,7 @@ pub trait Sql: Sized {
     /// The newest row's id of every host name, kind and address.
     fn newest_observation_ids(&mut self) -> QueryResult<Vec<i64>>;
     fn delete_observations(&mut self, ids: &[i64]) -> QueryResult<usize>;
+    fn count_observations(&mut self) -> QueryResult<i64>;
     /// Every observation seen since `since`, oldest first.
     fn observations_since(&mut self, since: NaiveDateTime) -> QueryResult<Vec<ObservationRow>>;
     /// Every page observation seen since `since`.
@@ -837,6 +838,10 @@ macro_rules! impl_sql {
                 Ok(ids.into_iter().flatten().collect())
             }
 
+            fn count_observations(&mut self) -> QueryResult<i64> {
+                observations::table.count().get_result(self)
+            }
+
             fn delete_observations(&mut self, ids: &[i64]) -> QueryResult<usize> {
                 let mut deleted = 0;
                 for chunk in ids.chunks(CHUNK) {
@@ -1000,4 +1005,12 @@ fn findings_advisory_lock(c: &mut PgConnection) -> QueryResult<()> {
         .bind::<diesel::sql_types::BigInt, _>(FINDINGS_LOCK)
         .execute(c)
         .map(|_| ())
+}
+
+/// SQLite: folds the write-ahead log into the database file and empties
+/// it.
+pub fn wal_checkpoint(c: &mut SqliteConnection) -> QueryResult<()> {
+    diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(c)
+        .map(drop)
 }
