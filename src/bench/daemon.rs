@@ -7,6 +7,7 @@
 //! of a second cycle. The world runs in this process; the daemon is a
 //! child process (this same binary), configured as an office would.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -61,6 +62,9 @@ fn proc_mb(pid: u32, field: &str) -> f64 {
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
+
+/// The daemons' shutdown grace period.
+const GRACE: u64 = 10;
 
 fn wait_for<T>(limit: Duration, mut what: impl FnMut() -> Result<Option<T>>) -> Result<T> {
     let started = Instant::now();
@@ -130,14 +134,14 @@ pub fn run(count: usize, concurrency: usize, sigterm_after: Duration) -> Result<
     outcome
 }
 
-fn measure(
+/// The daemon's configuration and policy in `dir`, and the world's host
+/// names registered as live sites in the database at `url` (empty).
+fn prepare(
     world: &world::World,
     dir: &Path,
-    count: usize,
     concurrency: usize,
-    sigterm_after: Duration,
-) -> Result<DaemonReport> {
-    const GRACE: u64 = 10;
+    url: &str,
+) -> Result<(std::path::PathBuf, Store, f64)> {
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, &world.ca_pem)?;
     let policies = dir.join("policies");
@@ -153,14 +157,13 @@ fn measure(
             )
             .replace("confirmations = 2", "confirmations = 1"),
     )?;
-    let url = format!("sqlite://{}", dir.join("siteward.db").display());
     let config = dir.join("siteward.toml");
     std::fs::write(
         &config,
         format!(
             "[database]\nurl = \"{url}\"\n\n[policies]\ndir = \"{}\"\n\n\
              [resolver]\nnameservers = [\"{}\"]\ntimeout_ms = 3000\nattempts = 1\nauthoritative_port = {}\n\n\
-             [probe]\nconcurrency = {concurrency}\ndeadline_ms = 20000\nhttps_port = {}\nhttp_port = {}\nextra_roots = [\"{}\"]\n\n\
+             [probe]\nconcurrency = {concurrency}\nper_address_connections = {concurrency}\ndeadline_ms = 20000\nhttps_port = {}\nhttp_port = {}\nextra_roots = [\"{}\"]\n\n\
              [daemon]\nshutdown_grace_secs = {GRACE}\n",
             policies.display(),
             world.dns.addr,
@@ -181,13 +184,35 @@ fn measure(
             i + 1
         ));
     }
-    let store = Store::open(&url)?;
+    let store = Store::open(url)?;
+    if !store
+        .sites(&crate::store::SiteFilter::default())?
+        .is_empty()
+    {
+        bail!(
+            "the benchmark needs an empty database, and {} has sites",
+            store.url()
+        );
+    }
     let policy = crate::policy::Policy::load(Some(&policies))?;
     let started = Instant::now();
     let (records, _) = crate::transfer::parse(crate::transfer::Entity::Sites, csv.as_bytes())
         .map_err(|e| anyhow::anyhow!("the benchmark's registry: {e}"))?;
     store.import(&records, &policy, &crate::store::Change::now("bench"))?;
     let import_seconds = started.elapsed().as_secs_f64();
+
+    Ok((config, store, import_seconds))
+}
+
+fn measure(
+    world: &world::World,
+    dir: &Path,
+    count: usize,
+    concurrency: usize,
+    sigterm_after: Duration,
+) -> Result<DaemonReport> {
+    let url = format!("sqlite://{}", dir.join("siteward.db").display());
+    let (config, store, import_seconds) = prepare(world, dir, concurrency, &url)?;
 
     // Idle: a schedule that does not fire during the measurement.
     let mut daemon = start(&config, "probe=86400", &dir.join("idle.log"))?;
@@ -258,4 +283,142 @@ fn measure(
         exit_status: status.code(),
         interrupted_run_status: interrupted,
     })
+}
+
+/// Several daemons sharing one database (PostgreSQL): one scheduled
+/// cycle, its rate, and how the CPU time split between the daemons and
+/// the database server.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedReport {
+    pub hosts: usize,
+    pub instances: usize,
+    pub concurrency: usize,
+    pub cycle_seconds: f64,
+    pub cycle_names_per_sec: f64,
+    pub cycle_status: String,
+    /// Host names each instance probed.
+    pub probed_by_instance: Vec<usize>,
+    /// CPU seconds over the cycle, of the daemons together and of the
+    /// database server's processes (`postgres`).
+    pub daemons_cpu_secs: f64,
+    pub database_cpu_secs: f64,
+    /// The database's share of the CPU time the cycle took.
+    pub database_share: f64,
+}
+
+/// CPU seconds (user and system) of process `pid` so far.
+fn cpu_secs(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // The fields after the command's closing parenthesis.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+/// CPU seconds so far of every process named `postgres`, by pid.
+fn postgres_cpu() -> BTreeMap<u32, f64> {
+    let mut out = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if comm.trim() == "postgres" {
+                out.insert(pid, cpu_secs(pid));
+            }
+        }
+    }
+    out
+}
+
+/// Runs `instances` daemons on the database at `url` (an empty
+/// PostgreSQL database) over a registry of `count` live sites, for one
+/// scheduled cycle.
+pub fn run_shared(
+    count: usize,
+    concurrency: usize,
+    instances: usize,
+    url: &str,
+) -> Result<SharedReport> {
+    let runtime = crate::commands::runtime()?;
+    let world = runtime
+        .block_on(world::start(count))
+        .context("cannot start the simulated world")?;
+    let dir = std::env::temp_dir().join(format!("siteward-bench-shared-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let outcome = (|| {
+        let (config, store, _) = prepare(&world, &dir, concurrency, url)?;
+        let mut daemons = Vec::new();
+        for n in 0..instances.max(1) {
+            daemons.push(start(
+                &config,
+                "probe=60",
+                &dir.join(format!("shared-{n}.log")),
+            )?);
+        }
+        let database_before = postgres_cpu();
+        let daemons_before: Vec<f64> = daemons.iter().map(|d| cpu_secs(d.0.id())).collect();
+        let run = wait_for(Duration::from_secs(3600), || {
+            let runs = probe_runs(&store)?;
+            Ok(runs
+                .first()
+                .filter(|r| r.status != RunStatus::Running)
+                .cloned())
+        })?;
+        let daemons_cpu_secs: f64 = daemons
+            .iter()
+            .zip(&daemons_before)
+            .map(|(d, before)| cpu_secs(d.0.id()) - before)
+            .sum();
+        let database_cpu_secs: f64 = postgres_cpu()
+            .into_iter()
+            .map(|(pid, now)| now - database_before.get(&pid).copied().unwrap_or(0.0))
+            .sum();
+        let work = store.work(run.id)?;
+        let probed_by_instance = daemons
+            .iter()
+            .map(|d| {
+                let name = format!(
+                    "{}:{}",
+                    crate::store::instance()
+                        .rsplit_once(':')
+                        .map_or("", |(h, _)| h),
+                    d.0.id()
+                );
+                work.iter()
+                    .filter(|w| w.owner.as_deref() == Some(name.as_str()))
+                    .count()
+            })
+            .collect();
+        for daemon in &daemons {
+            signal(daemon.0.id(), "TERM")?;
+        }
+        for mut daemon in daemons {
+            daemon.0.wait()?;
+        }
+        let cycle_seconds = (run.finished_at - run.started_at).as_seconds_f64();
+        Ok(SharedReport {
+            hosts: count,
+            instances,
+            concurrency,
+            cycle_seconds,
+            cycle_names_per_sec: count as f64 / cycle_seconds,
+            cycle_status: run.status.to_string(),
+            probed_by_instance,
+            daemons_cpu_secs,
+            database_cpu_secs,
+            database_share: database_cpu_secs
+                / (database_cpu_secs + daemons_cpu_secs).max(f64::MIN_POSITIVE),
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    drop(world);
+    outcome
 }

@@ -62,6 +62,13 @@ pub struct BenchArgs {
     /// and hash), and report the observation table's growth per day.
     #[arg(long, conflicts_with = "daemon")]
     pub growth: Option<usize>,
+    /// With --daemon: run this many daemons on the database of --database
+    /// (an empty PostgreSQL database) and measure one shared cycle.
+    #[arg(long, requires_all = ["daemon", "database"])]
+    pub instances: Option<usize>,
+    /// With --instances: the database they share.
+    #[arg(long, requires = "instances")]
+    pub database: Option<String>,
     /// With --daemon: how far into the second cycle SIGTERM is sent, in
     /// seconds.
     #[arg(long, default_value_t = 5, requires = "daemon")]

@@ -51,6 +51,16 @@ pub(super) fn bench(
     out: &mut impl Write,
 ) -> Result<()> {
     let concurrency = args.concurrency.unwrap_or(config.probe.concurrency);
+    if let (Some(instances), Some(database)) = (args.instances, args.database.as_deref()) {
+        let report =
+            crate::bench::daemon::run_shared(args.hosts, concurrency, instances, database)?;
+        if json {
+            crate::output::json_line(out, &report)?;
+        } else {
+            writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        }
+        return Ok(());
+    }
     if args.daemon {
         let report = crate::bench::daemon::run(
             args.hosts,

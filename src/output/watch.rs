@@ -478,6 +478,12 @@ pub fn status_detail(status: &crate::app::status::Status, out: &mut impl Write) 
         table.print(out)?;
     }
     writeln!(out)?;
+    if status.schedules.is_empty() {
+        return writeln!(
+            out,
+            "No job scheduled yet (the daemon records them when it starts)."
+        );
+    }
     let mut table = Table::new(&["job", "schedule", "next run"]);
     for schedule in &status.schedules {
         table.row(vec![
