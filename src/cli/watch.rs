@@ -60,14 +60,14 @@ pub struct BenchArgs {
     /// After the cycle, store its observations again this many times, a
     /// round every 15 minutes, each homepage's counter changed (its size
     /// and hash), and report the observation table's growth per day.
-    #[arg(long, conflicts_with = "daemon")]
+    #[arg(long, value_name = "ROUNDS", conflicts_with = "daemon")]
     pub growth: Option<usize>,
     /// With --daemon: run this many daemons on the database of --database
     /// (an empty PostgreSQL database) and measure one shared cycle.
-    #[arg(long, requires_all = ["daemon", "database"])]
+    #[arg(long, value_name = "K", requires_all = ["daemon", "database"])]
     pub instances: Option<usize>,
     /// With --instances: the database they share.
-    #[arg(long, requires = "instances")]
+    #[arg(long, value_name = "URL", requires = "instances")]
     pub database: Option<String>,
     /// With --daemon: how far into the second cycle SIGTERM is sent, in
     /// seconds.
