@@ -103,13 +103,7 @@ pub async fn cycle(
     cancel: &CancellationToken,
 ) -> Result<CheckReport> {
     let outcome = cycle_inner(app, &mut run, options, cancel).await;
-    run.finished_at = Utc::now();
-    if outcome.is_err() {
-        run.status = RunStatus::Failed;
-    }
-    let finished = run.clone();
-    db(&app.store, move |s| s.finish_run(&finished)).await?;
-    let (stats, discovered) = outcome?;
+    let (run, (stats, discovered)) = super::finish(&app.store, run, outcome).await?;
     let findings = db(&app.store, |s| {
         s.findings(&[
             FindingStatus::Open,
@@ -181,13 +175,7 @@ async fn cycle_inner(
         cancel,
     )
     .await?;
-    let polled: BTreeSet<String> = observations
-        .iter()
-        .filter_map(|o| match &o.data {
-            ObservationData::Feed(poll) => Some(poll.url.clone()),
-            _ => None,
-        })
-        .collect();
+    let polled = polled(&observations);
     drop(observations);
     let work: Vec<(Hostname, Vec<String>)> = targets
         .values()
@@ -470,13 +458,9 @@ pub async fn confirm_due(app: &App, mut run: Run, cancel: &CancellationToken) ->
         Ok::<(), anyhow::Error>(())
     }
     .await;
-    run.finished_at = Utc::now();
-    if outcome.is_err() {
-        run.status = RunStatus::Failed;
-    }
-    let finished = run.clone();
-    db(&app.store, move |s| s.finish_run(&finished)).await?;
-    outcome.map(|()| run)
+    super::finish(&app.store, run, outcome)
+        .await
+        .map(|(run, ())| run)
 }
 
 /// The earliest due among the pending findings that no `confirm` run
@@ -524,13 +508,7 @@ pub async fn feeds_cycle(app: &App, mut run: Run, cancel: &CancellationToken) ->
             run.status = RunStatus::Interrupted;
             return Ok(());
         }
-        let polled: BTreeSet<String> = observations
-            .iter()
-            .filter_map(|o| match &o.data {
-                ObservationData::Feed(poll) => Some(poll.url.clone()),
-                _ => None,
-            })
-            .collect();
+        let polled = polled(&observations);
         let judged = judge(app, &policy).await?;
         let mut failures = judged.failures_of(&BTreeSet::new(), &polled);
         for url in urls.iter().filter(|url| !polled.contains(*url)) {
@@ -548,13 +526,20 @@ pub async fn feeds_cycle(app: &App, mut run: Run, cancel: &CancellationToken) ->
         Ok::<(), anyhow::Error>(())
     }
     .await;
-    run.finished_at = Utc::now();
-    if outcome.is_err() {
-        run.status = RunStatus::Failed;
-    }
-    let finished = run.clone();
-    db(&app.store, move |s| s.finish_run(&finished)).await?;
-    outcome.map(|()| run)
+    super::finish(&app.store, run, outcome)
+        .await
+        .map(|(run, ())| run)
+}
+
+/// The feeds that answered among `observations`.
+fn polled(observations: &[Observation]) -> BTreeSet<String> {
+    observations
+        .iter()
+        .filter_map(|o| match &o.data {
+            ObservationData::Feed(poll) => Some(poll.url.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn feed_urls(accounts: &[crate::registry::Account]) -> Vec<String> {

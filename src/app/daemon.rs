@@ -157,6 +157,8 @@ pub async fn serve(
     let me = crate::store::instance();
     let started_at = Utc::now();
     let mut last_heartbeat: Option<tokio::time::Instant> = None;
+    // The earliest due not yet taken, once read (`None`: read it).
+    let mut next_due: Option<Option<chrono::DateTime<Utc>>> = None;
     let mut tick = tokio::time::interval(options.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -198,6 +200,7 @@ pub async fn serve(
             .filter(|(_, (_, handle))| handle.is_finished())
             .map(|(job, _)| *job)
             .collect();
+        let ended_any = !ended.is_empty();
         for job in ended {
             if let Some((run, handle)) = running.remove(&job)
                 && let Err(e) = handle.await
@@ -245,7 +248,8 @@ pub async fn serve(
             running.insert(stored.job, (id, handle));
         }
         // Say this instance is alive, for `siteward status`.
-        if last_heartbeat.is_none_or(|at| at.elapsed() >= heartbeat_every) {
+        let heartbeat_now = last_heartbeat.is_none_or(|at| at.elapsed() >= heartbeat_every);
+        if heartbeat_now {
             let name = me.clone();
             match db(&app.store, move |s| s.heartbeat(&name, started_at)).await {
                 Ok(()) => last_heartbeat = Some(tokio::time::Instant::now()),
@@ -271,8 +275,9 @@ pub async fn serve(
                 }
             }
         }
-        // Take a share of the runs other instances started.
-        if helping.as_ref().is_none_or(|h| h.is_finished()) {
+        // Take a share of the runs other instances started (a SQLite
+        // file has one daemon: nobody else starts runs).
+        if shared && helping.as_ref().is_none_or(|h| h.is_finished()) {
             let app_help = app.clone();
             let cancel = shutdown.child_token();
             helping = Some(tokio::spawn(async move {
@@ -281,10 +286,23 @@ pub async fn serve(
                 }
             }));
         }
-        // Observe again what awaits confirmation, when its due comes.
+        // Observe again what awaits confirmation, when its due comes. The
+        // next due is read again only when it may have changed: a job
+        // ended, or a heartbeat went by (another process's findings).
+        if ended_any || heartbeat_now {
+            next_due = None;
+        }
         if options.confirm && !running.contains_key(&Job::Confirm) {
-            match checks::next_due(&app).await {
+            let due = match next_due {
+                Some(due) => Ok(due),
+                None => checks::next_due(&app).await,
+            };
+            if let Ok(due) = due {
+                next_due = Some(due);
+            }
+            match due {
                 Ok(Some(due)) if due <= now => {
+                    next_due = None;
                     let run = Run::start(Job::Confirm, Some(due));
                     let started = run.clone();
                     // The due is the fire time: across instances, one run

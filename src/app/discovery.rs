@@ -146,8 +146,7 @@ pub async fn discover_job(app: &App, mut run: Run) -> Result<Run> {
     } else {
         RunStatus::Ok
     };
-    run.finished_at = Utc::now();
-    let finished = run.clone();
-    db(&app.store, move |s| s.finish_run(&finished)).await?;
-    Ok(run)
+    super::finish(&app.store, run, Ok(()))
+        .await
+        .map(|(run, ())| run)
 }

@@ -182,3 +182,20 @@ pub async fn db<T: Send + 'static>(
         .await
         .context("a database task stopped unexpectedly")??)
 }
+
+/// Records how `run` ended: now, and `failed` when `outcome` is an error
+/// of ours (its status otherwise is what the job set). Returns the run,
+/// or the job's error once the run is recorded.
+pub async fn finish<T>(
+    store: &Store,
+    mut run: crate::store::Run,
+    outcome: Result<T>,
+) -> Result<(crate::store::Run, T)> {
+    run.finished_at = chrono::Utc::now();
+    if outcome.is_err() {
+        run.status = crate::jobs::RunStatus::Failed;
+    }
+    let finished = run.clone();
+    db(store, move |s| s.finish_run(&finished)).await?;
+    outcome.map(|value| (run, value))
+}

@@ -16,15 +16,11 @@ pub async fn retain_job(app: &App, mut run: Run) -> Result<Run> {
     let days = i64::from(app.policy().retention.observation_days);
     let before = Utc::now() - chrono::Duration::days(days);
     let pruned = db(&app.store, move |s| s.prune_observations(before)).await;
-    run.finished_at = Utc::now();
-    run.status = match &pruned {
-        Ok(rows) => {
-            tracing::info!(rows, days, "observations pruned");
-            RunStatus::Ok
-        }
-        Err(_) => RunStatus::Failed,
-    };
-    let finished = run.clone();
-    db(&app.store, move |s| s.finish_run(&finished)).await?;
-    pruned.map(|_| run)
+    if let Ok(rows) = &pruned {
+        tracing::info!(rows, days, "observations pruned");
+    }
+    run.status = RunStatus::Ok;
+    super::finish(&app.store, run, pruned)
+        .await
+        .map(|(run, _)| run)
 }

@@ -647,6 +647,16 @@ fn shared_province() -> Option<Province> {
     })
 }
 
+/// The probe job every 3 s, the others rarely: the shared-cycle tests.
+const SHARED_EVERY: [&str; 6] = [
+    "--every",
+    "probe=3",
+    "--every",
+    "feeds=600",
+    "--every",
+    "discover=600",
+];
+
 /// How runs name a daemon process.
 fn instance_of(daemon: &Daemon) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
@@ -661,22 +671,14 @@ fn two_daemons_share_a_cycle_and_probe_no_host_twice() {
         return;
     };
     let (watch, store) = (&province.watch, &province.store);
-    let every = [
-        "--every",
-        "probe=3",
-        "--every",
-        "feeds=600",
-        "--every",
-        "discover=600",
-    ];
     // Small batches and one probe at a time: both daemons get a share.
     let env = [
         ("SITEWARD_DAEMON_CLAIM_BATCH", "1"),
         ("SITEWARD_PROBE_CONCURRENCY", "1"),
         ("SITEWARD_DAEMON_LEASE_SECS", "30"),
     ];
-    let first = Daemon::start(watch, &every, &env);
-    let second = Daemon::start(watch, &every, &env);
+    let first = Daemon::start(watch, &SHARED_EVERY, &env);
+    let second = Daemon::start(watch, &SHARED_EVERY, &env);
     let names = BTreeSet::from([instance_of(&first), instance_of(&second)]);
     let run = wait_for(Duration::from_secs(90), &first, || {
         probe_runs(store)
@@ -726,22 +728,14 @@ fn a_dead_daemons_batch_is_taken_over_after_its_lease() {
         return;
     };
     let (watch, store) = (&province.watch, &province.store);
-    let every = [
-        "--every",
-        "probe=3",
-        "--every",
-        "feeds=600",
-        "--every",
-        "discover=600",
-    ];
     let env = [
         ("SITEWARD_DAEMON_CLAIM_BATCH", "2"),
         ("SITEWARD_PROBE_CONCURRENCY", "1"),
         ("SITEWARD_DAEMON_LEASE_SECS", "3"),
     ];
     let mut daemons = vec![
-        Daemon::start(watch, &every, &env),
-        Daemon::start(watch, &every, &env),
+        Daemon::start(watch, &SHARED_EVERY, &env),
+        Daemon::start(watch, &SHARED_EVERY, &env),
     ];
     // A run in progress, and the daemon that does not own it holding a
     // batch of it.
