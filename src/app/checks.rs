@@ -22,8 +22,8 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::{App, db};
-use crate::findings::view::{HostView, group};
-use crate::findings::{self, Evaluation, FindingStatus, Inputs};
+use crate::findings::view::group;
+use crate::findings::{self, FindingStatus};
 use crate::jobs::{Job, RunStatus};
 use crate::policy::Policy;
 use crate::probe::run::{Prober, Probes, Target};
@@ -153,6 +153,9 @@ async fn cycle_inner(
     })
     .await?;
     let targets = targets(&sites, &discovered, &policy, started_at);
+    // Judging reads the registry again: a province's copy is not held
+    // through the cycle.
+    drop((sites, discovered));
     let feed_urls = if options.feeds {
         feed_urls(&accounts)
     } else {
@@ -181,6 +184,12 @@ async fn cycle_inner(
         .values()
         .map(|t| (t.host.clone(), t.names.clone()))
         .collect();
+    // Kept only to observe again what awaits confirmation.
+    let targets = if options.confirm {
+        targets
+    } else {
+        BTreeMap::new()
+    };
     let run_id = run.id;
     db(store, move |s| s.start_work(run_id, &work)).await?;
     let worked = super::work::work_to_the_end(app, run.id, &prober, options, cancel).await?;
@@ -364,33 +373,71 @@ pub async fn judge(app: &App, policy: &Policy) -> Result<Judged> {
     judge_at(app, policy, Utc::now()).await
 }
 
+/// Host names judged at a time: what judging holds in memory is one
+/// slice's facts plus what the rules carry between slices.
+const JUDGE_SLICE: usize = 2_000;
+
 /// [`judge`] as if it were `now`.
 pub async fn judge_at(app: &App, policy: &Policy, now: chrono::DateTime<Utc>) -> Result<Judged> {
+    let started = std::time::Instant::now();
     let since =
         now - chrono::Duration::minutes(i64::from(policy.thresholds.max_observation_age_mins));
-    let (sites, orgs, accounts, latest) = db(&app.store, move |s| {
+    let window = now - chrono::Duration::days(i64::from(policy.thresholds.unreachable_window_days));
+    let (sites, orgs, accounts, hosts, polls) = db(&app.store, move |s| {
         Ok((
             s.sites(&SiteFilter::default())?,
             s.orgs()?,
             s.accounts()?,
-            s.latest_rounds(since)?,
+            s.observed_hosts(since)?,
+            s.latest_polls(since)?,
         ))
     })
     .await?;
-    let (mut hosts, feeds) = group(latest);
-    with_availability(&app.store, policy, &mut hosts, now).await?;
-    let round = Round {
+    let (_, feeds) = group(polls);
+    let registry = findings::Registry {
         sites: &sites,
         orgs: &orgs,
         accounts: &accounts,
     };
-    let evaluation = round.evaluate(policy, &hosts, &feeds, now);
+    // Whether IPv6 is judged depends on every host's facts: judged under
+    // what the last judgement found, and again in the rare round where
+    // that changed.
+    let mut ipv6_works = app.ipv6_works().unwrap_or(true);
+    let evaluation = loop {
+        let mut judge = findings::Judge::new(registry, policy, now, ipv6_works, false);
+        for slice in hosts.chunks(JUDGE_SLICE) {
+            let slice = slice.to_vec();
+            let (latest, availability) = db(&app.store, move |s| {
+                Ok((
+                    s.latest_rounds(since, &slice)?,
+                    s.availability(window, &slice)?,
+                ))
+            })
+            .await?;
+            let (mut views, _) = group(latest);
+            for (host, view) in &mut views {
+                view.availability = availability.get(host.as_str()).copied();
+            }
+            judge.hosts(&views);
+        }
+        let seen = judge.ipv6().works();
+        app.set_ipv6_works(seen);
+        if seen == ipv6_works {
+            break judge.finish(&feeds);
+        }
+        ipv6_works = seen;
+    };
     let failures = evaluation.failures.clone();
     let confirmations = policy.confirmation.confirmations;
     let stats = db(&app.store, move |s| {
         s.record_evaluation(&evaluation, confirmations, now)
     })
     .await?;
+    tracing::debug!(
+        hosts = hosts.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "judged"
+    );
     Ok(Judged {
         stats,
         failures,
@@ -407,13 +454,12 @@ pub async fn confirm_due(app: &App, mut run: Run, cancel: &CancellationToken) ->
         let now = Utc::now();
         let since =
             now - chrono::Duration::minutes(i64::from(policy.thresholds.max_observation_age_mins));
-        let (pending, sites, accounts, discovered, latest) = db(&app.store, move |s| {
+        let (pending, sites, accounts, discovered) = db(&app.store, move |s| {
             Ok((
                 s.findings(&[FindingStatus::Pending])?,
                 s.sites(&SiteFilter::default())?,
                 s.accounts()?,
                 s.discovered()?,
-                s.latest_rounds(since)?,
             ))
         })
         .await?;
@@ -422,8 +468,15 @@ pub async fn confirm_due(app: &App, mut run: Run, cancel: &CancellationToken) ->
             .filter(|f| due_at(f, &policy) <= now)
             .collect();
         let targets = targets(&sites, &discovered, &policy, now);
-        let again = rescope(&due, &zone_hosts(&latest), &targets);
-        drop(latest);
+        let zones = if due
+            .iter()
+            .any(|f| matches!(f.scope.parse(), Ok(findings::Scope::Zone(_))))
+        {
+            stored_zone_hosts(&app.store, since).await?
+        } else {
+            BTreeMap::new()
+        };
+        let again = rescope(&due, &zones, &targets);
         let feeds_again = refeed(&due, &accounts);
         let hosts: BTreeSet<Hostname> = again.iter().map(|t| t.host.clone()).collect();
         let feeds: BTreeSet<String> = feeds_again.iter().cloned().collect();
@@ -647,49 +700,22 @@ async fn record(store: &Store, batch: Vec<Observation>) -> Result<Vec<Observatio
         .context("cannot store the observations")
 }
 
-/// The registry as one check read it.
-struct Round<'a> {
-    sites: &'a [crate::registry::Site],
-    orgs: &'a [crate::registry::Organization],
-    accounts: &'a [crate::registry::Account],
-}
-
-impl Round<'_> {
-    fn evaluate(
-        &self,
-        policy: &Policy,
-        hosts: &BTreeMap<Hostname, HostView>,
-        feeds: &BTreeMap<String, crate::probe::feed::FeedPoll>,
-        now: chrono::DateTime<Utc>,
-    ) -> Evaluation {
-        let inputs = Inputs {
-            now,
-            sites: self.sites,
-            orgs: self.orgs,
-            accounts: self.accounts,
-            hosts,
-            feeds,
-            // The store holds every host's latest round: the whole picture.
-            ipv6_works: None,
-            partial: false,
-        };
-        findings::evaluate(&inputs, policy)
-    }
-}
-
-/// Adds each host's page history over the policy's window.
-async fn with_availability(
+/// A host name in each zone, from the latest rounds stored since
+/// `since` (read a slice at a time, as judging does).
+async fn stored_zone_hosts(
     store: &Store,
-    policy: &Policy,
-    hosts: &mut BTreeMap<Hostname, HostView>,
-    now: chrono::DateTime<Utc>,
-) -> Result<()> {
-    let since = now - chrono::Duration::days(i64::from(policy.thresholds.unreachable_window_days));
-    let counts = db(store, move |s| s.availability(since)).await?;
-    for (host, view) in hosts.iter_mut() {
-        view.availability = counts.get(host.as_str()).copied();
+    since: chrono::DateTime<Utc>,
+) -> Result<BTreeMap<String, Hostname>> {
+    let hosts = db(store, move |s| s.observed_hosts(since)).await?;
+    let mut zones = BTreeMap::new();
+    for slice in hosts.chunks(JUDGE_SLICE) {
+        let slice = slice.to_vec();
+        let latest = db(store, move |s| s.latest_rounds(since, &slice)).await?;
+        for (zone, host) in zone_hosts(&latest) {
+            zones.entry(zone).or_insert(host);
+        }
     }
-    Ok(())
+    Ok(zones)
 }
 
 /// Host names under managed zones that pages link to and nobody knows.

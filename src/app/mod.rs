@@ -76,6 +76,9 @@ pub struct App {
     prober: ArcSwapOption<Prober>,
     pub store: Store,
     pub counters: Counters,
+    /// Whether the last judgement found this machine reaching IPv6: the
+    /// next one assumes it, and judges again only when it changed.
+    ipv6_works: std::sync::Mutex<Option<bool>>,
 }
 
 impl App {
@@ -89,7 +92,17 @@ impl App {
             prober: ArcSwapOption::empty(),
             store,
             counters: Counters::default(),
+            ipv6_works: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Whether the last judgement found this machine reaching IPv6.
+    pub fn ipv6_works(&self) -> Option<bool> {
+        *self.ipv6_works.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn set_ipv6_works(&self, works: bool) {
+        *self.ipv6_works.lock().unwrap_or_else(|e| e.into_inner()) = Some(works);
     }
 
     /// Loads the configuration (file and environment, then `db` from the

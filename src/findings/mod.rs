@@ -24,7 +24,7 @@ use serde::Serialize;
 
 pub use confirm::{Change, Current, plan};
 pub use kind::{FindingKind, FindingStatus, Severity};
-pub use rules::{Inputs, REGISTRY, evaluate, expected_names};
+pub use rules::{Inputs, Ipv6Tally, Judge, REGISTRY, Registry, evaluate, expected_names};
 
 /// One thing that proves a finding: what a probe saw, in a line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -105,27 +105,148 @@ pub fn expected_names(site: &Site) -> Vec<String> {
 
 /// Runs every rule.
 pub fn evaluate(inputs: &Inputs<'_>, policy: &Policy) -> Evaluation {
-    let mut rules = Rules::new(inputs, policy);
-    rules.registry();
-    rules.hosts();
-    rules.zones();
-    rules.links();
-    rules.accounts();
-    rules.evaluation.ipv6_works = rules.ipv6_works;
-    rules.evaluation
+    let registry = Registry {
+        sites: inputs.sites,
+        orgs: inputs.orgs,
+        accounts: inputs.accounts,
+    };
+    let ipv6_works = inputs
+        .ipv6_works
+        .unwrap_or_else(|| Ipv6Tally::of(inputs.hosts).works());
+    let mut judge = Judge::new(registry, policy, inputs.now, ipv6_works, inputs.partial);
+    judge.hosts(inputs.hosts);
+    judge.finish(inputs.feeds)
 }
 
+/// The registry the rules read.
+#[derive(Debug, Clone, Copy)]
+pub struct Registry<'a> {
+    pub sites: &'a [Site],
+    pub orgs: &'a [Organization],
+    pub accounts: &'a [Account],
+}
+
+/// Whether this machine reached anything over IPv6, tallied over the host
+/// names of a round (or of several slices of one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ipv6Tally {
+    /// Host names whose pages were tried over IPv6.
+    pub tried: usize,
+    /// Whether any page loaded over IPv6.
+    pub answered: bool,
+}
+
+impl Ipv6Tally {
+    pub fn of(hosts: &BTreeMap<Hostname, HostView>) -> Ipv6Tally {
+        let mut reach = Ipv6Tally::default();
+        reach.add(hosts);
+        reach
+    }
+
+    pub fn add(&mut self, hosts: &BTreeMap<Hostname, HostView>) {
+        for view in hosts.values() {
+            let mut v6 = view.pages.iter().filter(|(a, _)| a.is_ipv6()).peekable();
+            if v6.peek().is_some() {
+                self.tried += 1;
+            }
+            self.answered |= v6.any(|(_, outcome)| loads(outcome));
+        }
+    }
+
+    /// A machine without IPv6 would call every site's IPv6 unreachable:
+    /// when not one IPv6 address answered, IPv6 is not judged at all.
+    pub fn works(&self) -> bool {
+        self.answered || self.tried < 3
+    }
+}
+
+/// The rules over a round fed in slices of host names, so that a
+/// province's 100,000 names need not be in memory at once. What the rules
+/// of one slice need from the others is carried here, compactly: the
+/// zones already judged, the names found dangling or not measured, and
+/// the links of live sites' homepages to names that may turn out retired
+/// (judged in [`Judge::finish`], once every name has been seen).
+///
+/// IPv6 is judged under `ipv6_works` as given: a caller that cannot know
+/// it beforehand tallies [`Judge::ipv6`] and judges again when it was
+/// wrong.
+#[derive(Debug)]
+pub struct Judge<'a> {
+    rules: Rules<'a>,
+}
+
+impl<'a> Judge<'a> {
+    /// Starts a round; judges the registry itself.
+    pub fn new(
+        registry: Registry<'a>,
+        policy: &'a Policy,
+        now: DateTime<Utc>,
+        ipv6_works: bool,
+        partial: bool,
+    ) -> Judge<'a> {
+        let mut rules = Rules::new(registry, policy, now, ipv6_works, partial);
+        rules.registry();
+        Judge { rules }
+    }
+
+    /// Judges a slice of host names (each name in one slice only).
+    pub fn hosts(&mut self, hosts: &BTreeMap<Hostname, HostView>) {
+        self.rules.ipv6.add(hosts);
+        self.rules.hosts(hosts);
+        self.rules.zones(hosts);
+        self.rules.keep_links(hosts);
+    }
+
+    /// What the slices so far showed of this machine's IPv6.
+    pub fn ipv6(&self) -> Ipv6Tally {
+        self.rules.ipv6
+    }
+
+    /// Judges the links and the accounts (from `feeds`, the latest poll
+    /// of each feed); the round's evaluation.
+    pub fn finish(mut self, feeds: &BTreeMap<String, FeedPoll>) -> Evaluation {
+        self.rules.links();
+        self.rules.accounts(feeds);
+        self.rules.evaluation.ipv6_works = self.rules.ipv6_works;
+        self.rules.evaluation
+    }
+}
+
+#[derive(Debug)]
 struct Rules<'a> {
-    inputs: &'a Inputs<'a>,
     policy: &'a Policy,
+    now: DateTime<Utc>,
+    sites: &'a [Site],
+    accounts: &'a [Account],
+    /// Only some host names were observed (a confirmation round).
+    partial: bool,
     /// Every site that holds or held a host name.
     holders: HashMap<&'a str, Vec<(&'a Site, &'a Domain)>>,
     org_ids: HashMap<&'a str, &'a Organization>,
-    /// Host names this round found dangling (links to them are findings).
+    /// Zones judged by an earlier slice.
+    zones_seen: BTreeSet<String>,
+    /// Host names found dangling (links to them are findings).
     dangling: BTreeSet<String>,
-    /// Whether this machine reached anything over IPv6 this round.
+    /// Host names observed but not measured (links to them stay unjudged).
+    unmeasured: BTreeSet<String>,
+    /// Live sites' homepages' links to names that may be retired.
+    links: Vec<PageLinks<'a>>,
+    /// Whether IPv6 is judged.
     ipv6_works: bool,
+    ipv6: Ipv6Tally,
     evaluation: Evaluation,
+}
+
+/// A live site's homepage's links, kept for [`Rules::links`].
+#[derive(Debug)]
+struct PageLinks<'a> {
+    host: Hostname,
+    site: &'a Site,
+    address: IpAddr,
+    at: DateTime<Utc>,
+    /// The linked host names, each with its links (up to
+    /// `LINKS_KEPT_PER_HOST`), in the page's order.
+    linked: Vec<(String, Vec<String>)>,
 }
 
 /// A site as a summary names it: its name and id.
@@ -200,9 +321,15 @@ fn dns_detail(dns: &HostDns) -> String {
 }
 
 impl<'a> Rules<'a> {
-    fn new(inputs: &'a Inputs<'a>, policy: &'a Policy) -> Rules<'a> {
+    fn new(
+        registry: Registry<'a>,
+        policy: &'a Policy,
+        now: DateTime<Utc>,
+        ipv6_works: bool,
+        partial: bool,
+    ) -> Rules<'a> {
         let mut holders: HashMap<&str, Vec<(&Site, &Domain)>> = HashMap::new();
-        for site in inputs.sites {
+        for site in registry.sites {
             for domain in &site.domains {
                 holders
                     .entry(domain.hostname.as_str())
@@ -210,25 +337,20 @@ impl<'a> Rules<'a> {
                     .push((site, domain));
             }
         }
-        // A machine without IPv6 would call every site's IPv6 unreachable:
-        // when not one IPv6 address answered this round, IPv6 is not
-        // judged at all.
-        let mut tried = 0;
-        let mut answered = false;
-        for view in inputs.hosts.values() {
-            let mut v6 = view.pages.iter().filter(|(a, _)| a.is_ipv6()).peekable();
-            if v6.peek().is_some() {
-                tried += 1;
-            }
-            answered |= v6.any(|(_, outcome)| loads(outcome));
-        }
         Rules {
-            inputs,
             policy,
+            now,
+            sites: registry.sites,
+            accounts: registry.accounts,
+            partial,
             holders,
-            org_ids: inputs.orgs.iter().map(|o| (o.name.as_str(), o)).collect(),
+            org_ids: registry.orgs.iter().map(|o| (o.name.as_str(), o)).collect(),
+            zones_seen: BTreeSet::new(),
             dangling: BTreeSet::new(),
-            ipv6_works: inputs.ipv6_works.unwrap_or(answered || tried < 3),
+            unmeasured: BTreeSet::new(),
+            links: Vec::new(),
+            ipv6_works,
+            ipv6: Ipv6Tally::default(),
             evaluation: Evaluation::default(),
         }
     }
@@ -315,9 +437,9 @@ impl<'a> Rules<'a> {
     // --- the registry itself -------------------------------------------
 
     fn registry(&mut self) {
-        let now = self.inputs.now;
+        let now = self.now;
         self.evaluation.measured.insert(REGISTRY.to_string());
-        let sites = self.inputs.sites;
+        let sites = self.sites;
         let mut live_by_host: BTreeMap<&str, Vec<&Site>> = BTreeMap::new();
         let mut portals: BTreeMap<&str, Vec<&Site>> = BTreeMap::new();
         for site in sites {
@@ -468,8 +590,7 @@ impl<'a> Rules<'a> {
 
     // --- host names -----------------------------------------------------
 
-    fn hosts(&mut self) {
-        let hosts = self.inputs.hosts;
+    fn hosts(&mut self, hosts: &BTreeMap<Hostname, HostView>) {
         for (host, view) in hosts {
             let scope = host.as_str();
             if view.deadline {
@@ -499,7 +620,7 @@ impl<'a> Rules<'a> {
                     self.evaluation.unjudged.insert((kind, scope.to_string()));
                 }
             }
-            let at = view.at.unwrap_or(self.inputs.now);
+            let at = view.at.unwrap_or(self.now);
             // A name that exists only through its zone's wildcard is not a
             // name anyone set up: what the wildcard points at is judged
             // once, on the zone's own names.
@@ -849,7 +970,7 @@ impl<'a> Rules<'a> {
         let Some(deadline) = deadline else {
             return;
         };
-        if self.inputs.now <= deadline {
+        if self.now <= deadline {
             return;
         }
         let resolved = dns.addresses();
@@ -1050,7 +1171,7 @@ impl<'a> Rules<'a> {
     }
 
     fn certificates(&mut self, host: &Hostname, view: &HostView, site: &Site, at: DateTime<Utc>) {
-        let now = self.inputs.now;
+        let now = self.now;
         let mut by_kind: BTreeMap<FindingKind, (Vec<Evidence>, String)> = BTreeMap::new();
         let mut no_tls = 0;
         let mut expiring_critical = false;
@@ -1518,9 +1639,7 @@ impl<'a> Rules<'a> {
 
     // --- zones ----------------------------------------------------------
 
-    fn zones(&mut self) {
-        let mut seen = BTreeSet::new();
-        let hosts = self.inputs.hosts;
+    fn zones(&mut self, hosts: &BTreeMap<Hostname, HostView>) {
         for (host, view) in hosts {
             let Some(delegation) = view.delegation() else {
                 if let Some(crate::probe::DelegationResult::Failed { reason }) = &view.delegation {
@@ -1528,7 +1647,7 @@ impl<'a> Rules<'a> {
                 }
                 continue;
             };
-            if !seen.insert(delegation.zone.clone()) {
+            if !self.zones_seen.insert(delegation.zone.clone()) {
                 continue;
             }
             let scope = super::Scope::Zone(delegation.zone.clone()).to_string();
@@ -1554,7 +1673,7 @@ impl<'a> Rules<'a> {
             if bad.is_empty() {
                 continue;
             }
-            let at = view.at.unwrap_or(self.inputs.now);
+            let at = view.at.unwrap_or(self.now);
             let names: Vec<&str> = bad.keys().copied().collect();
             let all_bad = names.len() == delegation.nameservers.len();
             let summary = format!(
@@ -1591,8 +1710,68 @@ impl<'a> Rules<'a> {
 
     // --- links ----------------------------------------------------------
 
+    /// Keeps what [`Rules::links`] reads of a slice's live sites'
+    /// homepages: their links to names this round may find retired or
+    /// dangling (names registered or under a managed zone; any other name
+    /// is neither in the registry nor probed).
+    fn keep_links(&mut self, hosts: &BTreeMap<Hostname, HostView>) {
+        for (host, view) in hosts {
+            if !self.evaluation.measured.contains(host.as_str()) {
+                self.unmeasured.insert(host.to_string());
+                continue;
+            }
+            let Some(site) = self.site_of(host) else {
+                continue;
+            };
+            if site.status != SiteStatus::Live {
+                continue;
+            }
+            let Some((address, page)) = view
+                .pages
+                .iter()
+                .find_map(|(a, o)| own_page(o).map(|p| (*a, p)))
+            else {
+                self.unjudged(host, &[FindingKind::LinkToRetiredDomain]);
+                continue;
+            };
+            let linked = page
+                .link_hosts
+                .iter()
+                .filter(|linked| {
+                    *linked != host.as_str()
+                        && (self.holders.contains_key(linked.as_str())
+                            || self.policy.is_managed(linked))
+                })
+                .map(|linked| {
+                    let links = page
+                        .links
+                        .iter()
+                        .filter(|l| {
+                            url::Url::parse(l)
+                                .ok()
+                                .and_then(|u| u.host_str().map(|h| h == linked))
+                                .unwrap_or(false)
+                        })
+                        .take(crate::probe::LINKS_KEPT_PER_HOST)
+                        .cloned()
+                        .collect();
+                    (linked.clone(), links)
+                })
+                .collect();
+            self.links.push(PageLinks {
+                host: host.clone(),
+                site,
+                address,
+                at: view.at.unwrap_or(self.now),
+                linked,
+            });
+        }
+    }
+
+    /// Links of live sites' homepages to the names of retired sites,
+    /// released domains and dangling names: judged once every slice was
+    /// seen.
     fn links(&mut self) {
-        let now = self.inputs.now;
         // Host names of retired sites and released domains, unless a site
         // that is not retired holds them again.
         let mut retired: BTreeMap<String, String> = BTreeMap::new();
@@ -1618,67 +1797,33 @@ impl<'a> Rules<'a> {
                 .entry(host.clone())
                 .or_insert_with(|| "悬挂域名".to_string());
         }
-        let hosts = self.inputs.hosts;
-        for (host, view) in hosts {
-            let Some(site) = self.site_of(host) else {
-                continue;
-            };
-            if site.status != SiteStatus::Live || !self.evaluation.measured.contains(host.as_str())
-            {
-                continue;
-            }
-            let Some((address, page)) = view
-                .pages
-                .iter()
-                .find_map(|(a, o)| own_page(o).map(|p| (a, p)))
-            else {
-                self.unjudged(host, &[FindingKind::LinkToRetiredDomain]);
-                continue;
-            };
-            for linked in &page.link_hosts {
-                if linked == host.as_str() {
-                    continue;
-                }
+        for page in std::mem::take(&mut self.links) {
+            let host = &page.host;
+            for (linked, links) in &page.linked {
                 let Some(what) = retired.get(linked) else {
                     // A linked host this round could not measure may be
                     // dangling still: its link findings stand.
-                    if self.inputs.partial
-                        || linked.parse::<Hostname>().is_ok_and(|l| {
-                            self.inputs.hosts.contains_key(&l)
-                                && !self.evaluation.measured.contains(l.as_str())
-                        })
-                    {
+                    if self.partial || self.unmeasured.contains(linked) {
                         self.unjudged(host, &[FindingKind::LinkToRetiredDomain]);
                     }
                     continue;
                 };
-                let links: Vec<&str> = page
-                    .links
-                    .iter()
-                    .filter(|l| {
-                        url::Url::parse(l)
-                            .ok()
-                            .and_then(|u| u.host_str().map(|h| h == linked))
-                            .unwrap_or(false)
-                    })
-                    .map(String::as_str)
-                    .take(crate::probe::LINKS_KEPT_PER_HOST)
-                    .collect();
                 let summary = format!(
                     "网站「{}」的页面 {} 仍链接到 {linked}（{what}）",
-                    site.name,
+                    page.site.name,
                     host.to_unicode()
                 );
-                let evidence =
-                    vec![Evidence::new(host.as_str(), "page", "link", links.join(" ")).at(address)];
+                let evidence = vec![
+                    Evidence::new(host.as_str(), "page", "link", links.join(" ")).at(page.address),
+                ];
                 self.raise(
                     FindingKind::LinkToRetiredDomain,
                     format!("{host} -> {linked}"),
                     host.as_str(),
-                    Some(site),
+                    Some(page.site),
                     summary,
                     evidence,
-                    view.at.unwrap_or(now),
+                    page.at,
                 );
             }
         }
@@ -1686,14 +1831,14 @@ impl<'a> Rules<'a> {
 
     // --- accounts -------------------------------------------------------
 
-    fn accounts(&mut self) {
-        let now = self.inputs.now;
+    fn accounts(&mut self, feeds: &BTreeMap<String, FeedPoll>) {
+        let now = self.now;
         let window = Duration::days(i64::from(self.policy.thresholds.account_stale_days));
-        for account in self.inputs.accounts {
+        for account in self.accounts {
             let scope = super::Scope::Account(account.id).to_string();
             let subject = format!("{}:{}", account.platform, account.account_id);
             let poll = match &account.feed_url {
-                Some(url) => match self.inputs.feeds.get(url) {
+                Some(url) => match feeds.get(url) {
                     Some(FeedPoll {
                         result: FeedResult::Read(read),
                         ..

@@ -679,14 +679,31 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| observations::record(c, batch)))
     }
 
-    /// What the rules judge: the latest round of each host name and the
-    /// latest poll of each feed, seen since `since` (see
-    /// [`observations::latest_rounds`]).
+    /// The host names observed since `since`, in order (see
+    /// [`observations::observed_hosts`]).
+    pub fn observed_hosts(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::registry::Hostname>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| observations::observed_hosts(c, since)))
+    }
+
+    /// What the rules judge of `hosts`: the latest round of each, seen
+    /// since `since` (see [`observations::latest_rounds`]).
     pub fn latest_rounds(
         &self,
         since: DateTime<Utc>,
+        hosts: &[crate::registry::Hostname],
     ) -> Result<Vec<crate::probe::Observation>, StoreError> {
-        with_reader!(self, c => c.read_tx(|c| observations::latest_rounds(c, since)))
+        with_reader!(self, c => c.read_tx(|c| observations::latest_rounds(c, since, hosts)))
+    }
+
+    /// The latest poll of each feed, seen since `since`.
+    pub fn latest_polls(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::probe::Observation>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| observations::latest_polls(c, since)))
     }
 
     /// Prunes observations last seen before `before` (see
@@ -712,12 +729,14 @@ impl Store {
         with_reader!(self, c => c.read_tx(|c| Ok(c.count_observations()? as u64)))
     }
 
-    /// Per host name, (visits, failed) of its pages since `since`.
+    /// Per host name of `hosts`, (visits, failed) of its pages since
+    /// `since`.
     pub fn availability(
         &self,
         since: DateTime<Utc>,
+        hosts: &[crate::registry::Hostname],
     ) -> Result<std::collections::BTreeMap<String, (u64, u64)>, StoreError> {
-        with_reader!(self, c => c.read_tx(|c| observations::availability(c, since)))
+        with_reader!(self, c => c.read_tx(|c| observations::availability(c, since, hosts)))
     }
 
     /// What was seen of a host name as of `at` (now when `None`).

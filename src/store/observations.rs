@@ -150,26 +150,69 @@ pub fn as_of<C: Sql>(
     latest.into_values().map(from_row).collect()
 }
 
-/// What the rules judge, seen since `since`: for each host name, the
-/// observations of its latest probe (every kind and address that probe
-/// saw: a probe stamps all it saw of a host with one time, and an
-/// unchanged observation's last-seen time moves to it); for each feed,
-/// its latest poll. A host or feed last seen before `since` is absent:
-/// an observation that old is not a fact any more.
+/// The host names with an observation seen since `since`, in order.
+pub fn observed_hosts<C: Sql>(
+    c: &mut C,
+    since: DateTime<Utc>,
+) -> Result<Vec<Hostname>, StoreError> {
+    let mut hosts = c
+        .observed_hostnames(to_db(since))?
+        .into_iter()
+        .map(|name| {
+            name.parse()
+                .map_err(|e: crate::registry::Invalid| StoreError::Corrupt {
+                    what: format!("observations: host name `{name}`: {e}"),
+                })
+        })
+        .collect::<Result<Vec<Hostname>, _>>()?;
+    hosts.sort_unstable();
+    Ok(hosts)
+}
+
+/// What the rules judge of `hosts`, seen since `since`: for each host
+/// name, the observations of its latest probe (every kind and address
+/// that probe saw: a probe stamps all it saw of a host with one time, and
+/// an unchanged observation's last-seen time moves to it). A host last
+/// seen before `since` is absent: an observation that old is not a fact
+/// any more.
 pub fn latest_rounds<C: Sql>(
     c: &mut C,
     since: DateTime<Utc>,
+    hosts: &[Hostname],
 ) -> Result<Vec<Observation>, StoreError> {
-    let rows = c.observations_since(to_db(since))?;
-    // The newest row of each host, kind and address (rows come oldest
-    // first), and each host's latest probe time.
+    let names: Vec<String> = hosts.iter().map(ToString::to_string).collect();
+    let rows = c.observations_since(to_db(since), &names)?;
+    // Each host's latest probe time.
+    let mut probed: BTreeMap<&str, chrono::NaiveDateTime> = BTreeMap::new();
+    for row in &rows {
+        let at = probed.entry(&row.hostname).or_insert(row.last_seen);
+        *at = (*at).max(row.last_seen);
+    }
+    let latest: Vec<bool> = rows
+        .iter()
+        .map(|row| probed.get(row.hostname.as_str()) == Some(&row.last_seen))
+        .collect();
+    drop(probed);
+    newest(
+        rows.into_iter()
+            .zip(latest)
+            .filter_map(|(row, latest)| latest.then_some(row)),
+    )
+}
+
+/// The latest poll of each feed seen since `since`.
+pub fn latest_polls<C: Sql>(
+    c: &mut C,
+    since: DateTime<Utc>,
+) -> Result<Vec<Observation>, StoreError> {
+    newest(c.feed_polls_since(to_db(since))?)
+}
+
+/// The newest of `rows` (oldest first) for each host name, kind and
+/// address.
+fn newest(rows: impl IntoIterator<Item = ObservationRow>) -> Result<Vec<Observation>, StoreError> {
     let mut newest: BTreeMap<(String, String, String), ObservationRow> = BTreeMap::new();
-    let mut probed: BTreeMap<String, chrono::NaiveDateTime> = BTreeMap::new();
     for row in rows {
-        if row.kind != "feed" {
-            let at = probed.entry(row.hostname.clone()).or_insert(row.last_seen);
-            *at = (*at).max(row.last_seen);
-        }
         newest.insert(
             (row.hostname.clone(), row.kind.clone(), row.address.clone()),
             row,
@@ -177,22 +220,23 @@ pub fn latest_rounds<C: Sql>(
     }
     newest
         .into_values()
-        .filter(|row| row.kind == "feed" || probed.get(&row.hostname) == Some(&row.last_seen))
         .map(|row| from_row(row).map(|stored| stored.observation))
         .collect()
 }
 
-/// How often each host's pages loaded since `since`: (visits, failed),
+/// How often each of `hosts`' pages loaded since `since`: (visits, failed),
 /// over its IPv4 addresses (a machine without IPv6 would otherwise see
 /// every dual-stack site fail half its visits). A row that began before
 /// `since` counts in proportion to the part of its span inside the window.
 pub fn availability<C: Sql>(
     c: &mut C,
     since: DateTime<Utc>,
+    hosts: &[Hostname],
 ) -> Result<BTreeMap<String, (u64, u64)>, StoreError> {
     let since = to_db(since);
+    let names: Vec<String> = hosts.iter().map(ToString::to_string).collect();
     let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for row in c.page_outcomes_since(since)? {
+    for row in c.page_outcomes_since(since, &names)? {
         if row.address.contains(':') {
             continue;
         }

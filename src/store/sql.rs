@@ -142,10 +142,24 @@ pub trait Sql: Sized {
     fn newest_observation_ids(&mut self) -> QueryResult<Vec<i64>>;
     fn delete_observations(&mut self, ids: &[i64]) -> QueryResult<usize>;
     fn count_observations(&mut self) -> QueryResult<i64>;
-    /// Every observation seen since `since`, oldest first.
-    fn observations_since(&mut self, since: NaiveDateTime) -> QueryResult<Vec<ObservationRow>>;
-    /// Every page observation seen since `since`.
-    fn page_outcomes_since(&mut self, since: NaiveDateTime) -> QueryResult<Vec<PageOutcomeRow>>;
+    /// The host names with an observation (not a feed poll) seen since
+    /// `since`.
+    fn observed_hostnames(&mut self, since: NaiveDateTime) -> QueryResult<Vec<String>>;
+    /// The observations (not feed polls) of `hostnames` seen since
+    /// `since`, oldest first.
+    fn observations_since(
+        &mut self,
+        since: NaiveDateTime,
+        hostnames: &[String],
+    ) -> QueryResult<Vec<ObservationRow>>;
+    /// The feed polls seen since `since`, oldest first.
+    fn feed_polls_since(&mut self, since: NaiveDateTime) -> QueryResult<Vec<ObservationRow>>;
+    /// The page observations of `hostnames` seen since `since`.
+    fn page_outcomes_since(
+        &mut self,
+        since: NaiveDateTime,
+        hostnames: &[String],
+    ) -> QueryResult<Vec<PageOutcomeRow>>;
 
     /// Findings with one of `statuses` (all when empty), oldest first.
     fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>>;
@@ -852,11 +866,41 @@ macro_rules! impl_sql {
                 Ok(deleted)
             }
 
+            fn observed_hostnames(&mut self, since: NaiveDateTime) -> QueryResult<Vec<String>> {
+                observations::table
+                    .filter(observations::last_seen.ge(since))
+                    .filter(observations::kind.ne("feed"))
+                    .select(observations::hostname)
+                    .distinct()
+                    .load(self)
+            }
+
             fn observations_since(
+                &mut self,
+                since: NaiveDateTime,
+                hostnames: &[String],
+            ) -> QueryResult<Vec<ObservationRow>> {
+                let mut rows = Vec::new();
+                for chunk in hostnames.chunks(CHUNK) {
+                    rows.extend(
+                        observations::table
+                            .filter(observations::hostname.eq_any(chunk))
+                            .filter(observations::last_seen.ge(since))
+                            .filter(observations::kind.ne("feed"))
+                            .select(ObservationRow::as_select())
+                            .load(self)?,
+                    );
+                }
+                rows.sort_unstable_by_key(|row| row.id);
+                Ok(rows)
+            }
+
+            fn feed_polls_since(
                 &mut self,
                 since: NaiveDateTime,
             ) -> QueryResult<Vec<ObservationRow>> {
                 observations::table
+                    .filter(observations::kind.eq("feed"))
                     .filter(observations::last_seen.ge(since))
                     .order(observations::id)
                     .select(ObservationRow::as_select())
@@ -866,12 +910,20 @@ macro_rules! impl_sql {
             fn page_outcomes_since(
                 &mut self,
                 since: NaiveDateTime,
+                hostnames: &[String],
             ) -> QueryResult<Vec<PageOutcomeRow>> {
-                observations::table
-                    .filter(observations::kind.eq("page"))
-                    .filter(observations::last_seen.ge(since))
-                    .select(PageOutcomeRow::as_select())
-                    .load(self)
+                let mut rows = Vec::new();
+                for chunk in hostnames.chunks(CHUNK) {
+                    rows.extend(
+                        observations::table
+                            .filter(observations::hostname.eq_any(chunk))
+                            .filter(observations::kind.eq("page"))
+                            .filter(observations::last_seen.ge(since))
+                            .select(PageOutcomeRow::as_select())
+                            .load(self)?,
+                    );
+                }
+                Ok(rows)
             }
 
             fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>> {

@@ -7,14 +7,14 @@
 //! `findings::view::group`, as the checker groups them, so that the rules
 //! read exactly what they read in production.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use siteward::findings::view::group;
+use siteward::findings::view::{HostView, group};
 use siteward::findings::{
-    Change, Current, Evaluation, Finding, FindingKind, FindingStatus, Inputs, Severity, evaluate,
-    plan,
+    Change, Current, Evaluation, Finding, FindingKind, FindingStatus, Inputs, Ipv6Tally, Judge,
+    Registry, Severity, evaluate, plan,
 };
 use siteward::policy::Policy;
 use siteward::probe::cert::CertInfo;
@@ -555,12 +555,7 @@ impl Round {
     }
 
     fn evaluate(&self, policy: &Policy) -> Evaluation {
-        let (mut hosts, feeds) = group(self.observations.clone());
-        for (name, counts) in &self.availability {
-            if let Some(view) = hosts.get_mut(&host(name)) {
-                view.availability = Some(*counts);
-            }
-        }
+        let (hosts, feeds) = self.views();
         let inputs = Inputs {
             now: now(),
             sites: &self.sites,
@@ -572,6 +567,36 @@ impl Round {
             partial: false,
         };
         evaluate(&inputs, policy)
+    }
+
+    /// Judges as the daemon judges a province: one host name at a time,
+    /// in order (a page links to names of later slices, a zone is seen
+    /// again in a later slice), with IPv6 judged as the whole round shows
+    /// it.
+    fn evaluate_by_host(&self, policy: &Policy) -> Evaluation {
+        let (hosts, feeds) = self.views();
+        let registry = Registry {
+            sites: &self.sites,
+            orgs: &self.orgs,
+            accounts: &self.accounts,
+        };
+        let ipv6_works = Ipv6Tally::of(&hosts).works();
+        let mut judge = Judge::new(registry, policy, now(), ipv6_works, false);
+        for (name, view) in hosts {
+            judge.hosts(&BTreeMap::from([(name, view)]));
+        }
+        assert_eq!(judge.ipv6().works(), ipv6_works);
+        judge.finish(&feeds)
+    }
+
+    fn views(&self) -> (BTreeMap<Hostname, HostView>, BTreeMap<String, FeedPoll>) {
+        let (mut hosts, feeds) = group(self.observations.clone());
+        for (name, counts) in &self.availability {
+            if let Some(view) = hosts.get_mut(&host(name)) {
+                view.availability = Some(*counts);
+            }
+        }
+        (hosts, feeds)
     }
 }
 
@@ -1758,6 +1783,169 @@ fn near_misses_raise_nothing_of_their_kind() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// An evaluation in an order that does not depend on how it was sliced.
+fn canonical(evaluation: &Evaluation) -> Vec<String> {
+    let mut lines: Vec<String> = evaluation
+        .findings
+        .iter()
+        .map(|f| format!("finding {f:?}"))
+        .chain(evaluation.measured.iter().map(|m| format!("measured {m}")))
+        .chain(
+            evaluation
+                .unjudged
+                .iter()
+                .map(|(kind, scope)| format!("unjudged {kind} {scope}")),
+        )
+        .chain(
+            evaluation
+                .failures
+                .iter()
+                .map(|f| format!("failed {} {}", f.scope, f.reason)),
+        )
+        .collect();
+    lines.push(format!("ipv6 {}", evaluation.ipv6_works));
+    lines.sort();
+    lines
+}
+
+/// The daemon judges a province's names in slices: every case, raised
+/// and spared, judged one host name at a time gives what judging the
+/// round at once gives.
+#[test]
+fn judging_by_slices_gives_what_judging_at_once_gives() {
+    let policies = Policies::load();
+    let cases = raised_cases()
+        .into_iter()
+        .map(|c| (c.case, c.under, c.round))
+        .chain(
+            spared_cases()
+                .into_iter()
+                .map(|c| (c.case, c.under, c.round)),
+        );
+    let (mut several, mut links) = (0, 0);
+    let mut wrong = Vec::new();
+    let province = [
+        (
+            "a province, IPv6 answering",
+            Under::BuiltIn,
+            province_round(false),
+        ),
+        (
+            "a province, IPv6 silent everywhere",
+            Under::BuiltIn,
+            province_round(true),
+        ),
+        (
+            "a province, own networks",
+            Under::OwnNetworks,
+            province_round(false),
+        ),
+    ];
+    for (case, under, round) in province.into_iter().chain(cases) {
+        let policy = policies.get(under);
+        let whole = round.evaluate(policy);
+        let sliced = round.evaluate_by_host(policy);
+        if canonical(&whole) != canonical(&sliced) {
+            wrong.push(format!(
+                "{case}: at once:\n{}\nby host:\n{}",
+                listing(&whole),
+                listing(&sliced)
+            ));
+        }
+        several += usize::from(round.views().0.len() > 1);
+        links += usize::from(
+            whole
+                .findings
+                .iter()
+                .any(|f| f.kind == FindingKind::LinkToRetiredDomain),
+        );
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The cases that cross host names are there to be sliced.
+    assert!(
+        several >= 6 && links >= 4,
+        "{several} cases with several hosts, {links} with links"
+    );
+    // What the province's names carry to each other was judged.
+    let policy = policies.get(Under::BuiltIn);
+    let sliced = province_round(false).evaluate_by_host(policy);
+    for subject in [
+        format!("{WWW} -> {OLD}"),
+        format!("{WWW} -> {PROMO}"),
+        format!("{DATA} -> {PROMO}"),
+        ALIAS.to_string(),
+    ] {
+        assert!(
+            sliced.findings.iter().any(|f| f.subject == subject),
+            "no finding about {subject}:\n{}",
+            listing(&sliced)
+        );
+    }
+    assert!(
+        sliced
+            .unjudged
+            .contains(&(FindingKind::LinkToRetiredDomain, DATA.to_string())),
+        "a link to a name not measured is not judged"
+    );
+    let silent = province_round(true).evaluate_by_host(policy);
+    assert!(!silent.ipv6_works);
+    assert!(
+        !silent
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::Ipv6Unreachable),
+        "{}",
+        listing(&silent)
+    );
+}
+
+/// Several sites whose findings cross host names: the portal links to a
+/// closed site's name and to a name found dangling; a department links
+/// to that name too (found dangling in a later slice) and to a name that
+/// could not be measured; two names share a zone with a
+/// lame name server. With `v6_silent`, no page loads over IPv6 on any of
+/// three names (each alone would not tell that this machine has no IPv6).
+fn province_round(v6_silent: bool) -> Round {
+    let lame = zone(&[
+        ("ns1.gansu.gov.cn", serves()),
+        (
+            "ns2.gansu.gov.cn",
+            ServerStatus::Lame {
+                reason: "REFUSED".into(),
+            },
+        ),
+    ]);
+    let mut round = Round::portal()
+        .site(closed(3, OLD, now() - days(60)))
+        .site(department(4, SiteStatus::Live, DATA))
+        .site(department(5, SiteStatus::Live, NEW))
+        .serving_page(
+            WWW,
+            linking(OLD).with(|page| {
+                page.links.push(format!("https://{PROMO}/a.html"));
+                page.link_hosts.insert(PROMO.to_string());
+            }),
+        )
+        .delegation(WWW, lame.clone())
+        .serving_page(
+            DATA,
+            linking(NEW).with(|page| {
+                page.links.push(format!("https://{PROMO}/b.html"));
+                page.link_hosts.insert(PROMO.to_string());
+            }),
+        )
+        .delegation(DATA, lame)
+        .dns(dangling(PROMO, "gansu-promo.campaign-vendor.com"))
+        .dns(host_dns(NEW, DnsOutcome::Timeout, DnsOutcome::Timeout))
+        .serving(OSS_HOST);
+    if v6_silent {
+        for name in [WWW, DATA, OSS_HOST] {
+            round = round.page(name, V6, timeout());
+        }
+    }
+    round
 }
 
 /// The baseline the cases start from: a healthy portal raises nothing,
