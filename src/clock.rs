@@ -16,6 +16,17 @@ pub fn china() -> FixedOffset {
 /// (`2026-03-01T09:00:00+08:00`), or `YYYY-MM-DD[ HH:MM[:SS]]` in China
 /// Standard Time.
 pub fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, Invalid> {
+    parse(field, raw, false)
+}
+
+/// Parses when something ends (an exception's `--until`): as
+/// [`parse_time`], except that a bare date lasts through that day, so
+/// `2026-06-30` ends at 2026-07-01 00:00 China Standard Time.
+pub fn parse_deadline(field: &str, raw: &str) -> Result<DateTime<Utc>, Invalid> {
+    parse(field, raw, true)
+}
+
+fn parse(field: &str, raw: &str, date_through: bool) -> Result<DateTime<Utc>, Invalid> {
     let value = raw.trim();
     if let Ok(time) = DateTime::parse_from_rfc3339(value) {
         return Ok(time.with_timezone(&Utc));
@@ -32,6 +43,13 @@ pub fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, Invalid> {
         ["%Y-%m-%d", "%Y/%m/%d"]
             .iter()
             .find_map(|format| NaiveDate::parse_from_str(value, format).ok())
+            .and_then(|date| {
+                if date_through {
+                    date.succ_opt()
+                } else {
+                    Some(date)
+                }
+            })
             .and_then(|date| date.and_hms_opt(0, 0, 0))
     });
     match local.and_then(|naive| china().from_local_datetime(&naive).single()) {
@@ -59,4 +77,28 @@ pub fn show_opt(time: Option<DateTime<Utc>>) -> String {
 /// A date for people, in China Standard Time.
 pub fn show_date(time: DateTime<Utc>) -> String {
     time.with_timezone(&china()).format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_date_lasts_through_that_day_in_china() {
+        let until = parse_deadline("until", "2026-06-30").expect("a date");
+        assert_eq!(show(until), "2026-07-01 00:00:00");
+        // 23:59 on the day, China time, is before it; the next midnight is not.
+        let last_minute = parse_time("t", "2026-06-30 23:59").expect("a time");
+        assert!(last_minute < until);
+        assert_eq!(parse_time("t", "2026-07-01").expect("a date"), until);
+        // A time given in full is taken as given.
+        assert_eq!(
+            show(parse_deadline("until", "2026-06-30 12:00").expect("a time")),
+            "2026-06-30 12:00:00"
+        );
+        assert_eq!(
+            show(parse_time("t", "2026-06-30").expect("a date")),
+            "2026-06-30 00:00:00"
+        );
+    }
 }

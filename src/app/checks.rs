@@ -262,6 +262,9 @@ async fn cycle_inner(
         }
     }
 
+    // A host observed again for confirmation may fail the same way twice.
+    let mut told = BTreeSet::new();
+    failures.retain(|f| told.insert((f.scope.clone(), f.reason.clone())));
     let failed_hosts: BTreeSet<&str> = failures
         .iter()
         .map(|f| f.scope.as_str())

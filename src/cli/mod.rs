@@ -108,6 +108,11 @@ fn time(raw: &str) -> Result<DateTime<Utc>, String> {
     crate::clock::parse_time("time", raw).map_err(|e| e.to_string())
 }
 
+/// When something ends: a bare date lasts through that day.
+fn deadline(raw: &str) -> Result<DateTime<Utc>, String> {
+    crate::clock::parse_deadline("until", raw).map_err(|e| e.to_string())
+}
+
 fn hostname(raw: &str) -> Result<Hostname, String> {
     Hostname::from_url_or_host(raw).map_err(|e| e.to_string())
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
-use super::{When, hostname, parsed, time};
+use super::{When, deadline, hostname, parsed, time};
 use crate::registry::{
     AccountStatus, DivisionCode, Hostname, OrgLevel, Platform, SiteCode, SiteKind, SiteStatus,
 };
@@ -15,8 +15,9 @@ pub struct ExceptionArgs {
     /// reason (comply or explain); needs --until.
     #[arg(long, value_name = "REASON", requires = "until")]
     pub exception: Option<String>,
-    /// When the exception expires.
-    #[arg(long, value_name = "DATE", value_parser = time, requires = "exception")]
+    /// When the exception expires; a bare date (2026-06-30) lasts through
+    /// that day, China Standard Time.
+    #[arg(long, value_name = "DATE", value_parser = deadline, requires = "exception")]
     pub until: Option<DateTime<Utc>>,
 }
 
@@ -267,7 +268,9 @@ pub enum ExceptionCommand {
         subject: String,
         #[arg(long)]
         reason: String,
-        #[arg(long, value_parser = time, value_name = "DATE")]
+        /// When the exception expires; a bare date (2026-06-30) lasts
+        /// through that day, China Standard Time.
+        #[arg(long, value_parser = deadline, value_name = "DATE")]
         until: DateTime<Utc>,
     },
     /// List comply-or-explain exceptions.

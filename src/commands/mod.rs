@@ -91,8 +91,14 @@ fn warn(warnings: &[Warning]) {
 /// Exit status of `check` when something critical is open.
 pub const CRITICAL_OPEN: u8 = 3;
 
-/// Runs the command; returns the exit status on success (0, or
-/// [`CRITICAL_OPEN`]).
+/// Exit status of `check` when nothing could be measured this round, and
+/// of `probe` when every measurement failed: a cron wrapper must not read
+/// a blind round as a healthy one. Takes precedence over
+/// [`CRITICAL_OPEN`].
+pub const NOT_MEASURED: u8 = 4;
+
+/// Runs the command; returns the exit status on success (0,
+/// [`CRITICAL_OPEN`] or [`NOT_MEASURED`]).
 pub fn run(cli: Cli) -> Result<u8> {
     let config = crate::app::load_config(cli.config.as_deref(), cli.db.as_deref())?;
     let json = cli.json;
@@ -105,7 +111,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         // These need no store, or open their own.
         Command::Code(args) => registry::code(&config, &args, json, &mut out)?,
-        Command::Probe(args) => watch::probe(&config, &args, json, &mut out)?,
+        Command::Probe(args) => status = watch::probe(&config, &args, json, &mut out)?,
         Command::Policy(command) => policy::run(&config, command, json, &mut out)?,
         #[cfg(feature = "sim")]
         Command::Bench(args) => daemon::bench(&config, &args, json, &mut out)?,

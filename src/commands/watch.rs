@@ -1,6 +1,7 @@
 //! The watch: `probe` (one host name now, no database), `check --once`
 //! (one cycle, the findings printed, exit status 3 when something
-//! critical is open), `findings` (list, acknowledge) and `discover`.
+//! critical is open, 4 when nothing could be measured), `findings`
+//! (list, acknowledge) and `discover`.
 
 use std::io::Write;
 use std::sync::atomic::Ordering;
@@ -9,7 +10,9 @@ use std::time::Duration;
 use anyhow::Result;
 use tokio_util::sync::CancellationToken;
 
-use super::{CRITICAL_OPEN, Context, InvalidInput, print_list, progress_bar, runtime};
+use super::{
+    CRITICAL_OPEN, Context, InvalidInput, NOT_MEASURED, print_list, progress_bar, runtime,
+};
 use crate::app::checks::{self, CycleOptions};
 use crate::app::discovery::{self, Source};
 use crate::app::findings::{self as use_case, FindingQuery, StatusFilter};
@@ -24,12 +27,14 @@ use crate::probe::run::{Prober, Probes};
 use crate::registry::Hostname;
 
 /// `probe`: what one host name shows now. Needs no database.
+/// [`NOT_MEASURED`] when every measurement failed (its DNS could not be
+/// told, or it ran out of time).
 pub(super) fn probe(
     config: &Config,
     args: &ProbeArgs,
     json: bool,
     out: &mut impl Write,
-) -> Result<()> {
+) -> Result<u8> {
     let policy = Policy::load(config.policies.dir.as_deref())?;
     let prober = Prober::from_config(config, &policy).map_err(|e| InvalidInput(e.to_string()))?;
     let observations = runtime()?.block_on(prober.host(&args.host, Probes::ALL));
@@ -38,11 +43,18 @@ pub(super) fn probe(
     } else {
         output::probe_detail(&args.host, &observations, out)?;
     }
-    Ok(())
+    let measured = observations.iter().any(|o| match &o.data {
+        crate::probe::ObservationData::Dns(dns) => dns.is_conclusive(),
+        _ => false,
+    }) && !observations
+        .iter()
+        .any(|o| matches!(o.data, crate::probe::ObservationData::Deadline { .. }));
+    Ok(if measured { 0 } else { NOT_MEASURED })
 }
 
 /// `check --once`: one round, the findings printed, [`CRITICAL_OPEN`]
-/// when something critical is open. Refused while a daemon runs on the
+/// when something critical is open, [`NOT_MEASURED`] (first) when
+/// nothing could be measured. Refused while a daemon runs on the
 /// same SQLite file; Ctrl-C interrupts it (the run is recorded as
 /// interrupted).
 pub(super) fn check(context: &Context, args: &CheckArgs, out: &mut impl Write) -> Result<u8> {
@@ -129,7 +141,9 @@ pub(super) fn check(context: &Context, args: &CheckArgs, out: &mut impl Write) -
         }
         _ => {}
     }
-    Ok(if report.critical_open() {
+    Ok(if report.run.status == RunStatus::MeasurementFailed {
+        NOT_MEASURED
+    } else if report.critical_open() {
         CRITICAL_OPEN
     } else {
         0

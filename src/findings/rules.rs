@@ -703,10 +703,13 @@ impl<'a> Rules<'a> {
         )];
         let (likelihood, summary) = if nxdomain {
             let unregistered = dns.registrable.as_ref().is_some_and(|r| r.unregistered);
+            // The service's verdict decides first: a service that others
+            // cannot claim leaves a broken record to clean up, however
+            // the registrable domain looks.
             let likelihood = match services.first() {
-                _ if unregistered && outside => Likelihood::High,
                 Some(service) if service.nxdomain => service.claimed_likelihood(),
                 Some(_) => Likelihood::Low,
+                None if unregistered && outside => Likelihood::High,
                 None if outside => Likelihood::Medium,
                 None => Likelihood::Low,
             };
@@ -714,9 +717,16 @@ impl<'a> Rules<'a> {
                 "{} 的 CNAME 指向 {target}，该域名不存在（NXDOMAIN）",
                 host.to_unicode()
             );
+            if let Some(service) = services.first() {
+                summary.push_str(&format!("，指向服务 {}", service.name));
+            }
             if let Some(registrable) = &registrable {
-                if unregistered {
-                    summary.push_str(&format!("，其注册域名 {registrable} 未被注册"));
+                // A `.cn` name on serverHold is NXDOMAIN without being
+                // free: "may be", never "is".
+                if unregistered && services.is_empty() {
+                    summary.push_str(&format!(
+                        "，其注册域名 {registrable} 查询不存在，可能可被他人注册"
+                    ));
                 }
                 evidence.push(Evidence::new(
                     &target,
@@ -736,15 +746,14 @@ impl<'a> Rules<'a> {
                     ),
                 ));
             }
-            if let Some(service) = services.first() {
-                summary.push_str(&format!("，指向服务 {}", service.name));
-            }
-            summary.push_str(if outside && likelihood > Likelihood::Low {
-                "，可被他人注册接管"
-            } else if outside {
-                "，被接管的可能性较低"
+            summary.push_str(if !outside {
+                "，该名称在本地区管理的区域内，该记录已失效，应予清理"
+            } else if likelihood > Likelihood::Low {
+                "，可能被他人注册或认领后接管"
+            } else if !services.is_empty() {
+                "，该服务绑定域名需验证所有权，他人难以接管；该记录已失效，应予清理"
             } else {
-                "，该名称在本地区管理的区域内"
+                "，被接管的可能性较低；该记录已失效，应予清理"
             });
             (likelihood, summary)
         } else {

@@ -151,13 +151,23 @@ impl Prober {
     }
 
     /// For a CNAME target that is NXDOMAIN: whether its registrable domain
-    /// is NXDOMAIN too (anyone could register it). `None` when that could
-    /// not be told.
+    /// is NXDOMAIN too (anyone might register it). Only a domain under a
+    /// suffix the ICANN section of the Public Suffix List knows can be
+    /// registered by anyone: under a private suffix (`cloudfront.net`,
+    /// `github.io`) the name belongs to the service, and under an unknown
+    /// TLD nobody sells names. `None` when that could not be told.
     async fn registrable(&self, target: &str) -> Option<super::dns::RegistrableCheck> {
         use publicsuffix::Psl;
         let suffixes = self.suffixes.as_ref()?;
-        let domain = suffixes.domain(target.as_bytes())?;
-        let domain = std::str::from_utf8(domain.as_bytes()).ok()?.to_string();
+        let found = suffixes.domain(target.as_bytes())?;
+        let domain = std::str::from_utf8(found.as_bytes()).ok()?.to_string();
+        let suffix = found.suffix();
+        if !suffix.is_known() || suffix.typ() != Some(publicsuffix::Type::Icann) {
+            return Some(super::dns::RegistrableCheck {
+                domain,
+                unregistered: false,
+            });
+        }
         if domain == target {
             return Some(super::dns::RegistrableCheck {
                 domain,

@@ -54,6 +54,9 @@ pub const EXPECTED: &[(&str, &str)] = &[
     // Dangling DNS.
     ("promo.gansu.gov.cn", "dangling_cname"),
     ("img.lanzhou.gov.cn", "dangling_cname"),
+    // A deleted CloudFront distribution: broken, but nobody else can
+    // claim it (a warning, a record to clean up).
+    ("cdn.gansu.gov.cn", "dangling_cname"),
     (
         "www.lanzhou.gov.cn -> img.lanzhou.gov.cn",
         "link_to_retired_domain",
@@ -148,6 +151,11 @@ impl Region {
                 Cname("gansu.global.fastly.net".into()),
             )
             .with(
+                "cdn.gansu.gov.cn",
+                300,
+                Cname("d1x2y3z4w5.cloudfront.net".into()),
+            )
+            .with(
                 "oldcounty.gansu.gov.cn",
                 300,
                 Ns("ns1.dead-dns-provider.com".into()),
@@ -184,6 +192,8 @@ impl Region {
             qingyang,
             Zone::new("aliyuncs.com").with("lz-img.oss-cn-lanzhou.aliyuncs.com", 300, A(WEB_V4)),
             Zone::new("fastly.net").with("gansu.global.fastly.net", 300, A(WEB_V4)),
+            // The distribution was deleted: its name no longer exists.
+            Zone::new("cloudfront.net"),
             // The top-level zone answers NXDOMAIN for names nobody holds.
             Zone::new("com"),
         ]
@@ -558,6 +568,13 @@ pub fn register(store: &Store, policy: &Policy) -> Result<(), crate::store::Stor
             SiteKind::Special,
             "promo.gansu.gov.cn",
             "6200000005",
+        ),
+        (
+            "甘肃省政务服务资源站",
+            "甘肃省人民政府办公厅",
+            SiteKind::Special,
+            "cdn.gansu.gov.cn",
+            "6200000006",
         ),
         (
             "兰州市人民政府",

@@ -169,6 +169,19 @@ fn takeover_fingerprints_are_validated() {
         policy.registrable_domain("a.b.example.co.uk").as_deref(),
         Some("example.co.uk")
     );
+    // The list's Unicode rules match the A-labels host names are stored
+    // as: under `公司.cn` the registrable domain has three labels, not two.
+    for (name, registrable) in [
+        ("www.gansu.xn--zfr164b", "gansu.xn--zfr164b"), // 政务
+        ("www.example.xn--55qx5d.cn", "example.xn--55qx5d.cn"), // 公司.cn
+        ("a.b.example.xn--io0a7i.cn", "example.xn--io0a7i.cn"), // 网络.cn
+    ] {
+        assert_eq!(
+            policy.registrable_domain(name).as_deref(),
+            Some(registrable),
+            "{name}"
+        );
+    }
 }
 
 /// `siteward policy check [DIR]`: the values in force, or the error with

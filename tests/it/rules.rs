@@ -653,6 +653,18 @@ fn unregistered_round() -> Round {
     }))
 }
 
+/// A name whose CNAME points at a cloud service's name that no longer
+/// exists, its registrable domain told `unregistered` or not (the
+/// service's verdict decides before that).
+fn claimed_round(target: &str, unregistered: bool) -> Round {
+    Round::new().dns(dangling(PROMO, target).with(|dns| {
+        dns.registrable = Some(RegistrableCheck {
+            domain: target.to_string(),
+            unregistered,
+        })
+    }))
+}
+
 /// The portal's name is a CNAME to a vendor's name that no longer exists;
 /// whether the vendor's domain is registered is unknown.
 fn vendor_gone_round() -> Round {
@@ -771,6 +783,10 @@ struct Spared {
     kind: FindingKind,
     under: Under,
     round: Round,
+    /// The round measured what the kind is judged from (so the rule ran
+    /// and decided); when not, the case is a failure to measure, and the
+    /// kind must be judged nowhere.
+    measured: bool,
 }
 
 fn spared(case: &'static str, kind: FindingKind, round: Round) -> Spared {
@@ -779,6 +795,7 @@ fn spared(case: &'static str, kind: FindingKind, round: Round) -> Spared {
         kind,
         under: Under::BuiltIn,
         round,
+        measured: true,
     }
 }
 
@@ -946,6 +963,34 @@ fn raised_cases() -> Vec<Raised> {
             on(PROMO),
             Critical,
             unregistered_round(),
+        ),
+        raised(
+            "a deleted CloudFront distribution: the service cannot be claimed, a record to clean up",
+            DanglingCname,
+            on(PROMO),
+            Warning,
+            claimed_round("e2k4x9.cloudfront.net", true),
+        ),
+        raised(
+            "a CNAME to a removed AWS load balancer: not vulnerable on NXDOMAIN",
+            DanglingCname,
+            on(PROMO),
+            Warning,
+            claimed_round("gansu-1234.cn-north-1.elb.amazonaws.com", true),
+        ),
+        raised(
+            "a CNAME to a removed Aliyun bucket: ownership is proved to bind a name",
+            DanglingCname,
+            on(PROMO),
+            Warning,
+            claimed_round("gansu-img.oss-cn-hangzhou.aliyuncs.com", false),
+        ),
+        raised(
+            "a CNAME to a deleted Azure web app: claimable on NXDOMAIN",
+            DanglingCname,
+            on(PROMO),
+            Critical,
+            claimed_round("gansu-promo.azurewebsites.net", false),
         ),
         raised(
             "a dangling CNAME inside the region's own zone cannot be registered by others",
@@ -1321,11 +1366,15 @@ fn spared_cases() -> Vec<Spared> {
         spared(
             "a name under the managed zone that answers 404 serves nothing",
             UnapprovedSite,
-            Round::new().resolves(DATA, &["203.0.113.20"]).page(
-                DATA,
-                "203.0.113.20",
-                loaded(404, "https://data.gansu.gov.cn/", plain("404")),
-            ),
+            // The zone has no wildcard: the rule gets as far as the page.
+            Round::new()
+                .resolves(DATA, &["203.0.113.20"])
+                .delegation(DATA, zone(&[("ns1.gansu.gov.cn", serves())]))
+                .page(
+                    DATA,
+                    "203.0.113.20",
+                    loaded(404, "https://data.gansu.gov.cn/", plain("404")),
+                ),
         ),
         spared(
             "a name outside the managed zones is not this office's to approve",
@@ -1677,18 +1726,21 @@ fn spared_cases() -> Vec<Spared> {
                 )
                 .feed(feed_read(now() - days(3))),
         ),
-        spared(
-            "a feed that could not be read is a failure to measure",
-            AccountStale,
-            Round::new()
-                .account(
-                    fed_account(AccountStatus::Active)
-                        .with(|a| a.last_post_at = Some(now() - days(40))),
-                )
-                .feed(FeedResult::Failed {
-                    reason: "HTTP 502".into(),
-                }),
-        ),
+        Spared {
+            measured: false,
+            ..spared(
+                "a feed that could not be read is a failure to measure",
+                AccountStale,
+                Round::new()
+                    .account(
+                        fed_account(AccountStatus::Active)
+                            .with(|a| a.last_post_at = Some(now() - days(40))),
+                    )
+                    .feed(FeedResult::Failed {
+                        reason: "HTTP 502".into(),
+                    }),
+            )
+        },
         spared(
             "a closed account whose feed last posted before it closed",
             AccountClosedButActive,
@@ -1699,13 +1751,17 @@ fn spared_cases() -> Vec<Spared> {
                 )
                 .feed(feed_read(now() - days(40))),
         ),
-        spared(
-            "a closed account whose feed was not polled this round",
-            AccountClosedButActive,
-            Round::new().account(
-                fed_account(AccountStatus::Closed).with(|a| a.status_changed_at = now() - days(30)),
-            ),
-        ),
+        Spared {
+            measured: false,
+            ..spared(
+                "a closed account whose feed was not polled this round",
+                AccountClosedButActive,
+                Round::new().account(
+                    fed_account(AccountStatus::Closed)
+                        .with(|a| a.status_changed_at = now() - days(30)),
+                ),
+            )
+        },
     ]
 }
 
@@ -1771,6 +1827,12 @@ fn each_kind_is_raised_with_its_subject_scope_and_severity() {
 fn near_misses_raise_nothing_of_their_kind() {
     let policies = Policies::load();
     let mut wrong = Vec::new();
+    // The kinds about the registry itself: judged there, every round.
+    let registry_kinds: BTreeSet<FindingKind> = raised_cases()
+        .iter()
+        .filter(|c| c.scope == "registry")
+        .map(|c| c.kind)
+        .collect();
     for case in spared_cases() {
         let evaluation = case.round.evaluate(policies.get(case.under));
         if evaluation.findings.iter().any(|f| f.kind == case.kind) {
@@ -1779,6 +1841,26 @@ fn near_misses_raise_nothing_of_their_kind() {
                 case.case,
                 case.kind,
                 listing(&evaluation)
+            ));
+        }
+        // Sparing by not looking is no near miss: some scope was measured
+        // and the kind judged there.
+        let judged = evaluation.measured.iter().any(|scope| {
+            (scope != "registry" || registry_kinds.contains(&case.kind))
+                && evaluation.judged(case.kind, scope)
+        });
+        if judged != case.measured {
+            wrong.push(format!(
+                "{}: {} {} (measured: {:?}, unjudged: {:?})",
+                case.case,
+                case.kind,
+                if case.measured {
+                    "was not judged anywhere"
+                } else {
+                    "was judged from a failure to measure"
+                },
+                evaluation.measured,
+                evaluation.unjudged
             ));
         }
     }
@@ -2128,6 +2210,12 @@ fn takeover_likelihood_sets_the_severity() {
             WWW,
             Some(("medium", Severity::Critical)),
         ),
+        (
+            "a deleted CloudFront distribution, its own name told unregistered",
+            claimed_round("e2k4x9.cloudfront.net", true),
+            PROMO,
+            Some(("low", Severity::Warning)),
+        ),
     ];
     for (case, round, name, expected) in cases {
         let evaluation = round.evaluate(&policy);
@@ -2157,6 +2245,35 @@ fn takeover_likelihood_sets_the_severity() {
             }
         }
     }
+}
+
+/// A broken record that others cannot claim reads as a record to clean
+/// up; a registrable domain that answers NXDOMAIN "may be" registrable
+/// (a `.cn` name on serverHold answers NXDOMAIN too), never "is".
+#[test]
+fn takeover_wording_says_what_is_known() {
+    let policy = Policy::built_in();
+    let summary = |round: Round| {
+        round
+            .evaluate(&policy)
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::DanglingCname)
+            .map(|f| f.summary.clone())
+            .expect("a dangling CNAME")
+    };
+    for target in [
+        "e2k4x9.cloudfront.net",
+        "gansu-1234.cn-north-1.elb.amazonaws.com",
+        "gansu-img.oss-cn-hangzhou.aliyuncs.com",
+    ] {
+        let text = summary(claimed_round(target, true));
+        assert!(text.contains("应予清理"), "{target}: {text}");
+        assert!(!text.contains("注册"), "{target}: {text}");
+    }
+    let text = summary(unregistered_round());
+    assert!(text.contains("可能可被他人注册"), "{text}");
+    assert!(!text.contains("未被注册"), "{text}");
 }
 
 #[test]

@@ -144,9 +144,32 @@ fn the_six_real_cases_and_nothing_else() {
             );
         }
         assert!(report.critical_open(), "critical cases are open");
+        // Everything in the province was measured but the names under the
+        // zone whose only name server is gone (nobody can answer for them).
+        assert_eq!(report.run.status, siteward::jobs::RunStatus::Ok);
         assert!(
-            report.run.failures.is_empty() || report.run.status == siteward::jobs::RunStatus::Ok
+            report
+                .run
+                .failures
+                .iter()
+                .all(|f| f.scope == "www.oldcounty.gansu.gov.cn"),
+            "{}: failures to measure: {:?}",
+            db.backend,
+            report
+                .run
+                .failures
+                .iter()
+                .map(|f| format!("{}: {}", f.scope, f.reason))
+                .collect::<Vec<_>>()
         );
+        // A broken record that nobody else can claim is a warning.
+        let cdn = report
+            .findings
+            .iter()
+            .find(|f| f.subject == "cdn.gansu.gov.cn")
+            .expect("the deleted CloudFront distribution");
+        assert_eq!(cdn.severity, siteward::findings::Severity::Warning);
+        assert!(cdn.summary.contains("应予清理"), "{}", cdn.summary);
     }
 }
 
@@ -268,6 +291,36 @@ fn check_findings_and_discovery_from_the_command_line() {
             .contains("NXDOMAIN"),
         "{dangling}"
     );
+
+    // A resolver that does not answer: nothing could be measured, exit
+    // status 4 (before 3, though critical findings stay open), for
+    // `check --once` and for `probe`.
+    let blind = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .env_remove("SITEWARD_DATABASE_URL")
+            .env("SITEWARD_RESOLVER_NAMESERVERS", "127.0.0.1:9")
+            .env("SITEWARD_RESOLVER_TIMEOUT_MS", "200")
+            .env("SITEWARD_RESOLVER_ATTEMPTS", "1")
+            .output()
+            .expect("run siteward")
+    };
+    for args in [
+        &["check", "--once", "--no-confirm", "--json"][..],
+        &["probe", "www.gansu.gov.cn"][..],
+    ] {
+        let output = blind(args);
+        assert_eq!(
+            output.status.code(),
+            Some(4),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let output = siteward(config, &["probe", "www.gansu.gov.cn"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
 
     // The store lists them; filters work.
     let listed = lines(&siteward(config, &["findings", "--json"]));
