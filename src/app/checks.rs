@@ -255,6 +255,8 @@ async fn cycle_inner(
                 break;
             }
             let judged = judge(app, &policy).await?;
+            // What was observed again is reported as last observed.
+            failures.retain(|f| !concerns(f, &hosts, &feeds));
             failures.extend(judged.failures_of(&hosts, &feeds));
             stats.opened += judged.stats.opened;
             stats.resolved += judged.stats.resolved;
@@ -262,9 +264,6 @@ async fn cycle_inner(
         }
     }
 
-    // A host observed again for confirmation may fail the same way twice.
-    let mut told = BTreeSet::new();
-    failures.retain(|f| told.insert((f.scope.clone(), f.reason.clone())));
     let failed_hosts: BTreeSet<&str> = failures
         .iter()
         .map(|f| f.scope.as_str())
@@ -352,18 +351,27 @@ impl Judged {
     ) -> Vec<findings::MeasurementFailure> {
         self.failures
             .iter()
-            .filter(|f| {
-                f.scope
-                    .parse::<Hostname>()
-                    .is_ok_and(|h| hosts.contains(&h))
-                    || f.scope
-                        .strip_prefix("feed ")
-                        .is_some_and(|url| feeds.contains(url))
-                    || f.scope.starts_with("account:") && !feeds.is_empty()
-            })
+            .filter(|f| concerns(f, hosts, feeds))
             .cloned()
             .collect()
     }
+}
+
+/// Whether a failure is about one of these host names or feeds.
+fn concerns(
+    failure: &findings::MeasurementFailure,
+    hosts: &BTreeSet<Hostname>,
+    feeds: &BTreeSet<String>,
+) -> bool {
+    failure
+        .scope
+        .parse::<Hostname>()
+        .is_ok_and(|h| hosts.contains(&h))
+        || failure
+            .scope
+            .strip_prefix("feed ")
+            .is_some_and(|url| feeds.contains(url))
+        || failure.scope.starts_with("account:") && !feeds.is_empty()
 }
 
 /// Judges what the store holds: the registry, the latest round of each

@@ -183,20 +183,14 @@ pub fn latest_rounds<C: Sql>(
     let names: Vec<String> = hosts.iter().map(ToString::to_string).collect();
     let rows = c.observations_since(to_db(since), &names)?;
     // Each host's latest probe time.
-    let mut probed: BTreeMap<&str, chrono::NaiveDateTime> = BTreeMap::new();
+    let mut probed: BTreeMap<String, chrono::NaiveDateTime> = BTreeMap::new();
     for row in &rows {
-        let at = probed.entry(&row.hostname).or_insert(row.last_seen);
+        let at = probed.entry(row.hostname.clone()).or_insert(row.last_seen);
         *at = (*at).max(row.last_seen);
     }
-    let latest: Vec<bool> = rows
-        .iter()
-        .map(|row| probed.get(row.hostname.as_str()) == Some(&row.last_seen))
-        .collect();
-    drop(probed);
     newest(
         rows.into_iter()
-            .zip(latest)
-            .filter_map(|(row, latest)| latest.then_some(row)),
+            .filter(|row| probed.get(&row.hostname) == Some(&row.last_seen)),
     )
 }
 

@@ -653,6 +653,15 @@ fn unregistered_round() -> Round {
     }))
 }
 
+/// `DATA`, under the managed zone (which has no wildcard), registered to
+/// no site, answering `outcome` at its one address.
+fn data_answering(outcome: PageOutcome) -> Round {
+    Round::new()
+        .resolves(DATA, &["203.0.113.20"])
+        .delegation(DATA, zone(&[("ns1.gansu.gov.cn", serves())]))
+        .page(DATA, "203.0.113.20", outcome)
+}
+
 /// A name whose CNAME points at a cloud service's name that no longer
 /// exists, its registrable domain told `unregistered` or not (the
 /// service's verdict decides before that).
@@ -825,14 +834,11 @@ fn raised_cases() -> Vec<Raised> {
             UnapprovedSite,
             on(DATA),
             Critical,
-            Round::new()
-                .resolves(DATA, &["203.0.113.20"])
-                .delegation(DATA, zone(&[("ns1.gansu.gov.cn", serves())]))
-                .page(
-                    DATA,
-                    "203.0.113.20",
-                    loaded(200, "https://data.gansu.gov.cn/", plain("开放数据平台")),
-                ),
+            data_answering(loaded(
+                200,
+                "https://data.gansu.gov.cn/",
+                plain("开放数据平台"),
+            )),
         ),
         raised(
             "a requested site that already serves pages",
@@ -854,25 +860,18 @@ fn raised_cases() -> Vec<Raised> {
             UnapprovedSite,
             on(DATA),
             Critical,
-            Round::new()
-                .resolves(DATA, &["203.0.113.20"])
-                .delegation(DATA, zone(&[("ns1.gansu.gov.cn", serves())]))
-                .page(
-                    DATA,
-                    "203.0.113.20",
-                    PageOutcome::Loaded {
-                        status: 302,
-                        final_url: "https://data.gansu.gov.cn/".to_string(),
-                        hops: vec![],
-                        redirected_to: Some("https://casino.example.com/".to_string()),
-                        body_bytes: 0,
-                        truncated: false,
-                        page: Box::new(Page::default()),
-                        server: None,
-                        takeover: vec![],
-                        elapsed_ms: 30,
-                    },
-                ),
+            data_answering(PageOutcome::Loaded {
+                status: 302,
+                final_url: "https://data.gansu.gov.cn/".to_string(),
+                hops: vec![],
+                redirected_to: Some("https://casino.example.com/".to_string()),
+                body_bytes: 0,
+                truncated: false,
+                page: Box::new(Page::default()),
+                server: None,
+                takeover: vec![],
+                elapsed_ms: 30,
+            }),
         ),
         raised(
             "an offline site's name still resolves a day past its release deadline",
@@ -1367,14 +1366,7 @@ fn spared_cases() -> Vec<Spared> {
             "a name under the managed zone that answers 404 serves nothing",
             UnapprovedSite,
             // The zone has no wildcard: the rule gets as far as the page.
-            Round::new()
-                .resolves(DATA, &["203.0.113.20"])
-                .delegation(DATA, zone(&[("ns1.gansu.gov.cn", serves())]))
-                .page(
-                    DATA,
-                    "203.0.113.20",
-                    loaded(404, "https://data.gansu.gov.cn/", plain("404")),
-                ),
+            data_answering(loaded(404, "https://data.gansu.gov.cn/", plain("404"))),
         ),
         spared(
             "a name outside the managed zones is not this office's to approve",
