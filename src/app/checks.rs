@@ -72,6 +72,9 @@ pub struct CycleOptions {
     /// `feeds` job does it on its own schedule.
     pub feeds: bool,
     pub progress: Arc<Progress>,
+    /// Holds the round's observations back until a web probe answered
+    /// (see [`super::outage`]); `None` stores as they come.
+    pub gate: Option<Arc<super::outage::Gate>>,
 }
 
 impl CycleOptions {
@@ -81,6 +84,7 @@ impl CycleOptions {
             grace,
             feeds: true,
             progress: Arc::default(),
+            gate: None,
         }
     }
 }
@@ -144,6 +148,24 @@ async fn cycle_inner(
     let prober = app.prober()?;
     let store = &app.store;
     let started_at = run.started_at;
+    // Our own outage first: when no canary loads, nothing is probed.
+    if let Some(failure) = super::outage::canaries_down(&prober, &policy.canaries).await {
+        run.status = RunStatus::MeasurementFailed;
+        run.failures = vec![failure];
+        return Ok((ApplyStats::default(), 0));
+    }
+    // With no canaries, the round keeps nothing until a web probe
+    // answered.
+    let gated;
+    let options = if policy.canaries.is_empty() {
+        gated = CycleOptions {
+            gate: Some(Arc::default()),
+            ..options.clone()
+        };
+        &gated
+    } else {
+        options
+    };
     let (sites, accounts, discovered) = db(store, |s| {
         Ok((
             s.sites(&SiteFilter::default())?,
@@ -201,6 +223,19 @@ async fn cycle_inner(
         .into_iter()
         .filter_map(|w| w.host.parse().ok())
         .collect();
+    let closed = options.gate.as_ref().map(|gate| gate.close());
+    match closed {
+        Some(Err(failure)) if !cancel.is_cancelled() => {
+            run.status = RunStatus::MeasurementFailed;
+            run.hosts = probed.len();
+            run.failures = vec![failure];
+            return Ok((ApplyStats::default(), 0));
+        }
+        Some(Ok(held)) if !held.is_empty() => {
+            record(store, held).await?;
+        }
+        _ => {}
+    }
     if cancel.is_cancelled() {
         run.status = RunStatus::Interrupted;
         run.hosts = probed.len();
@@ -241,13 +276,22 @@ async fn cycle_inner(
             }
             let hosts: BTreeSet<Hostname> = again.iter().map(|t| t.host.clone()).collect();
             let feeds: BTreeSet<String> = feeds_again.iter().cloned().collect();
+            // What awaits confirmation fails by nature: the canaries
+            // alone tell our outage here.
+            if let Some(failure) = super::outage::canaries_down(&prober, &policy.canaries).await {
+                failures.push(failure);
+                break;
+            }
             probe_and_record(
                 store,
                 &prober,
                 again,
                 feeds_again,
                 Probes::ALL,
-                options,
+                &CycleOptions {
+                    gate: None,
+                    ..options.clone()
+                },
                 cancel,
             )
             .await?;
@@ -491,6 +535,11 @@ pub async fn confirm_due(app: &App, mut run: Run, cancel: &CancellationToken) ->
         let feeds_again = refeed(&due, &accounts);
         let hosts: BTreeSet<Hostname> = again.iter().map(|t| t.host.clone()).collect();
         let feeds: BTreeSet<String> = feeds_again.iter().cloned().collect();
+        if let Some(failure) = super::outage::canaries_down(&prober, &policy.canaries).await {
+            run.status = RunStatus::MeasurementFailed;
+            run.failures = vec![failure];
+            return Ok(());
+        }
         let options = CycleOptions::new(
             false,
             Duration::from_secs(app.config().daemon.shutdown_grace_secs),
@@ -673,7 +722,7 @@ pub async fn probe_and_record(
                 let Some(done) = done else { break };
                 pending.extend(done);
                 if pending.len() >= STORE_BATCH {
-                    match record(store, std::mem::take(&mut pending)).await {
+                    match keep(store, options, std::mem::take(&mut pending)).await {
                         Ok(batch) => all.extend(batch),
                         Err(e) => {
                             // Nothing more can be kept: stop probing.
@@ -694,7 +743,7 @@ pub async fn probe_and_record(
         }
     }
     if !pending.is_empty() {
-        all.extend(record(store, pending).await?);
+        all.extend(keep(store, options, pending).await?);
     }
     match probing.await {
         Ok(()) => {}
@@ -702,6 +751,23 @@ pub async fn probe_and_record(
         Err(e) => return Err(anyhow::anyhow!("the probes stopped unexpectedly: {e}")),
     }
     Ok(all)
+}
+
+/// Stores a batch through the round's gate, if any; hands back what was
+/// stored.
+async fn keep(
+    store: &Store,
+    options: &CycleOptions,
+    batch: Vec<Observation>,
+) -> Result<Vec<Observation>> {
+    let admitted = match &options.gate {
+        Some(gate) => gate.admit(batch),
+        None => batch,
+    };
+    if admitted.is_empty() {
+        return Ok(admitted);
+    }
+    record(store, admitted).await
 }
 
 /// Stores a batch; hands it back for the evaluation.

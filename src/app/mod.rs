@@ -20,6 +20,7 @@ pub mod daemon;
 pub mod discovery;
 pub mod findings;
 pub mod lock;
+pub mod outage;
 pub mod registry;
 pub mod retention;
 pub mod status;

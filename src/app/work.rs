@@ -171,6 +171,13 @@ pub async fn help(app: &App, cancel: &CancellationToken) -> Result<usize> {
         return Ok(0);
     }
     let prober = app.prober()?;
+    // An instance whose own network is down helps nobody.
+    if super::outage::canaries_down(&prober, &app.policy().canaries)
+        .await
+        .is_some()
+    {
+        return Ok(0);
+    }
     let grace = Duration::from_secs(app.config().daemon.shutdown_grace_secs);
     let options = CycleOptions::new(false, grace);
     let mut probed = 0;

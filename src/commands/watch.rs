@@ -46,9 +46,13 @@ pub(super) fn probe(
     let measured = observations.iter().any(|o| match &o.data {
         crate::probe::ObservationData::Dns(dns) => dns.is_conclusive(),
         _ => false,
-    }) && !observations
-        .iter()
-        .any(|o| matches!(o.data, crate::probe::ObservationData::Deadline { .. }));
+    }) && !observations.iter().any(|o| {
+        matches!(
+            o.data,
+            crate::probe::ObservationData::Deadline { .. }
+                | crate::probe::ObservationData::Failed { .. }
+        )
+    });
     Ok(if measured { 0 } else { NOT_MEASURED })
 }
 

@@ -18,6 +18,7 @@ named_enum!(
         StaleAddress = "stale_address",
         LinkToRetiredDomain = "link_to_retired_domain",
         SuspectedTampering = "suspected_tampering",
+        ProhibitedTermMentioned = "prohibited_term_mentioned",
         SiteCodeMissingOnPage = "site_code_missing_on_page",
         SiteCodeMismatch = "site_code_mismatch",
         LiveWithoutCode = "live_without_code",
@@ -98,7 +99,7 @@ impl FindingKind {
             | CertExpired
             | CertNotYetValid
             | CertHostnameMismatch => Severity::Critical,
-            CertSm2 => Severity::Info,
+            CertSm2 | ProhibitedTermMentioned => Severity::Info,
             _ => Severity::Warning,
         }
     }

@@ -48,8 +48,9 @@ pub struct Inputs<'a> {
 const MIN_VISITS: u64 = 20;
 
 /// The kinds read from a homepage's content.
-const PAGE_KINDS: [FindingKind; 3] = [
+const PAGE_KINDS: [FindingKind; 4] = [
     FindingKind::SuspectedTampering,
+    FindingKind::ProhibitedTermMentioned,
     FindingKind::SiteCodeMissingOnPage,
     FindingKind::SiteCodeMismatch,
 ];
@@ -134,6 +135,8 @@ pub struct Ipv6Tally {
     pub tried: usize,
     /// Whether any page loaded over IPv6.
     pub answered: bool,
+    /// Whether this machine found no route to some IPv6 address.
+    pub local: bool,
 }
 
 impl Ipv6Tally {
@@ -150,13 +153,15 @@ impl Ipv6Tally {
                 self.tried += 1;
             }
             self.answered |= v6.any(|(_, outcome)| loads(outcome));
+            self.local |= view.local.keys().any(IpAddr::is_ipv6);
         }
     }
 
     /// A machine without IPv6 would call every site's IPv6 unreachable:
-    /// when not one IPv6 address answered, IPv6 is not judged at all.
+    /// when it found no route to an IPv6 address, or not one IPv6 address
+    /// answered, IPv6 is not judged at all this round.
     pub fn works(&self) -> bool {
-        self.answered || self.tried < 3
+        !self.local && (self.answered || self.tried < 3)
     }
 }
 
@@ -206,6 +211,7 @@ impl<'a> Judge<'a> {
     /// of each feed); the round's evaluation.
     pub fn finish(mut self, feeds: &BTreeMap<String, FeedPoll>) -> Evaluation {
         self.rules.links();
+        self.rules.serving();
         self.rules.accounts(feeds);
         self.rules.evaluation.ipv6_works = self.rules.ipv6_works;
         self.rules.evaluation
@@ -231,10 +237,31 @@ struct Rules<'a> {
     unmeasured: BTreeSet<String>,
     /// Live sites' homepages' links to names that may be retired.
     links: Vec<PageLinks<'a>>,
+    /// What live registered sites' homepages show, by address: the
+    /// consolidated platform's (集约化平台) default virtual host answers
+    /// any Host header with one of them.
+    platform: HashMap<IpAddr, BTreeSet<Fingerprint>>,
+    /// Unregistered names that serve a page, judged once every
+    /// registered site's homepage has been seen (see [`Rules::platform`]).
+    serving: Vec<(IpAddr, Fingerprint, Finding)>,
     /// Whether IPv6 is judged.
     ipv6_works: bool,
     ipv6: Ipv6Tally,
     evaluation: Evaluation,
+}
+
+/// What tells one homepage from another on a shared platform: its title
+/// and the identifier code it shows.
+type Fingerprint = (Option<String>, Option<String>);
+
+fn fingerprint(page: &Page) -> Fingerprint {
+    (
+        page.title.clone(),
+        page.footer_codes
+            .first()
+            .or(page.meta_site_code.as_ref())
+            .cloned(),
+    )
 }
 
 /// A live site's homepage's links, kept for [`Rules::links`].
@@ -263,6 +290,29 @@ fn addresses(addresses: &[IpAddr]) -> String {
 }
 
 /// A page that loaded as the host's own page: 2xx, not sent elsewhere.
+/// The terms of some quotes, each once, in order.
+fn terms_of(quotes: &[crate::probe::page::Quote]) -> String {
+    let mut terms: Vec<&str> = Vec::new();
+    for quote in quotes {
+        if !terms.contains(&quote.term.as_str()) {
+            terms.push(&quote.term);
+        }
+    }
+    terms.join("、")
+}
+
+/// Quotes as a person reads them: 「the sentence」, each once.
+fn quoted(quotes: &[crate::probe::page::Quote]) -> String {
+    let mut texts: Vec<String> = Vec::new();
+    for quote in quotes {
+        let text = format!("「{}」", quote.text);
+        if !texts.contains(&text) {
+            texts.push(text);
+        }
+    }
+    texts.join("；")
+}
+
 fn own_page(outcome: &PageOutcome) -> Option<&Page> {
     match outcome {
         PageOutcome::Loaded {
@@ -301,6 +351,7 @@ fn page_detail(outcome: &PageOutcome) -> String {
         PageOutcome::Unreachable { https, http } => format!("https: {https}; http: {http}"),
         PageOutcome::Timeout { after_ms } => format!("no page within {after_ms} ms"),
         PageOutcome::Failed { reason } => reason.clone(),
+        PageOutcome::Local { reason } => format!("not measured: {reason}"),
     }
 }
 
@@ -349,6 +400,8 @@ impl<'a> Rules<'a> {
             dangling: BTreeSet::new(),
             unmeasured: BTreeSet::new(),
             links: Vec::new(),
+            platform: HashMap::new(),
+            serving: Vec::new(),
             ipv6_works,
             ipv6: Ipv6Tally::default(),
             evaluation: Evaluation::default(),
@@ -593,11 +646,8 @@ impl<'a> Rules<'a> {
     fn hosts(&mut self, hosts: &BTreeMap<Hostname, HostView>) {
         for (host, view) in hosts {
             let scope = host.as_str();
-            if view.deadline {
-                self.failed(
-                    scope,
-                    "the probes did not finish within the per-host deadline".into(),
-                );
+            if let Some(reason) = &view.failed {
+                self.failed(scope, reason.clone());
                 continue;
             }
             let Some(dns) = &view.dns else {
@@ -610,6 +660,18 @@ impl<'a> Rules<'a> {
                         "DNS could not be measured: A {}, AAAA {}",
                         dns.a.name(),
                         dns.aaaa.name()
+                    ),
+                );
+                continue;
+            }
+            // Every address's page was out of this machine's reach: the
+            // pages say nothing, and neither does their absence.
+            if view.pages.is_empty() && !view.local.is_empty() {
+                self.failed(
+                    scope,
+                    format!(
+                        "this machine could not try any address: {}",
+                        view.local.values().cloned().collect::<Vec<_>>().join("; ")
                     ),
                 );
                 continue;
@@ -638,6 +700,16 @@ impl<'a> Rules<'a> {
                 .iter()
                 .find(|(_, d)| d.state != DomainState::Released)
                 .copied();
+            if holder.is_some_and(|(site, _)| site.status == SiteStatus::Live) {
+                for (address, outcome) in &view.pages {
+                    if let Some(page) = own_page(outcome) {
+                        self.platform
+                            .entry(*address)
+                            .or_default()
+                            .insert(fingerprint(page));
+                    }
+                }
+            }
             match holder {
                 Some((site, domain)) => match site.status {
                     SiteStatus::Live => self.live(host, view, dns, site, domain, at),
@@ -665,16 +737,19 @@ impl<'a> Rules<'a> {
         }
     }
 
-    /// Whether the host resolves only because its zone answers every name.
+    /// Whether the host resolves only because a wildcard answers every
+    /// name next to it: its answer is what a name that does not exist
+    /// there gets (the nearest wildcard, at its parent or up to the apex).
     fn wildcard_only(view: &HostView, dns: &HostDns) -> bool {
         let Some(delegation) = view.delegation() else {
             return false;
         };
-        if delegation.wildcard != Some(true) {
+        let (wildcard, wild) = delegation.nearest_wildcard();
+        if wildcard != Some(true) {
             return false;
         }
         let mine: BTreeSet<IpAddr> = dns.addresses().into_iter().collect();
-        let wild: BTreeSet<IpAddr> = delegation.wildcard_addresses.iter().copied().collect();
+        let wild: BTreeSet<IpAddr> = wild.iter().copied().collect();
         !mine.is_empty() && mine.is_subset(&wild)
     }
 
@@ -725,7 +800,7 @@ impl<'a> Rules<'a> {
                 // free: "may be", never "is".
                 if unregistered && services.is_empty() {
                     summary.push_str(&format!(
-                        "，其注册域名 {registrable} 查询不存在，可能可被他人注册"
+                        "，其注册域名 {registrable} 查询不存在（可能尚未注册，也可能被注册局暂停解析）"
                     ));
                 }
                 evidence.push(Evidence::new(
@@ -920,7 +995,11 @@ impl<'a> Rules<'a> {
         }
         // Whether the zone answers every name must be known before a name
         // can be called a site someone set up.
-        if view.delegation().and_then(|d| d.wildcard).is_none() {
+        if view
+            .delegation()
+            .and_then(|d| d.nearest_wildcard().0)
+            .is_none()
+        {
             self.unjudged(host, &[FindingKind::UnapprovedSite]);
             return;
         }
@@ -950,7 +1029,7 @@ impl<'a> Rules<'a> {
             Evidence::new(host.as_str(), "dns", "answer", dns_detail(dns)),
             Evidence::new(host.as_str(), "page", "loaded", page_detail(outcome)).at(address),
         ];
-        self.raise(
+        let finding = self.finding(
             FindingKind::UnapprovedSite,
             host.to_string(),
             host.as_str(),
@@ -959,6 +1038,32 @@ impl<'a> Rules<'a> {
             evidence,
             at,
         );
+        // A name nobody registered that serves a registered site's own
+        // homepage from that site's address may be the platform's
+        // default virtual host: decided once every site has been seen.
+        match (site, own_page(outcome).map(fingerprint)) {
+            (None, Some(print)) if print != (None, None) => {
+                self.serving.push((*address, print, finding));
+            }
+            _ => self.push(finding),
+        }
+    }
+
+    /// Raises the unregistered names that serve pages, except those that
+    /// serve a live registered site's homepage (same title and code) from
+    /// an address where that site was seen: the consolidated platform's
+    /// default virtual host answers any name it is given, and such a name
+    /// is no new site.
+    fn serving(&mut self) {
+        for (address, print, finding) in std::mem::take(&mut self.serving) {
+            let platform = self
+                .platform
+                .get(&address)
+                .is_some_and(|prints| prints.contains(&print));
+            if !platform {
+                self.push(finding);
+            }
+        }
     }
 
     fn retired(
@@ -1431,6 +1536,150 @@ impl<'a> Rules<'a> {
         }
     }
 
+    /// Whether a homepage that loaded shows tampering, raised if so:
+    ///
+    /// - its identity replaced: the title, main heading or `SiteName`
+    ///   names something, and none of the registered names (site,
+    ///   organizer) appear anywhere (real case 4);
+    /// - prohibited terms in the title, main heading or `SiteName`;
+    /// - prohibited terms in hidden elements (暗链);
+    /// - prohibited terms in the words of a link to a host outside the
+    ///   allowed suffixes, unless those words are a notice (举报…);
+    /// - the page itself sending visitors outside the allowed suffixes
+    ///   (a meta refresh, a script assigning `location` on load).
+    ///
+    /// Terms in ordinary visible text, the identity intact, are not
+    /// tampering: a portal's anti-fraud notice names fraud.
+    fn tampering(
+        &mut self,
+        host: &Hostname,
+        page: &Page,
+        site: &Site,
+        page_evidence: &dyn Fn(&str, String) -> Evidence,
+        at: DateTime<Utc>,
+    ) -> bool {
+        let title = page.title.as_deref().unwrap_or("（无标题）");
+        let expected = expected_names(site);
+        let named = !page.mentions.is_empty()
+            || page
+                .meta_site_name
+                .as_deref()
+                .is_some_and(|meta| expected.iter().any(|n| meta.contains(n.as_str())));
+        let names_something = [&page.title, &page.heading, &page.meta_site_name]
+            .iter()
+            .any(|name| name.as_deref().is_some_and(|n| !n.trim().is_empty()));
+        let mut reasons = Vec::new();
+        let mut evidence = Vec::new();
+        if !named && !expected.is_empty() && names_something {
+            reasons.push(format!(
+                "页面标识已被替换（标题：{title}{}），未出现登记的网站名称和主办单位",
+                page.heading
+                    .as_deref()
+                    .map(|h| format!("，主标题：{h}"))
+                    .unwrap_or_default()
+            ));
+            evidence.push(page_evidence(
+                "names_missing",
+                format!("looked for: {}; title: {title}", expected.join(", ")),
+            ));
+        }
+        if !page.identity_terms.is_empty() {
+            reasons.push(format!(
+                "标题、主标题或网站名称中出现违禁内容：{}",
+                page.identity_terms.join("、")
+            ));
+            evidence.push(page_evidence(
+                "identity_terms",
+                page.identity_terms.join(", "),
+            ));
+        }
+        if !page.hidden_terms.is_empty() {
+            reasons.push(format!(
+                "隐藏元素中出现违禁内容（暗链）：{}",
+                quoted(&page.hidden_terms)
+            ));
+            evidence.extend(
+                page.hidden_terms
+                    .iter()
+                    .map(|q| page_evidence("hidden_terms", format!("{}: {}", q.term, q.text))),
+            );
+        }
+        let notice = |text: &str| {
+            self.policy
+                .notice_words
+                .iter()
+                .any(|w| text.contains(w.as_str()))
+        };
+        let outside = |target: &str| {
+            target
+                .parse::<Hostname>()
+                .map_or(true, |h| !self.policy.allowed_suffixes.allows(&h))
+        };
+        let advertised: Vec<&crate::probe::page::Quote> = page
+            .link_terms
+            .iter()
+            .filter(|q| q.host.as_deref().is_some_and(outside) && !notice(&q.text))
+            .collect();
+        if !advertised.is_empty() {
+            reasons.push(format!(
+                "指向非政府域名的链接出现违禁内容：{}",
+                advertised
+                    .iter()
+                    .map(|q| format!("「{}」→ {}", q.text, q.host.as_deref().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join("；")
+            ));
+            evidence.extend(advertised.iter().map(|q| {
+                page_evidence(
+                    "link_terms",
+                    format!(
+                        "{}: {} -> {}",
+                        q.term,
+                        q.text,
+                        q.host.as_deref().unwrap_or_default()
+                    ),
+                )
+            }));
+        }
+        let sent_away = page.client_redirect.as_deref().filter(|target| {
+            url::Url::parse(target)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .is_some_and(|h| h != host.as_str() && outside(&h))
+        });
+        if let Some(target) = sent_away {
+            reasons.push(format!("页面自动跳转到非政府域名 {target}"));
+            evidence.push(page_evidence("client_redirect", target.to_string()));
+        }
+        if reasons.is_empty() {
+            return false;
+        }
+        if !page.mentioned.is_empty() {
+            evidence.extend(page.mentioned.iter().map(|q| {
+                page_evidence(
+                    "prohibited_term_mentioned",
+                    format!("{}: {}", q.term, q.text),
+                )
+            }));
+        }
+        let summary = format!(
+            "网站「{}」首页（{}）疑似被篡改或仿冒：{}",
+            site.name,
+            host.to_unicode(),
+            reasons.join("；")
+        );
+        self.raise(
+            FindingKind::SuspectedTampering,
+            host.to_string(),
+            host.as_str(),
+            Some(site),
+            summary,
+            evidence,
+            at,
+        );
+        true
+    }
+
     fn ipv6(
         &mut self,
         host: &Hostname,
@@ -1492,8 +1741,15 @@ impl<'a> Rules<'a> {
             );
             return;
         }
-        let Some(reach) = &view.ipv6 else { return };
-        let Some(percent) = reach.connectivity_percent() else {
+        // No sample (it ran out of its time) or no inner page that loads
+        // over IPv4 to compare with: the rate was not measured, and
+        // proves neither way.
+        let rate = view
+            .ipv6
+            .as_ref()
+            .and_then(|reach| Some((reach, reach.connectivity_percent()?)));
+        let Some((reach, percent)) = rate else {
+            self.unjudged(host, &[FindingKind::Ipv6Partial]);
             return;
         };
         let threshold = self.policy.thresholds.ipv6_partial_percent;
@@ -1549,40 +1805,27 @@ impl<'a> Rules<'a> {
             Evidence::new(host.as_str(), "page", outcome, detail).at(address)
         };
         let title = page.title.as_deref().unwrap_or("（无标题）");
-        let expected = expected_names(site);
-        let named = !page.mentions.is_empty()
-            || page
-                .meta_site_name
-                .as_deref()
-                .is_some_and(|meta| expected.iter().any(|n| meta.contains(n.as_str())));
-        let mut reasons = Vec::new();
-        let mut evidence = Vec::new();
-        if !page.prohibited_terms.is_empty() {
-            reasons.push(format!(
-                "出现违禁内容：{}",
-                page.prohibited_terms.join("、")
-            ));
-            evidence.push(page_evidence(
-                "prohibited_terms",
-                page.prohibited_terms.join(", "),
-            ));
-        }
-        if !named && !expected.is_empty() {
-            reasons.push(format!("未出现登记的网站名称和主办单位（标题：{title}）"));
-            evidence.push(page_evidence(
-                "names_missing",
-                format!("looked for: {}; title: {title}", expected.join(", ")),
-            ));
-        }
-        if !reasons.is_empty() {
+        let tampered = self.tampering(host, page, site, &page_evidence, at);
+        if !tampered && !page.mentioned.is_empty() {
             let summary = format!(
-                "网站「{}」首页（{}）疑似被篡改或仿冒：{}",
+                "网站「{}」首页（{}）的正文提及违禁词（{}）：{}；请核对是否为反诈、举报等提示语",
                 site.name,
                 host.to_unicode(),
-                reasons.join("；")
+                terms_of(&page.mentioned),
+                quoted(&page.mentioned)
             );
+            let evidence = page
+                .mentioned
+                .iter()
+                .map(|q| {
+                    page_evidence(
+                        "prohibited_term_mentioned",
+                        format!("{}: {}", q.term, q.text),
+                    )
+                })
+                .collect();
             self.raise(
-                FindingKind::SuspectedTampering,
+                FindingKind::ProhibitedTermMentioned,
                 host.to_string(),
                 host.as_str(),
                 Some(site),
@@ -1854,7 +2097,13 @@ impl<'a> Rules<'a> {
                     }) if read.latest_post_at.is_none() => {
                         // An empty or undated feed (a bridge rate-limited,
                         // a broken export) tells nothing about the account.
-                        self.failed(&scope, format!("feed {url}: no dated entries"));
+                        let reason = match read.future_dated {
+                            0 => format!("feed {url}: no dated entries"),
+                            n => {
+                                format!("feed {url}: no dated entries but {n} dated in the future")
+                            }
+                        };
+                        self.failed(&scope, reason);
                         continue;
                     }
                     Some(FeedPoll {
@@ -1884,10 +2133,14 @@ impl<'a> Rules<'a> {
                     if poll.is_some() { "feed" } else { "registry" },
                     outcome,
                     format!(
-                        "latest post {}; feed {}; recorded {}",
+                        "latest post {}; feed {}; recorded {}{}",
                         crate::clock::show_opt(latest),
                         crate::clock::show_opt(feed_latest),
-                        crate::clock::show_opt(account.last_post_at)
+                        crate::clock::show_opt(account.last_post_at),
+                        match poll.map_or(0, |read| read.future_dated) {
+                            0 => String::new(),
+                            n => format!("; {n} entries dated in the future ignored"),
+                        }
                     ),
                 )]
             };

@@ -21,6 +21,9 @@ pub fn action(kind: FindingKind) -> &'static str {
         StaleAddress => "删除或更正指向该地址的解析记录，该地址可能已被他人使用",
         LinkToRetiredDomain => "立即删除或更正页面上指向已下线、已注销或悬挂域名的链接",
         SuspectedTampering => "立即核查网站是否被篡改或被仿冒，必要时断开访问并按网络安全事件处置",
+        ProhibitedTermMentioned => {
+            "核对引用的语句：反诈、举报等提示语无需处理；如为违规内容，立即删除并核查来源"
+        }
         SiteCodeMissingOnPage => "在首页页脚和 SiteIDCode 元标签中标注登记的网站标识码",
         SiteCodeMismatch => "更正页面上的网站标识码，使其与信息报送系统登记的一致",
         LiveWithoutCode => "在信息报送系统填报该网站，取得网站标识码后登记",
@@ -87,6 +90,7 @@ pub fn kind_name(kind: FindingKind) -> &'static str {
         StaleAddress => "解析指向失效地址",
         LinkToRetiredDomain => "链接指向已下线域名",
         SuspectedTampering => "疑似被篡改",
+        ProhibitedTermMentioned => "页面提及违禁词",
         SiteCodeMissingOnPage => "首页未标注网站标识码",
         SiteCodeMismatch => "网站标识码与登记不符",
         LiveWithoutCode => "运行网站无标识码",

@@ -24,9 +24,13 @@ pub struct HostView {
     pub delegation: Option<DelegationResult>,
     pub tls: BTreeMap<IpAddr, TlsObservation>,
     pub pages: BTreeMap<IpAddr, PageOutcome>,
+    /// Addresses whose page this machine could not try (no route from
+    /// here): left out of `pages`, they say nothing about the site.
+    pub local: BTreeMap<IpAddr, String>,
     pub ipv6: Option<Ipv6Reach>,
-    /// The host's probes did not finish within the per-host deadline.
-    pub deadline: bool,
+    /// Why the host's probes could not measure it (the per-host deadline
+    /// ran out, a probe failed on our side).
+    pub failed: Option<String>,
     /// Page visits over the policy's window and how many failed, from the
     /// store's history (this round included), when the caller has it.
     pub availability: Option<(u64, u64)>,
@@ -61,11 +65,17 @@ pub fn group(
             (ObservationData::Tls(tls), Some(address)) => {
                 view.tls.insert(address, tls);
             }
+            (ObservationData::Page(PageOutcome::Local { reason }), Some(address)) => {
+                view.local.insert(address, reason);
+            }
             (ObservationData::Page(page), Some(address)) => {
                 view.pages.insert(address, page);
             }
             (ObservationData::Ipv6(reach), _) => view.ipv6 = Some(reach),
-            (ObservationData::Deadline { .. }, _) => view.deadline = true,
+            (ObservationData::Deadline { .. }, _) => {
+                view.failed = Some("the probes did not finish within the per-host deadline".into());
+            }
+            (ObservationData::Failed { reason }, _) => view.failed = Some(reason),
             _ => {}
         }
     }
@@ -76,6 +86,7 @@ pub fn group(
             let current = dns.addresses();
             view.tls.retain(|address, _| current.contains(address));
             view.pages.retain(|address, _| current.contains(address));
+            view.local.retain(|address, _| current.contains(address));
         }
     }
     (hosts, feeds)

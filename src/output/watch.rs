@@ -275,6 +275,10 @@ pub fn probe_detail(
                 PageOutcome::Failed { reason } => {
                     writeln!(out, "  PAGE   {address}  failed: {reason}")?
                 }
+                PageOutcome::Local { reason } => writeln!(
+                    out,
+                    "  PAGE   {address}  not measured (this machine's side): {reason}"
+                )?,
             },
             ObservationData::Ipv6(reach) => {
                 let ports: Vec<String> = reach
@@ -307,14 +311,16 @@ pub fn probe_detail(
                 out,
                 "  measurement failed: the probes took longer than {after_ms} ms"
             )?,
+            ObservationData::Failed { reason } => writeln!(out, "  measurement failed: {reason}")?,
             ObservationData::Feed(poll) => match &poll.result {
                 FeedResult::Read(read) => writeln!(
                     out,
-                    "  FEED   {}  {}, {} entries ({} undated), latest post {}",
+                    "  FEED   {}  {}, {} entries ({} undated, {} dated in the future), latest post {}",
                     poll.url,
                     read.format,
                     read.entries,
                     read.undated,
+                    read.future_dated,
                     read.latest_post_at
                         .map(clock::show)
                         .unwrap_or_else(|| "none".into()),
@@ -351,6 +357,8 @@ fn policy_values(policy: &Policy) -> Value {
         "confirmation": policy.confirmation,
         "retention": policy.retention,
         "prohibited_terms": policy.prohibited_terms,
+        "notice_words": policy.notice_words,
+        "canaries": policy.canaries,
         "severity": policy.severity,
         "schedules": schedules,
         "axfr": policy.axfr,

@@ -128,6 +128,12 @@ pub struct Policy {
     pub confirmation: Confirmation,
     pub retention: Retention,
     pub prohibited_terms: Vec<String>,
+    /// Words that make a link's text a notice (举报, 警惕…) rather than an
+    /// advertisement.
+    pub notice_words: Vec<String>,
+    /// Host names outside the region that should always load: probed
+    /// first in each round, to tell our own outage from the sites'.
+    pub canaries: Vec<Hostname>,
     pub severity: BTreeMap<FindingKind, Severity>,
     pub schedules: BTreeMap<String, JobSchedule>,
     pub axfr: Vec<AxfrSource>,
@@ -161,6 +167,8 @@ struct PolicyFile {
     retention: RetentionSection,
     #[serde(default)]
     content: ContentSection,
+    #[serde(default)]
+    monitor: MonitorSection,
     #[serde(default)]
     severity: BTreeMap<String, toml::Spanned<String>>,
     #[serde(default)]
@@ -225,6 +233,15 @@ struct RetentionSection {
 struct ContentSection {
     #[serde(default)]
     prohibited_terms: Vec<String>,
+    #[serde(default)]
+    notice_words: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MonitorSection {
+    #[serde(default)]
+    canaries: Vec<toml::Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -358,6 +375,27 @@ impl Policy {
                 .parse()
                 .map_err(|e| at_line(zone.span(), format!("[domains] managed_zones: {e}")))?;
             managed_zones.push(parsed);
+        }
+        let mut canaries = Vec::new();
+        for canary in &file.monitor.canaries {
+            let parsed: Hostname = canary
+                .get_ref()
+                .parse()
+                .map_err(|e| at_line(canary.span(), format!("[monitor] canaries: {e}")))?;
+            // A canary inside the region goes down with it, and would
+            // hide the region's own outage.
+            if let Some(zone) = managed_zones
+                .iter()
+                .find(|zone| crate::registry::name_within(parsed.as_str(), zone.as_str()))
+            {
+                return Err(at_line(
+                    canary.span(),
+                    format!(
+                        "[monitor] canaries: {parsed} is under the managed zone {zone}; a canary must be outside the region"
+                    ),
+                ));
+            }
+            canaries.push(parsed);
         }
         let mut own_networks = Vec::new();
         for network in &file.domains.own_networks {
@@ -560,6 +598,13 @@ impl Policy {
             .map(|term| term.trim().to_string())
             .filter(|term| !term.is_empty())
             .collect();
+        let notice_words: Vec<String> = file
+            .content
+            .notice_words
+            .iter()
+            .map(|word| word.trim().to_string())
+            .filter(|word| !word.is_empty())
+            .collect();
         let divisions = DivisionTable::from_csv(sources.divisions.1)
             .map_err(|e| invalid(sources.divisions.0, e))?;
         if divisions.is_empty() {
@@ -602,6 +647,8 @@ impl Policy {
                 observation_days: *observation_days.get_ref(),
             },
             prohibited_terms,
+            notice_words,
+            canaries,
             severity,
             schedules,
             axfr,

@@ -75,6 +75,33 @@ pub struct Delegation {
     /// through the wildcard.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wildcard_addresses: Vec<IpAddr>,
+    /// The same question at each level between the host name and the
+    /// zone's apex, the host's parent first (`*.bm.example.gov.cn` is a
+    /// wildcard one label down); empty when the host's parent is the apex.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<WildcardLevel>,
+}
+
+/// Whether a random name under `parent` resolves, and to what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WildcardLevel {
+    pub parent: String,
+    /// `None` when the question could not be answered.
+    pub wildcard: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<IpAddr>,
+}
+
+impl Delegation {
+    /// What a name that does not exist next to the host name resolves
+    /// to: the nearest level's wildcard (the host's parent's, else the
+    /// apex's). `(None, _)` when that could not be told.
+    pub fn nearest_wildcard(&self) -> (Option<bool>, &[IpAddr]) {
+        match self.levels.first() {
+            Some(level) => (level.wildcard, &level.addresses),
+            None => (self.wildcard, &self.wildcard_addresses),
+        }
+    }
 }
 
 /// What is learnt about a zone once per cycle: its servers and wildcard.
@@ -89,10 +116,14 @@ struct ZoneFacts {
 /// host names has its name servers asked once, not a thousand times.
 #[derive(Debug, Default)]
 pub struct ZoneCache {
-    zones: std::sync::Mutex<
-        std::collections::HashMap<Name, std::sync::Arc<tokio::sync::OnceCell<ZoneFacts>>>,
-    >,
+    zones: Cells<ZoneFacts>,
+    /// Wildcards below zone apexes, by the parent name asked about.
+    levels: Cells<(Option<bool>, Vec<IpAddr>)>,
 }
+
+/// What is learnt once per name per cycle, by whichever host asks first.
+type Cells<T> =
+    std::sync::Mutex<std::collections::HashMap<Name, std::sync::Arc<tokio::sync::OnceCell<T>>>>;
 
 /// The zone a host name is in, and its name servers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,28 +278,61 @@ impl DnsProbe {
             let mut zones = cache.zones.lock().unwrap_or_else(|e| e.into_inner());
             zones.entry(cut.zone.clone()).or_default().clone()
         };
-        let facts = cell
-            .get_or_init(|| async {
-                let mut servers = Vec::new();
-                for server in &cut.nameservers {
-                    servers.extend(self.check_server(&cut.zone, server).await);
-                }
-                let (wildcard, wildcard_addresses) = self.wildcard(&cut.zone).await;
+        // The name servers are asked together, and with the wildcard: a
+        // zone with several silent servers costs one timeout, not one per
+        // server.
+        let facts = async {
+            cell.get_or_init(|| async {
+                let checks = cut
+                    .nameservers
+                    .iter()
+                    .map(|server| self.check_server(&cut.zone, server));
+                let (servers, (wildcard, wildcard_addresses)) = tokio::join!(
+                    futures_util::future::join_all(checks),
+                    self.wildcard(&cut.zone)
+                );
                 ZoneFacts {
-                    servers,
+                    servers: servers.into_iter().flatten().collect(),
                     wildcard,
                     wildcard_addresses,
                 }
             })
             .await
-            .clone();
+            .clone()
+        };
+        let (facts, levels) = tokio::join!(facts, self.levels(host, &cut.zone, cache));
         Ok(Delegation {
             zone: show(&cut.zone),
             nameservers: cut.nameservers.iter().map(show).collect(),
             servers: facts.servers,
             wildcard: facts.wildcard,
             wildcard_addresses: facts.wildcard_addresses,
+            levels,
         })
+    }
+
+    /// The wildcards between `host` and its zone's apex, the host's parent
+    /// first; each level asked once per `cache`.
+    async fn levels(&self, host: &Hostname, zone: &Name, cache: &ZoneCache) -> Vec<WildcardLevel> {
+        let mut parents = Vec::new();
+        let mut parent = fqdn(host.as_str()).base_name();
+        while parent.num_labels() > zone.num_labels() && zone.zone_of(&parent) {
+            parents.push(parent.clone());
+            parent = parent.base_name();
+        }
+        let asks = parents.into_iter().map(|parent| async move {
+            let cell = {
+                let mut levels = cache.levels.lock().unwrap_or_else(|e| e.into_inner());
+                levels.entry(parent.clone()).or_default().clone()
+            };
+            let (wildcard, addresses) = cell.get_or_init(|| self.wildcard(&parent)).await.clone();
+            WildcardLevel {
+                parent: show(&parent),
+                wildcard,
+                addresses,
+            }
+        });
+        futures_util::future::join_all(asks).await
     }
 
     /// Finds the zone cut through the resolver: the SOA's owner, or the
@@ -400,22 +464,22 @@ impl DnsProbe {
                 status,
             }],
             Ok(addresses) => {
-                let mut checks = Vec::new();
-                for address in addresses {
+                let asks = addresses.into_iter().map(|address| async move {
                     let target = SocketAddr::new(address, self.authoritative_port());
                     let result = ask_directly(target, zone, RecordType::SOA, self.timeout()).await;
-                    checks.push(ServerCheck {
+                    ServerCheck {
                         name: show(server),
                         address: Some(address),
                         status: server_status(zone, result),
-                    });
-                }
-                checks
+                    }
+                });
+                futures_util::future::join_all(asks).await
             }
         }
     }
 
-    /// Whether a random label under the zone resolves.
+    /// Whether a random label under `zone` (a zone's apex, or a name
+    /// within one) resolves.
     async fn wildcard(&self, zone: &Name) -> (Option<bool>, Vec<IpAddr>) {
         let label = format!("sw-{:016x}", rand_label());
         let Some(probe) = Name::from_ascii(&label)

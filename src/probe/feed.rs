@@ -26,13 +26,26 @@ pub struct FeedRead {
     /// `rss` (RSS 2.0 and 0.9x), `rdf` (RSS 1.0), `atom` or `json_feed`.
     pub format: String,
     pub entries: usize,
-    /// The newest entry's publication (or, failing that, update) time. An
-    /// entry dated in the future counts like any other: a clock set wrong
-    /// on the publisher's side still shows that someone posted.
+    /// The newest entry's publication (or, failing that, update) time,
+    /// among entries not dated in the future.
     pub latest_post_at: Option<DateTime<Utc>>,
     /// Entries with no parsable date.
     pub undated: usize,
+    /// Entries dated more than [`FUTURE_SKEW`] after the poll: suspicious
+    /// dates, left out of `latest_post_at` (one entry dated 2099 would
+    /// otherwise keep an account fresh forever, or make a closed account
+    /// look active).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub future_dated: usize,
 }
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// How far after the poll an entry may be dated and still count: clocks
+/// on the publisher's side drift a little.
+pub const FUTURE_SKEW: chrono::Duration = chrono::Duration::hours(1);
 
 /// Why a body gave no [`FeedRead`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,7 +59,7 @@ pub enum FeedError {
     Malformed { reason: String },
 }
 
-/// Reads a feed body. `content_type` is the response's `Content-Type`, used
+/// Reads a feed body polled at `now`. `content_type` is the response's `Content-Type`, used
 /// only for its charset and only as a fallback (see `utf8_body`): servers
 /// label feeds `text/html`, `text/xml` or `application/octet-stream` at
 /// random, so whether a body is a feed is the body's to say.
@@ -54,7 +67,11 @@ pub enum FeedError {
 /// A hostile body costs time linear in its length and no stack: quick-xml
 /// (under feed-rs) reads iteratively and refuses nesting deeper than 65,535
 /// elements, and serde_json refuses nesting deeper than 128.
-pub fn read(body: &[u8], content_type: Option<&str>) -> Result<FeedRead, FeedError> {
+pub fn read(
+    body: &[u8],
+    content_type: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<FeedRead, FeedError> {
     let body = utf8_body(body, content_type);
     let parser = Builder::new()
         .timestamp_parser(parse_time)
@@ -78,16 +95,22 @@ pub fn read(body: &[u8], content_type: Option<&str>) -> Result<FeedRead, FeedErr
         FeedType::RSS0 | FeedType::RSS2 => "rss",
         FeedType::RSS1 => "rdf",
     };
+    // When it was posted, not when it was last edited.
     let dates: Vec<Option<DateTime<Utc>>> = feed
         .entries
         .iter()
         .map(|entry| entry.published.or(entry.updated))
         .collect();
+    let (future, past): (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>) = dates
+        .iter()
+        .flatten()
+        .partition(|date| **date > now + FUTURE_SKEW);
     Ok(FeedRead {
         format: format.to_string(),
         entries: dates.len(),
-        latest_post_at: dates.iter().flatten().max().copied(),
+        latest_post_at: past.into_iter().max(),
         undated: dates.iter().filter(|date| date.is_none()).count(),
+        future_dated: future.len(),
     })
 }
 
@@ -392,13 +415,18 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    fn found(format: &str, entries: usize, latest: Option<&str>, undated: usize) -> Expect {
-        Expect::Read(FeedRead {
+    fn read_of(format: &str, entries: usize, latest: Option<&str>, undated: usize) -> FeedRead {
+        FeedRead {
             format: format.to_string(),
             entries,
             latest_post_at: latest.map(utc),
             undated,
-        })
+            future_dated: 0,
+        }
+    }
+
+    fn found(format: &str, entries: usize, latest: Option<&str>, undated: usize) -> Expect {
+        Expect::Read(read_of(format, entries, latest, undated))
     }
 
     #[derive(Debug)]
@@ -567,13 +595,16 @@ mod tests {
                 found("rss", 3, None, 3),
             ),
             (
-                "a date in the future still counts",
+                "a date in the future is counted apart, not believed",
                 br#"<rss version="2.0"><channel><title>t</title>
                     <item><pubDate>Fri, 01 Jan 2100 00:00:00 +0000</pubDate></item>
                     </channel></rss>"#
                     .to_vec(),
                 None,
-                found("rss", 1, Some("2100-01-01T00:00:00Z"), 0),
+                Expect::Read(FeedRead {
+                    future_dated: 1,
+                    ..read_of("rss", 1, None, 0)
+                }),
             ),
             (
                 "html page",
@@ -620,7 +651,7 @@ mod tests {
             ),
         ];
         for (name, body, content_type, expect) in cases {
-            let got = read(&body, content_type);
+            let got = read(&body, content_type, utc("2026-12-01T00:00:00Z"));
             match (&expect, &got) {
                 (Expect::Read(want), Ok(read)) => assert_eq!(want, read, "{name}"),
                 (Expect::NotAFeed, Err(FeedError::NotAFeed { .. }))
@@ -628,6 +659,33 @@ mod tests {
                 _ => panic!("{name}: expected {expect:?}, got {got:?}"),
             }
         }
+    }
+
+    /// An entry dated after the poll is counted apart and does not make
+    /// the feed fresh; the others still do.
+    #[test]
+    fn entries_dated_in_the_future_are_counted_not_believed() {
+        let body = r#"<rss version="2.0"><channel><title>t</title>
+<item><title>a</title><pubDate>Mon, 3 Nov 2026 08:00:00 +0800</pubDate></item>
+<item><title>b</title><pubDate>Fri, 1 Jan 2099 08:00:00 +0800</pubDate></item>
+<item><title>c</title><pubDate>Tue, 1 Dec 2026 09:30:00 +0800</pubDate></item>
+</channel></rss>"#;
+        let polled = utc("2026-12-01T00:00:00Z");
+        let got = read(body.as_bytes(), None, polled).expect("a feed");
+        assert_eq!(got.entries, 3);
+        assert_eq!(
+            got.future_dated, 2,
+            "2099, and 09:30 CST is 01:30Z, past the skew"
+        );
+        assert_eq!(got.latest_post_at, Some(utc("2026-11-03T00:00:00Z")));
+        // Within the skew, a publisher's clock a little fast still counts.
+        let got = read(body.as_bytes(), None, utc("2026-12-01T01:00:00Z")).expect("a feed");
+        assert_eq!(got.future_dated, 1);
+        assert_eq!(got.latest_post_at, Some(utc("2026-12-01T01:30:00Z")));
+        // Every entry in the future: no freshness at all.
+        let all_future = body.replace("2026", "2098");
+        let got = read(all_future.as_bytes(), None, polled).expect("a feed");
+        assert_eq!((got.future_dated, got.latest_post_at), (3, None));
     }
 
     #[test]
@@ -725,9 +783,9 @@ mod tests {
         ];
         let started = std::time::Instant::now();
         for (name, body) in &cases {
-            assert!(read(body, None).is_err(), "{name}");
+            assert!(read(body, None, Utc::now()).is_err(), "{name}");
         }
-        let read = read(many_items.as_bytes(), None).expect("many items");
+        let read = read(many_items.as_bytes(), None, Utc::now()).expect("many items");
         assert_eq!(read.undated, 0);
         assert!(read.entries > 30_000);
         // Linear work on 10 MiB takes well under a second with dependencies

@@ -261,6 +261,10 @@ pub enum PageOutcome {
     /// The server answered something that is not HTTP, or too many
     /// redirects.
     Failed { reason: String },
+    /// This machine could not try: no route to the address (no IPv6
+    /// here), no socket left. A failure to measure, never a fact about
+    /// the site.
+    Local { reason: String },
 }
 
 impl PageOutcome {
@@ -270,6 +274,7 @@ impl PageOutcome {
             PageOutcome::Unreachable { .. } => "unreachable",
             PageOutcome::Timeout { .. } => "timeout",
             PageOutcome::Failed { .. } => "failed",
+            PageOutcome::Local { .. } => "local",
         }
     }
 }
@@ -358,7 +363,9 @@ impl PageProbe {
         }
     }
 
-    async fn connect(&self, url: &Url, address: IpAddr) -> Result<Connected, String> {
+    /// Connects for `url`; an error says whether it was on this machine's
+    /// side, and why.
+    async fn connect(&self, url: &Url, address: IpAddr) -> Result<Connected, (bool, String)> {
         let https = url.scheme() == "https";
         let port = url.port().unwrap_or(if https {
             self.settings.https_port
@@ -367,17 +374,22 @@ impl PageProbe {
         });
         let tcp = super::connect(SocketAddr::new(address, port), &self.settings.limit)
             .await
-            .map_err(|e| format!("connect {address} port {port}: {e}"))?;
+            .map_err(|e| {
+                (
+                    e.kind() == std::io::ErrorKind::NetworkUnreachable,
+                    format!("connect {address} port {port}: {e}"),
+                )
+            })?;
         if !https {
             return Ok(Connected::Plain(tcp));
         }
         let name = ServerName::try_from(url.host_str().unwrap_or_default().to_string())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| (false, e.to_string()))?;
         self.tls
             .connect(name, tcp)
             .await
             .map(|stream| Connected::Tls(Box::new(stream)))
-            .map_err(|e| format!("TLS: {e}"))
+            .map_err(|e| (false, format!("TLS: {e}")))
     }
 
     /// Fetches `host`'s homepage from `address`: HTTPS, else HTTP.
@@ -455,7 +467,7 @@ impl PageProbe {
             Ok(Err(PageOutcome::Unreachable { https, http })) => {
                 Err([https, http].join(" ").trim().to_string())
             }
-            Ok(Err(PageOutcome::Failed { reason })) => Err(reason),
+            Ok(Err(PageOutcome::Failed { reason } | PageOutcome::Local { reason })) => Err(reason),
             Ok(Err(_)) | Err(_) => Err(format!("no answer within {} ms", deadline.as_millis())),
         }
     }
@@ -563,7 +575,16 @@ impl PageProbe {
             }
         }
         let Some((mut url, mut connection)) = connected else {
-            let mut errors = errors.into_iter();
+            if !errors.is_empty() && errors.iter().all(|(local, _)| *local) {
+                return Err(PageOutcome::Local {
+                    reason: errors
+                        .into_iter()
+                        .map(|(_, reason)| reason)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                });
+            }
+            let mut errors = errors.into_iter().map(|(_, reason)| reason);
             return Err(PageOutcome::Unreachable {
                 https: errors.next().unwrap_or_default(),
                 http: errors.next().unwrap_or_default(),
@@ -615,7 +636,7 @@ impl PageProbe {
                     connection = self
                         .connect(&next, address)
                         .await
-                        .map_err(|reason| PageOutcome::Failed { reason })?;
+                        .map_err(|(_, reason)| PageOutcome::Failed { reason })?;
                     url = next;
                 }
                 redirected_to => {

@@ -142,11 +142,48 @@ impl AsyncWrite for ProbeStream {
 /// (a TLS flight, then a request) and waits for the answer, and with
 /// Nagle on, the request can sit behind the peer's delayed
 /// acknowledgement for 40 ms.
+///
+/// A failure on this machine's side (see [`is_local`]) comes back with
+/// the kind `NetworkUnreachable`, whatever the system said, so that every
+/// probe tells it from the server's failures the same way.
 pub(crate) async fn connect(address: SocketAddr, limit: &AddressLimit) -> io::Result<ProbeStream> {
     let place = limit.acquire(address.ip()).await;
-    let tcp = tokio::net::TcpStream::connect(address).await?;
+    let tcp = match tokio::net::TcpStream::connect(address).await {
+        Ok(tcp) => tcp,
+        Err(e) if is_local(&e, address) => {
+            return Err(io::Error::new(
+                io::ErrorKind::NetworkUnreachable,
+                format!("no way from this machine to {address}: {e}"),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     tcp.set_nodelay(true)?;
     Ok(ProbeStream { tcp, _place: place })
+}
+
+/// Whether a connect error is about this machine rather than the server:
+/// no route to the address's network (a machine without IPv6), no local
+/// address to use, no file descriptor left. "No route to host" is ours
+/// only when this machine has no route to the address; with one, it is
+/// a router's ICMP answer from the far side, about the server.
+pub(crate) fn is_local(error: &io::Error, address: SocketAddr) -> bool {
+    match error.kind() {
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::AddrNotAvailable => true,
+        io::ErrorKind::HostUnreachable => !route_exists(address),
+        _ => matches!(error.raw_os_error(), Some(23 | 24 | 97)),
+    }
+}
+
+/// Whether this machine has a route to `address`: connecting a UDP socket
+/// looks the route up and sends nothing.
+pub(crate) fn route_exists(address: SocketAddr) -> bool {
+    let local: SocketAddr = if address.is_ipv6() {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    };
+    std::net::UdpSocket::bind(local).is_ok_and(|socket| socket.connect(address).is_ok())
 }
 
 /// One thing a probe saw about a host name (or one of its addresses).
@@ -180,6 +217,9 @@ pub enum ObservationData {
     /// The host's probes did not finish within the per-host deadline: a
     /// failure to measure.
     Deadline { after_ms: u64 },
+    /// The host's probes failed on our side (a probe task panicked): a
+    /// failure to measure, never a fact about the host.
+    Failed { reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -259,6 +299,7 @@ impl ObservationData {
             ObservationData::Ipv6(_) => "ipv6",
             ObservationData::Feed(_) => "feed",
             ObservationData::Deadline { .. } => "deadline",
+            ObservationData::Failed { .. } => "failed",
         }
     }
 
@@ -271,13 +312,17 @@ impl ObservationData {
             ObservationData::Page(http::PageOutcome::Loaded { status, .. }) if *status >= 500 => {
                 "server_error".into()
             }
+            // Not a visit: it never counts in the availability history.
+            ObservationData::Page(http::PageOutcome::Local { .. }) => "measurement_failed".into(),
             ObservationData::Page(page) => page.name().into(),
             ObservationData::Ipv6(reach) => match reach.connectivity_percent() {
                 Some(percent) => format!("{percent}%"),
                 None if reach.homepage_v6 => "homepage_only".into(),
                 None => "unreachable".into(),
             },
-            ObservationData::Deadline { .. } => "measurement_failed".into(),
+            ObservationData::Deadline { .. } | ObservationData::Failed { .. } => {
+                "measurement_failed".into()
+            }
             ObservationData::Feed(poll) => match &poll.result {
                 feed::FeedResult::Read(_) => "read".into(),
                 feed::FeedResult::Failed { .. } => "measurement_failed".into(),
@@ -306,6 +351,30 @@ impl ObservationData {
                 }
                 .into()
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No route from here is ours; "no route to host" is a router's
+    /// answer about the far side when this machine does have a route.
+    #[test]
+    fn tells_our_side_from_the_far_side() {
+        let loopback: SocketAddr = "127.0.0.1:443".parse().expect("address");
+        assert!(route_exists(loopback));
+        let error = |code: i32| io::Error::from_raw_os_error(code);
+        // ENETUNREACH, EADDRNOTAVAIL, EMFILE: ours, wherever it goes.
+        for code in [101, 99, 24] {
+            assert!(is_local(&error(code), loopback), "os error {code}");
+        }
+        // EHOSTUNREACH with a route: an ICMP answer from a router.
+        assert!(!is_local(&error(113), loopback));
+        // Refused, reset, timed out: the server's side.
+        for code in [111, 104, 110] {
+            assert!(!is_local(&error(code), loopback), "os error {code}");
         }
     }
 }

@@ -1,8 +1,14 @@
 //! What a page says about its site: decoding the body by its charset
 //! (UTF-8, GBK/GB18030 on many Chinese government sites), and extracting
-//! the title, the identifier code (meta `SiteIDCode` and the footer's
-//! 网站标识码), filing numbers, the organizer, every link, and prohibited
-//! terms. Pure: bytes in, [`Page`] out.
+//! the title, the main heading, the identifier code (meta `SiteIDCode`
+//! and the footer's 网站标识码), filing numbers, the organizer, the links
+//! (a bounded number per linked host), and where prohibited terms stand:
+//! in the page's identity (title, heading, `SiteName`), in hidden
+//! elements, in the text of links, or in ordinary visible text (quoted,
+//! for a person to judge: a portal's anti-fraud notice names fraud too).
+//! Also a redirect made in the page itself (`<meta http-equiv=refresh>`,
+//! a script assigning `location` when the page loads). Pure: bytes in,
+//! [`Page`] out.
 
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
@@ -13,10 +19,30 @@ use scraper::{Html, Selector};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// The most links kept from one page: enough to sample second- and
-/// third-level pages and to see where a page points, bounded so that a
-/// hostile page cannot fill memory.
-pub const MAX_LINKS: usize = 500;
+/// The most links kept per linked host name: enough to sample second-
+/// and third-level pages of the site itself, and every host a long footer
+/// of link lists points at.
+pub const MAX_LINKS_PER_HOST: usize = 50;
+
+/// The most distinct host names links are kept for, so that a hostile
+/// page cannot fill memory.
+pub const MAX_LINK_HOSTS: usize = 1000;
+
+/// The most quotes kept of each sort (hidden text, link text, mentions).
+pub const MAX_QUOTES: usize = 10;
+
+/// The most characters of a quote.
+const QUOTE_CHARS: usize = 80;
+
+/// A prohibited term where it was found, with the words around it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub term: String,
+    pub text: String,
+    /// For a link's text: the host name it points at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
 
 /// What was read from one page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,12 +61,33 @@ pub struct Page {
     /// The organizer named after 主办单位.
     pub organizer: Option<String>,
     /// Absolute http(s) links, in page order, deduplicated, at most
-    /// [`MAX_LINKS`].
+    /// [`MAX_LINKS_PER_HOST`] per linked host.
     pub links: Vec<String>,
-    /// The host names links point at.
+    /// The host names links point at, at most [`MAX_LINK_HOSTS`].
     pub link_hosts: BTreeSet<String>,
-    /// Prohibited terms (from policy) found in the title or text.
+    /// Prohibited terms (from policy) found anywhere on the page.
     pub prohibited_terms: Vec<String>,
+    /// The page's first `<h1>`, white space squeezed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading: Option<String>,
+    /// Prohibited terms in the page's identity: the title, the main
+    /// heading, the `SiteName` meta.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity_terms: Vec<String>,
+    /// Prohibited terms in elements hidden from visitors (暗链).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_terms: Vec<Quote>,
+    /// Prohibited terms in the visible text of links, with the host each
+    /// link points at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub link_terms: Vec<Quote>,
+    /// Prohibited terms in ordinary visible text, each with its sentence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentioned: Vec<Quote>,
+    /// Where the page itself sends visitors when it loads: a meta refresh
+    /// or a script assigning `location` outside any function.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_redirect: Option<String>,
     /// Which of the registered names (site, organizer) the title or text
     /// mention.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -120,6 +167,9 @@ fn selector(css: &str) -> Selector {
 }
 
 static TITLE: LazyLock<Selector> = LazyLock::new(|| selector("title"));
+static H1: LazyLock<Selector> = LazyLock::new(|| selector("h1"));
+static STYLE: LazyLock<Selector> = LazyLock::new(|| selector("style"));
+static REFRESH: LazyLock<Selector> = LazyLock::new(|| selector("meta[http-equiv]"));
 static META: LazyLock<Selector> = LazyLock::new(|| selector("meta[name]"));
 static LINKS: LazyLock<Selector> =
     LazyLock::new(|| selector("a[href], area[href], iframe[src], frame[src]"));
@@ -140,8 +190,8 @@ fn unique_push(list: &mut Vec<String>, value: String) {
 }
 
 /// Reads a decoded page fetched from `url`; returns what it says and its
-/// visible text (white space squeezed). `prohibited` are the policy's
-/// terms; matching ignores case and white space.
+/// text (script and style aside, white space squeezed). `prohibited` are
+/// the policy's terms; matching ignores case and white space.
 pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
     let document = Html::parse_document(html);
     let mut page = Page {
@@ -150,8 +200,14 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
             .next()
             .map(|t| squeeze(&t.text().collect::<String>()))
             .filter(|t| !t.is_empty()),
+        heading: document
+            .select(&H1)
+            .map(|h| squeeze(&h.text().collect::<String>()))
+            .find(|h| !h.is_empty())
+            .map(|h| clip(&h, 200)),
         ..Page::default()
     };
+    let mut refresh = None;
     for meta in document.select(&META) {
         let name = meta.value().attr("name").unwrap_or_default();
         let content = meta.value().attr("content").map(|c| c.trim().to_string());
@@ -161,16 +217,25 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
             page.meta_site_name = content;
         }
     }
+    for meta in document.select(&REFRESH) {
+        let refreshes = meta
+            .value()
+            .attr("http-equiv")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh"));
+        if refreshes && refresh.is_none() {
+            refresh = meta.value().attr("content").and_then(refresh_target);
+        }
+    }
     let base = document
         .select(&BASE)
         .next()
         .and_then(|b| b.value().attr("href"))
         .and_then(|href| url.join(href).ok())
         .unwrap_or_else(|| url.clone());
+    let hidden = HiddenRules::of(&document);
+    let mut per_host: std::collections::HashMap<String, usize> = Default::default();
+    let mut seen_links: std::collections::HashSet<String> = Default::default();
     for element in document.select(&LINKS) {
-        if page.links.len() >= MAX_LINKS {
-            break;
-        }
         let target = element
             .value()
             .attr("href")
@@ -184,30 +249,74 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
             continue;
         }
         link.set_fragment(None);
-        if let Some(host) = link.host_str() {
-            page.link_hosts
-                .insert(host.trim_end_matches('.').to_ascii_lowercase());
+        let Some(host) = link
+            .host_str()
+            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        else {
+            continue;
+        };
+        if !page.link_hosts.contains(&host) {
+            if page.link_hosts.len() >= MAX_LINK_HOSTS {
+                continue;
+            }
+            page.link_hosts.insert(host.clone());
         }
-        unique_push(&mut page.links, link.to_string());
+        // What the link says, when a visitor can see it (a hidden link's
+        // words are the hidden text's).
+        if page.link_terms.len() < MAX_QUOTES && !hidden.covers(element) {
+            let words = squeeze(&format!(
+                "{} {}",
+                element.text().collect::<String>(),
+                element.value().attr("title").unwrap_or_default()
+            ));
+            for term in matching_terms("", &words, prohibited) {
+                if page.link_terms.len() < MAX_QUOTES {
+                    page.link_terms.push(Quote {
+                        text: clip(&words, QUOTE_CHARS),
+                        term,
+                        host: Some(host.clone()),
+                    });
+                }
+            }
+        }
+        let kept = per_host.entry(host).or_default();
+        if *kept < MAX_LINKS_PER_HOST && seen_links.insert(link.to_string()) {
+            *kept += 1;
+            page.links.push(link.to_string());
+        }
     }
-    // The text a person sees: script and style contents are not text.
-    let text = squeeze(
-        &document
-            .root_element()
-            .descendants()
-            .filter_map(|node| {
-                let parent_is_code = node
-                    .parent()
-                    .and_then(|p| p.value().as_element())
-                    .is_some_and(|e| matches!(e.name(), "script" | "style" | "noscript"));
-                node.value()
-                    .as_text()
-                    .filter(|_| !parent_is_code)
-                    .map(|t| t.to_string())
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-    );
+    // Text nodes, sorted: script and style are not text; a hidden
+    // element's text is apart.
+    let mut all = Vec::new();
+    let mut visible = Vec::new();
+    let mut concealed = Vec::new();
+    let mut scripts = Vec::new();
+    for node in document.root_element().descendants() {
+        let Some(text) = node.value().as_text() else {
+            continue;
+        };
+        let parent = node.parent().and_then(scraper::ElementRef::wrap);
+        match parent.map(|p| p.value().name()) {
+            Some("script") => {
+                scripts.push(text.to_string());
+                continue;
+            }
+            Some("style" | "noscript") => continue,
+            _ => {}
+        }
+        all.push(text.to_string());
+        if parent.is_some_and(|p| hidden.covers(p)) {
+            concealed.push(text.to_string());
+        } else if parent.is_none_or(|p| p.value().name() != "title") {
+            let line = squeeze(text);
+            if !line.is_empty() {
+                visible.push(line);
+            }
+        }
+    }
+    let text = squeeze(&all.join(" "));
+    // One line per text node: a quote stops where its element does.
+    let visible = visible.join("\n");
     for captures in FOOTER_CODE.captures_iter(&text) {
         unique_push(&mut page.footer_codes, captures[1].to_string());
     }
@@ -224,9 +333,236 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
         );
     }
     page.organizer = ORGANIZER.captures(&text).map(|c| c[1].to_string());
-    page.prohibited_terms =
-        matching_terms(page.title.as_deref().unwrap_or_default(), &text, prohibited);
+    let identity = format!(
+        "{} {} {}",
+        page.title.as_deref().unwrap_or_default(),
+        page.heading.as_deref().unwrap_or_default(),
+        page.meta_site_name.as_deref().unwrap_or_default()
+    );
+    page.identity_terms = matching_terms("", &identity, prohibited);
+    for piece in &concealed {
+        let piece = squeeze(piece);
+        for term in matching_terms("", &piece, prohibited) {
+            if page.hidden_terms.len() < MAX_QUOTES {
+                page.hidden_terms.push(Quote {
+                    text: sentence(&piece, &term),
+                    term,
+                    host: None,
+                });
+            }
+        }
+    }
+    for term in matching_terms("", &visible, prohibited) {
+        if page.mentioned.len() < MAX_QUOTES {
+            page.mentioned.push(Quote {
+                text: sentence(&visible, &term),
+                term,
+                host: None,
+            });
+        }
+    }
+    page.prohibited_terms = matching_terms(
+        page.title.as_deref().unwrap_or_default(),
+        &format!("{identity} {text}"),
+        prohibited,
+    );
+    page.client_redirect = refresh
+        .or_else(|| scripts.iter().find_map(|script| script_redirect(script)))
+        .and_then(|target| base.join(&target).ok())
+        .filter(|target| matches!(target.scheme(), "http" | "https"))
+        .map(|target| target.to_string());
     (page, text)
+}
+
+/// At most `chars` characters of `text`.
+fn clip(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// The sentence of `text` around the first occurrence of `term` (which
+/// may be broken by white space there), clipped: what a person reads to
+/// tell a notice ("警惕刷单返利诈骗") from an advertisement.
+fn sentence(text: &str, term: &str) -> String {
+    let squashed: Vec<char> = term.chars().filter(|c| !c.is_whitespace()).collect();
+    let chars: Vec<char> = text.chars().collect();
+    let lower = |c: char| c.to_lowercase().next().unwrap_or(c);
+    // Where the term starts, skipping white space inside it.
+    let found = (0..chars.len()).find_map(|start| {
+        let mut at = start;
+        for want in &squashed {
+            while at < chars.len() && chars[at].is_whitespace() && at > start {
+                at += 1;
+            }
+            if at >= chars.len() || lower(chars[at]) != lower(*want) {
+                return None;
+            }
+            at += 1;
+        }
+        Some((start, at))
+    });
+    let Some((start, end)) = found else {
+        return clip(term, QUOTE_CHARS);
+    };
+    let stop = |c: &char| "。！？!?；;|｜\n".contains(*c);
+    let reach = QUOTE_CHARS / 2;
+    let from = (start.saturating_sub(reach)..start)
+        .rev()
+        .find(|i| stop(&chars[*i]))
+        .map_or(start.saturating_sub(reach), |i| i + 1);
+    let to = (end..chars.len().min(end + reach))
+        .find(|i| stop(&chars[*i]))
+        .unwrap_or(chars.len().min(end + reach));
+    chars[from..to]
+        .iter()
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+static REFRESH_URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)^\s*\d*(?:\.\d+)?\s*[;,]?\s*url\s*=\s*['"]?\s*([^'"\s]+)"#)
+        .expect("static regex")
+});
+
+/// The target of a `<meta http-equiv="refresh" content="0; url=…">`.
+fn refresh_target(content: &str) -> Option<String> {
+    REFRESH_URL.captures(content).map(|c| c[1].to_string())
+}
+
+static LOCATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?:\b(?:window|document|top|self|parent)\s*\.\s*)?\blocation(?:\s*\.\s*href)?\s*(?:=\s*|\.\s*(?:replace|assign)\s*\(\s*)(['"])([^'"]+)['"]\s*(?:[;)\n}]|$)"#,
+    )
+    .expect("static regex")
+});
+
+/// Where a script sends the page when it runs: a string assigned to
+/// `location` (or `location.href`, or passed to `location.replace` or
+/// `assign`) outside any function body, whose string is not part of a
+/// longer expression. A search box's handler builds its URL inside a
+/// function, and runs when a visitor asks; a hijacker's redirect runs at
+/// once, at the top of the script or in a plain `if`.
+fn script_redirect(script: &str) -> Option<String> {
+    for captures in LOCATION.captures_iter(script) {
+        let at = captures.get(0).map_or(0, |m| m.start());
+        if !inside_function(&script[..at]) {
+            return Some(captures[2].trim().to_string());
+        }
+    }
+    None
+}
+
+/// Whether the end of `before` is inside a function body: an open brace
+/// whose head (the text since the previous statement) says `function` or
+/// `=>`. Strings and comments are not parsed: a heuristic for what
+/// runs when the page loads.
+fn inside_function(before: &str) -> bool {
+    let mut open: Vec<bool> = Vec::new();
+    for (at, c) in before.char_indices() {
+        match c {
+            '{' => {
+                let head_start = before[..at].rfind([';', '{', '}']).map_or(0, |i| i + 1);
+                let head = &before[head_start..at];
+                open.push(head.contains("function") || head.contains("=>"));
+            }
+            '}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.into_iter().any(|function| function)
+}
+
+/// What a page's own markup hides from visitors: elements with the
+/// `hidden` attribute, an inline style that hides them, a zero-height
+/// `<marquee>`, or a class or id that one of the page's `<style>` rules
+/// hides.
+struct HiddenRules {
+    classes: BTreeSet<String>,
+    ids: BTreeSet<String>,
+}
+
+static CSS_RULE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"([^{}]+)\{([^{}]*)\}").expect("static regex"));
+
+static HIDING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)
+        display:none | visibility:hidden
+        | font-size:0(?:px|pt|em|rem|%)?(?:;|!|$)
+        | (?:^|;)(?:height|max-height):0(?:px)?(?:;|!|$)
+        | (?:^|;)(?:width|max-width):0(?:px)?(?:;|!|$)
+        | (?:^|;)(?:left|top|text-indent|margin-left|margin-top):-\d{3,}
+        ",
+    )
+    .expect("static regex")
+});
+
+/// Whether a style declaration block hides what it applies to.
+fn style_hides(style: &str) -> bool {
+    let compact: String = style
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    HIDING.is_match(&compact)
+}
+
+impl HiddenRules {
+    fn of(document: &Html) -> HiddenRules {
+        let mut rules = HiddenRules {
+            classes: BTreeSet::new(),
+            ids: BTreeSet::new(),
+        };
+        for style in document.select(&STYLE) {
+            let css = style.text().collect::<String>();
+            for rule in CSS_RULE.captures_iter(&css) {
+                if !style_hides(&rule[2]) {
+                    continue;
+                }
+                for selector in rule[1].split(',') {
+                    // The last compound of a selector names the element.
+                    let last = selector.split_whitespace().last().unwrap_or_default();
+                    if let Some((_, class)) = last.rsplit_once('.') {
+                        rules.classes.insert(class.to_string());
+                    } else if let Some((_, id)) = last.rsplit_once('#') {
+                        rules.ids.insert(id.to_string());
+                    }
+                }
+            }
+        }
+        rules
+    }
+
+    fn hides(&self, element: &scraper::node::Element) -> bool {
+        if element.attr("hidden").is_some() || element.attr("style").is_some_and(style_hides) {
+            return true;
+        }
+        if element.name() == "marquee"
+            && element.attr("height").is_some_and(|h| {
+                h.trim()
+                    .trim_end_matches("px")
+                    .parse::<f32>()
+                    .is_ok_and(|h| h < 2.0)
+            })
+        {
+            return true;
+        }
+        element.classes().any(|class| self.classes.contains(class))
+            || element.id().is_some_and(|id| self.ids.contains(id))
+    }
+
+    /// Whether `element` or one of its ancestors is hidden.
+    fn covers(&self, element: scraper::ElementRef<'_>) -> bool {
+        std::iter::once(*element)
+            .chain(element.ancestors())
+            .filter_map(|node| node.value().as_element())
+            .any(|e| self.hides(e))
+    }
 }
 
 /// Which `terms` occur in a page's title or visible text, ignoring case

@@ -3,6 +3,7 @@
 //! concurrency limit and a per-host deadline, so that no host can hang a
 //! cycle. Returns observations; storing them is the caller's business.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -245,17 +246,28 @@ impl Prober {
             at,
             data,
         };
+        // The zone's facts have a budget of their own, and nothing else
+        // waits for them: a zone whose name servers are silent leaves its
+        // delegation unmeasured, never its hosts' pages.
+        let zone_budget = self.host_deadline / 2;
         let delegation = async {
-            if probes.delegation {
-                Some(match self.dns.delegation_in(host, zones).await {
-                    Ok(found) => DelegationResult::Found(found),
-                    Err(reason) => DelegationResult::Failed { reason },
-                })
-            } else {
-                None
+            if !probes.delegation {
+                return None;
             }
+            Some(
+                match tokio::time::timeout(zone_budget, self.dns.delegation_in(host, zones)).await {
+                    Ok(Ok(found)) => DelegationResult::Found(found),
+                    Ok(Err(reason)) => DelegationResult::Failed { reason },
+                    Err(_) => DelegationResult::Failed {
+                        reason: format!(
+                            "the zone's name servers were not all checked within {} ms",
+                            zone_budget.as_millis()
+                        ),
+                    },
+                },
+            )
         };
-        let (mut dns, delegation) = tokio::join!(self.dns.host(host), delegation);
+        let mut dns = self.dns.host(host).await;
         if let Some(target) = dns.dangling_target().map(str::to_string) {
             dns.registrable = self.registrable(&target).await;
         }
@@ -293,9 +305,6 @@ impl Prober {
             }
         };
         let mut observations = vec![observation(None, ObservationData::Dns(dns))];
-        if let Some(delegation) = delegation {
-            observations.push(observation(None, ObservationData::Delegation(delegation)));
-        }
         let per_address = addresses.into_iter().map(|address| async move {
             // One handshake per address serves both the TLS verdict and the
             // page, when both are asked for.
@@ -326,7 +335,14 @@ impl Prober {
                 (false, false) => (address, None, None),
             }
         });
-        let (per_address, ports) = tokio::join!(futures_util::future::join_all(per_address), ports);
+        let (per_address, ports, delegation) = tokio::join!(
+            futures_util::future::join_all(per_address),
+            ports,
+            delegation
+        );
+        if let Some(delegation) = delegation {
+            observations.push(observation(None, ObservationData::Delegation(delegation)));
+        }
         let ipv6 = match dual_stack {
             Some((v4, v6)) => {
                 let read = |address: IpAddr| {
@@ -397,6 +413,48 @@ impl Prober {
         observations
     }
 
+    /// Whether any of `canaries` (host names outside the region that
+    /// should always load) loads: its name resolves and its homepage
+    /// answers short of a server error, within the page deadline. `Err`
+    /// says, for each, why not. Asked of all at once.
+    pub async fn canaries(&self, canaries: &[Hostname]) -> Result<Hostname, String> {
+        let tries = canaries.iter().map(|host| async move {
+            let dns = self.dns.host(host).await;
+            let addresses = dns.addresses();
+            if addresses.is_empty() {
+                return Err(format!(
+                    "{host}: does not resolve (A {}, AAAA {})",
+                    dns.a.name(),
+                    dns.aaaa.name()
+                ));
+            }
+            let mut reasons = Vec::new();
+            // IPv4 first: IPv6 may be missing here for reasons of its own.
+            let mut ordered = addresses;
+            ordered.sort_by_key(|a| a.is_ipv6());
+            for address in ordered {
+                match self.pages.homepage(host, address).await {
+                    super::http::PageOutcome::Loaded { status, .. } if status < 500 => {
+                        return Ok(host.clone());
+                    }
+                    super::http::PageOutcome::Loaded { status, .. } => {
+                        reasons.push(format!("{address}: HTTP {status}"));
+                    }
+                    other => reasons.push(format!("{address}: {}", other.name())),
+                }
+            }
+            Err(format!("{host}: {}", reasons.join(", ")))
+        });
+        let mut reasons = Vec::new();
+        for result in futures_util::future::join_all(tries).await {
+            match result {
+                Ok(host) => return Ok(host),
+                Err(reason) => reasons.push(reason),
+            }
+        }
+        Err(reasons.join("; "))
+    }
+
     /// Polls a new-media account's feed: resolves its host, fetches it
     /// with the page probe's client and limits, and reads the entries'
     /// times. A failure is a failure to measure.
@@ -415,7 +473,7 @@ impl Prober {
                 }
                 Ok((response, body)) => {
                     result = Some(
-                        match super::feed::read(&body, response.content_type.as_deref()) {
+                        match super::feed::read(&body, response.content_type.as_deref(), at) {
                             Ok(read) => FeedResult::Read(read),
                             Err(e) => FeedResult::Failed {
                                 reason: e.to_string(),
@@ -454,6 +512,7 @@ impl Prober {
     pub async fn feeds_each(&self, urls: Vec<String>, emit: impl FnMut(Vec<Observation>)) {
         self.bounded(
             urls,
+            String::clone,
             |prober, url| async move {
                 tokio::time::timeout(prober.host_deadline, prober.feed(&url))
                     .await
@@ -461,6 +520,25 @@ impl Prober {
                     .flatten()
                     .into_iter()
                     .collect()
+            },
+            |url, message| {
+                use super::feed::{FeedPoll, FeedResult};
+                let host = url::Url::parse(&url)
+                    .ok()
+                    .and_then(|u| u.host_str().and_then(|h| h.parse::<Hostname>().ok()));
+                host.map(|host| Observation {
+                    host,
+                    address: None,
+                    at: Utc::now(),
+                    data: ObservationData::Feed(FeedPoll {
+                        url,
+                        result: FeedResult::Failed {
+                            reason: format!("the poll failed on our side: {message}"),
+                        },
+                    }),
+                })
+                .into_iter()
+                .collect()
             },
             emit,
         )
@@ -494,9 +572,20 @@ impl Prober {
         let zones = Arc::new(ZoneCache::default());
         self.bounded(
             targets,
+            |target| target.host.clone(),
             move |prober, target| {
                 let zones = zones.clone();
                 async move { prober.target(&target, probes, &zones).await }
+            },
+            |host, message| {
+                vec![Observation {
+                    host,
+                    address: None,
+                    at: Utc::now(),
+                    data: ObservationData::Failed {
+                        reason: format!("a probe failed on our side: {message}"),
+                    },
+                }]
             },
             emit,
         )
@@ -505,14 +594,42 @@ impl Prober {
 
     /// Runs `work` on every item as a task of its own, at most
     /// `concurrency` at a time (the one limit every probe shares), and
-    /// hands what each task returns to `emit` as it finishes.
-    async fn bounded<I, T, F, Fut>(&self, items: Vec<I>, work: F, mut emit: impl FnMut(T))
-    where
+    /// hands what each task returns to `emit` as it finishes. A task that
+    /// panicked hands `failed(key, message)` instead: a bug of ours is a
+    /// failure to measure that item, never a fact about it.
+    async fn bounded<I, K, T, F, Fut>(
+        &self,
+        items: Vec<I>,
+        key: impl Fn(&I) -> K,
+        work: F,
+        failed: impl Fn(K, String) -> T,
+        mut emit: impl FnMut(T),
+    ) where
         F: Fn(Prober, I) -> Fut,
         Fut: std::future::Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
         let mut tasks = JoinSet::new();
+        let mut keys: HashMap<tokio::task::Id, K> = HashMap::new();
+        let settle = |done: Result<(tokio::task::Id, T), tokio::task::JoinError>,
+                      keys: &mut HashMap<tokio::task::Id, K>|
+         -> Option<T> {
+            match done {
+                Ok((id, done)) => {
+                    keys.remove(&id);
+                    Some(done)
+                }
+                Err(error) => {
+                    let key = keys.remove(&error.id())?;
+                    if !error.is_panic() {
+                        return None;
+                    }
+                    let message = panic_message(error.into_panic());
+                    tracing::error!(panic = %message, "a probe task panicked");
+                    Some(failed(key, message))
+                }
+            }
+        };
         for item in items {
             let permit = tokio::select! {
                 permit = self.limit.clone().acquire_owned() => permit,
@@ -524,26 +641,91 @@ impl Prober {
             // A finished task keeps its whole allocation (sized for the
             // probe's future) until joined: join as they finish, so only
             // the tasks in flight are held.
-            while let Some(done) = tasks.try_join_next() {
-                if let Ok(done) = done {
+            while let Some(done) = tasks.try_join_next_with_id() {
+                if let Some(done) = settle(done, &mut keys) {
                     emit(done);
                 }
             }
+            let item_key = key(&item);
             let task = work(self.clone(), item);
-            tasks.spawn(async move {
+            let handle = tasks.spawn(async move {
                 let done = task.await;
                 drop(permit);
                 done
             });
+            keys.insert(handle.id(), item_key);
         }
-        while let Some(done) = tasks.join_next().await {
-            match done {
-                Ok(done) => emit(done),
-                // A panic in a probe is a bug of ours, never a fact about
-                // a host: it is logged, and the host stays unmeasured.
-                Err(e) if e.is_panic() => tracing::error!(error = %e, "a probe task panicked"),
-                Err(_) => {}
+        while let Some(done) = tasks.join_next_with_id().await {
+            if let Some(done) = settle(done, &mut keys) {
+                emit(done);
             }
         }
+    }
+}
+
+/// What a panic said, for the log and the failure it becomes.
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a probe panicked".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prober() -> Prober {
+        let dns = DnsProbe::new(&ResolverSettings {
+            nameservers: vec!["127.0.0.1:9".parse().expect("address")],
+            timeout: Duration::from_millis(100),
+            attempts: 1,
+            authoritative_port: 9,
+        })
+        .expect("resolver");
+        let tls = TlsProbe::new(&[], Duration::from_secs(1)).expect("tls");
+        Prober::new(
+            dns,
+            tls,
+            PageProbe::new(PageSettings::default()),
+            (443, 80),
+            Duration::from_secs(5),
+            2,
+        )
+    }
+
+    /// A probe task that panics is a failure to measure its own item,
+    /// named by its key and carrying the panic's message; the other items
+    /// are measured as usual.
+    #[tokio::test]
+    async fn a_panicked_task_is_a_failure_to_measure_its_item() {
+        let items: Vec<u32> = (0..6).collect();
+        let mut got = Vec::new();
+        prober()
+            .bounded(
+                items,
+                |n| *n,
+                |_, n| async move {
+                    if n == 3 {
+                        panic!("index out of range at item {n}");
+                    }
+                    Ok::<u32, (u32, String)>(n * 10)
+                },
+                |key, message| Err((key, message)),
+                |done| got.push(done),
+            )
+            .await;
+        got.sort_by_key(|r| match r {
+            Ok(n) => *n / 10,
+            Err((k, _)) => *k,
+        });
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert_eq!(
+            got[3],
+            Err((3, "index out of range at item 3".to_string())),
+            "the panicked item is reported with the panic's message"
+        );
+        assert_eq!(got.iter().filter(|r| r.is_ok()).count(), 5);
     }
 }

@@ -478,15 +478,10 @@ fn failed(reason: HandshakeFailure, detail: impl Into<String>) -> TlsVerdict {
     }
 }
 
-/// A connect error that is about this machine: no route (no IPv6 here),
-/// no address to bind, no file descriptor left.
+/// A connect error that is about this machine: [`super::connect`] says
+/// so by the kind `NetworkUnreachable`.
 fn is_local(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::NetworkUnreachable
-            | io::ErrorKind::HostUnreachable
-            | io::ErrorKind::AddrNotAvailable
-    ) || matches!(error.raw_os_error(), Some(23 | 24))
+    error.kind() == io::ErrorKind::NetworkUnreachable
 }
 
 fn failure_verdict(failure: &Failure) -> TlsVerdict {

@@ -19,7 +19,7 @@ use super::dns::{DnsServer, RecordData, Zone, serve};
 use super::tls::{SniResolver, TcpServer, TestCa};
 use super::web::{PageSpec, Pages, serve_web};
 use crate::policy::Policy;
-use crate::registry::lifecycle::SiteAction;
+use crate::registry::lifecycle::{AccountAction, SiteAction};
 use crate::registry::{OrgLevel, Platform, SiteKind};
 use crate::store::{Change, NewAccount, NewOrganization, SiteRequest, Store};
 
@@ -45,6 +45,13 @@ pub const EXPECTED: &[(&str, &str)] = &[
     ("lyj.lanzhou.gov.cn", "unreachable_but_resolving"),
     // Real case 4: a city portal captured by a gambling site.
     ("www.tianshui.gov.cn", "suspected_tampering"),
+    // Tampering that leaves the portal's identity intact: 暗链 hidden by
+    // an inline style and by a style rule, a script redirect.
+    ("www.baiyin.gov.cn", "suspected_tampering"),
+    ("www.yuzhong.gov.cn", "suspected_tampering"),
+    ("www.jinchang.gov.cn", "suspected_tampering"),
+    // A portal's anti-fraud and reporting notices: quoted, for a person.
+    ("www.lanzhou.gov.cn", "prohibited_term_mentioned"),
     // Real case 5: IPv6 on the homepage only; a portal with no AAAA.
     ("www.baiyin.gov.cn", "ipv6_partial"),
     ("www.jinchang.gov.cn", "ipv6_missing"),
@@ -72,7 +79,15 @@ pub const QUIET: &[&str] = &[
     "oa.qingyang.gov.cn",
     // A CNAME to Fastly, which cannot be taken over.
     "static.gansu.gov.cn",
+    // Exist only through wildcards below the apex (one and two labels
+    // down from the wildcard's level).
+    "xxgk.bm.gansu.gov.cn",
+    "a.b.zt.lanzhou.gov.cn",
+    // The consolidated platform's default virtual host.
+    "yjt.gansu.gov.cn",
     "weibo:lanzhoufabu",
+    // Closed; its feed's only recent entry is dated 2099.
+    "weibo:lanzhoulvyou",
 ];
 
 /// A running region; everything stops when it is dropped.
@@ -100,6 +115,11 @@ fn html(title: &str, body: &str) -> PageSpec {
 /// A government homepage: the name, the organizer, the code in the meta
 /// tag and the footer, and links.
 fn portal(name: &str, org: &str, code: &str, links: &[&str]) -> PageSpec {
+    portal_with(name, org, code, links, "")
+}
+
+/// [`portal`] with `extra` markup before the footer.
+fn portal_with(name: &str, org: &str, code: &str, links: &[&str], extra: &str) -> PageSpec {
     let links: String = links
         .iter()
         .map(|href| format!("<li><a href=\"{href}\">{href}</a></li>"))
@@ -108,7 +128,7 @@ fn portal(name: &str, org: &str, code: &str, links: &[&str]) -> PageSpec {
         format!(
             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><meta name=\"SiteIDCode\" content=\"{code}\">\
              <meta name=\"SiteName\" content=\"{name}\"><title>{name}</title></head><body>\
-             <h1>{name}</h1><ul>{links}</ul>\
+             <h1>{name}</h1><ul>{links}</ul>{extra}\
              <div class=\"footer\">主办单位：{org} 网站标识码：{code} 陇ICP备05001234号</div></body></html>"
         ),
         "utf-8",
@@ -155,12 +175,19 @@ impl Region {
                 300,
                 Cname("d1x2y3z4w5.cloudfront.net".into()),
             )
+            // A wildcard one label down: every name under bm answers.
+            .with("*.bm.gansu.gov.cn", 300, A(WEB_V4))
+            // A department's name on the consolidated platform, whose
+            // default virtual host answers with the province's portal.
+            .with("yjt.gansu.gov.cn", 300, A(WEB_V4))
             .with(
                 "oldcounty.gansu.gov.cn",
                 300,
                 Ns("ns1.dead-dns-provider.com".into()),
             );
         let lanzhou = web(Zone::new("lanzhou.gov.cn"), "www.lanzhou.gov.cn", true)
+            // A wildcard one label down, reached two labels down.
+            .with("*.zt.lanzhou.gov.cn", 300, A(WEB_V4))
             .with("data.lanzhou.gov.cn", 300, A(WEB_V4))
             .with("lyj.lanzhou.gov.cn", 300, A(DEAD_V4))
             .with("feeds.lanzhou.gov.cn", 300, A(WEB_V4))
@@ -196,6 +223,8 @@ impl Region {
             Zone::new("cloudfront.net"),
             // The top-level zone answers NXDOMAIN for names nobody holds.
             Zone::new("com"),
+            // A canary outside the region (see the policy's `[monitor]`).
+            Zone::new("12377.cn").with("www.12377.cn", 300, A(WEB_V4)),
         ]
         .into_iter()
         .map(ns_glue)
@@ -228,13 +257,33 @@ impl Region {
                     "/col/zwgk/index.html",
                     "http://static.gansu.gov.cn/logo.png",
                     "http://www.oldcounty.gansu.gov.cn/",
+                    "http://xxgk.bm.gansu.gov.cn/",
+                    "http://yjt.gansu.gov.cn/",
+                ],
+            ),
+        );
+        // The platform's default virtual host: the portal, for any name.
+        pages.add(
+            "yjt.gansu.gov.cn",
+            "/",
+            portal(
+                "甘肃省人民政府门户网站",
+                "甘肃省人民政府办公厅",
+                "6200000001",
+                &[
+                    "/col/zwgk/index.html",
+                    "http://static.gansu.gov.cn/logo.png",
+                    "http://www.oldcounty.gansu.gov.cn/",
+                    "http://xxgk.bm.gansu.gov.cn/",
+                    "http://yjt.gansu.gov.cn/",
                 ],
             ),
         );
         pages.add(
             "www.lanzhou.gov.cn",
             "/",
-            portal(
+            // The notices every portal carries: terms quoted, no tampering.
+            portal_with(
                 "兰州市人民政府",
                 "兰州市人民政府办公室",
                 "6201000001",
@@ -242,47 +291,60 @@ impl Region {
                     "/col/zwgk/index.html",
                     "http://data.lanzhou.gov.cn/",
                     "http://img.lanzhou.gov.cn/logo.png",
+                    "http://a.b.zt.lanzhou.gov.cn/",
                 ],
+                "<div class=\"notice\">警惕刷单返利诈骗，谨防裸聊敲诈</div>\
+                 <a href=\"https://www.12377.cn/\">举报色情、赌博等违法有害信息</a>",
             ),
         );
         pages.add(
             "www.yuzhong.gov.cn",
             "/",
-            portal(
+            // 暗链 moved off-screen by a style rule's class.
+            portal_with(
                 "榆中县人民政府",
                 "榆中县人民政府办公室",
                 "6201230001",
                 &["/col/zwgk/index.html", "http://ly.yuzhong.gov.cn/"],
+                "<style>.ft-links{position:absolute;left:-9999px}</style>\
+                 <div class=\"ft-links\"><a href=\"http://www.ylg-bet.com/\">体育投注 官方网站</a></div>",
             ),
         );
         pages.add(
             "www.baiyin.gov.cn",
             "/",
-            portal(
+            // 暗链 in an element hidden by its inline style.
+            portal_with(
                 "白银市人民政府",
                 "白银市人民政府办公室",
                 "6204000001",
                 &["/col/zwgk/index.html"],
+                "<div style=\"display: none\"><a href=\"http://www.amjs-888.com/\">澳门金沙娱乐城 百家乐</a></div>",
             ),
         );
         pages.add(
             "www.jinchang.gov.cn",
             "/",
-            portal(
+            // Visitors from a search engine are sent to a gambling site.
+            portal_with(
                 "金昌市人民政府",
                 "金昌市人民政府办公室",
                 "6203000001",
                 &["/col/zwgk/index.html"],
+                "<script>var r=document.referrer;if(r.indexOf(\"baidu\")>0||r.indexOf(\"sogou\")>0){window.location.href=\"http://www.bc-8888.com/\";}</script>",
             ),
         );
         pages.add(
             "www.qingyang.gov.cn",
             "/",
-            portal(
+            // A reporting link and a click handler: no term, no redirect.
+            portal_with(
                 "庆阳市人民政府",
                 "庆阳市人民政府办公室",
                 "6210000001",
                 &["/col/zwgk/index.html", "http://oa.qingyang.gov.cn/"],
+                "<a href=\"https://www.12377.cn/\">违法和不良信息举报中心</a>\
+                 <script>function report(){window.location.href=\"https://www.12377.cn/\";}</script>",
             ),
         );
         // Second- and third-level pages of every portal.
@@ -372,12 +434,24 @@ impl Region {
         pages.add(
             "feeds.lanzhou.gov.cn",
             "/wenlv.xml",
-            rss(format!("{}{}", item(20), item(35))),
+            // An entry dated a month ahead (a publisher's clock, a
+            // template's placeholder) does not make the account fresh.
+            rss(format!("{}{}{}", item(-30), item(20), item(35))),
         );
         pages.add(
             "feeds.lanzhou.gov.cn",
             "/fabu.xml",
             rss(format!("{}{}", item(1), item(3))),
+        );
+        // A closed account whose old feed still carries an entry dated in
+        // 2099: it did not post after it closed.
+        pages.add(
+            "feeds.lanzhou.gov.cn",
+            "/old.xml",
+            rss(format!(
+                "{}<item><title>置顶</title><pubDate>Thu, 01 Jan 2099 08:00:00 +0800</pubDate></item>",
+                item(90)
+            )),
         );
         // Whatever else a wildcard sends here.
         pages.fallback(html("网站建设中", "<p>网站建设中</p>"));
@@ -473,8 +547,8 @@ async fn serve_dns(zones: &[Zone]) -> io::Result<DnsServer> {
     serve(SocketAddr::new(IpAddr::V4(DNS_IP), 0), zones).await
 }
 
-/// The repository's policy with the region's zones, networks, a short
-/// confirmation delay, and a zone transfer of gansu.gov.cn from `dns`.
+/// The repository's policy with the region's zones, networks, a canary,
+/// a short confirmation delay, and a zone transfer of gansu.gov.cn from `dns`.
 pub fn region_policy(dns: SocketAddr) -> String {
     include_str!("../../policies/siteward.toml")
         .replace(
@@ -483,6 +557,7 @@ pub fn region_policy(dns: SocketAddr) -> String {
         )
         .replace("own_networks = []", "own_networks = [\"127.0.0.0/24\", \"::1/128\"]")
         .replace("delay_secs = 20", "delay_secs = 1")
+        .replace("canaries = []", "canaries = [\"www.12377.cn\"]")
         .replace(
             "axfr = []",
             &format!("axfr = [{{ zone = \"gansu.gov.cn\", primary = \"{dns}\" }}]"),
@@ -702,6 +777,13 @@ pub fn register(store: &Store, policy: &Policy) -> Result<(), crate::store::Stor
             "兰州市人民政府办公室",
             Some("http://feeds.lanzhou.gov.cn/fabu.xml"),
         ),
+        (
+            Platform::Weibo,
+            "lanzhoulvyou",
+            "兰州旅游",
+            "兰州市文化和旅游局",
+            Some("http://feeds.lanzhou.gov.cn/old.xml"),
+        ),
     ];
     for (platform, id, name, org, feed) in accounts {
         store.add_account(
@@ -717,5 +799,12 @@ pub fn register(store: &Store, policy: &Policy) -> Result<(), crate::store::Stor
     }
     // The weibo account's last post, as an inspector recorded it.
     store.account_seen("weibo:lanzhouwenlv", &at(30))?;
+    store.transition_account(
+        "weibo:lanzhoulvyou",
+        &AccountAction::Close {
+            reason: "并入兰州文旅".into(),
+        },
+        &at(60),
+    )?;
     Ok(())
 }

@@ -231,7 +231,9 @@ pub fn availability<C: Sql>(
     let names: Vec<String> = hosts.iter().map(ToString::to_string).collect();
     let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for row in c.page_outcomes_since(since, &names)? {
-        if row.address.contains(':') {
+        // IPv6 aside (see above), and what this machine failed to try is
+        // no visit.
+        if row.address.contains(':') || row.outcome == "measurement_failed" {
             continue;
         }
         let seen = u64::try_from(row.seen_count).unwrap_or(0);

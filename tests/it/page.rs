@@ -118,7 +118,35 @@ fn hostile_pages_are_bounded() {
         body.push_str(&format!("<a href=\"/p{i}.html\">p</a>"));
     }
     let (page, _) = parse(&body, &url(), &[]);
-    assert_eq!(page.links.len(), siteward::probe::page::MAX_LINKS);
+    assert_eq!(
+        page.links.len(),
+        siteward::probe::page::MAX_LINKS_PER_HOST,
+        "links are bounded per host"
+    );
+    // A long page of the site's own links, then a footer of link lists:
+    // every host the footer points at is read.
+    for i in 0..300 {
+        body.push_str(&format!(
+            "<a href=\"http://www{i}.county{i}.gov.cn/\">县</a>"
+        ));
+    }
+    let (page, _) = parse(&body, &url(), &[]);
+    assert_eq!(
+        page.link_hosts.len(),
+        301,
+        "the footer's hosts are all read"
+    );
+    assert!(page.links.iter().any(|l| l.contains("county299")));
+    let mut hostile = String::from("<html><body>");
+    for i in 0..5000 {
+        hostile.push_str(&format!("<a href=\"http://h{i}.example/\">x</a>"));
+    }
+    let (page, _) = parse(&hostile, &url(), &[]);
+    assert_eq!(
+        page.link_hosts.len(),
+        siteward::probe::page::MAX_LINK_HOSTS,
+        "distinct hosts are bounded"
+    );
     let (page, _) = parse(
         "<html><meta name=SiteIDCode content=' 1234 '><title></title>",
         &url(),
@@ -130,4 +158,135 @@ fn hostile_pages_are_bounded() {
         "kept as given, judged later"
     );
     assert_eq!(page.title, None);
+}
+
+fn terms(list: &[&str]) -> Vec<String> {
+    list.iter().map(|t| t.to_string()).collect()
+}
+
+/// Where a prohibited term stands decides what it means: a healthy
+/// portal's notices are visible text (quoted with their sentence), while
+/// hidden elements and the page's identity are tampering's places.
+#[test]
+fn where_terms_stand() {
+    let html = r#"<html><head><title>甘肃省人民政府门户网站</title>
+<style>
+  .ft-links { position: absolute; left: -9999px; }
+  #bc, .x .y { display : none }
+  .visible { color: red }
+</style></head><body>
+<h1>甘肃省人民政府</h1>
+<div class="notice">警惕刷单返利诈骗。谨防 裸聊 敲诈！</div>
+<a href="https://www.12377.cn/" title="中国互联网违法和不良信息举报中心">举报色情、赌博等违法有害信息</a>
+<div style="display:none"><a href="http://www.amjs.example/">澳门金沙 百家乐</a></div>
+<div class="ft-links"><a href="http://www.ylg.example/">体育投注</a></div>
+<p id="bc">六合彩 开奖</p>
+<marquee height="0" width="1">时时彩 平台</marquee>
+<p hidden>老虎机</p>
+<p class="visible">政务公开</p>
+</body></html>"#;
+    let prohibited = terms(&[
+        "刷单返利",
+        "裸聊",
+        "色情",
+        "百家乐",
+        "体育投注",
+        "六合彩",
+        "时时彩",
+        "老虎机",
+    ]);
+    let (page, _) = parse(html, &url(), &prohibited);
+    assert_eq!(page.heading.as_deref(), Some("甘肃省人民政府"));
+    assert!(page.identity_terms.is_empty(), "{:?}", page.identity_terms);
+    let hidden: Vec<&str> = page.hidden_terms.iter().map(|q| q.term.as_str()).collect();
+    assert_eq!(
+        hidden,
+        ["百家乐", "体育投注", "六合彩", "时时彩", "老虎机"],
+        "inline style, a style rule's class and id, a zero-height marquee, the hidden attribute"
+    );
+    let mentioned: Vec<(&str, &str)> = page
+        .mentioned
+        .iter()
+        .map(|q| (q.term.as_str(), q.text.as_str()))
+        .collect();
+    assert_eq!(
+        mentioned,
+        [
+            ("刷单返利", "警惕刷单返利诈骗"),
+            ("裸聊", "谨防 裸聊 敲诈"),
+            ("色情", "举报色情、赌博等违法有害信息"),
+        ],
+        "visible text, each with its sentence"
+    );
+    let linked: Vec<(&str, Option<&str>)> = page
+        .link_terms
+        .iter()
+        .map(|q| (q.term.as_str(), q.host.as_deref()))
+        .collect();
+    assert_eq!(
+        linked,
+        [("色情", Some("www.12377.cn"))],
+        "a visible link's words, with where it points; hidden links are hidden text"
+    );
+    assert_eq!(page.client_redirect, None);
+
+    // The identity: title, main heading, SiteName.
+    let (page, _) = parse(
+        r#"<html><head><meta name="SiteName" content="澳门金沙娱乐城"><title>首页</title></head>
+<body><h1>体育投注 官方网站</h1></body></html>"#,
+        &url(),
+        &prohibited,
+    );
+    assert_eq!(page.identity_terms, ["体育投注"]);
+    assert_eq!(page.heading.as_deref(), Some("体育投注 官方网站"));
+}
+
+/// A page that sends visitors away by itself: a meta refresh, or a script
+/// assigning `location` when the page loads; a handler that navigates
+/// when a visitor clicks is not a redirect.
+#[test]
+fn redirects_the_page_makes() {
+    let cases = [
+        (
+            r#"<meta http-equiv="Refresh" content="0; URL='http://www.bc8888.example/'">"#,
+            Some("http://www.bc8888.example/"),
+        ),
+        (
+            r#"<meta http-equiv="refresh" content="3;url=/index.html">"#,
+            Some("https://www.gansu.gov.cn/index.html"),
+        ),
+        (
+            r#"<script>window.location.href="http://www.bc8888.example/";</script>"#,
+            Some("http://www.bc8888.example/"),
+        ),
+        (
+            r#"<script>var r=document.referrer;if(r.indexOf("baidu")>0){ top.location = 'http://www.amjs.example/' }</script>"#,
+            Some("http://www.amjs.example/"),
+        ),
+        (
+            r#"<script>location.replace("http://m.gansu.gov.cn/")</script>"#,
+            Some("http://m.gansu.gov.cn/"),
+        ),
+        (
+            r#"<script>function go(){ window.location.href = "https://www.12377.cn/"; }</script>"#,
+            None,
+        ),
+        (
+            r#"<script>document.getElementById("s").onclick = () => { location.href = "http://x.example/"; };</script>"#,
+            None,
+        ),
+        (
+            r#"<script>if (q) { location.href = "http://www.baidu.com/s?wd=" + q; }</script>"#,
+            None,
+        ),
+        (
+            r#"<script>if (location.href == "http://x.example/") {}</script>"#,
+            None,
+        ),
+    ];
+    for (markup, expected) in cases {
+        let html = format!("<html><head>{markup}<title>t</title></head><body></body></html>");
+        let (page, _) = parse(&html, &url(), &[]);
+        assert_eq!(page.client_redirect.as_deref(), expected, "{markup}");
+    }
 }

@@ -18,7 +18,7 @@ use siteward::findings::{
 };
 use siteward::policy::Policy;
 use siteward::probe::cert::CertInfo;
-use siteward::probe::delegation::{Delegation, ServerCheck, ServerStatus};
+use siteward::probe::delegation::{Delegation, ServerCheck, ServerStatus, WildcardLevel};
 use siteward::probe::dns::{CnameHop, DnsOutcome, DnsRecord, HostDns, RegistrableCheck};
 use siteward::probe::feed::{FeedPoll, FeedRead, FeedResult};
 use siteward::probe::http::PageOutcome;
@@ -212,6 +212,7 @@ fn feed_read(latest: DateTime<Utc>) -> FeedResult {
         entries: 5,
         latest_post_at: Some(latest),
         undated: 0,
+        future_dated: 0,
     })
 }
 
@@ -287,6 +288,15 @@ fn homepage() -> Page {
         organizer: Some(ORG.to_string()),
         mentions: vec!["甘肃省人民政府".to_string()],
         ..Page::default()
+    }
+}
+
+/// A prohibited term quoted from a page.
+fn quote(term: &str, text: &str, host: Option<&str>) -> siteward::probe::page::Quote {
+    siteward::probe::page::Quote {
+        term: term.to_string(),
+        text: text.to_string(),
+        host: host.map(str::to_string),
     }
 }
 
@@ -389,6 +399,7 @@ fn zone(servers: &[(&str, ServerStatus)]) -> Delegation {
             .collect(),
         wildcard: Some(false),
         wildcard_addresses: vec![],
+        levels: vec![],
     }
 }
 
@@ -548,6 +559,8 @@ impl Round {
             .page(name, V6, loaded(200, &url, page))
             .tls(name, V4, TlsVerdict::Valid)
             .tls(name, V6, TlsVerdict::Valid)
+            // Every inner page sampled loads over both.
+            .ipv6(name, reach(10, 10))
     }
 
     fn serving(self, name: &str) -> Round {
@@ -1066,11 +1079,54 @@ fn raised_cases() -> Vec<Raised> {
                 .dns(dangling(PROMO, "gansu-promo.campaign-vendor.com")),
         ),
         raised(
-            "prohibited terms on a live site's homepage",
+            "prohibited terms in a live site's title",
             SuspectedTampering,
             on(WWW),
             Critical,
-            portal_with_page(homepage().with(|p| p.prohibited_terms = vec!["百家乐".into()])),
+            portal_with_page(homepage().with(|p| {
+                p.title = Some("甘肃省人民政府 百家乐".into());
+                p.identity_terms = vec!["百家乐".into()];
+            })),
+        ),
+        raised(
+            "prohibited terms in a hidden element (暗链)",
+            SuspectedTampering,
+            on(WWW),
+            Critical,
+            portal_with_page(homepage().with(|p| {
+                p.hidden_terms = vec![quote("百家乐", "澳门金沙娱乐城 百家乐", None)];
+            })),
+        ),
+        raised(
+            "prohibited terms in a link to a host outside the government suffixes",
+            SuspectedTampering,
+            on(WWW),
+            Critical,
+            portal_with_page(homepage().with(|p| {
+                p.link_terms = vec![quote(
+                    "体育投注",
+                    "体育投注 官方网站",
+                    Some("www.ylg-bet.example"),
+                )];
+            })),
+        ),
+        raised(
+            "a script that sends visitors to a host outside the government suffixes",
+            SuspectedTampering,
+            on(WWW),
+            Critical,
+            portal_with_page(homepage().with(|p| {
+                p.client_redirect = Some("http://www.bc8888.example/".into());
+            })),
+        ),
+        raised(
+            "an anti-fraud notice names a prohibited term: quoted for a person",
+            ProhibitedTermMentioned,
+            on(WWW),
+            Info,
+            portal_with_page(homepage().with(|p| {
+                p.mentioned = vec![quote("刷单返利", "警惕刷单返利诈骗", None)];
+            })),
         ),
         raised(
             "a homepage that names neither the site nor its organizer",
@@ -1534,6 +1590,59 @@ fn spared_cases() -> Vec<Spared> {
                 .serving_page(WWW, linking(OLD)),
         ),
         spared(
+            "an anti-fraud notice in visible text is no tampering",
+            SuspectedTampering,
+            portal_with_page(homepage().with(|p| {
+                p.mentioned = vec![
+                    quote("刷单返利", "警惕刷单返利诈骗", None),
+                    quote("裸聊", "谨防裸聊敲诈", None),
+                ];
+            })),
+        ),
+        spared(
+            "a reporting link to 12377.cn whose words name the crimes",
+            SuspectedTampering,
+            portal_with_page(homepage().with(|p| {
+                p.link_terms = vec![quote(
+                    "色情",
+                    "举报色情、赌博等违法有害信息",
+                    Some("www.12377.cn"),
+                )];
+            })),
+        ),
+        spared(
+            "a prohibited term in a link to a government host",
+            SuspectedTampering,
+            portal_with_page(homepage().with(|p| {
+                p.link_terms = vec![quote(
+                    "刷单返利",
+                    "刷单返利类诈骗案例",
+                    Some("gaj.gansu.gov.cn"),
+                )];
+            })),
+        ),
+        spared(
+            "a script that sends visitors to another government site",
+            SuspectedTampering,
+            portal_with_page(homepage().with(|p| {
+                p.client_redirect = Some("https://www.gov.cn/".into());
+            })),
+        ),
+        spared(
+            "a page a script renders names nothing yet: not a replaced identity",
+            SuspectedTampering,
+            portal_with_page(homepage().with(|p| {
+                p.title = None;
+                p.mentions.clear();
+                p.organizer = None;
+            })),
+        ),
+        spared(
+            "a homepage that mentions no prohibited term",
+            ProhibitedTermMentioned,
+            portal_with_page(homepage()),
+        ),
+        spared(
             "a homepage that names its organizer only in the SiteName meta tag",
             SuspectedTampering,
             portal_with_page(homepage().with(|p| {
@@ -1596,11 +1705,6 @@ fn spared_cases() -> Vec<Spared> {
             "inner pages at exactly the threshold",
             Ipv6Partial,
             Round::portal().serving(WWW).ipv6(WWW, reach(10, 9)),
-        ),
-        spared(
-            "no inner page loaded over IPv4: nothing to compare",
-            Ipv6Partial,
-            Round::portal().serving(WWW).ipv6(WWW, reach(0, 0)),
         ),
         spared(
             "an expired certificate at an address the name no longer resolves to",
@@ -2138,6 +2242,26 @@ fn a_host_that_hit_its_deadline_is_no_finding() {
         .see(WWW, None, ObservationData::Deadline { after_ms: 30_000 })
         .evaluate(&policy);
     assert_unmeasured("deadline", &evaluation);
+    // A probe that failed on our side (a panicked task) is the same.
+    let evaluation = Round::portal()
+        .dns(nxdomain(WWW))
+        .see(
+            WWW,
+            None,
+            ObservationData::Failed {
+                reason: "a probe failed on our side: index out of range".into(),
+            },
+        )
+        .evaluate(&policy);
+    assert_unmeasured("probe failed", &evaluation);
+    assert!(
+        evaluation
+            .failures
+            .iter()
+            .any(|f| f.scope == WWW && f.reason.contains("index out of range")),
+        "the failure names the panic: {:?}",
+        evaluation.failures
+    );
 }
 
 #[test]
@@ -2170,6 +2294,163 @@ fn a_name_that_exists_only_through_the_wildcard_is_not_a_site() {
                 listing(&evaluation)
             );
         }
+    }
+
+    // Wildcards below the apex (`*.bm.gansu.gov.cn`), one or two labels
+    // down: the nearest level decides, the apex having none.
+    let level = |parent: &str, wildcard: Option<bool>, addresses: &[&str]| WildcardLevel {
+        parent: parent.to_string(),
+        wildcard,
+        addresses: addresses.iter().map(|a| ip(a)).collect(),
+    };
+    // (case, name, levels, the name's address, whether unapproved; None:
+    // not judged)
+    type Case = (
+        &'static str,
+        &'static str,
+        Vec<WildcardLevel>,
+        &'static str,
+        Option<bool>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "one label down, the wildcard's address",
+            "xxgk.bm.gansu.gov.cn",
+            vec![level("bm.gansu.gov.cn", Some(true), &[WILDCARD])],
+            WILDCARD,
+            Some(false),
+        ),
+        (
+            "two labels down, the wildcard's address",
+            "a.b.zt.gansu.gov.cn",
+            vec![
+                level("b.zt.gansu.gov.cn", Some(true), &[WILDCARD]),
+                level("zt.gansu.gov.cn", Some(true), &[WILDCARD]),
+            ],
+            WILDCARD,
+            Some(false),
+        ),
+        (
+            "one label down, an address of its own",
+            "xxgk.bm.gansu.gov.cn",
+            vec![level("bm.gansu.gov.cn", Some(true), &[WILDCARD])],
+            "203.0.113.81",
+            Some(true),
+        ),
+        (
+            "a wildcard higher up, none next to the name",
+            "a.b.zt.gansu.gov.cn",
+            vec![
+                level("b.zt.gansu.gov.cn", Some(false), &[]),
+                level("zt.gansu.gov.cn", Some(true), &[WILDCARD]),
+            ],
+            WILDCARD,
+            Some(true),
+        ),
+        (
+            "the level next to the name could not be asked",
+            "xxgk.bm.gansu.gov.cn",
+            vec![level("bm.gansu.gov.cn", None, &[])],
+            WILDCARD,
+            None,
+        ),
+    ];
+    for (case, name, levels, address, unapproved) in cases {
+        let evaluation = Round::new()
+            .resolves(name, &[address])
+            .delegation(
+                name,
+                zone(&[("ns1.gansu.gov.cn", serves())]).with(|z| z.levels = levels),
+            )
+            .page(
+                name,
+                address,
+                loaded(200, &format!("https://{name}/"), plain("网站建设中")),
+            )
+            .evaluate(&policy);
+        let raised = evaluation
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::UnapprovedSite && f.subject == name);
+        let unjudged = evaluation
+            .unjudged
+            .contains(&(FindingKind::UnapprovedSite, name.to_string()));
+        match unapproved {
+            Some(expected) => {
+                assert_eq!(raised, expected, "{case}:\n{}", listing(&evaluation));
+                assert!(!unjudged, "{case}: judged");
+            }
+            None => assert!(!raised && unjudged, "{case}:\n{}", listing(&evaluation)),
+        }
+    }
+}
+
+/// The consolidated platform's default virtual host answers any Host
+/// header with one of its sites' homepages: a discovered name that serves
+/// a registered site's own homepage (same title and code) from that
+/// site's address is no new site. Judged whichever slice sees the site.
+#[test]
+fn the_platforms_default_virtual_host_is_no_new_site() {
+    let policy = Policy::built_in();
+    let name = "yq.gansu.gov.cn";
+    let url = format!("https://{name}/");
+    let other_page = homepage().with(|p| p.title = Some("甘肃省应急管理厅".into()));
+    let cases = [
+        (
+            "the portal's homepage at the portal's address",
+            V4,
+            homepage(),
+            false,
+        ),
+        (
+            "the portal's homepage from another address",
+            "203.0.113.81",
+            homepage(),
+            true,
+        ),
+        (
+            "a page of its own at the portal's address",
+            V4,
+            other_page,
+            true,
+        ),
+    ];
+    for (case, address, page, raised) in cases {
+        let round = Round::portal()
+            .serving(WWW)
+            .resolves(name, &[address])
+            .delegation(name, zone(&[("ns1.gansu.gov.cn", serves())]))
+            .page(name, address, loaded(200, &url, page));
+        let evaluation = round.evaluate(&policy);
+        let found = evaluation
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::UnapprovedSite && f.subject == name);
+        assert_eq!(found, raised, "{case}:\n{}", listing(&evaluation));
+        assert!(evaluation.measured.contains(name), "{case}");
+        assert!(
+            !evaluation
+                .unjudged
+                .contains(&(FindingKind::UnapprovedSite, name.to_string())),
+            "{case}: judged"
+        );
+        // The same, one host name at a time, the discovered name first.
+        let (hosts, feeds) = round.views();
+        let registry = siteward::findings::Registry {
+            sites: &round.sites,
+            orgs: &round.orgs,
+            accounts: &round.accounts,
+        };
+        let mut judge = siteward::findings::Judge::new(registry, &policy, now(), true, false);
+        for (host, view) in hosts.iter().rev() {
+            judge.hosts(&BTreeMap::from([(host.clone(), view.clone())]));
+        }
+        let sliced = judge.finish(&feeds);
+        let found = sliced
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::UnapprovedSite && f.subject == name);
+        assert_eq!(found, raised, "{case}, in slices");
     }
 }
 
@@ -2264,7 +2545,8 @@ fn takeover_wording_says_what_is_known() {
         assert!(!text.contains("注册"), "{target}: {text}");
     }
     let text = summary(unregistered_round());
-    assert!(text.contains("可能可被他人注册"), "{text}");
+    assert!(text.contains("可能尚未注册"), "{text}");
+    assert!(text.contains("可能被他人注册"), "{text}");
     assert!(!text.contains("未被注册"), "{text}");
 }
 
@@ -2787,6 +3069,66 @@ fn a_site_that_often_fails_over_the_week_is_unreachable() {
     }
 }
 
+/// A machine with no route to IPv6 (ENETUNREACH, or "no route to host"
+/// where it has no route at all) cannot tell anything about a site's
+/// IPv6: IPv6 is unjudged for the whole round, even when only one host
+/// was tried, and what was open stays open. A host whose every address
+/// was out of reach is unmeasured.
+#[test]
+fn ipv6_unreachable_from_here_judges_no_ipv6() {
+    use FindingKind::*;
+    let policy = Policy::built_in();
+    let url = format!("https://{WWW}/");
+    let local = || {
+        PageOutcome::Local {
+        reason: "connect [2001:db8::10]:443: no way from this machine to [2001:db8::10]:443: Network is unreachable (os error 101)".into(),
+    }
+    };
+    let round = Round::portal()
+        .resolves(WWW, &[V4, V6])
+        .page(WWW, V4, loaded(200, &url, homepage()))
+        .page(WWW, V6, local())
+        .tls(WWW, V4, TlsVerdict::Valid)
+        .tls(
+            WWW,
+            V6,
+            TlsVerdict::HandshakeFailed {
+                reason: siteward::probe::tls::HandshakeFailure::Local,
+                detail: "connect: Network is unreachable (os error 101)".into(),
+            },
+        )
+        .ipv6(WWW, reach(10, 0));
+    let evaluation = round.evaluate(&policy);
+    for kind in [Ipv6Unreachable, Ipv6Partial, UnreachableButResolving] {
+        assert!(
+            !evaluation.findings.iter().any(|f| f.kind == kind),
+            "{kind} raised:\n{}",
+            listing(&evaluation)
+        );
+    }
+    for kind in [Ipv6Unreachable, Ipv6Partial] {
+        assert!(
+            evaluation.unjudged.contains(&(kind, WWW.to_string())),
+            "{kind} judged"
+        );
+    }
+    assert!(evaluation.measured.contains(WWW), "IPv4 was measured");
+    let stored = [
+        stored_on_www(1, Ipv6Unreachable),
+        stored_on_www(2, Ipv6Partial),
+    ];
+    let changes = plan(&stored, &evaluation, |_, _| false, 2, now());
+    assert!(changes.is_empty(), "{changes:?}");
+
+    // Every address out of reach from here: the host is unmeasured.
+    let evaluation = Round::portal()
+        .resolves(WWW, &[V4, V6])
+        .page(WWW, V4, local())
+        .page(WWW, V6, local())
+        .evaluate(&policy);
+    assert_unmeasured("no route to any address", &evaluation);
+}
+
 /// What this machine or a deadline kept from being seen is no finding, and
 /// what was found before stands (the review of the first version found
 /// each of these raising or resolving something).
@@ -2832,6 +3174,23 @@ fn failures_on_our_side_judge_nothing() {
                 .tls(WWW, V4, TlsVerdict::Sm2),
             vec![UnreachableButResolving],
             vec![UnreachableButResolving, SuspectedTampering],
+        ),
+        (
+            "no inner page loaded over IPv4: no rate to compare",
+            Round::portal().serving(WWW).ipv6(WWW, reach(0, 0)),
+            vec![Ipv6Partial],
+            vec![Ipv6Partial],
+        ),
+        (
+            "the inner-page sample ran out of time: no rate at all",
+            Round::portal()
+                .resolves(WWW, &[V4, V6])
+                .page(WWW, V4, loaded(200, &url, homepage()))
+                .page(WWW, V6, loaded(200, &url, homepage()))
+                .tls(WWW, V4, TlsVerdict::Valid)
+                .tls(WWW, V6, TlsVerdict::Valid),
+            vec![Ipv6Partial],
+            vec![Ipv6Partial],
         ),
     ];
     for (case, round, not_raised, unjudged) in cases {
@@ -2895,6 +3254,7 @@ fn failures_on_our_side_judge_nothing() {
             entries: 0,
             latest_post_at: None,
             undated: 0,
+            future_dated: 0,
         }))
         .evaluate(&policy);
     assert!(evaluation.findings.iter().all(|f| f.kind != AccountStale));
