@@ -1570,7 +1570,8 @@ impl<'a> Rules<'a> {
             .any(|name| name.as_deref().is_some_and(|n| !n.trim().is_empty()));
         let mut reasons = Vec::new();
         let mut evidence = Vec::new();
-        if !named && !expected.is_empty() && names_something {
+        // A page not read to its end may name its organizer in the footer.
+        if !named && !expected.is_empty() && names_something && !page.incomplete {
             reasons.push(format!(
                 "页面标识已被替换（标题：{title}{}），未出现登记的网站名称和主办单位",
                 page.heading
@@ -1841,7 +1842,10 @@ impl<'a> Rules<'a> {
         {
             shown.push(meta.clone());
         }
-        if shown.is_empty() {
+        if shown.is_empty() && page.incomplete {
+            // The footer, where the code sits, was never read.
+            self.unjudged(host, &[FindingKind::SiteCodeMissingOnPage]);
+        } else if shown.is_empty() {
             let summary = format!(
                 "网站「{}」首页（{}）的页脚和 SiteIDCode 元标签均未显示网站标识码 {code}",
                 site.name,

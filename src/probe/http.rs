@@ -30,8 +30,43 @@ use super::page::{self, Page};
 use super::tls::provider;
 use crate::registry::Hostname;
 
-/// The body cap: enough for any homepage, bounded against hostile servers.
+/// The body cap of a document read whole (a feed): bounded against
+/// hostile servers.
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// How far a page is read: big portals put their identifier code in the
+/// footer, at the very end of several megabytes.
+pub const MAX_PAGE: usize = 8 * 1024 * 1024;
+
+/// What is kept of a page's beginning (the head, the title, the menus and
+/// most links)…
+pub const PAGE_HEAD: usize = 2 * 1024 * 1024;
+
+/// …and of its end (the footer), while the rest streams through: memory
+/// stays bounded however big the page.
+pub const PAGE_TAIL: usize = 512 * 1024;
+
+/// How much of a body to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The whole body, up to [`MAX_BODY`] (a feed is read as one piece).
+    Whole,
+    /// Up to [`MAX_PAGE`] read: its first [`PAGE_HEAD`] and last
+    /// [`PAGE_TAIL`] bytes kept.
+    HeadAndTail,
+}
+
+/// A body as far as it was read and kept.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    pub head: Vec<u8>,
+    /// The last bytes, when more than the head was read.
+    pub tail: Vec<u8>,
+    /// Bytes read between the head and the tail, not kept.
+    pub skipped: usize,
+    /// SHA-256 of every byte read, in hex.
+    pub hash: String,
+}
 
 /// The User-Agent siteward sends, so that site operators can tell its
 /// checks from visitors, and reach whoever runs it (`contact`, from the
@@ -80,20 +115,21 @@ pub enum HttpFailure {
 }
 
 /// Sends `GET path` for `host` over `stream` and reads the response, all
-/// within `deadline`. Returns the response and its body (at most
-/// [`MAX_BODY`] bytes).
+/// within `deadline`. Returns the response and its body, kept as `keep`
+/// says.
 pub async fn get<S>(
     stream: S,
     host: &str,
     path: &str,
     agent: &str,
     deadline: Duration,
-) -> Result<(Response, Vec<u8>), HttpFailure>
+    keep: Keep,
+) -> Result<(Response, Body), HttpFailure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let started = Instant::now();
-    match tokio::time::timeout(deadline, exchange(stream, host, path, agent, started)).await {
+    match tokio::time::timeout(deadline, exchange(stream, host, path, agent, started, keep)).await {
         Ok(result) => result,
         Err(_) => Err(HttpFailure::Timeout {
             after_ms: deadline.as_millis() as u64,
@@ -107,7 +143,8 @@ async fn exchange<S>(
     path: &str,
     agent: &str,
     started: Instant,
-) -> Result<(Response, Vec<u8>), HttpFailure>
+    keep: Keep,
+) -> Result<(Response, Body), HttpFailure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -143,21 +180,19 @@ where
     let location = header(LOCATION);
     let server = header(hyper::header::SERVER);
     let mut body = response.into_body();
-    let mut bytes = Vec::new();
+    let mut kept = Kept::new(keep);
     let mut truncated = false;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| protocol(&e))?;
-        if let Some(data) = frame.data_ref() {
-            let room = MAX_BODY - bytes.len();
-            if data.len() > room {
-                bytes.extend_from_slice(&data[..room]);
-                truncated = true;
-                break;
-            }
-            bytes.extend_from_slice(data);
+        if let Some(data) = frame.data_ref()
+            && kept.take(data)
+        {
+            truncated = true;
+            break;
         }
     }
     driver.abort();
+    let (body_bytes, body) = kept.finish();
     Ok((
         Response {
             status,
@@ -165,11 +200,82 @@ where
             location,
             server,
             elapsed_ms: started.elapsed().as_millis() as u64,
-            body_bytes: bytes.len(),
+            body_bytes,
             truncated,
         },
-        bytes,
+        body,
     ))
+}
+
+/// A body being read: the head kept, the tail in a ring, every byte
+/// hashed and counted.
+struct Kept {
+    head_cap: usize,
+    tail_cap: usize,
+    limit: usize,
+    read: usize,
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    hash: ring::digest::Context,
+}
+
+impl Kept {
+    fn new(keep: Keep) -> Kept {
+        let (head_cap, tail_cap, limit) = match keep {
+            Keep::Whole => (MAX_BODY, 0, MAX_BODY),
+            Keep::HeadAndTail => (PAGE_HEAD, PAGE_TAIL, MAX_PAGE),
+        };
+        Kept {
+            head_cap,
+            tail_cap,
+            limit,
+            read: 0,
+            head: Vec::new(),
+            tail: std::collections::VecDeque::new(),
+            hash: ring::digest::Context::new(&ring::digest::SHA256),
+        }
+    }
+
+    /// Takes a chunk; `true` when the limit was reached (the body is cut).
+    fn take(&mut self, data: &[u8]) -> bool {
+        let room = self.limit - self.read;
+        let cut = data.len() > room;
+        let mut data = &data[..data.len().min(room)];
+        self.hash.update(data);
+        self.read += data.len();
+        let into_head = data.len().min(self.head_cap - self.head.len());
+        self.head.extend_from_slice(&data[..into_head]);
+        data = &data[into_head..];
+        if self.tail_cap > 0 && !data.is_empty() {
+            let data = &data[data.len().saturating_sub(self.tail_cap)..];
+            let overflow = (self.tail.len() + data.len()).saturating_sub(self.tail_cap);
+            self.tail.drain(..overflow);
+            self.tail.extend(data);
+        }
+        cut
+    }
+
+    /// How many bytes were read, and what was kept.
+    fn finish(self) -> (usize, Body) {
+        let tail: Vec<u8> = self.tail.into();
+        let skipped = self.read - self.head.len() - tail.len();
+        let hash = self
+            .hash
+            .finish()
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        (
+            self.read,
+            Body {
+                head: self.head,
+                tail,
+                skipped,
+                hash,
+            },
+        )
+    }
 }
 
 /// Accepts any certificate, but still checks the handshake signatures
@@ -337,7 +443,7 @@ struct Fetched {
     url: Url,
     hops: Vec<Hop>,
     response: Response,
-    body: Vec<u8>,
+    body: Body,
     /// Where a redirect to another host pointed.
     redirected_to: Option<Url>,
 }
@@ -461,9 +567,16 @@ impl PageProbe {
             .parse()
             .map_err(|e: crate::registry::Invalid| e.to_string())?;
         let deadline = self.settings.deadline;
-        let follow = self.follow(&host, address, Instant::now(), None, vec![url.clone()]);
+        let follow = self.follow(
+            &host,
+            address,
+            Instant::now(),
+            None,
+            vec![url.clone()],
+            Keep::Whole,
+        );
         match tokio::time::timeout(deadline, follow).await {
-            Ok(Ok(fetched)) => Ok((fetched.response, fetched.body)),
+            Ok(Ok(fetched)) => Ok((fetched.response, fetched.body.head)),
             Ok(Err(PageOutcome::Unreachable { https, http })) => {
                 Err([https, http].join(" ").trim().to_string())
             }
@@ -516,14 +629,26 @@ impl PageProbe {
             response,
             body,
             redirected_to,
-        } = match self.follow(host, address, started, first, starts).await {
+        } = match self
+            .follow(host, address, started, first, starts, Keep::HeadAndTail)
+            .await
+        {
             Ok(fetched) => fetched,
             Err(outcome) => return outcome,
         };
-        let (text, encoding) = page::decode(&body, response.content_type.as_deref());
+        let (mut text, encoding) = page::decode(&body.head, response.content_type.as_deref());
+        if !body.tail.is_empty() {
+            // The middle streamed through: what follows is the page's end,
+            // read in the head's encoding, after whatever the cut left open
+            // (a comment, a script, a style) is closed.
+            let (tail, _, _) = encoding.decode(&body.tail);
+            text.push_str(page::SPLICE);
+            text.push_str(&tail);
+        }
         let (mut read, visible) = page::parse(&text, &url, &self.settings.prohibited);
+        read.incomplete |= response.truncated;
         read.encoding = encoding.name().to_string();
-        read.content_hash = Some(content_hash(&body));
+        read.content_hash = Some(body.hash);
         read.mentions = page::matching_terms(
             read.title.as_deref().unwrap_or_default(),
             &visible,
@@ -562,6 +687,7 @@ impl PageProbe {
         started: Instant,
         first: Option<(Url, Connected)>,
         starts: Vec<Url>,
+        keep: Keep,
     ) -> Result<Fetched, PageOutcome> {
         let mut errors = Vec::new();
         let mut connected = first;
@@ -600,10 +726,10 @@ impl PageProbe {
             let remaining = self.settings.deadline.saturating_sub(started.elapsed());
             let result = match connection {
                 Connected::Tls(stream) => {
-                    get(*stream, host.as_str(), &path, agent, remaining).await
+                    get(*stream, host.as_str(), &path, agent, remaining, keep).await
                 }
                 Connected::Plain(stream) => {
-                    get(stream, host.as_str(), &path, agent, remaining).await
+                    get(stream, host.as_str(), &path, agent, remaining, keep).await
                 }
             };
             let (response, body) = match result {

@@ -10,7 +10,7 @@
 //! a script assigning `location` when the page loads). Pure: bytes in,
 //! [`Page`] out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::LazyLock;
 
 use encoding_rs::Encoding;
@@ -27,6 +27,75 @@ pub const MAX_LINKS_PER_HOST: usize = 50;
 /// The most distinct host names links are kept for, so that a hostile
 /// page cannot fill memory.
 pub const MAX_LINK_HOSTS: usize = 1000;
+
+/// The deepest nesting read: HTML parsing costs time in proportion to
+/// the depth for every element, so a hostile page of nothing but opening
+/// tags would take minutes. Real pages stay within a few dozen levels.
+pub const MAX_DEPTH: usize = 1000;
+
+static TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<(/?)([A-Za-z][A-Za-z0-9-]*)").expect("static regex"));
+
+/// Elements that never nest: void, or whose end tag the parser supplies
+/// (a page full of unclosed `<p>`, `<li>` and `<td>` is not deep).
+const FLAT: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr", "basefont", "bgsound", "frame", "keygen", "p", "li", "dt", "dd", "tr", "td",
+    "th", "option", "optgroup", "thead", "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rp",
+    "rtc", "html", "head", "body",
+];
+
+/// Elements whose content is not markup, skipped to their end tag.
+const RAW: &[&str] = &[
+    "script",
+    "style",
+    "textarea",
+    "title",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "noscript",
+    "plaintext",
+];
+
+/// `html` up to where its nesting passes [`MAX_DEPTH`], and whether it
+/// was cut there. One pass over the markup.
+fn within_depth(html: &str) -> (&str, bool) {
+    let lower = html.to_ascii_lowercase();
+    let mut depth = 0usize;
+    let mut at = 0;
+    while let Some(tag) = TAG.captures_at(&lower, at) {
+        let whole = tag.get(0).expect("a match");
+        let name = &tag[2];
+        at = whole.end();
+        if &tag[1] == "/" {
+            if !FLAT.contains(&name) {
+                depth = depth.saturating_sub(1);
+            }
+            continue;
+        }
+        if RAW.contains(&name) {
+            match lower[at..].find(&format!("</{name}")) {
+                Some(end) => at += end,
+                None => break,
+            }
+            continue;
+        }
+        if !FLAT.contains(&name) {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return (&html[..whole.start()], true);
+            }
+        }
+    }
+    (html, false)
+}
+
+/// Put between a big page's head and tail (the middle was not kept):
+/// closes whatever the cut may have left open, so that the footer reads
+/// as text.
+pub const SPLICE: &str = "\n--></script></style></textarea></title></noscript>\n";
 
 /// The most quotes kept of each sort (hidden text, link text, mentions).
 pub const MAX_QUOTES: usize = 10;
@@ -88,6 +157,11 @@ pub struct Page {
     /// or a script assigning `location` outside any function.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_redirect: Option<String>,
+    /// The page was not read to its end (longer than the probe reads, or
+    /// nested deeper than [`MAX_DEPTH`]): what only its end would show
+    /// (the footer's code and organizer) is not known.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
     /// Which of the registered names (site, organizer) the title or text
     /// mention.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -193,8 +267,10 @@ fn unique_push(list: &mut Vec<String>, value: String) {
 /// text (script and style aside, white space squeezed). `prohibited` are
 /// the policy's terms; matching ignores case and white space.
 pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
+    let (html, cut) = within_depth(html);
     let document = Html::parse_document(html);
     let mut page = Page {
+        incomplete: cut,
         title: document
             .select(&TITLE)
             .next()
@@ -232,7 +308,7 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
         .and_then(|b| b.value().attr("href"))
         .and_then(|href| url.join(href).ok())
         .unwrap_or_else(|| url.clone());
-    let hidden = HiddenRules::of(&document);
+    let hidden = HiddenRules::of(&document).hidden_elements(&document);
     let mut per_host: std::collections::HashMap<String, usize> = Default::default();
     let mut seen_links: std::collections::HashSet<String> = Default::default();
     for element in document.select(&LINKS) {
@@ -263,14 +339,18 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
         }
         // What the link says, when a visitor can see it (a hidden link's
         // words are the hidden text's).
-        if page.link_terms.len() < MAX_QUOTES && !hidden.covers(element) {
+        if page.link_terms.len() < MAX_QUOTES && !hidden.contains(&element.id()) {
             let words = squeeze(&format!(
                 "{} {}",
                 element.text().collect::<String>(),
                 element.value().attr("title").unwrap_or_default()
             ));
             for term in matching_terms("", &words, prohibited) {
-                if page.link_terms.len() < MAX_QUOTES {
+                let known = page
+                    .link_terms
+                    .iter()
+                    .any(|q| q.term == term && q.host.as_deref() == Some(host.as_str()));
+                if page.link_terms.len() < MAX_QUOTES && !known {
                     page.link_terms.push(Quote {
                         text: clip(&words, QUOTE_CHARS),
                         term,
@@ -305,7 +385,7 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
             _ => {}
         }
         all.push(text.to_string());
-        if parent.is_some_and(|p| hidden.covers(p)) {
+        if parent.is_some_and(|p| hidden.contains(&p.id())) {
             concealed.push(text.to_string());
         } else if parent.is_none_or(|p| p.value().name() != "title") {
             let line = squeeze(text);
@@ -343,7 +423,10 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
     for piece in &concealed {
         let piece = squeeze(piece);
         for term in matching_terms("", &piece, prohibited) {
-            if page.hidden_terms.len() < MAX_QUOTES {
+            // One quote a term: a hidden block repeats itself.
+            if page.hidden_terms.len() < MAX_QUOTES
+                && !page.hidden_terms.iter().any(|q| q.term == term)
+            {
                 page.hidden_terms.push(Quote {
                     text: sentence(&piece, &term),
                     term,
@@ -446,35 +529,36 @@ static LOCATION: LazyLock<Regex> = LazyLock::new(|| {
 /// function, and runs when a visitor asks; a hijacker's redirect runs at
 /// once, at the top of the script or in a plain `if`.
 fn script_redirect(script: &str) -> Option<String> {
+    // Open braces, whether each opens a function body; read once, up to
+    // each assignment in turn.
+    let mut open: Vec<bool> = Vec::new();
+    let mut functions = 0usize;
+    let mut read = 0;
     for captures in LOCATION.captures_iter(script) {
         let at = captures.get(0).map_or(0, |m| m.start());
-        if !inside_function(&script[..at]) {
+        for (offset, c) in script[read..at].char_indices() {
+            let here = read + offset;
+            match c {
+                // The brace's head: the text since the previous
+                // statement or brace says `function` or `=>`.
+                '{' => {
+                    let head_start = script[..here].rfind([';', '{', '}']).map_or(0, |i| i + 1);
+                    let head = &script[head_start..here];
+                    let function = head.contains("function") || head.contains("=>");
+                    functions += usize::from(function);
+                    open.push(function);
+                }
+                // The innermost brace closes (popped in the guard).
+                '}' if open.pop() == Some(true) => functions -= 1,
+                _ => {}
+            }
+        }
+        read = read.max(at);
+        if functions == 0 {
             return Some(captures[2].trim().to_string());
         }
     }
     None
-}
-
-/// Whether the end of `before` is inside a function body: an open brace
-/// whose head (the text since the previous statement) says `function` or
-/// `=>`. Strings and comments are not parsed: a heuristic for what
-/// runs when the page loads.
-fn inside_function(before: &str) -> bool {
-    let mut open: Vec<bool> = Vec::new();
-    for (at, c) in before.char_indices() {
-        match c {
-            '{' => {
-                let head_start = before[..at].rfind([';', '{', '}']).map_or(0, |i| i + 1);
-                let head = &before[head_start..at];
-                open.push(head.contains("function") || head.contains("=>"));
-            }
-            '}' => {
-                open.pop();
-            }
-            _ => {}
-        }
-    }
-    open.into_iter().any(|function| function)
 }
 
 /// What a page's own markup hides from visitors: elements with the
@@ -556,12 +640,21 @@ impl HiddenRules {
             || element.id().is_some_and(|id| self.ids.contains(id))
     }
 
-    /// Whether `element` or one of its ancestors is hidden.
-    fn covers(&self, element: scraper::ElementRef<'_>) -> bool {
-        std::iter::once(*element)
-            .chain(element.ancestors())
-            .filter_map(|node| node.value().as_element())
-            .any(|e| self.hides(e))
+    /// The elements of `document` that are hidden, by themselves or by an
+    /// ancestor: one pass in document order (parents first), so that a
+    /// hostile page's deep nesting costs linear time.
+    fn hidden_elements(&self, document: &Html) -> HashSet<ego_tree::NodeId> {
+        let mut hidden = HashSet::new();
+        for node in document.root_element().descendants() {
+            let Some(element) = node.value().as_element() else {
+                continue;
+            };
+            let inherited = node.parent().is_some_and(|p| hidden.contains(&p.id()));
+            if inherited || self.hides(element) {
+                hidden.insert(node.id());
+            }
+        }
+        hidden
     }
 }
 

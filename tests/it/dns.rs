@@ -289,6 +289,28 @@ async fn delegation_world() -> (Vec<siteward::sim::dns::DnsServer>, SocketAddr) 
                 A("127.0.0.5".parse().expect("ip")),
             ),
         Zone::new("dead-provider.com"),
+        // Five of a zone's six name servers silent.
+        (1..=5).fold(Zone::new("slow-dns.net"), |zone, n| {
+            zone.with(
+                &format!("ns{n}.slow-dns.net"),
+                300,
+                A("127.0.0.5".parse().expect("ip")),
+            )
+        }),
+        (1..=5).fold(
+            Zone::new("slowcity.gov.cn")
+                .with(
+                    "ns1.slowcity.gov.cn",
+                    300,
+                    A("127.0.0.2".parse().expect("ip")),
+                )
+                .with(
+                    "www.slowcity.gov.cn",
+                    300,
+                    A("127.0.0.10".parse().expect("ip")),
+                ),
+            |zone, n| zone.with("slowcity.gov.cn", 300, Ns(format!("ns{n}.slow-dns.net"))),
+        ),
         Zone::new("wild-city.gov.cn")
             .with(
                 "ns1.wild-city.gov.cn",
@@ -385,4 +407,69 @@ async fn delegations() {
         (wild.zone.as_str(), wild.wildcard),
         ("wild-city.gov.cn", Some(true))
     );
+}
+
+/// A zone with several silent name servers: they are asked together,
+/// under the zone's own budget, and nothing else about its hosts waits
+/// for them. Asked one after another (five timeouts), the zone would run
+/// past its budget and be unmeasured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_zone_does_not_starve_its_hosts() {
+    use siteward::probe::delegation::ServerStatus;
+    use siteward::probe::http::{PageProbe, PageSettings};
+    use siteward::probe::run::{Prober, Probes};
+    use siteward::probe::tls::TlsProbe;
+    use siteward::probe::{DelegationResult, ObservationData};
+    let (_servers, resolver) = delegation_world().await;
+    let closed = std::net::TcpListener::bind("127.0.0.10:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let prober = Prober::new(
+        probe(resolver, 400),
+        TlsProbe::new(&[], Duration::from_secs(1)).expect("tls"),
+        PageProbe::new(PageSettings {
+            https_port: closed,
+            http_port: closed,
+            ..PageSettings::default()
+        }),
+        (closed, closed),
+        // The zone's budget is half of this: 1.5 s, short of five
+        // timeouts of 400 ms one after another.
+        Duration::from_secs(3),
+        4,
+    );
+    let observations = prober.host(&host("www.slowcity.gov.cn"), Probes::ALL).await;
+    assert!(
+        !observations
+            .iter()
+            .any(|o| matches!(o.data, ObservationData::Deadline { .. })),
+        "{observations:?}"
+    );
+    assert!(
+        observations
+            .iter()
+            .any(|o| matches!(o.data, ObservationData::Page(_))),
+        "the homepage was tried"
+    );
+    let delegation = observations
+        .iter()
+        .find_map(|o| match &o.data {
+            ObservationData::Delegation(DelegationResult::Found(found)) => Some(found),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("the zone was measured: {observations:?}"));
+    assert_eq!(delegation.zone, "slowcity.gov.cn");
+    let silent = delegation
+        .servers
+        .iter()
+        .filter(|s| matches!(s.status, ServerStatus::Unreachable { .. }))
+        .count();
+    let serving = delegation
+        .servers
+        .iter()
+        .filter(|s| matches!(s.status, ServerStatus::Serves { .. }))
+        .count();
+    assert_eq!((serving, silent), (1, 5), "{:?}", delegation.servers);
 }

@@ -147,6 +147,19 @@ fn hostile_pages_are_bounded() {
         siteward::probe::page::MAX_LINK_HOSTS,
         "distinct hosts are bounded"
     );
+    // Deep nesting with text at every level, hidden at the top; a script
+    // full of handlers: each read in one pass, not once per node.
+    let deep = format!(
+        "<html><body><div style=\"display:none\">{}</div></body></html>",
+        "<div>百家乐".repeat(20_000)
+    );
+    let (page, _) = parse(&deep, &url(), &["百家乐".to_string()]);
+    assert_eq!(page.hidden_terms.len(), 1, "each term quoted once");
+    let handlers = format!(
+        "<html><script>{}</script></html>",
+        "function f(){ location.href = \"http://x.example/\"; }\n".repeat(20_000)
+    );
+    assert_eq!(parse(&handlers, &url(), &[]).0.client_redirect, None);
     let (page, _) = parse(
         "<html><meta name=SiteIDCode content=' 1234 '><title></title>",
         &url(),

@@ -3176,6 +3176,21 @@ fn failures_on_our_side_judge_nothing() {
             vec![UnreachableButResolving, SuspectedTampering],
         ),
         (
+            "a page cut before its footer: its code and organizer were never read",
+            Round::portal().serving_page(
+                WWW,
+                homepage().with(|p| {
+                    p.footer_codes.clear();
+                    p.organizer = None;
+                    p.mentions.clear();
+                    p.title = Some("首页".into());
+                    p.incomplete = true;
+                }),
+            ),
+            vec![SiteCodeMissingOnPage, SuspectedTampering],
+            vec![SiteCodeMissingOnPage],
+        ),
+        (
             "no inner page loaded over IPv4: no rate to compare",
             Round::portal().serving(WWW).ipv6(WWW, reach(0, 0)),
             vec![Ipv6Partial],

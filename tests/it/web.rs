@@ -378,3 +378,93 @@ async fn connections_per_address_are_limited_and_requests_name_their_sender() {
         assert!(agent.ends_with("; +mailto:ops@gansu.gov.cn)"), "{agent}");
     }
 }
+
+/// A big portal's code sits in its footer, at the very end: read up to
+/// the page cap (8 MiB), the head and the end kept, the middle streamed
+/// through. Longer still, the page is cut and said to be incomplete; a
+/// page nested deeper than anyone writes is cut there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_pages_are_read_to_their_footer() {
+    use siteward::probe::http::{MAX_PAGE, PAGE_HEAD, PAGE_TAIL};
+    let page = |filler: usize| {
+        let row = "<li><a href=\"/art/1.html\">关于印发《政务公开工作要点》的通知</a><span>2026-11-01</span></li>\n";
+        format!(
+            "<html><head><meta charset=\"utf-8\"><title>甘肃省人民政府</title></head><body><ul>{}</ul>\
+             <a href=\"http://county0.gansu.gov.cn/\">县</a>\
+             <div class=\"footer\">主办单位：甘肃省人民政府办公厅 网站标识码：6200000001 \
+             <a href=\"http://www.last.gansu.gov.cn/\">末尾</a></div></body></html>",
+            row.repeat(filler / row.len())
+        )
+    };
+    let big = page(5 * 1024 * 1024);
+    let huge = page(MAX_PAGE + 1024 * 1024);
+    let deep = format!(
+        "<html><head><title>甘肃省人民政府</title></head><body>{}<div>网站标识码：6200000001</div></body></html>",
+        "<div>".repeat(siteward::probe::page::MAX_DEPTH + 10)
+    );
+    assert!(big.len() > PAGE_HEAD + PAGE_TAIL, "the middle is skipped");
+    let mut pages = Pages::default();
+    pages
+        .add(
+            "big.gansu.gov.cn",
+            "/",
+            PageSpec::html(big.clone(), "utf-8"),
+        )
+        .add("huge.gansu.gov.cn", "/", PageSpec::html(huge, "utf-8"))
+        .add("deep.gansu.gov.cn", "/", PageSpec::html(deep, "utf-8"));
+    let http = serve_web(
+        SocketAddr::new(ip("127.0.0.1"), 0),
+        pages,
+        None::<SniResolver>,
+    )
+    .await
+    .expect("http");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let probe = PageProbe::new(PageSettings {
+        deadline: Duration::from_secs(20),
+        https_port: closed,
+        http_port: http.addr.port(),
+        ..PageSettings::default()
+    });
+    let read = |outcome: PageOutcome| match outcome {
+        PageOutcome::Loaded {
+            page,
+            body_bytes,
+            truncated,
+            ..
+        } => (page, body_bytes, truncated),
+        other => panic!("{other:?}"),
+    };
+    let (page, bytes, truncated) = read(
+        probe
+            .homepage(&host("big.gansu.gov.cn"), ip("127.0.0.1"))
+            .await,
+    );
+    assert_eq!(bytes, big.len(), "read whole");
+    assert!(!truncated && !page.incomplete);
+    assert_eq!(page.footer_codes, ["6200000001"], "the footer is read");
+    assert_eq!(page.organizer.as_deref(), Some("甘肃省人民政府办公厅"));
+    assert!(page.link_hosts.contains("www.last.gansu.gov.cn"));
+    assert_eq!(page.title.as_deref(), Some("甘肃省人民政府"));
+
+    let (page, bytes, truncated) = read(
+        probe
+            .homepage(&host("huge.gansu.gov.cn"), ip("127.0.0.1"))
+            .await,
+    );
+    assert_eq!(bytes, MAX_PAGE, "read up to the cap");
+    assert!(truncated && page.incomplete);
+    assert!(page.footer_codes.is_empty());
+
+    let (page, _, truncated) = read(
+        probe
+            .homepage(&host("deep.gansu.gov.cn"), ip("127.0.0.1"))
+            .await,
+    );
+    assert!(!truncated && page.incomplete, "cut at the depth limit");
+    assert_eq!(page.title.as_deref(), Some("甘肃省人民政府"));
+}
