@@ -268,6 +268,7 @@ fn unique_push(list: &mut Vec<String>, value: String) {
 /// the policy's terms; matching ignores case and white space.
 pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
     let (html, cut) = within_depth(html);
+    let needles = Needles::new(prohibited);
     let document = Html::parse_document(html);
     let mut page = Page {
         incomplete: cut,
@@ -345,7 +346,7 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
                 element.text().collect::<String>(),
                 element.value().attr("title").unwrap_or_default()
             ));
-            for term in matching_terms("", &words, prohibited) {
+            for term in needles.find(&words) {
                 let known = page
                     .link_terms
                     .iter()
@@ -419,10 +420,10 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
         page.heading.as_deref().unwrap_or_default(),
         page.meta_site_name.as_deref().unwrap_or_default()
     );
-    page.identity_terms = matching_terms("", &identity, prohibited);
+    page.identity_terms = needles.find(&identity);
     for piece in &concealed {
         let piece = squeeze(piece);
-        for term in matching_terms("", &piece, prohibited) {
+        for term in needles.find(&piece) {
             // One quote a term: a hidden block repeats itself.
             if page.hidden_terms.len() < MAX_QUOTES
                 && !page.hidden_terms.iter().any(|q| q.term == term)
@@ -435,7 +436,7 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
             }
         }
     }
-    for term in matching_terms("", &visible, prohibited) {
+    for term in needles.find(&visible) {
         if page.mentioned.len() < MAX_QUOTES {
             page.mentioned.push(Quote {
                 text: sentence(&visible, &term),
@@ -444,11 +445,7 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
             });
         }
     }
-    page.prohibited_terms = matching_terms(
-        page.title.as_deref().unwrap_or_default(),
-        &format!("{identity} {text}"),
-        prohibited,
-    );
+    page.prohibited_terms = needles.find(&format!("{identity} {text}"));
     page.client_redirect = refresh
         .or_else(|| scripts.iter().find_map(|script| script_redirect(script)))
         .and_then(|target| base.join(&target).ok())
@@ -661,22 +658,45 @@ impl HiddenRules {
 /// Which `terms` occur in a page's title or visible text, ignoring case
 /// and white space (pages break words across lines and tags).
 pub fn matching_terms(title: &str, text: &str, terms: &[String]) -> Vec<String> {
-    if terms.is_empty() {
-        return Vec::new();
-    }
-    let squash = |s: &str| -> String {
-        s.chars()
-            .filter(|c| !c.is_whitespace())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let haystack = format!("{}{}", squash(title), squash(text));
-    let mut found = Vec::new();
-    for term in terms {
-        let needle = squash(term);
-        if !needle.is_empty() && haystack.contains(&needle) {
-            unique_push(&mut found, term.clone());
+    Needles::new(terms).find(&format!("{title}{text}"))
+}
+
+/// Text as terms are matched in it: white space out, lower case.
+fn squash(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Terms made ready once for matching many pieces of a page.
+struct Needles<'t> {
+    terms: Vec<(&'t String, String)>,
+}
+
+impl<'t> Needles<'t> {
+    fn new(terms: &'t [String]) -> Needles<'t> {
+        Needles {
+            terms: terms
+                .iter()
+                .map(|term| (term, squash(term)))
+                .filter(|(_, needle)| !needle.is_empty())
+                .collect(),
         }
     }
-    found
+
+    /// The terms in `text`, each once, in the terms' order.
+    fn find(&self, text: &str) -> Vec<String> {
+        if self.terms.is_empty() || text.is_empty() {
+            return Vec::new();
+        }
+        let haystack = squash(text);
+        let mut found = Vec::new();
+        for (term, needle) in &self.terms {
+            if haystack.contains(needle.as_str()) {
+                unique_push(&mut found, (*term).clone());
+            }
+        }
+        found
+    }
 }

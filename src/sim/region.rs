@@ -338,13 +338,19 @@ impl Region {
             "www.qingyang.gov.cn",
             "/",
             // A reporting link and a click handler: no term, no redirect.
+            // And a big page: 2.3 MB of news before the footer's code.
             portal_with(
                 "庆阳市人民政府",
                 "庆阳市人民政府办公室",
                 "6210000001",
                 &["/col/zwgk/index.html", "http://oa.qingyang.gov.cn/"],
-                "<a href=\"https://www.12377.cn/\">违法和不良信息举报中心</a>\
-                 <script>function report(){window.location.href=\"https://www.12377.cn/\";}</script>",
+                &format!(
+                    "<a href=\"https://www.12377.cn/\">违法和不良信息举报中心</a>\
+                     <script>function report(){{window.location.href=\"https://www.12377.cn/\";}}</script>\
+                     <ul>{}</ul>",
+                    "<li><a href=\"/col/zwgk/index.html\">关于印发《政务公开工作要点》的通知</a><span>2026-11-01</span></li>\n"
+                        .repeat(2_300_000 / 110)
+                ),
             ),
         );
         // Second- and third-level pages of every portal.
