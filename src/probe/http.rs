@@ -46,14 +46,23 @@ pub const PAGE_HEAD: usize = 2 * 1024 * 1024;
 /// stays bounded however big the page.
 pub const PAGE_TAIL: usize = 512 * 1024;
 
+/// The pieces a big page's middle is read in: each parsed, what the rules
+/// need kept, the bytes dropped.
+pub const PAGE_SEGMENT: usize = 1024 * 1024;
+
 /// How much of a body to keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keep {
+pub enum Keep<'a> {
     /// The whole body, up to [`MAX_BODY`] (a feed is read as one piece).
     Whole,
-    /// Up to [`MAX_PAGE`] read: its first [`PAGE_HEAD`] and last
-    /// [`PAGE_TAIL`] bytes kept.
-    HeadAndTail,
+    /// A page, up to [`MAX_PAGE`] read: its first [`PAGE_HEAD`] and last
+    /// [`PAGE_TAIL`] bytes kept, the middle read in segments of
+    /// [`PAGE_SEGMENT`] as it streams through (links and terms resolved
+    /// against `url`, `prohibited` looked for).
+    Page {
+        url: &'a Url,
+        prohibited: &'a [String],
+    },
 }
 
 /// A body as far as it was read and kept.
@@ -64,6 +73,8 @@ pub struct Body {
     pub tail: Vec<u8>,
     /// Bytes read between the head and the tail, not kept.
     pub skipped: usize,
+    /// What the middle's segments showed.
+    pub middle: Option<Box<Page>>,
     /// SHA-256 of every byte read, in hex.
     pub hash: String,
 }
@@ -123,7 +134,7 @@ pub async fn get<S>(
     path: &str,
     agent: &str,
     deadline: Duration,
-    keep: Keep,
+    keep: Keep<'_>,
 ) -> Result<(Response, Body), HttpFailure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -143,7 +154,7 @@ async fn exchange<S>(
     path: &str,
     agent: &str,
     started: Instant,
-    keep: Keep,
+    keep: Keep<'_>,
 ) -> Result<(Response, Body), HttpFailure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -180,7 +191,7 @@ where
     let location = header(LOCATION);
     let server = header(hyper::header::SERVER);
     let mut body = response.into_body();
-    let mut kept = Kept::new(keep);
+    let mut kept = Kept::new(keep, content_type.as_deref());
     let mut truncated = false;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| protocol(&e))?;
@@ -207,31 +218,38 @@ where
     ))
 }
 
-/// A body being read: the head kept, the tail in a ring, every byte
-/// hashed and counted.
-struct Kept {
+/// A body being read: the head kept, the middle parsed a segment at a
+/// time and dropped, the tail kept, every byte hashed and counted.
+struct Kept<'a> {
+    keep: Keep<'a>,
+    content_type: Option<String>,
     head_cap: usize,
-    tail_cap: usize,
     limit: usize,
     read: usize,
     head: Vec<u8>,
-    tail: std::collections::VecDeque<u8>,
+    /// Read after the head, not yet parsed: at most a segment and a tail.
+    pending: Vec<u8>,
+    skipped: usize,
+    middle: Option<Box<Page>>,
     hash: ring::digest::Context,
 }
 
-impl Kept {
-    fn new(keep: Keep) -> Kept {
-        let (head_cap, tail_cap, limit) = match keep {
-            Keep::Whole => (MAX_BODY, 0, MAX_BODY),
-            Keep::HeadAndTail => (PAGE_HEAD, PAGE_TAIL, MAX_PAGE),
+impl<'a> Kept<'a> {
+    fn new(keep: Keep<'a>, content_type: Option<&str>) -> Kept<'a> {
+        let (head_cap, limit) = match keep {
+            Keep::Whole => (MAX_BODY, MAX_BODY),
+            Keep::Page { .. } => (PAGE_HEAD, MAX_PAGE),
         };
         Kept {
+            keep,
+            content_type: content_type.map(str::to_string),
             head_cap,
-            tail_cap,
             limit,
             read: 0,
             head: Vec::new(),
-            tail: std::collections::VecDeque::new(),
+            pending: Vec::new(),
+            skipped: 0,
+            middle: None,
             hash: ring::digest::Context::new(&ring::digest::SHA256),
         }
     }
@@ -240,25 +258,44 @@ impl Kept {
     fn take(&mut self, data: &[u8]) -> bool {
         let room = self.limit - self.read;
         let cut = data.len() > room;
-        let mut data = &data[..data.len().min(room)];
+        let data = &data[..data.len().min(room)];
         self.hash.update(data);
         self.read += data.len();
         let into_head = data.len().min(self.head_cap - self.head.len());
         self.head.extend_from_slice(&data[..into_head]);
-        data = &data[into_head..];
-        if self.tail_cap > 0 && !data.is_empty() {
-            let data = &data[data.len().saturating_sub(self.tail_cap)..];
-            let overflow = (self.tail.len() + data.len()).saturating_sub(self.tail_cap);
-            self.tail.drain(..overflow);
-            self.tail.extend(data);
+        self.pending.extend_from_slice(&data[into_head..]);
+        while self.pending.len() > PAGE_SEGMENT + PAGE_TAIL {
+            let segment: Vec<u8> = self.pending.drain(..PAGE_SEGMENT).collect();
+            self.skim(&segment);
         }
         cut
     }
 
+    /// Parses a segment of the middle and keeps what it showed.
+    fn skim(&mut self, segment: &[u8]) {
+        let Keep::Page { url, prohibited } = self.keep else {
+            return;
+        };
+        let encoding = page::encoding_of(&self.head, self.content_type.as_deref());
+        let (text, _, _) = encoding.decode(segment);
+        let html = format!("{}{text}", page::SPLICE);
+        let (more, _) = page::parse(&html, url, prohibited);
+        match &mut self.middle {
+            Some(middle) => page::merge(middle, more),
+            None => self.middle = Some(Box::new(more)),
+        }
+        self.skipped += segment.len();
+    }
+
     /// How many bytes were read, and what was kept.
-    fn finish(self) -> (usize, Body) {
-        let tail: Vec<u8> = self.tail.into();
-        let skipped = self.read - self.head.len() - tail.len();
+    fn finish(mut self) -> (usize, Body) {
+        if self.pending.len() > PAGE_TAIL {
+            let rest: Vec<u8> = self
+                .pending
+                .drain(..self.pending.len() - PAGE_TAIL)
+                .collect();
+            self.skim(&rest);
+        }
         let hash = self
             .hash
             .finish()
@@ -270,8 +307,9 @@ impl Kept {
             self.read,
             Body {
                 head: self.head,
-                tail,
-                skipped,
+                tail: self.pending,
+                skipped: self.skipped,
+                middle: self.middle,
                 hash,
             },
         )
@@ -623,6 +661,18 @@ impl PageProbe {
         starts: Vec<Url>,
         checks: &PageChecks,
     ) -> PageOutcome {
+        // A big page's middle is read against where the walk starts.
+        let base = first
+            .as_ref()
+            .map(|(url, _)| url.clone())
+            .or_else(|| starts.first().cloned())
+            .unwrap_or_else(|| {
+                Url::parse(&format!("http://{host}/")).expect("a host name makes a URL")
+            });
+        let keep = Keep::Page {
+            url: &base,
+            prohibited: &self.settings.prohibited,
+        };
         let Fetched {
             url,
             hops,
@@ -630,7 +680,7 @@ impl PageProbe {
             body,
             redirected_to,
         } = match self
-            .follow(host, address, started, first, starts, Keep::HeadAndTail)
+            .follow(host, address, started, first, starts, keep)
             .await
         {
             Ok(fetched) => fetched,
@@ -646,6 +696,9 @@ impl PageProbe {
             text.push_str(&tail);
         }
         let (mut read, visible) = page::parse(&text, &url, &self.settings.prohibited);
+        if let Some(middle) = body.middle {
+            page::merge(&mut read, *middle);
+        }
         read.incomplete |= response.truncated;
         read.encoding = encoding.name().to_string();
         read.content_hash = Some(body.hash);
@@ -687,7 +740,7 @@ impl PageProbe {
         started: Instant,
         first: Option<(Url, Connected)>,
         starts: Vec<Url>,
-        keep: Keep,
+        keep: Keep<'_>,
     ) -> Result<Fetched, PageOutcome> {
         let mut errors = Vec::new();
         let mut connected = first;

@@ -192,6 +192,15 @@ static META_CHARSET: LazyLock<Regex> = LazyLock::new(|| {
 /// `<meta charset>` in the first 2 KiB, else UTF-8 if it is valid, else
 /// GB18030 (a superset of GBK and GB2312, common on government sites).
 pub fn decode(body: &[u8], content_type: Option<&str>) -> (String, &'static Encoding) {
+    let encoding = encoding_of(body, content_type);
+    // GBK and GB2312 labels map to GBK, whose decoder is GB18030's.
+    let (text, used, _) = encoding.decode(body);
+    (text.into_owned(), used)
+}
+
+/// The encoding [`decode`] reads `body` with. A body cut short may end in
+/// the middle of a UTF-8 character: still UTF-8.
+pub fn encoding_of(body: &[u8], content_type: Option<&str>) -> &'static Encoding {
     let declared = content_type.and_then(header_charset).or_else(|| {
         Encoding::for_bom(body)
             .map(|(encoding, _)| encoding)
@@ -202,14 +211,15 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> (String, &'static Enco
                     .and_then(|c| Encoding::for_label(c[1].as_bytes()))
             })
     });
-    let encoding = match declared {
-        Some(encoding) => encoding,
-        None if std::str::from_utf8(body).is_ok() => encoding_rs::UTF_8,
-        None => encoding_rs::GB18030,
+    let utf8 = match std::str::from_utf8(body) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
     };
-    // GBK and GB2312 labels map to GBK, whose decoder is GB18030's.
-    let (text, used, _) = encoding.decode(body);
-    (text.into_owned(), used)
+    match declared {
+        Some(encoding) => encoding,
+        None if utf8 => encoding_rs::UTF_8,
+        None => encoding_rs::GB18030,
+    }
 }
 
 static FOOTER_CODE: LazyLock<Regex> = LazyLock::new(|| {
@@ -452,6 +462,70 @@ pub fn parse(html: &str, url: &Url, prohibited: &[String]) -> (Page, String) {
         .filter(|target| matches!(target.scheme(), "http" | "https"))
         .map(|target| target.to_string());
     (page, text)
+}
+
+/// Adds what a later piece of the same page showed (the middle of a big
+/// page, read in segments that are not kept) to `page`, within the same
+/// bounds: links per host and hosts, quotes, codes and filings.
+pub fn merge(page: &mut Page, more: Page) {
+    let mut per_host: std::collections::HashMap<String, usize> = Default::default();
+    for link in &page.links {
+        if let Some(host) = Url::parse(link)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+        {
+            *per_host.entry(host).or_default() += 1;
+        }
+    }
+    for link in more.links {
+        let Some(host) = Url::parse(&link).ok().and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        }) else {
+            continue;
+        };
+        if !page.link_hosts.contains(&host) && page.link_hosts.len() >= MAX_LINK_HOSTS {
+            continue;
+        }
+        let kept = per_host.entry(host).or_default();
+        if *kept < MAX_LINKS_PER_HOST && !page.links.contains(&link) {
+            *kept += 1;
+            page.links.push(link);
+        }
+    }
+    for host in more.link_hosts {
+        if page.link_hosts.len() >= MAX_LINK_HOSTS {
+            break;
+        }
+        page.link_hosts.insert(host);
+    }
+    let quotes = |into: &mut Vec<Quote>, from: Vec<Quote>| {
+        for quote in from {
+            let known = into
+                .iter()
+                .any(|q| q.term == quote.term && q.host == quote.host);
+            if into.len() < MAX_QUOTES && !known {
+                into.push(quote);
+            }
+        }
+    };
+    quotes(&mut page.hidden_terms, more.hidden_terms);
+    quotes(&mut page.link_terms, more.link_terms);
+    quotes(&mut page.mentioned, more.mentioned);
+    for (into, from) in [
+        (&mut page.prohibited_terms, more.prohibited_terms),
+        (&mut page.footer_codes, more.footer_codes),
+        (&mut page.icp_filings, more.icp_filings),
+        (&mut page.psb_filings, more.psb_filings),
+    ] {
+        for value in from {
+            unique_push(into, value);
+        }
+    }
+    if page.organizer.is_none() {
+        page.organizer = more.organizer;
+    }
+    page.incomplete |= more.incomplete;
 }
 
 /// At most `chars` characters of `text`.

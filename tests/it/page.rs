@@ -75,6 +75,21 @@ fn a_gbk_portal() {
     }
 }
 
+/// A big page's head is cut where the cap falls, often inside a
+/// character: still UTF-8, not GB18030.
+#[test]
+fn a_utf8_body_cut_inside_a_character() {
+    let body = format!(
+        "<html><title>兰州市人民政府</title><body>{}",
+        "政务公开".repeat(10)
+    );
+    let cut = &body.as_bytes()[..body.len() - 1];
+    assert!(std::str::from_utf8(cut).is_err(), "cut inside a character");
+    let (html, encoding) = decode(cut, None);
+    assert_eq!(encoding.name(), "UTF-8");
+    assert!(html.contains("兰州市人民政府"));
+}
+
 #[test]
 fn undeclared_gb18030_and_utf8() {
     let body = "<html><title>兰州市人民政府</title><body>政府网站标识码 6201000001</body></html>";

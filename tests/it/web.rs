@@ -388,12 +388,14 @@ async fn big_pages_are_read_to_their_footer() {
     use siteward::probe::http::{MAX_PAGE, PAGE_HEAD, PAGE_TAIL};
     let page = |filler: usize| {
         let row = "<li><a href=\"/art/1.html\">关于印发《政务公开工作要点》的通知</a><span>2026-11-01</span></li>\n";
+        let half = row.repeat(filler / row.len() / 2);
         format!(
-            "<html><head><meta charset=\"utf-8\"><title>甘肃省人民政府</title></head><body><ul>{}</ul>\
-             <a href=\"http://county0.gansu.gov.cn/\">县</a>\
+            "<html><head><meta charset=\"utf-8\"><title>甘肃省人民政府</title></head><body><ul>{half}</ul>\
+             <a href=\"http://mid.gansu.gov.cn/\">中间</a>\
+             <div style=\"display:none\"><a href=\"http://bet.example/\">百家乐</a></div>\
+             <ul>{half}</ul>\
              <div class=\"footer\">主办单位：甘肃省人民政府办公厅 网站标识码：6200000001 \
-             <a href=\"http://www.last.gansu.gov.cn/\">末尾</a></div></body></html>",
-            row.repeat(filler / row.len())
+             <a href=\"http://www.last.gansu.gov.cn/\">末尾</a></div></body></html>"
         )
     };
     let big = page(5 * 1024 * 1024);
@@ -428,6 +430,7 @@ async fn big_pages_are_read_to_their_footer() {
         deadline: Duration::from_secs(20),
         https_port: closed,
         http_port: http.addr.port(),
+        prohibited: vec!["百家乐".into()],
         ..PageSettings::default()
     });
     let read = |outcome: PageOutcome| match outcome {
@@ -450,6 +453,19 @@ async fn big_pages_are_read_to_their_footer() {
     assert_eq!(page.organizer.as_deref(), Some("甘肃省人民政府办公厅"));
     assert!(page.link_hosts.contains("www.last.gansu.gov.cn"));
     assert_eq!(page.title.as_deref(), Some("甘肃省人民政府"));
+    // The middle streamed through, and was read on its way.
+    assert!(
+        page.link_hosts.contains("mid.gansu.gov.cn"),
+        "a link in the middle"
+    );
+    assert_eq!(
+        page.hidden_terms
+            .iter()
+            .map(|q| q.term.as_str())
+            .collect::<Vec<_>>(),
+        ["百家乐"],
+        "a hidden element in the middle"
+    );
 
     let (page, bytes, truncated) = read(
         probe
@@ -459,6 +475,10 @@ async fn big_pages_are_read_to_their_footer() {
     assert_eq!(bytes, MAX_PAGE, "read up to the cap");
     assert!(truncated && page.incomplete);
     assert!(page.footer_codes.is_empty());
+    assert!(
+        page.link_hosts.contains("mid.gansu.gov.cn"),
+        "read up to the cap"
+    );
 
     let (page, _, truncated) = read(
         probe
