@@ -85,7 +85,7 @@ pub fn kind_name(kind: FindingKind) -> &'static str {
         OfflineStillResolving => "已下线网站域名仍在解析",
         UnreachableButResolving => "网站无法访问",
         NotResolving => "域名无法解析",
-        DanglingCname => "悬空 CNAME 记录（可被接管）",
+        DanglingCname => "悬空 CNAME 记录",
         DanglingNs => "悬空 NS 委派",
         StaleAddress => "解析指向失效地址",
         LinkToRetiredDomain => "链接指向已下线域名",

@@ -104,6 +104,12 @@ fn every_section_is_validated_with_its_line() {
             "[discovery]\naxfr = [{ zone = \"gansu.gov.cn\", primary = \"nowhere\" }]\n",
             "ip:port",
         ),
+        (
+            "managed_zones = [\"gansu.gov.cn\"]\n[monitor]\ncanaries = [\"www.gansu.gov.cn\"]\n",
+            "a canary must be outside the region",
+        ),
+        ("[monitor]\ncanaries = [\"not a host\"]\n", "line 7"),
+        ("[monitor]\nsurprise = 1\n", "surprise"),
     ];
     for (extra, expected) in cases {
         // Keys without a section land in [domains], the last one.
