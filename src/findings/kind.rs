@@ -15,6 +15,7 @@ named_enum!(
         NotResolving = "not_resolving",
         DanglingCname = "dangling_cname",
         DanglingNs = "dangling_ns",
+        WildcardRecord = "wildcard_record",
         StaleAddress = "stale_address",
         LinkToRetiredDomain = "link_to_retired_domain",
         SuspectedTampering = "suspected_tampering",
@@ -99,7 +100,7 @@ impl FindingKind {
             | CertExpired
             | CertNotYetValid
             | CertHostnameMismatch => Severity::Critical,
-            CertSm2 | ProhibitedTermMentioned => Severity::Info,
+            CertSm2 | ProhibitedTermMentioned | WildcardRecord => Severity::Info,
             _ => Severity::Warning,
         }
     }

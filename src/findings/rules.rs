@@ -231,6 +231,8 @@ struct Rules<'a> {
     org_ids: HashMap<&'a str, &'a Organization>,
     /// Zones judged by an earlier slice.
     zones_seen: BTreeSet<String>,
+    /// Wildcards reported by an earlier slice (`*.parent`).
+    wildcards_seen: BTreeSet<String>,
     /// Host names found dangling (links to them are findings).
     dangling: BTreeSet<String>,
     /// Host names observed but not measured (links to them stay unjudged).
@@ -397,6 +399,7 @@ impl<'a> Rules<'a> {
             holders,
             org_ids: registry.orgs.iter().map(|o| (o.name.as_str(), o)).collect(),
             zones_seen: BTreeSet::new(),
+            wildcards_seen: BTreeSet::new(),
             dangling: BTreeSet::new(),
             unmeasured: BTreeSet::new(),
             links: Vec::new(),
@@ -1895,6 +1898,71 @@ impl<'a> Rules<'a> {
 
     // --- zones ----------------------------------------------------------
 
+    /// Reports each wildcard a host's delegation shows, once a round: the
+    /// apex's, and each level's that is not the same answer as the level
+    /// above (a random name under `zt` answering what one under the apex
+    /// answers is the apex's wildcard reaching down, not another one).
+    fn wildcards(&mut self, view: &HostView, delegation: &crate::probe::delegation::Delegation) {
+        let mut chain: Vec<(&str, Option<bool>, &[IpAddr])> = vec![(
+            delegation.zone.as_str(),
+            delegation.wildcard,
+            &delegation.wildcard_addresses,
+        )];
+        chain.extend(
+            delegation
+                .levels
+                .iter()
+                .rev()
+                .map(|l| (l.parent.as_str(), l.wildcard, &l.addresses[..])),
+        );
+        let mut above: Option<&[IpAddr]> = None;
+        for (parent, wildcard, answer) in chain {
+            if wildcard != Some(true) {
+                above = None;
+                continue;
+            }
+            let same = above == Some(answer);
+            above = Some(answer);
+            let subject = format!("*.{parent}");
+            if same || !self.wildcards_seen.insert(subject.clone()) {
+                continue;
+            }
+            let shown: Vec<String> = answer.iter().map(ToString::to_string).collect();
+            let summary = format!(
+                "区域 {} 设有泛解析记录 {subject}：其下任何名称都会解析{}，未经登记的子域名也会显示网页",
+                delegation.zone,
+                if shown.is_empty() {
+                    String::new()
+                } else {
+                    format!("到 {}", shown.join("、"))
+                }
+            );
+            let evidence = vec![Evidence::new(
+                &subject,
+                "delegation",
+                "wildcard",
+                format!(
+                    "a random name under {parent} resolves{}",
+                    if shown.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" to {}", shown.join(", "))
+                    }
+                ),
+            )];
+            let scope = super::Scope::Zone(delegation.zone.clone()).to_string();
+            self.raise(
+                FindingKind::WildcardRecord,
+                subject,
+                &scope,
+                None,
+                summary,
+                evidence,
+                view.at.unwrap_or(self.now),
+            );
+        }
+    }
+
     fn zones(&mut self, hosts: &BTreeMap<Hostname, HostView>) {
         for (host, view) in hosts {
             let Some(delegation) = view.delegation() else {
@@ -1903,6 +1971,7 @@ impl<'a> Rules<'a> {
                 }
                 continue;
             };
+            self.wildcards(view, delegation);
             if !self.zones_seen.insert(delegation.zone.clone()) {
                 continue;
             }

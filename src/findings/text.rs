@@ -20,6 +20,9 @@ pub fn action(kind: FindingKind) -> &'static str {
         DanglingNs => "更正该区域的 NS 委派，删除不提供解析的域名服务器",
         StaleAddress => "删除或更正指向该地址的解析记录，该地址可能已被他人使用",
         LinkToRetiredDomain => "立即删除或更正页面上指向已下线、已注销或悬挂域名的链接",
+        WildcardRecord => {
+            "确认泛解析是否必要：任何名称都会解析，未登记的子域名也会显示网页；如无必要，删除该记录"
+        }
         SuspectedTampering => "立即核查网站是否被篡改或被仿冒，必要时断开访问并按网络安全事件处置",
         ProhibitedTermMentioned => {
             "核对引用的语句：反诈、举报等提示语无需处理；如为违规内容，立即删除并核查来源"
@@ -87,6 +90,7 @@ pub fn kind_name(kind: FindingKind) -> &'static str {
         NotResolving => "域名无法解析",
         DanglingCname => "悬空 CNAME 记录",
         DanglingNs => "悬空 NS 委派",
+        WildcardRecord => "泛解析记录",
         StaleAddress => "解析指向失效地址",
         LinkToRetiredDomain => "链接指向已下线域名",
         SuspectedTampering => "疑似被篡改",

@@ -52,6 +52,11 @@ pub const EXPECTED: &[(&str, &str)] = &[
     ("www.jinchang.gov.cn", "suspected_tampering"),
     // A portal's anti-fraud and reporting notices: quoted, for a person.
     ("www.lanzhou.gov.cn", "prohibited_term_mentioned"),
+    // Wildcards, where they answer from: a zone's apex, one label down,
+    // and one label down reached two labels down.
+    ("*.qingyang.gov.cn", "wildcard_record"),
+    ("*.bm.gansu.gov.cn", "wildcard_record"),
+    ("*.zt.lanzhou.gov.cn", "wildcard_record"),
     // Real case 5: IPv6 on the homepage only; a portal with no AAAA.
     ("www.baiyin.gov.cn", "ipv6_partial"),
     ("www.jinchang.gov.cn", "ipv6_missing"),

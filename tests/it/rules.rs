@@ -1012,6 +1012,31 @@ fn raised_cases() -> Vec<Raised> {
             Round::new().dns(dangling("cdn.gansu.gov.cn", "gone.gansu.gov.cn")),
         ),
         raised(
+            "a zone that answers every name",
+            WildcardRecord,
+            ("*.gansu.gov.cn", "ns:gansu.gov.cn"),
+            Info,
+            Round::portal()
+                .serving(WWW)
+                .delegation(WWW, wildcard_zone(&[WILDCARD])),
+        ),
+        raised(
+            "a wildcard one label below the apex",
+            WildcardRecord,
+            ("*.bm.gansu.gov.cn", "ns:gansu.gov.cn"),
+            Info,
+            Round::portal().serving(WWW).delegation(
+                WWW,
+                zone(&[("ns1.gansu.gov.cn", serves())]).with(|z| {
+                    z.levels = vec![WildcardLevel {
+                        parent: "bm.gansu.gov.cn".into(),
+                        wildcard: Some(true),
+                        addresses: vec![ip(WILDCARD)],
+                    }];
+                }),
+            ),
+        ),
+        raised(
             "a zone delegated to a name server whose host name does not exist",
             DanglingNs,
             ("gansu.gov.cn", "ns:gansu.gov.cn"),
@@ -1520,6 +1545,13 @@ fn spared_cases() -> Vec<Spared> {
             "a CNAME to Fastly, whose unknown-domain page nobody can claim",
             DanglingCname,
             fastly_round(),
+        ),
+        spared(
+            "a zone where a name that does not exist does not resolve",
+            WildcardRecord,
+            Round::portal()
+                .serving(WWW)
+                .delegation(WWW, zone(&[("ns1.gansu.gov.cn", serves())])),
         ),
         spared(
             "every name server serves the zone",
@@ -2382,6 +2414,53 @@ fn a_name_that_exists_only_through_the_wildcard_is_not_a_site() {
             }
             None => assert!(!raised && unjudged, "{case}:\n{}", listing(&evaluation)),
         }
+    }
+}
+
+/// A wildcard is reported once, at the level it answers from: a level
+/// below that answers the same is the apex's wildcard reaching down, and
+/// one that answers something else is a wildcard of its own.
+#[test]
+fn each_wildcard_is_reported_once_where_it_is() {
+    let policy = Policy::built_in();
+    let level = |parent: &str, addresses: &[&str]| WildcardLevel {
+        parent: parent.to_string(),
+        wildcard: Some(true),
+        addresses: addresses.iter().map(|a| ip(a)).collect(),
+    };
+    let name = "a.b.zt.gansu.gov.cn";
+    let cases = [
+        (
+            "the apex's wildcard reaching down",
+            vec![
+                level("b.zt.gansu.gov.cn", &[WILDCARD]),
+                level("zt.gansu.gov.cn", &[WILDCARD]),
+            ],
+            vec!["*.gansu.gov.cn"],
+        ),
+        (
+            "a wildcard of its own below the apex's",
+            vec![
+                level("b.zt.gansu.gov.cn", &["203.0.113.81"]),
+                level("zt.gansu.gov.cn", &["203.0.113.81"]),
+            ],
+            vec!["*.gansu.gov.cn", "*.zt.gansu.gov.cn"],
+        ),
+    ];
+    for (case, levels, expected) in cases {
+        let evaluation = Round::portal()
+            .serving(WWW)
+            .delegation(WWW, wildcard_zone(&[WILDCARD]))
+            .resolves(name, &[WILDCARD])
+            .delegation(name, wildcard_zone(&[WILDCARD]).with(|z| z.levels = levels))
+            .evaluate(&policy);
+        let found: Vec<&str> = evaluation
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::WildcardRecord)
+            .map(|f| f.subject.as_str())
+            .collect();
+        assert_eq!(found, expected, "{case}:\n{}", listing(&evaluation));
     }
 }
 
