@@ -292,27 +292,25 @@ fn addresses(addresses: &[IpAddr]) -> String {
 }
 
 /// A page that loaded as the host's own page: 2xx, not sent elsewhere.
-/// The terms of some quotes, each once, in order.
-fn terms_of(quotes: &[crate::probe::page::Quote]) -> String {
-    let mut terms: Vec<&str> = Vec::new();
-    for quote in quotes {
-        if !terms.contains(&quote.term.as_str()) {
-            terms.push(&quote.term);
+/// `values`, each once, in order, joined by `separator`.
+fn each_once(values: impl IntoIterator<Item = String>, separator: &str) -> String {
+    let mut kept: Vec<String> = Vec::new();
+    for value in values {
+        if !kept.contains(&value) {
+            kept.push(value);
         }
     }
-    terms.join("、")
+    kept.join(separator)
+}
+
+/// The terms of some quotes, each once, in order.
+fn terms_of(quotes: &[crate::probe::page::Quote]) -> String {
+    each_once(quotes.iter().map(|q| q.term.clone()), "、")
 }
 
 /// Quotes as a person reads them: 「the sentence」, each once.
 fn quoted(quotes: &[crate::probe::page::Quote]) -> String {
-    let mut texts: Vec<String> = Vec::new();
-    for quote in quotes {
-        let text = format!("「{}」", quote.text);
-        if !texts.contains(&text) {
-            texts.push(text);
-        }
-    }
-    texts.join("；")
+    each_once(quotes.iter().map(|q| format!("「{}」", q.text)), "；")
 }
 
 fn own_page(outcome: &PageOutcome) -> Option<&Page> {
@@ -1492,6 +1490,23 @@ impl<'a> Rules<'a> {
         }
     }
 
+    /// Whether a redirect from `host` to `target` (a URL) sends visitors
+    /// off the allowed suffixes: to another host that is not under them,
+    /// or to a bare address. One judgement for HTTP redirects and those
+    /// a page makes itself.
+    fn leaves_government(&self, host: &Hostname, target: &str) -> bool {
+        let Some(to) = url::Url::parse(target).ok().and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        }) else {
+            return false;
+        };
+        to != host.as_str()
+            && to
+                .parse::<Hostname>()
+                .map_or(true, |h| !self.policy.allowed_suffixes.allows(&h))
+    }
+
     /// A homepage that sends visitors to a host outside the allowed
     /// suffixes: the most common shape of a hijacked government site.
     fn foreign_redirect(
@@ -1509,13 +1524,7 @@ impl<'a> Rules<'a> {
             else {
                 continue;
             };
-            let Some(target_host) = url::Url::parse(target)
-                .ok()
-                .and_then(|u| u.host_str().and_then(|h| h.parse::<Hostname>().ok()))
-            else {
-                continue;
-            };
-            if self.policy.allowed_suffixes.allows(&target_host) {
+            if !self.leaves_government(host, target) {
                 continue;
             }
             let summary = format!(
@@ -1645,12 +1654,10 @@ impl<'a> Rules<'a> {
                 )
             }));
         }
-        let sent_away = page.client_redirect.as_deref().filter(|target| {
-            url::Url::parse(target)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .is_some_and(|h| h != host.as_str() && outside(&h))
-        });
+        let sent_away = page
+            .client_redirect
+            .as_deref()
+            .filter(|target| self.leaves_government(host, target));
         if let Some(target) = sent_away {
             reasons.push(format!("页面自动跳转到非政府域名 {target}"));
             evidence.push(page_evidence("client_redirect", target.to_string()));

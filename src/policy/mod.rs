@@ -591,20 +591,15 @@ impl Policy {
             };
             axfr.push(AxfrSource { zone, primary });
         }
-        let prohibited_terms: Vec<String> = file
-            .content
-            .prohibited_terms
-            .iter()
-            .map(|term| term.trim().to_string())
-            .filter(|term| !term.is_empty())
-            .collect();
-        let notice_words: Vec<String> = file
-            .content
-            .notice_words
-            .iter()
-            .map(|word| word.trim().to_string())
-            .filter(|word| !word.is_empty())
-            .collect();
+        // Words as written, blanks dropped.
+        let words = |list: &[String]| -> Vec<String> {
+            list.iter()
+                .map(|word| word.trim().to_string())
+                .filter(|word| !word.is_empty())
+                .collect()
+        };
+        let prohibited_terms = words(&file.content.prohibited_terms);
+        let notice_words = words(&file.content.notice_words);
         let divisions = DivisionTable::from_csv(sources.divisions.1)
             .map_err(|e| invalid(sources.divisions.0, e))?;
         if divisions.is_empty() {

@@ -71,8 +71,6 @@ pub struct Body {
     pub head: Vec<u8>,
     /// The last bytes, when more than the head was read.
     pub tail: Vec<u8>,
-    /// Bytes read between the head and the tail, not kept.
-    pub skipped: usize,
     /// What the middle's segments showed.
     pub middle: Option<Box<Page>>,
     /// SHA-256 of every byte read, in hex.
@@ -92,11 +90,11 @@ pub fn user_agent(contact: &str) -> String {
 
 /// SHA-256 of `body`, in lowercase hex.
 pub fn content_hash(body: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, body)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(ring::digest::digest(&ring::digest::SHA256, body))
+}
+
+fn hex(digest: ring::digest::Digest) -> String {
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A response, as far as it was read.
@@ -229,7 +227,8 @@ struct Kept<'a> {
     head: Vec<u8>,
     /// Read after the head, not yet parsed: at most a segment and a tail.
     pending: Vec<u8>,
-    skipped: usize,
+    /// The head's encoding, told once the first segment needs it.
+    encoding: Option<&'static encoding_rs::Encoding>,
     middle: Option<Box<Page>>,
     hash: ring::digest::Context,
 }
@@ -248,7 +247,7 @@ impl<'a> Kept<'a> {
             read: 0,
             head: Vec::new(),
             pending: Vec::new(),
-            skipped: 0,
+            encoding: None,
             middle: None,
             hash: ring::digest::Context::new(&ring::digest::SHA256),
         }
@@ -276,7 +275,9 @@ impl<'a> Kept<'a> {
         let Keep::Page { url, prohibited } = self.keep else {
             return;
         };
-        let encoding = page::encoding_of(&self.head, self.content_type.as_deref());
+        let encoding = *self
+            .encoding
+            .get_or_insert_with(|| page::encoding_of(&self.head, self.content_type.as_deref()));
         let (text, _, _) = encoding.decode(segment);
         let html = format!("{}{text}", page::SPLICE);
         let (more, _) = page::parse(&html, url, prohibited);
@@ -284,7 +285,6 @@ impl<'a> Kept<'a> {
             Some(middle) => page::merge(middle, more),
             None => self.middle = Some(Box::new(more)),
         }
-        self.skipped += segment.len();
     }
 
     /// How many bytes were read, and what was kept.
@@ -296,19 +296,12 @@ impl<'a> Kept<'a> {
                 .collect();
             self.skim(&rest);
         }
-        let hash = self
-            .hash
-            .finish()
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hash = hex(self.hash.finish());
         (
             self.read,
             Body {
                 head: self.head,
                 tail: self.pending,
-                skipped: self.skipped,
                 middle: self.middle,
                 hash,
             },

@@ -251,39 +251,21 @@ impl Region {
         }
         let now = Utc::now();
         let mut pages = Pages::default();
-        pages.add(
-            "www.gansu.gov.cn",
-            "/",
-            portal(
-                "甘肃省人民政府门户网站",
-                "甘肃省人民政府办公厅",
-                "6200000001",
-                &[
-                    "/col/zwgk/index.html",
-                    "http://static.gansu.gov.cn/logo.png",
-                    "http://www.oldcounty.gansu.gov.cn/",
-                    "http://xxgk.bm.gansu.gov.cn/",
-                    "http://yjt.gansu.gov.cn/",
-                ],
-            ),
+        let province = portal(
+            "甘肃省人民政府门户网站",
+            "甘肃省人民政府办公厅",
+            "6200000001",
+            &[
+                "/col/zwgk/index.html",
+                "http://static.gansu.gov.cn/logo.png",
+                "http://www.oldcounty.gansu.gov.cn/",
+                "http://xxgk.bm.gansu.gov.cn/",
+                "http://yjt.gansu.gov.cn/",
+            ],
         );
+        pages.add("www.gansu.gov.cn", "/", province.clone());
         // The platform's default virtual host: the portal, for any name.
-        pages.add(
-            "yjt.gansu.gov.cn",
-            "/",
-            portal(
-                "甘肃省人民政府门户网站",
-                "甘肃省人民政府办公厅",
-                "6200000001",
-                &[
-                    "/col/zwgk/index.html",
-                    "http://static.gansu.gov.cn/logo.png",
-                    "http://www.oldcounty.gansu.gov.cn/",
-                    "http://xxgk.bm.gansu.gov.cn/",
-                    "http://yjt.gansu.gov.cn/",
-                ],
-            ),
-        );
+        pages.add("yjt.gansu.gov.cn", "/", province);
         pages.add(
             "www.lanzhou.gov.cn",
             "/",

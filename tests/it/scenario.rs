@@ -173,6 +173,16 @@ fn the_six_real_cases_and_nothing_else() {
     }
 }
 
+/// The ids of the findings open after a round.
+fn open_ids(report: &CheckReport) -> BTreeSet<i64> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::Open)
+        .map(|f| f.id)
+        .collect()
+}
+
 /// With the resolver down (silent) or failing (SERVFAIL), a round reports
 /// a failure to measure: nothing found before is resolved, nothing new is
 /// raised.
@@ -186,12 +196,7 @@ fn a_resolver_that_is_down_changes_nothing() {
     let store = db.open();
     register(&store, &watch.policy).expect("register the region");
     let before = check_round(&store, &watch.config, &watch.policy, &runtime, true);
-    let open_before: BTreeSet<i64> = before
-        .findings
-        .iter()
-        .filter(|f| f.status == FindingStatus::Open)
-        .map(|f| f.id)
-        .collect();
+    let open_before = open_ids(&before);
     assert!(open_before.len() >= EXPECTED.len() - 1, "{open_before:?}");
     for fault in [Fault::Silent, Fault::ServFail] {
         let server = runtime
@@ -210,13 +215,7 @@ fn a_resolver_that_is_down_changes_nothing() {
         assert!(!after.run.failures.is_empty(), "{fault:?}");
         assert_eq!(after.stats.resolved, 0, "{fault:?}: nothing resolves");
         assert_eq!(after.stats.opened, 0, "{fault:?}: nothing opens");
-        let open_after: BTreeSet<i64> = after
-            .findings
-            .iter()
-            .filter(|f| f.status == FindingStatus::Open)
-            .map(|f| f.id)
-            .collect();
-        assert_eq!(open_after, open_before, "{fault:?}");
+        assert_eq!(open_ids(&after), open_before, "{fault:?}");
         let last = store.last_run().expect("runs").expect("a run");
         assert_eq!(last.status, siteward::jobs::RunStatus::MeasurementFailed);
     }
@@ -237,15 +236,7 @@ fn our_own_outage_changes_nothing() {
     assert!(!watch.policy.canaries.is_empty(), "the region has a canary");
     let before = check_round(&store, &watch.config, &watch.policy, &runtime, true);
     assert_eq!(before.run.status, siteward::jobs::RunStatus::Ok);
-    let open = |report: &CheckReport| -> BTreeSet<i64> {
-        report
-            .findings
-            .iter()
-            .filter(|f| f.status == FindingStatus::Open)
-            .map(|f| f.id)
-            .collect()
-    };
-    let open_before = open(&before);
+    let open_before = open_ids(&before);
     assert!(open_before.len() >= EXPECTED.len() - 1, "{open_before:?}");
     let hosts: Vec<siteward::registry::Hostname> = ["www.gansu.gov.cn", "www.tianshui.gov.cn"]
         .iter()
@@ -273,7 +264,7 @@ fn our_own_outage_changes_nothing() {
         after.run.failures[0].reason
     );
     assert_eq!((after.stats.opened, after.stats.resolved), (0, 0));
-    assert_eq!(open(&after), open_before);
+    assert_eq!(open_ids(&after), open_before);
     assert_eq!(
         store.observation_rows().expect("rows"),
         rows_before,
@@ -306,14 +297,14 @@ fn our_own_outage_changes_nothing() {
         after.run.failures
     );
     assert_eq!((after.stats.opened, after.stats.resolved), (0, 0));
-    assert_eq!(open(&after), open_before);
+    assert_eq!(open_ids(&after), open_before);
     assert_eq!(visits(), visits_before, "no visit of the round is kept");
     assert_eq!(store.observation_rows().expect("rows"), rows_before);
 
     // With the canary back, the region is measured again.
     let again = check_round(&store, &watch.config, &watch.policy, &runtime, false);
     assert_eq!(again.run.status, siteward::jobs::RunStatus::Ok);
-    assert_eq!(open(&again), open_before);
+    assert_eq!(open_ids(&again), open_before);
 }
 
 fn siteward(config: &std::path::Path, args: &[&str]) -> std::process::Output {
