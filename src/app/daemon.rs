@@ -143,9 +143,16 @@ pub async fn serve(
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    let watchdog = {
-        let mut usec = 0;
-        sd_notify::watchdog_enabled(false, &mut usec)
+    // The loop pings the watchdog each time it goes round, so it goes
+    // round at least twice per watchdog period, whatever `tick` says.
+    let mut usec = 0;
+    let watchdog = sd_notify::watchdog_enabled(false, &mut usec);
+    let tick_every = if watchdog {
+        options
+            .tick
+            .min(Duration::from_micros(usec / 2).max(Duration::from_millis(10)))
+    } else {
+        options.tick
     };
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     tracing::info!(database = app.store.url(), "siteward is serving");
@@ -159,7 +166,7 @@ pub async fn serve(
     let mut last_heartbeat: Option<tokio::time::Instant> = None;
     // The earliest due not yet taken, once read (`None`: read it).
     let mut next_due: Option<Option<chrono::DateTime<Utc>>> = None;
-    let mut tick = tokio::time::interval(options.tick);
+    let mut tick = tokio::time::interval(tick_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

@@ -27,13 +27,37 @@ struct Daemon {
 
 impl Daemon {
     fn start(watch: &Watch, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        Daemon::spawn(
+            Command::new(env!("CARGO_BIN_EXE_siteward")),
+            watch,
+            extra,
+            env,
+        )
+    }
+
+    /// As systemd starts it: `WATCHDOG_PID` is the daemon's own pid
+    /// (a shell sets it, then becomes the daemon with `exec`).
+    fn start_as_systemd_does(watch: &Watch, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            "WATCHDOG_PID=$$ exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_siteward"),
+        ]);
+        Daemon::spawn(command, watch, extra, env)
+    }
+
+    fn spawn(mut command: Command, watch: &Watch, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let log = unique(watch._dir.path());
         let file = std::fs::File::create(&log).expect("log file");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_siteward"));
         command
             .arg("--config")
             .arg(&watch.config_path)
-            .args(["serve", "--log-format", "json", "--tick-ms", "100"])
+            .args(["serve", "--log-format", "json"]);
+        if !extra.contains(&"--tick-ms") {
+            command.args(["--tick-ms", "100"]);
+        }
+        command
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -627,6 +651,102 @@ fn sighup_reloads_and_sigterm_drains() {
             .iter()
             .all(|r| r.status != RunStatus::Running)
     );
+}
+
+/// Under systemd (`Type=notify`, `WatchdogSec=`): READY=1 once serving,
+/// WATCHDOG=1 at least twice per watchdog period even when the
+/// scheduler's tick is longer, RELOADING=1 then READY=1 on SIGHUP, and
+/// STOPPING=1 on SIGTERM, each a datagram on `NOTIFY_SOCKET` as systemd
+/// receives it.
+#[test]
+fn systemd_hears_ready_watchdog_reload_and_stopping() {
+    let province = Province::start();
+    let watch = &province.watch;
+    let socket_path = watch._dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).expect("notify socket");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let socket_env = socket_path.to_str().expect("utf-8 path").to_string();
+    // A 400 ms watchdog against a 5 s tick: the daemon must ping every
+    // 200 ms or less.
+    let mut daemon = Daemon::start_as_systemd_does(
+        watch,
+        &[
+            "--tick-ms",
+            "5000",
+            "--every",
+            "probe=600",
+            "--every",
+            "feeds=600",
+        ],
+        &[("NOTIFY_SOCKET", &socket_env), ("WATCHDOG_USEC", "400000")],
+    );
+    // What systemd heard, and when.
+    type Heard = Vec<(Instant, String)>;
+    let mut heard: Heard = Vec::new();
+    let listen = |heard: &mut Heard, until: &dyn Fn(&Heard) -> bool, limit: Duration| {
+        let started = Instant::now();
+        let mut buf = [0u8; 4096];
+        while !until(heard) {
+            assert!(
+                started.elapsed() < limit,
+                "systemd heard only {:?}",
+                heard.iter().map(|(_, m)| m).collect::<Vec<_>>()
+            );
+            if let Ok(n) = socket.recv(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).to_string();
+                heard.push((Instant::now(), text));
+            }
+        }
+    };
+    let count = |heard: &[(Instant, String)], what: &str| {
+        heard.iter().filter(|(_, m)| m.contains(what)).count()
+    };
+    listen(
+        &mut heard,
+        &|h| count(h, "READY=1") == 1,
+        Duration::from_secs(30),
+    );
+    assert!(
+        daemon.messages().iter().any(|m| m == "siteward is serving"),
+        "READY=1 comes once serving: {}",
+        daemon.log()
+    );
+    listen(
+        &mut heard,
+        &|h| count(h, "WATCHDOG=1") >= 6,
+        Duration::from_secs(10),
+    );
+    let pings: Vec<Instant> = heard
+        .iter()
+        .filter(|(_, m)| m.contains("WATCHDOG=1"))
+        .map(|(at, _)| *at)
+        .collect();
+    for pair in pings.windows(2).skip(1) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap < Duration::from_millis(400),
+            "a watchdog ping came {gap:?} after the previous one"
+        );
+    }
+    daemon.signal("HUP");
+    listen(
+        &mut heard,
+        &|h| {
+            h.iter()
+                .position(|(_, m)| m.contains("RELOADING=1"))
+                .is_some_and(|at| count(&h[at..], "READY=1") == 1)
+        },
+        Duration::from_secs(20),
+    );
+    daemon.signal("TERM");
+    listen(
+        &mut heard,
+        &|h| count(h, "STOPPING=1") == 1,
+        Duration::from_secs(20),
+    );
+    assert!(daemon.wait(Duration::from_secs(15)).0.success());
 }
 
 /// The province in a PostgreSQL database, for several daemons at once;
