@@ -32,6 +32,7 @@ pub struct Config {
     pub probe: ProbeConfig,
     pub api: ApiConfig,
     pub daemon: DaemonConfig,
+    pub alerts: AlertsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -94,6 +95,143 @@ pub struct DaemonConfig {
     /// How long a claimed batch is held before another instance may take
     /// it over (its owner crashed, or is stuck).
     pub lease_secs: std::num::NonZeroU64,
+}
+
+/// Where alerts go (`[[alerts.sink]]`) and how the sender delivers them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    pub sink: Vec<SinkConfig>,
+    /// How often the sender looks for messages due.
+    pub poll_ms: u64,
+    /// How long a receiver has to answer.
+    pub timeout_secs: u64,
+    /// The first retry's delay; each next one doubles, up to `retry_max_secs`.
+    pub retry_base_ms: u64,
+    pub retry_max_secs: u64,
+    /// Attempts before a message is marked failed (`alerts retry` sends
+    /// it again).
+    pub max_attempts: u32,
+    /// Signs what goes to organizations' own webhooks (`org add
+    /// --webhook`); unsigned when unset.
+    pub org_webhook_secret: Option<Secret>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            sink: Vec::new(),
+            poll_ms: 1000,
+            timeout_secs: 10,
+            retry_base_ms: 5000,
+            retry_max_secs: 900,
+            // About a day and a half of retrying at the largest delay.
+            max_attempts: 150,
+            org_webhook_secret: None,
+        }
+    }
+}
+
+/// The kinds of sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkKind {
+    Webhook,
+}
+
+/// One sink: a name routes use, where it is, and its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    pub name: String,
+    pub kind: SinkKind,
+    pub url: String,
+    /// Signs each message; or `secret_env`, the variable holding it.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    #[serde(default)]
+    pub secret_env: Option<String>,
+}
+
+impl SinkConfig {
+    /// The secret, from the file or from the environment.
+    pub fn secret(&self) -> Result<Option<Secret>, String> {
+        match (&self.secret, &self.secret_env) {
+            (Some(_), Some(_)) => Err(format!(
+                "sink `{}`: give secret or secret_env, not both",
+                self.name
+            )),
+            (Some(secret), None) => Ok(Some(secret.clone())),
+            (None, Some(var)) => match std::env::var(var) {
+                Ok(value) if !value.is_empty() => Ok(Some(Secret(value))),
+                _ => Err(format!(
+                    "sink `{}`: the environment variable {var} (secret_env) is not set",
+                    self.name
+                )),
+            },
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// A secret: never printed, not even by `Debug`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(secret)")
+    }
+}
+
+impl AlertsConfig {
+    /// Checks what serde cannot: names unique and not reserved, URLs that
+    /// are http or https, secrets present where named.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for sink in &self.sink {
+            let name = sink.name.trim();
+            if name.is_empty() || name.contains(char::is_whitespace) || name.contains(':') {
+                return Err(format!(
+                    "[[alerts.sink]] name `{}`: a sink's name is one word without `:`",
+                    sink.name
+                ));
+            }
+            if !seen.insert(name) {
+                return Err(format!("[[alerts.sink]] `{name}` is defined twice"));
+            }
+            match url::Url::parse(&sink.url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+                _ => {
+                    return Err(format!(
+                        "[[alerts.sink]] `{name}`: url `{}` is not an http or https URL",
+                        crate::alerts::mask_url(&sink.url)
+                    ));
+                }
+            }
+            sink.secret()?;
+        }
+        if self.poll_ms == 0 || self.timeout_secs == 0 || self.max_attempts == 0 {
+            return Err("[alerts]: poll_ms, timeout_secs and max_attempts must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// The sink named `name`.
+    pub fn sink(&self, name: &str) -> Option<&SinkConfig> {
+        self.sink.iter().find(|s| s.name == name)
+    }
+
+    pub fn sink_names(&self) -> Vec<String> {
+        self.sink.iter().map(|s| s.name.clone()).collect()
+    }
 }
 
 impl Default for DaemonConfig {
@@ -200,6 +338,12 @@ const KEYS: &[(&str, &str, EnvKind)] = &[
     ("daemon", "shutdown_grace_secs", EnvKind::Integer),
     ("daemon", "claim_batch", EnvKind::Integer),
     ("daemon", "lease_secs", EnvKind::Integer),
+    ("alerts", "poll_ms", EnvKind::Integer),
+    ("alerts", "timeout_secs", EnvKind::Integer),
+    ("alerts", "retry_base_ms", EnvKind::Integer),
+    ("alerts", "retry_max_secs", EnvKind::Integer),
+    ("alerts", "max_attempts", EnvKind::Integer),
+    ("alerts", "org_webhook_secret", EnvKind::Text),
 ];
 
 impl Config {
@@ -287,9 +431,16 @@ impl Config {
                 }
             })?;
         }
-        Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
-            path: path.unwrap_or_else(|| PathBuf::from("(environment)")),
-            message: e.to_string(),
-        })
+        let path = path.unwrap_or_else(|| PathBuf::from("(environment)"));
+        let config =
+            Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        config
+            .alerts
+            .validate()
+            .map_err(|message| ConfigError::Parse { path, message })?;
+        Ok(config)
     }
 }

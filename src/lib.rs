@@ -21,6 +21,7 @@
 //! - [`cli`], [`commands`], [`output`]: the command line: clap types, the
 //!   commands that call the use cases, and how their results are shown.
 
+pub mod alerts;
 pub mod app;
 #[cfg(feature = "sim")]
 pub mod bench;

@@ -484,10 +484,19 @@ pub async fn judge_at(app: &App, policy: &Policy, now: chrono::DateTime<Utc>) ->
     };
     let failures = evaluation.failures.clone();
     let confirmations = policy.confirmation.confirmations;
-    let stats = db(&app.store, move |s| {
-        s.record_evaluation(&evaluation, confirmations, now)
+    let alerting = app.alerting();
+    let (stats, planned) = db(&app.store, move |s| {
+        s.record_evaluation(&evaluation, confirmations, &alerting, now)
     })
     .await?;
+    // Logged once: at its opening (a repeat sweep does not log again).
+    for finding in &planned.unrouted {
+        tracing::warn!(
+            finding,
+            "a confirmed finding matches no alert route: nobody is told of it"
+        );
+        super::Counters::bump(&app.counters.alerts_unrouted);
+    }
     tracing::debug!(
         hosts = hosts.len(),
         seconds = started.elapsed().as_secs_f64(),

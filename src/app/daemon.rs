@@ -139,6 +139,18 @@ pub async fn serve(
     }
     let mut in_force = schedules(&app, &options);
     align(&app, &in_force, &run_now).await?;
+    // The only daemon of a SQLite file knows no send is in flight: what
+    // a crash left leased is sent again at once (same key).
+    if !shared {
+        let freed = db(&app.store, |s| s.release_notification_leases()).await?;
+        if freed > 0 {
+            tracing::warn!(
+                messages = freed,
+                "alerts: messages a crash left mid-send are sent again (same key)"
+            );
+        }
+    }
+    let sending = tokio::spawn(super::alerts::sender(app.clone(), shutdown.child_token()));
 
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -364,6 +376,20 @@ pub async fn serve(
         if tokio::time::timeout_at(deadline, handle).await.is_err() {
             abort.abort();
         }
+    }
+    // The sender finishes its sends in flight (each bounded by the
+    // receiver's timeout) and records them: a clean stop sends nothing
+    // twice.
+    let timeout = Duration::from_secs(app.config().alerts.timeout_secs);
+    let abort = sending.abort_handle();
+    if tokio::time::timeout(timeout + Duration::from_secs(5), sending)
+        .await
+        .is_err()
+    {
+        abort.abort();
+        tracing::warn!(
+            "alerts: sends still in flight were abandoned; they are sent again at the next start (same key)"
+        );
     }
     // Whatever could not record its own end is recorded as interrupted.
     let mine = Interrupting::Of(crate::store::instance());

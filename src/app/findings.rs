@@ -80,6 +80,28 @@ pub fn acknowledge(
     store.acknowledge_finding(id, actor, note, Utc::now())
 }
 
+/// Findings open (or acknowledged) past their rectification deadline at
+/// `now`, each with its deadline, oldest deadline first.
+pub fn overdue(
+    store: &Store,
+    policy: &crate::policy::Policy,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<(StoredFinding, chrono::DateTime<Utc>)>, StoreError> {
+    let mut out: Vec<(StoredFinding, chrono::DateTime<Utc>)> = store
+        .findings(&[FindingStatus::Open, FindingStatus::Acknowledged])?
+        .into_iter()
+        .filter_map(|f| {
+            let due = policy
+                .alerts
+                .deadlines
+                .due(f.kind, f.severity, f.opened_at?)?;
+            (due <= now).then_some((f, due))
+        })
+        .collect();
+    out.sort_by_key(|(f, due)| (*due, f.id));
+    Ok(out)
+}
+
 /// How many of `findings` are in `status`.
 pub fn count(findings: &[StoredFinding], status: FindingStatus) -> usize {
     findings.iter().filter(|f| f.status == status).count()

@@ -13,8 +13,10 @@
 //! - [`discovery`]: host names learnt from zone files, lists and zone
 //!   transfers, and those learnt so far.
 //! - [`daemon`]: `siteward serve`: the scheduler, signals, systemd.
+//! - [`alerts`]: the sender of the outbox, test messages, retries.
 //! - [`lock`]: one daemon per SQLite file.
 
+pub mod alerts;
 pub mod checks;
 pub mod daemon;
 pub mod discovery;
@@ -54,6 +56,8 @@ pub struct Counters {
     pub failed_reloads: AtomicU64,
     pub runs_started: AtomicU64,
     pub runs_interrupted: AtomicU64,
+    /// Confirmed findings no alert route sends anywhere.
+    pub alerts_unrouted: AtomicU64,
 }
 
 impl Counters {
@@ -111,6 +115,7 @@ impl App {
     pub fn open(config_file: Option<&Path>, db: Option<&str>) -> Result<App> {
         let config = load_config(config_file, db)?;
         let policy = Policy::load(config.policies.dir.as_deref())?;
+        alerts::check_routes(&config, &policy)?;
         let store = Store::open(&config.database.url)?;
         Ok(App::new(
             config,
@@ -158,6 +163,7 @@ impl App {
                 );
             }
             let policy = Policy::load(config.policies.dir.as_deref())?;
+            alerts::check_routes(&config, &policy)?;
             let prober =
                 Prober::from_config(&config, &policy).map_err(|e| InvalidInput(e.to_string()))?;
             self.config.store(Arc::new(Config {

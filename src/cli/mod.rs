@@ -76,8 +76,15 @@ pub enum Command {
     /// Probe everything, evaluate the rules, confirm, and print the
     /// findings. Exit status 3 when something critical is open.
     Check(CheckArgs),
-    /// The findings the store holds; `findings ack ID --note T` acknowledges.
+    /// The findings the store holds; `findings show ID` with its history,
+    /// `findings ack ID --note T` acknowledges, `--overdue` lists those
+    /// past their deadline.
     Findings(FindingsArgs),
+    /// Alert messages: a test to one sink, the outbox, a retry. The
+    /// daemon delivers them (configuration [[alerts.sink]], routes in
+    /// policies/alerts.toml).
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
     /// Learn host names beyond the registry: a BIND zone file, a zone
     /// transfer, or a plain list (for example a certificate-transparency
     /// export).

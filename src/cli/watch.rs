@@ -97,10 +97,17 @@ pub struct FindingsArgs {
     /// Only findings of this kind.
     #[arg(long, value_parser = parsed::<crate::findings::FindingKind>)]
     pub kind: Option<crate::findings::FindingKind>,
+    /// Only findings open past their rectification deadline (整改期限,
+    /// policies/alerts.toml [deadlines]), with the deadline.
+    #[arg(long, conflicts_with = "status")]
+    pub overdue: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum FindingsCommand {
+    /// One finding: what it says, its evidence, and every change of it
+    /// (opened, acknowledged, resolved…) with who and when.
+    Show { id: i64 },
     /// Acknowledge a finding: someone is on it. It stays acknowledged while
     /// it holds, and resolves when it stops.
     Ack {
@@ -147,4 +154,21 @@ pub struct ProbeArgs {
     /// The host name (or a URL).
     #[arg(value_parser = hostname)]
     pub host: Hostname,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Send a test message to SINK now and print the receiver's answer.
+    Test { sink: String },
+    /// The outbox: messages planned, delivered or failed, newest first.
+    List {
+        /// pending, delivered, failed or cancelled.
+        #[arg(long, value_parser = parsed::<crate::alerts::NotificationStatus>)]
+        status: Option<crate::alerts::NotificationStatus>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Send a failed message again (same key, same body).
+    Retry { id: i64 },
 }

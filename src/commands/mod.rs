@@ -129,6 +129,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => status = watch::check(&open(config)?, &args, &mut out)?,
         Command::Findings(args) => watch::findings(&open(config)?, args, &mut out)?,
         Command::Discover(args) => watch::discover(&open(config)?, &args, &mut out)?,
+        Command::Alerts(command) => watch::alerts(&open(config)?, command, &mut out)?,
     }
     out.flush()?;
     Ok(status)

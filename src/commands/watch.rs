@@ -17,7 +17,9 @@ use crate::app::checks::{self, CycleOptions};
 use crate::app::discovery::{self, Source};
 use crate::app::findings::{self as use_case, FindingQuery, StatusFilter};
 use crate::app::lock::{self, LockError};
-use crate::cli::{CheckArgs, DiscoverArgs, FindingsArgs, FindingsCommand, ProbeArgs};
+use crate::cli::{
+    AlertsCommand, CheckArgs, DiscoverArgs, FindingsArgs, FindingsCommand, ProbeArgs,
+};
 use crate::config::Config;
 use crate::findings::FindingStatus;
 use crate::jobs::RunStatus;
@@ -176,6 +178,35 @@ fn print_findings(
 }
 
 pub(super) fn findings(context: &Context, args: FindingsArgs, out: &mut impl Write) -> Result<()> {
+    if let Some(FindingsCommand::Show { id }) = args.command {
+        let (finding, events) = context.store().finding_with_events(id)?;
+        let names = use_case::names(context.store())?;
+        if context.json {
+            json_line(out, &output::finding_detail_json(&finding, &events, &names))?;
+        } else {
+            output::write_finding_detail(out, &finding, &events, &names)?;
+        }
+        return Ok(());
+    }
+    if args.overdue {
+        let mut rows =
+            use_case::overdue(context.store(), &context.app.policy(), chrono::Utc::now())?;
+        if let Some(kind) = args.kind {
+            rows.retain(|(f, _)| f.kind == kind);
+        }
+        let names = use_case::names(context.store())?;
+        return print_list(
+            context,
+            &rows,
+            |(f, due)| {
+                let mut value = output::finding_json(f, &names);
+                value["deadline"] = serde_json::json!(crate::output::time(Some(*due)));
+                value
+            },
+            output::overdue_table,
+            out,
+        );
+    }
     if let Some(FindingsCommand::Ack { id, note }) = args.command {
         let finding = use_case::acknowledge(context.store(), id, &context.actor, &note)?;
         if context.json {
@@ -241,6 +272,68 @@ pub(super) fn discover(context: &Context, args: &DiscoverArgs, out: &mut impl Wr
             "{} host names from {}: {} new, {} under managed zones (checked by `check`)",
             learnt.hosts, learnt.source, learnt.new, learnt.managed
         )?;
+    }
+    Ok(())
+}
+
+/// `alerts`: a test message, the outbox, a retry.
+pub(super) fn alerts(
+    context: &Context,
+    command: AlertsCommand,
+    out: &mut impl Write,
+) -> Result<()> {
+    match command {
+        AlertsCommand::Test { sink } => {
+            let answer = runtime()?.block_on(crate::app::alerts::send_test(&context.app, &sink))?;
+            if context.json {
+                json_line(
+                    out,
+                    &serde_json::json!({"sink": sink, "status": answer.status, "accepted": answer.accepted(), "body": answer.body}),
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "sink `{sink}` answered {}{}: {}",
+                    answer.status,
+                    if answer.accepted() {
+                        " (accepted)"
+                    } else {
+                        " (NOT accepted)"
+                    },
+                    if answer.body.is_empty() {
+                        "(empty body)"
+                    } else {
+                        &answer.body
+                    }
+                )?;
+            }
+            if !answer.accepted() {
+                anyhow::bail!("sink `{sink}` did not accept the test message");
+            }
+        }
+        AlertsCommand::List { status, limit } => {
+            let rows =
+                runtime()?.block_on(crate::app::alerts::list(&context.app, status, limit))?;
+            print_list(
+                context,
+                &rows,
+                output::notification_json,
+                output::notifications_table,
+                out,
+            )?;
+        }
+        AlertsCommand::Retry { id } => {
+            let n = runtime()?.block_on(crate::app::alerts::retry(&context.app, id))?;
+            if context.json {
+                json_line(out, &output::notification_json(&n))?;
+            } else {
+                writeln!(
+                    out,
+                    "notification {} to `{}` is pending again; the daemon sends it now (same key)",
+                    n.id, n.sink
+                )?;
+            }
+        }
     }
     Ok(())
 }

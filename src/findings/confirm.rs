@@ -8,59 +8,65 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use super::{Evaluation, Finding, FindingKind, FindingStatus};
+use super::{Evaluation, Finding, FindingKind, FindingStatus, Severity};
 
-/// A stored finding that is not resolved.
+/// A stored finding that is not resolved: what planning reads of it
+/// (never its summary or evidence, so that a province's open findings
+/// are cheap to hold).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Current {
     pub id: i64,
     pub kind: FindingKind,
     pub subject: String,
     pub scope: String,
+    pub severity: Severity,
     pub status: FindingStatus,
+    pub org_id: Option<i64>,
     /// Someone acknowledged it (whatever its status was then).
     pub acknowledged: bool,
     pub confirmations: u32,
     pub last_seen: DateTime<Utc>,
 }
 
-/// What to write.
+/// What to write. It borrows the round's findings and the stored ones,
+/// so that planning a province's round copies none of them.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Change {
+pub enum Change<'a> {
     Insert {
-        finding: Finding,
+        finding: &'a Finding,
         status: FindingStatus,
         confirmations: u32,
     },
     Update {
-        id: i64,
-        finding: Finding,
+        /// The finding as stored before this round.
+        was: &'a Current,
+        finding: &'a Finding,
         status: FindingStatus,
         confirmations: u32,
     },
     Resolve {
-        id: i64,
+        was: &'a Current,
         at: DateTime<Utc>,
     },
 }
 
 /// Decides the changes. `suppressed` says whether an exception in force
 /// waives a kind for a subject; `needed` is the policy's confirmations.
-pub fn plan(
-    current: &[Current],
-    evaluation: &Evaluation,
+pub fn plan<'a>(
+    current: &'a [Current],
+    evaluation: &'a Evaluation,
     suppressed: impl Fn(FindingKind, &str) -> bool,
     needed: u32,
     now: DateTime<Utc>,
-) -> Vec<Change> {
+) -> Vec<Change<'a>> {
     let stored: BTreeMap<(FindingKind, &str), &Current> = current
         .iter()
         .map(|c| ((c.kind, c.subject.as_str()), c))
         .collect();
-    let mut seen: BTreeSet<(FindingKind, String)> = BTreeSet::new();
+    let mut seen: BTreeSet<(FindingKind, &str)> = BTreeSet::new();
     let mut changes = Vec::new();
     for finding in &evaluation.findings {
-        if !seen.insert((finding.kind, finding.subject.clone())) {
+        if !seen.insert((finding.kind, finding.subject.as_str())) {
             continue;
         }
         let existing = stored
@@ -88,24 +94,24 @@ pub fn plan(
         };
         changes.push(match existing {
             Some(c) => Change::Update {
-                id: c.id,
-                finding: finding.clone(),
+                was: c,
+                finding,
                 status,
                 confirmations,
             },
             None => Change::Insert {
-                finding: finding.clone(),
+                finding,
                 status,
                 confirmations,
             },
         });
     }
     for c in current {
-        if seen.contains(&(c.kind, c.subject.clone())) {
+        if seen.contains(&(c.kind, c.subject.as_str())) {
             continue;
         }
         if evaluation.judged(c.kind, &c.scope) {
-            changes.push(Change::Resolve { id: c.id, at: now });
+            changes.push(Change::Resolve { was: c, at: now });
         }
     }
     changes

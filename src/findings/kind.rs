@@ -63,6 +63,24 @@ named_enum!(
     }
 );
 
+named_enum!(
+    /// A change in a finding's life, recorded as an event in the
+    /// transaction that makes it.
+    EventKind {
+        /// First seen, awaiting confirmation.
+        Detected = "detected",
+        /// Confirmed: open.
+        Opened = "opened",
+        SeverityChanged = "severity_changed",
+        Acknowledged = "acknowledged",
+        /// An exception in force waives it.
+        Suppressed = "suppressed",
+        Resolved = "resolved",
+        /// Confirmed again after it had been resolved.
+        Reopened = "reopened",
+    }
+);
+
 impl FindingKind {
     /// Kinds that accuse a site of something it may not have done need
     /// `confirmations` independent observations before they open: one bad

@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use confirm::{Change, Current, plan};
-pub use kind::{FindingKind, FindingStatus, Severity};
+pub use kind::{EventKind, FindingKind, FindingStatus, Severity};
 pub use rules::{Inputs, Ipv6Tally, Judge, REGISTRY, Registry, evaluate, expected_names};
 
 /// One thing that proves a finding: what a probe saw, in a line.

@@ -72,7 +72,7 @@ pub fn json_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()>
     out.write_all(b"\n")
 }
 
-fn time(value: Option<chrono::DateTime<chrono::Utc>>) -> Value {
+pub fn time(value: Option<chrono::DateTime<chrono::Utc>>) -> Value {
     value.map_or(Value::Null, |t| {
         Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     })

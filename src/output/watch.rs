@@ -54,6 +54,151 @@ pub fn finding_json(finding: &StoredFinding, names: &Names) -> Value {
     })
 }
 
+/// One finding with its events, for scripts.
+pub fn finding_detail_json(
+    finding: &StoredFinding,
+    events: &[crate::store::FindingEvent],
+    names: &Names,
+) -> Value {
+    let mut value = finding_json(finding, names);
+    value["opened_at"] = json!(time(finding.opened_at));
+    value["events"] = Value::Array(
+        events
+            .iter()
+            .map(|e| {
+                json!({
+                    "at": time(Some(e.at)),
+                    "change": e.change,
+                    "status": e.status,
+                    "severity": e.severity,
+                    "actor": e.actor,
+                    "note": e.note,
+                })
+            })
+            .collect(),
+    );
+    value
+}
+
+/// One finding with its evidence and events, for people.
+pub fn write_finding_detail(
+    out: &mut impl Write,
+    finding: &StoredFinding,
+    events: &[crate::store::FindingEvent],
+    names: &Names,
+) -> io::Result<()> {
+    writeln!(out, "finding {}: {}", finding.id, finding.summary)?;
+    writeln!(out, "  kind        {}", finding.kind)?;
+    writeln!(out, "  severity    {}", finding.severity)?;
+    writeln!(out, "  status      {}", finding.status)?;
+    writeln!(out, "  subject     {}", finding.subject)?;
+    if let Some((name, code)) = finding.site_id.and_then(|id| names.sites.get(&id)) {
+        writeln!(
+            out,
+            "  site        {name} ({})",
+            code.as_deref().unwrap_or("no code")
+        )?;
+    }
+    if let Some(org) = finding.org_id.and_then(|id| names.orgs.get(&id)) {
+        writeln!(out, "  org         {org}")?;
+    }
+    writeln!(out, "  action      {}", finding.action)?;
+    writeln!(out, "  first seen  {}", clock::show(finding.first_seen))?;
+    writeln!(out, "  last seen   {}", clock::show(finding.last_seen))?;
+    if let Some(at) = finding.opened_at {
+        writeln!(out, "  opened      {}", clock::show(at))?;
+    }
+    if let Some(at) = finding.resolved_at {
+        writeln!(out, "  resolved    {}", clock::show(at))?;
+    }
+    writeln!(out, "evidence:")?;
+    for evidence in &finding.evidence {
+        writeln!(
+            out,
+            "  {}",
+            serde_json::to_string(evidence).unwrap_or_default()
+        )?;
+    }
+    writeln!(out, "events:")?;
+    let mut table = Table::new(&["AT", "CHANGE", "STATUS", "SEVERITY", "BY", "NOTE"]);
+    for e in events {
+        table.row(vec![
+            clock::show(e.at),
+            e.change.to_string(),
+            e.status.to_string(),
+            e.severity.to_string(),
+            e.actor.clone().unwrap_or_else(|| "siteward".into()),
+            e.note.clone().unwrap_or_default(),
+        ]);
+    }
+    table.print(out)
+}
+
+/// Findings past their deadline, for people.
+pub fn overdue_table(rows: &[(StoredFinding, chrono::DateTime<chrono::Utc>)]) -> Table {
+    let mut table = Table::new(&["ID", "SEVERITY", "STATUS", "KIND", "SUBJECT", "DEADLINE"]);
+    for (finding, due) in rows {
+        table.row(vec![
+            finding.id.to_string(),
+            finding.severity.to_string(),
+            finding.status.to_string(),
+            finding.kind.to_string(),
+            finding.subject.clone(),
+            clock::show(*due),
+        ]);
+    }
+    table
+}
+
+/// The outbox, for people: secrets never shown (a sink is its name).
+pub fn notifications_table(rows: &[crate::store::alerts::Notification]) -> Table {
+    let mut table = Table::new(&[
+        "ID",
+        "STATUS",
+        "KIND",
+        "SINK",
+        "ORG",
+        "FINDINGS",
+        "ATTEMPTS",
+        "DUE",
+        "DELIVERED",
+        "LAST ERROR",
+    ]);
+    for n in rows {
+        table.row(vec![
+            n.id.to_string(),
+            n.status.to_string(),
+            n.kind.to_string(),
+            n.sink.clone(),
+            n.org_id.map(|id| id.to_string()).unwrap_or_default(),
+            n.findings.len().to_string(),
+            n.attempts.to_string(),
+            clock::show(n.next_attempt_at.max(n.send_after)),
+            clock::show_opt(n.delivered_at),
+            n.last_error.clone().unwrap_or_default(),
+        ]);
+    }
+    table
+}
+
+pub fn notification_json(n: &crate::store::alerts::Notification) -> Value {
+    json!({
+        "id": n.id,
+        "key": n.key,
+        "status": n.status,
+        "kind": n.kind,
+        "sink": n.sink,
+        "org_id": n.org_id,
+        "findings": n.findings,
+        "attempts": n.attempts,
+        "created_at": time(Some(n.created_at)),
+        "due": time(Some(n.next_attempt_at.max(n.send_after))),
+        "delivered_at": time(n.delivered_at),
+        "last_error": n.last_error,
+        "answer": n.answer,
+    })
+}
+
 pub fn findings_table(findings: &[StoredFinding]) -> Table {
     let mut table = Table::new(&["ID", "SEVERITY", "STATUS", "KIND", "SUBJECT", "SUMMARY"]);
     for finding in findings {

@@ -1,12 +1,14 @@
 //! Loads and validates the policy directory (`policies/`): the rules an
 //! office may tune (lifecycle windows, suffixes, managed zones and own
 //! networks, thresholds, confirmations, prohibited terms, severities,
-//! schedules, zone transfers), the takeover fingerprints, the division
+//! schedules, zone transfers), the alert routes and deadlines, the
+//! takeover fingerprints, the division
 //! table and the Public Suffix List. Every error names the file and the
 //! line; a policy is used only once all of it is valid. When no directory
 //! is configured and none is found, the defaults compiled into the binary
 //! (the repository's own `policies/`) apply, so that a bare binary works.
 
+pub mod alerts;
 pub mod cron;
 pub mod takeover;
 
@@ -24,11 +26,13 @@ use self::cron::CronSchedule;
 use crate::findings::{FindingKind, Severity};
 use crate::registry::lifecycle::LifecycleWindows;
 use crate::registry::{AllowedSuffixes, DivisionTable, Hostname};
+use alerts::Alerts;
 use takeover::Takeover;
 
 const DEFAULT_POLICY: &str = include_str!("../../policies/siteward.toml");
 const DEFAULT_DIVISIONS: &str = include_str!("../../policies/divisions.csv");
 const DEFAULT_TAKEOVER: &str = include_str!("../../policies/takeover.toml");
+const DEFAULT_ALERTS: &str = include_str!("../../policies/alerts.toml");
 const DEFAULT_PSL: &str = include_str!("../../policies/public_suffix_list.dat");
 
 /// The main policy file's name inside the directory.
@@ -37,6 +41,8 @@ pub const POLICY_FILE: &str = "siteward.toml";
 pub const DIVISIONS_FILE: &str = "divisions.csv";
 /// The takeover fingerprints' name inside the directory.
 pub const TAKEOVER_FILE: &str = "takeover.toml";
+/// The alert routes' name inside the directory.
+pub const ALERTS_FILE: &str = "alerts.toml";
 /// The Public Suffix List's name inside the directory.
 pub const PSL_FILE: &str = "public_suffix_list.dat";
 
@@ -138,6 +144,7 @@ pub struct Policy {
     pub schedules: BTreeMap<String, JobSchedule>,
     pub axfr: Vec<AxfrSource>,
     pub takeover: Takeover,
+    pub alerts: Alerts,
     pub divisions: DivisionTable,
     pub suffixes: Arc<publicsuffix::List>,
 }
@@ -277,6 +284,7 @@ struct Sources<'a> {
     policy: (&'a str, &'a str),
     divisions: (&'a str, &'a str),
     takeover: (&'a str, &'a str),
+    alerts: (&'a str, &'a str),
     psl: (&'a str, &'a str),
 }
 
@@ -307,6 +315,7 @@ impl Policy {
                 policy: ("(built-in) siteward.toml", DEFAULT_POLICY),
                 divisions: ("(built-in) divisions.csv", DEFAULT_DIVISIONS),
                 takeover: ("(built-in) takeover.toml", DEFAULT_TAKEOVER),
+                alerts: ("(built-in) alerts.toml", DEFAULT_ALERTS),
                 psl: ("(built-in) public_suffix_list.dat", DEFAULT_PSL),
             },
         )
@@ -333,6 +342,7 @@ impl Policy {
         };
         let divisions = or_built_in(read(DIVISIONS_FILE)?, DIVISIONS_FILE, DEFAULT_DIVISIONS);
         let takeover = or_built_in(read(TAKEOVER_FILE)?, TAKEOVER_FILE, DEFAULT_TAKEOVER);
+        let alerts = or_built_in(read(ALERTS_FILE)?, ALERTS_FILE, DEFAULT_ALERTS);
         let psl = or_built_in(read(PSL_FILE)?, PSL_FILE, DEFAULT_PSL);
         Policy::parse(
             PolicySource::Dir(dir.to_path_buf()),
@@ -340,6 +350,7 @@ impl Policy {
                 policy: (&policy.0, &policy.1),
                 divisions: (&divisions.0, &divisions.1),
                 takeover: (&takeover.0, &takeover.1),
+                alerts: (&alerts.0, &alerts.1),
                 psl: (&psl.0, &psl.1),
             },
         )
@@ -609,6 +620,7 @@ impl Policy {
             ));
         }
         let takeover = Takeover::parse(sources.takeover.0, sources.takeover.1)?;
+        let alerts = Alerts::parse(sources.alerts.0, sources.alerts.1)?;
         let suffixes: publicsuffix::List = sources
             .psl
             .1
@@ -648,6 +660,7 @@ impl Policy {
             schedules,
             axfr,
             takeover,
+            alerts,
             divisions,
             suffixes: Arc::new(suffixes),
         })

@@ -90,11 +90,12 @@ pub fn user_agent(contact: &str) -> String {
 
 /// SHA-256 of `body`, in lowercase hex.
 pub fn content_hash(body: &[u8]) -> String {
-    hex(ring::digest::digest(&ring::digest::SHA256, body))
+    hex(ring::digest::digest(&ring::digest::SHA256, body).as_ref())
 }
 
-fn hex(digest: ring::digest::Digest) -> String {
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+/// A digest (or MAC tag) in lowercase hex.
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A response, as far as it was read.
@@ -296,7 +297,7 @@ impl<'a> Kept<'a> {
                 .collect();
             self.skim(&rest);
         }
-        let hash = hex(self.hash.finish());
+        let hash = hex(self.hash.finish().as_ref());
         (
             self.read,
             Body {

@@ -9,9 +9,13 @@ use serde::Serialize;
 
 use super::StoreError;
 use super::convert::{from_db, from_db_opt, to_db};
-use super::rows::{DiscoveredRow, FindingRow, NewDiscoveredRow, NewFindingRow};
+use super::rows::{
+    DiscoveredRow, EventRow, FindingRow, NewDiscoveredRow, NewFindingRow, SeenAgainRow,
+};
 use super::sql::Sql;
-use crate::findings::{Change, Current, Evidence, Finding, FindingKind, FindingStatus, Severity};
+use crate::findings::{
+    Change, Current, EventKind, Evidence, Finding, FindingKind, FindingStatus, Severity,
+};
 use crate::registry::Hostname;
 
 /// A finding as the store holds it.
@@ -35,6 +39,23 @@ pub struct StoredFinding {
     pub ack_actor: Option<String>,
     pub ack_note: Option<String>,
     pub ack_at: Option<DateTime<Utc>>,
+    /// When it was confirmed open: its deadline counts from then.
+    pub opened_at: Option<DateTime<Utc>>,
+    /// When its organization was last told of it.
+    pub notified_at: Option<DateTime<Utc>>,
+    /// When it was told as overdue.
+    pub overdue_at: Option<DateTime<Utc>>,
+}
+
+/// One event of a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingEvent {
+    pub at: DateTime<Utc>,
+    pub change: EventKind,
+    pub status: FindingStatus,
+    pub severity: Severity,
+    pub actor: Option<String>,
+    pub note: Option<String>,
 }
 
 /// What applying one round's changes did.
@@ -85,7 +106,49 @@ fn from_row(row: FindingRow) -> Result<StoredFinding, StoreError> {
         ack_actor: row.ack_actor,
         ack_note: row.ack_note,
         ack_at: from_db_opt(row.ack_at),
+        opened_at: from_db_opt(row.opened_at),
+        notified_at: from_db_opt(row.notified_at),
+        overdue_at: from_db_opt(row.overdue_at),
     })
+}
+
+pub(crate) fn stored_from_row(row: FindingRow) -> Result<StoredFinding, StoreError> {
+    from_row(row)
+}
+
+/// One finding with its events, oldest first.
+pub fn with_events<C: Sql>(
+    c: &mut C,
+    id: i64,
+) -> Result<(StoredFinding, Vec<FindingEvent>), StoreError> {
+    let Some(row) = c.finding_row(id)? else {
+        return Err(StoreError::NotFound {
+            what: "finding",
+            key: id.to_string(),
+        });
+    };
+    let finding = from_row(row)?;
+    let events = c
+        .event_rows(id)?
+        .into_iter()
+        .map(|e| {
+            let bad = |field: &str, value: &str| StoreError::Corrupt {
+                what: format!("finding_events row {}: {field} `{value}`", e.id),
+            };
+            Ok(FindingEvent {
+                at: from_db(e.at),
+                change: e.change.parse().map_err(|_| bad("change", &e.change))?,
+                status: e.status.parse().map_err(|_| bad("status", &e.status))?,
+                severity: e
+                    .severity
+                    .parse()
+                    .map_err(|_| bad("severity", &e.severity))?,
+                actor: e.actor,
+                note: e.note,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((finding, events))
 }
 
 /// Findings with one of `statuses` (every finding when empty).
@@ -102,27 +165,26 @@ pub fn list<C: Sql>(
 
 /// The findings that are not resolved, as the confirmation plan reads them.
 pub fn current<C: Sql>(c: &mut C) -> Result<Vec<Current>, StoreError> {
-    Ok(list(
-        c,
-        &[
-            FindingStatus::Pending,
-            FindingStatus::Open,
-            FindingStatus::Acknowledged,
-            FindingStatus::Suppressed,
-        ],
-    )?
-    .into_iter()
-    .map(|f| Current {
-        id: f.id,
-        kind: f.kind,
-        subject: f.subject,
-        scope: f.scope,
-        status: f.status,
-        acknowledged: f.ack_at.is_some(),
-        confirmations: f.confirmations,
-        last_seen: f.last_seen,
-    })
-    .collect())
+    c.current_finding_rows()?
+        .into_iter()
+        .map(|row| {
+            let parse = |field: &str, value: &str| corrupt(row.id, format!("{field} `{value}`"));
+            Ok(Current {
+                id: row.id,
+                kind: FindingKind::from_str(&row.kind).map_err(|_| parse("kind", &row.kind))?,
+                severity: Severity::from_str(&row.severity)
+                    .map_err(|_| parse("severity", &row.severity))?,
+                status: FindingStatus::from_str(&row.status)
+                    .map_err(|_| parse("status", &row.status))?,
+                org_id: row.org_id,
+                acknowledged: row.ack_at.is_some(),
+                confirmations: u32::try_from(row.confirmations).unwrap_or(u32::MAX),
+                last_seen: from_db(row.last_seen),
+                subject: row.subject,
+                scope: row.scope,
+            })
+        })
+        .collect()
 }
 
 fn evidence_json(finding: &Finding) -> Result<String, StoreError> {
@@ -131,9 +193,51 @@ fn evidence_json(finding: &Finding) -> Result<String, StoreError> {
     })
 }
 
-/// Writes one round's changes.
-pub fn apply<C: Sql>(c: &mut C, changes: &[Change]) -> Result<ApplyStats, StoreError> {
+/// A change of a finding as written: the event recorded, and what alert
+/// planning needs to route it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Happened {
+    pub finding_id: i64,
+    pub change: EventKind,
+    pub kind: FindingKind,
+    pub severity: Severity,
+    pub org_id: Option<i64>,
+    /// Its status before (none for a new finding).
+    pub was: Option<FindingStatus>,
+}
+
+/// Records one event of a finding.
+pub fn record_event<C: Sql>(
+    c: &mut C,
+    finding_id: i64,
+    change: EventKind,
+    status: FindingStatus,
+    severity: Severity,
+    at: DateTime<Utc>,
+    by: Option<(&str, &str)>,
+) -> Result<(), StoreError> {
+    c.insert_event(&EventRow {
+        id: 0,
+        finding_id,
+        at: to_db(at),
+        change: change.as_str().to_string(),
+        status: status.as_str().to_string(),
+        severity: severity.as_str().to_string(),
+        actor: by.map(|(actor, _)| actor.to_string()),
+        note: by.map(|(_, note)| note.to_string()),
+    })?;
+    Ok(())
+}
+
+/// Writes one round's changes, each with its events; returns what
+/// happened, for alert planning in the same transaction.
+pub fn apply<C: Sql>(
+    c: &mut C,
+    changes: &[Change],
+    now: DateTime<Utc>,
+) -> Result<(ApplyStats, Vec<Happened>), StoreError> {
     let mut stats = ApplyStats::default();
+    let mut happened = Vec::new();
     for change in changes {
         match change {
             Change::Insert {
@@ -141,7 +245,8 @@ pub fn apply<C: Sql>(c: &mut C, changes: &[Change]) -> Result<ApplyStats, StoreE
                 status,
                 confirmations,
             } => {
-                c.insert_finding(&NewFindingRow {
+                let opened = (*status == FindingStatus::Open).then(|| to_db(finding.observed_at));
+                let id = c.insert_finding(&NewFindingRow {
                     kind: finding.kind.as_str().to_string(),
                     subject: finding.subject.clone(),
                     scope: finding.scope.clone(),
@@ -155,7 +260,29 @@ pub fn apply<C: Sql>(c: &mut C, changes: &[Change]) -> Result<ApplyStats, StoreE
                     confirmations: i64::from(*confirmations),
                     first_seen: to_db(finding.observed_at),
                     last_seen: to_db(finding.observed_at),
+                    opened_at: opened,
                 })?;
+                let event = match status {
+                    FindingStatus::Pending => EventKind::Detected,
+                    FindingStatus::Open
+                        if c.was_resolved(finding.kind.as_str(), &finding.subject)? =>
+                    {
+                        EventKind::Reopened
+                    }
+                    FindingStatus::Open => EventKind::Opened,
+                    FindingStatus::Suppressed => EventKind::Suppressed,
+                    FindingStatus::Acknowledged => EventKind::Acknowledged,
+                    FindingStatus::Resolved => EventKind::Resolved,
+                };
+                record_event(c, id, event, *status, finding.severity, now, None)?;
+                happened.push(Happened {
+                    finding_id: id,
+                    change: event,
+                    kind: finding.kind,
+                    severity: finding.severity,
+                    org_id: finding.org_id,
+                    was: None,
+                });
                 match status {
                     FindingStatus::Pending => stats.pending += 1,
                     FindingStatus::Open => stats.opened += 1,
@@ -163,44 +290,81 @@ pub fn apply<C: Sql>(c: &mut C, changes: &[Change]) -> Result<ApplyStats, StoreE
                 }
             }
             Change::Update {
-                id,
+                was,
                 finding,
                 status,
                 confirmations,
             } => {
-                let Some(mut row) = c.finding_row(*id)? else {
-                    continue;
-                };
-                let was = row.status.clone();
-                row.severity = finding.severity.as_str().to_string();
-                row.status = status.as_str().to_string();
-                row.scope = finding.scope.clone();
-                row.site_id = finding.site_id;
-                row.org_id = finding.org_id;
-                row.summary = finding.summary.clone();
-                row.action = finding.action.clone();
-                row.evidence = evidence_json(finding)?;
-                row.confirmations = i64::from(*confirmations);
-                row.last_seen = row.last_seen.max(to_db(finding.observed_at));
-                c.update_finding(&row)?;
+                c.update_seen_finding(
+                    was.id,
+                    &SeenAgainRow {
+                        severity: finding.severity.as_str(),
+                        status: status.as_str(),
+                        scope: &finding.scope,
+                        site_id: finding.site_id,
+                        org_id: finding.org_id,
+                        summary: &finding.summary,
+                        action: &finding.action,
+                        evidence: evidence_json(finding)?,
+                        confirmations: i64::from(*confirmations),
+                        last_seen: to_db(was.last_seen.max(finding.observed_at)),
+                    },
+                )?;
+                let mut events = Vec::new();
+                if *status != was.status {
+                    match status {
+                        FindingStatus::Open => {
+                            c.set_finding_opened(was.id, to_db(finding.observed_at))?;
+                            events.push(EventKind::Opened);
+                        }
+                        FindingStatus::Suppressed => events.push(EventKind::Suppressed),
+                        _ => {}
+                    }
+                }
+                if finding.severity != was.severity {
+                    events.push(EventKind::SeverityChanged);
+                }
+                for event in events {
+                    record_event(c, was.id, event, *status, finding.severity, now, None)?;
+                    happened.push(Happened {
+                        finding_id: was.id,
+                        change: event,
+                        kind: finding.kind,
+                        severity: finding.severity,
+                        org_id: finding.org_id,
+                        was: Some(was.status),
+                    });
+                }
                 match status {
-                    FindingStatus::Open if was != FindingStatus::Open.as_str() => stats.opened += 1,
+                    FindingStatus::Open if was.status != FindingStatus::Open => stats.opened += 1,
                     FindingStatus::Pending => stats.pending += 1,
                     _ => stats.unchanged += 1,
                 }
             }
-            Change::Resolve { id, at } => {
-                let Some(mut row) = c.finding_row(*id)? else {
-                    continue;
-                };
-                row.status = FindingStatus::Resolved.as_str().to_string();
-                row.resolved_at = Some(to_db(*at));
-                c.update_finding(&row)?;
+            Change::Resolve { was, at } => {
+                c.resolve_finding(was.id, to_db(*at))?;
+                record_event(
+                    c,
+                    was.id,
+                    EventKind::Resolved,
+                    FindingStatus::Resolved,
+                    was.severity,
+                    now,
+                    None,
+                )?;
+                happened.push(Happened {
+                    finding_id: was.id,
+                    change: EventKind::Resolved,
+                    kind: was.kind,
+                    severity: was.severity,
+                    org_id: was.org_id,
+                    was: Some(was.status),
+                });
                 stats.resolved += 1;
             }
         }
     }
-    Ok(stats)
+    Ok((stats, happened))
 }
 
 /// Acknowledges a finding that is open (or pending, or suppressed).
@@ -230,7 +394,17 @@ pub fn acknowledge<C: Sql>(
     row.ack_note = Some(note.to_string());
     row.ack_at = Some(to_db(at));
     c.update_finding(&row)?;
-    from_row(row)
+    let stored = from_row(row)?;
+    record_event(
+        c,
+        id,
+        EventKind::Acknowledged,
+        FindingStatus::Acknowledged,
+        stored.severity,
+        at,
+        Some((actor, note)),
+    )?;
+    Ok(stored)
 }
 
 /// Records host names learnt from `source`; returns how many were new.

@@ -7,6 +7,7 @@
 //! `orgs`, `sites`, `accounts`, `audit` and `import` are generic over it.
 
 mod accounts;
+pub mod alerts;
 mod audit;
 mod convert;
 mod findings;
@@ -35,7 +36,7 @@ use crate::registry::{Account, Invalid, Organization, Site, Warning};
 
 pub use accounts::NewAccount;
 pub use audit::{AuditEntry, AuditFilter};
-pub use findings::{ApplyStats, Discovered, StoredFinding};
+pub use findings::{ApplyStats, Discovered, FindingEvent, StoredFinding};
 pub use import::{ImportKind, ImportSummary, RowError};
 pub use observations::{RecordStats, StoredObservation};
 pub use orgs::NewOrganization;
@@ -479,12 +480,16 @@ impl Store {
     /// Plans one round's changes against the current findings and the
     /// exceptions in force, and writes them, in one transaction: an
     /// acknowledgement or another check in between cannot be overwritten.
+    ///
+    /// Each change is recorded as an event, and the messages it calls for
+    /// are planned into the outbox, in the same transaction.
     pub fn record_evaluation(
         &self,
         evaluation: &crate::findings::Evaluation,
         confirmations: u32,
+        alerting: &alerts::Alerting,
         now: DateTime<Utc>,
-    ) -> Result<ApplyStats, StoreError> {
+    ) -> Result<(ApplyStats, alerts::Planned), StoreError> {
         with_conn!(self, c => c.write_tx(|c| {
             c.serialise_findings()?;
             let exceptions = sites::exceptions(c)?;
@@ -495,8 +500,88 @@ impl Store {
                     .any(|e| e.kind == kind.as_str() && e.subject == subject && e.until > now)
             };
             let changes = crate::findings::plan(&current, evaluation, in_force, confirmations, now);
-            findings::apply(c, &changes)
+            let (stats, happened) = findings::apply(c, &changes, now)?;
+            let planned = alerts::plan(c, alerting, &happened, now)?;
+            Ok((stats, planned))
         }))
+    }
+
+    /// One finding with its events, oldest first.
+    pub fn finding_with_events(
+        &self,
+        id: i64,
+    ) -> Result<(StoredFinding, Vec<FindingEvent>), StoreError> {
+        with_reader!(self, c => c.read_tx(|c| findings::with_events(c, id)))
+    }
+
+    /// Plans repeats and overdue messages (see [`alerts::sweep`]).
+    pub fn sweep_alerts(
+        &self,
+        alerting: &alerts::Alerting,
+        now: DateTime<Utc>,
+    ) -> Result<alerts::Swept, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| {
+            c.serialise_findings()?;
+            alerts::sweep(c, alerting, now)
+        }))
+    }
+
+    /// Claims due messages for `owner` (see [`alerts::claim`]); claims
+    /// are serialised across instances with findings' writers.
+    pub fn claim_notifications(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<alerts::Claimed>, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| {
+            c.serialise_findings()?;
+            alerts::claim(c, owner, now, lease_until, limit)
+        }))
+    }
+
+    pub fn finish_notification(
+        &self,
+        id: i64,
+        owner: &str,
+        outcome: &alerts::Outcome,
+        now: DateTime<Utc>,
+        retry_in: impl Fn(u32) -> chrono::Duration,
+        max_attempts: u32,
+    ) -> Result<bool, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| alerts::finish(c, id, owner, outcome, now, &retry_in, max_attempts)))
+    }
+
+    pub fn notifications(
+        &self,
+        status: Option<crate::alerts::NotificationStatus>,
+        limit: i64,
+    ) -> Result<Vec<alerts::Notification>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| alerts::list(c, status, limit)))
+    }
+
+    pub fn retry_notification(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<alerts::Notification, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| alerts::retry(c, id, now)))
+    }
+
+    /// Frees every message's lease: the only daemon of a SQLite file
+    /// starts, and no send is in flight.
+    pub fn release_notification_leases(&self) -> Result<usize, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| Ok(c.release_notification_leases()?)))
+    }
+
+    /// The value of contact `id` (an organization's e-mail or webhook).
+    pub fn contact(&self, id: i64) -> Result<Option<String>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| Ok(c
+            .contact_rows(None)?
+            .into_iter()
+            .find(|row| row.id == id)
+            .map(|row| row.value))))
     }
 
     pub fn acknowledge_finding(

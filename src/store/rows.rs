@@ -5,8 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    accounts, audit, discovered_hosts, domains, exceptions, findings, instances, observations,
-    org_contacts, organizations, runs, schedules, sites, work,
+    accounts, audit, discovered_hosts, domains, exceptions, finding_events, findings, instances,
+    notifications, observations, org_contacts, organizations, runs, schedules, sites, work,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
@@ -33,7 +33,7 @@ pub struct NewOrgRow {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = org_contacts)]
 pub struct ContactRow {
-    #[allow(dead_code)] // Selected so that contacts keep their order.
+    /// Also names an organization's own webhook as a sink.
     pub id: i64,
     pub org_id: i64,
     pub kind: String,
@@ -267,6 +267,9 @@ pub struct FindingRow {
     pub ack_actor: Option<String>,
     pub ack_note: Option<String>,
     pub ack_at: Option<NaiveDateTime>,
+    pub opened_at: Option<NaiveDateTime>,
+    pub notified_at: Option<NaiveDateTime>,
+    pub overdue_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -285,6 +288,89 @@ pub struct NewFindingRow {
     pub confirmations: i64,
     pub first_seen: NaiveDateTime,
     pub last_seen: NaiveDateTime,
+    pub opened_at: Option<NaiveDateTime>,
+}
+
+/// What planning reads of a finding that is not resolved.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = findings)]
+pub struct CurrentFindingRow {
+    pub id: i64,
+    pub kind: String,
+    pub subject: String,
+    pub scope: String,
+    pub severity: String,
+    pub status: String,
+    pub org_id: Option<i64>,
+    pub confirmations: i64,
+    pub last_seen: NaiveDateTime,
+    pub ack_at: Option<NaiveDateTime>,
+}
+
+/// What a round writes over a finding it saw again.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = findings, treat_none_as_null = true)]
+pub struct SeenAgainRow<'a> {
+    pub severity: &'a str,
+    pub status: &'a str,
+    pub scope: &'a str,
+    pub site_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub summary: &'a str,
+    pub action: &'a str,
+    pub evidence: String,
+    pub confirmations: i64,
+    pub last_seen: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = finding_events)]
+pub struct EventRow {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub finding_id: i64,
+    pub at: NaiveDateTime,
+    pub change: String,
+    pub status: String,
+    pub severity: String,
+    pub actor: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[diesel(table_name = notifications, treat_none_as_null = true)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub key: String,
+    pub sink: String,
+    pub org_id: Option<i64>,
+    pub kind: String,
+    pub findings: String,
+    pub body: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub send_after: NaiveDateTime,
+    pub attempts: i64,
+    pub next_attempt_at: NaiveDateTime,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub answer: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = notifications)]
+pub struct NewNotificationRow {
+    pub key: String,
+    pub sink: String,
+    pub org_id: Option<i64>,
+    pub kind: String,
+    pub findings: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub send_after: NaiveDateTime,
+    pub next_attempt_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

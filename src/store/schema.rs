@@ -143,6 +143,44 @@ diesel::table! {
         ack_actor -> Nullable<Text>,
         ack_note -> Nullable<Text>,
         ack_at -> Nullable<Timestamp>,
+        opened_at -> Nullable<Timestamp>,
+        notified_at -> Nullable<Timestamp>,
+        overdue_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    finding_events (id) {
+        id -> BigInt,
+        finding_id -> BigInt,
+        at -> Timestamp,
+        change -> Text,
+        status -> Text,
+        severity -> Text,
+        actor -> Nullable<Text>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        key -> Text,
+        sink -> Text,
+        org_id -> Nullable<BigInt>,
+        kind -> Text,
+        findings -> Text,
+        body -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        send_after -> Timestamp,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        answer -> Nullable<Text>,
     }
 }
 
@@ -224,4 +262,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     schedules,
     work,
     instances,
+    finding_events,
+    notifications,
 );

@@ -12,8 +12,8 @@ use diesel::sqlite::SqliteConnection;
 use super::StoreError;
 use super::rows::*;
 use super::schema::{
-    accounts, audit, discovered_hosts, domains, exceptions, findings, instances, observations,
-    org_contacts, organizations, runs, schedules, sites, work,
+    accounts, audit, discovered_hosts, domains, exceptions, finding_events, findings, instances,
+    notifications, observations, org_contacts, organizations, runs, schedules, sites, work,
 };
 
 /// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
@@ -164,8 +164,66 @@ pub trait Sql: Sized {
     /// Findings with one of `statuses` (all when empty), oldest first.
     fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>>;
     fn finding_row(&mut self, id: i64) -> QueryResult<Option<FindingRow>>;
+    /// The findings that are not resolved, as planning reads them.
+    fn current_finding_rows(&mut self) -> QueryResult<Vec<CurrentFindingRow>>;
     fn insert_finding(&mut self, row: &NewFindingRow) -> QueryResult<i64>;
     fn update_finding(&mut self, row: &FindingRow) -> QueryResult<()>;
+    fn update_seen_finding(&mut self, id: i64, row: &SeenAgainRow) -> QueryResult<()>;
+    fn resolve_finding(&mut self, id: i64, at: NaiveDateTime) -> QueryResult<()>;
+    /// Records when a finding was confirmed open (its deadline counts
+    /// from then), and that nobody has been told of it yet.
+    fn set_finding_opened(&mut self, id: i64, at: NaiveDateTime) -> QueryResult<()>;
+    /// Whether a resolved finding of `kind` about `subject` exists.
+    fn was_resolved(&mut self, kind: &str, subject: &str) -> QueryResult<bool>;
+    /// The findings (open, or also acknowledged) that alerts look at:
+    /// open since before `opened_before`, or last told before
+    /// `notified_before`.
+    fn alert_finding_rows(
+        &mut self,
+        statuses: &[&str],
+        opened_before: NaiveDateTime,
+        notified_before: NaiveDateTime,
+    ) -> QueryResult<Vec<FindingRow>>;
+    fn finding_rows_with_ids(&mut self, ids: &[i64]) -> QueryResult<Vec<FindingRow>>;
+    fn set_findings_notified(&mut self, ids: &[i64], at: NaiveDateTime) -> QueryResult<()>;
+    fn set_findings_overdue(&mut self, ids: &[i64], at: NaiveDateTime) -> QueryResult<()>;
+
+    fn insert_event(&mut self, row: &EventRow) -> QueryResult<()>;
+    fn event_rows(&mut self, finding_id: i64) -> QueryResult<Vec<EventRow>>;
+
+    /// The message of `(sink, org, kind)` still gathering findings: not
+    /// yet claimed by a sender.
+    fn gathering_notification(
+        &mut self,
+        sink: &str,
+        org_id: Option<i64>,
+        kind: &str,
+    ) -> QueryResult<Option<NotificationRow>>;
+    /// When the last message of `(sink, org, kind)` was due.
+    fn last_notification_due(
+        &mut self,
+        sink: &str,
+        org_id: Option<i64>,
+        kind: &str,
+    ) -> QueryResult<Option<NaiveDateTime>>;
+    fn insert_notification(&mut self, row: &NewNotificationRow) -> QueryResult<i64>;
+    fn update_notification(&mut self, row: &NotificationRow) -> QueryResult<()>;
+    fn notification_row(&mut self, id: i64) -> QueryResult<Option<NotificationRow>>;
+    /// Messages due at `now` and not held by a live lease, oldest first.
+    fn due_notifications(
+        &mut self,
+        now: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<NotificationRow>>;
+    /// The newest `limit` messages, of one status when given.
+    fn notification_rows(
+        &mut self,
+        status: Option<&str>,
+        limit: i64,
+    ) -> QueryResult<Vec<NotificationRow>>;
+    /// Frees every lease (SQLite: the only daemon starts, and no send is
+    /// in flight).
+    fn release_notification_leases(&mut self) -> QueryResult<usize>;
 
     fn discovered_rows(&mut self) -> QueryResult<Vec<DiscoveredRow>>;
     /// Adds a discovered host name, or moves its last-seen time.
@@ -220,6 +278,227 @@ macro_rules! impl_sql {
                     .select(FindingRow::as_select())
                     .load(self)
                     .map(first)
+            }
+
+            fn current_finding_rows(&mut self) -> QueryResult<Vec<CurrentFindingRow>> {
+                findings::table
+                    .filter(findings::status.ne("resolved"))
+                    .select(CurrentFindingRow::as_select())
+                    .order(findings::id)
+                    .load(self)
+            }
+
+            fn update_seen_finding(&mut self, id: i64, row: &SeenAgainRow) -> QueryResult<()> {
+                diesel::update(findings::table.find(id))
+                    .set(row)
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn resolve_finding(&mut self, id: i64, at: NaiveDateTime) -> QueryResult<()> {
+                diesel::update(findings::table.find(id))
+                    .set((
+                        findings::status.eq("resolved"),
+                        findings::resolved_at.eq(Some(at)),
+                    ))
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn set_finding_opened(&mut self, id: i64, at: NaiveDateTime) -> QueryResult<()> {
+                diesel::update(findings::table.find(id))
+                    .set((
+                        findings::opened_at.eq(Some(at)),
+                        findings::notified_at.eq(None::<NaiveDateTime>),
+                        findings::overdue_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn was_resolved(&mut self, kind: &str, subject: &str) -> QueryResult<bool> {
+                diesel::select(diesel::dsl::exists(
+                    findings::table
+                        .filter(findings::kind.eq(kind))
+                        .filter(findings::subject.eq(subject))
+                        .filter(findings::status.eq("resolved")),
+                ))
+                .get_result(self)
+            }
+
+            fn alert_finding_rows(
+                &mut self,
+                statuses: &[&str],
+                opened_before: NaiveDateTime,
+                notified_before: NaiveDateTime,
+            ) -> QueryResult<Vec<FindingRow>> {
+                findings::table
+                    .filter(findings::status.eq_any(statuses.to_vec()))
+                    .filter(
+                        findings::opened_at
+                            .lt(opened_before)
+                            .or(findings::notified_at.lt(notified_before)),
+                    )
+                    .select(FindingRow::as_select())
+                    .order(findings::id)
+                    .load(self)
+            }
+
+            fn finding_rows_with_ids(&mut self, ids: &[i64]) -> QueryResult<Vec<FindingRow>> {
+                let mut out = Vec::new();
+                for chunk in ids.chunks(CHUNK) {
+                    out.extend(
+                        findings::table
+                            .filter(findings::id.eq_any(chunk))
+                            .select(FindingRow::as_select())
+                            .order(findings::id)
+                            .load(self)?,
+                    );
+                }
+                Ok(out)
+            }
+
+            fn set_findings_notified(&mut self, ids: &[i64], at: NaiveDateTime) -> QueryResult<()> {
+                for chunk in ids.chunks(CHUNK) {
+                    diesel::update(findings::table.filter(findings::id.eq_any(chunk)))
+                        .set(findings::notified_at.eq(Some(at)))
+                        .execute(self)?;
+                }
+                Ok(())
+            }
+
+            fn set_findings_overdue(&mut self, ids: &[i64], at: NaiveDateTime) -> QueryResult<()> {
+                for chunk in ids.chunks(CHUNK) {
+                    diesel::update(findings::table.filter(findings::id.eq_any(chunk)))
+                        .set(findings::overdue_at.eq(Some(at)))
+                        .execute(self)?;
+                }
+                Ok(())
+            }
+
+            fn insert_event(&mut self, row: &EventRow) -> QueryResult<()> {
+                diesel::insert_into(finding_events::table)
+                    .values(row)
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn event_rows(&mut self, finding_id: i64) -> QueryResult<Vec<EventRow>> {
+                finding_events::table
+                    .filter(finding_events::finding_id.eq(finding_id))
+                    .select(EventRow::as_select())
+                    .order(finding_events::id)
+                    .load(self)
+            }
+
+            fn gathering_notification(
+                &mut self,
+                sink: &str,
+                org_id: Option<i64>,
+                kind: &str,
+            ) -> QueryResult<Option<NotificationRow>> {
+                let mut query = notifications::table
+                    .filter(notifications::sink.eq(sink))
+                    .filter(notifications::kind.eq(kind))
+                    .filter(notifications::status.eq("pending"))
+                    .filter(notifications::body.is_null())
+                    .filter(notifications::lease_owner.is_null())
+                    .select(NotificationRow::as_select())
+                    .order(notifications::id.desc())
+                    .limit(1)
+                    .into_boxed();
+                query = match org_id {
+                    Some(org) => query.filter(notifications::org_id.eq(org)),
+                    None => query.filter(notifications::org_id.is_null()),
+                };
+                query.load(self).map(first)
+            }
+
+            fn last_notification_due(
+                &mut self,
+                sink: &str,
+                org_id: Option<i64>,
+                kind: &str,
+            ) -> QueryResult<Option<NaiveDateTime>> {
+                let mut query = notifications::table
+                    .filter(notifications::sink.eq(sink))
+                    .filter(notifications::kind.eq(kind))
+                    .select(diesel::dsl::max(notifications::send_after))
+                    .into_boxed();
+                query = match org_id {
+                    Some(org) => query.filter(notifications::org_id.eq(org)),
+                    None => query.filter(notifications::org_id.is_null()),
+                };
+                query.get_result(self)
+            }
+
+            fn insert_notification(&mut self, row: &NewNotificationRow) -> QueryResult<i64> {
+                diesel::insert_into(notifications::table)
+                    .values(row)
+                    .returning(notifications::id)
+                    .get_result(self)
+            }
+
+            fn update_notification(&mut self, row: &NotificationRow) -> QueryResult<()> {
+                diesel::update(notifications::table.find(row.id))
+                    .set(row)
+                    .execute(self)
+                    .map(|_| ())
+            }
+
+            fn notification_row(&mut self, id: i64) -> QueryResult<Option<NotificationRow>> {
+                notifications::table
+                    .filter(notifications::id.eq(id))
+                    .select(NotificationRow::as_select())
+                    .load(self)
+                    .map(first)
+            }
+
+            fn due_notifications(
+                &mut self,
+                now: NaiveDateTime,
+                limit: i64,
+            ) -> QueryResult<Vec<NotificationRow>> {
+                notifications::table
+                    .filter(notifications::status.eq("pending"))
+                    .filter(notifications::send_after.le(now))
+                    .filter(notifications::next_attempt_at.le(now))
+                    .filter(
+                        notifications::lease_until
+                            .is_null()
+                            .or(notifications::lease_until.lt(now)),
+                    )
+                    .select(NotificationRow::as_select())
+                    .order(notifications::id)
+                    .limit(limit)
+                    .load(self)
+            }
+
+            fn notification_rows(
+                &mut self,
+                status: Option<&str>,
+                limit: i64,
+            ) -> QueryResult<Vec<NotificationRow>> {
+                let mut query = notifications::table
+                    .select(NotificationRow::as_select())
+                    .order(notifications::id.desc())
+                    .limit(limit)
+                    .into_boxed();
+                if let Some(status) = status {
+                    query = query.filter(notifications::status.eq(status.to_string()));
+                }
+                query.load(self)
+            }
+
+            fn release_notification_leases(&mut self) -> QueryResult<usize> {
+                diesel::update(
+                    notifications::table.filter(notifications::lease_owner.is_not_null()),
+                )
+                .set((
+                    notifications::lease_owner.eq(None::<String>),
+                    notifications::lease_until.eq(None::<NaiveDateTime>),
+                ))
+                .execute(self)
             }
 
             fn insert_finding(&mut self, row: &NewFindingRow) -> QueryResult<i64> {

@@ -20,13 +20,13 @@ use crate::support::backends;
 
 /// A daemon process, its log (JSON lines) in a file; killed if the test
 /// ends first.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Option<Child>,
     log: PathBuf,
 }
 
 impl Daemon {
-    fn start(watch: &Watch, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+    pub(crate) fn start(watch: &Watch, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         Daemon::spawn(
             Command::new(env!("CARGO_BIN_EXE_siteward")),
             watch,
@@ -72,11 +72,11 @@ impl Daemon {
         }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
 
-    fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &self.pid().to_string()])
             .status()
@@ -85,7 +85,7 @@ impl Daemon {
     }
 
     /// Waits for the process to end; its exit status and how long it took.
-    fn wait(&mut self, limit: Duration) -> (std::process::ExitStatus, Duration) {
+    pub(crate) fn wait(&mut self, limit: Duration) -> (std::process::ExitStatus, Duration) {
         let started = Instant::now();
         let child = self.child.as_mut().expect("running");
         loop {
@@ -102,11 +102,11 @@ impl Daemon {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn wait_until_serving(&self) {
+    pub(crate) fn wait_until_serving(&self) {
         wait_for(Duration::from_secs(30), self, || {
             self.messages()
                 .iter()
@@ -129,7 +129,7 @@ impl Daemon {
     }
 
     /// The log's messages (JSON lines' `fields.message`).
-    fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         self.log()
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
@@ -155,7 +155,11 @@ fn unique(dir: &std::path::Path) -> PathBuf {
 }
 
 /// Polls `what` until it returns `Some`, for at most `limit`.
-fn wait_for<T>(limit: Duration, daemon: &Daemon, mut what: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(
+    limit: Duration,
+    daemon: &Daemon,
+    mut what: impl FnMut() -> Option<T>,
+) -> T {
     let started = Instant::now();
     loop {
         if let Some(value) = what() {
@@ -172,16 +176,16 @@ fn wait_for<T>(limit: Duration, daemon: &Daemon, mut what: impl FnMut() -> Optio
 
 /// The province on loopback, an SQLite database with its registry, and
 /// what siteward needs to watch it.
-struct Province {
-    store: Store,
-    watch: Watch,
+pub(crate) struct Province {
+    pub(crate) store: Store,
+    pub(crate) watch: Watch,
     db: crate::support::TestDb,
     _region: Region,
-    _runtime: tokio::runtime::Runtime,
+    pub(crate) runtime: tokio::runtime::Runtime,
 }
 
 impl Province {
-    fn start() -> Province {
+    pub(crate) fn start() -> Province {
         let runtime = runtime();
         let region = runtime.block_on(Region::start()).expect("region starts");
         let db = crate::support::sqlite();
@@ -193,7 +197,7 @@ impl Province {
             watch,
             db,
             _region: region,
-            _runtime: runtime,
+            runtime,
         }
     }
 }
@@ -763,7 +767,7 @@ fn shared_province() -> Option<Province> {
         watch,
         db,
         _region: region,
-        _runtime: runtime,
+        runtime,
     })
 }
 

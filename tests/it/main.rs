@@ -1,5 +1,6 @@
 //! siteward's integration tests: one binary, one module per area.
 
+mod alerts;
 mod cli;
 mod config;
 mod cron;

@@ -2200,7 +2200,9 @@ fn stored_on_www(id: i64, kind: FindingKind) -> Current {
         kind,
         subject: WWW.to_string(),
         scope: WWW.to_string(),
+        severity: kind.default_severity(),
         status: FindingStatus::Open,
+        org_id: None,
         acknowledged: false,
         confirmations: 2,
         last_seen: now() - days(1),
@@ -2821,14 +2823,14 @@ fn expect_of(change: &Change) -> Expect {
             confirmations,
         } => Expect::Insert(finding.kind, *status, *confirmations),
         Change::Update {
-            id,
+            was,
             status,
             confirmations,
             ..
-        } => Expect::Update(*id, *status, *confirmations),
-        Change::Resolve { id, at } => {
+        } => Expect::Update(was.id, *status, *confirmations),
+        Change::Resolve { was, at } => {
             assert_eq!(*at, now(), "resolved now");
-            Expect::Resolve(*id)
+            Expect::Resolve(was.id)
         }
     }
 }
@@ -2866,8 +2868,10 @@ fn holds(
         kind,
         subject: WWW.to_string(),
         scope: WWW.to_string(),
+        severity: kind.default_severity(),
         acknowledged: status == FindingStatus::Acknowledged,
         status,
+        org_id: None,
         confirmations,
         last_seen,
     }

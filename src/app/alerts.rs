@@ -1,0 +1,271 @@
+//! Alert use cases: the daemon's sender task (sweeps for repeats and
+//! overdue findings, claims due messages under a lease, delivers them,
+//! records the outcome), a test message to one sink, the outbox listed,
+//! and a failed message sent again.
+//!
+//! Delivery is at least once: a message is marked delivered only after
+//! its receiver accepted it, so a send cut off by a crash is sent again
+//! (same key, same body) once its lease expires, or at once when the
+//! only daemon of a SQLite file starts. A daemon stopped by SIGTERM
+//! finishes its sends in flight and records them first, so it sends
+//! nothing twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use super::{App, InvalidInput, db};
+use crate::alerts::webhook::{Answer, Client};
+use crate::alerts::{NotificationStatus, own_webhook_contact};
+use crate::config::Secret;
+use crate::store::alerts::{Alerting, Claimed, Notification, Outcome};
+
+/// Messages claimed at a time by one sender.
+const BATCH: i64 = 64;
+/// Messages sent at once by one sender.
+const PARALLEL: usize = 16;
+
+impl App {
+    /// What alert planning needs: the policy's routes and timing, and the
+    /// sinks configured.
+    pub fn alerting(&self) -> Alerting {
+        Alerting {
+            alerts: self.policy().alerts.clone(),
+            sinks: self.config().alerts.sink_names(),
+        }
+    }
+
+    /// Where a sink is and its secret: a configured sink, or an
+    /// organization's own webhook.
+    fn destination(&self, sink: &str) -> Result<(String, Option<Secret>)> {
+        let config = self.config();
+        if let Some(found) = config.alerts.sink(sink) {
+            return Ok((
+                found.url.clone(),
+                found.secret().map_err(InvalidInput)?,
+            ));
+        }
+        if let Some(contact) = own_webhook_contact(sink) {
+            let url = self.store.contact(contact)?.ok_or_else(|| {
+                anyhow!("the organization's webhook (contact {contact}) was removed")
+            })?;
+            return Ok((url, config.alerts.org_webhook_secret.clone()));
+        }
+        Err(InvalidInput(format!(
+            "no sink `{sink}`: the configuration defines {}",
+            names(&config.alerts.sink_names())
+        ))
+        .into())
+    }
+
+    fn webhook_client(&self) -> Result<Client> {
+        let config = self.config();
+        Client::new(
+            &config.probe.extra_roots,
+            crate::probe::http::user_agent(&config.probe.contact),
+            Duration::from_secs(config.alerts.timeout_secs),
+        )
+        .map_err(|e| InvalidInput(e).into())
+    }
+}
+
+fn names(list: &[String]) -> String {
+    if list.is_empty() {
+        "no sink ([[alerts.sink]])".to_string()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// Checks that every sink a route names is configured.
+pub fn check_routes(config: &crate::config::Config, policy: &crate::policy::Policy) -> Result<()> {
+    let configured = config.alerts.sink_names();
+    for (sink, line) in policy.alerts.sinks_named() {
+        if !configured.iter().any(|s| s == sink) {
+            return Err(InvalidInput(format!(
+                "alerts.toml line {line}: the route names sink `{sink}`, which the configuration does not define (it defines {})",
+                names(&configured)
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Sends a test message to `sink` now, and returns the receiver's answer.
+pub async fn send_test(app: &App, sink: &str) -> Result<Answer> {
+    let (url, secret) = app.destination(sink)?;
+    let key = format!("test-{}", Utc::now().timestamp_millis());
+    let body = crate::alerts::message::Message::new(
+        &key,
+        crate::alerts::NotificationKind::Test,
+        None,
+        Vec::new(),
+    )
+    .to_json();
+    app.webhook_client()?
+        .post(&url, &body, &key, secret.as_ref().map(Secret::expose))
+        .await
+        .map_err(|e| anyhow!("sink `{sink}` ({}): {e}", crate::alerts::mask_url(&url)))
+}
+
+pub async fn list(
+    app: &App,
+    status: Option<NotificationStatus>,
+    limit: i64,
+) -> Result<Vec<Notification>> {
+    db(&app.store, move |s| s.notifications(status, limit)).await
+}
+
+pub async fn retry(app: &App, id: i64) -> Result<Notification> {
+    db(&app.store, move |s| s.retry_notification(id, Utc::now())).await
+}
+
+/// The delay before attempt `attempts + 1`: the base doubled per attempt,
+/// at most the maximum.
+fn retry_in(base: Duration, max: Duration, attempts: u32) -> chrono::Duration {
+    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(30));
+    let delay = base.saturating_mul(factor).min(max);
+    chrono::Duration::from_std(delay).unwrap_or_default()
+}
+
+/// How often the sender sweeps for repeats and overdue findings: often
+/// enough for the shortest interval, at most once a minute.
+fn sweep_every(alerting: &Alerting, poll: Duration) -> Duration {
+    let shortest = alerting
+        .alerts
+        .deadlines
+        .shortest()
+        .to_std()
+        .unwrap_or(Duration::from_secs(60))
+        .min(alerting.alerts.timing.repeat_interval);
+    (shortest / 4).clamp(poll, Duration::from_secs(60))
+}
+
+/// The daemon's sender: runs until `shutdown`, then finishes the sends in
+/// flight and records them.
+pub async fn sender(app: Arc<App>, shutdown: CancellationToken) {
+    let owner = crate::store::instance();
+    let mut last_sweep: Option<tokio::time::Instant> = None;
+    loop {
+        let config = app.config();
+        let poll = Duration::from_millis(config.alerts.poll_ms);
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(poll) => {}
+        }
+        let alerting = app.alerting();
+        if last_sweep.is_none_or(|at| at.elapsed() >= sweep_every(&alerting, poll)) {
+            last_sweep = Some(tokio::time::Instant::now());
+            let swept = db(&app.store, move |s| s.sweep_alerts(&alerting, Utc::now())).await;
+            match swept {
+                Ok(s) if s.repeated + s.overdue > 0 => {
+                    tracing::info!(
+                        repeated = s.repeated,
+                        overdue = s.overdue,
+                        "alerts: findings to tell again"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "alerts: cannot sweep"),
+            }
+        }
+        if let Err(e) = deliver_due(&app, &owner).await {
+            tracing::error!(error = %format!("{e:#}"), "alerts: cannot deliver");
+        }
+    }
+}
+
+/// Claims what is due and delivers it; returns how many were claimed.
+pub async fn deliver_due(app: &Arc<App>, owner: &str) -> Result<usize> {
+    let config = app.config();
+    // Long enough for a send and its recording; a crashed sender's
+    // messages wait this long before another takes them.
+    let lease = Duration::from_secs(config.alerts.timeout_secs * 2 + 5);
+    let who = owner.to_string();
+    let claimed: Vec<Claimed> = db(&app.store, move |s| {
+        let now = Utc::now();
+        s.claim_notifications(
+            &who,
+            now,
+            now + chrono::Duration::from_std(lease).unwrap_or_default(),
+            BATCH,
+        )
+    })
+    .await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let count = claimed.len();
+    let client = app.webhook_client()?;
+    let base = Duration::from_millis(config.alerts.retry_base_ms);
+    let max = Duration::from_secs(config.alerts.retry_max_secs);
+    let max_attempts = config.alerts.max_attempts;
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
+    let mut sends = Vec::new();
+    for message in claimed {
+        let app = app.clone();
+        let client = client.clone();
+        let semaphore = semaphore.clone();
+        let owner = owner.to_string();
+        sends.push(tokio::spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            let outcome = match app.destination(&message.sink) {
+                Ok((url, secret)) => {
+                    match client
+                        .post(&url, &message.body, &message.key, secret.as_ref().map(Secret::expose))
+                        .await
+                    {
+                        Ok(answer) if answer.accepted() => Outcome::Accepted(format!("{} {}", answer.status, answer.body)),
+                        Ok(answer) => Outcome::Refused {
+                            error: format!("the receiver answered {}", answer.status),
+                            answer: Some(format!("{} {}", answer.status, answer.body)),
+                        },
+                        Err(e) => Outcome::Refused { error: e, answer: None },
+                    }
+                }
+                Err(e) => Outcome::Refused {
+                    error: format!("{e:#}"),
+                    answer: None,
+                },
+            };
+            match &outcome {
+                Outcome::Accepted(_) => tracing::info!(notification = message.id, sink = %message.sink, "alerts: delivered"),
+                Outcome::Refused { error, .. } => tracing::warn!(notification = message.id, sink = %message.sink, error = %error, "alerts: not delivered; will retry"),
+            }
+            let id = message.id;
+            db(&app.store, move |s| {
+                s.finish_notification(id, &owner, &outcome, Utc::now(), |n| retry_in(base, max, n), max_attempts)
+            })
+            .await
+        }));
+    }
+    for send in sends {
+        match send.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "alerts: cannot record a delivery")
+            }
+            Err(e) => tracing::error!(error = %e, "alerts: a send stopped unexpectedly"),
+        }
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_the_maximum() {
+        let base = Duration::from_secs(5);
+        let max = Duration::from_secs(60);
+        let delays: Vec<i64> = (1..=6)
+            .map(|n| retry_in(base, max, n).num_seconds())
+            .collect();
+        assert_eq!(delays, [5, 10, 20, 40, 60, 60]);
+    }
+}

@@ -1,0 +1,161 @@
+//! A webhook receiver on loopback, as an office's would be: it checks
+//! each message's signature (`X-Siteward-Signature`) against its secret
+//! and notes its `Idempotency-Key`, so that a test can tell a message
+//! delivered once from one delivered twice. It can be taken down (it
+//! answers 503) and brought back, to test retries.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// One message the receiver accepted.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub key: String,
+    pub body: serde_json::Value,
+    /// The signature matched the receiver's secret.
+    pub signed: bool,
+    /// Its key had been accepted before.
+    pub repeat: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    received: Vec<Received>,
+    /// Requests answered 503 while down.
+    refused: usize,
+    down: bool,
+}
+
+/// The receiver; it stops when dropped.
+#[derive(Debug)]
+pub struct Receiver {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Receiver {
+    /// Listens on 127.0.0.1 (a free port); `secret` checks signatures.
+    pub async fn start(secret: Option<String>) -> io::Result<Receiver> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let secret = Arc::new(secret);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = shared.clone();
+                let secret = secret.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request: Request<Incoming>| {
+                        let state = state.clone();
+                        let secret = secret.clone();
+                        async move { Ok::<_, Infallible>(answer(request, &state, &secret).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Receiver { addr, state, task })
+    }
+
+    /// The URL of `path` here.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Down: every request is answered 503 and nothing is kept.
+    pub fn set_down(&self, down: bool) {
+        self.lock().down = down;
+    }
+
+    /// What was accepted so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        self.lock().received.clone()
+    }
+
+    /// How many requests were refused while down.
+    pub fn refused(&self) -> usize {
+        self.lock().refused
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+async fn answer(
+    request: Request<Incoming>,
+    state: &Mutex<State>,
+    secret: &Option<String>,
+) -> Response<Full<Bytes>> {
+    let reply = |status: u16, text: &str| {
+        let mut response = Response::new(Full::new(Bytes::from(text.to_string())));
+        *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
+        response
+    };
+    if state.lock().unwrap_or_else(|e| e.into_inner()).down {
+        state.lock().unwrap_or_else(|e| e.into_inner()).refused += 1;
+        return reply(503, "down for maintenance");
+    }
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let path = request.uri().path().to_string();
+    let key = header("idempotency-key");
+    let signature = header("x-siteward-signature");
+    let Ok(body) = request.into_body().collect().await else {
+        return reply(400, "unreadable body");
+    };
+    let body = String::from_utf8_lossy(&body.to_bytes()).to_string();
+    let Some(key) = key else {
+        return reply(400, "no Idempotency-Key");
+    };
+    let signed = match (secret, &signature) {
+        (Some(secret), Some(header)) => crate::alerts::webhook::verify(secret, header, &body),
+        _ => false,
+    };
+    if secret.is_some() && !signed {
+        return reply(401, "bad signature");
+    }
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) else {
+        return reply(400, "not JSON");
+    };
+    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+    let repeat = state.received.iter().any(|r| r.key == key);
+    state.received.push(Received {
+        path,
+        key,
+        body: json,
+        signed,
+        repeat,
+    });
+    reply(200, if repeat { "ok (seen before)" } else { "ok" })
+}

@@ -1,0 +1,384 @@
+//! Alerts end to end: the daemon watches the simulated province and
+//! delivers to a real webhook receiver on loopback (`sim::webhook`),
+//! which checks each message's signature and key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use siteward::findings::{FindingStatus, Severity};
+use siteward::registry::SiteKind;
+use siteward::registry::lifecycle::SiteAction;
+use siteward::sim::region::EXPECTED;
+use siteward::sim::webhook::{Received, Receiver};
+use siteward::store::{Change, SiteRequest};
+
+use crate::daemon::{Daemon, Province, wait_for};
+
+/// Adds `[alerts]` and its sinks to the province's configuration, and
+/// writes `alerts.toml` beside its policy.
+fn configure(province: &Province, sinks: &[(&str, String, Option<&str>)], alerts_toml: &str) {
+    let mut config = std::fs::read_to_string(&province.watch.config_path).expect("config");
+    config.push_str(
+        "\n[alerts]\npoll_ms = 100\nretry_base_ms = 200\nretry_max_secs = 1\ntimeout_secs = 3\n",
+    );
+    for (name, url, secret) in sinks {
+        config.push_str(&format!(
+            "\n[[alerts.sink]]\nname = \"{name}\"\nkind = \"webhook\"\nurl = \"{url}\"\n"
+        ));
+        if let Some(secret) = secret {
+            config.push_str(secret);
+            config.push('\n');
+        }
+    }
+    std::fs::write(&province.watch.config_path, config).expect("config written");
+    let dir = province
+        .watch
+        .config
+        .policies
+        .dir
+        .as_ref()
+        .expect("policy dir");
+    std::fs::write(dir.join("alerts.toml"), alerts_toml).expect("alerts.toml");
+}
+
+/// The critical findings open (or acknowledged) in the store, by id.
+fn critical_open(province: &Province) -> BTreeMap<i64, siteward::store::StoredFinding> {
+    province
+        .store
+        .findings(&[FindingStatus::Open, FindingStatus::Acknowledged])
+        .expect("findings")
+        .into_iter()
+        .filter(|f| f.severity == Severity::Critical)
+        .map(|f| (f.id, f))
+        .collect()
+}
+
+/// Whether every real case of the province is open (confirmed).
+fn all_cases_open(province: &Province) -> bool {
+    let open: BTreeSet<(String, String)> = province
+        .store
+        .findings(&[FindingStatus::Open, FindingStatus::Acknowledged])
+        .expect("findings")
+        .into_iter()
+        .map(|f| (f.subject, f.kind.to_string()))
+        .collect();
+    EXPECTED
+        .iter()
+        .all(|(subject, kind)| open.contains(&(subject.to_string(), kind.to_string())))
+}
+
+fn ids(message: &Received) -> Vec<i64> {
+    message.body["findings"]
+        .as_array()
+        .expect("findings listed")
+        .iter()
+        .map(|f| f["id"].as_i64().expect("id"))
+        .collect()
+}
+
+fn of_kind<'a>(received: &'a [Received], path: &str, kind: &str) -> Vec<&'a Received> {
+    received
+        .iter()
+        .filter(|r| r.path == path && r.body["kind"] == kind)
+        .collect()
+}
+
+/// The office hears of each critical finding once, grouped per
+/// organization, signed and keyed; again after the repeat interval until
+/// someone acknowledges it; when it resolves; and when it is past its
+/// deadline, when the supervising office (an escalation route) hears of
+/// it too, and of nothing else.
+#[test]
+fn offices_hear_once_then_again_until_acknowledged_then_resolved_and_escalated() {
+    let province = Province::start();
+    let receiver = province
+        .runtime
+        .block_on(Receiver::start(Some("s3cret".into())))
+        .expect("receiver");
+    configure(
+        &province,
+        &[
+            (
+                "office",
+                receiver.url("/office"),
+                Some("secret = \"s3cret\""),
+            ),
+            (
+                "supervisor",
+                receiver.url("/supervisor"),
+                Some("secret_env = \"SUPERVISOR_SECRET\""),
+            ),
+        ],
+        r#"
+[[route]]
+severities = ["critical"]
+sinks = ["office"]
+
+[[route]]
+severities = ["critical"]
+sinks = ["supervisor"]
+escalation = true
+
+[timing]
+group_wait_secs = 1
+group_interval_secs = 2
+repeat_interval_secs = 4
+
+[deadlines]
+unit = "seconds"
+critical = 10
+"#,
+    );
+    let daemon = Daemon::start(
+        &province.watch,
+        &[
+            "--every",
+            "probe=2",
+            "--every",
+            "feeds=3",
+            "--every",
+            "discover=600",
+        ],
+        &[("SUPERVISOR_SECRET", "s3cret")],
+    );
+    // Every critical case confirmed, and told.
+    let opened: BTreeMap<i64, siteward::store::StoredFinding> =
+        wait_for(Duration::from_secs(120), &daemon, || {
+            let open = critical_open(&province);
+            let received = receiver.received();
+            let told: BTreeSet<i64> = of_kind(&received, "/office", "opened")
+                .iter()
+                .flat_map(|m| ids(m))
+                .collect();
+            (all_cases_open(&province) && open.keys().all(|id| told.contains(id))).then_some(open)
+        });
+    let org_names: BTreeMap<i64, String> = province
+        .store
+        .orgs()
+        .expect("orgs")
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    let received = receiver.received();
+    let told = of_kind(&received, "/office", "opened");
+    let mut seen = BTreeSet::new();
+    for message in &told {
+        assert!(message.signed, "signed: {}", message.body);
+        assert!(!message.repeat, "a key delivered twice: {}", message.key);
+        for id in ids(message) {
+            assert!(seen.insert(id), "finding {id} told as opened twice");
+            // One message per organization: its findings are all that
+            // organization's.
+            let org = opened
+                .get(&id)
+                .and_then(|f| f.org_id)
+                .and_then(|org| org_names.get(&org).cloned());
+            assert_eq!(
+                message.body["organization"].as_str().map(str::to_string),
+                org,
+                "{}",
+                message.body
+            );
+        }
+    }
+    assert!(
+        told.iter().any(|m| ids(m).len() >= 2),
+        "findings of one organization confirmed together arrive in one message: {:?}",
+        told.iter().map(|m| ids(m)).collect::<Vec<_>>()
+    );
+    let first = &told[0].body["findings"][0];
+    for field in [
+        "id", "kind", "severity", "status", "subject", "since", "summary", "action",
+    ] {
+        assert!(!first[field].is_null(), "{field} in {first}");
+    }
+    assert!(
+        first["since"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("+08:00")),
+        "{first}"
+    );
+
+    // Repeated while open; an acknowledgement stops it.
+    let acked = *opened.keys().next().expect("a finding");
+    wait_for(Duration::from_secs(30), &daemon, || {
+        of_kind(&receiver.received(), "/office", "repeat")
+            .iter()
+            .any(|m| ids(m).contains(&acked))
+            .then_some(())
+    });
+    province
+        .store
+        .acknowledge_finding(acked, "tester", "on it", chrono::Utc::now())
+        .expect("ack");
+    // A message claimed before the acknowledgement may still arrive.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mark = receiver.received().len();
+    wait_for(Duration::from_secs(30), &daemon, || {
+        (of_kind(&receiver.received()[mark..], "/office", "repeat").len() >= 2).then_some(())
+    });
+    for message in of_kind(&receiver.received()[mark..], "/office", "repeat") {
+        assert!(
+            !ids(message).contains(&acked),
+            "finding {acked} repeated after its acknowledgement: {}",
+            message.body
+        );
+    }
+
+    // Past the deadline: the office and the supervisor hear of it; the
+    // supervisor heard of nothing before.
+    wait_for(Duration::from_secs(60), &daemon, || {
+        let received = receiver.received();
+        let overdue: BTreeSet<i64> = of_kind(&received, "/supervisor", "overdue")
+            .iter()
+            .flat_map(|m| ids(m))
+            .collect();
+        opened.keys().all(|id| overdue.contains(id)).then_some(())
+    });
+    let received = receiver.received();
+    assert!(
+        received
+            .iter()
+            .filter(|r| r.path == "/supervisor")
+            .all(|r| r.body["kind"] == "overdue" && r.signed),
+        "the supervisor hears only of overdue findings"
+    );
+    assert!(!of_kind(&received, "/office", "overdue").is_empty());
+
+    // Resolved: the open-data site is approved and goes live.
+    let unapproved = opened
+        .values()
+        .find(|f| f.subject == "data.lanzhou.gov.cn")
+        .expect("the unapproved site is critical and open")
+        .id;
+    let at = Change::now("tester");
+    let policy = &province.watch.policy;
+    province
+        .store
+        .request_site(
+            &SiteRequest {
+                name: "兰州市政府数据开放平台".into(),
+                org: "兰州市人民政府办公室".into(),
+                kind: SiteKind::Special,
+                domains: vec!["data.lanzhou.gov.cn".parse().expect("host")],
+                code: None,
+                icp_filing: None,
+                psb_filing: None,
+                exception: None,
+            },
+            policy,
+            &at,
+        )
+        .expect("requested");
+    province
+        .store
+        .transition_site(
+            "data.lanzhou.gov.cn",
+            &SiteAction::Approve {
+                reference: "兰政办函〔2026〕9号".into(),
+            },
+            policy,
+            &at,
+        )
+        .expect("approved");
+    province
+        .store
+        .transition_site(
+            "data.lanzhou.gov.cn",
+            &SiteAction::GoLive {
+                code: Some("6201000012".parse().expect("code")),
+            },
+            policy,
+            &at,
+        )
+        .expect("live");
+    wait_for(Duration::from_secs(60), &daemon, || {
+        of_kind(&receiver.received(), "/office", "resolved")
+            .iter()
+            .any(|m| ids(m).contains(&unapproved))
+            .then_some(())
+    });
+    let all = receiver.received();
+    let keys: BTreeSet<&str> = all.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys.len(), all.len(), "no key delivered twice");
+    drop(daemon);
+}
+
+/// The receiver is down: messages are retried with backoff, none lost.
+/// `kill -9` with over 100 undelivered, the receiver back, a restart:
+/// every message is delivered, none twice.
+#[test]
+fn kill_9_with_undelivered_messages_then_all_delivered_once() {
+    let province = Province::start();
+    let receiver = province
+        .runtime
+        .block_on(Receiver::start(None))
+        .expect("receiver");
+    receiver.set_down(true);
+    let sinks: Vec<(String, String)> = (0..20)
+        .map(|n| (format!("office{n}"), receiver.url(&format!("/office{n}"))))
+        .collect();
+    let sink_refs: Vec<(&str, String, Option<&str>)> = sinks
+        .iter()
+        .map(|(name, url)| (name.as_str(), url.clone(), None))
+        .collect();
+    // No route: every sink hears of every critical finding.
+    configure(
+        &province,
+        &sink_refs,
+        "[timing]\ngroup_wait_secs = 0\ngroup_interval_secs = 1\n",
+    );
+    let args = [
+        "--every",
+        "probe=2",
+        "--every",
+        "feeds=3",
+        "--every",
+        "discover=600",
+    ];
+    let mut daemon = Daemon::start(&province.watch, &args, &[]);
+    let before = wait_for(Duration::from_secs(120), &daemon, || {
+        let outbox = province.store.notifications(None, 10_000).expect("outbox");
+        (outbox.len() >= 100 && outbox.iter().all(|n| n.attempts >= 2)).then_some(outbox.len())
+    });
+    assert!(
+        receiver.refused() >= 2 * before,
+        "each message was tried at least twice"
+    );
+    daemon.signal("KILL");
+    daemon.wait(Duration::from_secs(10));
+    let pending = province
+        .store
+        .notifications(Some(siteward::alerts::NotificationStatus::Pending), 10_000)
+        .expect("outbox");
+    assert!(pending.len() >= 100, "{} undelivered", pending.len());
+    assert!(receiver.received().is_empty());
+
+    receiver.set_down(false);
+    let started = Instant::now();
+    let daemon = Daemon::start(&province.watch, &args, &[]);
+    let outbox = wait_for(Duration::from_secs(60), &daemon, || {
+        let outbox = province.store.notifications(None, 10_000).expect("outbox");
+        outbox
+            .iter()
+            .all(|n| n.status == siteward::alerts::NotificationStatus::Delivered)
+            .then_some(outbox)
+    });
+    let received = receiver.received();
+    let keys: BTreeSet<&str> = received.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys.len(), received.len(), "a message delivered twice");
+    for n in &outbox {
+        assert!(
+            keys.contains(n.key.as_str()),
+            "message {} not received",
+            n.id
+        );
+    }
+    assert!(received.len() >= pending.len());
+    eprintln!(
+        "{} messages delivered {:.1} s after the restart",
+        received.len(),
+        started.elapsed().as_secs_f64()
+    );
+    drop(daemon);
+}
