@@ -113,8 +113,8 @@ pub struct AlertsConfig {
     /// it again).
     pub max_attempts: u32,
     /// Signs what goes to organizations' own webhooks (`org add
-    /// --webhook`); unsigned when unset.
-    pub org_webhook_secret: Option<Secret>,
+    /// --webhook`); unsigned when empty.
+    pub org_webhook_secret: Secret,
 }
 
 impl Default for AlertsConfig {
@@ -127,7 +127,7 @@ impl Default for AlertsConfig {
             retry_max_secs: 900,
             // About a day and a half of retrying at the largest delay.
             max_attempts: 150,
-            org_webhook_secret: None,
+            org_webhook_secret: Secret::default(),
         }
     }
 }
@@ -175,11 +175,15 @@ impl SinkConfig {
 }
 
 /// A secret: never printed, not even by `Debug`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

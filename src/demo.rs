@@ -2,8 +2,11 @@
 //! province of `sim::region` (healthy portals among the six real cases,
 //! accounts, dangling records), a temporary SQLite database and the
 //! daemon on a schedule of seconds, and prints each finding as it opens
-//! and resolves, then a summary of what was found. Ctrl-C (or
-//! `--seconds`) stops it; its temporary files are removed.
+//! and resolves, then a summary of what was found. A webhook receiver
+//! on loopback stands for an office's: the critical findings are routed
+//! to it, and the demo prints each message it receives (signature
+//! checked). Ctrl-C (or `--seconds`) stops it; its temporary files are
+//! removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -57,7 +60,22 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
     let mut config = load_config(Some(&config_file), None)?;
     // Ctrl-C must end the demo within seconds.
     config.daemon.shutdown_grace_secs = 2;
-    let policy = Policy::load(config.policies.dir.as_deref())?;
+    // An office's webhook, on loopback: every critical finding goes to it.
+    let receiver = crate::sim::webhook::Receiver::start(Some(DEMO_SECRET.to_string()))
+        .await
+        .context("cannot start the webhook receiver")?;
+    config.alerts.sink.push(crate::config::SinkConfig {
+        name: "office".into(),
+        kind: crate::config::SinkKind::Webhook,
+        url: receiver.url("/hook"),
+        secret: Some(crate::config::Secret::new(DEMO_SECRET.to_string())),
+        secret_env: None,
+    });
+    config.alerts.poll_ms = 250;
+    let mut policy = Policy::load(config.policies.dir.as_deref())?;
+    // Seconds, not Alertmanager's half minute: the demo is short.
+    policy.alerts.timing.group_wait = Duration::from_secs(2);
+    policy.alerts.timing.group_interval = Duration::from_secs(5);
     let store = Store::open(&url)?;
     let registered = store.clone();
     let register_policy = policy.clone();
@@ -75,8 +93,9 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
     )?;
     writeln!(
         out,
-        "the daemon probes every host name every {} s; findings appear as they are confirmed (Ctrl-C stops)\n",
-        PROBE_EVERY.as_secs()
+        "the daemon probes every host name every {} s; findings appear as they are confirmed, and critical ones are sent to a webhook at {} (Ctrl-C stops)\n",
+        PROBE_EVERY.as_secs(),
+        receiver.url("/hook")
     )?;
 
     let app = Arc::new(App::new(config, Some(config_file), policy, store.clone()));
@@ -109,6 +128,7 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
         .map(|(subject, kind)| (subject.to_string(), kind.to_string()))
         .collect();
     let mut last: Vec<StoredFinding>;
+    let mut heard = 0;
     loop {
         let stopping = shutdown.is_cancelled() || daemon.is_finished();
         let findings = db(&store, |s| s.findings(&[])).await?;
@@ -125,6 +145,11 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
                 _ => {}
             }
         }
+        let received = receiver.received();
+        for message in &received[heard..] {
+            print_message(&mut out, message)?;
+        }
+        heard = received.len();
         let open: BTreeSet<(String, String)> = findings
             .iter()
             .filter(|f| f.status == FindingStatus::Open)
@@ -147,7 +172,38 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     daemon.await.context("the daemon stopped unexpectedly")??;
+    for message in &receiver.received()[heard..] {
+        print_message(&mut out, message)?;
+    }
     summary(&mut out, &last, &expected, all_flagged_at)?;
+    writeln!(
+        out,
+        "the webhook received {} message(s), each signed and keyed",
+        receiver.received().len()
+    )?;
+    Ok(())
+}
+
+/// The secret the demo's webhook checks signatures with.
+const DEMO_SECRET: &str = "demo-secret";
+
+/// One message the webhook received, as its office would read it.
+fn print_message(out: &mut impl Write, message: &crate::sim::webhook::Received) -> Result<()> {
+    let subjects: Vec<&str> = message.body["findings"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|f| f["subject"].as_str()).collect())
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "    ↳ webhook 收到{}: {}\n      {}",
+        if message.signed {
+            "（签名有效）"
+        } else {
+            "（签名无效）"
+        },
+        message.body["title"].as_str().unwrap_or_default(),
+        subjects.join("、")
+    )?;
     Ok(())
 }
 

@@ -43,16 +43,15 @@ impl App {
     fn destination(&self, sink: &str) -> Result<(String, Option<Secret>)> {
         let config = self.config();
         if let Some(found) = config.alerts.sink(sink) {
-            return Ok((
-                found.url.clone(),
-                found.secret().map_err(InvalidInput)?,
-            ));
+            return Ok((found.url.clone(), found.secret().map_err(InvalidInput)?));
         }
         if let Some(contact) = own_webhook_contact(sink) {
             let url = self.store.contact(contact)?.ok_or_else(|| {
                 anyhow!("the organization's webhook (contact {contact}) was removed")
             })?;
-            return Ok((url, config.alerts.org_webhook_secret.clone()));
+            let secret =
+                Some(config.alerts.org_webhook_secret.clone()).filter(|s| !s.expose().is_empty());
+            return Ok((url, secret));
         }
         Err(InvalidInput(format!(
             "no sink `{sink}`: the configuration defines {}",

@@ -50,6 +50,7 @@ impl Context {
         json: bool,
     ) -> Result<Context> {
         let policy = Policy::load(config.policies.dir.as_deref())?;
+        crate::app::alerts::check_routes(&config, &policy)?;
         let store = Store::open(&config.database.url)?;
         Ok(Context {
             app: App::new(config, config_file, policy, store),

@@ -54,7 +54,8 @@ pub fn org_json(org: &Organization) -> Value {
         "level": org.level,
         "parent": org.parent,
         "emails": org.emails,
-        "webhooks": org.webhooks,
+        // A webhook's path and query carry its secret: never shown.
+        "webhooks": org.webhooks.iter().map(|w| crate::alerts::mask_url(w)).collect::<Vec<_>>(),
     })
 }
 
@@ -187,8 +188,8 @@ pub fn orgs_table(orgs: &[Organization]) -> Table {
             org.parent.clone().unwrap_or_default(),
             org.emails
                 .iter()
-                .chain(&org.webhooks)
                 .cloned()
+                .chain(org.webhooks.iter().map(|w| crate::alerts::mask_url(w)))
                 .collect::<Vec<_>>()
                 .join(", "),
         ]);

@@ -642,7 +642,13 @@ pub fn write_orgs(orgs: &[Organization], lang: HeaderLang, out: impl Write) -> s
                 level_label(org.level, lang),
                 org.parent.as_deref().unwrap_or_default(),
                 &org.emails.join(";"),
-                &org.webhooks.join(";"),
+                // Masked: an export is handed around; a webhook's path
+                // and query carry its secret.
+                &org.webhooks
+                    .iter()
+                    .map(|w| crate::alerts::mask_url(w))
+                    .collect::<Vec<_>>()
+                    .join(";"),
             ])
             .map_err(csv_error)?;
     }

@@ -301,6 +301,69 @@ critical = 10
     let all = receiver.received();
     let keys: BTreeSet<&str> = all.iter().map(|r| r.key.as_str()).collect();
     assert_eq!(keys.len(), all.len(), "no key delivered twice");
+
+    // The commands, as an administrator uses them beside the daemon.
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+            .arg("--config")
+            .arg(&province.watch.config_path)
+            .args(args)
+            .env("SUPERVISOR_SECRET", "s3cret")
+            .output()
+            .expect("siteward runs");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    let (ok, stdout, stderr) = cli(&["alerts", "test", "supervisor"]);
+    assert!(
+        ok && stdout.contains("answered 200 (accepted)"),
+        "{stdout}{stderr}"
+    );
+    let test = receiver
+        .received()
+        .last()
+        .cloned()
+        .expect("the test message");
+    assert!(test.signed && test.body["kind"] == "test", "{}", test.body);
+    let (ok, _, stderr) = cli(&["alerts", "test", "nosuch"]);
+    assert!(
+        !ok && stderr.contains("no sink `nosuch`") && stderr.contains("office, supervisor"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = cli(&["--json", "alerts", "list", "--status", "delivered"]);
+    assert!(ok, "{stderr}");
+    assert!(!stdout.contains("s3cret"), "{stdout}");
+    let listed: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert!(!listed.is_empty() && listed.iter().all(|n| n["status"] == "delivered"));
+    let delivered = listed[0]["id"].as_i64().expect("id").to_string();
+    let (ok, _, stderr) = cli(&["alerts", "retry", &delivered]);
+    assert!(!ok && stderr.contains("was delivered"), "{stderr}");
+    let (ok, stdout, stderr) = cli(&["findings", "show", &acked.to_string()]);
+    assert!(ok, "{stderr}");
+    for word in ["opened", "acknowledged", "tester", "on it", "events:"] {
+        assert!(stdout.contains(word), "`{word}` in:\n{stdout}");
+    }
+    let (ok, stdout, stderr) = cli(&["--json", "findings", "--overdue"]);
+    assert!(ok, "{stderr}");
+    let overdue: BTreeSet<i64> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .inspect(|f| assert!(f["deadline"].is_string(), "{f}"))
+        .map(|f| f["id"].as_i64().expect("id"))
+        .collect();
+    assert!(
+        opened
+            .keys()
+            .filter(|id| **id != unapproved)
+            .all(|id| overdue.contains(id)),
+        "{overdue:?}"
+    );
     drop(daemon);
 }
 

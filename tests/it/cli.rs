@@ -637,3 +637,74 @@ fn the_audit_trail_is_append_only() {
     }
     assert_eq!(sw.json_lines(&["audit", "--json"]).len(), 1);
 }
+
+/// An organization's webhook carries its secret in its path or query:
+/// `org show`, `org list` and exports mask it. A sink with a bad URL, or
+/// a route naming a sink nobody configured, is refused with its name.
+#[test]
+fn webhook_secrets_are_masked_and_bad_sinks_refused() {
+    let sw = Siteward::new();
+    sw.ok(&[
+        "org",
+        "add",
+        "--name",
+        "兰州市人民政府办公室",
+        "--division",
+        "620100",
+        "--level",
+        "prefecture",
+        "--webhook",
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=TOPSECRET",
+    ]);
+    for args in [
+        &["org", "show", "兰州市人民政府办公室"][..],
+        &["--json", "org", "show", "兰州市人民政府办公室"],
+        &["org", "list"],
+        &["export", "orgs"],
+    ] {
+        let shown = sw.ok(args);
+        assert!(
+            !shown.contains("TOPSECRET"),
+            "{args:?} shows the secret:\n{shown}"
+        );
+        assert!(shown.contains("qyapi.weixin.qq.com"), "{args:?}:\n{shown}");
+    }
+
+    let config = sw.path("siteward.toml");
+    std::fs::write(
+        &config,
+        "[[alerts.sink]]\nname = \"office\"\nkind = \"webhook\"\nurl = \"ftp://10.0.0.1/hook?token=TOPSECRET\"\n",
+    )
+    .expect("config");
+    let (code, stderr) = sw.fails(&["--config", &config, "org", "list"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`office`") && stderr.contains("not an http or https URL"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("TOPSECRET"), "{stderr}");
+
+    let policies = sw.path("policies");
+    std::fs::create_dir_all(&policies).expect("dir");
+    std::fs::write(
+        format!("{policies}/siteward.toml"),
+        include_str!("../../policies/siteward.toml"),
+    )
+    .expect("policy");
+    std::fs::write(
+        format!("{policies}/alerts.toml"),
+        "[[route]]\nseverities = [\"critical\"]\nsinks = [\"duty\"]\n",
+    )
+    .expect("alerts");
+    std::fs::write(
+        &config,
+        format!("[policies]\ndir = \"{policies}\"\n\n[[alerts.sink]]\nname = \"office\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\n"),
+    )
+    .expect("config");
+    let (code, stderr) = sw.fails(&["--config", &config, "org", "list"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("line 1") && stderr.contains("sink `duty`") && stderr.contains("office"),
+        "{stderr}"
+    );
+}

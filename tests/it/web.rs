@@ -331,6 +331,10 @@ async fn connections_per_address_are_limited_and_requests_name_their_sender() {
                 }
                 // A slow platform: the connections overlap unless limited.
                 tokio::time::sleep(Duration::from_millis(60)).await;
+                // Counted out before answering: the client frees its slot
+                // once answered, and this task may be scheduled after the
+                // next connection arrives.
+                counting.fetch_sub(1, Ordering::SeqCst);
                 let body = "<html><title>站点</title></html>";
                 let _ = tcp
                     .write_all(
@@ -341,7 +345,6 @@ async fn connections_per_address_are_limited_and_requests_name_their_sender() {
                         .as_bytes(),
                     )
                     .await;
-                counting.fetch_sub(1, Ordering::SeqCst);
             });
         }
     });
