@@ -76,7 +76,7 @@ impl Message {
 
 /// `【siteward】兰州市人民政府：新确认 2 项问题`.
 fn title(kind: NotificationKind, organization: Option<&str>, count: usize) -> String {
-    let who = organization.unwrap_or("siteward");
+    let who = organization.unwrap_or("未登记主办单位的域名");
     match kind {
         NotificationKind::Opened => format!("【网站监测】{who}：新确认 {count} 项问题，请及时整改"),
         NotificationKind::Repeat => format!("【网站监测】{who}：{count} 项问题仍未整改"),

@@ -491,9 +491,9 @@ pub async fn judge_at(app: &App, policy: &Policy, now: chrono::DateTime<Utc>) ->
     .await?;
     // Logged once: at its opening (a repeat sweep does not log again).
     for finding in &planned.unrouted {
-        tracing::warn!(
+        tracing::info!(
             finding,
-            "a confirmed finding matches no alert route: nobody is told of it"
+            "a confirmed finding matches no alert route: nobody is told of it (counted in `siteward status`)"
         );
         super::Counters::bump(&app.counters.alerts_unrouted);
     }

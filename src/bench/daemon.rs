@@ -46,6 +46,9 @@ pub struct DaemonReport {
     pub sigterm_to_exit_secs: f64,
     pub exit_status: Option<i32>,
     pub interrupted_run_status: String,
+    /// With alerts: the findings the webhook received in messages, 20 s
+    /// after the cycle.
+    pub alerts_received: Option<usize>,
 }
 
 /// A memory figure of a process from /proc, in MiB.
@@ -121,14 +124,35 @@ fn probe_runs(store: &Store) -> Result<Vec<Run>> {
     Ok(store.runs(Some(Job::Probe), 100)?)
 }
 
-pub fn run(count: usize, concurrency: usize, sigterm_after: Duration) -> Result<DaemonReport> {
+pub fn run(
+    count: usize,
+    concurrency: usize,
+    sigterm_after: Duration,
+    with_alerts: bool,
+) -> Result<DaemonReport> {
     let runtime = crate::commands::runtime()?;
     let world = runtime
         .block_on(world::start(count))
         .context("cannot start the simulated world")?;
+    let receiver = if with_alerts {
+        Some(
+            runtime
+                .block_on(crate::sim::webhook::Receiver::start(None))
+                .context("cannot start the webhook receiver")?,
+        )
+    } else {
+        None
+    };
     let dir = std::env::temp_dir().join(format!("siteward-bench-daemon-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let outcome = measure(&world, &dir, count, concurrency, sigterm_after);
+    let outcome = measure(
+        &world,
+        &dir,
+        count,
+        concurrency,
+        sigterm_after,
+        receiver.as_ref(),
+    );
     let _ = std::fs::remove_dir_all(&dir);
     drop(world);
     outcome
@@ -141,6 +165,7 @@ fn prepare(
     dir: &Path,
     concurrency: usize,
     url: &str,
+    sink: Option<&str>,
 ) -> Result<(std::path::PathBuf, Store, f64)> {
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, &world.ca_pem)?;
@@ -173,6 +198,18 @@ fn prepare(
             ca.display()
         ),
     )?;
+    if let Some(sink) = sink {
+        // Every critical finding to one webhook, one message per group.
+        let mut text = std::fs::read_to_string(&config)?;
+        text.push_str(&format!(
+            "\n[alerts]\npoll_ms = 1000\n\n[[alerts.sink]]\nname = \"bench\"\nkind = \"webhook\"\nurl = \"{sink}\"\n"
+        ));
+        std::fs::write(&config, text)?;
+        std::fs::write(
+            policies.join("alerts.toml"),
+            "[timing]\ngroup_wait_secs = 1\ngroup_interval_secs = 5\n",
+        )?;
+    }
 
     // The registry: every host name a live site, with the name, organizer
     // and code its homepage shows.
@@ -210,9 +247,11 @@ fn measure(
     count: usize,
     concurrency: usize,
     sigterm_after: Duration,
+    receiver: Option<&crate::sim::webhook::Receiver>,
 ) -> Result<DaemonReport> {
     let url = format!("sqlite://{}", dir.join("siteward.db").display());
-    let (config, store, import_seconds) = prepare(world, dir, concurrency, &url)?;
+    let sink = receiver.map(|r| r.url("/hook"));
+    let (config, store, import_seconds) = prepare(world, dir, concurrency, &url, sink.as_deref())?;
 
     // Idle: a schedule that does not fire during the measurement.
     let mut daemon = start(&config, "probe=86400", &dir.join("idle.log"))?;
@@ -237,6 +276,12 @@ fn measure(
     let idle_after_cycle_rss_mb = proc_mb(pid, "VmRSS:");
     std::thread::sleep(Duration::from_secs(19));
     let settled = proc_mb(pid, "VmRSS:");
+    let alerts_received = receiver.map(|r| {
+        r.received()
+            .iter()
+            .map(|m| m.body["findings"].as_array().map_or(0, Vec::len))
+            .sum()
+    });
     let settled_after_cycle_rss_mb = probe_runs(&store)?
         .first()
         .is_some_and(|r| r.id == run.id)
@@ -282,6 +327,7 @@ fn measure(
         sigterm_to_exit_secs,
         exit_status: status.code(),
         interrupted_run_status: interrupted,
+        alerts_received,
     })
 }
 
@@ -354,7 +400,7 @@ pub fn run_shared(
     let dir = std::env::temp_dir().join(format!("siteward-bench-shared-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let outcome = (|| {
-        let (config, store, _) = prepare(&world, &dir, concurrency, url)?;
+        let (config, store, _) = prepare(&world, &dir, concurrency, url, None)?;
         let mut daemons = Vec::new();
         for n in 0..instances.max(1) {
             daemons.push(start(

@@ -15,6 +15,7 @@ use crate::probe::run::{Probes, Target};
 use crate::sim::world;
 use crate::store::Store;
 
+pub mod alerts;
 pub mod daemon;
 
 #[derive(Debug, Clone, Serialize)]

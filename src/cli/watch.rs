@@ -73,6 +73,19 @@ pub struct BenchArgs {
     /// seconds.
     #[arg(long, default_value_t = 5, requires = "daemon")]
     pub sigterm_after: u64,
+    /// With --daemon: also deliver alerts, every critical finding to a
+    /// webhook receiver on loopback, to measure what the sender costs.
+    #[arg(long, requires = "daemon")]
+    pub with_alerts: bool,
+    /// Measure alerts instead: --findings critical findings opened at
+    /// once across --organizations organizations, each with its own
+    /// webhook; planning, delivery until all are accepted, peak memory.
+    #[arg(long, conflicts_with_all = ["daemon", "growth"])]
+    pub alerts: bool,
+    #[arg(long, default_value_t = 10_000, requires = "alerts")]
+    pub findings: usize,
+    #[arg(long, default_value_t = 500, requires = "alerts")]
+    pub organizations: usize,
 }
 
 #[derive(Debug, Args)]

@@ -61,11 +61,23 @@ pub(super) fn bench(
         }
         return Ok(());
     }
+    if args.alerts {
+        let report = super::with_spinner(json, "benchmark running", || {
+            crate::bench::alerts::run(args.findings, args.organizations)
+        })?;
+        if json {
+            crate::output::json_line(out, &report)?;
+        } else {
+            writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        }
+        return Ok(());
+    }
     if args.daemon {
         let report = crate::bench::daemon::run(
             args.hosts,
             concurrency,
             Duration::from_secs(args.sigterm_after),
+            args.with_alerts,
         )?;
         if json {
             crate::output::json_line(out, &report)?;

@@ -632,20 +632,26 @@ pub fn status_detail(status: &crate::app::status::Status, out: &mut impl Write) 
     }
     writeln!(out)?;
     if status.schedules.is_empty() {
-        return writeln!(
+        writeln!(
             out,
             "No job scheduled yet (the daemon records them when it starts)."
-        );
+        )?;
+    } else {
+        let mut table = Table::new(&["job", "schedule", "next run"]);
+        for schedule in &status.schedules {
+            table.row(vec![
+                schedule.job.to_string(),
+                schedule.expression.clone(),
+                crate::clock::show(schedule.next_at),
+            ]);
+        }
+        table.print(out)?;
     }
-    let mut table = Table::new(&["job", "schedule", "next run"]);
-    for schedule in &status.schedules {
-        table.row(vec![
-            schedule.job.to_string(),
-            schedule.expression.clone(),
-            crate::clock::show(schedule.next_at),
-        ]);
-    }
-    table.print(out)
+    writeln!(
+        out,
+        "\nAlerts: {} waiting to be delivered, {} failed (`siteward alerts list`); {} open finding(s) reach no sink (no route in policies/alerts.toml matches them).",
+        status.alerts.pending, status.alerts.failed, status.alerts.unrouted
+    )
 }
 
 /// `status --json`.
@@ -671,5 +677,10 @@ pub fn status_json(status: &crate::app::status::Status) -> Value {
             "expression": s.expression,
             "next_at": time(Some(s.next_at)),
         })).collect::<Vec<_>>(),
+        "alerts": {
+            "pending": status.alerts.pending,
+            "failed": status.alerts.failed,
+            "unrouted": status.alerts.unrouted,
+        },
     })
 }

@@ -158,22 +158,26 @@ fn sinks_of<C: Sql>(
     ))
 }
 
-/// Adds `finding` to the message of `(sink, org, kind)` still gathering,
-/// or starts one: due after `group_wait`, and no sooner than
+/// Adds `findings` to the message of `(sink, org, kind)` still
+/// gathering, or starts one: due after `group_wait`, and no sooner than
 /// `group_interval` after the group's previous message.
 fn enqueue<C: Sql>(
     c: &mut C,
     alerting: &Alerting,
-    sink: &str,
-    org_id: Option<i64>,
-    kind: NotificationKind,
-    finding: i64,
+    group: &Group,
+    findings: &[i64],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let (sink, org_id, kind) = (group.0.as_str(), group.1, group.2);
     if let Some(mut row) = c.gathering_notification(sink, org_id, kind.as_str())? {
         let mut ids: Vec<i64> = serde_json::from_str(&row.findings).unwrap_or_default();
-        if !ids.contains(&finding) {
-            ids.push(finding);
+        let before = ids.len();
+        for id in findings {
+            if !ids.contains(id) {
+                ids.push(*id);
+            }
+        }
+        if ids.len() != before {
             row.findings = serde_json::to_string(&ids).unwrap_or_default();
             c.update_notification(&row)?;
         }
@@ -191,13 +195,40 @@ fn enqueue<C: Sql>(
         sink: sink.to_string(),
         org_id,
         kind: kind.as_str().to_string(),
-        findings: serde_json::to_string(&[finding]).unwrap_or_default(),
+        findings: serde_json::to_string(findings).unwrap_or_default(),
         status: NotificationStatus::Pending.as_str().to_string(),
         created_at: to_db(now),
         send_after: to_db(due),
         next_attempt_at: to_db(due),
     })?;
     Ok(())
+}
+
+/// One message's group: sink, organization, kind.
+type Group = (String, Option<i64>, NotificationKind);
+
+/// Findings gathered per group, then written once per group.
+#[derive(Default)]
+struct Gathered(BTreeMap<Group, Vec<i64>>);
+
+impl Gathered {
+    fn add(&mut self, sinks: Vec<String>, org: Option<i64>, kind: NotificationKind, id: i64) {
+        for sink in sinks {
+            self.0.entry((sink, org, kind)).or_default().push(id);
+        }
+    }
+
+    fn write<C: Sql>(
+        self,
+        c: &mut C,
+        alerting: &Alerting,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for (group, ids) in &self.0 {
+            enqueue(c, alerting, group, ids, now)?;
+        }
+        Ok(())
+    }
 }
 
 /// Plans the messages of what happened to findings: confirmed (or
@@ -212,6 +243,7 @@ pub fn plan<C: Sql>(
     let mut planned = Planned::default();
     let mut cache = BTreeMap::new();
     let mut told_open = Vec::new();
+    let mut gathered = Gathered::default();
     for h in happened {
         let kind = match h.change {
             EventKind::Opened | EventKind::Reopened => NotificationKind::Opened,
@@ -239,14 +271,13 @@ pub fn plan<C: Sql>(
             }
             continue;
         }
-        for sink in &sinks {
-            enqueue(c, alerting, sink, h.org_id, kind, h.finding_id, now)?;
-        }
+        gathered.add(sinks, h.org_id, kind, h.finding_id);
         planned.told += 1;
         if kind == NotificationKind::Opened {
             told_open.push(h.finding_id);
         }
     }
+    gathered.write(c, alerting, now)?;
     c.set_findings_notified(&told_open, to_db(now))?;
     Ok(planned)
 }
@@ -279,6 +310,7 @@ pub fn sweep<C: Sql>(
     )?;
     let mut swept = Swept::default();
     let mut cache = BTreeMap::new();
+    let mut gathered = Gathered::default();
     let (mut repeated, mut overdue) = (Vec::new(), Vec::new());
     for row in rows {
         let f = stored_from_row(row)?;
@@ -292,17 +324,7 @@ pub fn sweep<C: Sql>(
                 .is_some_and(|due| due <= now)
         {
             let sinks = sinks_of(c, alerting, &mut cache, NotificationKind::Overdue, facts)?;
-            for sink in &sinks {
-                enqueue(
-                    c,
-                    alerting,
-                    sink,
-                    f.org_id,
-                    NotificationKind::Overdue,
-                    f.id,
-                    now,
-                )?;
-            }
+            gathered.add(sinks, f.org_id, NotificationKind::Overdue, f.id);
             overdue.push(f.id);
         }
         if f.status == FindingStatus::Open
@@ -310,24 +332,15 @@ pub fn sweep<C: Sql>(
             && f.notified_at.unwrap_or(opened) <= now - repeat
         {
             let sinks = sinks_of(c, alerting, &mut cache, NotificationKind::Repeat, facts)?;
-            for sink in &sinks {
-                enqueue(
-                    c,
-                    alerting,
-                    sink,
-                    f.org_id,
-                    NotificationKind::Repeat,
-                    f.id,
-                    now,
-                )?;
-            }
-            // Told or not (no route), it waits another interval.
-            repeated.push(f.id);
             if !sinks.is_empty() {
                 swept.repeated += 1;
             }
+            gathered.add(sinks, f.org_id, NotificationKind::Repeat, f.id);
+            // Told or not (no route), it waits another interval.
+            repeated.push(f.id);
         }
     }
+    gathered.write(c, alerting, now)?;
     swept.overdue = overdue.len();
     c.set_findings_overdue(&overdue, to_db(now))?;
     c.set_findings_notified(&repeated, to_db(now))?;

@@ -364,6 +364,24 @@ critical = 10
             .all(|id| overdue.contains(id)),
         "{overdue:?}"
     );
+    // The findings no route sends anywhere (here: all but the critical
+    // ones) are counted.
+    let (ok, stdout, stderr) = cli(&["--json", "status"]);
+    assert!(ok, "{stderr}");
+    let status: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json");
+    let not_critical = province
+        .store
+        .findings(&[FindingStatus::Open, FindingStatus::Acknowledged])
+        .expect("findings")
+        .iter()
+        .filter(|f| f.severity != Severity::Critical)
+        .count();
+    assert!(not_critical > 0);
+    assert_eq!(
+        status["alerts"]["unrouted"], not_critical as u64,
+        "{status}"
+    );
+    assert_eq!(status["alerts"]["failed"], 0, "{status}");
     drop(daemon);
 }
 
