@@ -509,6 +509,38 @@ fn policy_values(policy: &Policy) -> Value {
         "axfr": policy.axfr,
         "takeover_services": policy.takeover.services.len(),
         "divisions": policy.divisions.len(),
+        "alerts": alerts_values(&policy.alerts),
+    })
+}
+
+/// The alert policy's values: routes, timing, deadlines.
+fn alerts_values(alerts: &crate::policy::alerts::Alerts) -> Value {
+    let names = |list: &[crate::findings::Severity]| -> Vec<&str> {
+        list.iter().map(|s| s.as_str()).collect()
+    };
+    json!({
+        "routes": alerts.routes.iter().map(|r| json!({
+            "line": r.line,
+            "kinds": r.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+            "severities": names(&r.severities),
+            "organizations": r.organizations,
+            "divisions": r.divisions,
+            "sinks": r.sinks,
+            "escalation": r.escalation,
+        })).collect::<Vec<_>>(),
+        "group_wait_secs": alerts.timing.group_wait.as_secs(),
+        "group_interval_secs": alerts.timing.group_interval.as_secs(),
+        "repeat_interval_secs": alerts.timing.repeat_interval.as_secs(),
+        "resolved": alerts.timing.resolved,
+        "deadlines": {
+            "unit": match alerts.deadlines.unit {
+                crate::policy::alerts::DeadlineUnit::WorkingDays => "working_days",
+                crate::policy::alerts::DeadlineUnit::Seconds => "seconds",
+            },
+            "by_severity": alerts.deadlines.by_severity.iter().map(|(s, n)| (s.as_str().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "by_kind": alerts.deadlines.by_kind.iter().map(|(k, n)| (k.as_str().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+        },
+        "own_webhook_severities": names(&alerts.own_webhook_severities),
     })
 }
 

@@ -379,3 +379,91 @@ impl Default for OrganizationsEntry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn refused(text: &str) -> String {
+        Alerts::parse("alerts.toml", text)
+            .expect_err("refused")
+            .to_string()
+    }
+
+    #[test]
+    fn a_broken_file_is_refused_with_its_line_and_reason() {
+        let e = refused("\n\n[[route]]\nkinds = [\"dangling\"]\nsinks = [\"office\"]\n");
+        assert!(
+            e.contains("alerts.toml") && e.contains("line 3") && e.contains("`dangling`"),
+            "{e}"
+        );
+        let e = refused("[[route]]\nseverities = [\"critical\"]\n");
+        assert!(e.contains("line 1") && e.contains("names no sink"), "{e}");
+        let e = refused("[[route]]\ndivisions = [\"62a\"]\nsinks = [\"x\"]\n");
+        assert!(e.contains("division `62a`"), "{e}");
+        let e = refused("[timing]\ngroup_wait = 30\n");
+        assert!(e.contains("group_wait"), "{e}");
+        let e = refused("[deadlines]\nurgent = 1\n");
+        assert!(e.contains("`urgent` is not a severity"), "{e}");
+        let e = refused("[deadlines]\ncritical = 0\n");
+        assert!(
+            e.contains("critical must be a whole number of at least 1"),
+            "{e}"
+        );
+        let e = refused("[timing]\nrepeat_interval_hours = 1\nrepeat_interval_secs = 5\n");
+        assert!(e.contains("not both"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_file_and_an_empty_one_give_the_defaults() {
+        let shipped = Alerts::parse("alerts.toml", include_str!("../../policies/alerts.toml"))
+            .expect("valid");
+        let empty = Alerts::parse("alerts.toml", "").expect("valid");
+        assert_eq!(shipped.timing, empty.timing);
+        assert_eq!(shipped.timing.group_wait, Duration::from_secs(30));
+        assert_eq!(shipped.timing.repeat_interval, Duration::from_secs(86_400));
+        assert_eq!(
+            shipped.deadlines.by_severity.get(&Severity::Critical),
+            Some(&1)
+        );
+        assert_eq!(
+            shipped.deadlines.by_severity.get(&Severity::Warning),
+            Some(&5)
+        );
+        assert!(shipped.routes.is_empty());
+    }
+
+    #[test]
+    fn working_days_skip_the_weekend_in_china_time() {
+        let cst = crate::clock::china();
+        let at = |d: u32, h: u32| {
+            cst.with_ymd_and_hms(2026, 12, d, h, 0, 0)
+                .single()
+                .expect("time")
+                .with_timezone(&chrono::Utc)
+        };
+        // 2026-12-04 is a Friday; 23:30 UTC on Friday is Saturday in China.
+        assert_eq!(add_weekdays(at(4, 10), 1), at(7, 10));
+        assert_eq!(add_weekdays(at(5, 10), 1), at(7, 10));
+        assert_eq!(add_weekdays(at(1, 10), 5), at(8, 10));
+        let deadlines = Alerts::parse(
+            "a",
+            "[deadlines]\ncritical = 1\n[deadlines.kinds]\ndangling_cname = 3\n",
+        )
+        .expect("valid")
+        .deadlines;
+        assert_eq!(
+            deadlines.due(FindingKind::DanglingCname, Severity::Critical, at(4, 10)),
+            Some(at(9, 10))
+        );
+        assert_eq!(
+            deadlines.due(FindingKind::CertExpired, Severity::Critical, at(4, 10)),
+            Some(at(7, 10))
+        );
+        assert_eq!(
+            deadlines.due(FindingKind::CertExpiring, Severity::Warning, at(4, 10)),
+            None
+        );
+    }
+}

@@ -188,13 +188,24 @@ pub fn upsert<C: Sql>(
                 .iter()
                 .filter(|e| !before.emails.contains(e))
                 .collect();
+            // A masked webhook (from an export) stands for the one it
+            // masks: unchanged.
             let new_webhooks: Vec<&String> = org
                 .webhooks
                 .iter()
-                .filter(|w| !before.webhooks.contains(w))
+                .filter(|w| {
+                    !before.webhooks.contains(w)
+                        && !before
+                            .webhooks
+                            .iter()
+                            .any(|b| crate::alerts::mask_url(b) == **w)
+                })
                 .collect();
             for (kind, values) in [("email", new_emails), ("webhook", new_webhooks)] {
                 for value in values {
+                    if kind == "webhook" {
+                        refuse_masked(value)?;
+                    }
                     c.insert_contact(&NewContactRow {
                         org_id: row.id,
                         kind: kind.to_string(),
@@ -225,9 +236,26 @@ pub fn upsert<C: Sql>(
     }
 }
 
+/// A webhook as an export shows it (its secret parts hidden) is never
+/// stored: re-importing an export keeps the webhook it stands for.
+fn refuse_masked(webhook: &str) -> Result<(), StoreError> {
+    if webhook.contains('…') {
+        return Err(Invalid::new(
+            "webhook",
+            webhook,
+            "is masked (exports hide a webhook's secret) and matches none of the organization's webhooks: give the whole URL",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn add_contacts<C: Sql>(c: &mut C, org_id: i64, org: &NewOrganization) -> Result<(), StoreError> {
     for (kind, values) in [("email", &org.emails), ("webhook", &org.webhooks)] {
         for value in values {
+            if kind == "webhook" {
+                refuse_masked(value)?;
+            }
             c.insert_contact(&NewContactRow {
                 org_id,
                 kind: kind.to_string(),

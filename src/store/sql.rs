@@ -175,9 +175,9 @@ pub trait Sql: Sized {
     fn set_finding_opened(&mut self, id: i64, at: NaiveDateTime) -> QueryResult<()>;
     /// Whether a resolved finding of `kind` about `subject` exists.
     fn was_resolved(&mut self, kind: &str, subject: &str) -> QueryResult<bool>;
-    /// The findings (open, or also acknowledged) that alerts look at:
-    /// open since before `opened_before`, or last told before
-    /// `notified_before`.
+    /// The findings of `statuses` a sweep looks at: not yet told overdue
+    /// and open since before `opened_before`, or open, unacknowledged and
+    /// last told (or opened) before `notified_before`.
     fn alert_finding_rows(
         &mut self,
         statuses: &[&str],
@@ -332,13 +332,24 @@ macro_rules! impl_sql {
                 opened_before: NaiveDateTime,
                 notified_before: NaiveDateTime,
             ) -> QueryResult<Vec<FindingRow>> {
+                // Not yet told overdue and open long enough to be; or open,
+                // unacknowledged and last told (or opened) long enough ago.
+                let overdue_candidate = findings::overdue_at
+                    .is_null()
+                    .and(findings::opened_at.lt(opened_before));
+                let repeat_candidate = findings::status
+                    .eq("open")
+                    .and(findings::ack_at.is_null())
+                    .and(
+                        findings::notified_at
+                            .lt(notified_before)
+                            .or(findings::notified_at
+                                .is_null()
+                                .and(findings::opened_at.lt(notified_before))),
+                    );
                 findings::table
                     .filter(findings::status.eq_any(statuses.to_vec()))
-                    .filter(
-                        findings::opened_at
-                            .lt(opened_before)
-                            .or(findings::notified_at.lt(notified_before)),
-                    )
+                    .filter(overdue_candidate.or(repeat_candidate))
                     .select(FindingRow::as_select())
                     .order(findings::id)
                     .load(self)

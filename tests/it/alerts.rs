@@ -463,3 +463,120 @@ fn kill_9_with_undelivered_messages_then_all_delivered_once() {
     );
     drop(daemon);
 }
+
+/// Two senders (two instances' worth) deliver one outbox at once: each
+/// message is claimed by one of them and delivered once. A sender that
+/// claimed and died holds its messages only until its lease expires.
+#[test]
+fn two_senders_claim_each_message_once_and_a_dead_ones_lease_expires() {
+    use siteward::findings::{Evaluation, Finding, FindingKind};
+    use siteward::store::NewOrganization;
+    let runtime = crate::scenario::runtime();
+    for db in crate::support::backends() {
+        let receiver = runtime.block_on(Receiver::start(None)).expect("receiver");
+        let store = db.open();
+        let mut policy = siteward::policy::Policy::built_in();
+        policy.alerts.timing.group_wait = Duration::ZERO;
+        let mut orgs = Vec::new();
+        for i in 0..40 {
+            let org = store
+                .add_org(
+                    &NewOrganization {
+                        name: format!("单位 {i}"),
+                        division: "620100".parse().expect("division"),
+                        level: siteward::registry::OrgLevel::County,
+                        parent: None,
+                        emails: Vec::new(),
+                        webhooks: vec![receiver.url(&format!("/org{i}"))],
+                    },
+                    &policy,
+                    &Change::now("tester"),
+                )
+                .expect("org");
+            orgs.push(org.value.id);
+        }
+        let now = chrono::Utc::now();
+        let evaluation = Evaluation {
+            findings: (0..200)
+                .map(|i| Finding {
+                    kind: FindingKind::DanglingCname,
+                    severity: Severity::Critical,
+                    subject: format!("h{i}.gansu.gov.cn"),
+                    scope: format!("h{i}.gansu.gov.cn"),
+                    site_id: None,
+                    org_id: Some(orgs[i % orgs.len()]),
+                    summary: "悬空".into(),
+                    action: "删除".into(),
+                    evidence: Vec::new(),
+                    observed_at: now,
+                })
+                .collect(),
+            measured: Default::default(),
+            unjudged: Default::default(),
+            failures: Vec::new(),
+            ipv6_works: true,
+        };
+        let mut config = siteward::config::Config::default();
+        config.database.url = db.url.clone();
+        let app = std::sync::Arc::new(siteward::app::App::new(config, None, policy, store.clone()));
+        let (_, planned) = store
+            .record_evaluation(&evaluation, 1, &app.alerting(), now)
+            .expect("recorded");
+        assert!(planned.unrouted.is_empty());
+        let outbox = store.notifications(None, 1000).expect("outbox");
+        assert_eq!(
+            outbox.len(),
+            40,
+            "{}: one message per organization",
+            db.backend
+        );
+
+        // A sender claims five and dies: its lease is a second.
+        let dead = store
+            .claim_notifications(
+                "dead:1",
+                chrono::Utc::now(),
+                chrono::Utc::now() + chrono::Duration::seconds(1),
+                5,
+            )
+            .expect("claimed");
+        assert_eq!(dead.len(), 5);
+        let deliver = |owner: &'static str| {
+            let app = app.clone();
+            async move {
+                while siteward::app::alerts::deliver_due(&app, owner)
+                    .await
+                    .expect("delivers")
+                    > 0
+                {}
+            }
+        };
+        runtime.block_on(async {
+            tokio::join!(deliver("a:1"), deliver("b:2"));
+        });
+        assert_eq!(
+            receiver.received().len(),
+            35,
+            "{}: the dead sender's five wait",
+            db.backend
+        );
+        std::thread::sleep(Duration::from_millis(1100));
+        runtime.block_on(deliver("a:1"));
+        let received = receiver.received();
+        let keys: BTreeSet<&str> = received.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(received.len(), 40, "{}", db.backend);
+        assert_eq!(keys.len(), 40, "{}: a message delivered twice", db.backend);
+        let told: BTreeSet<i64> = received.iter().flat_map(ids).collect();
+        assert_eq!(told.len(), 200, "{}: every finding told once", db.backend);
+        assert!(
+            store
+                .notifications(None, 1000)
+                .expect("outbox")
+                .iter()
+                .all(
+                    |n| n.status == siteward::alerts::NotificationStatus::Delivered
+                        && n.attempts == 1
+                )
+        );
+    }
+}

@@ -669,6 +669,30 @@ fn webhook_secrets_are_masked_and_bad_sinks_refused() {
         );
         assert!(shown.contains("qyapi.weixin.qq.com"), "{args:?}:\n{shown}");
     }
+    // An export re-imported keeps the webhook its masked form stands for.
+    let exported = sw.path("orgs.csv");
+    sw.ok(&["export", "orgs", "-o", &exported]);
+    sw.ok(&["import", "orgs", &exported]);
+    let again = sw.path("orgs-again.csv");
+    sw.ok(&["export", "orgs", "-o", &again]);
+    assert_eq!(
+        std::fs::read(&exported).expect("export"),
+        std::fs::read(&again).expect("export")
+    );
+    let (code, stderr) = sw.fails(&[
+        "org",
+        "add",
+        "--name",
+        "天水市人民政府办公室",
+        "--division",
+        "620500",
+        "--level",
+        "prefecture",
+        "--webhook",
+        "https://qyapi.weixin.qq.com/…?…",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is masked"), "{stderr}");
 
     let config = sw.path("siteward.toml");
     std::fs::write(
