@@ -2,7 +2,8 @@
 //! each message's signature (`X-Siteward-Signature`) against its secret
 //! and notes its `Idempotency-Key`, so that a test can tell a message
 //! delivered once from one delivered twice. It can be taken down (it
-//! answers 503) and brought back, to test retries.
+//! answers 503) and brought back, to test retries, and slowed down, to
+//! stop a sender mid-send.
 
 use std::convert::Infallible;
 use std::io;
@@ -36,6 +37,8 @@ struct State {
     /// Requests answered 503 while down.
     refused: usize,
     down: bool,
+    /// How long each answer waits: a slow receiver.
+    delay: std::time::Duration,
 }
 
 /// The receiver; it stops when dropped.
@@ -90,6 +93,12 @@ impl Receiver {
     /// Down: every request is answered 503 and nothing is kept.
     pub fn set_down(&self, down: bool) {
         self.lock().down = down;
+    }
+
+    /// Each answer waits this long after the message was taken (a slow
+    /// receiver, to stop a sender mid-send).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.lock().delay = delay;
     }
 
     /// What was accepted so far, in order.
@@ -148,14 +157,20 @@ async fn answer(
     let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) else {
         return reply(400, "not JSON");
     };
-    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-    let repeat = state.received.iter().any(|r| r.key == key);
-    state.received.push(Received {
-        path,
-        key,
-        body: json,
-        signed,
-        repeat,
-    });
+    let (repeat, delay) = {
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        let repeat = state.received.iter().any(|r| r.key == key);
+        state.received.push(Received {
+            path,
+            key,
+            body: json,
+            signed,
+            repeat,
+        });
+        (repeat, state.delay)
+    };
+    // Slow to answer what it has already taken: the case where a sender
+    // stopped now would not know the message arrived.
+    tokio::time::sleep(delay).await;
     reply(200, if repeat { "ok (seen before)" } else { "ok" })
 }

@@ -464,6 +464,77 @@ fn kill_9_with_undelivered_messages_then_all_delivered_once() {
     drop(daemon);
 }
 
+/// SIGTERM while messages are in flight to a slow receiver: the daemon
+/// finishes those sends and records them before it exits, so the next
+/// start sends nothing twice.
+#[test]
+fn a_clean_stop_mid_send_sends_nothing_twice() {
+    let province = Province::start();
+    let receiver = province
+        .runtime
+        .block_on(Receiver::start(None))
+        .expect("receiver");
+    receiver.set_delay(Duration::from_millis(700));
+    let sinks: Vec<(String, String)> = (0..12)
+        .map(|n| (format!("office{n}"), receiver.url(&format!("/office{n}"))))
+        .collect();
+    let sink_refs: Vec<(&str, String, Option<&str>)> = sinks
+        .iter()
+        .map(|(name, url)| (name.as_str(), url.clone(), None))
+        .collect();
+    configure(
+        &province,
+        &sink_refs,
+        "[timing]\ngroup_wait_secs = 0\ngroup_interval_secs = 1\n",
+    );
+    let args = [
+        "--every",
+        "probe=2",
+        "--every",
+        "feeds=3",
+        "--every",
+        "discover=600",
+    ];
+    let mut daemon = Daemon::start(&province.watch, &args, &[]);
+    // Sending has begun: some accepted, more in flight.
+    wait_for(Duration::from_secs(120), &daemon, || {
+        (!receiver.received().is_empty()).then_some(())
+    });
+    daemon.signal("TERM");
+    assert!(
+        daemon.wait(Duration::from_secs(30)).0.success(),
+        "{}",
+        daemon.log()
+    );
+    let outbox = province.store.notifications(None, 10_000).expect("outbox");
+    let leased_or_unrecorded = outbox
+        .iter()
+        .filter(|n| n.status == siteward::alerts::NotificationStatus::Pending && n.attempts > 0)
+        .count();
+    assert_eq!(leased_or_unrecorded, 0, "every send in flight was recorded");
+    let delivered_before = outbox
+        .iter()
+        .filter(|n| n.status == siteward::alerts::NotificationStatus::Delivered)
+        .count();
+    assert_eq!(delivered_before, receiver.received().len());
+
+    receiver.set_delay(Duration::ZERO);
+    let daemon = Daemon::start(&province.watch, &args, &[]);
+    wait_for(Duration::from_secs(60), &daemon, || {
+        let outbox = province.store.notifications(None, 10_000).expect("outbox");
+        outbox
+            .iter()
+            .all(|n| n.status == siteward::alerts::NotificationStatus::Delivered)
+            .then_some(())
+    });
+    let received = receiver.received();
+    assert!(
+        received.iter().all(|r| !r.repeat),
+        "a message sent twice after a clean stop"
+    );
+    drop(daemon);
+}
+
 /// Two senders (two instances' worth) deliver one outbox at once: each
 /// message is claimed by one of them and delivered once. A sender that
 /// claimed and died holds its messages only until its lease expires.
