@@ -136,7 +136,27 @@ impl Default for AlertsConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SinkKind {
+    /// siteward's own JSON, signed with `X-Siteward-Signature`.
     Webhook,
+    /// A WeCom (企业微信) group robot.
+    Wecom,
+    /// A DingTalk (钉钉) custom robot; its secret signs the URL.
+    Dingtalk,
+    /// A Feishu (飞书) custom bot; its secret signs the body.
+    Feishu,
+}
+
+impl SinkKind {
+    /// The group robot this kind is, if it is one.
+    pub fn robot(self) -> Option<crate::alerts::robots::Robot> {
+        use crate::alerts::robots::Robot;
+        match self {
+            SinkKind::Webhook => None,
+            SinkKind::Wecom => Some(Robot::Wecom),
+            SinkKind::Dingtalk => Some(Robot::Dingtalk),
+            SinkKind::Feishu => Some(Robot::Feishu),
+        }
+    }
 }
 
 /// One sink: a name routes use, where it is, and its secret.

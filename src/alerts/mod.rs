@@ -7,6 +7,9 @@
 //!   findings when there is none, plus the organization's own webhook).
 //! - [`message`]: the JSON a sink receives, in Chinese where a person
 //!   reads it.
+//! - [`robots`]: the same message for WeCom, DingTalk and Feishu group
+//!   robots: their formats, size limits (split between findings), their
+//!   signatures and error codes.
 //! - [`webhook`]: an HTTP POST, signed (`X-Siteward-Signature`) and keyed
 //!   (`Idempotency-Key`), and the receiver's answer.
 //!
@@ -14,6 +17,7 @@
 //! in `store::alerts`; the sender task and the commands in `app::alerts`.
 
 pub mod message;
+pub mod robots;
 pub mod route;
 pub mod webhook;
 

@@ -18,9 +18,10 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::{App, InvalidInput, db};
-use crate::alerts::webhook::{Answer, Client};
+use crate::alerts::robots::{Robot, Verdict};
+use crate::alerts::webhook::Client;
 use crate::alerts::{NotificationStatus, own_webhook_contact};
-use crate::config::Secret;
+use crate::config::{Secret, SinkKind};
 use crate::store::alerts::{Alerting, Claimed, Notification, Outcome};
 
 /// Messages claimed at a time by one sender.
@@ -40,10 +41,14 @@ impl App {
 
     /// Where a sink is and its secret: a configured sink, or an
     /// organization's own webhook.
-    fn destination(&self, sink: &str) -> Result<(String, Option<Secret>)> {
+    fn destination(&self, sink: &str) -> Result<Destination> {
         let config = self.config();
         if let Some(found) = config.alerts.sink(sink) {
-            return Ok((found.url.clone(), found.secret().map_err(InvalidInput)?));
+            return Ok(Destination {
+                url: found.url.clone(),
+                secret: found.secret().map_err(InvalidInput)?,
+                kind: found.kind,
+            });
         }
         if let Some(contact) = own_webhook_contact(sink) {
             let url = self.store.contact(contact)?.ok_or_else(|| {
@@ -51,7 +56,11 @@ impl App {
             })?;
             let secret =
                 Some(config.alerts.org_webhook_secret.clone()).filter(|s| !s.expose().is_empty());
-            return Ok((url, secret));
+            return Ok(Destination {
+                url,
+                secret,
+                kind: SinkKind::Webhook,
+            });
         }
         Err(InvalidInput(format!(
             "no sink `{sink}`: the configuration defines {}",
@@ -69,6 +78,87 @@ impl App {
         )
         .map_err(|e| InvalidInput(e).into())
     }
+}
+
+/// Where a sink is, its secret and its kind.
+struct Destination {
+    url: String,
+    secret: Option<Secret>,
+    kind: SinkKind,
+}
+
+/// Sends one message (its frozen body) to `to`: as it is to a webhook,
+/// signed and keyed; rendered, split and signed as each group robot wants
+/// it, its parts in order, to a robot.
+async fn deliver(client: &Client, to: &Destination, key: &str, body: &str) -> Outcome {
+    let secret = to.secret.as_ref().map(Secret::expose);
+    let refused = |error: String, answer: Option<String>| Outcome::Refused {
+        error,
+        answer,
+        retry_after: None,
+    };
+    let Some(robot) = to.kind.robot() else {
+        return match client.post(&to.url, body, key, secret).await {
+            Ok(answer) if answer.accepted() => {
+                Outcome::Accepted(format!("{} {}", answer.status, answer.body))
+            }
+            Ok(answer) => refused(
+                format!("the receiver answered {}", answer.status),
+                Some(format!("{} {}", answer.status, answer.body)),
+            ),
+            Err(e) => refused(e, None),
+        };
+    };
+    let message: serde_json::Value = match serde_json::from_str(body) {
+        Ok(message) => message,
+        Err(e) => {
+            return Outcome::Broken {
+                error: format!("the stored message is not JSON: {e}"),
+                answer: None,
+            };
+        }
+    };
+    let parts = crate::alerts::robots::render(robot, &message);
+    let mut answers = Vec::new();
+    for mut part in parts {
+        let now = Utc::now();
+        let mut url = to.url.clone();
+        match (robot, secret) {
+            (Robot::Dingtalk, Some(secret)) => {
+                let ms = now.timestamp_millis();
+                let sign = crate::alerts::robots::dingtalk_sign(secret, ms);
+                let sign: String = url::form_urlencoded::byte_serialize(sign.as_bytes()).collect();
+                let joiner = if url.contains('?') { '&' } else { '?' };
+                url = format!("{url}{joiner}timestamp={ms}&sign={sign}");
+            }
+            (Robot::Feishu, Some(secret)) => {
+                crate::alerts::robots::sign_feishu(&mut part, secret, now.timestamp())
+            }
+            _ => {}
+        }
+        let answer = match client.post(&url, &part.to_string(), key, None).await {
+            Ok(answer) => answer,
+            Err(e) => return refused(e, None),
+        };
+        let text = format!("{} {}", answer.status, answer.body);
+        match crate::alerts::robots::verdict(robot, answer.status, &answer.body) {
+            Verdict::Accepted => answers.push(text),
+            Verdict::Retry { after, reason } => {
+                return Outcome::Refused {
+                    error: reason,
+                    answer: Some(text),
+                    retry_after: after,
+                };
+            }
+            Verdict::Broken { reason } => {
+                return Outcome::Broken {
+                    error: reason,
+                    answer: Some(text),
+                };
+            }
+        }
+    }
+    Outcome::Accepted(answers.join(" | "))
 }
 
 fn names(list: &[String]) -> String {
@@ -95,8 +185,16 @@ pub fn check_routes(config: &crate::config::Config, policy: &crate::policy::Poli
 }
 
 /// Sends a test message to `sink` now, and returns the receiver's answer.
-pub async fn send_test(app: &App, sink: &str) -> Result<Answer> {
-    let (url, secret) = app.destination(sink)?;
+/// The receiver's answer to a test message, and whether it was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestAnswer {
+    pub accepted: bool,
+    /// The answer (status and body), or why there was none.
+    pub answer: String,
+}
+
+pub async fn send_test(app: &App, sink: &str) -> Result<TestAnswer> {
+    let to = app.destination(sink)?;
     let key = format!("test-{}", Utc::now().timestamp_millis());
     let body = crate::alerts::message::Message::new(
         &key,
@@ -105,10 +203,26 @@ pub async fn send_test(app: &App, sink: &str) -> Result<Answer> {
         Vec::new(),
     )
     .to_json();
-    app.webhook_client()?
-        .post(&url, &body, &key, secret.as_ref().map(Secret::expose))
-        .await
-        .map_err(|e| anyhow!("sink `{sink}` ({}): {e}", crate::alerts::mask_url(&url)))
+    Ok(
+        match deliver(&app.webhook_client()?, &to, &key, &body).await {
+            Outcome::Accepted(answer) => TestAnswer {
+                accepted: true,
+                answer,
+            },
+            Outcome::Refused { error, answer, .. } | Outcome::Broken { error, answer } => {
+                if answer.is_none() {
+                    anyhow::bail!(
+                        "sink `{sink}` ({}): {error}",
+                        crate::alerts::mask_url(&to.url)
+                    );
+                }
+                TestAnswer {
+                    accepted: false,
+                    answer: format!("{} ({error})", answer.unwrap_or_default()),
+                }
+            }
+        },
+    )
 }
 
 pub async fn list(
@@ -213,27 +327,17 @@ pub async fn deliver_due(app: &Arc<App>, owner: &str) -> Result<usize> {
         sends.push(tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await;
             let outcome = match app.destination(&message.sink) {
-                Ok((url, secret)) => {
-                    match client
-                        .post(&url, &message.body, &message.key, secret.as_ref().map(Secret::expose))
-                        .await
-                    {
-                        Ok(answer) if answer.accepted() => Outcome::Accepted(format!("{} {}", answer.status, answer.body)),
-                        Ok(answer) => Outcome::Refused {
-                            error: format!("the receiver answered {}", answer.status),
-                            answer: Some(format!("{} {}", answer.status, answer.body)),
-                        },
-                        Err(e) => Outcome::Refused { error: e, answer: None },
-                    }
-                }
+                Ok(to) => deliver(&client, &to, &message.key, &message.body).await,
                 Err(e) => Outcome::Refused {
                     error: format!("{e:#}"),
                     answer: None,
+                    retry_after: None,
                 },
             };
             match &outcome {
                 Outcome::Accepted(_) => tracing::info!(notification = message.id, sink = %message.sink, "alerts: delivered"),
                 Outcome::Refused { error, .. } => tracing::warn!(notification = message.id, sink = %message.sink, error = %error, "alerts: not delivered; will retry"),
+                Outcome::Broken { error, .. } => tracing::error!(notification = message.id, sink = %message.sink, error = %error, "alerts: the sink is broken; the message failed"),
             }
             let id = message.id;
             db(&app.store, move |s| {

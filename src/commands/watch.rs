@@ -288,26 +288,21 @@ pub(super) fn alerts(
             if context.json {
                 json_line(
                     out,
-                    &serde_json::json!({"sink": sink, "status": answer.status, "accepted": answer.accepted(), "body": answer.body}),
+                    &serde_json::json!({"sink": sink, "accepted": answer.accepted, "answer": answer.answer}),
                 )?;
             } else {
                 writeln!(
                     out,
-                    "sink `{sink}` answered {}{}: {}",
-                    answer.status,
-                    if answer.accepted() {
-                        " (accepted)"
+                    "sink `{sink}` answered {}: {}",
+                    if answer.accepted {
+                        "(accepted)"
                     } else {
-                        " (NOT accepted)"
+                        "(NOT accepted)"
                     },
-                    if answer.body.is_empty() {
-                        "(empty body)"
-                    } else {
-                        &answer.body
-                    }
+                    answer.answer
                 )?;
             }
-            if !answer.accepted() {
+            if !answer.accepted {
                 anyhow::bail!("sink `{sink}` did not accept the test message");
             }
         }

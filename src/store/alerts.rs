@@ -448,8 +448,15 @@ fn render<C: Sql>(c: &mut C, row: &NotificationRow) -> Result<Option<String>, St
 pub enum Outcome {
     /// The receiver accepted it (2xx); its answer.
     Accepted(String),
-    /// Not accepted: why, and the answer if there was one.
+    /// Not accepted: why, the answer if there was one, and how long the
+    /// receiver asked us to wait.
     Refused {
+        error: String,
+        answer: Option<String>,
+        retry_after: Option<std::time::Duration>,
+    },
+    /// The sink cannot take it (removed, misconfigured): failed at once.
+    Broken {
         error: String,
         answer: Option<String>,
     },
@@ -483,15 +490,27 @@ pub fn finish<C: Sql>(
             row.answer = Some(answer.clone());
             row.last_error = None;
         }
-        Outcome::Refused { error, answer } => {
+        Outcome::Refused {
+            error,
+            answer,
+            retry_after,
+        } => {
             row.last_error = Some(error.clone());
             row.answer = answer.clone();
             let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
             if attempts >= max_attempts {
                 row.status = NotificationStatus::Failed.as_str().to_string();
             } else {
-                row.next_attempt_at = to_db(now + retry_in(attempts));
+                let asked = retry_after
+                    .and_then(|d| chrono::Duration::from_std(d).ok())
+                    .unwrap_or_default();
+                row.next_attempt_at = to_db(now + retry_in(attempts).max(asked));
             }
+        }
+        Outcome::Broken { error, answer } => {
+            row.last_error = Some(format!("the sink is broken: {error}"));
+            row.answer = answer.clone();
+            row.status = NotificationStatus::Failed.as_str().to_string();
         }
     }
     c.update_notification(&row)?;

@@ -41,6 +41,24 @@ fn configure(province: &Province, sinks: &[(&str, String, Option<&str>)], alerts
     std::fs::write(dir.join("alerts.toml"), alerts_toml).expect("alerts.toml");
 }
 
+/// Adds raw `[[alerts.sink]]` sections and `alerts.toml`.
+fn configure_raw(province: &Province, sinks: &str, alerts_toml: &str) {
+    let mut config = std::fs::read_to_string(&province.watch.config_path).expect("config");
+    config.push_str(
+        "\n[alerts]\npoll_ms = 100\nretry_base_ms = 200\nretry_max_secs = 1\ntimeout_secs = 3\n",
+    );
+    config.push_str(sinks);
+    std::fs::write(&province.watch.config_path, config).expect("config written");
+    let dir = province
+        .watch
+        .config
+        .policies
+        .dir
+        .as_ref()
+        .expect("policy dir");
+    std::fs::write(dir.join("alerts.toml"), alerts_toml).expect("alerts.toml");
+}
+
 /// The critical findings open (or acknowledged) in the store, by id.
 fn critical_open(province: &Province) -> BTreeMap<i64, siteward::store::StoredFinding> {
     province
@@ -319,7 +337,7 @@ critical = 10
     };
     let (ok, stdout, stderr) = cli(&["alerts", "test", "supervisor"]);
     assert!(
-        ok && stdout.contains("answered 200 (accepted)"),
+        ok && stdout.contains("answered (accepted): 200"),
         "{stdout}{stderr}"
     );
     let test = receiver
@@ -650,4 +668,137 @@ fn two_senders_claim_each_message_once_and_a_dead_ones_lease_expires() {
                 )
         );
     }
+}
+
+/// WeCom, DingTalk and Feishu robots on loopback (signatures, formats and
+/// limits checked as theirs are): each hears of every critical finding,
+/// DingTalk's and Feishu's signed; a robot that was removed (WeCom
+/// `93000`) fails its messages at once with the reason, and the others
+/// are still delivered.
+#[test]
+fn group_robots_hear_each_critical_finding_and_a_removed_one_is_broken() {
+    use siteward::sim::robots::Robots;
+    let province = Province::start();
+    let robots = province
+        .runtime
+        .block_on(Robots::start("SEC1234567890abcdef"))
+        .expect("robots");
+    robots.answer_with("/wecom/removed", 93000);
+    let sink = |name: &str, kind: &str, path: &str, secret: bool| {
+        format!(
+            "\n[[alerts.sink]]\nname = \"{name}\"\nkind = \"{kind}\"\nurl = \"{}\"\n{}",
+            robots.url(path),
+            if secret {
+                "secret = \"SEC1234567890abcdef\"\n"
+            } else {
+                ""
+            }
+        )
+    };
+    let sinks = [
+        sink("wecom", "wecom", "/wecom/office?key=k1", false),
+        sink(
+            "dingtalk",
+            "dingtalk",
+            "/dingtalk/office?access_token=t1",
+            true,
+        ),
+        sink("feishu", "feishu", "/feishu/office", true),
+        sink("removed", "wecom", "/wecom/removed?key=k2", false),
+    ]
+    .concat();
+    configure_raw(
+        &province,
+        &sinks,
+        "[timing]\ngroup_wait_secs = 0\ngroup_interval_secs = 1\n",
+    );
+    let daemon = Daemon::start(
+        &province.watch,
+        &[
+            "--every",
+            "probe=2",
+            "--every",
+            "feeds=3",
+            "--every",
+            "discover=600",
+        ],
+        &[],
+    );
+    let subjects = |posted: &[siteward::sim::robots::Posted], prefix: &str| -> String {
+        posted
+            .iter()
+            .filter(|p| p.path.starts_with(prefix))
+            .map(|p| p.body.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    wait_for(Duration::from_secs(120), &daemon, || {
+        if !all_cases_open(&province) {
+            return None;
+        }
+        let open = critical_open(&province);
+        let posted = robots.posted();
+        let all_told = ["/wecom/office", "/dingtalk/office", "/feishu/office"]
+            .iter()
+            .all(|prefix| {
+                let text = subjects(&posted, prefix);
+                open.values().all(|f| text.contains(&f.subject))
+            });
+        all_told.then_some(())
+    });
+    let posted = robots.posted();
+    assert!(posted.iter().all(|p| !p.path.starts_with("/wecom/removed")));
+    let wecom = posted
+        .iter()
+        .find(|p| p.path == "/wecom/office")
+        .expect("wecom");
+    assert_eq!(wecom.body["msgtype"], "markdown");
+    assert!(
+        wecom.body["markdown"]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("【网站监测】"))
+    );
+    let feishu = posted
+        .iter()
+        .find(|p| p.path == "/feishu/office")
+        .expect("feishu");
+    assert_eq!(feishu.body["msg_type"], "post");
+    let outbox = province.store.notifications(None, 10_000).expect("outbox");
+    let removed: Vec<_> = outbox.iter().filter(|n| n.sink == "removed").collect();
+    assert!(!removed.is_empty());
+    for n in &removed {
+        assert_eq!(
+            n.status,
+            siteward::alerts::NotificationStatus::Failed,
+            "{n:?}"
+        );
+        assert_eq!(n.attempts, 1, "not retried");
+        assert!(
+            n.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("removed or disabled") && e.contains("93000")),
+            "{:?}",
+            n.last_error
+        );
+    }
+    // `alerts test` works for every kind.
+    for (name, accepted) in [
+        ("wecom", true),
+        ("dingtalk", true),
+        ("feishu", true),
+        ("removed", false),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+            .arg("--config")
+            .arg(&province.watch.config_path)
+            .args(["alerts", "test", name])
+            .output()
+            .expect("runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.success(), accepted, "{name}: {stdout}");
+        if !accepted {
+            assert!(stdout.contains("93000"), "{stdout}");
+        }
+    }
+    drop(daemon);
 }

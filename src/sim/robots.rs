@@ -1,0 +1,196 @@
+//! Group robots on loopback as WeCom, DingTalk and Feishu run them, at
+//! `/wecom/…`, `/dingtalk/…` and `/feishu/…`: each checks its signature
+//! (DingTalk's in the query, Feishu's in the body, within an hour of its
+//! clock), its format and its size limit, and answers HTTP 200 with the
+//! real error codes. A path can be made to answer a given code (a robot
+//! removed: WeCom `93000`).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::alerts::robots::{Robot, dingtalk_sign, feishu_sign};
+
+/// One message a robot accepted.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub path: String,
+    pub body: Value,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    posted: Vec<Posted>,
+    /// Paths answering an error code instead.
+    codes: HashMap<String, i64>,
+}
+
+/// The robots; they stop when dropped.
+#[derive(Debug)]
+pub struct Robots {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Robots {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Robots {
+    /// Listens on 127.0.0.1; `secret` is the DingTalk and Feishu robots'.
+    pub async fn start(secret: &str) -> io::Result<Robots> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let secret = Arc::new(secret.to_string());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = shared.clone();
+                let secret = secret.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request: Request<Incoming>| {
+                        let state = state.clone();
+                        let secret = secret.clone();
+                        async move { Ok::<_, Infallible>(answer(request, &state, &secret).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Robots { addr, state, task })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `path` answers `code` from now on (0: accepts again).
+    pub fn answer_with(&self, path: &str, code: i64) {
+        self.lock().codes.insert(path.to_string(), code);
+    }
+
+    pub fn posted(&self) -> Vec<Posted> {
+        self.lock().posted.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn reply(body: Value) -> Response<Full<Bytes>> {
+    Response::new(Full::new(Bytes::from(body.to_string())))
+}
+
+async fn answer(
+    request: Request<Incoming>,
+    state: &Mutex<State>,
+    secret: &str,
+) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_string();
+    let query: HashMap<String, String> = request
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let robot = if path.starts_with("/wecom/") {
+        Robot::Wecom
+    } else if path.starts_with("/dingtalk/") {
+        Robot::Dingtalk
+    } else if path.starts_with("/feishu/") {
+        Robot::Feishu
+    } else {
+        return reply(json!({"errcode": 404, "errmsg": "no such robot"}));
+    };
+    let Ok(bytes) = request.into_body().collect().await else {
+        return reply(json!({"errcode": -1, "errmsg": "system busy"}));
+    };
+    let bytes = bytes.to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let now = chrono::Utc::now();
+    let error = |code: i64, message: &str| match robot {
+        Robot::Feishu => reply(json!({"code": code, "msg": message})),
+        _ => reply(json!({"errcode": code, "errmsg": message})),
+    };
+    if let Some(code) = state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .codes
+        .get(&path)
+        .copied()
+        .filter(|c| *c != 0)
+    {
+        return error(code, "as told");
+    }
+    match robot {
+        Robot::Wecom => {
+            let Some(content) = body["markdown"]["content"].as_str() else {
+                return error(40008, "invalid message type");
+            };
+            if content.len() > Robot::Wecom.limit() {
+                return error(40058, "content exceed max length 4096");
+            }
+        }
+        Robot::Dingtalk => {
+            let ts: i64 = query
+                .get("timestamp")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            let fresh = (now.timestamp_millis() - ts).abs() < 3_600_000;
+            if !fresh || query.get("sign") != Some(&dingtalk_sign(secret, ts)) {
+                return error(310000, "sign not match");
+            }
+            if bytes.len() > Robot::Dingtalk.limit() || body["markdown"]["text"].as_str().is_none()
+            {
+                return error(460101, "message too long or malformed");
+            }
+        }
+        Robot::Feishu => {
+            let ts: i64 = body["timestamp"]
+                .as_str()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            let fresh = (now.timestamp() - ts).abs() < 3_600;
+            if !fresh || body["sign"].as_str() != Some(feishu_sign(secret, ts).as_str()) {
+                return error(
+                    19021,
+                    "sign match fail or timestamp is not within one hour from current time",
+                );
+            }
+            if bytes.len() > Robot::Feishu.limit() || body["msg_type"] != "post" {
+                return error(9499, "bad request");
+            }
+        }
+    }
+    state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .posted
+        .push(Posted { path, body });
+    error(0, "ok")
+}
