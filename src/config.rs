@@ -115,6 +115,9 @@ pub struct AlertsConfig {
     /// Signs what goes to organizations' own webhooks (`org add
     /// --webhook`); unsigned when empty.
     pub org_webhook_secret: Secret,
+    /// The window a sink's `rate_per_minute` is counted over, in seconds
+    /// (60; tests scale it down).
+    pub rate_window_secs: u64,
 }
 
 impl Default for AlertsConfig {
@@ -128,6 +131,7 @@ impl Default for AlertsConfig {
             // About a day and a half of retrying at the largest delay.
             max_attempts: 150,
             org_webhook_secret: Secret::default(),
+            rate_window_secs: 60,
         }
     }
 }
@@ -171,9 +175,23 @@ pub struct SinkConfig {
     pub secret: Option<Secret>,
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// Messages a window (`[alerts] rate_window_secs`) at most; default
+    /// the robot's own limit (WeCom and DingTalk 20, Feishu 100), none
+    /// for a webhook.
+    #[serde(default)]
+    pub rate_per_minute: Option<u32>,
 }
 
 impl SinkConfig {
+    /// The rate limit in force for this sink, if any.
+    pub fn rate_limit(&self) -> Option<u32> {
+        self.rate_per_minute.or(match self.kind {
+            SinkKind::Webhook => None,
+            SinkKind::Wecom | SinkKind::Dingtalk => Some(20),
+            SinkKind::Feishu => Some(100),
+        })
+    }
+
     /// The secret, from the file or from the environment.
     pub fn secret(&self) -> Result<Option<Secret>, String> {
         match (&self.secret, &self.secret_env) {
@@ -242,8 +260,15 @@ impl AlertsConfig {
             }
             sink.secret()?;
         }
-        if self.poll_ms == 0 || self.timeout_secs == 0 || self.max_attempts == 0 {
-            return Err("[alerts]: poll_ms, timeout_secs and max_attempts must be positive".into());
+        if self.sink.iter().any(|s| s.rate_per_minute == Some(0)) {
+            return Err("[[alerts.sink]]: rate_per_minute must be at least 1".into());
+        }
+        if self.poll_ms == 0
+            || self.timeout_secs == 0
+            || self.max_attempts == 0
+            || self.rate_window_secs == 0
+        {
+            return Err("[alerts]: poll_ms, timeout_secs, max_attempts and rate_window_secs must be positive".into());
         }
         Ok(())
     }
@@ -368,6 +393,7 @@ const KEYS: &[(&str, &str, EnvKind)] = &[
     ("alerts", "retry_max_secs", EnvKind::Integer),
     ("alerts", "max_attempts", EnvKind::Integer),
     ("alerts", "org_webhook_secret", EnvKind::Text),
+    ("alerts", "rate_window_secs", EnvKind::Integer),
 ];
 
 impl Config {

@@ -70,6 +70,7 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
         url: receiver.url("/hook"),
         secret: Some(crate::config::Secret::new(DEMO_SECRET.to_string())),
         secret_env: None,
+        rate_per_minute: None,
     });
     config.alerts.poll_ms = 250;
     let mut policy = Policy::load(config.policies.dir.as_deref())?;

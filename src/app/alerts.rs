@@ -48,6 +48,7 @@ impl App {
                 url: found.url.clone(),
                 secret: found.secret().map_err(InvalidInput)?,
                 kind: found.kind,
+                rate: found.rate_limit(),
             });
         }
         if let Some(contact) = own_webhook_contact(sink) {
@@ -60,6 +61,7 @@ impl App {
                 url,
                 secret,
                 kind: SinkKind::Webhook,
+                rate: None,
             });
         }
         Err(InvalidInput(format!(
@@ -80,24 +82,79 @@ impl App {
     }
 }
 
-/// Where a sink is, its secret and its kind.
+/// Where a sink is, its secret, its kind and its rate limit.
 struct Destination {
     url: String,
     secret: Option<Secret>,
     kind: SinkKind,
+    rate: Option<u32>,
+}
+
+/// When each rate-limited sink was sent to within its window (this
+/// instance's sends; several instances each keep their own).
+#[derive(Debug, Default)]
+pub struct SentTimes(
+    std::sync::Mutex<
+        std::collections::HashMap<String, std::collections::VecDeque<std::time::Instant>>,
+    >,
+);
+
+impl SentTimes {
+    /// Takes `n` sends of `sink`'s `limit` per `window`, or says how long
+    /// until they are free. A message of more parts than the limit goes
+    /// when the window is empty.
+    fn take(&self, sink: &str, n: usize, limit: u32, window: Duration) -> Result<(), Duration> {
+        let now = std::time::Instant::now();
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let times = all.entry(sink.to_string()).or_default();
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            times.pop_front();
+        }
+        let limit = limit as usize;
+        let free = limit.saturating_sub(times.len());
+        if n <= free || times.is_empty() {
+            times.extend(std::iter::repeat_n(now, n));
+            return Ok(());
+        }
+        // The oldest sends that must leave the window first.
+        let leave = (n.min(limit)).saturating_sub(free);
+        let until = times
+            .get(leave.saturating_sub(1))
+            .map(|t| window.saturating_sub(now.duration_since(*t)))
+            .unwrap_or(window);
+        Err(until + Duration::from_millis(10))
+    }
 }
 
 /// Sends one message (its frozen body) to `to`: as it is to a webhook,
 /// signed and keyed; rendered, split and signed as each group robot wants
 /// it, its parts in order, to a robot.
-async fn deliver(client: &Client, to: &Destination, key: &str, body: &str) -> Outcome {
+async fn deliver(
+    app: &App,
+    client: &Client,
+    sink: &str,
+    to: &Destination,
+    key: &str,
+    body: &str,
+) -> Outcome {
     let secret = to.secret.as_ref().map(Secret::expose);
+    let window = Duration::from_secs(app.config().alerts.rate_window_secs);
+    let take = |n: usize| match to.rate {
+        Some(limit) => app.sent.take(sink, n, limit, window),
+        None => Ok(()),
+    };
     let refused = |error: String, answer: Option<String>| Outcome::Refused {
         error,
         answer,
         retry_after: None,
     };
     let Some(robot) = to.kind.robot() else {
+        if let Err(after) = take(1) {
+            return Outcome::Deferred { after };
+        }
         return match client.post(&to.url, body, key, secret).await {
             Ok(answer) if answer.accepted() => {
                 Outcome::Accepted(format!("{} {}", answer.status, answer.body))
@@ -119,6 +176,10 @@ async fn deliver(client: &Client, to: &Destination, key: &str, body: &str) -> Ou
         }
     };
     let parts = crate::alerts::robots::render(robot, &message);
+    // All of a message's parts go in one window, or none yet.
+    if let Err(after) = take(parts.len()) {
+        return Outcome::Deferred { after };
+    }
     let mut answers = Vec::new();
     for mut part in parts {
         let now = Utc::now();
@@ -204,11 +265,17 @@ pub async fn send_test(app: &App, sink: &str) -> Result<TestAnswer> {
     )
     .to_json();
     Ok(
-        match deliver(&app.webhook_client()?, &to, &key, &body).await {
+        match deliver(app, &app.webhook_client()?, sink, &to, &key, &body).await {
             Outcome::Accepted(answer) => TestAnswer {
                 accepted: true,
                 answer,
             },
+            Outcome::Deferred { after } => {
+                anyhow::bail!(
+                    "sink `{sink}` has reached its rate limit; try again in {} s",
+                    after.as_secs().max(1)
+                )
+            }
             Outcome::Refused { error, answer, .. } | Outcome::Broken { error, answer } => {
                 if answer.is_none() {
                     anyhow::bail!(
@@ -327,7 +394,9 @@ pub async fn deliver_due(app: &Arc<App>, owner: &str) -> Result<usize> {
         sends.push(tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await;
             let outcome = match app.destination(&message.sink) {
-                Ok(to) => deliver(&client, &to, &message.key, &message.body).await,
+                Ok(to) => {
+                    deliver(&app, &client, &message.sink, &to, &message.key, &message.body).await
+                }
                 Err(e) => Outcome::Refused {
                     error: format!("{e:#}"),
                     answer: None,
@@ -338,6 +407,7 @@ pub async fn deliver_due(app: &Arc<App>, owner: &str) -> Result<usize> {
                 Outcome::Accepted(_) => tracing::info!(notification = message.id, sink = %message.sink, "alerts: delivered"),
                 Outcome::Refused { error, .. } => tracing::warn!(notification = message.id, sink = %message.sink, error = %error, "alerts: not delivered; will retry"),
                 Outcome::Broken { error, .. } => tracing::error!(notification = message.id, sink = %message.sink, error = %error, "alerts: the sink is broken; the message failed"),
+                Outcome::Deferred { after } => tracing::debug!(notification = message.id, sink = %message.sink, wait_ms = after.as_millis() as u64, "alerts: the sink's rate limit is reached; waiting"),
             }
             let id = message.id;
             db(&app.store, move |s| {

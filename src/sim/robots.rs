@@ -28,6 +28,8 @@ use crate::alerts::robots::{Robot, dingtalk_sign, feishu_sign};
 pub struct Posted {
     pub path: String,
     pub body: Value,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug, Default)]
@@ -191,6 +193,10 @@ async fn answer(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .posted
-        .push(Posted { path, body });
+        .push(Posted {
+            path,
+            body,
+            at: std::time::Instant::now(),
+        });
     error(0, "ok")
 }

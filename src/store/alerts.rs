@@ -460,6 +460,9 @@ pub enum Outcome {
         error: String,
         answer: Option<String>,
     },
+    /// Not sent: the sink's rate limit is reached; sent after `after`,
+    /// no attempt counted.
+    Deferred { after: std::time::Duration },
 }
 
 /// Records how `owner`'s send of message `id` ended: delivered, or
@@ -480,9 +483,14 @@ pub fn finish<C: Sql>(
     if row.lease_owner.as_deref() != Some(owner) {
         return Ok(false);
     }
-    row.attempts += 1;
     row.lease_owner = None;
     row.lease_until = None;
+    if let Outcome::Deferred { after } = outcome {
+        row.next_attempt_at = to_db(now + chrono::Duration::from_std(*after).unwrap_or_default());
+        c.update_notification(&row)?;
+        return Ok(true);
+    }
+    row.attempts += 1;
     match outcome {
         Outcome::Accepted(answer) => {
             row.status = NotificationStatus::Delivered.as_str().to_string();
@@ -512,6 +520,7 @@ pub fn finish<C: Sql>(
             row.answer = answer.clone();
             row.status = NotificationStatus::Failed.as_str().to_string();
         }
+        Outcome::Deferred { .. } => {}
     }
     c.update_notification(&row)?;
     Ok(true)

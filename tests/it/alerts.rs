@@ -802,3 +802,58 @@ fn group_robots_hear_each_critical_finding_and_a_removed_one_is_broken() {
     }
     drop(daemon);
 }
+
+/// A robot's rate limit is kept, not waited out: with 3 messages per
+/// 2-second window (the 20 a minute of WeCom, scaled down), the province's
+/// messages to one robot arrive no faster, and all arrive.
+#[test]
+fn a_robots_rate_limit_is_kept_and_nothing_is_lost() {
+    use siteward::sim::robots::Robots;
+    let province = Province::start();
+    let robots = province
+        .runtime
+        .block_on(Robots::start("unused"))
+        .expect("robots");
+    let sinks = format!(
+        "rate_window_secs = 2\n\n[[alerts.sink]]\nname = \"wecom\"\nkind = \"wecom\"\nurl = \"{}\"\nrate_per_minute = 3\n",
+        robots.url("/wecom/office?key=k")
+    );
+    configure_raw(
+        &province,
+        &sinks,
+        "[timing]\ngroup_wait_secs = 0\ngroup_interval_secs = 1\n",
+    );
+    let daemon = Daemon::start(
+        &province.watch,
+        &[
+            "--every",
+            "probe=2",
+            "--every",
+            "feeds=3",
+            "--every",
+            "discover=600",
+        ],
+        &[],
+    );
+    let outbox = wait_for(Duration::from_secs(120), &daemon, || {
+        if !all_cases_open(&province) {
+            return None;
+        }
+        let outbox = province.store.notifications(None, 1000).expect("outbox");
+        (outbox.len() >= 7
+            && outbox
+                .iter()
+                .all(|n| n.status == siteward::alerts::NotificationStatus::Delivered))
+        .then_some(outbox)
+    });
+    let posted = robots.posted();
+    assert_eq!(posted.len(), outbox.len(), "each message once, none lost");
+    for four in posted.windows(4) {
+        let span = four[3].at - four[0].at;
+        assert!(
+            span >= Duration::from_millis(1950),
+            "four messages within {span:?}: the limit is 3 per 2 s"
+        );
+    }
+    drop(daemon);
+}
