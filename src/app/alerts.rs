@@ -71,14 +71,20 @@ impl App {
         .into())
     }
 
+    /// The sender's client (its trust store read once, not per batch).
     fn webhook_client(&self) -> Result<Client> {
+        if let Some(client) = self.webhook.load_full() {
+            return Ok((*client).clone());
+        }
         let config = self.config();
-        Client::new(
+        let client = Client::new(
             &config.probe.extra_roots,
             crate::probe::http::user_agent(&config.probe.contact),
             Duration::from_secs(config.alerts.timeout_secs),
         )
-        .map_err(|e| InvalidInput(e).into())
+        .map_err(InvalidInput)?;
+        self.webhook.store(Some(Arc::new(client.clone())));
+        Ok(client)
     }
 }
 

@@ -79,6 +79,8 @@ pub struct App {
     config_file: Option<PathBuf>,
     policy: ArcSwap<Policy>,
     prober: ArcSwapOption<Prober>,
+    /// The alert sender's HTTP client, built on first use like the probes.
+    webhook: ArcSwapOption<crate::alerts::webhook::Client>,
     pub store: Store,
     pub counters: Counters,
     /// Whether the last judgement found this machine reaching IPv6: the
@@ -97,6 +99,7 @@ impl App {
             config_file,
             policy: ArcSwap::from_pointee(policy),
             prober: ArcSwapOption::empty(),
+            webhook: ArcSwapOption::empty(),
             store,
             counters: Counters::default(),
             ipv6_works: std::sync::Mutex::new(None),
@@ -175,6 +178,8 @@ impl App {
             }));
             self.policy.store(Arc::new(policy));
             self.prober.store(Some(Arc::new(prober)));
+            // Built again from the new configuration when next needed.
+            self.webhook.store(None);
             Ok(())
         })();
         match &outcome {

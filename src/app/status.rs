@@ -26,15 +26,6 @@ pub struct Running {
     pub left: i64,
 }
 
-/// The outbox and the findings nobody is told of.
-#[derive(Debug, Clone, Default)]
-pub struct AlertsStatus {
-    pub pending: usize,
-    pub failed: usize,
-    /// Open (or acknowledged) findings that no route sends anywhere.
-    pub unrouted: usize,
-}
-
 /// What `status` reports.
 #[derive(Debug, Clone)]
 pub struct Status {
@@ -42,49 +33,7 @@ pub struct Status {
     pub instances: Vec<Instance>,
     pub running: Vec<Running>,
     pub schedules: Vec<StoredSchedule>,
-    pub alerts: AlertsStatus,
-}
-
-/// Counts the outbox's waiting and failed messages, and the confirmed
-/// findings no route sends anywhere under the policy and sinks in force.
-fn alerts_status(app: &App) -> Result<AlertsStatus> {
-    use crate::alerts::NotificationStatus;
-    let count =
-        |status| -> Result<usize> { Ok(app.store.notifications(Some(status), i64::MAX)?.len()) };
-    let alerting = app.alerting();
-    let orgs: std::collections::HashMap<i64, crate::registry::Organization> =
-        app.store.orgs()?.into_iter().map(|o| (o.id, o)).collect();
-    let open = app.store.findings(&[
-        crate::findings::FindingStatus::Open,
-        crate::findings::FindingStatus::Acknowledged,
-    ])?;
-    let unrouted = open
-        .iter()
-        .filter(|f| {
-            let org = f.org_id.and_then(|id| orgs.get(&id));
-            let division = org.map(|o| o.division.to_string());
-            // Only whether the organization has a webhook matters here.
-            let own: Vec<i64> = org.map(|o| vec![0; o.webhooks.len()]).unwrap_or_default();
-            crate::alerts::route::sinks_for(
-                &alerting.alerts,
-                &alerting.sinks,
-                crate::alerts::NotificationKind::Opened,
-                &crate::policy::alerts::Subject {
-                    kind: f.kind,
-                    severity: f.severity,
-                    organization: org.map(|o| o.name.as_str()),
-                    division: division.as_deref(),
-                },
-                &own,
-            )
-            .is_empty()
-        })
-        .count();
-    Ok(AlertsStatus {
-        pending: count(NotificationStatus::Pending)?,
-        failed: count(NotificationStatus::Failed)?,
-        unrouted,
-    })
+    pub alerts: crate::store::alerts::Counts,
 }
 
 pub fn status(app: &App) -> Result<Status> {
@@ -113,6 +62,6 @@ pub fn status(app: &App) -> Result<Status> {
         instances,
         running,
         schedules: app.store.schedules()?,
-        alerts: alerts_status(app)?,
+        alerts: app.store.alert_counts(&app.alerting())?,
     })
 }

@@ -13,9 +13,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::app::App;
-use crate::findings::{Evaluation, Finding, FindingKind, Severity};
-use crate::registry::OrgLevel;
-use crate::store::{Change, NewOrganization, Store};
+use crate::store::Store;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertsReport {
@@ -56,43 +54,8 @@ async fn measure(dir: &std::path::Path, count: usize, orgs: usize) -> Result<Ale
     config.alerts.poll_ms = 10;
     let mut policy = crate::policy::Policy::built_in();
     policy.alerts.timing.group_wait = Duration::ZERO;
-    let mut ids = Vec::with_capacity(orgs);
-    for i in 0..orgs {
-        let org = store.add_org(
-            &NewOrganization {
-                name: format!("测试单位 {i}"),
-                division: "620100".parse()?,
-                level: OrgLevel::County,
-                parent: None,
-                emails: Vec::new(),
-                webhooks: vec![receiver.url(&format!("/org{i}"))],
-            },
-            &policy,
-            &Change::now("bench"),
-        )?;
-        ids.push(org.value.id);
-    }
-    let now = Utc::now();
-    let evaluation = Evaluation {
-        findings: (0..count)
-            .map(|i| Finding {
-                kind: FindingKind::DanglingCname,
-                severity: Severity::Critical,
-                subject: format!("h{i}.bench.gov.cn"),
-                scope: format!("h{i}.bench.gov.cn"),
-                site_id: None,
-                org_id: Some(ids[i % orgs]),
-                summary: format!("h{i}.bench.gov.cn 的 CNAME 指向不存在的域名"),
-                action: "删除该 CNAME 记录".into(),
-                evidence: Vec::new(),
-                observed_at: now,
-            })
-            .collect(),
-        measured: Default::default(),
-        unjudged: Default::default(),
-        failures: Vec::new(),
-        ipv6_works: true,
-    };
+    let ids = crate::sim::webhook::organizations(&store, &policy, &receiver, orgs)?;
+    let evaluation = crate::sim::webhook::dangling_round(&ids, count, Utc::now());
     let app = Arc::new(App::new(config, None, policy, store.clone()));
     let alerting = app.alerting();
     let started = Instant::now();

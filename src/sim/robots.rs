@@ -6,20 +6,17 @@
 //! removed: WeCom `93000`).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use super::tls::TcpServer;
+use super::web::serve_requests;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 use crate::alerts::robots::{Robot, dingtalk_sign, feishu_sign};
 
@@ -44,43 +41,26 @@ struct State {
 pub struct Robots {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Robots {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _server: TcpServer,
 }
 
 impl Robots {
     /// Listens on 127.0.0.1; `secret` is the DingTalk and Feishu robots'.
     pub async fn start(secret: &str) -> io::Result<Robots> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
         let secret = Arc::new(secret.to_string());
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = shared.clone();
-                let secret = secret.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request: Request<Incoming>| {
-                        let state = state.clone();
-                        let secret = secret.clone();
-                        async move { Ok::<_, Infallible>(answer(request, &state, &secret).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Robots { addr, state, task })
+        let server = serve_requests((std::net::Ipv4Addr::LOCALHOST, 0).into(), move |request| {
+            let state = shared.clone();
+            let secret = secret.clone();
+            async move { answer(request, &state, &secret).await }
+        })
+        .await?;
+        Ok(Robots {
+            addr: server.addr,
+            state,
+            _server: server,
+        })
     }
 
     pub fn url(&self, path: &str) -> String {

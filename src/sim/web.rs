@@ -194,6 +194,28 @@ pub async fn serve_web(
     .await
 }
 
+/// A plain-HTTP server on `addr` answering each request with `answer`:
+/// the shape of the simulated receivers (webhooks, robots).
+pub(crate) async fn serve_requests<F, Fut>(addr: SocketAddr, answer: F) -> io::Result<TcpServer>
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    accept_loop(addr, move |tcp| {
+        let answer = answer.clone();
+        async move {
+            let service = service_fn(move |request: Request<Incoming>| {
+                let answer = answer.clone();
+                async move { Ok::<_, Infallible>(answer(request).await) }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), service)
+                .await;
+        }
+    })
+    .await
+}
+
 /// A body fed by a channel: the endless server's.
 struct ReceiverBody(tokio::sync::mpsc::Receiver<Frame<Bytes>>);
 

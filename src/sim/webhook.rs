@@ -5,19 +5,16 @@
 //! answers 503) and brought back, to test retries, and slowed down, to
 //! stop a sender mid-send.
 
-use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use super::tls::TcpServer;
+use super::web::serve_requests;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 
 /// One message the receiver accepted.
 #[derive(Debug, Clone)]
@@ -46,43 +43,26 @@ struct State {
 pub struct Receiver {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _server: TcpServer,
 }
 
 impl Receiver {
     /// Listens on 127.0.0.1 (a free port); `secret` checks signatures.
     pub async fn start(secret: Option<String>) -> io::Result<Receiver> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
         let secret = Arc::new(secret);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = shared.clone();
-                let secret = secret.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request: Request<Incoming>| {
-                        let state = state.clone();
-                        let secret = secret.clone();
-                        async move { Ok::<_, Infallible>(answer(request, &state, &secret).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Receiver { addr, state, task })
+        let server = serve_requests((std::net::Ipv4Addr::LOCALHOST, 0).into(), move |request| {
+            let state = shared.clone();
+            let secret = secret.clone();
+            async move { answer(request, &state, &secret).await }
+        })
+        .await?;
+        Ok(Receiver {
+            addr: server.addr,
+            state,
+            _server: server,
+        })
     }
 
     /// The URL of `path` here.
@@ -173,4 +153,61 @@ async fn answer(
     // stopped now would not know the message arrived.
     tokio::time::sleep(delay).await;
     reply(200, if repeat { "ok (seen before)" } else { "ok" })
+}
+
+/// `n` county organizations, each with its own webhook at `/org<i>` of
+/// `receiver`; their ids.
+pub fn organizations(
+    store: &crate::store::Store,
+    policy: &crate::policy::Policy,
+    receiver: &Receiver,
+    n: usize,
+) -> Result<Vec<i64>, crate::store::StoreError> {
+    (0..n)
+        .map(|i| {
+            let org = store.add_org(
+                &crate::store::NewOrganization {
+                    name: format!("测试单位 {i}"),
+                    division: "620100".parse()?,
+                    level: crate::registry::OrgLevel::County,
+                    parent: None,
+                    emails: Vec::new(),
+                    webhooks: vec![receiver.url(&format!("/org{i}"))],
+                },
+                policy,
+                &crate::store::Change::now("sim"),
+            )?;
+            Ok(org.value.id)
+        })
+        .collect()
+}
+
+/// A round that finds `count` critical dangling CNAMEs, spread in turn
+/// over the organizations `orgs`.
+pub fn dangling_round(
+    orgs: &[i64],
+    count: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::findings::Evaluation {
+    use crate::findings::{Evaluation, Finding, FindingKind, Severity};
+    Evaluation {
+        findings: (0..count)
+            .map(|i| Finding {
+                kind: FindingKind::DanglingCname,
+                severity: Severity::Critical,
+                subject: format!("h{i}.bench.gov.cn"),
+                scope: format!("h{i}.bench.gov.cn"),
+                site_id: None,
+                org_id: orgs.get(i % orgs.len().max(1)).copied(),
+                summary: format!("h{i}.bench.gov.cn 的 CNAME 指向不存在的域名"),
+                action: "删除该 CNAME 记录".into(),
+                evidence: Vec::new(),
+                observed_at: now,
+            })
+            .collect(),
+        measured: Default::default(),
+        unjudged: Default::default(),
+        failures: Vec::new(),
+        ipv6_works: true,
+    }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::StoreError;
 use super::convert::{from_db, from_db_opt, to_db};
-use super::findings::{Happened, stored_from_row};
+use super::findings::{Happened, from_row};
 use super::rows::{NewNotificationRow, NotificationRow};
 use super::sql::Sql;
 use crate::alerts::message::{Item, Message};
@@ -32,8 +32,6 @@ pub struct Alerting {
 /// What planning did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Planned {
-    /// Findings added to messages.
-    pub told: usize,
     /// Confirmed findings no route sends anywhere: counted and logged,
     /// never silently dropped.
     pub unrouted: Vec<i64>,
@@ -272,7 +270,6 @@ pub fn plan<C: Sql>(
             continue;
         }
         gathered.add(sinks, h.org_id, kind, h.finding_id);
-        planned.told += 1;
         if kind == NotificationKind::Opened {
             told_open.push(h.finding_id);
         }
@@ -313,7 +310,7 @@ pub fn sweep<C: Sql>(
     let mut gathered = Gathered::default();
     let (mut repeated, mut overdue) = (Vec::new(), Vec::new());
     for row in rows {
-        let f = stored_from_row(row)?;
+        let f = from_row(row)?;
         let Some(opened) = f.opened_at else { continue };
         let facts = (f.kind, f.severity, f.org_id);
         if f.overdue_at.is_none()
@@ -405,7 +402,7 @@ fn render<C: Sql>(c: &mut C, row: &NotificationRow) -> Result<Option<String>, St
     let ids: Vec<i64> = serde_json::from_str(&row.findings).unwrap_or_default();
     let mut items = Vec::new();
     for found in c.finding_rows_with_ids(&ids)? {
-        let f = stored_from_row(found)?;
+        let f = from_row(found)?;
         let still = match kind {
             NotificationKind::Repeat => f.status == FindingStatus::Open && f.ack_at.is_none(),
             NotificationKind::Overdue => f.status != FindingStatus::Resolved,
@@ -561,4 +558,41 @@ pub fn retry<C: Sql>(c: &mut C, id: i64, now: DateTime<Utc>) -> Result<Notificat
     row.send_after = row.send_after.min(to_db(now));
     c.update_notification(&row)?;
     notification(row)
+}
+
+/// What `siteward status` tells of alerts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub pending: usize,
+    pub failed: usize,
+    /// Open (or acknowledged) findings that no route sends anywhere.
+    pub unrouted: usize,
+}
+
+/// Counts the outbox's waiting and failed messages, and the confirmed
+/// findings no route sends anywhere under `alerting`, routed as an opened
+/// message would be.
+pub fn counts<C: Sql>(c: &mut C, alerting: &Alerting) -> Result<Counts, StoreError> {
+    let count = |c: &mut C, status: NotificationStatus| -> Result<usize, StoreError> {
+        Ok(usize::try_from(c.count_notifications(status.as_str())?).unwrap_or(usize::MAX))
+    };
+    let mut cache = BTreeMap::new();
+    let mut unrouted = 0;
+    for f in c.current_finding_rows()? {
+        let (Ok(kind), Ok(severity)) = (f.kind.parse(), f.severity.parse()) else {
+            continue;
+        };
+        if !matches!(f.status.as_str(), "open" | "acknowledged") {
+            continue;
+        }
+        let facts = (kind, severity, f.org_id);
+        if sinks_of(c, alerting, &mut cache, NotificationKind::Opened, facts)?.is_empty() {
+            unrouted += 1;
+        }
+    }
+    Ok(Counts {
+        pending: count(c, NotificationStatus::Pending)?,
+        failed: count(c, NotificationStatus::Failed)?,
+        unrouted,
+    })
 }

@@ -83,7 +83,7 @@ fn corrupt(id: i64, what: String) -> StoreError {
     }
 }
 
-fn from_row(row: FindingRow) -> Result<StoredFinding, StoreError> {
+pub(super) fn from_row(row: FindingRow) -> Result<StoredFinding, StoreError> {
     let parse = |field: &str, value: &str| corrupt(row.id, format!("{field} `{value}`"));
     Ok(StoredFinding {
         id: row.id,
@@ -110,10 +110,6 @@ fn from_row(row: FindingRow) -> Result<StoredFinding, StoreError> {
         notified_at: from_db_opt(row.notified_at),
         overdue_at: from_db_opt(row.overdue_at),
     })
-}
-
-pub(crate) fn stored_from_row(row: FindingRow) -> Result<StoredFinding, StoreError> {
-    from_row(row)
 }
 
 /// One finding with its events, oldest first.

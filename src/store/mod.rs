@@ -569,6 +569,12 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| alerts::retry(c, id, now)))
     }
 
+    /// Messages waiting and failed, and the open findings no route sends
+    /// anywhere (see [`alerts::counts`]).
+    pub fn alert_counts(&self, alerting: &alerts::Alerting) -> Result<alerts::Counts, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| alerts::counts(c, alerting)))
+    }
+
     /// Frees every message's lease: the only daemon of a SQLite file
     /// starts, and no send is in flight.
     pub fn release_notification_leases(&self) -> Result<usize, StoreError> {
@@ -577,11 +583,7 @@ impl Store {
 
     /// The value of contact `id` (an organization's e-mail or webhook).
     pub fn contact(&self, id: i64) -> Result<Option<String>, StoreError> {
-        with_reader!(self, c => c.read_tx(|c| Ok(c
-            .contact_rows(None)?
-            .into_iter()
-            .find(|row| row.id == id)
-            .map(|row| row.value))))
+        with_reader!(self, c => c.read_tx(|c| Ok(c.contact_row(id)?.map(|row| row.value))))
     }
 
     pub fn acknowledge_finding(

@@ -83,6 +83,7 @@ pub trait Sql: Sized {
     fn org_rows_with_ids(&mut self, ids: &[i64]) -> QueryResult<Vec<OrgRow>>;
     fn site_row(&mut self, id: i64) -> QueryResult<Option<SiteRow>>;
     fn contact_rows(&mut self, org_id: Option<i64>) -> QueryResult<Vec<ContactRow>>;
+    fn contact_row(&mut self, id: i64) -> QueryResult<Option<ContactRow>>;
     fn insert_contact(&mut self, row: &NewContactRow) -> QueryResult<()>;
 
     fn site_rows(&mut self, ids: Option<&[i64]>) -> QueryResult<Vec<SiteRow>>;
@@ -221,6 +222,7 @@ pub trait Sql: Sized {
         status: Option<&str>,
         limit: i64,
     ) -> QueryResult<Vec<NotificationRow>>;
+    fn count_notifications(&mut self, status: &str) -> QueryResult<i64>;
     /// Frees every lease (SQLite: the only daemon starts, and no send is
     /// in flight).
     fn release_notification_leases(&mut self) -> QueryResult<usize>;
@@ -499,6 +501,13 @@ macro_rules! impl_sql {
                     query = query.filter(notifications::status.eq(status.to_string()));
                 }
                 query.load(self)
+            }
+
+            fn count_notifications(&mut self, status: &str) -> QueryResult<i64> {
+                notifications::table
+                    .filter(notifications::status.eq(status))
+                    .count()
+                    .get_result(self)
             }
 
             fn release_notification_leases(&mut self) -> QueryResult<usize> {
@@ -855,6 +864,14 @@ macro_rules! impl_sql {
                     query = query.filter(org_contacts::org_id.eq(org_id));
                 }
                 query.load(self)
+            }
+
+            fn contact_row(&mut self, id: i64) -> QueryResult<Option<ContactRow>> {
+                org_contacts::table
+                    .filter(org_contacts::id.eq(id))
+                    .select(ContactRow::as_select())
+                    .load(self)
+                    .map(first)
             }
 
             fn insert_contact(&mut self, row: &NewContactRow) -> QueryResult<()> {

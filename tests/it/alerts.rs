@@ -14,34 +14,36 @@ use siteward::store::{Change, SiteRequest};
 
 use crate::daemon::{Daemon, Province, wait_for};
 
-/// Adds `[alerts]` and its sinks to the province's configuration, and
-/// writes `alerts.toml` beside its policy.
+/// Adds `[alerts]` and webhook sinks (name, URL, a `secret…` line) to
+/// the province's configuration, and writes `alerts.toml` beside its
+/// policy.
 fn configure(province: &Province, sinks: &[(&str, String, Option<&str>)], alerts_toml: &str) {
-    let mut config = std::fs::read_to_string(&province.watch.config_path).expect("config");
-    config.push_str(
-        "\n[alerts]\npoll_ms = 100\nretry_base_ms = 200\nretry_max_secs = 1\ntimeout_secs = 3\n",
-    );
-    for (name, url, secret) in sinks {
-        config.push_str(&format!(
-            "\n[[alerts.sink]]\nname = \"{name}\"\nkind = \"webhook\"\nurl = \"{url}\"\n"
-        ));
-        if let Some(secret) = secret {
-            config.push_str(secret);
-            config.push('\n');
-        }
-    }
-    std::fs::write(&province.watch.config_path, config).expect("config written");
-    let dir = province
-        .watch
-        .config
-        .policies
-        .dir
-        .as_ref()
-        .expect("policy dir");
-    std::fs::write(dir.join("alerts.toml"), alerts_toml).expect("alerts.toml");
+    let sections: String = sinks
+        .iter()
+        .map(|(name, url, secret)| {
+            format!(
+                "\n[[alerts.sink]]\nname = \"{name}\"\nkind = \"webhook\"\nurl = \"{url}\"\n{}",
+                secret.map(|s| format!("{s}\n")).unwrap_or_default()
+            )
+        })
+        .collect();
+    configure_raw(province, &sections, alerts_toml);
 }
 
-/// Adds raw `[[alerts.sink]]` sections and `alerts.toml`.
+/// `n` unsigned webhook sinks `office0…` to `receiver`, each its own path.
+fn offices(province: &Province, receiver: &Receiver, n: usize, alerts_toml: &str) {
+    let sinks: Vec<(String, String)> = (0..n)
+        .map(|i| (format!("office{i}"), receiver.url(&format!("/office{i}"))))
+        .collect();
+    let sinks: Vec<(&str, String, Option<&str>)> = sinks
+        .iter()
+        .map(|(name, url)| (name.as_str(), url.clone(), None))
+        .collect();
+    configure(province, &sinks, alerts_toml);
+}
+
+/// Adds `[alerts]` with raw `[[alerts.sink]]` sections (and any more
+/// `[alerts]` keys before them), and writes `alerts.toml`.
 fn configure_raw(province: &Province, sinks: &str, alerts_toml: &str) {
     let mut config = std::fs::read_to_string(&province.watch.config_path).expect("config");
     config.push_str(
@@ -414,17 +416,11 @@ fn kill_9_with_undelivered_messages_then_all_delivered_once() {
         .block_on(Receiver::start(None))
         .expect("receiver");
     receiver.set_down(true);
-    let sinks: Vec<(String, String)> = (0..20)
-        .map(|n| (format!("office{n}"), receiver.url(&format!("/office{n}"))))
-        .collect();
-    let sink_refs: Vec<(&str, String, Option<&str>)> = sinks
-        .iter()
-        .map(|(name, url)| (name.as_str(), url.clone(), None))
-        .collect();
     // No route: every sink hears of every critical finding.
-    configure(
+    offices(
         &province,
-        &sink_refs,
+        &receiver,
+        20,
         "[timing]\ngroup_wait_secs = 0\ngroup_interval_secs = 1\n",
     );
     let args = [
@@ -493,16 +489,10 @@ fn a_clean_stop_mid_send_sends_nothing_twice() {
         .block_on(Receiver::start(None))
         .expect("receiver");
     receiver.set_delay(Duration::from_millis(700));
-    let sinks: Vec<(String, String)> = (0..12)
-        .map(|n| (format!("office{n}"), receiver.url(&format!("/office{n}"))))
-        .collect();
-    let sink_refs: Vec<(&str, String, Option<&str>)> = sinks
-        .iter()
-        .map(|(name, url)| (name.as_str(), url.clone(), None))
-        .collect();
-    configure(
+    offices(
         &province,
-        &sink_refs,
+        &receiver,
+        12,
         "[timing]\ngroup_wait_secs = 0\ngroup_interval_secs = 1\n",
     );
     let args = [
@@ -558,53 +548,16 @@ fn a_clean_stop_mid_send_sends_nothing_twice() {
 /// claimed and died holds its messages only until its lease expires.
 #[test]
 fn two_senders_claim_each_message_once_and_a_dead_ones_lease_expires() {
-    use siteward::findings::{Evaluation, Finding, FindingKind};
-    use siteward::store::NewOrganization;
     let runtime = crate::scenario::runtime();
     for db in crate::support::backends() {
         let receiver = runtime.block_on(Receiver::start(None)).expect("receiver");
         let store = db.open();
         let mut policy = siteward::policy::Policy::built_in();
         policy.alerts.timing.group_wait = Duration::ZERO;
-        let mut orgs = Vec::new();
-        for i in 0..40 {
-            let org = store
-                .add_org(
-                    &NewOrganization {
-                        name: format!("单位 {i}"),
-                        division: "620100".parse().expect("division"),
-                        level: siteward::registry::OrgLevel::County,
-                        parent: None,
-                        emails: Vec::new(),
-                        webhooks: vec![receiver.url(&format!("/org{i}"))],
-                    },
-                    &policy,
-                    &Change::now("tester"),
-                )
-                .expect("org");
-            orgs.push(org.value.id);
-        }
+        let orgs =
+            siteward::sim::webhook::organizations(&store, &policy, &receiver, 40).expect("orgs");
         let now = chrono::Utc::now();
-        let evaluation = Evaluation {
-            findings: (0..200)
-                .map(|i| Finding {
-                    kind: FindingKind::DanglingCname,
-                    severity: Severity::Critical,
-                    subject: format!("h{i}.gansu.gov.cn"),
-                    scope: format!("h{i}.gansu.gov.cn"),
-                    site_id: None,
-                    org_id: Some(orgs[i % orgs.len()]),
-                    summary: "悬空".into(),
-                    action: "删除".into(),
-                    evidence: Vec::new(),
-                    observed_at: now,
-                })
-                .collect(),
-            measured: Default::default(),
-            unjudged: Default::default(),
-            failures: Vec::new(),
-            ipv6_works: true,
-        };
+        let evaluation = siteward::sim::webhook::dangling_round(&orgs, 200, now);
         let mut config = siteward::config::Config::default();
         config.database.url = db.url.clone();
         let app = std::sync::Arc::new(siteward::app::App::new(config, None, policy, store.clone()));
