@@ -166,8 +166,10 @@ pub async fn serve(
     } else {
         options.tick
     };
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    // Logged first: whoever hears READY=1 finds the daemon serving in
+    // its log too.
     tracing::info!(database = app.store.url(), "siteward is serving");
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
 
     let mut running: BTreeMap<Job, (i64, JoinHandle<()>)> = BTreeMap::new();
     // Help with other instances' runs (PostgreSQL), one batch loop at a
