@@ -116,8 +116,36 @@ pub struct AlertsConfig {
     /// --webhook`); unsigned when empty.
     pub org_webhook_secret: Secret,
     /// The window a sink's `rate_per_minute` is counted over, in seconds
-    /// (60; tests scale it down).
+    /// (60; tests scale it down). A robot's own per-second limit (Feishu's
+    /// 5 a second) and the waits robots ask for scale with it.
     pub rate_window_secs: u64,
+    /// Signing secrets of organizations' own robots (`org add --webhook`
+    /// with a DingTalk or Feishu URL), by organization name: the secret,
+    /// or `{ secret_env = "VAR" }`.
+    pub org_secrets: std::collections::BTreeMap<String, OrgSecret>,
+}
+
+/// An organization's robot secret: written out, or read from the
+/// environment.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum OrgSecret {
+    Value(Secret),
+    Env { secret_env: String },
+}
+
+impl OrgSecret {
+    pub fn resolve(&self, org: &str) -> Result<Secret, String> {
+        match self {
+            OrgSecret::Value(secret) => Ok(secret.clone()),
+            OrgSecret::Env { secret_env } => match std::env::var(secret_env) {
+                Ok(value) if !value.is_empty() => Ok(Secret(value)),
+                _ => Err(format!(
+                    "[alerts.org_secrets] `{org}`: the environment variable {secret_env} is not set"
+                )),
+            },
+        }
+    }
 }
 
 impl Default for AlertsConfig {
@@ -132,6 +160,7 @@ impl Default for AlertsConfig {
             max_attempts: 150,
             org_webhook_secret: Secret::default(),
             rate_window_secs: 60,
+            org_secrets: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -148,14 +177,26 @@ pub enum SinkKind {
     Dingtalk,
     /// A Feishu (飞书) custom bot; its secret signs the body.
     Feishu,
+    /// Email over SMTP with STARTTLS (`smtp://`) or TLS (`smtps://`).
+    Email,
 }
 
 impl SinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SinkKind::Webhook => "webhook",
+            SinkKind::Wecom => "wecom",
+            SinkKind::Dingtalk => "dingtalk",
+            SinkKind::Feishu => "feishu",
+            SinkKind::Email => "email",
+        }
+    }
+
     /// The group robot this kind is, if it is one.
     pub fn robot(self) -> Option<crate::alerts::robots::Robot> {
         use crate::alerts::robots::Robot;
         match self {
-            SinkKind::Webhook => None,
+            SinkKind::Webhook | SinkKind::Email => None,
             SinkKind::Wecom => Some(Robot::Wecom),
             SinkKind::Dingtalk => Some(Robot::Dingtalk),
             SinkKind::Feishu => Some(Robot::Feishu),
@@ -177,19 +218,62 @@ pub struct SinkConfig {
     pub secret_env: Option<String>,
     /// Messages a window (`[alerts] rate_window_secs`) at most; default
     /// the robot's own limit (WeCom and DingTalk 20, Feishu 100), none
-    /// for a webhook.
+    /// for a webhook or email.
     #[serde(default)]
     pub rate_per_minute: Option<u32>,
+    /// Email: the sender's address.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Email: the recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Warnings wait while the sink is quiet: a daily span in China
+    /// Standard Time, `22:00-08:00`.
+    #[serde(default)]
+    pub quiet_hours: Option<String>,
+    /// Whole quiet days: weekdays (`sat`, `sun`) and dates
+    /// (`2026-10-01`, for public holidays).
+    #[serde(default)]
+    pub quiet_days: Vec<String>,
+    /// Critical findings wait for the quiet to end too (by default they
+    /// go out at once).
+    #[serde(default)]
+    pub quiet_holds_critical: bool,
 }
 
 impl SinkConfig {
-    /// The rate limit in force for this sink, if any.
-    pub fn rate_limit(&self) -> Option<u32> {
-        self.rate_per_minute.or(match self.kind {
-            SinkKind::Webhook => None,
-            SinkKind::Wecom | SinkKind::Dingtalk => Some(20),
-            SinkKind::Feishu => Some(100),
-        })
+    /// A sink with every optional setting left out.
+    pub fn new(name: &str, kind: SinkKind, url: &str) -> SinkConfig {
+        SinkConfig {
+            name: name.to_string(),
+            kind,
+            url: url.to_string(),
+            secret: None,
+            secret_env: None,
+            rate_per_minute: None,
+            from: None,
+            to: Vec::new(),
+            quiet_hours: None,
+            quiet_days: Vec::new(),
+            quiet_holds_critical: false,
+        }
+    }
+
+    /// The rate limits in force for this sink: its per-minute limit (or
+    /// the robot's own), and Feishu's 5 a second, each over the window
+    /// scaled from a minute to `window`.
+    pub fn rate_limits(&self, window: std::time::Duration) -> Vec<crate::alerts::rate::RateLimit> {
+        crate::alerts::rate::limits(self.kind.robot(), self.rate_per_minute, window)
+    }
+
+    /// The sink's quiet hours, if it has any.
+    pub fn quiet(&self) -> Result<Option<crate::alerts::quiet::Quiet>, String> {
+        crate::alerts::quiet::Quiet::parse(
+            self.quiet_hours.as_deref(),
+            &self.quiet_days,
+            self.quiet_holds_critical,
+        )
+        .map_err(|e| format!("sink `{}`: {e}", self.name))
     }
 
     /// The secret, from the file or from the environment.
@@ -249,16 +333,31 @@ impl AlertsConfig {
             if !seen.insert(name) {
                 return Err(format!("[[alerts.sink]] `{name}` is defined twice"));
             }
-            match url::Url::parse(&sink.url) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
-                _ => {
+            if sink.kind == SinkKind::Email {
+                crate::alerts::email::EmailSink::check(&sink.url, sink.from.as_deref(), &sink.to)
+                    .map_err(|e| format!("[[alerts.sink]] `{name}`: {e}"))?;
+            } else {
+                match url::Url::parse(&sink.url) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                    }
+                    _ => {
+                        return Err(format!(
+                            "[[alerts.sink]] `{name}`: url `{}` is not an http or https URL",
+                            crate::alerts::mask_url(&sink.url)
+                        ));
+                    }
+                }
+                if sink.from.is_some() || !sink.to.is_empty() {
                     return Err(format!(
-                        "[[alerts.sink]] `{name}`: url `{}` is not an http or https URL",
-                        crate::alerts::mask_url(&sink.url)
+                        "[[alerts.sink]] `{name}`: from and to are for kind = \"email\""
                     ));
                 }
             }
             sink.secret()?;
+            sink.quiet()?;
+        }
+        for (org, secret) in &self.org_secrets {
+            secret.resolve(org)?;
         }
         if self.sink.iter().any(|s| s.rate_per_minute == Some(0)) {
             return Err("[[alerts.sink]]: rate_per_minute must be at least 1".into());

@@ -65,12 +65,12 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
         .await
         .context("cannot start the webhook receiver")?;
     config.alerts.sink.push(crate::config::SinkConfig {
-        name: "office".into(),
-        kind: crate::config::SinkKind::Webhook,
-        url: receiver.url("/hook"),
         secret: Some(crate::config::Secret::new(DEMO_SECRET.to_string())),
-        secret_env: None,
-        rate_per_minute: None,
+        ..crate::config::SinkConfig::new(
+            "office",
+            crate::config::SinkKind::Webhook,
+            &receiver.url("/hook"),
+        )
     });
     config.alerts.poll_ms = 250;
     let mut policy = Policy::load(config.policies.dir.as_deref())?;

@@ -69,9 +69,71 @@ impl Message {
         }
     }
 
+    /// A maintenance window's notice: when it started, what it covers
+    /// until when and why; when it ended, with the findings still open.
+    pub fn maintenance(
+        key: &str,
+        kind: NotificationKind,
+        organization: Option<String>,
+        notice: &Notice,
+        findings: Vec<Item>,
+    ) -> Message {
+        let who = organization.as_deref().unwrap_or("未登记主办单位的域名");
+        let scope = &notice.scope;
+        let shown = |at: DateTime<Utc>| {
+            at.with_timezone(&crate::clock::china())
+                .format("%m月%d日 %H:%M")
+                .to_string()
+        };
+        let title = if kind == NotificationKind::MaintenanceStarted {
+            format!(
+                "【网站监测】{who}：{scope}进入维护期（{} 至 {}，原因：{}），期间暂停告警",
+                shown(notice.from),
+                shown(notice.until),
+                notice.reason
+            )
+        } else if findings.is_empty() {
+            format!("【网站监测】{who}：{scope}维护期结束，恢复告警，目前无未整改问题")
+        } else {
+            format!(
+                "【网站监测】{who}：{scope}维护期结束，恢复告警，{} 项问题仍未整改",
+                findings.len()
+            )
+        };
+        Message {
+            key: key.to_string(),
+            kind,
+            organization,
+            title,
+            findings,
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a message always serialises")
     }
+}
+
+/// A maintenance window as its notices tell it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The site (its name) or the organization it covers, in words.
+    pub scope: String,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// Whether a frozen body tells of a critical finding.
+pub fn has_critical(body: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v["findings"]
+                .as_array()
+                .map(|items| items.iter().any(|f| f["severity"] == "critical"))
+        })
+        .unwrap_or(false)
 }
 
 /// `【siteward】兰州市人民政府：新确认 2 项问题`.
@@ -85,6 +147,9 @@ fn title(kind: NotificationKind, organization: Option<&str>, count: usize) -> St
             format!("【网站监测】{who}：{count} 项问题已超过整改期限")
         }
         NotificationKind::Test => "【网站监测】测试消息：告警通道可用".to_string(),
+        // Titled by `Message::maintenance`, which knows the window.
+        NotificationKind::MaintenanceStarted => format!("【网站监测】{who}：维护期开始"),
+        NotificationKind::MaintenanceEnded => format!("【网站监测】{who}：维护期结束"),
     }
 }
 

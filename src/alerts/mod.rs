@@ -1,6 +1,7 @@
 //! Alerts: who hears of a finding's changes, and the message they get.
-//! Everything here is decided without I/O except [`webhook`], which
-//! delivers one message:
+//! Everything here is decided without I/O except the sinks that deliver
+//! one message: [`webhook`], the robots' [`robots::RobotSink`] and
+//! [`email`]:
 //!
 //! - [`route`]: from a finding's change and its organization, the sinks
 //!   that hear of it (the policy's routes, or every sink for critical
@@ -12,13 +13,24 @@
 //!   signatures and error codes.
 //! - [`webhook`]: an HTTP POST, signed (`X-Siteward-Signature`) and keyed
 //!   (`Idempotency-Key`), and the receiver's answer.
+//! - [`email`]: the same message as an email in Chinese (plain text and
+//!   HTML, `Message-ID` from its key), sent through an SMTP relay over
+//!   STARTTLS or implicit TLS; what the relay's refusal means.
+//! - [`quiet`]: a sink's quiet hours and days.
+//! - [`sink`]: the trait every kind of sink implements (limits, parts,
+//!   one send and its verdict).
+//! - [`rate`]: how long a sink's next sends wait under its rate limits.
 //!
 //! The outbox (planned in the transaction of the events it tells of) is
 //! in `store::alerts`; the sender task and the commands in `app::alerts`.
 
+pub mod email;
 pub mod message;
+pub mod quiet;
+pub mod rate;
 pub mod robots;
 pub mod route;
+pub mod sink;
 pub mod webhook;
 
 use serde::Serialize;
@@ -37,6 +49,23 @@ named_enum!(
         Overdue = "overdue",
         /// `siteward alerts test`.
         Test = "test",
+        /// A maintenance window began: its organization's messages wait.
+        MaintenanceStarted = "maintenance_started",
+        /// A maintenance window ended, with what is still open.
+        MaintenanceEnded = "maintenance_ended",
+    }
+);
+
+named_enum!(
+    /// A sink as the sender last found it.
+    SinkHealth {
+        /// Its last answer was an acceptance, or it was never sent to.
+        Ok = "ok",
+        /// It asked us to wait (a robot's rate limit) until a time.
+        Limited = "limited",
+        /// Removed, disabled or misconfigured: its messages fail until
+        /// it is mended (and a send succeeds again).
+        Broken = "broken",
     }
 );
 
@@ -68,6 +97,18 @@ pub fn own_webhook_contact(sink: &str) -> Option<i64> {
 
 const OWN_WEBHOOK: &str = "org-webhook:";
 
+/// The group robot an organization's webhook URL is, recognised by its
+/// host (WeCom, DingTalk, Feishu or Lark); `None` for a generic webhook.
+pub fn robot_of_url(url: &str) -> Option<robots::Robot> {
+    let parsed = url::Url::parse(url).ok()?;
+    match parsed.host_str()? {
+        "qyapi.weixin.qq.com" => Some(robots::Robot::Wecom),
+        "oapi.dingtalk.com" => Some(robots::Robot::Dingtalk),
+        "open.feishu.cn" | "open.larksuite.com" => Some(robots::Robot::Feishu),
+        _ => None,
+    }
+}
+
 /// A URL as people may see it: the path, query and credentials that
 /// carry a webhook's secret (a token in the query, a key in the path)
 /// are hidden.
@@ -98,5 +139,29 @@ mod tests {
             "http://10.0.0.1:9000/…"
         );
         assert_eq!(super::mask_url("http://example.org"), "http://example.org");
+    }
+
+    #[test]
+    fn organizations_robots_are_recognised_by_host() {
+        use super::robots::Robot;
+        let of = super::robot_of_url;
+        assert_eq!(
+            of("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"),
+            Some(Robot::Wecom)
+        );
+        assert_eq!(
+            of("https://oapi.dingtalk.com/robot/send?access_token=t"),
+            Some(Robot::Dingtalk)
+        );
+        assert_eq!(
+            of("https://open.feishu.cn/open-apis/bot/v2/hook/x"),
+            Some(Robot::Feishu)
+        );
+        assert_eq!(
+            of("https://open.larksuite.com/open-apis/bot/v2/hook/x"),
+            Some(Robot::Feishu)
+        );
+        assert_eq!(of("https://hooks.lanzhou.gov.cn/alerts"), None);
+        assert_eq!(of("https://qyapi.weixin.qq.com.evil.example/x"), None);
     }
 }

@@ -9,6 +9,9 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::{Value, json};
 
+use super::rate::RateLimit;
+use super::sink::{Part, Sink, Verdict};
+
 /// A robot's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Robot {
@@ -30,27 +33,16 @@ impl Robot {
     }
 }
 
-/// What a robot's answer means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Accepted,
-    /// Try again, no sooner than `after` when the robot says how long.
-    Retry {
-        after: Option<Duration>,
-        reason: String,
-    },
-    /// The sink is misconfigured or gone: retrying cannot help.
-    Broken {
-        reason: String,
-    },
-}
-
-/// Reads a robot's answer (`status` and body).
+/// Reads a robot's answer (`status` and body). The waits a robot asks
+/// for are its own (a minute for WeCom's 45009, ten for DingTalk's
+/// 130101); the sink scales them with the configured rate window.
 pub fn verdict(robot: Robot, status: u16, body: &str) -> Verdict {
+    let answer = format!("{status} {}", short(body));
     if !(200..300).contains(&status) {
         return Verdict::Retry {
-            after: None,
             reason: format!("the robot answered HTTP {status}"),
+            answer: Some(answer),
+            after: None,
         };
     }
     let parsed: Value = serde_json::from_str(body).unwrap_or(Value::Null);
@@ -64,43 +56,47 @@ pub fn verdict(robot: Robot, status: u16, body: &str) -> Verdict {
         .or_else(|| parsed["StatusCode"].as_i64())
     else {
         return Verdict::Retry {
-            after: None,
             reason: format!("the robot's answer has no {field}: {}", short(body)),
+            answer: Some(answer),
+            after: None,
         };
     };
     let message = parsed["errmsg"]
         .as_str()
         .or_else(|| parsed["msg"].as_str())
         .unwrap_or_default();
-    let reason = format!("{field} {code}: {message}");
+    let said = format!("{field} {code}: {message}");
+    let broken = |why: &str| Verdict::Broken {
+        reason: format!("{why} ({said})"),
+        answer: Some(answer.clone()),
+    };
+    let wait = |secs: u64, why: &str| Verdict::Wait {
+        reason: format!("{why} ({said})"),
+        answer: Some(answer.clone()),
+        after: Duration::from_secs(secs),
+    };
     match (robot, code) {
-        (_, 0) => Verdict::Accepted,
-        (Robot::Wecom, 45009) => Verdict::Retry {
-            after: Some(Duration::from_secs(60)),
-            reason: format!("rate limited ({reason})"),
+        (_, 0) => Verdict::Accepted {
+            answer: answer.clone(),
         },
-        (Robot::Wecom, 93000 | 93004 | 93008) => Verdict::Broken {
-            reason: format!("the robot was removed or disabled ({reason})"),
+        (Robot::Wecom, 45009) => wait(60, "rate limited, waiting a minute"),
+        (Robot::Wecom, 93000 | 93004 | 93008) => broken("the robot was removed or disabled"),
+        (Robot::Wecom, 40058 | 45002) => Verdict::TooLong {
+            reason: format!("the message was too long for the robot ({said})"),
+            answer: answer.clone(),
         },
-        (Robot::Wecom, 40058 | 45002) => Verdict::Broken {
-            reason: format!("the message was too long for the robot ({reason})"),
-        },
-        (Robot::Dingtalk, 130101) => Verdict::Retry {
-            after: Some(Duration::from_secs(600)),
-            reason: format!("sending too fast, backing off 10 minutes ({reason})"),
-        },
-        (Robot::Dingtalk, 310000) => Verdict::Broken {
-            reason: format!("configuration error: keyword, signature or IP allow-list ({reason})"),
-        },
-        (Robot::Feishu, 19021) => Verdict::Broken {
-            reason: format!("configuration error: the signature ({reason})"),
-        },
-        (Robot::Feishu, 19024) => Verdict::Broken {
-            reason: format!("configuration error: a keyword is missing ({reason})"),
-        },
+        (Robot::Dingtalk, 130101) => wait(600, "sending too fast, backing off 10 minutes"),
+        (Robot::Dingtalk, 310000) => {
+            broken("configuration error: keyword, signature or IP allow-list")
+        }
+        (Robot::Feishu, 19021) => broken("configuration error: the signature"),
+        (Robot::Feishu, 19024) => broken("configuration error: a keyword is missing"),
+        // WeCom's -1 (busy) and 45033 (too many at once), and anything
+        // not known: tried again later.
         _ => Verdict::Retry {
+            reason: said,
+            answer: Some(answer.clone()),
             after: None,
-            reason,
         },
     }
 }
@@ -200,20 +196,25 @@ fn size(robot: Robot, body: &Value) -> usize {
     }
 }
 
-/// The bodies to POST for `message` (the outbox's frozen JSON), in order:
-/// the title, then whole findings, as many as fit under the robot's
-/// limit (a finding too long for a part by itself is shortened, never
-/// split); `（1/3）` marks a part of several. Feishu's signature is added
-/// at send time ([`sign_feishu`]).
-pub fn render(robot: Robot, message: &Value) -> Vec<Value> {
-    let title = message["title"].as_str().unwrap_or("网站监测").to_string();
+/// The bodies to POST for `message` (the outbox's frozen JSON) from its
+/// finding `from` on, in order, with how many findings each carries: the
+/// title, then whole findings, as many as fit under `limit` bytes (a
+/// finding too long for a part by itself is shortened, never split);
+/// `（1/3）` marks a part of several, `（续）` the rest of a message whose
+/// first parts were delivered. Feishu's signature is added at send time
+/// ([`sign_feishu`]).
+pub fn render(robot: Robot, message: &Value, from: usize, limit: usize) -> Vec<Part<Value>> {
+    let mut title = message["title"].as_str().unwrap_or("网站监测").to_string();
+    if from > 0 {
+        title.push_str("（续）");
+    }
     let findings: Vec<String> = message["findings"]
         .as_array()
-        .map(|items| items.iter().map(finding_text).collect())
+        .map(|items| items.iter().skip(from).map(finding_text).collect())
         .unwrap_or_default();
     // Sized with the widest part marker.
     let sizing = format!("{title}（999/999）");
-    let fits = |items: &[String]| size(robot, &body(robot, &sizing, items)) <= robot.limit();
+    let fits = |items: &[String]| size(robot, &body(robot, &sizing, items)) <= limit;
     let mut groups: Vec<Vec<String>> = vec![Vec::new()];
     for text in findings {
         let last = groups.last_mut().expect("one part at least");
@@ -244,9 +245,79 @@ pub fn render(robot: Robot, message: &Value) -> Vec<Value> {
             } else {
                 title.clone()
             };
-            body(robot, &title, items)
+            Part {
+                payload: body(robot, &title, items),
+                findings: items.len(),
+            }
         })
         .collect()
+}
+
+/// A group robot as a sink.
+#[derive(Debug, Clone)]
+pub struct RobotSink {
+    pub client: super::webhook::Client,
+    pub robot: Robot,
+    pub url: String,
+    pub secret: Option<crate::config::Secret>,
+    pub limits: Vec<RateLimit>,
+    /// The configured rate window over a minute: the waits a robot asks
+    /// for are scaled by it, as its limits are (tests shorten both).
+    pub scale: f64,
+}
+
+impl Sink for RobotSink {
+    type Payload = Value;
+
+    fn limits(&self) -> Vec<RateLimit> {
+        self.limits.clone()
+    }
+
+    fn parts(&self, body: &str, from: usize, shrink: u32) -> Result<Vec<Part<Value>>, String> {
+        let message: Value = serde_json::from_str(body)
+            .map_err(|e| format!("the stored message is not JSON: {e}"))?;
+        let limit = self.robot.limit() >> shrink.min(4);
+        Ok(render(self.robot, &message, from, limit))
+    }
+
+    async fn send(&self, mut part: Value, key: &str) -> Verdict {
+        let now = chrono::Utc::now();
+        let mut url = self.url.clone();
+        match (
+            self.robot,
+            self.secret.as_ref().map(crate::config::Secret::expose),
+        ) {
+            (Robot::Dingtalk, Some(secret)) => {
+                // Signed at send time: DingTalk allows an hour of skew.
+                let ms = now.timestamp_millis();
+                let sign = dingtalk_sign(secret, ms);
+                let sign: String = url::form_urlencoded::byte_serialize(sign.as_bytes()).collect();
+                let joiner = if url.contains('?') { '&' } else { '?' };
+                url = format!("{url}{joiner}timestamp={ms}&sign={sign}");
+            }
+            (Robot::Feishu, Some(secret)) => sign_feishu(&mut part, secret, now.timestamp()),
+            _ => {}
+        }
+        match self.client.post(&url, &part.to_string(), key, None).await {
+            Ok(answer) => match verdict(self.robot, answer.status, &answer.body) {
+                Verdict::Wait {
+                    reason,
+                    answer,
+                    after,
+                } => Verdict::Wait {
+                    reason,
+                    answer,
+                    after: after.mul_f64(self.scale),
+                },
+                other => other,
+            },
+            Err(reason) => Verdict::Retry {
+                reason,
+                answer: None,
+                after: None,
+            },
+        }
+    }
 }
 
 /// Adds Feishu's `timestamp` and `sign` to a body.
@@ -288,7 +359,10 @@ mod tests {
     #[test]
     fn long_lists_are_split_between_findings_under_each_limit() {
         for robot in [Robot::Wecom, Robot::Dingtalk, Robot::Feishu] {
-            let bodies = render(robot, &message(300));
+            let bodies: Vec<Value> = render(robot, &message(300), 0, robot.limit())
+                .into_iter()
+                .map(|p| p.payload)
+                .collect();
             assert!(bodies.len() > 1, "{robot:?}: split");
             let mut seen = 0;
             for body in &bodies {
@@ -317,18 +391,32 @@ mod tests {
             }
             assert_eq!(seen, 300, "{robot:?}: every finding in one part");
         }
-        assert_eq!(render(Robot::Wecom, &message(2)).len(), 1);
+        assert_eq!(render(Robot::Wecom, &message(2), 0, 4096).len(), 1);
+        // The rest of a message: from its third finding, marked.
+        let rest = render(Robot::Wecom, &message(5), 2, 4096);
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].findings, 3);
+        let text = rest[0].payload["markdown"]["content"]
+            .as_str()
+            .expect("content");
+        assert!(
+            text.contains("（续）") && !text.contains("h1.lanzhou") && text.contains("h4.lanzhou")
+        );
+        // Halved limits make more, smaller parts, every finding kept.
+        let halved = render(Robot::Wecom, &message(40), 0, 2048);
+        assert!(halved.len() > render(Robot::Wecom, &message(40), 0, 4096).len());
+        assert_eq!(halved.iter().map(|p| p.findings).sum::<usize>(), 40);
     }
 
     #[test]
     fn each_error_code_means_what_the_robot_says() {
         let v = |robot, body: &str| verdict(robot, 200, body);
-        assert_eq!(
+        assert!(matches!(
             v(Robot::Wecom, r#"{"errcode":0,"errmsg":"ok"}"#),
-            Verdict::Accepted
-        );
+            Verdict::Accepted { .. }
+        ));
         assert!(
-            matches!(v(Robot::Wecom, r#"{"errcode":45009}"#), Verdict::Retry { after: Some(d), .. } if d == Duration::from_secs(60))
+            matches!(v(Robot::Wecom, r#"{"errcode":45009}"#), Verdict::Wait { after, .. } if after == Duration::from_secs(60))
         );
         assert!(matches!(
             v(Robot::Wecom, r#"{"errcode":-1}"#),
@@ -344,16 +432,22 @@ mod tests {
                 Verdict::Broken { .. }
             ));
         }
+        for code in [40058, 45002] {
+            assert!(matches!(
+                v(Robot::Wecom, &format!(r#"{{"errcode":{code}}}"#)),
+                Verdict::TooLong { .. }
+            ));
+        }
         assert!(
-            matches!(v(Robot::Dingtalk, r#"{"errcode":130101}"#), Verdict::Retry { after: Some(d), .. } if d == Duration::from_secs(600))
+            matches!(v(Robot::Dingtalk, r#"{"errcode":130101}"#), Verdict::Wait { after, .. } if after == Duration::from_secs(600))
         );
         assert!(
-            matches!(v(Robot::Dingtalk, r#"{"errcode":310000,"errmsg":"sign not match"}"#), Verdict::Broken { reason } if reason.contains("sign not match"))
+            matches!(v(Robot::Dingtalk, r#"{"errcode":310000,"errmsg":"sign not match"}"#), Verdict::Broken { reason, .. } if reason.contains("sign not match") && reason.contains("configuration error"))
         );
-        assert_eq!(
+        assert!(matches!(
             v(Robot::Feishu, r#"{"code":0,"msg":"success"}"#),
-            Verdict::Accepted
-        );
+            Verdict::Accepted { .. }
+        ));
         assert!(matches!(
             v(Robot::Feishu, r#"{"code":19021}"#),
             Verdict::Broken { .. }

@@ -240,3 +240,54 @@ mod tests {
         ));
     }
 }
+
+/// A webhook as a sink: the frozen body whole, in one part, signed when
+/// it has a secret; no rate limit.
+#[derive(Debug, Clone)]
+pub struct WebhookSink {
+    pub client: Client,
+    pub url: String,
+    pub secret: Option<crate::config::Secret>,
+}
+
+impl super::sink::Sink for WebhookSink {
+    type Payload = String;
+
+    fn limits(&self) -> Vec<super::rate::RateLimit> {
+        Vec::new()
+    }
+
+    fn parts(
+        &self,
+        body: &str,
+        _from: usize,
+        _shrink: u32,
+    ) -> Result<Vec<super::sink::Part<String>>, String> {
+        // The same bytes at every attempt, whatever was delivered before:
+        // a webhook takes a message whole or not at all.
+        Ok(vec![super::sink::Part {
+            payload: body.to_string(),
+            findings: super::sink::findings_in(body),
+        }])
+    }
+
+    async fn send(&self, body: String, key: &str) -> super::sink::Verdict {
+        use super::sink::Verdict;
+        let secret = self.secret.as_ref().map(crate::config::Secret::expose);
+        match self.client.post(&self.url, &body, key, secret).await {
+            Ok(answer) if answer.accepted() => Verdict::Accepted {
+                answer: format!("{} {}", answer.status, answer.body),
+            },
+            Ok(answer) => Verdict::Retry {
+                reason: format!("the receiver answered {}", answer.status),
+                answer: Some(format!("{} {}", answer.status, answer.body)),
+                after: None,
+            },
+            Err(reason) => Verdict::Retry {
+                reason,
+                answer: None,
+                after: None,
+            },
+        }
+    }
+}

@@ -18,10 +18,13 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::{App, InvalidInput, db};
-use crate::alerts::robots::{Robot, Verdict};
-use crate::alerts::webhook::Client;
-use crate::alerts::{NotificationStatus, own_webhook_contact};
-use crate::config::{Secret, SinkKind};
+use crate::alerts::email::EmailSink;
+use crate::alerts::quiet::Quiet;
+use crate::alerts::robots::RobotSink;
+use crate::alerts::sink::{Sink, Verdict};
+use crate::alerts::webhook::{Client, WebhookSink};
+use crate::alerts::{NotificationStatus, SinkHealth, own_webhook_contact};
+use crate::config::SinkKind;
 use crate::store::alerts::{Alerting, Claimed, Notification, Outcome};
 
 /// Messages claimed at a time by one sender.
@@ -39,29 +42,80 @@ impl App {
         }
     }
 
-    /// Where a sink is and its secret: a configured sink, or an
-    /// organization's own webhook.
+    /// The sink a name stands for: a configured sink, or an
+    /// organization's own webhook (a WeCom, DingTalk or Feishu robot
+    /// recognised by its host, or a generic webhook).
     fn destination(&self, sink: &str) -> Result<Destination> {
         let config = self.config();
+        let window = Duration::from_secs(config.alerts.rate_window_secs);
+        let scale = window.as_secs_f64() / 60.0;
+        let client = self.webhook_client()?;
         if let Some(found) = config.alerts.sink(sink) {
+            let secret = found.secret().map_err(InvalidInput)?;
+            let limits = found.rate_limits(window);
+            let to = match (found.kind, found.kind.robot()) {
+                (_, Some(robot)) => To::Robot(RobotSink {
+                    client,
+                    robot,
+                    url: found.url.clone(),
+                    secret,
+                    limits,
+                    scale,
+                }),
+                (SinkKind::Email, None) => To::Email(
+                    EmailSink::new(
+                        &found.url,
+                        found.from.as_deref(),
+                        &found.to,
+                        &config.probe.extra_roots,
+                        Duration::from_secs(config.alerts.timeout_secs),
+                        limits,
+                    )
+                    .map_err(InvalidInput)?,
+                ),
+                _ => To::Webhook(WebhookSink {
+                    client,
+                    url: found.url.clone(),
+                    secret,
+                }),
+            };
             return Ok(Destination {
-                url: found.url.clone(),
-                secret: found.secret().map_err(InvalidInput)?,
-                kind: found.kind,
-                rate: found.rate_limit(),
+                to,
+                quiet: found.quiet().map_err(InvalidInput)?,
+                masked: crate::alerts::mask_url(&found.url),
             });
         }
         if let Some(contact) = own_webhook_contact(sink) {
-            let url = self.store.contact(contact)?.ok_or_else(|| {
+            let (url, org) = self.store.contact(contact)?.ok_or_else(|| {
                 anyhow!("the organization's webhook (contact {contact}) was removed")
             })?;
-            let secret =
-                Some(config.alerts.org_webhook_secret.clone()).filter(|s| !s.expose().is_empty());
+            let masked = crate::alerts::mask_url(&url);
+            let to = match crate::alerts::robot_of_url(&url) {
+                Some(robot) => {
+                    let secret = match config.alerts.org_secrets.get(&org) {
+                        Some(secret) => Some(secret.resolve(&org).map_err(InvalidInput)?),
+                        None => None,
+                    };
+                    To::Robot(RobotSink {
+                        client,
+                        robot,
+                        url,
+                        secret,
+                        limits: crate::alerts::rate::limits(Some(robot), None, window),
+                        scale,
+                    })
+                }
+                None => To::Webhook(WebhookSink {
+                    client,
+                    url,
+                    secret: Some(config.alerts.org_webhook_secret.clone())
+                        .filter(|s| !s.expose().is_empty()),
+                }),
+            };
             return Ok(Destination {
-                url,
-                secret,
-                kind: SinkKind::Webhook,
-                rate: None,
+                to,
+                quiet: None,
+                masked,
             });
         }
         Err(InvalidInput(format!(
@@ -88,144 +142,156 @@ impl App {
     }
 }
 
-/// Where a sink is, its secret, its kind and its rate limit.
+/// A sink of one of the kinds, ready to send.
+enum To {
+    Webhook(WebhookSink),
+    Robot(RobotSink),
+    Email(EmailSink),
+}
+
+/// Where a message goes: the sink, its quiet hours, and its URL as
+/// people may see it.
 struct Destination {
-    url: String,
-    secret: Option<Secret>,
-    kind: SinkKind,
-    rate: Option<u32>,
+    to: To,
+    quiet: Option<Quiet>,
+    masked: String,
 }
 
-/// When each rate-limited sink was sent to within its window (this
-/// instance's sends; several instances each keep their own).
-#[derive(Debug, Default)]
-pub struct SentTimes(
-    std::sync::Mutex<
-        std::collections::HashMap<String, std::collections::VecDeque<std::time::Instant>>,
-    >,
-);
-
-impl SentTimes {
-    /// Takes `n` sends of `sink`'s `limit` per `window`, or says how long
-    /// until they are free. A message of more parts than the limit goes
-    /// when the window is empty.
-    fn take(&self, sink: &str, n: usize, limit: u32, window: Duration) -> Result<(), Duration> {
-        let now = std::time::Instant::now();
-        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let times = all.entry(sink.to_string()).or_default();
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= window)
-        {
-            times.pop_front();
-        }
-        let limit = limit as usize;
-        let free = limit.saturating_sub(times.len());
-        if n <= free || times.is_empty() {
-            times.extend(std::iter::repeat_n(now, n));
-            return Ok(());
-        }
-        // The oldest sends that must leave the window first.
-        let leave = (n.min(limit)).saturating_sub(free);
-        let until = times
-            .get(leave.saturating_sub(1))
-            .map(|t| window.saturating_sub(now.duration_since(*t)))
-            .unwrap_or(window);
-        Err(until + Duration::from_millis(10))
-    }
+/// One message to send: its outbox id (none for a test message), its
+/// key, its frozen body, and how many of its findings were delivered.
+struct Sending<'a> {
+    id: Option<i64>,
+    owner: &'a str,
+    sink: &'a str,
+    key: &'a str,
+    body: &'a str,
+    findings_sent: usize,
 }
 
-/// Sends one message (its frozen body) to `to`: as it is to a webhook,
-/// signed and keyed; rendered, split and signed as each group robot wants
-/// it, its parts in order, to a robot.
-async fn deliver(
-    app: &App,
-    client: &Client,
-    sink: &str,
-    to: &Destination,
-    key: &str,
-    body: &str,
-) -> Outcome {
-    let secret = to.secret.as_ref().map(Secret::expose);
-    let window = Duration::from_secs(app.config().alerts.rate_window_secs);
-    let take = |n: usize| match to.rate {
-        Some(limit) => app.sent.take(sink, n, limit, window),
-        None => Ok(()),
-    };
-    let refused = |error: String, answer: Option<String>| Outcome::Refused {
-        error,
-        answer,
-        retry_after: None,
-    };
-    let Some(robot) = to.kind.robot() else {
-        if let Err(after) = take(1) {
-            return Outcome::Deferred { after };
-        }
-        return match client.post(&to.url, body, key, secret).await {
-            Ok(answer) if answer.accepted() => {
-                Outcome::Accepted(format!("{} {}", answer.status, answer.body))
-            }
-            Ok(answer) => refused(
-                format!("the receiver answered {}", answer.status),
-                Some(format!("{} {}", answer.status, answer.body)),
-            ),
-            Err(e) => refused(e, None),
-        };
-    };
-    let message: serde_json::Value = match serde_json::from_str(body) {
-        Ok(message) => message,
-        Err(e) => {
-            return Outcome::Broken {
-                error: format!("the stored message is not JSON: {e}"),
-                answer: None,
-            };
-        }
-    };
-    let parts = crate::alerts::robots::render(robot, &message);
-    // All of a message's parts go in one window, or none yet.
-    if let Err(after) = take(parts.len()) {
-        return Outcome::Deferred { after };
-    }
+/// Splits smaller at most this many times when a robot says a part was
+/// too long (a sixteenth of its limit), then gives up on the message.
+const MAX_SHRINK: u32 = 4;
+
+/// Sends one message through `sink`: its parts counted against the
+/// sink's limits (in the store, with every instance's sends), sent in
+/// order, each delivered part recorded so that a retry sends only the
+/// rest; split smaller and resent when the robot says a part was too
+/// long.
+async fn deliver<S: Sink>(app: &App, sink: &S, m: &Sending<'_>) -> Outcome {
+    let mut from = m.findings_sent;
+    let mut shrink = 0;
     let mut answers = Vec::new();
-    for mut part in parts {
-        let now = Utc::now();
-        let mut url = to.url.clone();
-        match (robot, secret) {
-            (Robot::Dingtalk, Some(secret)) => {
-                let ms = now.timestamp_millis();
-                let sign = crate::alerts::robots::dingtalk_sign(secret, ms);
-                let sign: String = url::form_urlencoded::byte_serialize(sign.as_bytes()).collect();
-                let joiner = if url.contains('?') { '&' } else { '?' };
-                url = format!("{url}{joiner}timestamp={ms}&sign={sign}");
-            }
-            (Robot::Feishu, Some(secret)) => {
-                crate::alerts::robots::sign_feishu(&mut part, secret, now.timestamp())
-            }
-            _ => {}
-        }
-        let answer = match client.post(&url, &part.to_string(), key, None).await {
-            Ok(answer) => answer,
-            Err(e) => return refused(e, None),
-        };
-        let text = format!("{} {}", answer.status, answer.body);
-        match crate::alerts::robots::verdict(robot, answer.status, &answer.body) {
-            Verdict::Accepted => answers.push(text),
-            Verdict::Retry { after, reason } => {
-                return Outcome::Refused {
-                    error: reason,
-                    answer: Some(text),
-                    retry_after: after,
-                };
-            }
-            Verdict::Broken { reason } => {
+    'message: loop {
+        let parts = match sink.parts(m.body, from, shrink) {
+            Ok(parts) => parts,
+            Err(error) => {
                 return Outcome::Broken {
-                    error: reason,
-                    answer: Some(text),
+                    error,
+                    answer: None,
+                };
+            }
+        };
+        let (name, n, limits) = (m.sink.to_string(), parts.len(), sink.limits());
+        let admitted = db(&app.store, move |s| {
+            s.admit_sends(&name, n, &limits, Utc::now())
+        })
+        .await;
+        match admitted {
+            Ok(None) => {}
+            Ok(Some(after)) => return Outcome::Deferred { after },
+            Err(e) => {
+                return Outcome::Refused {
+                    error: format!("cannot count the sink's sends: {e:#}"),
+                    answer: None,
+                    retry_after: None,
                 };
             }
         }
+        for (i, part) in parts.into_iter().enumerate() {
+            let carried = part.findings;
+            match sink.send(part.payload, m.key).await {
+                Verdict::Accepted { answer } => {
+                    answers.push(answer);
+                    from += carried;
+                    if i + 1 < n {
+                        note_progress(app, m, from).await;
+                    }
+                }
+                Verdict::TooLong { reason, answer } => {
+                    if shrink >= MAX_SHRINK {
+                        return Outcome::Broken {
+                            error: reason,
+                            answer: Some(answer),
+                        };
+                    }
+                    tracing::info!(sink = %m.sink, reason = %reason, "alerts: a part was too long; splitting smaller");
+                    shrink += 1;
+                    continue 'message;
+                }
+                Verdict::Retry {
+                    reason,
+                    answer,
+                    after,
+                } => {
+                    return Outcome::Refused {
+                        error: reason,
+                        answer,
+                        retry_after: after,
+                    };
+                }
+                Verdict::Wait {
+                    reason,
+                    answer,
+                    after,
+                } => {
+                    return Outcome::Limited {
+                        error: reason,
+                        answer,
+                        after,
+                    };
+                }
+                Verdict::Broken { reason, answer } => {
+                    return Outcome::Broken {
+                        error: reason,
+                        answer,
+                    };
+                }
+            }
+        }
+        return Outcome::Accepted(answers.join(" | "));
     }
-    Outcome::Accepted(answers.join(" | "))
+}
+
+/// Records that a message's first `sent` findings were delivered.
+async fn note_progress(app: &App, m: &Sending<'_>, sent: usize) {
+    let Some(id) = m.id else { return };
+    let owner = m.owner.to_string();
+    if let Err(e) = db(&app.store, move |s| {
+        s.note_notification_progress(id, &owner, sent)
+    })
+    .await
+    {
+        tracing::warn!(notification = id, error = %format!("{e:#}"), "alerts: cannot record a split message's progress");
+    }
+}
+
+/// Sends one message to `to`, or holds it while the sink is quiet: a
+/// message without a critical finding (or any, when the sink holds
+/// criticals too) waits for the quiet to end, no attempt counted.
+async fn send_to(app: &App, to: &Destination, m: &Sending<'_>) -> Outcome {
+    if let Some(quiet) = &to.quiet
+        && let Some(ends) = quiet.ends(Utc::now())
+        && (quiet.hold_critical || !crate::alerts::message::has_critical(m.body))
+    {
+        return Outcome::Deferred {
+            after: (ends - Utc::now()).to_std().unwrap_or_default(),
+        };
+    }
+    match &to.to {
+        To::Webhook(sink) => deliver(app, sink, m).await,
+        To::Robot(sink) => deliver(app, sink, m).await,
+        To::Email(sink) => deliver(app, sink, m).await,
+    }
 }
 
 fn names(list: &[String]) -> String {
@@ -270,32 +336,125 @@ pub async fn send_test(app: &App, sink: &str) -> Result<TestAnswer> {
         Vec::new(),
     )
     .to_json();
-    Ok(
-        match deliver(app, &app.webhook_client()?, sink, &to, &key, &body).await {
-            Outcome::Accepted(answer) => TestAnswer {
-                accepted: true,
-                answer,
-            },
-            Outcome::Deferred { after } => {
-                anyhow::bail!(
-                    "sink `{sink}` has reached its rate limit; try again in {} s",
-                    after.as_secs().max(1)
-                )
-            }
-            Outcome::Refused { error, answer, .. } | Outcome::Broken { error, answer } => {
-                if answer.is_none() {
-                    anyhow::bail!(
-                        "sink `{sink}` ({}): {error}",
-                        crate::alerts::mask_url(&to.url)
-                    );
-                }
-                TestAnswer {
-                    accepted: false,
-                    answer: format!("{} ({error})", answer.unwrap_or_default()),
-                }
-            }
+    let sending = Sending {
+        id: None,
+        owner: "",
+        sink,
+        key: &key,
+        body: &body,
+        findings_sent: 0,
+    };
+    // A test goes now, quiet hours or not: someone is waiting for it.
+    let outcome = match &to.to {
+        To::Webhook(s) => deliver(app, s, &sending).await,
+        To::Robot(s) => deliver(app, s, &sending).await,
+        To::Email(s) => deliver(app, s, &sending).await,
+    };
+    let told = crate::store::sinks::Told::of(&outcome, Utc::now());
+    if let Some(told) = told {
+        let name = sink.to_string();
+        db(&app.store, move |s| s.record_sink(&name, &told, Utc::now())).await?;
+    }
+    Ok(match outcome {
+        Outcome::Accepted(answer) => TestAnswer {
+            accepted: true,
+            answer,
         },
-    )
+        Outcome::Deferred { after } => {
+            anyhow::bail!(
+                "sink `{sink}` has reached its rate limit; try again in {} s",
+                after.as_secs().max(1)
+            )
+        }
+        Outcome::Refused { error, answer, .. }
+        | Outcome::Broken { error, answer }
+        | Outcome::Limited { error, answer, .. } => {
+            if answer.is_none() {
+                anyhow::bail!("sink `{sink}` ({}): {error}", to.masked);
+            }
+            TestAnswer {
+                accepted: false,
+                answer: format!("{} ({error})", answer.unwrap_or_default()),
+            }
+        }
+    })
+}
+
+/// A sink and its state, for `alerts sinks` and `status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SinkView {
+    pub name: String,
+    pub kind: &'static str,
+    /// Its URL, secrets hidden.
+    pub target: String,
+    pub health: SinkHealth,
+    pub limited_until: Option<chrono::DateTime<Utc>>,
+    pub reason: Option<String>,
+    /// Since when it is in this state (none: never sent to).
+    pub since: Option<chrono::DateTime<Utc>>,
+    pub last_delivered_at: Option<chrono::DateTime<Utc>>,
+    /// Its quiet hours and days, as configured.
+    pub quiet: Option<String>,
+}
+
+/// Every configured sink with its state, then organizations' own
+/// webhooks that are not ok.
+pub fn sinks(app: &App) -> Result<Vec<SinkView>> {
+    let config = app.config();
+    let states = app.store.sink_states()?;
+    let now = Utc::now();
+    let view = |name: &str, kind: &'static str, target: String, quiet: Option<String>| {
+        let state = states.iter().find(|s| s.sink == name);
+        let health = state.map_or(SinkHealth::Ok, |s| s.health_at(now));
+        SinkView {
+            name: name.to_string(),
+            kind,
+            target,
+            health,
+            limited_until: state
+                .and_then(|s| s.limited_until)
+                .filter(|_| health == SinkHealth::Limited),
+            reason: state
+                .and_then(|s| s.reason.clone())
+                .filter(|_| health != SinkHealth::Ok),
+            since: state.map(|s| s.changed_at),
+            last_delivered_at: state.and_then(|s| s.last_delivered_at),
+            quiet,
+        }
+    };
+    let mut out: Vec<SinkView> = config
+        .alerts
+        .sink
+        .iter()
+        .map(|sink| {
+            let quiet = (sink.quiet_hours.is_some() || !sink.quiet_days.is_empty()).then(|| {
+                let mut text = sink.quiet_hours.clone().unwrap_or_default();
+                if !sink.quiet_days.is_empty() {
+                    if !text.is_empty() {
+                        text.push_str(", ");
+                    }
+                    text.push_str(&sink.quiet_days.join(" "));
+                }
+                text
+            });
+            let target = if sink.kind == SinkKind::Email {
+                format!(
+                    "{} → {}",
+                    crate::alerts::mask_url(&sink.url),
+                    sink.to.join(", ")
+                )
+            } else {
+                crate::alerts::mask_url(&sink.url)
+            };
+            view(&sink.name, sink.kind.as_str(), target, quiet)
+        })
+        .collect();
+    for state in &states {
+        if own_webhook_contact(&state.sink).is_some() && state.health_at(now) != SinkHealth::Ok {
+            out.push(view(&state.sink, "org-webhook", String::new(), None));
+        }
+    }
+    Ok(out)
 }
 
 pub async fn list(
@@ -386,7 +545,6 @@ pub async fn deliver_due(app: &Arc<App>, owner: &str) -> Result<usize> {
         return Ok(0);
     }
     let count = claimed.len();
-    let client = app.webhook_client()?;
     let base = Duration::from_millis(config.alerts.retry_base_ms);
     let max = Duration::from_secs(config.alerts.retry_max_secs);
     let max_attempts = config.alerts.max_attempts;
@@ -394,14 +552,21 @@ pub async fn deliver_due(app: &Arc<App>, owner: &str) -> Result<usize> {
     let mut sends = Vec::new();
     for message in claimed {
         let app = app.clone();
-        let client = client.clone();
         let semaphore = semaphore.clone();
         let owner = owner.to_string();
         sends.push(tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await;
             let outcome = match app.destination(&message.sink) {
                 Ok(to) => {
-                    deliver(&app, &client, &message.sink, &to, &message.key, &message.body).await
+                    let sending = Sending {
+                        id: Some(message.id),
+                        owner: &owner,
+                        sink: &message.sink,
+                        key: &message.key,
+                        body: &message.body,
+                        findings_sent: message.findings_sent,
+                    };
+                    send_to(&app, &to, &sending).await
                 }
                 Err(e) => Outcome::Refused {
                     error: format!("{e:#}"),
@@ -413,7 +578,8 @@ pub async fn deliver_due(app: &Arc<App>, owner: &str) -> Result<usize> {
                 Outcome::Accepted(_) => tracing::info!(notification = message.id, sink = %message.sink, "alerts: delivered"),
                 Outcome::Refused { error, .. } => tracing::warn!(notification = message.id, sink = %message.sink, error = %error, "alerts: not delivered; will retry"),
                 Outcome::Broken { error, .. } => tracing::error!(notification = message.id, sink = %message.sink, error = %error, "alerts: the sink is broken; the message failed"),
-                Outcome::Deferred { after } => tracing::debug!(notification = message.id, sink = %message.sink, wait_ms = after.as_millis() as u64, "alerts: the sink's rate limit is reached; waiting"),
+                Outcome::Deferred { after } => tracing::debug!(notification = message.id, sink = %message.sink, wait_ms = after.as_millis() as u64, "alerts: held (the sink's rate limit or quiet hours); waiting"),
+                Outcome::Limited { error, after, .. } => tracing::warn!(notification = message.id, sink = %message.sink, error = %error, wait_ms = after.as_millis() as u64, "alerts: the sink asked us to wait"),
             }
             let id = message.id;
             db(&app.store, move |s| {

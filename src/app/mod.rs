@@ -86,8 +86,6 @@ pub struct App {
     /// Whether the last judgement found this machine reaching IPv6: the
     /// next one assumes it, and judges again only when it changed.
     ipv6_works: std::sync::Mutex<Option<bool>>,
-    /// When each rate-limited sink was last sent to, within its window.
-    pub(crate) sent: alerts::SentTimes,
 }
 
 impl App {
@@ -103,7 +101,6 @@ impl App {
             store,
             counters: Counters::default(),
             ipv6_works: std::sync::Mutex::new(None),
-            sent: alerts::SentTimes::default(),
         }
     }
 

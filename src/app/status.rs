@@ -34,6 +34,8 @@ pub struct Status {
     pub running: Vec<Running>,
     pub schedules: Vec<StoredSchedule>,
     pub alerts: crate::store::alerts::Counts,
+    /// The sinks not ok: rate-limited or broken.
+    pub sinks: Vec<super::alerts::SinkView>,
 }
 
 pub fn status(app: &App) -> Result<Status> {
@@ -63,5 +65,9 @@ pub fn status(app: &App) -> Result<Status> {
         running,
         schedules: app.store.schedules()?,
         alerts: app.store.alert_counts(&app.alerting())?,
+        sinks: super::alerts::sinks(app)?
+            .into_iter()
+            .filter(|s| s.health != crate::alerts::SinkHealth::Ok)
+            .collect(),
     })
 }

@@ -85,6 +85,11 @@ pub enum Command {
     /// policies/alerts.toml).
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Maintenance windows: a site's or an organization's alerts held
+    /// while it is worked on (its findings are still judged), with a
+    /// notice when a window starts and ends.
+    #[command(subcommand)]
+    Maintenance(MaintenanceCommand),
     /// Learn host names beyond the registry: a BIND zone file, a zone
     /// transfer, or a plain list (for example a certificate-transparency
     /// export).
@@ -124,11 +129,76 @@ fn hostname(raw: &str) -> Result<Hostname, String> {
     Hostname::from_url_or_host(raw).map_err(|e| e.to_string())
 }
 
+/// A span of time: `2h`, `90m`, `1h30m`, `45s`, `1d`.
+fn span(raw: &str) -> Result<chrono::Duration, String> {
+    let bad = || format!("`{raw}` is not a duration such as 2h, 90m or 1h30m");
+    let mut total = 0i64;
+    let mut number = String::new();
+    for c in raw.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: i64 = number.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        number.clear();
+    }
+    if !number.is_empty() || total <= 0 {
+        return Err(bad());
+    }
+    Ok(chrono::Duration::seconds(total))
+}
+
+/// A crontab expression (China Standard Time).
+fn cron(raw: &str) -> Result<crate::policy::cron::CronSchedule, String> {
+    raw.parse()
+}
+
 /// Any value whose parsing validates it (codes, divisions, the registry's
 /// enumerations), with the reason it is refused.
 fn parsed<T: std::str::FromStr<Err = crate::registry::Invalid>>(raw: &str) -> Result<T, String> {
     raw.parse()
         .map_err(|e: crate::registry::Invalid| e.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MaintenanceCommand {
+    /// Add a window: recurring on a crontab schedule, each time for a
+    /// duration. Example: --org 兰州市人民政府办公室 --cron "0 22 * * 6"
+    /// --duration 2h --reason "服务器迁移".
+    #[command(group(clap::ArgGroup::new("scope").required(true).args(["site", "org"])))]
+    Add {
+        /// A site (id, identifier code or host name).
+        #[arg(long)]
+        site: Option<String>,
+        /// An organization, by name.
+        #[arg(long)]
+        org: Option<String>,
+        /// When each window starts: a 5-field crontab expression in China
+        /// Standard Time.
+        #[arg(long, value_parser = cron, value_name = "EXPR")]
+        cron: crate::policy::cron::CronSchedule,
+        /// How long each lasts: 2h, 90m, 1h30m.
+        #[arg(long, value_parser = span)]
+        duration: chrono::Duration,
+        /// Why, as the notices tell it.
+        #[arg(long)]
+        reason: String,
+    },
+    /// The windows not ended, whether each is on now, and the next start.
+    List,
+    /// End a window for good; if it is on, its end is told now.
+    End { id: i64 },
 }
 
 #[derive(Debug, Clone, Args)]

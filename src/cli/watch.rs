@@ -184,4 +184,7 @@ pub enum AlertsCommand {
     },
     /// Send a failed message again (same key, same body).
     Retry { id: i64 },
+    /// Each sink and its state: ok, rate-limited until a time, or broken
+    /// with the reason.
+    Sinks,
 }

@@ -131,6 +131,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Findings(args) => watch::findings(&open(config)?, args, &mut out)?,
         Command::Discover(args) => watch::discover(&open(config)?, &args, &mut out)?,
         Command::Alerts(command) => watch::alerts(&open(config)?, command, &mut out)?,
+        Command::Maintenance(command) => watch::maintenance(&open(config)?, command, &mut out)?,
     }
     out.flush()?;
     Ok(status)

@@ -18,7 +18,8 @@ use crate::app::discovery::{self, Source};
 use crate::app::findings::{self as use_case, FindingQuery, StatusFilter};
 use crate::app::lock::{self, LockError};
 use crate::cli::{
-    AlertsCommand, CheckArgs, DiscoverArgs, FindingsArgs, FindingsCommand, ProbeArgs,
+    AlertsCommand, CheckArgs, DiscoverArgs, FindingsArgs, FindingsCommand, MaintenanceCommand,
+    ProbeArgs,
 };
 use crate::config::Config;
 use crate::findings::FindingStatus;
@@ -317,6 +318,10 @@ pub(super) fn alerts(
                 out,
             )?;
         }
+        AlertsCommand::Sinks => {
+            let sinks = crate::app::alerts::sinks(&context.app)?;
+            print_list(context, &sinks, output::sink_json, output::sinks_table, out)?;
+        }
         AlertsCommand::Retry { id } => {
             let n = runtime()?.block_on(crate::app::alerts::retry(&context.app, id))?;
             if context.json {
@@ -326,6 +331,78 @@ pub(super) fn alerts(
                     out,
                     "notification {} to `{}` is pending again; the daemon sends it now (same key)",
                     n.id, n.sink
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `maintenance add | list | end`.
+pub(super) fn maintenance(
+    context: &Context,
+    command: MaintenanceCommand,
+    out: &mut impl Write,
+) -> Result<()> {
+    use crate::store::maintenance::NewWindow;
+    match command {
+        MaintenanceCommand::Add {
+            site,
+            org,
+            cron,
+            duration,
+            reason,
+        } => {
+            if reason.trim().is_empty() {
+                return Err(
+                    InvalidInput("--reason is empty: say why, the notices tell it".into()).into(),
+                );
+            }
+            let window = context.store().add_window(
+                &NewWindow {
+                    site,
+                    org,
+                    cron,
+                    duration,
+                    reason,
+                },
+                &context.change(None),
+            )?;
+            if context.json {
+                json_line(out, &output::window_json(&window))?;
+            } else {
+                writeln!(
+                    out,
+                    "maintenance window {} for {}: {}",
+                    window.id,
+                    window.scope.name(),
+                    output::window_when(&window)
+                )?;
+            }
+        }
+        MaintenanceCommand::List => {
+            let windows = context.store().windows(chrono::Utc::now())?;
+            print_list(
+                context,
+                &windows,
+                output::window_json,
+                output::windows_table,
+                out,
+            )?;
+        }
+        MaintenanceCommand::End { id } => {
+            let alerting = context.app.alerting();
+            let window = context
+                .store()
+                .end_window(&alerting, id, &context.change(None))?;
+            if context.json {
+                json_line(out, &output::window_json(&window))?;
+            } else {
+                writeln!(
+                    out,
+                    "maintenance window {} for {} ended; its alerts are no longer held",
+                    window.id,
+                    window.scope.name()
                 )?;
             }
         }

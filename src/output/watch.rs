@@ -683,7 +683,13 @@ pub fn status_detail(status: &crate::app::status::Status, out: &mut impl Write) 
         out,
         "\nAlerts: {} waiting to be delivered, {} failed (`siteward alerts list`); {} open finding(s) reach no sink (no route in policies/alerts.toml matches them).",
         status.alerts.pending, status.alerts.failed, status.alerts.unrouted
-    )
+    )?;
+    if status.sinks.is_empty() {
+        writeln!(out, "Every sink is ok.")
+    } else {
+        writeln!(out, "Sinks not ok (`siteward alerts sinks`):")?;
+        sinks_table(&status.sinks).print(out)
+    }
 }
 
 /// `status --json`.
@@ -714,5 +720,107 @@ pub fn status_json(status: &crate::app::status::Status) -> Value {
             "failed": status.alerts.failed,
             "unrouted": status.alerts.unrouted,
         },
+        "sinks_not_ok": status.sinks.iter().map(sink_json).collect::<Vec<_>>(),
+    })
+}
+
+/// Sinks and their states, for people.
+pub fn sinks_table(rows: &[crate::app::alerts::SinkView]) -> Table {
+    let mut table = Table::new(&[
+        "SINK",
+        "KIND",
+        "TARGET",
+        "STATE",
+        "SINCE",
+        "LAST DELIVERED",
+        "QUIET",
+    ]);
+    for s in rows {
+        let state = match (s.health, s.limited_until, &s.reason) {
+            (crate::alerts::SinkHealth::Limited, Some(until), reason) => format!(
+                "rate-limited until {}{}",
+                clock::show(until),
+                reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            (crate::alerts::SinkHealth::Broken, _, Some(reason)) => format!("broken: {reason}"),
+            (health, _, _) => health.to_string(),
+        };
+        table.row(vec![
+            s.name.clone(),
+            s.kind.to_string(),
+            s.target.clone(),
+            state,
+            clock::show_opt(s.since),
+            clock::show_opt(s.last_delivered_at),
+            s.quiet.clone().unwrap_or_default(),
+        ]);
+    }
+    table
+}
+
+pub fn sink_json(s: &crate::app::alerts::SinkView) -> Value {
+    json!({
+        "name": s.name,
+        "kind": s.kind,
+        "target": s.target,
+        "state": s.health,
+        "limited_until": time(s.limited_until),
+        "reason": s.reason,
+        "since": time(s.since),
+        "last_delivered_at": time(s.last_delivered_at),
+        "quiet": s.quiet,
+    })
+}
+
+/// When a window is on, in words: `on until …` or `next …`, with its
+/// schedule.
+pub fn window_when(w: &crate::store::maintenance::Window) -> String {
+    let hours = w.duration_secs as f64 / 3600.0;
+    let each = format!("`{}` for {hours:.1} h", w.cron);
+    match (w.active, w.next) {
+        (Some((_, end)), _) => format!("{each}; on now, until {}", clock::show(end)),
+        (None, Some(next)) => format!("{each}; next starts {}", clock::show(next)),
+        (None, None) => each,
+    }
+}
+
+pub fn windows_table(rows: &[crate::store::maintenance::Window]) -> Table {
+    let mut table = Table::new(&["ID", "SCOPE", "CRON", "DURATION", "STATE", "REASON"]);
+    for w in rows {
+        let scope = match &w.scope {
+            crate::store::maintenance::Scope::Site { name, .. } => format!("site {name}"),
+            crate::store::maintenance::Scope::Org { name, .. } => format!("org {name}"),
+        };
+        let state = match (w.active, w.next) {
+            (Some((_, end)), _) => format!("on until {}", clock::show(end)),
+            (None, Some(next)) => format!("next {}", clock::show(next)),
+            (None, None) => "no further start".to_string(),
+        };
+        table.row(vec![
+            w.id.to_string(),
+            scope,
+            w.cron.clone(),
+            format!("{} min", w.duration_secs / 60),
+            state,
+            w.reason.clone(),
+        ]);
+    }
+    table
+}
+
+pub fn window_json(w: &crate::store::maintenance::Window) -> Value {
+    json!({
+        "id": w.id,
+        "scope": w.scope,
+        "cron": w.cron,
+        "duration_secs": w.duration_secs,
+        "reason": w.reason,
+        "created_at": time(Some(w.created_at)),
+        "ended_at": time(w.ended_at),
+        "on_until": time(w.active.map(|(_, end)| end)),
+        "next": time(w.next),
     })
 }

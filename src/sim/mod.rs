@@ -7,6 +7,7 @@
 pub mod dns;
 pub mod region;
 pub mod robots;
+pub mod smtp;
 pub mod tls;
 pub mod web;
 pub mod webhook;

@@ -34,6 +34,17 @@ struct State {
     posted: Vec<Posted>,
     /// Paths answering an error code instead.
     codes: HashMap<String, i64>,
+    /// Paths answering an error code to their next request only.
+    once: HashMap<String, i64>,
+    /// WeCom paths whose content limit is lower than the real 4,096
+    /// bytes (a robot that says "too long" to what siteward thought fit).
+    max_content: HashMap<String, usize>,
+    /// Each robot's rate limit, as the real ones keep it: at most so many
+    /// messages per path in a window; over it, the robot's own code.
+    rate: Option<(usize, std::time::Duration)>,
+    arrivals: HashMap<String, std::collections::VecDeque<std::time::Instant>>,
+    /// Every error code answered, by path.
+    refused: Vec<(String, i64)>,
 }
 
 /// The robots; they stop when dropped.
@@ -72,8 +83,30 @@ impl Robots {
         self.lock().codes.insert(path.to_string(), code);
     }
 
+    /// `path` answers `code` to its next request, then accepts again.
+    pub fn answer_once(&self, path: &str, code: i64) {
+        self.lock().once.insert(path.to_string(), code);
+    }
+
+    /// The WeCom robot at `path` refuses content over `bytes` (45002).
+    pub fn max_content(&self, path: &str, bytes: usize) {
+        self.lock().max_content.insert(path.to_string(), bytes);
+    }
+
+    /// Every robot keeps at most `count` messages per `window` per path,
+    /// refusing more with its own code (WeCom 45009, DingTalk 130101,
+    /// Feishu 9499).
+    pub fn rate_limit(&self, count: usize, window: std::time::Duration) {
+        self.lock().rate = Some((count, window));
+    }
+
     pub fn posted(&self) -> Vec<Posted> {
         self.lock().posted.clone()
+    }
+
+    /// The error codes answered so far, with their paths.
+    pub fn refused(&self) -> Vec<(String, i64)> {
+        self.lock().refused.clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -115,19 +148,55 @@ async fn answer(
     let bytes = bytes.to_bytes();
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let now = chrono::Utc::now();
-    let error = |code: i64, message: &str| match robot {
-        Robot::Feishu => reply(json!({"code": code, "msg": message})),
-        _ => reply(json!({"errcode": code, "errmsg": message})),
+    let error = |code: i64, message: &str| {
+        if code != 0 {
+            state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .refused
+                .push((path.clone(), code));
+        }
+        match robot {
+            Robot::Feishu => reply(json!({"code": code, "msg": message})),
+            _ => reply(json!({"errcode": code, "errmsg": message})),
+        }
     };
-    if let Some(code) = state
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .codes
-        .get(&path)
-        .copied()
-        .filter(|c| *c != 0)
-    {
+    let (told, over_rate, max_content) = {
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        let told = s
+            .once
+            .remove(&path)
+            .or_else(|| s.codes.get(&path).copied())
+            .filter(|c| *c != 0);
+        let over_rate = match s.rate {
+            Some((count, window)) => {
+                let at = std::time::Instant::now();
+                let arrivals = s.arrivals.entry(path.clone()).or_default();
+                while arrivals
+                    .front()
+                    .is_some_and(|t| at.duration_since(*t) >= window)
+                {
+                    arrivals.pop_front();
+                }
+                let over = arrivals.len() >= count;
+                if !over {
+                    arrivals.push_back(at);
+                }
+                over
+            }
+            None => false,
+        };
+        (told, over_rate, s.max_content.get(&path).copied())
+    };
+    if let Some(code) = told {
         return error(code, "as told");
+    }
+    if over_rate {
+        return match robot {
+            Robot::Wecom => error(45009, "api freq out of limit"),
+            Robot::Dingtalk => error(130101, "send too fast, exceed 20 times per minute"),
+            Robot::Feishu => error(9499, "too many request"),
+        };
     }
     match robot {
         Robot::Wecom => {
@@ -136,6 +205,9 @@ async fn answer(
             };
             if content.len() > Robot::Wecom.limit() {
                 return error(40058, "content exceed max length 4096");
+            }
+            if max_content.is_some_and(|max| content.len() > max) {
+                return error(45002, "content size exceed limit");
             }
         }
         Robot::Dingtalk => {
@@ -174,7 +246,7 @@ async fn answer(
         .unwrap_or_else(|e| e.into_inner())
         .posted
         .push(Posted {
-            path,
+            path: path.clone(),
             body,
             at: std::time::Instant::now(),
         });

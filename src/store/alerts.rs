@@ -85,7 +85,7 @@ fn notification(row: NotificationRow) -> Result<Notification, StoreError> {
 }
 
 /// A fresh key: 128 random bits in hex.
-fn new_key() -> Result<String, StoreError> {
+pub(super) fn new_key() -> Result<String, StoreError> {
     use ring::rand::SecureRandom;
     let mut bytes = [0u8; 16];
     ring::rand::SystemRandom::new()
@@ -97,7 +97,7 @@ fn new_key() -> Result<String, StoreError> {
 }
 
 /// An organization as routing reads it.
-struct OrgFacts {
+pub(super) struct OrgFacts {
     name: String,
     division: String,
     webhooks: Vec<i64>,
@@ -130,7 +130,7 @@ fn org_facts<C: Sql>(
 }
 
 /// The sinks that hear of one finding in a message of `kind`.
-fn sinks_of<C: Sql>(
+pub(super) fn sinks_of<C: Sql>(
     c: &mut C,
     alerting: &Alerting,
     cache: &mut BTreeMap<i64, OrgFacts>,
@@ -198,6 +198,7 @@ fn enqueue<C: Sql>(
         created_at: to_db(now),
         send_after: to_db(due),
         next_attempt_at: to_db(due),
+        window_id: None,
     })?;
     Ok(())
 }
@@ -284,6 +285,8 @@ pub fn plan<C: Sql>(
 pub struct Swept {
     pub repeated: usize,
     pub overdue: usize,
+    /// Maintenance windows' start and end notices.
+    pub notices: usize,
 }
 
 /// Plans repeats (open, unacknowledged findings last told more than the
@@ -341,6 +344,7 @@ pub fn sweep<C: Sql>(
     swept.overdue = overdue.len();
     c.set_findings_overdue(&overdue, to_db(now))?;
     c.set_findings_notified(&repeated, to_db(now))?;
+    swept.notices = super::maintenance::sweep(c, alerting, now)?;
     Ok(swept)
 }
 
@@ -351,6 +355,9 @@ pub struct Claimed {
     pub key: String,
     pub sink: String,
     pub body: String,
+    /// How many of its findings earlier attempts delivered (a split
+    /// message's first parts).
+    pub findings_sent: usize,
 }
 
 /// Claims up to `limit` messages due at `now` for `owner` until
@@ -365,16 +372,14 @@ pub fn claim<C: Sql>(
     limit: i64,
 ) -> Result<Vec<Claimed>, StoreError> {
     let mut out = Vec::new();
+    let held = super::maintenance::held(c, now)?;
     for mut row in c.due_notifications(to_db(now), limit)? {
         if row.body.is_none() {
-            match render(c, &row)? {
-                Some(body) => row.body = Some(body),
-                None => {
+            match render(c, &row, &held)? {
+                Rendered::Body(body) => row.body = Some(body),
+                Rendered::Nothing(why) => {
                     row.status = NotificationStatus::Cancelled.as_str().to_string();
-                    row.last_error = Some(
-                        "nothing left to tell: its findings were acknowledged or resolved"
-                            .to_string(),
-                    );
+                    row.last_error = Some(why.to_string());
                     c.update_notification(&row)?;
                     continue;
                 }
@@ -388,27 +393,51 @@ pub fn claim<C: Sql>(
             key: row.key.clone(),
             sink: row.sink.clone(),
             body: row.body.clone().unwrap_or_default(),
+            findings_sent: usize::try_from(row.findings_sent).unwrap_or(0),
         });
     }
     Ok(out)
 }
 
-/// The body of a message, as of now; `None` when a repeat or overdue
-/// message has nothing left to tell.
-fn render<C: Sql>(c: &mut C, row: &NotificationRow) -> Result<Option<String>, StoreError> {
+/// A message's body as of now, or why there is nothing to send.
+enum Rendered {
+    Body(String),
+    Nothing(&'static str),
+}
+
+/// The body of a message, as of now. A repeat or overdue message whose
+/// findings were all acknowledged or resolved since has nothing to tell;
+/// findings whose site or organization is under maintenance are held
+/// (told when the window ends, with what is still open).
+fn render<C: Sql>(
+    c: &mut C,
+    row: &NotificationRow,
+    held: &super::maintenance::Held,
+) -> Result<Rendered, StoreError> {
     let kind: NotificationKind = row.kind.parse().map_err(|_| StoreError::Corrupt {
         what: format!("notifications row {}: kind `{}`", row.id, row.kind),
     })?;
+    let notice = matches!(
+        kind,
+        NotificationKind::MaintenanceStarted | NotificationKind::MaintenanceEnded
+    );
     let ids: Vec<i64> = serde_json::from_str(&row.findings).unwrap_or_default();
     let mut items = Vec::new();
+    let mut withheld = 0;
     for found in c.finding_rows_with_ids(&ids)? {
         let f = from_row(found)?;
         let still = match kind {
             NotificationKind::Repeat => f.status == FindingStatus::Open && f.ack_at.is_none(),
-            NotificationKind::Overdue => f.status != FindingStatus::Resolved,
+            NotificationKind::Overdue | NotificationKind::MaintenanceEnded => {
+                f.status != FindingStatus::Resolved
+            }
             _ => true,
         };
         if !still {
+            continue;
+        }
+        if !notice && held.holds(f.site_id, f.org_id) {
+            withheld += 1;
             continue;
         }
         let site = match f.site_id {
@@ -428,14 +457,41 @@ fn render<C: Sql>(c: &mut C, row: &NotificationRow) -> Result<Option<String>, St
             action: f.action,
         });
     }
-    if items.is_empty() {
-        return Ok(None);
-    }
     let organization = match row.org_id {
         Some(id) => Some(c.org_row(id)?.name),
         None => None,
     };
-    Ok(Some(
+    if notice {
+        let window = row
+            .window_id
+            .and_then(|id| c.window_row(id).transpose())
+            .transpose()?;
+        let Some(window) = window else {
+            return Ok(Rendered::Nothing("its maintenance window is gone"));
+        };
+        let scope = match window.site_id {
+            Some(site) => c.site_row(site)?.map(|s| s.name),
+            None => organization.clone(),
+        };
+        let from = from_db(window.started_notice.unwrap_or(window.created_at));
+        let notice = crate::alerts::message::Notice {
+            scope: scope.unwrap_or_default(),
+            from,
+            until: from + chrono::Duration::seconds(window.duration_secs),
+            reason: window.reason,
+        };
+        return Ok(Rendered::Body(
+            Message::maintenance(&row.key, kind, organization, &notice, items).to_json(),
+        ));
+    }
+    if items.is_empty() {
+        return Ok(Rendered::Nothing(if withheld > 0 {
+            "held by a maintenance window: what is still open is told when it ends"
+        } else {
+            "nothing left to tell: its findings were acknowledged or resolved"
+        }));
+    }
+    Ok(Rendered::Body(
         Message::new(&row.key, kind, organization, items).to_json(),
     ))
 }
@@ -457,9 +513,17 @@ pub enum Outcome {
         error: String,
         answer: Option<String>,
     },
-    /// Not sent: the sink's rate limit is reached; sent after `after`,
-    /// no attempt counted.
+    /// Not sent: the sink's rate limit is reached, or it is quiet; sent
+    /// after `after`, no attempt counted.
     Deferred { after: std::time::Duration },
+    /// The sink asked us to stop for `after` (a robot's rate limit): the
+    /// sink is marked limited until then and this message waits, no
+    /// attempt counted.
+    Limited {
+        error: String,
+        answer: Option<String>,
+        after: std::time::Duration,
+    },
 }
 
 /// Records how `owner`'s send of message `id` ended: delivered, or
@@ -482,8 +546,15 @@ pub fn finish<C: Sql>(
     }
     row.lease_owner = None;
     row.lease_until = None;
-    if let Outcome::Deferred { after } = outcome {
+    if let Some(told) = super::sinks::Told::of(outcome, now) {
+        super::sinks::record(c, &row.sink, &told, now)?;
+    }
+    if let Outcome::Deferred { after } | Outcome::Limited { after, .. } = outcome {
         row.next_attempt_at = to_db(now + chrono::Duration::from_std(*after).unwrap_or_default());
+        if let Outcome::Limited { error, answer, .. } = outcome {
+            row.last_error = Some(error.clone());
+            row.answer = answer.clone();
+        }
         c.update_notification(&row)?;
         return Ok(true);
     }
@@ -517,8 +588,22 @@ pub fn finish<C: Sql>(
             row.answer = answer.clone();
             row.status = NotificationStatus::Failed.as_str().to_string();
         }
-        Outcome::Deferred { .. } => {}
+        Outcome::Deferred { .. } | Outcome::Limited { .. } => {}
     }
+    c.update_notification(&row)?;
+    Ok(true)
+}
+
+/// Records that the first `sent` findings of message `id` were
+/// delivered, while `owner` holds it: a retry sends the rest.
+pub fn progress<C: Sql>(c: &mut C, id: i64, owner: &str, sent: usize) -> Result<bool, StoreError> {
+    let Some(mut row) = c.notification_row(id)? else {
+        return Ok(false);
+    };
+    if row.lease_owner.as_deref() != Some(owner) {
+        return Ok(false);
+    }
+    row.findings_sent = i64::try_from(sent).unwrap_or(i64::MAX);
     c.update_notification(&row)?;
     Ok(true)
 }

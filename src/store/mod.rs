@@ -12,11 +12,13 @@ mod audit;
 mod convert;
 mod findings;
 mod import;
+pub mod maintenance;
 mod observations;
 mod orgs;
 mod rows;
 mod runs;
 mod schema;
+pub mod sinks;
 mod sites;
 mod sql;
 
@@ -541,6 +543,71 @@ impl Store {
         }))
     }
 
+    /// Counts `n` sends to `sink` against its limits, over every
+    /// instance (see [`sinks::admit`]).
+    pub fn admit_sends(
+        &self,
+        sink: &str,
+        n: usize,
+        limits: &[crate::alerts::rate::RateLimit],
+        now: DateTime<Utc>,
+    ) -> Result<Option<std::time::Duration>, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| sinks::admit(c, sink, n, limits, now)))
+    }
+
+    /// Records what a send told of a sink (a test message's answer).
+    pub fn record_sink(
+        &self,
+        sink: &str,
+        told: &sinks::Told,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        with_conn!(self, c => c.write_tx(|c| sinks::record(c, sink, told, now)))
+    }
+
+    pub fn sink_states(&self) -> Result<Vec<sinks::SinkState>, StoreError> {
+        with_reader!(self, c => c.read_tx(sinks::states))
+    }
+
+    /// Adds a maintenance window (audited).
+    pub fn add_window(
+        &self,
+        new: &maintenance::NewWindow,
+        change: &Change,
+    ) -> Result<maintenance::Window, StoreError> {
+        let now = change.recorded_at;
+        with_conn!(self, c => c.write_tx(|c| maintenance::add(c, new, change, now)))
+    }
+
+    pub fn windows(&self, now: DateTime<Utc>) -> Result<Vec<maintenance::Window>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| maintenance::list(c, now)))
+    }
+
+    /// Ends a window for good (audited); an occurrence on now has its end
+    /// told, in the same transaction.
+    pub fn end_window(
+        &self,
+        alerting: &alerts::Alerting,
+        id: i64,
+        change: &Change,
+    ) -> Result<maintenance::Window, StoreError> {
+        let now = change.recorded_at;
+        with_conn!(self, c => c.write_tx(|c| {
+            c.serialise_findings()?;
+            maintenance::end(c, alerting, id, change, now)
+        }))
+    }
+
+    /// Records how far a split message got (see [`alerts::progress`]).
+    pub fn note_notification_progress(
+        &self,
+        id: i64,
+        owner: &str,
+        sent: usize,
+    ) -> Result<bool, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| alerts::progress(c, id, owner, sent)))
+    }
+
     pub fn finish_notification(
         &self,
         id: i64,
@@ -582,8 +649,14 @@ impl Store {
     }
 
     /// The value of contact `id` (an organization's e-mail or webhook).
-    pub fn contact(&self, id: i64) -> Result<Option<String>, StoreError> {
-        with_reader!(self, c => c.read_tx(|c| Ok(c.contact_row(id)?.map(|row| row.value))))
+    /// A contact's value and its organization's name.
+    pub fn contact(&self, id: i64) -> Result<Option<(String, String)>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| {
+            let Some(row) = c.contact_row(id)? else {
+                return Ok(None);
+            };
+            Ok(Some((row.value, c.org_row(row.org_id)?.name)))
+        }))
     }
 
     pub fn acknowledge_finding(

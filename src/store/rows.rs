@@ -6,7 +6,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     accounts, audit, discovered_hosts, domains, exceptions, finding_events, findings, instances,
-    notifications, observations, org_contacts, organizations, runs, schedules, sites, work,
+    maintenance_windows, notifications, observations, org_contacts, organizations, runs, schedules,
+    sink_sends, sink_states, sites, work,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
@@ -357,6 +358,8 @@ pub struct NotificationRow {
     pub delivered_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
     pub answer: Option<String>,
+    pub window_id: Option<i64>,
+    pub findings_sent: i64,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -371,6 +374,51 @@ pub struct NewNotificationRow {
     pub created_at: NaiveDateTime,
     pub send_after: NaiveDateTime,
     pub next_attempt_at: NaiveDateTime,
+    pub window_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = sink_states, treat_none_as_null = true)]
+pub struct SinkStateRow {
+    pub sink: String,
+    pub state: String,
+    pub limited_until: Option<NaiveDateTime>,
+    pub reason: Option<String>,
+    pub changed_at: NaiveDateTime,
+    pub last_delivered_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = sink_sends)]
+pub struct NewSinkSendRow {
+    pub sink: String,
+    pub sent_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[diesel(table_name = maintenance_windows, treat_none_as_null = true)]
+pub struct WindowRow {
+    pub id: i64,
+    pub site_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub cron: String,
+    pub duration_secs: i64,
+    pub reason: String,
+    pub created_at: NaiveDateTime,
+    pub ended_at: Option<NaiveDateTime>,
+    pub started_notice: Option<NaiveDateTime>,
+    pub ended_notice: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = maintenance_windows)]
+pub struct NewWindowRow {
+    pub site_id: Option<i64>,
+    pub org_id: Option<i64>,
+    pub cron: String,
+    pub duration_secs: i64,
+    pub reason: String,
+    pub created_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -181,6 +181,42 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         answer -> Nullable<Text>,
+        window_id -> Nullable<BigInt>,
+        findings_sent -> BigInt,
+    }
+}
+
+diesel::table! {
+    sink_states (sink) {
+        sink -> Text,
+        state -> Text,
+        limited_until -> Nullable<Timestamp>,
+        reason -> Nullable<Text>,
+        changed_at -> Timestamp,
+        last_delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sink_sends (id) {
+        id -> BigInt,
+        sink -> Text,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    maintenance_windows (id) {
+        id -> BigInt,
+        site_id -> Nullable<BigInt>,
+        org_id -> Nullable<BigInt>,
+        cron -> Text,
+        duration_secs -> BigInt,
+        reason -> Text,
+        created_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        started_notice -> Nullable<Timestamp>,
+        ended_notice -> Nullable<Timestamp>,
     }
 }
 
@@ -264,4 +300,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     instances,
     finding_events,
     notifications,
+    sink_states,
+    sink_sends,
+    maintenance_windows,
 );

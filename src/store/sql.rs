@@ -13,7 +13,8 @@ use super::StoreError;
 use super::rows::*;
 use super::schema::{
     accounts, audit, discovered_hosts, domains, exceptions, finding_events, findings, instances,
-    notifications, observations, org_contacts, organizations, runs, schedules, sites, work,
+    maintenance_windows, notifications, observations, org_contacts, organizations, runs, schedules,
+    sink_sends, sink_states, sites, work,
 };
 
 /// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
@@ -52,6 +53,10 @@ pub trait Sql: Sized {
     /// advisory lock, so two instances never plan from the same state and
     /// overwrite each other's findings.
     fn serialise_findings(&mut self) -> QueryResult<()>;
+    /// Serialises the senders that count a sink's sends across instances
+    /// (PostgreSQL: an advisory lock to the transaction's end; SQLite's
+    /// write transaction already excludes every other writer).
+    fn serialise_sinks(&mut self) -> QueryResult<()>;
     /// Leases up to `limit` of run `run_id`'s host names that are not done
     /// and not held (or whose lease has expired) to `owner` for `lease_secs`,
     /// and returns them. PostgreSQL: `FOR UPDATE SKIP LOCKED` and the
@@ -226,6 +231,28 @@ pub trait Sql: Sized {
     /// Frees every lease (SQLite: the only daemon starts, and no send is
     /// in flight).
     fn release_notification_leases(&mut self) -> QueryResult<usize>;
+    /// Pending messages of `org_id` whose body is not frozen yet.
+    fn unsent_notifications_of(&mut self, org_id: i64) -> QueryResult<Vec<NotificationRow>>;
+
+    fn sink_state_rows(&mut self) -> QueryResult<Vec<SinkStateRow>>;
+    fn sink_state_row(&mut self, sink: &str) -> QueryResult<Option<SinkStateRow>>;
+    fn upsert_sink_state(&mut self, row: &SinkStateRow) -> QueryResult<()>;
+    /// When `sink` was sent to since `since`, oldest first.
+    fn sink_sends_since(
+        &mut self,
+        sink: &str,
+        since: NaiveDateTime,
+    ) -> QueryResult<Vec<NaiveDateTime>>;
+    fn insert_sink_sends(&mut self, rows: &[NewSinkSendRow]) -> QueryResult<()>;
+    /// Forgets `sink`'s sends older than any window counts.
+    fn delete_sink_sends_before(&mut self, sink: &str, before: NaiveDateTime)
+    -> QueryResult<usize>;
+
+    fn insert_window(&mut self, row: &NewWindowRow) -> QueryResult<i64>;
+    fn update_window(&mut self, row: &WindowRow) -> QueryResult<()>;
+    fn window_row(&mut self, id: i64) -> QueryResult<Option<WindowRow>>;
+    /// Every window not ended by hand, oldest first.
+    fn window_rows(&mut self) -> QueryResult<Vec<WindowRow>>;
 
     fn discovered_rows(&mut self) -> QueryResult<Vec<DiscoveredRow>>;
     /// Adds a discovered host name, or moves its last-seen time.
@@ -510,6 +537,106 @@ macro_rules! impl_sql {
                     .get_result(self)
             }
 
+            fn unsent_notifications_of(
+                &mut self,
+                org_id: i64,
+            ) -> QueryResult<Vec<NotificationRow>> {
+                notifications::table
+                    .filter(notifications::org_id.eq(org_id))
+                    .filter(notifications::status.eq("pending"))
+                    .filter(notifications::body.is_null())
+                    .select(NotificationRow::as_select())
+                    .load(self)
+            }
+
+            fn sink_state_rows(&mut self) -> QueryResult<Vec<SinkStateRow>> {
+                sink_states::table
+                    .select(SinkStateRow::as_select())
+                    .order(sink_states::sink)
+                    .load(self)
+            }
+
+            fn sink_state_row(&mut self, sink: &str) -> QueryResult<Option<SinkStateRow>> {
+                sink_states::table
+                    .filter(sink_states::sink.eq(sink))
+                    .select(SinkStateRow::as_select())
+                    .load(self)
+                    .map(first)
+            }
+
+            fn upsert_sink_state(&mut self, row: &SinkStateRow) -> QueryResult<()> {
+                diesel::insert_into(sink_states::table)
+                    .values(row)
+                    .on_conflict(sink_states::sink)
+                    .do_update()
+                    .set(row)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn sink_sends_since(
+                &mut self,
+                sink: &str,
+                since: NaiveDateTime,
+            ) -> QueryResult<Vec<NaiveDateTime>> {
+                sink_sends::table
+                    .filter(sink_sends::sink.eq(sink))
+                    .filter(sink_sends::sent_at.gt(since))
+                    .select(sink_sends::sent_at)
+                    .order((sink_sends::sent_at, sink_sends::id))
+                    .load(self)
+            }
+
+            fn insert_sink_sends(&mut self, rows: &[NewSinkSendRow]) -> QueryResult<()> {
+                diesel::insert_into(sink_sends::table)
+                    .values(rows)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn delete_sink_sends_before(
+                &mut self,
+                sink: &str,
+                before: NaiveDateTime,
+            ) -> QueryResult<usize> {
+                diesel::delete(
+                    sink_sends::table
+                        .filter(sink_sends::sink.eq(sink))
+                        .filter(sink_sends::sent_at.le(before)),
+                )
+                .execute(self)
+            }
+
+            fn insert_window(&mut self, row: &NewWindowRow) -> QueryResult<i64> {
+                diesel::insert_into(maintenance_windows::table)
+                    .values(row)
+                    .returning(maintenance_windows::id)
+                    .get_result(self)
+            }
+
+            fn update_window(&mut self, row: &WindowRow) -> QueryResult<()> {
+                diesel::update(maintenance_windows::table.find(row.id))
+                    .set(row)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn window_row(&mut self, id: i64) -> QueryResult<Option<WindowRow>> {
+                maintenance_windows::table
+                    .filter(maintenance_windows::id.eq(id))
+                    .select(WindowRow::as_select())
+                    .load(self)
+                    .map(first)
+            }
+
+            fn window_rows(&mut self) -> QueryResult<Vec<WindowRow>> {
+                maintenance_windows::table
+                    .filter(maintenance_windows::ended_at.is_null())
+                    .select(WindowRow::as_select())
+                    .order(maintenance_windows::id)
+                    .load(self)
+            }
+
             fn release_notification_leases(&mut self) -> QueryResult<usize> {
                 diesel::update(
                     notifications::table.filter(notifications::lease_owner.is_not_null()),
@@ -643,7 +770,11 @@ macro_rules! impl_sql {
             }
 
             fn serialise_findings(&mut self) -> QueryResult<()> {
-                $serialise(self)
+                $serialise(self, FINDINGS_LOCK)
+            }
+
+            fn serialise_sinks(&mut self) -> QueryResult<()> {
+                $serialise(self, SINKS_LOCK)
             }
 
             fn claim_work(
@@ -1265,7 +1396,7 @@ impl_sql!(
 impl_sql!(
     PgConnection,
     transaction,
-    findings_advisory_lock,
+    advisory_lock,
     claim_work_pg,
     clock_of_database
 );
@@ -1352,16 +1483,19 @@ fn clock_of_database(c: &mut PgConnection) -> QueryResult<NaiveDateTime> {
 
 /// SQLite: the write transaction's lock already excludes every other
 /// writer.
-fn writers_are_serialised(_: &mut SqliteConnection) -> QueryResult<()> {
+fn writers_are_serialised(_: &mut SqliteConnection, _: i64) -> QueryResult<()> {
     Ok(())
 }
 
 /// The advisory lock key of findings' writers ("sitewar" in ASCII).
 const FINDINGS_LOCK: i64 = 0x0073_6974_6577_6172;
+/// The advisory lock key of the senders counting sinks' sends ("sinks").
+const SINKS_LOCK: i64 = 0x0073_696e_6b73;
 
-fn findings_advisory_lock(c: &mut PgConnection) -> QueryResult<()> {
+/// PostgreSQL: holds advisory lock `key` to the transaction's end.
+fn advisory_lock(c: &mut PgConnection, key: i64) -> QueryResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-        .bind::<diesel::sql_types::BigInt, _>(FINDINGS_LOCK)
+        .bind::<diesel::sql_types::BigInt, _>(key)
         .execute(c)
         .map(|_| ())
 }
