@@ -2,11 +2,12 @@
 //! province of `sim::region` (healthy portals among the six real cases,
 //! accounts, dangling records), a temporary SQLite database and the
 //! daemon on a schedule of seconds, and prints each finding as it opens
-//! and resolves, then a summary of what was found. A webhook receiver
-//! on loopback stands for an office's: the critical findings are routed
-//! to it, and the demo prints each message it receives (signature
-//! checked). Ctrl-C (or `--seconds`) stops it; its temporary files are
-//! removed.
+//! and resolves, then a summary of what was found. An office's webhook
+//! receiver, a WeCom and a DingTalk group robot (signatures, formats and
+//! limits checked) and an SMTP relay (STARTTLS under a demo CA) run on
+//! loopback: the critical findings are routed to all four, and the demo
+//! prints what each receives. Ctrl-C (or `--seconds`) stops it; its
+//! temporary files are removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -72,6 +73,48 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
             &receiver.url("/hook"),
         )
     });
+    // A WeCom and a DingTalk group robot, and an office's mailbox behind
+    // an SMTP relay that requires STARTTLS.
+    let robots = crate::sim::robots::Robots::start(DEMO_SECRET)
+        .await
+        .context("cannot start the simulated robots")?;
+    let ca = crate::sim::tls::TestCa::new("siteward demo mail CA")
+        .context("cannot make the demo mail CA")?;
+    let relay_chain = ca
+        .valid(&["127.0.0.1", "localhost"])
+        .context("cannot issue the relay's certificate")?;
+    let relay = crate::sim::smtp::SmtpServer::start(
+        crate::sim::smtp::Mode::StartTls,
+        &relay_chain,
+        Some(("alerts".into(), DEMO_SECRET.into())),
+    )
+    .await
+    .context("cannot start the SMTP relay")?;
+    let ca_file = dir.join("mail-ca.pem");
+    std::fs::write(&ca_file, ca.pem())?;
+    config.probe.extra_roots.push(ca_file);
+    config.alerts.sink.push(crate::config::SinkConfig::new(
+        "wecom",
+        crate::config::SinkKind::Wecom,
+        &robots.url("/wecom/office?key=demo"),
+    ));
+    config.alerts.sink.push(crate::config::SinkConfig {
+        secret: Some(crate::config::Secret::new(DEMO_SECRET.to_string())),
+        ..crate::config::SinkConfig::new(
+            "dingtalk",
+            crate::config::SinkKind::Dingtalk,
+            &robots.url("/dingtalk/office?access_token=demo"),
+        )
+    });
+    config.alerts.sink.push(crate::config::SinkConfig {
+        from: Some("网站监测 <siteward@gsb.gov.cn>".into()),
+        to: vec!["office@gsb.gov.cn".into()],
+        ..crate::config::SinkConfig::new(
+            "mail",
+            crate::config::SinkKind::Email,
+            &relay.url("alerts", DEMO_SECRET),
+        )
+    });
     config.alerts.poll_ms = 250;
     let mut policy = Policy::load(config.policies.dir.as_deref())?;
     // Seconds, not Alertmanager's half minute: the demo is short.
@@ -94,9 +137,11 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
     )?;
     writeln!(
         out,
-        "the daemon probes every host name every {} s; findings appear as they are confirmed, and critical ones are sent to a webhook at {} (Ctrl-C stops)\n",
+        "the daemon probes every host name every {} s; findings appear as they are confirmed, and critical ones are sent to a webhook at {}, a WeCom and a DingTalk robot at {}, and by email through an SMTP relay at {} (Ctrl-C stops)\n",
         PROBE_EVERY.as_secs(),
-        receiver.url("/hook")
+        receiver.url("/hook"),
+        robots.addr,
+        relay.addr()
     )?;
 
     let app = Arc::new(App::new(config, Some(config_file), policy, store.clone()));
@@ -130,6 +175,7 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
         .collect();
     let mut last: Vec<StoredFinding>;
     let mut heard = 0;
+    let (mut posted, mut mailed) = (0, 0);
     loop {
         let stopping = shutdown.is_cancelled() || daemon.is_finished();
         let findings = db(&store, |s| s.findings(&[])).await?;
@@ -151,6 +197,8 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
             print_message(&mut out, message)?;
         }
         heard = received.len();
+        posted = print_posts(&mut out, &robots, posted)?;
+        mailed = print_mails(&mut out, &relay, mailed)?;
         let open: BTreeSet<(String, String)> = findings
             .iter()
             .filter(|f| f.status == FindingStatus::Open)
@@ -176,13 +224,69 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
     for message in &receiver.received()[heard..] {
         print_message(&mut out, message)?;
     }
+    print_posts(&mut out, &robots, posted)?;
+    print_mails(&mut out, &relay, mailed)?;
     summary(&mut out, &last, &expected, all_flagged_at)?;
+    let posts = robots.posted();
     writeln!(
         out,
-        "the webhook received {} message(s), each signed and keyed",
-        receiver.received().len()
+        "the webhook received {} message(s), each signed and keyed; the WeCom robot {}, the DingTalk robot {} (signed), none refused: {}; the mailbox {} email(s) over STARTTLS",
+        receiver.received().len(),
+        posts
+            .iter()
+            .filter(|p| p.path.starts_with("/wecom/"))
+            .count(),
+        posts
+            .iter()
+            .filter(|p| p.path.starts_with("/dingtalk/"))
+            .count(),
+        robots.refused().is_empty(),
+        relay.received().len()
     )?;
     Ok(())
+}
+
+/// What the robots received since `from`, as a group would read it;
+/// returns how many have been printed.
+fn print_posts(
+    out: &mut impl Write,
+    robots: &crate::sim::robots::Robots,
+    from: usize,
+) -> Result<usize> {
+    let posts = robots.posted();
+    for post in posts.iter().skip(from) {
+        let (who, text) = if post.path.starts_with("/wecom/") {
+            ("企业微信机器人", post.body["markdown"]["content"].as_str())
+        } else {
+            ("钉钉机器人", post.body["markdown"]["title"].as_str())
+        };
+        let first = text.unwrap_or_default().lines().next().unwrap_or_default();
+        writeln!(out, "    ↳ {who}收到：{}", first.trim_matches('*'))?;
+    }
+    Ok(posts.len())
+}
+
+/// The emails the relay accepted since `from`.
+fn print_mails(
+    out: &mut impl Write,
+    relay: &crate::sim::smtp::SmtpServer,
+    from: usize,
+) -> Result<usize> {
+    let mails = relay.received();
+    for mail in mails.iter().skip(from) {
+        writeln!(
+            out,
+            "    ↳ 邮件送达 {}{}：{}",
+            mail.to.join("、"),
+            if mail.over_tls {
+                "（TLS 加密）"
+            } else {
+                ""
+            },
+            mail.subject
+        )?;
+    }
+    Ok(mails.len())
 }
 
 /// The secret the demo's webhook checks signatures with.

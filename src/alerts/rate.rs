@@ -119,4 +119,28 @@ mod tests {
         // A message longer than a limit goes once the window is empty.
         assert_eq!(wait(&[], 7, &limits, at(0)), None);
     }
+
+    #[test]
+    fn each_kind_has_its_own_limits_scaled_with_the_window() {
+        use super::super::robots::Robot;
+        let minute = Duration::from_secs(60);
+        let per = |count, window| RateLimit { count, window };
+        assert_eq!(limits(Some(Robot::Wecom), None, minute), [per(20, minute)]);
+        assert_eq!(
+            limits(Some(Robot::Dingtalk), None, minute),
+            [per(20, minute)]
+        );
+        assert_eq!(
+            limits(Some(Robot::Feishu), None, minute),
+            [per(100, minute), per(5, Duration::from_secs(1))]
+        );
+        assert_eq!(limits(None, None, minute), []);
+        assert_eq!(limits(None, Some(30), minute), [per(30, minute)]);
+        // Tests scale the minute down: 2 s, and Feishu's second with it.
+        let two = Duration::from_secs(2);
+        assert_eq!(
+            limits(Some(Robot::Feishu), Some(10), two),
+            [per(10, two), per(5, two / 60)]
+        );
+    }
 }

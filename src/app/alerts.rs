@@ -317,7 +317,6 @@ pub fn check_routes(config: &crate::config::Config, policy: &crate::policy::Poli
     Ok(())
 }
 
-/// Sends a test message to `sink` now, and returns the receiver's answer.
 /// The receiver's answer to a test message, and whether it was accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestAnswer {
@@ -326,6 +325,11 @@ pub struct TestAnswer {
     pub answer: String,
 }
 
+/// How long `alerts test` waits for a sink's rate limit to free.
+const TEST_WAIT_SECS: u64 = 15;
+
+/// Sends a test message to `sink` now (quiet hours or not), records what
+/// it told of the sink, and returns the receiver's answer.
 pub async fn send_test(app: &App, sink: &str) -> Result<TestAnswer> {
     let to = app.destination(sink)?;
     let key = format!("test-{}", Utc::now().timestamp_millis());
@@ -344,11 +348,24 @@ pub async fn send_test(app: &App, sink: &str) -> Result<TestAnswer> {
         body: &body,
         findings_sent: 0,
     };
-    // A test goes now, quiet hours or not: someone is waiting for it.
-    let outcome = match &to.to {
-        To::Webhook(s) => deliver(app, s, &sending).await,
-        To::Robot(s) => deliver(app, s, &sending).await,
-        To::Email(s) => deliver(app, s, &sending).await,
+    // A test goes now, quiet hours or not: someone is waiting for it. A
+    // rate limit that frees within seconds (Feishu's 5 a second) is
+    // waited out.
+    let started = std::time::Instant::now();
+    let outcome = loop {
+        let outcome = match &to.to {
+            To::Webhook(s) => deliver(app, s, &sending).await,
+            To::Robot(s) => deliver(app, s, &sending).await,
+            To::Email(s) => deliver(app, s, &sending).await,
+        };
+        match outcome {
+            Outcome::Deferred { after }
+                if started.elapsed() + after <= Duration::from_secs(TEST_WAIT_SECS) =>
+            {
+                tokio::time::sleep(after).await;
+            }
+            outcome => break outcome,
+        }
     };
     let told = crate::store::sinks::Told::of(&outcome, Utc::now());
     if let Some(told) = told {
@@ -507,11 +524,12 @@ pub async fn sender(app: Arc<App>, shutdown: CancellationToken) {
             last_sweep = Some(tokio::time::Instant::now());
             let swept = db(&app.store, move |s| s.sweep_alerts(&alerting, Utc::now())).await;
             match swept {
-                Ok(s) if s.repeated + s.overdue > 0 => {
+                Ok(s) if s.repeated + s.overdue + s.notices > 0 => {
                     tracing::info!(
                         repeated = s.repeated,
                         overdue = s.overdue,
-                        "alerts: findings to tell again"
+                        maintenance_notices = s.notices,
+                        "alerts: findings to tell again, or maintenance windows that started or ended"
                     )
                 }
                 Ok(_) => {}

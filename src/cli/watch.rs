@@ -86,6 +86,14 @@ pub struct BenchArgs {
     pub findings: usize,
     #[arg(long, default_value_t = 500, requires = "alerts")]
     pub organizations: usize,
+    /// With --alerts: each organization's own webhook, one WeCom robot
+    /// for all (20 a minute), or one robot each.
+    #[arg(long, value_enum, default_value = "webhooks", requires = "alerts")]
+    pub to: crate::bench::alerts::Target,
+    /// With --alerts: the robots' minute, in seconds (scaled down, the
+    /// one-robot run takes minutes instead of half an hour).
+    #[arg(long, default_value_t = 60, requires = "alerts")]
+    pub rate_window_secs: u64,
 }
 
 #[derive(Debug, Args)]

@@ -63,7 +63,12 @@ pub(super) fn bench(
     }
     if args.alerts {
         let report = super::with_spinner(json, "benchmark running", || {
-            crate::bench::alerts::run(args.findings, args.organizations)
+            crate::bench::alerts::run(
+                args.findings,
+                args.organizations,
+                args.to,
+                args.rate_window_secs,
+            )
         })?;
         if json {
             crate::output::json_line(out, &report)?;

@@ -391,16 +391,13 @@ pub(super) fn maintenance(
             )?;
         }
         MaintenanceCommand::End { id } => {
-            let alerting = context.app.alerting();
-            let window = context
-                .store()
-                .end_window(&alerting, id, &context.change(None))?;
+            let window = context.store().end_window(id, &context.change(None))?;
             if context.json {
                 json_line(out, &output::window_json(&window))?;
             } else {
                 writeln!(
                     out,
-                    "maintenance window {} for {} ended; its alerts are no longer held",
+                    "maintenance window {} for {} ended: its alerts are no longer held; the daemon tells its end, with what is still open",
                     window.id,
                     window.scope.name()
                 )?;

@@ -34,8 +34,9 @@ struct State {
     posted: Vec<Posted>,
     /// Paths answering an error code instead.
     codes: HashMap<String, i64>,
-    /// Paths answering an error code to their next request only.
-    once: HashMap<String, i64>,
+    /// Paths accepting so many more requests, then answering an error
+    /// code once.
+    once: HashMap<String, (usize, i64)>,
     /// WeCom paths whose content limit is lower than the real 4,096
     /// bytes (a robot that says "too long" to what siteward thought fit).
     max_content: HashMap<String, usize>,
@@ -85,7 +86,13 @@ impl Robots {
 
     /// `path` answers `code` to its next request, then accepts again.
     pub fn answer_once(&self, path: &str, code: i64) {
-        self.lock().once.insert(path.to_string(), code);
+        self.fail_after(path, 0, code);
+    }
+
+    /// `path` accepts `accepted` more requests, then answers `code` once
+    /// (a part of a split message refused after the first ones arrived).
+    pub fn fail_after(&self, path: &str, accepted: usize, code: i64) {
+        self.lock().once.insert(path.to_string(), (accepted, code));
     }
 
     /// The WeCom robot at `path` refuses content over `bytes` (45002).
@@ -163,9 +170,18 @@ async fn answer(
     };
     let (told, over_rate, max_content) = {
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        let told = s
-            .once
-            .remove(&path)
+        let once = match s.once.get_mut(&path) {
+            Some((0, code)) => Some(*code),
+            Some((left, _)) => {
+                *left -= 1;
+                None
+            }
+            None => None,
+        };
+        if once.is_some() {
+            s.once.remove(&path);
+        }
+        let told = once
             .or_else(|| s.codes.get(&path).copied())
             .filter(|c| *c != 0);
         let over_rate = match s.rate {

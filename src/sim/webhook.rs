@@ -155,6 +155,11 @@ async fn answer(
     reply(200, if repeat { "ok (seen before)" } else { "ok" })
 }
 
+/// The name of the simulated organization `i`.
+pub fn organization_name(i: usize) -> String {
+    format!("测试单位 {i}")
+}
+
 /// `n` county organizations, each with its own webhook at `/org<i>` of
 /// `receiver`; their ids.
 pub fn organizations(
@@ -163,16 +168,37 @@ pub fn organizations(
     receiver: &Receiver,
     n: usize,
 ) -> Result<Vec<i64>, crate::store::StoreError> {
+    add_organizations(store, policy, n, |i| {
+        vec![receiver.url(&format!("/org{i}"))]
+    })
+}
+
+/// `n` county organizations without webhooks of their own (they hear
+/// through the configured sinks); their ids.
+pub fn organizations_without_webhooks(
+    store: &crate::store::Store,
+    policy: &crate::policy::Policy,
+    n: usize,
+) -> Result<Vec<i64>, crate::store::StoreError> {
+    add_organizations(store, policy, n, |_| Vec::new())
+}
+
+fn add_organizations(
+    store: &crate::store::Store,
+    policy: &crate::policy::Policy,
+    n: usize,
+    webhooks: impl Fn(usize) -> Vec<String>,
+) -> Result<Vec<i64>, crate::store::StoreError> {
     (0..n)
         .map(|i| {
             let org = store.add_org(
                 &crate::store::NewOrganization {
-                    name: format!("测试单位 {i}"),
+                    name: organization_name(i),
                     division: "620100".parse()?,
                     level: crate::registry::OrgLevel::County,
                     parent: None,
                     emails: Vec::new(),
-                    webhooks: vec![receiver.url(&format!("/org{i}"))],
+                    webhooks: webhooks(i),
                 },
                 policy,
                 &crate::store::Change::now("sim"),

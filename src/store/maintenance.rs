@@ -190,14 +190,17 @@ pub fn add<C: Sql>(
 /// Every window not ended by hand, as of `now`.
 pub fn list<C: Sql>(c: &mut C, now: DateTime<Utc>) -> Result<Vec<Window>, StoreError> {
     let rows = c.window_rows()?;
-    rows.into_iter().map(|row| window(c, row, now)).collect()
+    rows.into_iter()
+        .filter(|row| row.ended_at.is_none())
+        .map(|row| window(c, row, now))
+        .collect()
 }
 
 /// Ends window `id` for good; audited. An occurrence on now ends at once:
-/// its end is told, with what is still open.
+/// the daemon's next sweep tells its end, with what is still open (to the
+/// sinks of the daemon's configuration).
 pub fn end<C: Sql>(
     c: &mut C,
-    alerting: &Alerting,
     id: i64,
     change: &Change,
     now: DateTime<Utc>,
@@ -218,22 +221,7 @@ pub fn end<C: Sql>(
     }
     let before = window(c, row.clone(), now)?;
     row.ended_at = Some(to_db(now));
-    if let Some(started) = row.started_notice
-        && row.ended_notice != Some(started)
-    {
-        row.ended_notice = Some(started);
-        c.update_window(&row)?;
-        tell(
-            c,
-            alerting,
-            &before.scope,
-            id,
-            NotificationKind::MaintenanceEnded,
-            now,
-        )?;
-    } else {
-        c.update_window(&row)?;
-    }
+    c.update_window(&row)?;
     let ended = window(c, row, now)?;
     audit::write(
         c,
@@ -297,10 +285,12 @@ pub fn sweep<C: Sql>(
         let cron = schedule(&row)?;
         let mut changed = false;
         let scope = window(c, row.clone(), now)?.scope;
-        // An occurrence whose start was told and that is over: its end.
+        // An occurrence whose start was told and that is over, or that
+        // was ended by hand: its end.
         if let Some(started) = row.started_notice
             && row.ended_notice != Some(started)
-            && from_db(started) + chrono::Duration::seconds(row.duration_secs) <= now
+            && (row.ended_at.is_some()
+                || from_db(started) + chrono::Duration::seconds(row.duration_secs) <= now)
         {
             row.ended_notice = Some(started);
             changed = true;

@@ -583,19 +583,10 @@ impl Store {
         with_reader!(self, c => c.read_tx(|c| maintenance::list(c, now)))
     }
 
-    /// Ends a window for good (audited); an occurrence on now has its end
-    /// told, in the same transaction.
-    pub fn end_window(
-        &self,
-        alerting: &alerts::Alerting,
-        id: i64,
-        change: &Change,
-    ) -> Result<maintenance::Window, StoreError> {
+    /// Ends a window for good (audited); the daemon tells its end.
+    pub fn end_window(&self, id: i64, change: &Change) -> Result<maintenance::Window, StoreError> {
         let now = change.recorded_at;
-        with_conn!(self, c => c.write_tx(|c| {
-            c.serialise_findings()?;
-            maintenance::end(c, alerting, id, change, now)
-        }))
+        with_conn!(self, c => c.write_tx(|c| maintenance::end(c, id, change, now)))
     }
 
     /// Records how far a split message got (see [`alerts::progress`]).

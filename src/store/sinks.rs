@@ -140,15 +140,26 @@ pub fn record<C: Sql>(
 ) -> Result<(), StoreError> {
     let before = c.sink_state_row(sink)?;
     let last_delivered_at = before.as_ref().and_then(|r| r.last_delivered_at);
-    let (health, until, reason, delivered) = match told {
-        Told::Delivered => (SinkHealth::Ok, None, None, Some(to_db(now))),
-        Told::Limited { until, reason } => (
+    // A message accepted while the sink is limited was sent before the
+    // robot asked us to wait: the wait still holds.
+    let waiting = before.as_ref().filter(|r| {
+        r.state == SinkHealth::Limited.as_str() && r.limited_until.is_some_and(|u| u > to_db(now))
+    });
+    let (health, until, reason, delivered) = match (told, waiting) {
+        (Told::Delivered, Some(limited)) => (
+            SinkHealth::Limited,
+            limited.limited_until,
+            limited.reason.clone(),
+            Some(to_db(now)),
+        ),
+        (Told::Delivered, None) => (SinkHealth::Ok, None, None, Some(to_db(now))),
+        (Told::Limited { until, reason }, _) => (
             SinkHealth::Limited,
             Some(to_db(*until)),
             Some(reason.clone()),
             last_delivered_at,
         ),
-        Told::Broken { reason } => (
+        (Told::Broken { reason }, _) => (
             SinkHealth::Broken,
             None,
             Some(reason.clone()),

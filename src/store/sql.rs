@@ -251,7 +251,8 @@ pub trait Sql: Sized {
     fn insert_window(&mut self, row: &NewWindowRow) -> QueryResult<i64>;
     fn update_window(&mut self, row: &WindowRow) -> QueryResult<()>;
     fn window_row(&mut self, id: i64) -> QueryResult<Option<WindowRow>>;
-    /// Every window not ended by hand, oldest first.
+    /// Every window not ended by hand, and those ended whose end is
+    /// still to be told; oldest first.
     fn window_rows(&mut self) -> QueryResult<Vec<WindowRow>>;
 
     fn discovered_rows(&mut self) -> QueryResult<Vec<DiscoveredRow>>;
@@ -630,8 +631,17 @@ macro_rules! impl_sql {
             }
 
             fn window_rows(&mut self) -> QueryResult<Vec<WindowRow>> {
+                use maintenance_windows::dsl as w;
                 maintenance_windows::table
-                    .filter(maintenance_windows::ended_at.is_null())
+                    .filter(
+                        w::ended_at
+                            .is_null()
+                            .or(w::started_notice.is_not_null().and(
+                                w::ended_notice
+                                    .is_null()
+                                    .or(w::ended_notice.ne(w::started_notice)),
+                            )),
+                    )
                     .select(WindowRow::as_select())
                     .order(maintenance_windows::id)
                     .load(self)

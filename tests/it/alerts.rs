@@ -44,7 +44,7 @@ fn offices(province: &Province, receiver: &Receiver, n: usize, alerts_toml: &str
 
 /// Adds `[alerts]` with raw `[[alerts.sink]]` sections (and any more
 /// `[alerts]` keys before them), and writes `alerts.toml`.
-fn configure_raw(province: &Province, sinks: &str, alerts_toml: &str) {
+pub(crate) fn configure_raw(province: &Province, sinks: &str, alerts_toml: &str) {
     let mut config = std::fs::read_to_string(&province.watch.config_path).expect("config");
     config.push_str(
         "\n[alerts]\npoll_ms = 100\nretry_base_ms = 200\nretry_max_secs = 1\ntimeout_secs = 3\n",
@@ -748,11 +748,48 @@ fn group_robots_hear_each_critical_finding_and_a_removed_one_is_broken() {
             .output()
             .expect("runs");
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert_eq!(output.status.success(), accepted, "{name}: {stdout}");
+        assert_eq!(
+            output.status.success(),
+            accepted,
+            "{name}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         if !accepted {
             assert!(stdout.contains("93000"), "{stdout}");
         }
     }
+    // The broken sink, shown as such with the reason; the others ok.
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+            .arg("--config")
+            .arg(&province.watch.config_path)
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(output.status.success(), "{args:?}");
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    let sinks = cli(&["alerts", "sinks"]);
+    let line = |name: &str| {
+        sinks
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} listed: {sinks}"))
+            .to_string()
+    };
+    assert!(
+        line("removed").contains("broken: the robot was removed or disabled (errcode 93000"),
+        "{sinks}"
+    );
+    for name in ["wecom ", "dingtalk", "feishu"] {
+        assert!(line(name).contains(" ok "), "{sinks}");
+    }
+    assert!(!sinks.contains("key=k"), "secrets hidden: {sinks}");
+    let status = cli(&["status"]);
+    assert!(
+        status.contains("Sinks not ok") && status.contains("removed") && status.contains("93000"),
+        "{status}"
+    );
     drop(daemon);
 }
 
