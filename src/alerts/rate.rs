@@ -44,9 +44,9 @@ pub fn limits(
 }
 
 /// How long until `n` more sends fit every limit, given the times of the
-/// sends so far (oldest first); `None` when they fit now. A message of
-/// more parts than a limit allows goes when that window is empty, so a
-/// long list is never stuck.
+/// sends so far (oldest first); `None` when they fit now. (The sender
+/// asks for one part at a time; more than a limit's count go only when
+/// its window is empty.)
 pub fn wait(
     sent: &[DateTime<Utc>],
     n: usize,

@@ -158,7 +158,8 @@ struct Destination {
 }
 
 /// One message to send: its outbox id (none for a test message), its
-/// key, its frozen body, and how many of its findings were delivered.
+/// key, its frozen body, how many of its findings were delivered, and
+/// how long a lease lasts (renewed after each part).
 struct Sending<'a> {
     id: Option<i64>,
     owner: &'a str,
@@ -166,6 +167,7 @@ struct Sending<'a> {
     key: &'a str,
     body: &'a str,
     findings_sent: usize,
+    lease: Duration,
 }
 
 /// Splits smaller at most this many times when a robot says a part was
@@ -191,30 +193,43 @@ async fn deliver<S: Sink>(app: &App, sink: &S, m: &Sending<'_>) -> Outcome {
                 };
             }
         };
-        let (name, n, limits) = (m.sink.to_string(), parts.len(), sink.limits());
-        let admitted = db(&app.store, move |s| {
-            s.admit_sends(&name, n, &limits, Utc::now())
-        })
-        .await;
-        match admitted {
-            Ok(None) => {}
-            Ok(Some(after)) => return Outcome::Deferred { after },
-            Err(e) => {
-                return Outcome::Refused {
-                    error: format!("cannot count the sink's sends: {e:#}"),
-                    answer: None,
-                    retry_after: None,
-                };
-            }
-        }
+        let n = parts.len();
         for (i, part) in parts.into_iter().enumerate() {
+            // Each part is counted just before it goes: a long message
+            // takes its turn part by part (the rest waits, no attempt
+            // spent), so it never floods a robot nor starves behind
+            // shorter ones.
+            let (name, limits) = (m.sink.to_string(), sink.limits());
+            let admitted = db(&app.store, move |s| {
+                s.admit_sends(&name, 1, &limits, Utc::now())
+            })
+            .await;
+            match admitted {
+                Ok(None) => {}
+                Ok(Some(after)) => return Outcome::Deferred { after },
+                Err(e) => {
+                    return Outcome::Refused {
+                        error: format!("cannot count the sink's sends: {e:#}"),
+                        answer: None,
+                        retry_after: None,
+                    };
+                }
+            }
             let carried = part.findings;
             match sink.send(part.payload, m.key).await {
                 Verdict::Accepted { answer } => {
                     answers.push(answer);
                     from += carried;
-                    if i + 1 < n {
-                        note_progress(app, m, from).await;
+                    if i + 1 < n && !note_progress(app, m, from).await {
+                        // Another sender holds the message now (our lease
+                        // ran out): it sends the rest, from what we
+                        // recorded.
+                        return Outcome::Refused {
+                            error: "the lease ran out mid-message; another sender sends the rest"
+                                .into(),
+                            answer: None,
+                            retry_after: None,
+                        };
                     }
                 }
                 Verdict::TooLong { reason, answer } => {
@@ -262,16 +277,24 @@ async fn deliver<S: Sink>(app: &App, sink: &S, m: &Sending<'_>) -> Outcome {
     }
 }
 
-/// Records that a message's first `sent` findings were delivered.
-async fn note_progress(app: &App, m: &Sending<'_>, sent: usize) {
-    let Some(id) = m.id else { return };
+/// Records that a message's first `sent` findings were delivered, and
+/// renews the lease for the rest; false when the lease was lost.
+async fn note_progress(app: &App, m: &Sending<'_>, sent: usize) -> bool {
+    let Some(id) = m.id else { return true };
     let owner = m.owner.to_string();
-    if let Err(e) = db(&app.store, move |s| {
-        s.note_notification_progress(id, &owner, sent)
+    let until = Utc::now() + chrono::Duration::from_std(m.lease).unwrap_or_default();
+    match db(&app.store, move |s| {
+        s.note_notification_progress(id, &owner, sent, until)
     })
     .await
     {
-        tracing::warn!(notification = id, error = %format!("{e:#}"), "alerts: cannot record a split message's progress");
+        Ok(held) => held,
+        Err(e) => {
+            // Not recorded: a retry would send the delivered parts again
+            // (at least once), so stop here rather than go on.
+            tracing::warn!(notification = id, error = %format!("{e:#}"), "alerts: cannot record a split message's progress");
+            false
+        }
     }
 }
 
@@ -283,7 +306,7 @@ async fn send_to(app: &App, to: &Destination, m: &Sending<'_>) -> Outcome {
         && let Some(ends) = quiet.ends(Utc::now())
         && (quiet.hold_critical || !crate::alerts::message::has_critical(m.body))
     {
-        return Outcome::Deferred {
+        return Outcome::Quiet {
             after: (ends - Utc::now()).to_std().unwrap_or_default(),
         };
     }
@@ -347,6 +370,7 @@ pub async fn send_test(app: &App, sink: &str) -> Result<TestAnswer> {
         key: &key,
         body: &body,
         findings_sent: 0,
+        lease: Duration::ZERO,
     };
     // A test goes now, quiet hours or not: someone is waiting for it. A
     // rate limit that frees within seconds (Feishu's 5 a second) is
@@ -377,7 +401,7 @@ pub async fn send_test(app: &App, sink: &str) -> Result<TestAnswer> {
             accepted: true,
             answer,
         },
-        Outcome::Deferred { after } => {
+        Outcome::Deferred { after } | Outcome::Quiet { after } => {
             anyhow::bail!(
                 "sink `{sink}` has reached its rate limit; try again in {} s",
                 after.as_secs().max(1)
@@ -583,6 +607,7 @@ pub async fn deliver_due(app: &Arc<App>, owner: &str) -> Result<usize> {
                         key: &message.key,
                         body: &message.body,
                         findings_sent: message.findings_sent,
+                        lease,
                     };
                     send_to(&app, &to, &sending).await
                 }
@@ -596,7 +621,8 @@ pub async fn deliver_due(app: &Arc<App>, owner: &str) -> Result<usize> {
                 Outcome::Accepted(_) => tracing::info!(notification = message.id, sink = %message.sink, "alerts: delivered"),
                 Outcome::Refused { error, .. } => tracing::warn!(notification = message.id, sink = %message.sink, error = %error, "alerts: not delivered; will retry"),
                 Outcome::Broken { error, .. } => tracing::error!(notification = message.id, sink = %message.sink, error = %error, "alerts: the sink is broken; the message failed"),
-                Outcome::Deferred { after } => tracing::debug!(notification = message.id, sink = %message.sink, wait_ms = after.as_millis() as u64, "alerts: held (the sink's rate limit or quiet hours); waiting"),
+                Outcome::Deferred { after } => tracing::debug!(notification = message.id, sink = %message.sink, wait_ms = after.as_millis() as u64, "alerts: the sink's rate limit is reached; waiting"),
+                Outcome::Quiet { after } => tracing::debug!(notification = message.id, sink = %message.sink, wait_ms = after.as_millis() as u64, "alerts: the sink is quiet; waiting for it to end"),
                 Outcome::Limited { error, after, .. } => tracing::warn!(notification = message.id, sink = %message.sink, error = %error, wait_ms = after.as_millis() as u64, "alerts: the sink asked us to wait"),
             }
             let id = message.id;

@@ -156,7 +156,7 @@ fn span(raw: &str) -> Result<chrono::Duration, String> {
     if !number.is_empty() || total <= 0 {
         return Err(bad());
     }
-    Ok(chrono::Duration::seconds(total))
+    chrono::Duration::try_seconds(total).ok_or_else(bad)
 }
 
 /// A crontab expression (China Standard Time).
@@ -197,7 +197,8 @@ pub enum MaintenanceCommand {
     },
     /// The windows not ended, whether each is on now, and the next start.
     List,
-    /// End a window for good; if it is on, its end is told now.
+    /// End a window for good: its alerts are no longer held, and if it is
+    /// on, the daemon tells its end with what is still open.
     End { id: i64 },
 }
 

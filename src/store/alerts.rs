@@ -372,7 +372,7 @@ pub fn claim<C: Sql>(
     limit: i64,
 ) -> Result<Vec<Claimed>, StoreError> {
     let mut out = Vec::new();
-    let held = super::maintenance::held(c, now)?;
+    let held = super::maintenance::held(c)?;
     for mut row in c.due_notifications(to_db(now), limit)? {
         if row.body.is_none() {
             match render(c, &row, &held)? {
@@ -436,7 +436,10 @@ fn render<C: Sql>(
         if !still {
             continue;
         }
-        if !notice && held.holds(f.site_id, f.org_id) {
+        // Only news waits: an overdue finding's escalation and a
+        // resolution are told as ever.
+        let holdable = matches!(kind, NotificationKind::Opened | NotificationKind::Repeat);
+        if holdable && held.holds(f.site_id, f.org_id) {
             withheld += 1;
             continue;
         }
@@ -474,10 +477,11 @@ fn render<C: Sql>(
             None => organization.clone(),
         };
         let from = from_db(window.started_notice.unwrap_or(window.created_at));
+        let until = super::maintenance::cover_end_of(&window, from)?;
         let notice = crate::alerts::message::Notice {
             scope: scope.unwrap_or_default(),
             from,
-            until: from + chrono::Duration::seconds(window.duration_secs),
+            until,
             reason: window.reason,
         };
         return Ok(Rendered::Body(
@@ -513,9 +517,14 @@ pub enum Outcome {
         error: String,
         answer: Option<String>,
     },
-    /// Not sent: the sink's rate limit is reached, or it is quiet; sent
-    /// after `after`, no attempt counted.
+    /// Not sent: the sink's rate limit is reached; sent after `after`,
+    /// no attempt counted.
     Deferred { after: std::time::Duration },
+    /// Not sent: the sink is quiet until `after`. A message nobody has
+    /// seen yet is unfrozen, rendered again when the quiet ends (what was
+    /// acknowledged or resolved overnight left out, repeats gathered
+    /// into it), under the same key.
+    Quiet { after: std::time::Duration },
     /// The sink asked us to stop for `after` (a robot's rate limit): the
     /// sink is marked limited until then and this message waits, no
     /// attempt counted.
@@ -549,11 +558,16 @@ pub fn finish<C: Sql>(
     if let Some(told) = super::sinks::Told::of(outcome, now) {
         super::sinks::record(c, &row.sink, &told, now)?;
     }
-    if let Outcome::Deferred { after } | Outcome::Limited { after, .. } = outcome {
+    if let Outcome::Deferred { after } | Outcome::Limited { after, .. } | Outcome::Quiet { after } =
+        outcome
+    {
         row.next_attempt_at = to_db(now + chrono::Duration::from_std(*after).unwrap_or_default());
         if let Outcome::Limited { error, answer, .. } = outcome {
             row.last_error = Some(error.clone());
             row.answer = answer.clone();
+        }
+        if matches!(outcome, Outcome::Quiet { .. }) && row.attempts == 0 && row.findings_sent == 0 {
+            row.body = None;
         }
         c.update_notification(&row)?;
         return Ok(true);
@@ -588,22 +602,37 @@ pub fn finish<C: Sql>(
             row.answer = answer.clone();
             row.status = NotificationStatus::Failed.as_str().to_string();
         }
-        Outcome::Deferred { .. } | Outcome::Limited { .. } => {}
+        Outcome::Deferred { .. } | Outcome::Limited { .. } | Outcome::Quiet { .. } => {}
     }
     c.update_notification(&row)?;
     Ok(true)
 }
 
 /// Records that the first `sent` findings of message `id` were
-/// delivered, while `owner` holds it: a retry sends the rest.
-pub fn progress<C: Sql>(c: &mut C, id: i64, owner: &str, sent: usize) -> Result<bool, StoreError> {
+/// delivered, while `owner` holds it (a retry sends the rest), and
+/// renews its lease until `lease_until`; false when `owner` lost it.
+pub fn progress<C: Sql>(
+    c: &mut C,
+    id: i64,
+    owner: &str,
+    sent: usize,
+    lease_until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let Some(mut row) = c.notification_row(id)? else {
         return Ok(false);
     };
     if row.lease_owner.as_deref() != Some(owner) {
         return Ok(false);
     }
+    if row
+        .lease_until
+        .is_some_and(|until| until < to_db(Utc::now()))
+    {
+        // Expired: another sender may have claimed it already.
+        return Ok(false);
+    }
     row.findings_sent = i64::try_from(sent).unwrap_or(i64::MAX);
+    row.lease_until = Some(to_db(lease_until));
     c.update_notification(&row)?;
     Ok(true)
 }

@@ -79,8 +79,9 @@ fn schedule(row: &WindowRow) -> Result<CronSchedule, StoreError> {
     })
 }
 
-/// The occurrence of `row` on at `now`: the latest start within one
-/// duration before now.
+/// Whether `row` is on at `now`: the earliest start within one duration
+/// before now, and when the cover ends (occurrences that overlap, such
+/// as `* * * * *` for an hour, make one cover).
 fn active_at(
     row: &WindowRow,
     cron: &CronSchedule,
@@ -93,8 +94,42 @@ fn active_at(
     // Fire times are whole minutes: one second before "now − duration"
     // finds an occurrence that starts exactly then.
     let start = cron.next_after(now - duration - chrono::Duration::seconds(1))?;
-    let end = start + duration;
-    (start <= now && now < end).then_some((start, end))
+    (start <= now).then(|| (start, cover_end(cron, start, duration)))
+}
+
+/// When the cover of window `row` that starts at `start` ends.
+pub(super) fn cover_end_of(
+    row: &WindowRow,
+    start: DateTime<Utc>,
+) -> Result<DateTime<Utc>, StoreError> {
+    Ok(cover_end(
+        &schedule(row)?,
+        start,
+        chrono::Duration::seconds(row.duration_secs),
+    ))
+}
+
+/// When the cover that starts at `start` ends: each next start before
+/// the end extends it.
+fn cover_end(
+    cron: &CronSchedule,
+    start: DateTime<Utc>,
+    duration: chrono::Duration,
+) -> DateTime<Utc> {
+    let mut end = start + duration;
+    let mut at = start;
+    // A day of starts a minute apart: an always-on schedule shows an end
+    // a day on, and goes on being on.
+    for _ in 0..1_500 {
+        match cron.next_after(at) {
+            Some(next) if next < end => {
+                end = end.max(next + duration);
+                at = next;
+            }
+            _ => break,
+        }
+    }
+    end
 }
 
 fn window<C: Sql>(c: &mut C, row: WindowRow, now: DateTime<Utc>) -> Result<Window, StoreError> {
@@ -257,10 +292,17 @@ impl Held {
     }
 }
 
-pub fn held<C: Sql>(c: &mut C, now: DateTime<Utc>) -> Result<Held, StoreError> {
+pub fn held<C: Sql>(c: &mut C) -> Result<Held, StoreError> {
     let mut held = Held::default();
     for row in c.window_rows()? {
-        if active_at(&row, &schedule(&row)?, now).is_none() {
+        // Held while a cover is open: its start was told and its end is
+        // still to be told (the sweep closes it when it ends, or when the
+        // window is ended by hand). So whatever is held, the end notice
+        // tells; a window never told to start holds nothing.
+        let open = row.ended_at.is_none()
+            && row.started_notice.is_some()
+            && row.ended_notice != row.started_notice;
+        if !open {
             continue;
         }
         if let Some(site) = row.site_id {
@@ -285,12 +327,14 @@ pub fn sweep<C: Sql>(
         let cron = schedule(&row)?;
         let mut changed = false;
         let scope = window(c, row.clone(), now)?.scope;
-        // An occurrence whose start was told and that is over, or that
-        // was ended by hand: its end.
+        let active = active_at(&row, &cron, now);
+        // A cover whose start was told and that is over, or a window
+        // ended by hand: its end. (A cover is told once however many
+        // overlapping starts make it: it lasts while the window is on at
+        // each sweep.)
         if let Some(started) = row.started_notice
             && row.ended_notice != Some(started)
-            && (row.ended_at.is_some()
-                || from_db(started) + chrono::Duration::seconds(row.duration_secs) <= now)
+            && active.is_none()
         {
             row.ended_notice = Some(started);
             changed = true;
@@ -303,7 +347,8 @@ pub fn sweep<C: Sql>(
                 now,
             )?;
         }
-        if let Some((start, _)) = active_at(&row, &cron, now)
+        if let Some((start, _)) = active
+            && (row.started_notice.is_none() || row.ended_notice == row.started_notice)
             && row.started_notice != Some(to_db(start))
         {
             row.started_notice = Some(to_db(start));

@@ -595,8 +595,9 @@ impl Store {
         id: i64,
         owner: &str,
         sent: usize,
+        lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        with_conn!(self, c => c.write_tx(|c| alerts::progress(c, id, owner, sent)))
+        with_conn!(self, c => c.write_tx(|c| alerts::progress(c, id, owner, sent, lease_until)))
     }
 
     pub fn finish_notification(

@@ -126,7 +126,7 @@ impl Told {
             Outcome::Broken { error, .. } => Some(Told::Broken {
                 reason: error.clone(),
             }),
-            Outcome::Refused { .. } | Outcome::Deferred { .. } => None,
+            Outcome::Refused { .. } | Outcome::Deferred { .. } | Outcome::Quiet { .. } => None,
         }
     }
 }
@@ -138,6 +138,9 @@ pub fn record<C: Sql>(
     told: &Told,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    // Read and written under the senders' lock: another instance's
+    // "delivered" must not overwrite a robot's "wait" it never saw.
+    c.serialise_sinks()?;
     let before = c.sink_state_row(sink)?;
     let last_delivered_at = before.as_ref().and_then(|r| r.last_delivered_at);
     // A message accepted while the sink is limited was sent before the

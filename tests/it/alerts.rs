@@ -61,6 +61,27 @@ pub(crate) fn configure_raw(province: &Province, sinks: &str, alerts_toml: &str)
     std::fs::write(dir.join("alerts.toml"), alerts_toml).expect("alerts.toml");
 }
 
+/// The daemon over the province: probes every 2 s, feeds every 3,
+/// discovery rarely.
+pub(crate) fn watching(province: &Province) -> Daemon {
+    watching_with(province, &[])
+}
+
+/// The daemon's schedule in these tests.
+const WATCH_ARGS: [&str; 6] = [
+    "--every",
+    "probe=2",
+    "--every",
+    "feeds=3",
+    "--every",
+    "discover=600",
+];
+
+/// [`watching`], with variables in the daemon's environment.
+fn watching_with(province: &Province, env: &[(&str, &str)]) -> Daemon {
+    Daemon::start(&province.watch, &WATCH_ARGS, env)
+}
+
 /// The critical findings open (or acknowledged) in the store, by id.
 fn critical_open(province: &Province) -> BTreeMap<i64, siteward::store::StoredFinding> {
     province
@@ -74,7 +95,7 @@ fn critical_open(province: &Province) -> BTreeMap<i64, siteward::store::StoredFi
 }
 
 /// Whether every real case of the province is open (confirmed).
-fn all_cases_open(province: &Province) -> bool {
+pub(crate) fn all_cases_open(province: &Province) -> bool {
     let open: BTreeSet<(String, String)> = province
         .store
         .findings(&[FindingStatus::Open, FindingStatus::Acknowledged])
@@ -149,18 +170,7 @@ unit = "seconds"
 critical = 10
 "#,
     );
-    let daemon = Daemon::start(
-        &province.watch,
-        &[
-            "--every",
-            "probe=2",
-            "--every",
-            "feeds=3",
-            "--every",
-            "discover=600",
-        ],
-        &[("SUPERVISOR_SECRET", "s3cret")],
-    );
+    let daemon = watching_with(&province, &[("SUPERVISOR_SECRET", "s3cret")]);
     // Every critical case confirmed, and told.
     let opened: BTreeMap<i64, siteward::store::StoredFinding> =
         wait_for(Duration::from_secs(120), &daemon, || {
@@ -423,14 +433,7 @@ fn kill_9_with_undelivered_messages_then_all_delivered_once() {
         20,
         "[timing]\ngroup_wait_secs = 0\ngroup_interval_secs = 1\n",
     );
-    let args = [
-        "--every",
-        "probe=2",
-        "--every",
-        "feeds=3",
-        "--every",
-        "discover=600",
-    ];
+    let args = WATCH_ARGS;
     let mut daemon = Daemon::start(&province.watch, &args, &[]);
     let before = wait_for(Duration::from_secs(120), &daemon, || {
         let outbox = province.store.notifications(None, 10_000).expect("outbox");
@@ -495,14 +498,7 @@ fn a_clean_stop_mid_send_sends_nothing_twice() {
         12,
         "[timing]\ngroup_wait_secs = 0\ngroup_interval_secs = 1\n",
     );
-    let args = [
-        "--every",
-        "probe=2",
-        "--every",
-        "feeds=3",
-        "--every",
-        "discover=600",
-    ];
+    let args = WATCH_ARGS;
     let mut daemon = Daemon::start(&province.watch, &args, &[]);
     // Sending has begun: some accepted, more in flight.
     wait_for(Duration::from_secs(120), &daemon, || {
@@ -665,18 +661,7 @@ fn group_robots_hear_each_critical_finding_and_a_removed_one_is_broken() {
         &sinks,
         "[timing]\ngroup_wait_secs = 0\ngroup_interval_secs = 1\n",
     );
-    let daemon = Daemon::start(
-        &province.watch,
-        &[
-            "--every",
-            "probe=2",
-            "--every",
-            "feeds=3",
-            "--every",
-            "discover=600",
-        ],
-        &[],
-    );
+    let daemon = watching(&province);
     let subjects = |posted: &[siteward::sim::robots::Posted], prefix: &str| -> String {
         posted
             .iter()
@@ -813,18 +798,7 @@ fn a_robots_rate_limit_is_kept_and_nothing_is_lost() {
         &sinks,
         "[timing]\ngroup_wait_secs = 0\ngroup_interval_secs = 1\n",
     );
-    let daemon = Daemon::start(
-        &province.watch,
-        &[
-            "--every",
-            "probe=2",
-            "--every",
-            "feeds=3",
-            "--every",
-            "discover=600",
-        ],
-        &[],
-    );
+    let daemon = watching(&province);
     let outbox = wait_for(Duration::from_secs(120), &daemon, || {
         if !all_cases_open(&province) {
             return None;

@@ -22,7 +22,7 @@ use siteward::sim::robots::Robots;
 use siteward::store::alerts::Notification;
 use siteward::store::{Change, Store};
 
-use crate::alerts::configure_raw;
+use crate::alerts::{configure_raw, watching};
 use crate::daemon::{Daemon, Province, wait_for};
 use crate::support::TestDb;
 
@@ -654,6 +654,10 @@ fn quiet_hours_hold_warnings_and_not_criticals() {
         .expect("outbox");
     assert_eq!(waiting.len(), 1, "{rows:?}");
     assert_eq!(waiting[0].attempts, 0, "holding spends no attempt");
+    assert!(
+        waiting[0].body.is_none(),
+        "rendered again when the quiet ends, with what is still open then"
+    );
     let morning = waiting[0]
         .next_attempt_at
         .with_timezone(&siteward::clock::china());
@@ -854,4 +858,66 @@ fn a_recurring_window_starts_and_ends_on_its_schedule() {
     );
     // The next night starts again.
     assert_eq!(sweep(24 * 60 + 5), 1);
+}
+
+/// The daemon itself emails the province's critical findings through a
+/// relay that requires STARTTLS: each organization's message arrives
+/// once, encrypted, in Chinese, its Message-ID the notification's key.
+#[test]
+fn the_daemon_emails_the_province_over_starttls() {
+    use siteward::sim::smtp::{Mode, SmtpServer};
+    let province = Province::start();
+    let ca = siteward::sim::tls::TestCa::new("siteward test mail CA").expect("ca");
+    let chain = ca.valid(&["127.0.0.1", "localhost"]).expect("chain");
+    // Trusted beside the province's own CA, as `[probe] extra_roots`.
+    for root in &province.watch.config.probe.extra_roots {
+        let mut pem = std::fs::read_to_string(root).expect("roots");
+        pem.push_str(&ca.pem());
+        std::fs::write(root, pem).expect("roots written");
+    }
+    let relay = province
+        .runtime
+        .block_on(SmtpServer::start(
+            Mode::StartTls,
+            &chain,
+            Some(("alerts".into(), "s3cret".into())),
+        ))
+        .expect("relay");
+    configure_raw(
+        &province,
+        &format!(
+            "\n[[alerts.sink]]\nname = \"mail\"\nkind = \"email\"\nurl = \"{}\"\nfrom = \"网站监测 <alerts@gsb.gov.cn>\"\nto = [\"office@gsb.gov.cn\"]\n",
+            relay.url("alerts", "s3cret")
+        ),
+        "[timing]\ngroup_wait_secs = 0\ngroup_interval_secs = 1\n",
+    );
+    let daemon = watching(&province);
+    let outbox = wait_for(Duration::from_secs(120), &daemon, || {
+        let outbox = province.store.notifications(None, 1000).expect("outbox");
+        (crate::alerts::all_cases_open(&province)
+            && outbox.len() >= 5
+            && all_delivered(&outbox)
+            && relay.received().len() == outbox.len())
+        .then_some(outbox)
+    });
+    let mails = relay.received();
+    let keys: BTreeSet<String> = outbox
+        .iter()
+        .map(|n| format!("<{}@gsb.gov.cn>", n.key))
+        .collect();
+    let ids: BTreeSet<String> = mails.iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!(
+        ids, keys,
+        "one email per message, its Message-ID from its key"
+    );
+    for mail in &mails {
+        assert!(mail.over_tls);
+        assert!(mail.subject.starts_with("【网站监测】"), "{}", mail.subject);
+        assert!(mail.text.contains("处理建议") && mail.html.contains("处理建议"));
+    }
+    assert!(
+        mails.iter().any(|m| m.text.contains("promo.gansu.gov.cn")),
+        "the dangling CNAME of the province is told"
+    );
+    drop(daemon);
 }
