@@ -539,6 +539,7 @@ fn alerts_values(alerts: &crate::policy::alerts::Alerts) -> Value {
             },
             "by_severity": alerts.deadlines.by_severity.iter().map(|(s, n)| (s.as_str().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
             "by_kind": alerts.deadlines.by_kind.iter().map(|(k, n)| (k.as_str().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "holiday_calendar": alerts.deadlines.calendar.years.iter().map(|(year, y)| (year.to_string(), y.source.clone())).collect::<std::collections::BTreeMap<_, _>>(),
         },
         "own_webhook_severities": names(&alerts.own_webhook_severities),
     })

@@ -83,6 +83,8 @@ pub struct Deadlines {
     pub unit: DeadlineUnit,
     pub by_severity: BTreeMap<Severity, u32>,
     pub by_kind: BTreeMap<FindingKind, u32>,
+    /// The working days deadlines count (the policy's `holidays/`).
+    pub calendar: std::sync::Arc<super::holidays::Calendar>,
 }
 
 impl Deadlines {
@@ -118,12 +120,19 @@ impl Deadlines {
             .copied()?;
         Some(match self.unit {
             DeadlineUnit::Seconds => opened + chrono::Duration::seconds(i64::from(n)),
-            DeadlineUnit::WorkingDays => add_weekdays(opened, n),
+            // Working days of the holiday calendar; Monday to Friday for
+            // a year it does not hold yet (a deadline is never dropped
+            // for want of next year's notice).
+            DeadlineUnit::WorkingDays => self
+                .calendar
+                .add_working_days(opened, n)
+                .unwrap_or_else(|_| add_weekdays(opened, n)),
         })
     }
 }
 
-/// `at` plus `days` weekdays, counted in China Standard Time, at the same
+/// `at` plus `days` weekdays (Monday to Friday, for a year the holiday
+/// calendar does not hold), counted in China Standard Time, at the same
 /// time of day: Friday 10:00 plus one is Monday 10:00; Saturday 10:00
 /// plus one is also Monday 10:00.
 pub fn add_weekdays(at: chrono::DateTime<chrono::Utc>, days: u32) -> chrono::DateTime<chrono::Utc> {
@@ -262,6 +271,7 @@ impl Alerts {
                 unit,
                 by_severity,
                 by_kind,
+                calendar: std::sync::Arc::new(super::holidays::Calendar::built_in()),
             },
             own_webhook_severities: parse_all(&file.organizations.severities, "severity")
                 .map_err(|e| invalid(format!("[organizations]: {e}")))?,

@@ -10,6 +10,7 @@
 
 pub mod alerts;
 pub mod cron;
+pub mod holidays;
 pub mod takeover;
 
 use std::collections::BTreeMap;
@@ -281,6 +282,8 @@ struct ThresholdsSpans {
 
 /// The texts a policy is read from, each with the name errors use.
 struct Sources<'a> {
+    /// The directory's `holidays/*.toml`, added to the shipped years.
+    holidays: Vec<(String, String)>,
     policy: (&'a str, &'a str),
     divisions: (&'a str, &'a str),
     takeover: (&'a str, &'a str),
@@ -312,6 +315,7 @@ impl Policy {
         Policy::parse(
             PolicySource::BuiltIn,
             Sources {
+                holidays: Vec::new(),
                 policy: ("(built-in) siteward.toml", DEFAULT_POLICY),
                 divisions: ("(built-in) divisions.csv", DEFAULT_DIVISIONS),
                 takeover: ("(built-in) takeover.toml", DEFAULT_TAKEOVER),
@@ -344,9 +348,30 @@ impl Policy {
         let takeover = or_built_in(read(TAKEOVER_FILE)?, TAKEOVER_FILE, DEFAULT_TAKEOVER);
         let alerts = or_built_in(read(ALERTS_FILE)?, ALERTS_FILE, DEFAULT_ALERTS);
         let psl = or_built_in(read(PSL_FILE)?, PSL_FILE, DEFAULT_PSL);
+        let mut holidays = Vec::new();
+        let holidays_dir = dir.join("holidays");
+        if holidays_dir.is_dir() {
+            let entries = std::fs::read_dir(&holidays_dir).map_err(|source| PolicyError::Read {
+                path: holidays_dir.clone(),
+                source,
+            })?;
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let text = std::fs::read_to_string(&path).map_err(|source| PolicyError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                holidays.push((path.display().to_string(), text));
+            }
+        }
         Policy::parse(
             PolicySource::Dir(dir.to_path_buf()),
             Sources {
+                holidays,
                 policy: (&policy.0, &policy.1),
                 divisions: (&divisions.0, &divisions.1),
                 takeover: (&takeover.0, &takeover.1),
@@ -620,7 +645,17 @@ impl Policy {
             ));
         }
         let takeover = Takeover::parse(sources.takeover.0, sources.takeover.1)?;
-        let alerts = Alerts::parse(sources.alerts.0, sources.alerts.1)?;
+        let mut alerts = Alerts::parse(sources.alerts.0, sources.alerts.1)?;
+        if !sources.holidays.is_empty() {
+            let mut calendar = holidays::Calendar::built_in();
+            for (path, text) in &sources.holidays {
+                calendar.add(text).map_err(|message| PolicyError::Invalid {
+                    path: path.clone(),
+                    message,
+                })?;
+            }
+            alerts.deadlines.calendar = Arc::new(calendar);
+        }
         let suffixes: publicsuffix::List = sources
             .psl
             .1

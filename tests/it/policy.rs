@@ -220,3 +220,68 @@ fn policy_check_from_the_command_line() {
     assert!(message.contains("siteward.toml"), "{message}");
     assert!(message.contains("line 6"), "{message}");
 }
+
+/// Rectification deadlines count the working days of the holiday
+/// calendar: the shipped years, and a year a policy directory adds in
+/// `holidays/`; a year not held falls back to Monday to Friday; a broken
+/// year file is refused with its name and the fault.
+#[test]
+fn deadlines_count_the_holiday_calendars_working_days() {
+    use siteward::findings::{FindingKind, Severity};
+    let cst = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .expect("time")
+            .with_timezone(&chrono::Utc)
+    };
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/siteward.toml"
+    ))
+    .expect("shipped policy");
+    let dir = dir_with(&shipped);
+    let due = |policy: &Policy, opened: &str| {
+        policy
+            .alerts
+            .deadlines
+            .due(FindingKind::DanglingCname, Severity::Warning, cst(opened))
+            .expect("a deadline")
+    };
+    let policy = Policy::load(Some(dir.path())).expect("policy");
+    // Five working days from the eve of the 2025 National Day holiday
+    // (10-1..10-8 off, Saturday 10-11 worked): 10-9, 10-10, 10-11,
+    // 10-13, 10-14.
+    assert_eq!(
+        due(&policy, "2025-09-30T10:00:00+08:00"),
+        cst("2025-10-14T10:00:00+08:00")
+    );
+    // 2027 is not held: Monday to Friday.
+    assert_eq!(
+        due(&policy, "2026-12-31T10:00:00+08:00"),
+        cst("2027-01-07T10:00:00+08:00")
+    );
+    // A directory adds 2027 (here made-up holidays on Friday 1-1 and
+    // Monday 1-4): 1-5, 1-6, 1-7, 1-8, 1-11.
+    let holidays = dir.path().join("holidays");
+    std::fs::create_dir_all(&holidays).expect("dir");
+    std::fs::write(
+        holidays.join("2027.toml"),
+        "year = 2027\nsource = \"测试用\"\nholidays = [\"2027-01-01\", \"2027-01-04\"]\n",
+    )
+    .expect("written");
+    let policy = Policy::load(Some(dir.path())).expect("policy");
+    assert_eq!(
+        due(&policy, "2026-12-31T10:00:00+08:00"),
+        cst("2027-01-11T10:00:00+08:00")
+    );
+    std::fs::write(
+        holidays.join("2028.toml"),
+        "year = 2028\nsource = \"x\"\nholidays = []\nworkdays = [\"2028-01-03\"]\n",
+    )
+    .expect("written");
+    let error = Policy::load(Some(dir.path())).expect_err("a Monday is no made-up working day");
+    let message = error.to_string();
+    assert!(
+        message.contains("2028.toml") && message.contains("2028-01-03"),
+        "{message}"
+    );
+}
