@@ -587,7 +587,7 @@ pub struct EmailSink {
     target: EmailTarget,
     from: String,
     to: Vec<String>,
-    roots: Vec<Vec<u8>>,
+    roots: std::sync::Arc<Vec<Vec<u8>>>,
     timeout: Duration,
     limits: Vec<super::rate::RateLimit>,
 }
@@ -610,21 +610,17 @@ impl EmailSink {
         Ok(())
     }
 
+    /// `roots`: the extra roots' PEM bytes, read once by the sender's
+    /// client.
     pub fn new(
         url: &str,
         from: Option<&str>,
         to: &[String],
-        extra_roots: &[std::path::PathBuf],
+        roots: std::sync::Arc<Vec<Vec<u8>>>,
         timeout: Duration,
         limits: Vec<super::rate::RateLimit>,
     ) -> Result<EmailSink, String> {
         EmailSink::check(url, from, to)?;
-        let roots = extra_roots
-            .iter()
-            .map(|path| {
-                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(EmailSink {
             target: parse_url(url)?,
             from: from.unwrap_or_default().to_string(),

@@ -74,6 +74,9 @@ pub struct Client {
     tls: Arc<rustls::ClientConfig>,
     agent: String,
     timeout: Duration,
+    /// The `[probe] extra_roots` files' bytes, read once: the email sink
+    /// trusts them too.
+    extra_roots: Arc<Vec<Vec<u8>>>,
 }
 
 impl Client {
@@ -85,6 +88,7 @@ impl Client {
     ) -> Result<Client, String> {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let mut pems = Vec::new();
         for path in extra_roots {
             let pem =
                 std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -94,6 +98,7 @@ impl Client {
                     .add(der)
                     .map_err(|e| format!("{}: {e}", path.display()))?;
             }
+            pems.push(pem);
         }
         let tls = rustls::ClientConfig::builder_with_provider(crate::probe::tls::provider())
             .with_safe_default_protocol_versions()
@@ -104,7 +109,13 @@ impl Client {
             tls: Arc::new(tls),
             agent,
             timeout,
+            extra_roots: Arc::new(pems),
         })
+    }
+
+    /// The extra roots' PEM bytes, one entry per file.
+    pub fn extra_roots(&self) -> Arc<Vec<Vec<u8>>> {
+        self.extra_roots.clone()
     }
 
     /// POSTs `body` to `url`; the error says why nothing was accepted,
@@ -242,19 +253,20 @@ mod tests {
 }
 
 /// A webhook as a sink: the frozen body whole, in one part, signed when
-/// it has a secret; no rate limit.
+/// it has a secret; rate-limited only when configured so.
 #[derive(Debug, Clone)]
 pub struct WebhookSink {
     pub client: Client,
     pub url: String,
     pub secret: Option<crate::config::Secret>,
+    pub limits: Vec<super::rate::RateLimit>,
 }
 
 impl super::sink::Sink for WebhookSink {
     type Payload = String;
 
     fn limits(&self) -> Vec<super::rate::RateLimit> {
-        Vec::new()
+        self.limits.clone()
     }
 
     fn parts(

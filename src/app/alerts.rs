@@ -67,7 +67,7 @@ impl App {
                         &found.url,
                         found.from.as_deref(),
                         &found.to,
-                        &config.probe.extra_roots,
+                        client.extra_roots(),
                         Duration::from_secs(config.alerts.timeout_secs),
                         limits,
                     )
@@ -77,6 +77,7 @@ impl App {
                     client,
                     url: found.url.clone(),
                     secret,
+                    limits,
                 }),
             };
             return Ok(Destination {
@@ -110,6 +111,7 @@ impl App {
                     url,
                     secret: Some(config.alerts.org_webhook_secret.clone())
                         .filter(|s| !s.expose().is_empty()),
+                    limits: Vec::new(),
                 }),
             };
             return Ok(Destination {
@@ -147,6 +149,16 @@ enum To {
     Webhook(WebhookSink),
     Robot(RobotSink),
     Email(EmailSink),
+}
+
+impl To {
+    async fn deliver(&self, app: &App, m: &Sending<'_>) -> Outcome {
+        match self {
+            To::Webhook(sink) => deliver(app, sink, m).await,
+            To::Robot(sink) => deliver(app, sink, m).await,
+            To::Email(sink) => deliver(app, sink, m).await,
+        }
+    }
 }
 
 /// Where a message goes: the sink, its quiet hours, and its URL as
@@ -198,21 +210,25 @@ async fn deliver<S: Sink>(app: &App, sink: &S, m: &Sending<'_>) -> Outcome {
             // Each part is counted just before it goes: a long message
             // takes its turn part by part (the rest waits, no attempt
             // spent), so it never floods a robot nor starves behind
-            // shorter ones.
-            let (name, limits) = (m.sink.to_string(), sink.limits());
-            let admitted = db(&app.store, move |s| {
-                s.admit_sends(&name, 1, &limits, Utc::now())
-            })
-            .await;
-            match admitted {
-                Ok(None) => {}
-                Ok(Some(after)) => return Outcome::Deferred { after },
-                Err(e) => {
-                    return Outcome::Refused {
-                        error: format!("cannot count the sink's sends: {e:#}"),
-                        answer: None,
-                        retry_after: None,
-                    };
+            // shorter ones. A sink without limits (a webhook, email) is
+            // never limited either: nothing to count, no transaction.
+            let limits = sink.limits();
+            if !limits.is_empty() {
+                let name = m.sink.to_string();
+                let admitted = db(&app.store, move |s| {
+                    s.admit_sends(&name, 1, &limits, Utc::now())
+                })
+                .await;
+                match admitted {
+                    Ok(None) => {}
+                    Ok(Some(after)) => return Outcome::Deferred { after },
+                    Err(e) => {
+                        return Outcome::Refused {
+                            error: format!("cannot count the sink's sends: {e:#}"),
+                            answer: None,
+                            retry_after: None,
+                        };
+                    }
                 }
             }
             let carried = part.findings;
@@ -310,11 +326,7 @@ async fn send_to(app: &App, to: &Destination, m: &Sending<'_>) -> Outcome {
             after: (ends - Utc::now()).to_std().unwrap_or_default(),
         };
     }
-    match &to.to {
-        To::Webhook(sink) => deliver(app, sink, m).await,
-        To::Robot(sink) => deliver(app, sink, m).await,
-        To::Email(sink) => deliver(app, sink, m).await,
-    }
+    to.to.deliver(app, m).await
 }
 
 fn names(list: &[String]) -> String {
@@ -377,12 +389,7 @@ pub async fn send_test(app: &App, sink: &str) -> Result<TestAnswer> {
     // waited out.
     let started = std::time::Instant::now();
     let outcome = loop {
-        let outcome = match &to.to {
-            To::Webhook(s) => deliver(app, s, &sending).await,
-            To::Robot(s) => deliver(app, s, &sending).await,
-            To::Email(s) => deliver(app, s, &sending).await,
-        };
-        match outcome {
+        match to.to.deliver(app, &sending).await {
             Outcome::Deferred { after }
                 if started.elapsed() + after <= Duration::from_secs(TEST_WAIT_SECS) =>
             {

@@ -465,10 +465,10 @@ fn render<C: Sql>(
         None => None,
     };
     if notice {
-        let window = row
-            .window_id
-            .and_then(|id| c.window_row(id).transpose())
-            .transpose()?;
+        let window = match row.window_id {
+            Some(id) => c.window_row(id)?,
+            None => None,
+        };
         let Some(window) = window else {
             return Ok(Rendered::Nothing("its maintenance window is gone"));
         };

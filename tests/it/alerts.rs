@@ -117,7 +117,7 @@ fn ids(message: &Received) -> Vec<i64> {
         .collect()
 }
 
-fn of_kind<'a>(received: &'a [Received], path: &str, kind: &str) -> Vec<&'a Received> {
+pub(crate) fn of_kind<'a>(received: &'a [Received], path: &str, kind: &str) -> Vec<&'a Received> {
     received
         .iter()
         .filter(|r| r.path == path && r.body["kind"] == kind)

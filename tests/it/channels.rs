@@ -22,7 +22,7 @@ use siteward::sim::robots::Robots;
 use siteward::store::alerts::Notification;
 use siteward::store::{Change, Store};
 
-use crate::alerts::{configure_raw, watching};
+use crate::alerts::{configure_raw, of_kind, watching};
 use crate::daemon::{Daemon, Province, wait_for};
 use crate::support::TestDb;
 
@@ -499,20 +499,14 @@ fn a_maintenance_window_holds_then_releases_with_notices() {
         rows.iter().all(|n| n.status != NotificationStatus::Pending)
     });
     let received = receiver.received();
-    let started: Vec<_> = received
-        .iter()
-        .filter(|r| r.body["kind"] == "maintenance_started")
-        .collect();
+    let started: Vec<_> = of_kind(&received, "/office", "maintenance_started");
     assert_eq!(started.len(), 1, "one start notice");
     let title = started[0].body["title"].as_str().expect("title");
     assert!(
         title.contains("维护期") && title.contains("机房搬迁") && title.contains(&org0),
         "{title}"
     );
-    let opened: Vec<_> = received
-        .iter()
-        .filter(|r| r.body["kind"] == "opened")
-        .collect();
+    let opened: Vec<_> = of_kind(&received, "/office", "opened");
     assert_eq!(opened.len(), 1, "only the other organization is told");
     assert_ne!(opened[0].body["organization"].as_str(), Some(org0.as_str()));
     let held: Vec<_> = outbox_rows
@@ -548,10 +542,7 @@ fn a_maintenance_window_holds_then_releases_with_notices() {
         rows.iter().all(|n| n.status != NotificationStatus::Pending)
     });
     let received = receiver.received();
-    let end: Vec<_> = received
-        .iter()
-        .filter(|r| r.body["kind"] == "maintenance_ended")
-        .collect();
+    let end: Vec<_> = of_kind(&received, "/office", "maintenance_ended");
     assert_eq!(end.len(), 1, "one end notice");
     assert_eq!(
         end[0].body["findings"].as_array().map(Vec::len),
