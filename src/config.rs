@@ -33,6 +33,25 @@ pub struct Config {
     pub api: ApiConfig,
     pub daemon: DaemonConfig,
     pub alerts: AlertsConfig,
+    pub reconcile: ReconcileConfig,
+}
+
+/// The quarterly reconciliation the daemon runs on policy's `reconcile`
+/// schedule.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconcileConfig {
+    /// Where the office drops the national systems' exports, the 找错
+    /// export and zone files: the newest file of each kind is read (see
+    /// `app::reconcile::inbox`; made if missing). Unset: the scheduled run
+    /// fails, saying so.
+    pub inbox: Option<PathBuf>,
+    /// Where each scheduled run also writes its files, in a directory
+    /// named after the quarter and run (`2026Q4-run-7`). Unset: stored
+    /// only (`siteward reconcile show ID --out DIR`).
+    pub out: Option<PathBuf>,
+    /// Also transfer the zones policy allows (`[discovery] axfr`).
+    pub axfr: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -493,6 +512,8 @@ const KEYS: &[(&str, &str, EnvKind)] = &[
     ("alerts", "max_attempts", EnvKind::Integer),
     ("alerts", "org_webhook_secret", EnvKind::Text),
     ("alerts", "rate_window_secs", EnvKind::Integer),
+    ("reconcile", "inbox", EnvKind::Text),
+    ("reconcile", "out", EnvKind::Text),
 ];
 
 impl Config {

@@ -29,15 +29,19 @@ pub enum Job {
     /// the rules evaluated. Not on a schedule of its own: it fires when a
     /// due comes (its fire time is the due).
     Confirm,
+    /// The quarterly reconciliation, from the files in `[reconcile]
+    /// inbox`, of the quarter the day before belongs to.
+    Reconcile,
 }
 
 impl Job {
-    pub const ALL: [Job; 5] = [
+    pub const ALL: [Job; 6] = [
         Job::Probe,
         Job::Feeds,
         Job::Discover,
         Job::Retain,
         Job::Confirm,
+        Job::Reconcile,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +51,7 @@ impl Job {
             Job::Discover => "discover",
             Job::Retain => "retain",
             Job::Confirm => "confirm",
+            Job::Reconcile => "reconcile",
         }
     }
 }

@@ -11,6 +11,8 @@
 //! - [`probe`]: network in, observations out (DNS, delegations, TLS,
 //!   pages, IPv6, feeds).
 //! - [`findings`]: pure rules: registry + observations + policy → findings.
+//! - [`reconcile`]: the quarterly reconciliation against the national
+//!   systems' exports, the 找错 messages and the zones; pure.
 //! - [`jobs`]: what the daemon runs and when (jobs, schedules, run states).
 //! - [`app`]: the application shared by every face, and its use cases:
 //!   the registry's reads, imports and exports, findings, the check
@@ -37,6 +39,7 @@ pub mod logging;
 pub mod output;
 pub mod policy;
 pub mod probe;
+pub mod reconcile;
 pub mod registry;
 #[cfg(feature = "sim")]
 pub mod sim;
@@ -55,6 +58,7 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.is::<registry::Invalid>()
             || cause.is::<registry::lifecycle::TransitionError>()
             || cause.is::<commands::InvalidInput>()
+            || cause.is::<reconcile::BadInput>()
             || cause.is::<config::ConfigError>()
             || cause.is::<app::lock::LockError>()
             || matches!(

@@ -67,6 +67,19 @@ pub async fn learn(app: &App, source: Source<'_>) -> Result<Learnt> {
 /// A zone transfer of `zone` from the primary policy names for it;
 /// refused when policy does not list the zone.
 async fn transfer(app: &App, zone: &Hostname) -> Result<Vec<Hostname>> {
+    let (dns, primary, port) = transfer_from(app, zone)?;
+    crate::probe::zone::transfer(&dns, zone, primary, port)
+        .await
+        .map_err(|e| InvalidInput(format!("zone transfer of {zone}: {e}")).into())
+}
+
+/// Where a transfer of `zone` comes from: a DNS client, the primary
+/// policy names (or none: the zone's SOA MNAME) and the port. An error
+/// when policy does not allow the transfer.
+pub(super) fn transfer_from(
+    app: &App,
+    zone: &Hostname,
+) -> Result<(DnsProbe, Option<std::net::SocketAddr>, u16)> {
     let policy = app.policy();
     let Some(allowed) = policy.axfr.iter().find(|a| &a.zone == zone) else {
         return Err(InvalidInput(format!(
@@ -78,9 +91,7 @@ async fn transfer(app: &App, zone: &Hostname) -> Result<Vec<Hostname>> {
     let settings =
         ResolverSettings::from_config(&config.resolver).map_err(|e| InvalidInput(e.to_string()))?;
     let dns = DnsProbe::new(&settings).map_err(|e| InvalidInput(e.to_string()))?;
-    crate::probe::zone::transfer(&dns, zone, allowed.primary, settings.authoritative_port)
-        .await
-        .map_err(|e| InvalidInput(format!("zone transfer of {zone}: {e}")).into())
+    Ok((dns, allowed.primary, settings.authoritative_port))
 }
 
 async fn record(app: &App, hosts: Vec<Hostname>, source: DiscoverySource) -> Result<Learnt> {

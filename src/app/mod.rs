@@ -23,6 +23,7 @@ pub mod discovery;
 pub mod findings;
 pub mod lock;
 pub mod outage;
+pub mod reconcile;
 pub mod registry;
 pub mod retention;
 pub mod status;

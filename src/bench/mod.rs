@@ -17,6 +17,7 @@ use crate::store::Store;
 
 pub mod alerts;
 pub mod daemon;
+pub mod reconcile;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {

@@ -10,6 +10,7 @@
 //! re-exported here, so `crate::cli::SiteCommand` names it wherever it
 //! lives.
 
+mod reconcile;
 mod registry;
 mod transfer;
 mod watch;
@@ -21,6 +22,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::registry::Hostname;
 
+pub use reconcile::*;
 pub use registry::*;
 pub use transfer::*;
 pub use watch::*;
@@ -90,6 +92,10 @@ pub enum Command {
     /// notice when a window starts and ends.
     #[command(subcommand)]
     Maintenance(MaintenanceCommand),
+    /// The quarterly reconciliation: the registry against the national
+    /// systems' exports, the 找错 messages and the zones; every
+    /// discrepancy, and the fix list for the national system.
+    Reconcile(ReconcileArgs),
     /// Learn host names beyond the registry: a BIND zone file, a zone
     /// transfer, or a plain list (for example a certificate-transparency
     /// export).

@@ -94,6 +94,18 @@ pub struct BenchArgs {
     /// one-robot run takes minutes instead of half an hour).
     #[arg(long, default_value_t = 60, requires = "alerts")]
     pub rate_window_secs: u64,
+    /// Write the reconciliation benchmark's data into DIR instead: a
+    /// registry of --sites sites and the quarter's files (the national
+    /// exports, a zone of --zone-records records, --messages 找错
+    /// messages); prints the `reconcile` command to time on them.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["daemon", "growth", "alerts"])]
+    pub reconcile_data: Option<PathBuf>,
+    #[arg(long, default_value_t = 20_000, requires = "reconcile_data")]
+    pub sites: usize,
+    #[arg(long, default_value_t = 100_000, requires = "reconcile_data")]
+    pub zone_records: usize,
+    #[arg(long, default_value_t = 50_000, requires = "reconcile_data")]
+    pub messages: usize,
 }
 
 #[derive(Debug, Args)]

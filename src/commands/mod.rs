@@ -13,6 +13,7 @@
 
 mod daemon;
 mod policy;
+mod reconcile;
 mod registry;
 mod transfer;
 mod watch;
@@ -132,6 +133,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Discover(args) => watch::discover(&open(config)?, &args, &mut out)?,
         Command::Alerts(command) => watch::alerts(&open(config)?, command, &mut out)?,
         Command::Maintenance(command) => watch::maintenance(&open(config)?, command, &mut out)?,
+        Command::Reconcile(args) => reconcile::run(&open(config)?, args, &mut out)?,
     }
     out.flush()?;
     Ok(status)

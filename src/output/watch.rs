@@ -825,3 +825,68 @@ pub fn window_json(w: &crate::store::maintenance::Window) -> Value {
         "next": time(w.next),
     })
 }
+
+/// `reconcile list`.
+pub fn reconcile_runs_table(runs: &[crate::store::reconcile::RunSummary]) -> Table {
+    let mut table = Table::new(&[
+        "ID",
+        "QUARTER",
+        "AS OF",
+        "RAN",
+        "TRIGGER",
+        "BY",
+        "DISCREPANCIES",
+        "FIXES",
+    ]);
+    for r in runs {
+        table.row(vec![
+            r.id.to_string(),
+            if r.complete {
+                r.quarter.clone()
+            } else {
+                format!("{} (not over)", r.quarter)
+            },
+            clock::show(r.as_of),
+            clock::show(r.ran_at),
+            r.trigger.clone(),
+            r.actor.clone(),
+            r.discrepancies.to_string(),
+            r.fixes.to_string(),
+        ]);
+    }
+    table
+}
+
+/// `reconcile show ID`: its discrepancies.
+pub fn discrepancies_table(report: &crate::reconcile::output::Report) -> Table {
+    let mut table = Table::new(&["KIND", "SUBJECT", "HERE", "THERE", "SOURCE"]);
+    for d in &report.comparison.discrepancies {
+        table.row(vec![
+            d.kind.zh().to_string(),
+            d.subject.clone(),
+            d.here.clone(),
+            d.there.clone(),
+            d.source.clone(),
+        ]);
+    }
+    table
+}
+
+/// What `reconcile --json` prints: the run's number, counts and files.
+pub fn reconcile_run_json(
+    report: &crate::reconcile::output::Report,
+    written: &[std::path::PathBuf],
+) -> Value {
+    json!({
+        "id": report.id,
+        "quarter": report.quarter.to_string(),
+        "as_of": report.as_of,
+        "complete": report.complete,
+        "inputs": report.inputs,
+        "discrepancies": report.comparison.discrepancies.len(),
+        "by_kind": report.counts().iter().map(|(k, n)| (k.id().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+        "fixes": report.comparison.fixes.len(),
+        "stats": report.comparison.stats,
+        "files": written,
+    })
+}

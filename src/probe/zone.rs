@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -45,6 +45,138 @@ fn host_names<'a>(names: impl IntoIterator<Item = &'a Name>) -> Vec<Hostname> {
 /// The host names a BIND zone file defines. `origin` names the zone when
 /// the file has no `$ORIGIN`.
 pub fn zone_file_hosts(text: &str, origin: Option<&str>) -> Result<Vec<Hostname>, String> {
+    reject_include(text)?;
+    let origin = parse_origin(origin)?;
+    let (_, rrsets) = Parser::new(text, None, origin)
+        .parse()
+        .map_err(|e| format!("not a zone file this parser reads: {e}"))?;
+    Ok(host_names(rrsets.values().map(|set| set.name())))
+}
+
+/// What a zone holds, as reconciliation reads it: the host names that
+/// can serve a site (owners of A, AAAA or CNAME records), the names its
+/// NS, MX and SRV records point at (infrastructure, not sites), the
+/// parents of its wildcards, and the names delegated to other zones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ZoneContents {
+    pub origin: Option<Hostname>,
+    pub web: BTreeSet<Hostname>,
+    /// Every owner name that is a host name, whatever its records.
+    pub owners: BTreeSet<Hostname>,
+    pub infrastructure: BTreeSet<Hostname>,
+    /// `x` for each `*.x`: every name under `x` answers.
+    pub wildcards: Vec<Hostname>,
+    /// Names below the origin with NS records: their hosts live in
+    /// another zone.
+    pub delegations: Vec<Hostname>,
+    pub records: usize,
+}
+
+impl ZoneContents {
+    fn from_records<'a>(origin: &Name, records: impl IntoIterator<Item = &'a Record>) -> Self {
+        let host = |name: &Name| -> Option<Hostname> {
+            let text = name.to_ascii();
+            if text.split('.').any(|label| label.starts_with('_')) {
+                return None;
+            }
+            text.trim_end_matches('.').parse().ok()
+        };
+        let mut zone = ZoneContents {
+            origin: host(origin),
+            ..ZoneContents::default()
+        };
+        for record in records {
+            zone.records += 1;
+            if record.name.is_wildcard() {
+                if let Some(parent) = host(&record.name.base_name()) {
+                    zone.wildcards.push(parent);
+                }
+                continue;
+            }
+            let target = match &record.data {
+                RData::NS(ns) => {
+                    if record.name != *origin
+                        && let Some(name) = host(&record.name)
+                    {
+                        zone.delegations.push(name);
+                    }
+                    Some(&ns.0)
+                }
+                RData::MX(mx) => Some(&mx.exchange),
+                RData::SRV(srv) => Some(&srv.target),
+                _ => None,
+            };
+            if let Some(target) = target.and_then(host) {
+                zone.infrastructure.insert(target);
+            }
+            let Some(name) = host(&record.name) else {
+                continue;
+            };
+            if matches!(
+                record.record_type(),
+                RecordType::A | RecordType::AAAA | RecordType::CNAME
+            ) {
+                zone.web.insert(name.clone());
+            }
+            zone.owners.insert(name);
+        }
+        zone.wildcards.sort_unstable();
+        zone.wildcards.dedup();
+        zone.delegations.sort_unstable();
+        zone.delegations.dedup();
+        zone
+    }
+
+    /// Whether `host` is under this zone's origin and not delegated away.
+    pub fn covers(&self, host: &Hostname) -> bool {
+        self.origin.as_ref().is_some_and(|o| host.is_within(o))
+            && !self
+                .delegations
+                .iter()
+                .any(|d| host.is_within(d) && host != d)
+    }
+
+    /// Whether `host` has records here: its own, or a wildcard's.
+    pub fn answers(&self, host: &Hostname) -> bool {
+        self.owners.contains(host)
+            || self
+                .wildcards
+                .iter()
+                .any(|w| host.is_within(w) && host != w)
+    }
+}
+
+/// A BIND zone file's contents. `origin` names the zone when the file
+/// has no `$ORIGIN`.
+pub fn zone_file(text: &str, origin: Option<&str>) -> Result<ZoneContents, String> {
+    reject_include(text)?;
+    let origin = parse_origin(origin)?;
+    let (origin, rrsets) = Parser::new(text, None, origin)
+        .parse()
+        .map_err(|e| format!("not a zone file this parser reads: {e}"))?;
+    Ok(ZoneContents::from_records(
+        &origin,
+        rrsets.values().flat_map(|set| set.records_without_rrsigs()),
+    ))
+}
+
+/// The contents of `zone`, by a transfer from `primary` (or the zone's
+/// SOA MNAME on `port`).
+pub async fn transfer_zone(
+    dns: &DnsProbe,
+    zone: &Hostname,
+    primary: Option<SocketAddr>,
+    port: u16,
+) -> Result<ZoneContents, String> {
+    let name = fqdn(zone.as_str());
+    let records = transfer_records(dns, &name, primary, port).await?;
+    Ok(ZoneContents::from_records(
+        &name,
+        records.iter().filter(|r| name.zone_of(&r.name)),
+    ))
+}
+
+fn reject_include(text: &str) -> Result<(), String> {
     // `$INCLUDE` with an absolute path would make the parser read any
     // local file.
     if text.lines().any(|line| {
@@ -54,7 +186,11 @@ pub fn zone_file_hosts(text: &str, origin: Option<&str>) -> Result<Vec<Hostname>
     }) {
         return Err("$INCLUDE is not supported: give the included file itself".into());
     }
-    let origin = origin
+    Ok(())
+}
+
+fn parse_origin(origin: Option<&str>) -> Result<Option<Name>, String> {
+    origin
         .map(|o| {
             Name::from_ascii(o.trim_end_matches('.'))
                 .map(|mut n| {
@@ -63,11 +199,7 @@ pub fn zone_file_hosts(text: &str, origin: Option<&str>) -> Result<Vec<Hostname>
                 })
                 .map_err(|e| format!("origin `{o}`: {e}"))
         })
-        .transpose()?;
-    let (_, rrsets) = Parser::new(text, None, origin)
-        .parse()
-        .map_err(|e| format!("not a zone file this parser reads: {e}"))?;
-    Ok(host_names(rrsets.values().map(|set| set.name())))
+        .transpose()
 }
 
 /// The host names in a plain list: one host name or URL a line; blank
@@ -105,22 +237,32 @@ pub async fn transfer(
     port: u16,
 ) -> Result<Vec<Hostname>, String> {
     let name = fqdn(zone.as_str());
-    let zone = &name;
+    let records = transfer_records(dns, &name, primary, port).await?;
+    // A server may send names outside the zone asked for: only the zone's
+    // own names are learnt.
+    Ok(host_names(
+        records.iter().map(|r| &r.name).filter(|n| name.zone_of(n)),
+    ))
+}
+
+async fn transfer_records(
+    dns: &DnsProbe,
+    zone: &Name,
+    primary: Option<SocketAddr>,
+    port: u16,
+) -> Result<Vec<Record>, String> {
     let server = match primary {
         Some(server) => server,
         None => primary_of(dns, zone, port).await?,
     };
-    let records = tokio::time::timeout(TRANSFER_DEADLINE, axfr(server, zone))
+    tokio::time::timeout(TRANSFER_DEADLINE, axfr(server, zone))
         .await
         .map_err(|_| {
             format!(
                 "no complete transfer from {server} within {} s",
                 TRANSFER_DEADLINE.as_secs()
             )
-        })??;
-    // A server may send names outside the zone asked for: only the zone's
-    // own names are learnt.
-    Ok(host_names(records.iter().filter(|name| zone.zone_of(name))))
+        })?
 }
 
 /// The zone's primary: its SOA MNAME's first address.
@@ -150,7 +292,7 @@ async fn primary_of(dns: &DnsProbe, zone: &Name, port: u16) -> Result<SocketAddr
 /// A full zone transfer (RFC 5936) over TCP: every owner name, until the
 /// closing SOA. Written out rather than hickory's client, which drops
 /// messages of long transfers and reports success.
-async fn axfr(server: SocketAddr, zone: &Name) -> Result<Vec<Name>, String> {
+async fn axfr(server: SocketAddr, zone: &Name) -> Result<Vec<Record>, String> {
     let mut query = Message::query();
     query.metadata.recursion_desired = false;
     query.add_query(Query::query(zone.clone(), RecordType::AXFR));
@@ -212,7 +354,7 @@ async fn axfr(server: SocketAddr, zone: &Name) -> Result<Vec<Name>, String> {
             if names.len() >= MAX_TRANSFER_RECORDS {
                 return Err(format!("more than {MAX_TRANSFER_RECORDS} records"));
             }
-            names.push(record.name);
+            names.push(record);
         }
     }
 }

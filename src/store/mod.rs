@@ -15,6 +15,7 @@ mod import;
 pub mod maintenance;
 mod observations;
 mod orgs;
+pub mod reconcile;
 mod rows;
 mod runs;
 mod schema;
@@ -587,6 +588,24 @@ impl Store {
     pub fn end_window(&self, id: i64, change: &Change) -> Result<maintenance::Window, StoreError> {
         let now = change.recorded_at;
         with_conn!(self, c => c.write_tx(|c| maintenance::end(c, id, change, now)))
+    }
+
+    /// Stores a reconciliation run's report; returns its number.
+    pub fn add_reconcile_run(
+        &self,
+        report: &crate::reconcile::output::Report,
+    ) -> Result<i64, StoreError> {
+        with_conn!(self, c => reconcile::add(c, report))
+    }
+
+    /// The newest reconciliation runs, newest first.
+    pub fn reconcile_runs(&self, limit: usize) -> Result<Vec<reconcile::RunSummary>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| reconcile::list(c, limit)))
+    }
+
+    /// A stored reconciliation run's report.
+    pub fn reconcile_run(&self, id: i64) -> Result<crate::reconcile::output::Report, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| reconcile::get(c, id)))
     }
 
     /// Records how far a split message got (see [`alerts::progress`]).

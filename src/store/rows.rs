@@ -6,8 +6,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     accounts, audit, discovered_hosts, domains, exceptions, finding_events, findings, instances,
-    maintenance_windows, notifications, observations, org_contacts, organizations, runs, schedules,
-    sink_sends, sink_states, sites, work,
+    maintenance_windows, notifications, observations, org_contacts, organizations, reconcile_runs,
+    runs, schedules, sink_sends, sink_states, sites, work,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
@@ -419,6 +419,35 @@ pub struct NewWindowRow {
     pub duration_secs: i64,
     pub reason: String,
     pub created_at: NaiveDateTime,
+}
+
+/// A reconciliation run, listed without its report.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = reconcile_runs)]
+pub struct ReconcileRunRow {
+    pub id: i64,
+    pub quarter: String,
+    pub as_of: NaiveDateTime,
+    pub complete: bool,
+    pub ran_at: NaiveDateTime,
+    pub trigger: String,
+    pub actor: String,
+    pub discrepancies: i64,
+    pub fixes: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = reconcile_runs)]
+pub struct NewReconcileRunRow {
+    pub quarter: String,
+    pub as_of: NaiveDateTime,
+    pub complete: bool,
+    pub ran_at: NaiveDateTime,
+    pub trigger: String,
+    pub actor: String,
+    pub discrepancies: i64,
+    pub fixes: i64,
+    pub report: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

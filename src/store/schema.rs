@@ -283,6 +283,21 @@ diesel::table! {
 
 diesel::joinable!(work -> runs (run_id));
 
+diesel::table! {
+    reconcile_runs (id) {
+        id -> BigInt,
+        quarter -> Text,
+        as_of -> Timestamp,
+        complete -> Bool,
+        ran_at -> Timestamp,
+        trigger -> Text,
+        actor -> Text,
+        discrepancies -> BigInt,
+        fixes -> BigInt,
+        report -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     org_contacts,
@@ -303,4 +318,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sink_states,
     sink_sends,
     maintenance_windows,
+    reconcile_runs,
 );

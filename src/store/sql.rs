@@ -13,8 +13,8 @@ use super::StoreError;
 use super::rows::*;
 use super::schema::{
     accounts, audit, discovered_hosts, domains, exceptions, finding_events, findings, instances,
-    maintenance_windows, notifications, observations, org_contacts, organizations, runs, schedules,
-    sink_sends, sink_states, sites, work,
+    maintenance_windows, notifications, observations, org_contacts, organizations, reconcile_runs,
+    runs, schedules, sink_sends, sink_states, sites, work,
 };
 
 /// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
@@ -254,6 +254,10 @@ pub trait Sql: Sized {
     /// Every window not ended by hand, and those ended whose end is
     /// still to be told; oldest first.
     fn window_rows(&mut self) -> QueryResult<Vec<WindowRow>>;
+    fn insert_reconcile_run(&mut self, row: &NewReconcileRunRow) -> QueryResult<i64>;
+    /// The newest runs first.
+    fn reconcile_run_rows(&mut self, limit: i64) -> QueryResult<Vec<ReconcileRunRow>>;
+    fn reconcile_report(&mut self, id: i64) -> QueryResult<Option<String>>;
 
     fn discovered_rows(&mut self) -> QueryResult<Vec<DiscoveredRow>>;
     /// Adds a discovered host name, or moves its last-seen time.
@@ -626,6 +630,29 @@ macro_rules! impl_sql {
                 maintenance_windows::table
                     .filter(maintenance_windows::id.eq(id))
                     .select(WindowRow::as_select())
+                    .load(self)
+                    .map(first)
+            }
+
+            fn insert_reconcile_run(&mut self, row: &NewReconcileRunRow) -> QueryResult<i64> {
+                diesel::insert_into(reconcile_runs::table)
+                    .values(row)
+                    .returning(reconcile_runs::id)
+                    .get_result(self)
+            }
+
+            fn reconcile_run_rows(&mut self, limit: i64) -> QueryResult<Vec<ReconcileRunRow>> {
+                reconcile_runs::table
+                    .select(ReconcileRunRow::as_select())
+                    .order(reconcile_runs::id.desc())
+                    .limit(limit)
+                    .load(self)
+            }
+
+            fn reconcile_report(&mut self, id: i64) -> QueryResult<Option<String>> {
+                reconcile_runs::table
+                    .filter(reconcile_runs::id.eq(id))
+                    .select(reconcile_runs::report)
                     .load(self)
                     .map(first)
             }

@@ -103,6 +103,8 @@ fn example_config_loads() {
     let mut expected = Config::default();
     expected.database.url = "sqlite:///var/lib/siteward/siteward.db".to_string();
     expected.policies.dir = Some(PathBuf::from("/etc/siteward/policies"));
+    expected.reconcile.inbox = Some(PathBuf::from("/var/lib/siteward/inbox"));
+    expected.reconcile.out = Some(PathBuf::from("/var/lib/siteward/reconcile"));
     assert_eq!(config, expected);
 
     let (_dir, probe) = write("[no_such_section]\n");

@@ -13,6 +13,7 @@ mod lifecycle;
 mod observations;
 mod page;
 mod policy;
+mod reconcile;
 mod rules;
 mod scenario;
 mod support;

@@ -1,0 +1,77 @@
+//! Reconciliation runs: each run's report stored whole (as JSON) with its
+//! counts beside it, listed newest first and read back by number.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::StoreError;
+use super::convert::{from_db, to_db};
+use super::rows::NewReconcileRunRow;
+use super::sql::Sql;
+use crate::reconcile::output::Report;
+
+/// A stored run, without its report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    pub id: i64,
+    pub quarter: String,
+    pub as_of: DateTime<Utc>,
+    pub complete: bool,
+    pub ran_at: DateTime<Utc>,
+    pub trigger: String,
+    pub actor: String,
+    pub discrepancies: i64,
+    pub fixes: i64,
+}
+
+/// Stores `report` as a new run and returns its number (the stored
+/// report carries it when read back).
+pub fn add<C: Sql>(c: &mut C, report: &Report) -> Result<i64, StoreError> {
+    let json = serde_json::to_string(report).map_err(|e| StoreError::Corrupt {
+        what: format!("a reconcile run's report: {e}"),
+    })?;
+    c.write_tx(move |c| {
+        Ok(c.insert_reconcile_run(&NewReconcileRunRow {
+            quarter: report.quarter.to_string(),
+            as_of: to_db(report.as_of),
+            complete: report.complete,
+            ran_at: to_db(report.ran_at),
+            trigger: report.trigger.as_str().to_string(),
+            actor: report.actor.clone(),
+            discrepancies: report.comparison.discrepancies.len() as i64,
+            fixes: report.comparison.fixes.len() as i64,
+            report: json,
+        })?)
+    })
+}
+
+/// The newest `limit` runs, newest first.
+pub fn list<C: Sql>(c: &mut C, limit: usize) -> Result<Vec<RunSummary>, StoreError> {
+    Ok(c.reconcile_run_rows(limit as i64)?
+        .into_iter()
+        .map(|r| RunSummary {
+            id: r.id,
+            quarter: r.quarter,
+            as_of: from_db(r.as_of),
+            complete: r.complete,
+            ran_at: from_db(r.ran_at),
+            trigger: r.trigger,
+            actor: r.actor,
+            discrepancies: r.discrepancies,
+            fixes: r.fixes,
+        })
+        .collect())
+}
+
+/// Run `id`'s report.
+pub fn get<C: Sql>(c: &mut C, id: i64) -> Result<Report, StoreError> {
+    let json = c.reconcile_report(id)?.ok_or(StoreError::NotFound {
+        what: "reconciliation run",
+        key: id.to_string(),
+    })?;
+    let mut report: Report = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+        what: format!("reconcile run {id}: {e}"),
+    })?;
+    report.id = id;
+    Ok(report)
+}

@@ -1,0 +1,857 @@
+//! The quarterly reconciliation, end to end: the simulated province
+//! checked once (so that the quarter has its findings), then reconciled
+//! against the committed fixture exports (an XLSX with a title row and
+//! merged header cells, a GB18030 CSV, a UTF-8 CSV with BOM) and zone
+//! files; every kind of discrepancy, each where it must be and nowhere
+//! else; bad input refused whole with the file, row and column named;
+//! the stored runs listed and written again; a scheduled run from the
+//! inbox.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use siteward::app::reconcile::{Files, Request, ZoneFile};
+use siteward::reconcile::output::{Report, Trigger};
+use siteward::reconcile::{Discrepancy, DiscrepancyKind as K, Quarter};
+use siteward::registry::SiteKind;
+use siteward::registry::lifecycle::SiteAction;
+use siteward::sim::region::{Region, register};
+use siteward::store::{Change, SiteRequest, Store};
+
+use crate::scenario::{check_round, runtime, watch};
+use crate::support::backends;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/reconcile")
+        .join(name)
+}
+
+/// A site that went through its lifecycle `days` ago.
+fn add_site(
+    store: &Store,
+    policy: &siteward::policy::Policy,
+    name: &str,
+    org: &str,
+    host: &str,
+    code: &str,
+) {
+    let at = |days: i64| Change::at("tester", chrono::Utc::now() - chrono::Duration::days(days));
+    store
+        .request_site(
+            &SiteRequest {
+                name: name.into(),
+                org: org.into(),
+                kind: SiteKind::Special,
+                domains: vec![host.parse().expect("ok")],
+                code: None,
+                icp_filing: None,
+                psb_filing: None,
+                exception: None,
+            },
+            policy,
+            &at(400),
+        )
+        .expect("request");
+    store
+        .transition_site(
+            host,
+            &SiteAction::Approve {
+                reference: "甘政办函〔2025〕9号".into(),
+            },
+            policy,
+            &at(399),
+        )
+        .expect("approve");
+    store
+        .transition_site(
+            host,
+            &SiteAction::GoLive {
+                code: Some(code.parse().expect("ok")),
+            },
+            policy,
+            &at(398),
+        )
+        .expect("go live");
+}
+
+fn of(report: &Report, kind: K) -> Vec<&Discrepancy> {
+    report
+        .comparison
+        .discrepancies
+        .iter()
+        .filter(|d| d.kind == kind)
+        .collect()
+}
+
+fn subjects(report: &Report, kind: K) -> BTreeSet<String> {
+    of(report, kind).iter().map(|d| d.subject.clone()).collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn every_discrepancy_against_the_exports_the_zones_and_the_quarters_findings() {
+    let runtime = runtime();
+    let region = runtime.block_on(Region::start()).expect("region starts");
+    for db in backends() {
+        let watch = watch(&region, &db.url);
+        let store = db.open();
+        register(&store, &watch.policy).expect("register the region");
+        // The quarter's findings: the retired forestry site still
+        // resolves, the bureau's weibo account is silent.
+        let check = check_round(&store, &watch.config, &watch.policy, &runtime, true);
+        assert!(
+            check
+                .findings
+                .iter()
+                .any(|f| f.kind.to_string() == "offline_still_resolving"),
+            "the check round found the retired domain"
+        );
+        let policy = &watch.policy;
+        add_site(
+            &store,
+            policy,
+            "甘肃省统计局网站",
+            "甘肃省人民政府办公厅",
+            "tjj.gansu.gov.cn",
+            "6200000031",
+        );
+        // A site taken over from the old list: live, never filed.
+        let (records, _) = siteward::transfer::parse(
+            siteward::transfer::Entity::Sites,
+            "name,code,url,organizer,division,kind,status\n\
+             兰州市数据开放平台,,opendata.lanzhou.gov.cn,兰州市人民政府办公室,620100,special,live\n"
+                .as_bytes(),
+        )
+        .expect("parses");
+        store
+            .import(&records, policy, &Change::now("tester"))
+            .expect("imports a live site without a code");
+        add_site(
+            &store,
+            policy,
+            "兰州市招商网",
+            "兰州市人民政府办公室",
+            "zs.lanzhou.gov.cn",
+            "6205000009",
+        );
+        add_site(
+            &store,
+            policy,
+            "兰州市档案馆",
+            "兰州市人民政府办公室",
+            "old.lanzhou.gov.cn",
+            "6201000050",
+        );
+        let at =
+            |days: i64| Change::at("tester", chrono::Utc::now() - chrono::Duration::days(days));
+        store
+            .transition_site(
+                "old.lanzhou.gov.cn",
+                &SiteAction::Retire {
+                    reference: "兰政办函〔2026〕5号".into(),
+                    successor_url: Some("http://www.lanzhou.gov.cn/".into()),
+                },
+                policy,
+                &at(90),
+            )
+            .expect("retire");
+        store
+            .transition_site("old.lanzhou.gov.cn", &SiteAction::Offline, policy, &at(50))
+            .expect("offline");
+
+        let app =
+            siteward::app::App::new(watch.config.clone(), None, policy.clone(), store.clone());
+        let now = chrono::Utc::now();
+        let quarter = Quarter::containing(now);
+        let request = Request {
+            quarter,
+            files: Files {
+                national_sites: Some(fixture("national-sites.xlsx")),
+                national_accounts: Some(fixture("national-accounts-gb18030.csv")),
+                zhaocuo: None,
+                zones: vec![
+                    ZoneFile {
+                        origin: None,
+                        path: fixture("gansu.gov.cn.zone"),
+                    },
+                    ZoneFile {
+                        origin: None,
+                        path: fixture("lanzhou.gov.cn.zone"),
+                    },
+                ],
+                axfr: false,
+            },
+            trigger: Trigger::Manual,
+            actor: "tester".into(),
+            now,
+        };
+        let report = runtime
+            .block_on(siteward::app::reconcile::reconcile(&app, request))
+            .expect("reconciles");
+        let listing = report.summary()
+            + &report
+                .comparison
+                .discrepancies
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} {} | {} | {} | {}\n",
+                        d.kind, d.subject, d.here, d.there, d.source
+                    )
+                })
+                .collect::<String>();
+        let b = db.backend;
+        assert!(report.id > 0, "stored");
+        assert!(!report.complete, "{b}: the quarter it runs in is not over");
+        assert_eq!(report.as_of, now);
+        assert!(report.summary().contains("not over"), "{listing}");
+        // The inputs as read: the XLSX's rows under its two-row header,
+        // the GB18030 CSV.
+        let formats: Vec<(&str, &str, usize)> = report
+            .inputs
+            .iter()
+            .map(|i| (i.role.as_str(), i.format.as_str(), i.rows))
+            .collect();
+        assert!(
+            formats.contains(&("national_sites", "XLSX", 14)),
+            "{formats:?}"
+        );
+        assert!(
+            formats.contains(&("national_accounts", "GB18030", 4)),
+            "{formats:?}"
+        );
+
+        // The national export of sites.
+        assert_eq!(
+            subjects(&report, K::NotInRegistry),
+            set(&[
+                "兰州市大数据中心（6201000077）",
+                "兰州新区政务网（6201000088）",
+                "兰州新区招商网（6201000088）"
+            ]),
+            "{b}:\n{listing}"
+        );
+        assert_eq!(
+            subjects(&report, K::NotInNational),
+            set(&[
+                "甘肃省统计局网站（6200000031）",
+                "兰州市数据开放平台",
+                "兰州市招商网（6205000009）"
+            ]),
+            "{b}: the retired archive needs no national row:\n{listing}"
+        );
+        // Real case 3: retired here, running there; the fix list sets it
+        // 关停 in the export's own columns.
+        let case3 = of(&report, K::OfflineHereRunningThere);
+        assert_eq!(case3.len(), 1, "{b}:\n{listing}");
+        assert_eq!(case3[0].subject, "榆中县林业和草原局（6201230002）");
+        assert_eq!(
+            (case3[0].here.as_str(), case3[0].there.as_str()),
+            ("已注销", "正常运行")
+        );
+        assert!(
+            case3[0].source.contains("national-sites.xlsx 第10行"),
+            "{}",
+            case3[0].source
+        );
+        assert_eq!(
+            subjects(&report, K::RunningHereClosedThere),
+            set(&["天水市人民政府（6205000001）"])
+        );
+        // Live here, 临时下线 there; 例外 (庆阳) is never a status
+        // difference.
+        assert_eq!(
+            subjects(&report, K::StatusDiffers),
+            set(&["金昌市人民政府（6203000001）"]),
+            "{b}:\n{listing}"
+        );
+        assert_eq!(
+            subjects(&report, K::NameDiffers),
+            set(&["甘肃省政务公开专题（6200000005）"])
+        );
+        assert_eq!(
+            subjects(&report, K::UrlDiffers),
+            set(&["甘肃省政务服务资源站（6200000006）"])
+        );
+        assert_eq!(
+            subjects(&report, K::OrganizerDiffers),
+            set(&["兰州市人民政府（6201000001）"])
+        );
+        assert_eq!(
+            subjects(&report, K::KindDiffers),
+            set(&["白银市人民政府（6204000001）"])
+        );
+        assert!(of(&report, K::CodeDiffers).is_empty(), "{b}:\n{listing}");
+        // The registry's own codes.
+        assert_eq!(
+            subjects(&report, K::LiveWithoutCode),
+            set(&["兰州市数据开放平台"])
+        );
+        assert_eq!(
+            subjects(&report, K::CodePrefixMismatch),
+            set(&["兰州市招商网（6205000009）"])
+        );
+        assert_eq!(
+            subjects(&report, K::DuplicateCode),
+            set(&["6201000088"]),
+            "{b}: one code on two rows of the export:\n{listing}"
+        );
+        // Zones: names with no site (the apex and a leftover; never the
+        // name servers or the mail host), live names missing, a retired
+        // site's record kept. The delegated lanzhou.gov.cn is judged by
+        // its own zone, and its wildcard answers for what is under it.
+        assert_eq!(
+            subjects(&report, K::ZoneHostUnregistered),
+            set(&[
+                "gansu.gov.cn",
+                "oldapp.gansu.gov.cn",
+                "bigdata.lanzhou.gov.cn"
+            ]),
+            "{b}:\n{listing}"
+        );
+        assert_eq!(
+            subjects(&report, K::HostNotInZone),
+            set(&[
+                "cdn.gansu.gov.cn",
+                "tjj.gansu.gov.cn",
+                "lyj.lanzhou.gov.cn",
+                "opendata.lanzhou.gov.cn",
+                "zs.lanzhou.gov.cn"
+            ]),
+            "{b}:\n{listing}"
+        );
+        assert_eq!(
+            subjects(&report, K::RetiredInZone),
+            set(&["old.lanzhou.gov.cn"])
+        );
+        // The quarter's findings.
+        assert_eq!(
+            subjects(&report, K::RetiredResolving),
+            set(&["ly.yuzhong.gov.cn"]),
+            "{b}:\n{listing}"
+        );
+        assert_eq!(
+            subjects(&report, K::AccountStale),
+            set(&["微博：兰州文旅", "微信订阅号：兰州文旅发布"]),
+            "{b}:\n{listing}"
+        );
+        // Accounts: the WeChat account matches across its spellings; the
+        // closed weibo account is not missing from the national list, but
+        // is still 正常 there.
+        assert_eq!(
+            subjects(&report, K::AccountNotInRegistry),
+            set(&["抖音：兰州发布"])
+        );
+        assert_eq!(
+            subjects(&report, K::AccountNotInNational),
+            set(&["微博：兰州发布"]),
+            "{b}:\n{listing}"
+        );
+        assert_eq!(
+            subjects(&report, K::AccountStatusDiffers),
+            set(&["微博：兰州旅游"])
+        );
+        // A site that agrees everywhere raises nothing.
+        assert!(
+            !report
+                .comparison
+                .discrepancies
+                .iter()
+                .any(|d| d.subject.contains("6200000001") || d.subject.contains("6210000001")),
+            "{b}:\n{listing}"
+        );
+        // The fix list: rows changed in the national export's own columns.
+        let fixes: Vec<(String, Vec<String>)> = report
+            .comparison
+            .fixes
+            .iter()
+            .map(|f| (f.code.clone(), f.changed.clone()))
+            .collect();
+        assert_eq!(report.national_headers[0], "网站标识码");
+        let fix = |code: &str| {
+            report
+                .comparison
+                .fixes
+                .iter()
+                .find(|f| f.code == code)
+                .unwrap_or_else(|| panic!("no fix for {code}: {fixes:?}"))
+        };
+        assert_eq!(fix("6201230002").cells[5], "关停");
+        assert_eq!(fix("6201230002").cells[1], "榆中县林业和草原局");
+        assert_eq!(fix("6200000005").cells[1], "甘肃省政务公开专题");
+        assert_eq!(fix("6200000006").cells[2], "https://cdn.gansu.gov.cn/");
+        assert_eq!(fix("6201000001").cells[3], "兰州市人民政府办公室");
+        assert_eq!(fix("6205000001").cells[5], "正常运行");
+        assert!(
+            !fixes
+                .iter()
+                .any(|(c, _)| c == "6200000001" || c == "6210000001"),
+            "{fixes:?}"
+        );
+        // Stored, and read back the same.
+        assert_eq!(app.store.reconcile_run(report.id).expect("ok"), report);
+    }
+}
+
+#[test]
+fn zhaocuo_messages_answered_late_or_not_at_all_per_site_in_working_days() {
+    for db in backends() {
+        let store = db.open();
+        let policy = crate::support::policy();
+        let app = siteward::app::App::new(
+            siteward::config::Config::default(),
+            None,
+            policy,
+            store.clone(),
+        );
+        // Reconciled as at 2026-12-05 whatever the day the test runs.
+        let now = siteward::clock::parse_time("now", "2026-12-05 10:00").expect("ok");
+        let reconcile = |quarter: &str| {
+            runtime()
+                .block_on(siteward::app::reconcile::reconcile(
+                    &app,
+                    Request {
+                        quarter: quarter.parse().expect("ok"),
+                        files: Files {
+                            zhaocuo: Some(fixture("zhaocuo-bom.csv")),
+                            ..Files::default()
+                        },
+                        trigger: Trigger::Manual,
+                        actor: "tester".into(),
+                        now,
+                    },
+                ))
+                .expect("reconciles")
+        };
+        let late_of = |report: &Report| -> Vec<(String, String)> {
+            of(report, K::MessagesLate)
+                .iter()
+                .map(|d| (d.subject.clone(), d.there.clone()))
+                .collect()
+        };
+        // The third quarter, over: the messages passed on in it.
+        let q3 = reconcile("2026Q3");
+        assert!(q3.complete);
+        let stats = q3
+            .comparison
+            .stats
+            .messages
+            .clone()
+            .expect("messages counted");
+        assert_eq!(stats.received, 3, "{stats:?}");
+        assert_eq!(
+            (
+                stats.on_time,
+                stats.late,
+                stats.unanswered,
+                stats.true_reports
+            ),
+            (1, 1, 1, 2),
+            "{stats:?}"
+        );
+        let late = late_of(&q3);
+        assert_eq!(late.len(), 2, "{late:?}");
+        // Passed on 30 September 16:00: National Day, then 8, 9 and the
+        // 调休 Saturday 10 October; answered on the 12th, a working day
+        // late. Its twin answered on the 10th is on time.
+        let (_, lanzhou) = late
+            .iter()
+            .find(|(s, _)| s == "兰州市人民政府（6201000001）")
+            .expect("兰州");
+        assert!(lanzhou.contains("ZC2026100002"), "{lanzhou}");
+        assert!(lanzhou.contains("超期1个工作日"), "{lanzhou}");
+        assert!(!lanzhou.contains("ZC2026100001"), "{lanzhou}");
+        let (_, baiyin) = late
+            .iter()
+            .find(|(s, _)| s == "白银市人民政府（6204000001）")
+            .expect("白银");
+        assert!(baiyin.contains("未答复1条：ZC2026090005"), "{baiyin}");
+        // The fourth, not over: reconciled as of now.
+        let q4 = reconcile("2026Q4");
+        assert!(!q4.complete);
+        let stats = q4
+            .comparison
+            .stats
+            .messages
+            .clone()
+            .expect("messages counted");
+        assert_eq!(
+            (stats.received, stats.on_time, stats.late, stats.unanswered),
+            (2, 1, 0, 1),
+            "{stats:?}"
+        );
+        let late = late_of(&q4);
+        assert_eq!(late.len(), 1, "{late:?}");
+        assert_eq!(late[0].0, "天水市人民政府（6205000001）");
+        assert!(
+            late[0].1.contains("未答复1条：ZC2026110003"),
+            "{}",
+            late[0].1
+        );
+        assert!(late[0].1.contains("应于2026-11-05前答复"), "{}", late[0].1);
+        // 白银 answered on its third working day: nothing in Q4.
+        assert!(!late.iter().any(|(s, _)| s.contains("白银")), "{late:?}");
+    }
+}
+
+fn siteward(db: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+        .args(["--db", db, "--actor", "王五"])
+        .args(args)
+        .env_remove("SITEWARD_DATABASE_URL")
+        .env_remove("SITEWARD_CONFIG")
+        .output()
+        .expect("run siteward")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_string()
+}
+
+#[test]
+fn bad_input_names_the_file_row_and_column_exits_2_and_stores_nothing() {
+    let dir = tempfile::tempdir().expect("ok");
+    let db = format!("sqlite://{}", dir.path().join("sw.db").display());
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("ok");
+        path.display().to_string()
+    };
+    let header = "网站标识码,网站名称,首页网址,主办单位,网站类型,运行状态\n";
+    let good = "6200000001,甘肃省人民政府门户网站,http://www.gansu.gov.cn/,甘肃省人民政府办公厅,政府门户网站,正常运行\n";
+    let cases: Vec<(&str, String, &[&str])> = vec![
+        (
+            "--national-sites",
+            write(
+                "unknown-headers.csv",
+                "网站标识码,网站名称,首页网址,主办单位,网站类型,网站级别\n6200000001,a,b,c,d,e\n"
+                    .as_bytes(),
+            ),
+            &["unknown-headers.csv", "row 1", "column 运行状态", "网站级别"],
+        ),
+        (
+            "--national-sites",
+            write(
+                "bad-code.csv",
+                format!("{header}{good}62000000X1,某网站,http://x.gansu.gov.cn/,某单位,部门网站,正常运行\n")
+                    .as_bytes(),
+            ),
+            &["bad-code.csv", "row 3", "column 网站标识码", "62000000X1"],
+        ),
+        (
+            "--national-sites",
+            write(
+                "bad-status.csv",
+                &encoding_rs::GB18030
+                    .encode(&format!(
+                        "{header}{good}6200000002,某网站,http://x.gansu.gov.cn/,某单位,部门网站,停运\n"
+                    ))
+                    .0,
+            ),
+            &["bad-status.csv", "row 3", "column 运行状态", "停运", "临时下线"],
+        ),
+        (
+            "--zhaocuo",
+            write("empty.csv", b""),
+            &["empty.csv", "empty"],
+        ),
+        (
+            "--national-accounts",
+            write(
+                "accounts.csv",
+                "主办单位,平台/类型,账号名称,账号ID,状态\n兰州市人民政府办公室,飞信,兰州发布,x,正常\n"
+                    .as_bytes(),
+            ),
+            &["accounts.csv", "row 2", "column 平台/类型", "飞信"],
+        ),
+    ];
+    for (flag, path, expected) in cases {
+        let out_dir = dir.path().join("out");
+        let output = siteward(
+            &db,
+            &[
+                "reconcile",
+                "--quarter",
+                "2026Q4",
+                flag,
+                &path,
+                "--out",
+                &out_dir.display().to_string(),
+            ],
+        );
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{path}: {stderr}");
+        for part in expected {
+            assert!(stderr.contains(part), "{path}: `{part}` not in: {stderr}");
+        }
+        assert!(
+            !stderr.contains("Error {") && !stderr.contains("Some("),
+            "{stderr}"
+        );
+        assert!(!out_dir.exists(), "{path}: nothing written");
+        let list = siteward(&db, &["--json", "reconcile", "list"]);
+        assert!(list.status.success(), "{}", text(&list.stderr));
+        assert!(
+            text(&list.stdout).trim().is_empty(),
+            "{path}: nothing stored"
+        );
+    }
+    // A quarter that has not begun, a malformed quarter.
+    let output = siteward(&db, &["reconcile", "--quarter", "2099Q1", "--out", "x"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("has not begun"));
+    let output = siteward(&db, &["reconcile", "--quarter", "2026Q5", "--out", "x"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("2026Q4"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn a_run_writes_its_files_and_is_listed_and_written_again() {
+    let dir = tempfile::tempdir().expect("ok");
+    let db = format!("sqlite://{}", dir.path().join("sw.db").display());
+    let out = dir.path().join("2026Q4");
+    let sites = fixture("national-sites.xlsx").display().to_string();
+    let zone = fixture("gansu.gov.cn.zone").display().to_string();
+    let output = siteward(
+        &db,
+        &[
+            "reconcile",
+            "--quarter",
+            "2026Q3",
+            "--national-sites",
+            &sites,
+            "--zone",
+            &format!("gansu.gov.cn={zone}"),
+            "--out",
+            &out.display().to_string(),
+        ],
+    );
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "differences are data: {stdout}{}",
+        text(&output.stderr)
+    );
+    assert!(
+        stdout.contains("Reconciliation 2026Q3 (2026年第三季度), run 1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("As of the end of the quarter, 2026-10-01 00:00:00"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not_in_registry"), "{stdout}");
+    assert!(
+        stdout.contains("Not compared: no zhaocuo input given"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("stored as run 1"), "{stdout}");
+    let csv = std::fs::read(out.join("discrepancies.csv")).expect("ok");
+    assert!(
+        csv.starts_with(b"\xEF\xBB\xBF"),
+        "UTF-8 with BOM, for Excel"
+    );
+    let csv = text(&csv[3..]);
+    assert!(
+        csv.starts_with("类型代码,类型,对象,网站标识码,主办单位"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("not_in_registry,国家系统有、注册库无,甘肃省人民政府门户网站（6200000001）"),
+        "{csv}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("discrepancies.json")).expect("ok"))
+            .expect("ok");
+    assert_eq!(json["quarter"], "2026Q3");
+    assert_eq!(json["complete"], true);
+    assert_eq!(
+        json["discrepancies"].as_array().expect("ok").len(),
+        csv.lines().count() - 1
+    );
+    // Nothing in the registry: nothing for the national system to change.
+    let fixes = std::fs::read(out.join("national-fixes.csv")).expect("ok");
+    assert_eq!(
+        text(&fixes[3..]).trim(),
+        "网站标识码,网站名称,首页网址,主办单位,网站类型,运行状态"
+    );
+    // Listed, and written again byte for byte.
+    let list = siteward(&db, &["reconcile", "list"]);
+    let listed = text(&list.stdout);
+    assert!(
+        listed.contains("2026Q3") && listed.contains("王五"),
+        "{listed}"
+    );
+    let again = dir.path().join("again");
+    let show = siteward(
+        &db,
+        &[
+            "reconcile",
+            "show",
+            "1",
+            "--out",
+            &again.display().to_string(),
+        ],
+    );
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    for name in [
+        "discrepancies.csv",
+        "discrepancies.json",
+        "national-fixes.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(out.join(name)).expect("ok"),
+            std::fs::read(again.join(name)).expect("ok"),
+            "{name}"
+        );
+    }
+    let show = siteward(&db, &["reconcile", "show", "1"]);
+    assert!(text(&show.stdout).contains("国家系统有、注册库无"));
+    let missing = siteward(&db, &["reconcile", "show", "9"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("reconciliation run"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
+
+/// The daemon's `reconcile` job reads the newest file of each kind in
+/// the inbox (an older export beside it is not read), stores the run and
+/// writes its files under `[reconcile] out`; a bad file in the inbox
+/// fails the run and stores nothing.
+#[test]
+fn a_scheduled_run_reads_the_newest_files_in_the_inbox() {
+    use crate::daemon::{Daemon, Province, wait_for};
+    use std::time::Duration;
+    let province = Province::start();
+    let inbox = tempfile::tempdir().expect("ok");
+    let out = tempfile::tempdir().expect("ok");
+    // An older export, then the newest: only the newest is read.
+    let old = inbox.path().join("2026Q2 网站列表.csv");
+    std::fs::write(&old, "not, an export\n").expect("ok");
+    let past = std::time::SystemTime::now() - Duration::from_secs(86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .expect("ok")
+        .set_modified(past)
+        .expect("ok");
+    std::fs::copy(
+        fixture("national-sites.xlsx"),
+        inbox.path().join("2026Q4 网站列表.xlsx"),
+    )
+    .expect("ok");
+    std::fs::copy(
+        fixture("national-accounts-gb18030.csv"),
+        inbox.path().join("政务新媒体账号.csv"),
+    )
+    .expect("ok");
+    std::fs::copy(
+        fixture("zhaocuo-bom.csv"),
+        inbox.path().join("找错留言.csv"),
+    )
+    .expect("ok");
+    std::fs::copy(
+        fixture("lanzhou.gov.cn.zone"),
+        inbox.path().join("lanzhou.gov.cn.zone"),
+    )
+    .expect("ok");
+    let inbox_path = inbox.path().display().to_string();
+    let out_path = out.path().display().to_string();
+    let mut daemon = Daemon::start(
+        &province.watch,
+        &[
+            "--every",
+            "probe=3600",
+            "--every",
+            "feeds=3600",
+            "--every",
+            "discover=3600",
+            "--every",
+            "retain=3600",
+            "--every",
+            "reconcile=1",
+        ],
+        &[
+            ("SITEWARD_RECONCILE_INBOX", &inbox_path),
+            ("SITEWARD_RECONCILE_OUT", &out_path),
+        ],
+    );
+    let runs = wait_for(Duration::from_secs(60), &daemon, || {
+        let runs = province.store.reconcile_runs(10).ok()?;
+        (!runs.is_empty()).then_some(runs)
+    });
+    let run = &runs[0];
+    assert_eq!(run.trigger, "scheduled");
+    assert_eq!(run.actor, "siteward");
+    let report = province.store.reconcile_run(run.id).expect("ok");
+    let roles: Vec<(&str, &str)> = report
+        .inputs
+        .iter()
+        .map(|i| (i.role.as_str(), i.format.as_str()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("national_sites", "XLSX"),
+            ("national_accounts", "GB18030"),
+            ("zhaocuo", "UTF-8"),
+            ("zone", "zone")
+        ],
+        "the newest of each kind"
+    );
+    assert!(
+        report
+            .comparison
+            .discrepancies
+            .iter()
+            .any(|d| d.kind == K::OfflineHereRunningThere),
+        "real case 3 found by the scheduled run"
+    );
+    let dir = out
+        .path()
+        .join(format!("{}-run-{}", report.quarter, report.id));
+    assert!(
+        dir.join("discrepancies.csv").exists(),
+        "written under [reconcile] out"
+    );
+    // A broken export in the inbox: the run fails, names it, stores nothing.
+    std::fs::write(
+        inbox.path().join("2026Q4 网站列表 更正.csv"),
+        "网站标识码,网站名称,首页网址,主办单位,网站类型,运行状态\n6200000001,甲,http://www.gansu.gov.cn/,乙,门户网站,停运\n",
+    )
+    .expect("ok");
+    wait_for(Duration::from_secs(60), &daemon, || {
+        daemon
+            .log()
+            .lines()
+            .any(|l| l.contains("run failed") && l.contains("停运") && l.contains("更正.csv"))
+            .then_some(())
+    });
+    // Every run from then on fails: nothing more is stored.
+    let before = province.store.reconcile_runs(1000).expect("ok").len();
+    std::thread::sleep(Duration::from_millis(2500));
+    let after = province.store.reconcile_runs(1000).expect("ok").len();
+    assert_eq!(before, after, "nothing stored from the broken file");
+    daemon.signal("TERM");
+    daemon.wait(Duration::from_secs(30));
+    let failed = province
+        .store
+        .runs(Some(siteward::jobs::Job::Reconcile), 100)
+        .expect("ok")
+        .into_iter()
+        .filter(|r| r.status == siteward::jobs::RunStatus::Failed)
+        .count();
+    assert!(failed >= 1, "the job's run is recorded as failed");
+    drop(province);
+}
