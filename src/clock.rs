@@ -36,6 +36,8 @@ fn parse(field: &str, raw: &str, date_through: bool) -> Result<DateTime<Utc>, In
         "%Y-%m-%d %H:%M",
         "%Y-%m-%dT%H:%M:%S",
         "%Y/%m/%d %H:%M:%S",
+        // As Excel re-saves times in a CSV: 2026/11/3 9:15.
+        "%Y/%m/%d %H:%M",
     ]
     .iter()
     .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
@@ -99,6 +101,11 @@ mod tests {
         assert_eq!(
             show(parse_time("t", "2026-06-30").expect("a date")),
             "2026-06-30 00:00:00"
+        );
+        // As Excel re-saves a CSV: slashes, no leading zeros.
+        assert_eq!(
+            show(parse_time("t", "2026/11/3 9:15").expect("a time")),
+            "2026-11-03 09:15:00"
         );
     }
 }

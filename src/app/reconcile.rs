@@ -186,11 +186,19 @@ pub async fn reconcile(app: &App, request: Request) -> Result<Report> {
         .map(|s| s.headers.clone())
         .unwrap_or_default();
     let store = app.store.clone();
+    let now = request.now;
     let comparison = tokio::task::spawn_blocking(move || -> Result<_> {
         let sites = store.sites(&crate::store::SiteFilter::default())?;
         let orgs = store.orgs()?;
         let accounts = store.accounts()?;
         let findings = store.findings(crate::findings::FindingStatus::ALL)?;
+        // Sites changed since the quarter's end: their status then.
+        let changed: Vec<i64> = sites
+            .iter()
+            .filter(|s| s.status_changed_at > as_of)
+            .map(|s| s.id)
+            .collect();
+        let earlier = store.site_statuses_at(&changed, as_of)?;
         let facts = Facts {
             sites: &sites,
             orgs: &orgs,
@@ -198,14 +206,10 @@ pub async fn reconcile(app: &App, request: Request) -> Result<Report> {
             findings: &findings,
             divisions: &policy.divisions,
             calendar: &policy.alerts.deadlines.calendar,
+            earlier: &earlier,
         };
-        compare(quarter, as_of, &facts, &inputs).map_err(|missing| {
-            InvalidInput(format!(
-                "the holiday calendar holds no year {}: the 找错 messages' deadlines need it; add policies/holidays/{}.toml from the State Council's notice",
-                missing.0, missing.0
-            ))
-            .into()
-        })
+        compare(quarter, as_of, now, &facts, &inputs)
+            .map_err(|e| InvalidInput(e.to_string()).into())
     })
     .await
     .context("the comparison stopped unexpectedly")??;
@@ -241,7 +245,8 @@ enum InboxKind {
 /// What a file in the inbox is, by its name.
 fn inbox_kind(name: &str) -> Option<InboxKind> {
     let lower = name.to_lowercase();
-    if lower.starts_with('.') {
+    // Hidden files, and the lock file Excel keeps beside a workbook open.
+    if lower.starts_with('.') || lower.starts_with("~$") {
         return None;
     }
     if lower.ends_with(".zone") || lower.starts_with("db.") {
@@ -404,6 +409,7 @@ mod tests {
         assert_eq!(inbox_kind("db.lanzhou.gov.cn"), Some(InboxKind::Zone));
         assert_eq!(inbox_kind("notes.txt"), None);
         assert_eq!(inbox_kind(".网站.csv.partial"), None);
+        assert_eq!(inbox_kind("~$2026Q4 网站列表.xlsx"), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::{Context as _, Result};
 
-use super::{Context, runtime};
+use super::{Context, InvalidInput, runtime};
 use crate::app::reconcile::{self, Files, Request};
 use crate::cli::{ReconcileArgs, ReconcileCommand};
 use crate::output::{self, json_line};
@@ -62,6 +62,8 @@ pub(super) fn run(context: &Context, args: ReconcileArgs, out: &mut impl Write) 
                 actor: context.actor.clone(),
                 now: chrono::Utc::now(),
             };
+            // A run is stored only if its files can be written.
+            check_writable(&dir)?;
             let report = runtime()?.block_on(reconcile::reconcile(&context.app, request))?;
             let written = write_files(&report, &dir)?;
             if context.json {
@@ -79,6 +81,41 @@ pub(super) fn run(context: &Context, args: ReconcileArgs, out: &mut impl Write) 
             }
         }
     }
+    Ok(())
+}
+
+/// Whether `dir`, or the directory it would be made in, takes files:
+/// checked before a run, so that a stored run's files can be written.
+fn check_writable(dir: &std::path::Path) -> Result<()> {
+    let (place, what) = if dir.exists() {
+        if !dir.is_dir() {
+            return Err(InvalidInput(format!("--out {} is not a directory", dir.display())).into());
+        }
+        (dir.to_path_buf(), "write into")
+    } else {
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !parent.is_dir() {
+            return Err(InvalidInput(format!(
+                "--out {}: {} is not a directory",
+                dir.display(),
+                parent.display()
+            ))
+            .into());
+        }
+        (parent.to_path_buf(), "create a directory in")
+    };
+    let probe = place.join(format!(".siteward-{}.probe", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| {
+        InvalidInput(format!(
+            "--out {}: cannot {what} {}: {e}",
+            dir.display(),
+            place.display()
+        ))
+    })?;
+    let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 

@@ -61,8 +61,6 @@ pub fn zone_file_hosts(text: &str, origin: Option<&str>) -> Result<Vec<Hostname>
 pub struct ZoneContents {
     pub origin: Option<Hostname>,
     pub web: BTreeSet<Hostname>,
-    /// Every owner name that is a host name, whatever its records.
-    pub owners: BTreeSet<Hostname>,
     pub infrastructure: BTreeSet<Hostname>,
     /// `x` for each `*.x`: every name under `x` answers.
     pub wildcards: Vec<Hostname>,
@@ -81,6 +79,13 @@ impl ZoneContents {
             }
             text.trim_end_matches('.').parse().ok()
         };
+        // The zone is its SOA's owner: a parser's origin is the last
+        // `$ORIGIN` it read, which a file may move below the apex.
+        let records: Vec<&Record> = records.into_iter().collect();
+        let origin = records
+            .iter()
+            .find(|r| r.record_type() == RecordType::SOA)
+            .map_or(origin, |r| &r.name);
         let mut zone = ZoneContents {
             origin: host(origin),
             ..ZoneContents::default()
@@ -116,9 +121,8 @@ impl ZoneContents {
                 record.record_type(),
                 RecordType::A | RecordType::AAAA | RecordType::CNAME
             ) {
-                zone.web.insert(name.clone());
+                zone.web.insert(name);
             }
-            zone.owners.insert(name);
         }
         zone.wildcards.sort_unstable();
         zone.wildcards.dedup();
@@ -136,9 +140,10 @@ impl ZoneContents {
                 .any(|d| host.is_within(d) && host != d)
     }
 
-    /// Whether `host` has records here: its own, or a wildcard's.
+    /// Whether `host` resolves here: its own A, AAAA or CNAME records, or
+    /// a wildcard's.
     pub fn answers(&self, host: &Hostname) -> bool {
-        self.owners.contains(host)
+        self.web.contains(host)
             || self
                 .wildcards
                 .iter()

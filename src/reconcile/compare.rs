@@ -4,7 +4,7 @@
 //! it calls for, the national system's fix list, and the counts a circular
 //! needs. Each source left out is not compared, and the summary says so.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,24 @@ pub struct Facts<'a> {
     pub findings: &'a [StoredFinding],
     pub divisions: &'a DivisionTable,
     pub calendar: &'a Calendar,
+    /// The status at the end of the quarter of the sites whose latest
+    /// transition came after it (from their audit rows; `None`: not
+    /// requested yet). The others are as they are now.
+    pub earlier: &'a HashMap<i64, Option<SiteStatus>>,
+}
+
+/// Why a comparison could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompareError {
+    #[error(
+        "{file}, row {row}: the 找错 message {number}'s deadline falls in {year}, which the holiday calendar does not hold: add policies/holidays/{year}.toml from the State Council's notice"
+    )]
+    MissingYear {
+        file: String,
+        row: u64,
+        number: String,
+        year: i32,
+    },
 }
 
 /// The counts the summary and the circular show.
@@ -82,16 +100,6 @@ fn retired(status: SiteStatus) -> bool {
     matches!(status, SiteStatus::Offline | SiteStatus::Closed)
 }
 
-/// What the national system should say of a site in this status.
-fn national_status_of(status: SiteStatus) -> Option<NationalStatus> {
-    match status {
-        SiteStatus::Live | SiteStatus::Retiring => Some(NationalStatus::Running),
-        SiteStatus::Suspended => Some(NationalStatus::TemporarilyOffline),
-        SiteStatus::Offline | SiteStatus::Closed => Some(NationalStatus::Closed),
-        _ => None,
-    }
-}
-
 fn status_zh(status: SiteStatus) -> &'static str {
     crate::transfer::status_label(status, crate::transfer::HeaderLang::Zh)
 }
@@ -132,14 +140,16 @@ fn open_during(f: &StoredFinding, from: DateTime<Utc>, to: DateTime<Utc>) -> boo
 }
 
 /// Compares. `as_of` is the end of the quarter, or now for a quarter not
-/// over. An error only when a message's dates need a year the holiday
-/// calendar does not hold.
+/// over; `now` is when it runs (a 找错 message passed on in the quarter
+/// is judged answered or not as of then). An error only when a message's
+/// dates need a year the holiday calendar does not hold.
 pub fn compare(
     quarter: Quarter,
     as_of: DateTime<Utc>,
+    now: DateTime<Utc>,
     facts: &Facts<'_>,
     inputs: &Inputs,
-) -> Result<Comparison, MissingYear> {
+) -> Result<Comparison, CompareError> {
     let mut out = Vec::new();
     let mut fixes = Vec::new();
     // The registry as it stood: sites that existed by then, in the status
@@ -147,7 +157,14 @@ pub fn compare(
     let sites: Vec<(&Site, SiteStatus)> = facts
         .sites
         .iter()
-        .filter_map(|s| s.status_at(as_of).map(|status| (s, status)))
+        .filter_map(|s| {
+            let status = if s.status_changed_at <= as_of {
+                Some(s.status)
+            } else {
+                facts.earlier.get(&s.id).copied().flatten()
+            };
+            status.map(|status| (s, status))
+        })
         .filter(|(_, status)| *status != SiteStatus::Rejected)
         .collect();
     let org_division: HashMap<&str, &Organization> =
@@ -217,7 +234,7 @@ pub fn compare(
         accounts(facts.accounts, export, &mut out);
     }
     if let Some(export) = &inputs.messages {
-        stats.messages = Some(messages(quarter, as_of, facts, export, &mut out)?);
+        stats.messages = Some(messages(quarter, now, facts, export, &mut out)?);
     }
     // By kind, then subject: what a person scans.
     out.sort_by(|a, b| (a.kind, &a.subject).cmp(&(b.kind, &b.subject)));
@@ -241,7 +258,6 @@ fn registry_codes(
     divisions: &DivisionTable,
     out: &mut Vec<Discrepancy>,
 ) {
-    let mut by_code: BTreeMap<&str, Vec<&Site>> = BTreeMap::new();
     for (site, status) in sites {
         match &site.code {
             None if operated(*status) => out.push(Discrepancy {
@@ -256,7 +272,6 @@ fn registry_codes(
             }),
             None => {}
             Some(code) => {
-                by_code.entry(code.as_str()).or_default().push(site);
                 let (Some(prefix), Some(org)) =
                     (code.division_prefix(), orgs.get(site.org.as_str()))
                 else {
@@ -283,22 +298,8 @@ fn registry_codes(
             }
         }
     }
-    for (code, holders) in by_code.into_iter().filter(|(_, h)| h.len() > 1) {
-        out.push(Discrepancy {
-            kind: K::DuplicateCode,
-            subject: code.to_string(),
-            code: Some(code.to_string()),
-            organization: None,
-            here: holders
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join("；"),
-            there: String::new(),
-            action: "一个标识码只能对应一个网站：核实后更正注册库中录错的标识码".into(),
-            source: "注册库".into(),
-        });
-    }
+    // One code on two sites cannot happen here: the store holds a code
+    // on one site not closed (a unique index). The national export can.
 }
 
 /// The national export of sites against the registry.
@@ -309,24 +310,48 @@ fn national_sites(
     fixes: &mut Vec<NationalFix>,
 ) {
     let file = export.file.as_str();
-    let by_code: HashMap<&str, usize> = sites
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (s, _))| s.code.as_ref().map(|c| (c.as_str(), i)))
-        .collect();
-    let by_host: HashMap<&Hostname, usize> = sites
-        .iter()
-        .enumerate()
-        .flat_map(|(i, (s, _))| s.domains.iter().map(move |d| (&d.hostname, i)))
-        .collect();
+    // A closed site may share its code, and a released host name be held
+    // again, by another site: the one in use is the match.
+    let rank = |status: SiteStatus| {
+        if operated(status) {
+            2
+        } else if retired(status) {
+            0
+        } else {
+            1
+        }
+    };
+    let mut by_code: HashMap<&str, usize> = HashMap::new();
+    let mut by_host: HashMap<&Hostname, (usize, (DomainState, u8))> = HashMap::new();
+    for (i, (site, status)) in sites.iter().enumerate() {
+        if let Some(code) = &site.code {
+            let slot = by_code.entry(code.as_str()).or_insert(i);
+            if rank(sites[*slot].1) < rank(*status) {
+                *slot = i;
+            }
+        }
+        for d in &site.domains {
+            let key = (d.state, rank(*status));
+            let better = |old: (DomainState, u8)| {
+                (old.0 != DomainState::Active && d.state == DomainState::Active)
+                    || (old.0 == d.state && old.1 < key.1)
+            };
+            match by_host.get(&d.hostname) {
+                Some((_, old)) if !better(*old) => {}
+                _ => {
+                    by_host.insert(&d.hostname, (i, key));
+                }
+            }
+        }
+    }
     let mut matched = vec![false; sites.len()];
     let mut rows_of_code: BTreeMap<&str, Vec<&NationalSite>> = BTreeMap::new();
     for row in &export.sites {
         rows_of_code.entry(row.code.as_str()).or_default().push(row);
         let found = by_code
             .get(row.code.as_str())
-            .or_else(|| by_host.get(&row.host))
-            .copied();
+            .copied()
+            .or_else(|| by_host.get(&row.host).map(|(i, _)| *i));
         let Some(i) = found else {
             let closed = row.status == NationalStatus::Closed;
             out.push(Discrepancy {
@@ -377,39 +402,71 @@ fn national_sites(
             ),
             _ => {}
         }
-        // Status.
-        let wanted = national_status_of(status);
-        if row.status != NationalStatus::Exception
-            && let Some(wanted) = wanted
-            && wanted != row.status
-        {
-            let (kind, action) = if retired(status) {
-                (
-                    K::OfflineHereRunningThere,
+        // Status. The fix list sets what the registry is sure of: a
+        // retired site 关停, a live one's 临时下线 back to 正常运行, a
+        // suspended one 临时下线; a site closed there but running here is
+        // to be checked first.
+        use NationalStatus as N;
+        let there = row.status;
+        let (kind, action, fix_status) = if retired(status) {
+            match there {
+                N::Closed => (None, "", None),
+                N::Running => (
+                    Some(K::OfflineHereRunningThere),
                     "在全国政府网站信息报送系统将该网站设为关停（永久下线），否则检查时将按无法访问判为不合格",
-                )
-            } else if row.status == NationalStatus::Closed {
-                (
-                    K::RunningHereClosedThere,
+                    Some(N::Closed),
+                ),
+                N::TemporarilyOffline | N::Exception => (
+                    Some(K::StatusDiffers),
+                    "网站已下线：在全国政府网站信息报送系统将其设为关停（永久下线）",
+                    Some(N::Closed),
+                ),
+            }
+        } else if operated(status) {
+            match (status, there) {
+                (_, N::Exception) => (None, "", None),
+                (SiteStatus::Suspended, N::TemporarilyOffline) => (None, "", None),
+                (SiteStatus::Suspended, N::Running) => (
+                    Some(K::StatusDiffers),
+                    "网站暂停运行：在国家系统设为临时下线，恢复后改回正常运行",
+                    Some(N::TemporarilyOffline),
+                ),
+                (SiteStatus::Suspended, N::Closed) => (
+                    Some(K::StatusDiffers),
+                    "核实：网站暂停运行，国家系统已关停；确已关停的，在注册库办理下线",
+                    None,
+                ),
+                (_, N::Running) => (None, "", None),
+                (_, N::Closed) => (
+                    Some(K::RunningHereClosedThere),
                     "核实：网站仍在运行的，在国家系统恢复为正常运行；已关停的，在注册库办理下线",
-                )
-            } else {
-                (K::StatusDiffers, "按实际运行状态更正国家系统或注册库")
-            };
+                    None,
+                ),
+                (_, N::TemporarilyOffline) => (
+                    Some(K::StatusDiffers),
+                    "网站运行中：在国家系统恢复为正常运行",
+                    Some(N::Running),
+                ),
+            }
+        } else if there == N::Running {
+            (
+                Some(K::StatusDiffers),
+                "注册库中该网站尚未上线，国家系统已为运行：核实是否未经核准上线，补办核准并更新注册库",
+                None,
+            )
+        } else {
+            (None, "", None)
+        };
+        if let Some(kind) = kind {
             push(
                 kind,
                 status_zh(status).to_string(),
-                row.status.label().to_string(),
+                there.label().to_string(),
                 action,
             );
+        }
+        if let Some(wanted) = fix_status {
             set(export.status_col, wanted.label().to_string(), &mut changed);
-        } else if !operated(status) && !retired(status) && row.status == NationalStatus::Running {
-            push(
-                K::StatusDiffers,
-                status_zh(status).to_string(),
-                row.status.label().to_string(),
-                "注册库中该网站尚未上线，国家系统已为运行：核实是否未经核准上线，补办核准并更新注册库",
-            );
         }
         if !same_text(&site.name, &row.name) {
             push(
@@ -521,98 +578,90 @@ fn zones(
     stats: &mut Stats,
     out: &mut Vec<Discrepancy>,
 ) {
-    let mut owner: HashMap<&Hostname, (&Site, SiteStatus, DomainState)> = HashMap::new();
-    for (site, status) in sites {
-        for d in &site.domains {
-            owner.insert(&d.hostname, (site, *status, d.state));
-        }
-    }
-    for zone in &inputs.zones {
-        stats.zones.push(
-            zone.contents
-                .origin
-                .as_ref()
-                .map(|o| o.to_string())
-                .unwrap_or_default(),
-        );
-        stats.zone_records += zone.contents.records;
-        let z = &zone.contents;
-        let origin = z
+    // Every host name the registry knows, held or released.
+    let known: HashSet<&Hostname> = sites
+        .iter()
+        .flat_map(|(s, _)| s.domains.iter().map(|d| &d.hostname))
+        .collect();
+    let origin_of = |z: &super::inputs::ZoneInput| {
+        z.contents
             .origin
             .as_ref()
             .map(ToString::to_string)
-            .unwrap_or_default();
-        for host in &z.web {
-            match owner.get(host) {
-                None if !z.infrastructure.contains(host) => out.push(Discrepancy {
-                    kind: K::ZoneHostUnregistered,
-                    subject: host.to_string(),
-                    code: None,
-                    organization: None,
-                    here: String::new(),
-                    there: format!("区域 {origin} 中有解析记录"),
-                    action: "核实该主机名：属网站的，补录注册库（经核准）；已不用的，删除解析记录"
-                        .into(),
-                    source: zone.source.clone(),
-                }),
-                Some((site, status, state))
-                    if retired(*status) || *state == DomainState::Released =>
-                {
-                    out.push(Discrepancy {
-                        kind: K::RetiredInZone,
-                        subject: host.to_string(),
-                        code: site.code.as_ref().map(|c| c.to_string()),
-                        organization: Some(site.org.clone()),
-                        here: if retired(*status) {
-                            format!("{}：{}", site_subject(site), status_zh(*status))
-                        } else {
-                            format!("{}：该域名已释放", site_subject(site))
-                        },
-                        there: format!("区域 {origin} 中仍有解析记录"),
-                        action: "删除该主机名的解析记录并注销域名，防止被他人接管".into(),
-                        source: zone.source.clone(),
-                    })
-                }
-                _ => {}
-            }
+            .unwrap_or_default()
+    };
+    for zone in &inputs.zones {
+        stats.zones.push(origin_of(zone));
+        stats.zone_records += zone.contents.records;
+        let z = &zone.contents;
+        for host in z
+            .web
+            .iter()
+            .filter(|h| !known.contains(h) && !z.infrastructure.contains(*h) && z.covers(h))
+        {
+            out.push(Discrepancy {
+                kind: K::ZoneHostUnregistered,
+                subject: host.to_string(),
+                code: None,
+                organization: None,
+                here: String::new(),
+                there: format!("区域 {} 中有解析记录", origin_of(zone)),
+                action: "核实该主机名：属网站的，补录注册库（经核准）；已不用的，删除解析记录"
+                    .into(),
+                source: zone.source.clone(),
+            });
         }
     }
-    // Each live host name, judged by the deepest zone given that covers it.
-    for (site, status) in sites.iter().filter(|(_, s)| operated(*s)) {
-        for d in site
-            .domains
-            .iter()
-            .filter(|d| d.state == DomainState::Active)
-        {
+    // Each registry host name, judged by the deepest zone given that
+    // holds it (a name delegated away belongs to the zone below).
+    for (site, status) in sites {
+        for d in &site.domains {
             let zone = inputs
                 .zones
                 .iter()
                 .filter(|z| z.contents.covers(&d.hostname))
                 .max_by_key(|z| z.contents.origin.as_ref().map_or(0, |o| o.as_str().len()));
+            let gone = retired(*status) || d.state == DomainState::Released;
             let Some(zone) = zone else {
-                stats.hosts_outside_zones += 1;
+                if !gone && d.state == DomainState::Active && operated(*status) {
+                    stats.hosts_outside_zones += 1;
+                }
                 continue;
             };
-            if !zone.contents.answers(&d.hostname) {
-                out.push(Discrepancy {
-                    kind: K::HostNotInZone,
-                    subject: d.hostname.to_string(),
-                    code: site.code.as_ref().map(|c| c.to_string()),
-                    organization: Some(site.org.clone()),
-                    here: format!("{}：{}", site_subject(site), status_zh(*status)),
-                    there: format!(
-                        "区域 {} 中没有该主机名",
-                        zone.contents
-                            .origin
-                            .as_ref()
-                            .map(ToString::to_string)
-                            .unwrap_or_default()
-                    ),
-                    action: "核实：网站仍在运行的，补全解析记录；已不用该域名的，在注册库释放"
-                        .into(),
-                    source: zone.source.clone(),
-                });
-            }
+            let answers = zone.contents.answers(&d.hostname);
+            let kind = if gone && answers {
+                K::RetiredInZone
+            } else if !gone && !answers && d.state == DomainState::Active && operated(*status) {
+                K::HostNotInZone
+            } else {
+                continue;
+            };
+            let by_wildcard = !zone.contents.web.contains(&d.hostname);
+            out.push(Discrepancy {
+                kind,
+                subject: d.hostname.to_string(),
+                code: site.code.as_ref().map(|c| c.to_string()),
+                organization: Some(site.org.clone()),
+                here: if retired(*status) || !gone {
+                    format!("{}：{}", site_subject(site), status_zh(*status))
+                } else {
+                    format!("{}：该域名已释放", site_subject(site))
+                },
+                there: match (kind, by_wildcard) {
+                    (K::RetiredInZone, false) => format!("区域 {} 中仍有解析记录", origin_of(zone)),
+                    (K::RetiredInZone, true) => {
+                        format!("区域 {} 的通配符记录仍解析该主机名", origin_of(zone))
+                    }
+                    _ => format!("区域 {} 中没有该主机名", origin_of(zone)),
+                },
+                action: if kind == K::RetiredInZone {
+                    "删除该主机名的解析记录（通配符的，收窄通配符）并注销域名，防止被他人接管"
+                        .into()
+                } else {
+                    "核实：网站仍在运行的，补全解析记录；已不用该域名的，在注册库释放".into()
+                },
+                source: zone.source.clone(),
+            });
         }
     }
 }
@@ -646,17 +695,24 @@ fn accounts(
         .enumerate()
         .map(|(i, a)| (key(a.platform, &a.account_id), i))
         .collect();
-    let by_name: HashMap<(Platform, &str), usize> = registry
+    // Without the same id, the same name of the same organizer.
+    let by_name: HashMap<(Platform, &str, &str), usize> = registry
         .iter()
         .enumerate()
-        .map(|(i, a)| ((family(a.platform), a.name.as_str()), i))
+        .map(|(i, a)| ((family(a.platform), a.name.as_str(), a.org.as_str()), i))
         .collect();
     let mut matched = BTreeSet::new();
     for row in &export.accounts {
         let subject = format!("{}：{}", platform_zh(row.platform), row.name);
         let found = by_id
             .get(&key(row.platform, &row.account_id))
-            .or_else(|| by_name.get(&(family(row.platform), row.name.as_str())))
+            .or_else(|| {
+                by_name.get(&(
+                    family(row.platform),
+                    row.name.as_str(),
+                    row.organizer.as_str(),
+                ))
+            })
             .copied();
         let Some(i) = found else {
             if row.status != AccountStatus::Closed {
@@ -736,11 +792,11 @@ type SiteMessages = (Vec<String>, Vec<String>, Option<String>);
 /// or not at all, one discrepancy per site naming the messages.
 fn messages(
     quarter: Quarter,
-    as_of: DateTime<Utc>,
+    now: DateTime<Utc>,
     facts: &Facts<'_>,
     export: &super::inputs::MessageExport,
     out: &mut Vec<Discrepancy>,
-) -> Result<MessageStats, MissingYear> {
+) -> Result<MessageStats, CompareError> {
     let mut stats = MessageStats::default();
     // Per site (its code, else its name): late and unanswered.
     let mut by_site: BTreeMap<String, SiteMessages> = BTreeMap::new();
@@ -748,14 +804,20 @@ fn messages(
         let Some(passed) = m.passed_on_at else {
             continue;
         };
-        if passed < quarter.start() || passed >= quarter.end() || passed > as_of {
+        if passed < quarter.start() || passed >= quarter.end() || passed > now {
             continue;
         }
+        let missing = |MissingYear(year)| CompareError::MissingYear {
+            file: export.file.clone(),
+            row: m.row,
+            number: m.number.clone(),
+            year,
+        };
         stats.received += 1;
         if m.true_report == Some(true) {
             stats.true_reports += 1;
         }
-        let due = answer_due(facts.calendar, passed)?;
+        let due = answer_due(facts.calendar, passed).map_err(missing)?;
         let key = match &m.code {
             Some(code) => format!("{}（{}）", m.site_name, code),
             None => m.site_name.clone(),
@@ -766,7 +828,8 @@ fn messages(
                 stats.late += 1;
                 let over = facts
                     .calendar
-                    .working_days_between(due - Duration::seconds(1), answered)?;
+                    .working_days_between(due - Duration::seconds(1), answered)
+                    .map_err(missing)?;
                 let entry = by_site.entry(key).or_default();
                 entry.0.push(format!(
                     "{}（{}转办，{}答复，超期{}个工作日）",
@@ -777,7 +840,7 @@ fn messages(
                 ));
                 entry.2 = m.code.as_ref().map(ToString::to_string);
             }
-            None if due < as_of => {
+            None if due < now => {
                 stats.unanswered += 1;
                 let entry = by_site.entry(key).or_default();
                 entry.1.push(format!(

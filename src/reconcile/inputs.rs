@@ -121,22 +121,29 @@ impl<'a> Columns<'a> {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             match table.column(&names) {
                 Some(index) => at.push((column.field, column.names[0], index)),
-                None if column.required => missing.push(InputError {
-                    file: table.file.clone(),
-                    row: Some(table.header_row),
-                    column: Some(column.names[0].to_string()),
-                    message: format!(
-                        "the header row has no column {} (accepted names: {}; found: {})",
-                        column.names[0],
-                        column.names.join(", "),
-                        table.headers.join(", ")
-                    ),
-                }),
+                None if column.required => missing.push(column),
                 None => {}
             }
         }
-        if !missing.is_empty() {
-            return Err(BadInput(missing));
+        if let Some(first) = missing.first() {
+            let wanted: Vec<String> = missing
+                .iter()
+                .map(|c| match &c.names[1..] {
+                    [] => c.names[0].to_string(),
+                    others => format!("{} (or {})", c.names[0], others.join(", ")),
+                })
+                .collect();
+            return Err(InputError {
+                file: table.file.clone(),
+                row: Some(table.header_row),
+                column: Some(first.names[0].to_string()),
+                message: format!(
+                    "the header row has no column {}; it has: {}. Is this the right file?",
+                    wanted.join("; "),
+                    table.raw_headers.join(", ")
+                ),
+            }
+            .into());
         }
         if table.rows.is_empty() {
             return Err(InputError {
@@ -462,7 +469,7 @@ pub fn national_sites(file: &str, bytes: &[u8]) -> Result<SiteExport, BadInput> 
         status_col: columns.index("status"),
         file: table.file.clone(),
         format: table.format.clone(),
-        headers: table.headers.clone(),
+        headers: table.raw_headers.clone(),
         sites,
     })
 }
@@ -580,6 +587,7 @@ pub fn messages(file: &str, bytes: &[u8]) -> Result<MessageExport, BadInput> {
     let columns = Columns::find(&table, MESSAGE_COLUMNS)?;
     let mut errors = Vec::new();
     let mut messages = Vec::with_capacity(table.rows.len());
+    let mut seen: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
     for row in &table.rows {
         let (n, cells) = (row.number, row.cells.as_slice());
         let time = |field: &str, required: bool, errors: &mut Vec<InputError>| {
@@ -628,6 +636,28 @@ pub fn messages(file: &str, bytes: &[u8]) -> Result<MessageExport, BadInput> {
                 Err(())
             }
         };
+        if let (Some(passed), Some(answered)) = (passed_on_at, answered_at)
+            && answered < passed
+        {
+            errors.push(columns.error(
+                n,
+                "answered_at",
+                format!(
+                    "answered at {} before it was passed on ({})",
+                    crate::clock::show(answered),
+                    crate::clock::show(passed)
+                ),
+            ));
+        }
+        if let Some(number) = number
+            && let Some(first) = seen.insert(number, n)
+        {
+            errors.push(columns.error(
+                n,
+                "number",
+                format!("留言编号 {number} is also on row {first}"),
+            ));
+        }
         if let (Some(number), Some(received_at), Ok(code), Ok(true_report)) =
             (number, received_at, code, true_report)
         {

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::china;
 use crate::registry::Invalid;
 
-pub use compare::{Comparison, Facts, Stats, compare};
+pub use compare::{CompareError, Comparison, Facts, Stats, compare};
 pub use inputs::{BadInput, Inputs};
 
 /// A calendar quarter, `2026Q4`, in China Standard Time.

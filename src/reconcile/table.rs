@@ -40,6 +40,9 @@ pub struct Table {
     /// The header cell of each column, normalised by [`normalise_header`];
     /// empty columns after the last named one are left out.
     pub headers: Vec<String>,
+    /// The same header cells as written (trimmed), for writing a file in
+    /// the input's own columns.
+    pub raw_headers: Vec<String>,
     /// The non-blank rows after the header row.
     pub rows: Vec<Row>,
 }
@@ -169,11 +172,7 @@ pub fn read(file: &str, bytes: &[u8], known: &[&str]) -> Result<Table, InputErro
             .flexible(true)
             .from_reader(text.as_bytes());
         let mut record = csv::StringRecord::new();
-        let mut lines = Lines {
-            text: text.as_bytes(),
-            at: 0,
-            line: 1,
-        };
+        let mut lines = transfer::CsvLines::new(&text);
         let rows = std::iter::from_fn(|| match reader.read_record(&mut record) {
             Ok(false) => None,
             Ok(true) => {
@@ -190,44 +189,6 @@ pub fn read(file: &str, bytes: &[u8], known: &[&str]) -> Result<Table, InputErro
             }
         });
         assemble(file, encoding.to_string(), known, rows)
-    }
-}
-
-/// Line numbers of CSV records. The csv crate's `Position::line` is where
-/// the parser stood when the record began: before the `\n` of a CRLF that
-/// ended the previous record and before any empty lines it skips. So the
-/// record's start is found from its byte offset, past line breaks, and its
-/// line counted from there (a CR alone counts as a line break, as for the
-/// csv crate).
-struct Lines<'a> {
-    text: &'a [u8],
-    /// Where counting stopped (a record's first byte), and its line.
-    at: usize,
-    line: u64,
-}
-
-impl Lines<'_> {
-    /// The line of the record whose position is `byte` (increasing from one
-    /// call to the next).
-    fn line_at(&mut self, byte: u64) -> u64 {
-        let mut start = usize::try_from(byte)
-            .unwrap_or(usize::MAX)
-            .min(self.text.len());
-        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
-            start += 1;
-        }
-        if start > self.at {
-            let breaks = self.text[self.at..start]
-                .iter()
-                .enumerate()
-                .filter(|&(i, &b)| {
-                    b == b'\n' || (b == b'\r' && self.text.get(self.at + i + 1) != Some(&b'\n'))
-                })
-                .count();
-            self.line += breaks as u64;
-            self.at = start;
-        }
-        self.line
     }
 }
 
@@ -475,6 +436,8 @@ fn assemble(
     }
 
     let width = headers.len();
+    let mut raw_headers: Vec<String> = header_cells.iter().map(|h| trimmed(h)).collect();
+    raw_headers.resize(width, String::new());
     let mut data = Vec::new();
     for row in head.map(Ok).chain(rows) {
         let (number, mut cells) = row?;
@@ -490,6 +453,7 @@ fn assemble(
         format,
         header_row,
         headers,
+        raw_headers,
         rows: data,
     })
 }

@@ -204,31 +204,6 @@ impl Site {
     pub fn has_host(&self, host: &Hostname) -> bool {
         self.domains.iter().any(|d| &d.hostname == host)
     }
-
-    /// Its status at `at`: the latest transition made by then (`None`
-    /// before it was requested). From its current status when that was
-    /// reached by `at`; else from the time of each transition it went
-    /// through.
-    pub fn status_at(&self, at: DateTime<Utc>) -> Option<SiteStatus> {
-        if self.status_changed_at <= at {
-            return Some(self.status);
-        }
-        let t = &self.times;
-        [
-            (t.requested_at, SiteStatus::Requested),
-            (t.approved_at, SiteStatus::Approved),
-            (t.rejected_at, SiteStatus::Rejected),
-            (t.live_at, SiteStatus::Live),
-            (t.suspended_at, SiteStatus::Suspended),
-            (t.retiring_at, SiteStatus::Retiring),
-            (t.offline_at, SiteStatus::Offline),
-            (t.closed_at, SiteStatus::Closed),
-        ]
-        .into_iter()
-        .filter_map(|(time, status)| time.filter(|time| *time <= at).map(|time| (time, status)))
-        .max_by_key(|(time, _)| *time)
-        .map(|(_, status)| status)
-    }
 }
 
 /// A government new-media account.

@@ -598,6 +598,16 @@ impl Store {
         with_conn!(self, c => reconcile::add(c, report))
     }
 
+    /// The status sites `ids` had at `at`, from their audit rows.
+    pub fn site_statuses_at(
+        &self,
+        ids: &[i64],
+        at: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<i64, Option<crate::registry::SiteStatus>>, StoreError>
+    {
+        with_reader!(self, c => c.read_tx(|c| reconcile::statuses_at(c, ids, at)))
+    }
+
     /// The newest reconciliation runs, newest first.
     pub fn reconcile_runs(&self, limit: usize) -> Result<Vec<reconcile::RunSummary>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| reconcile::list(c, limit)))

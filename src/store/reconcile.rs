@@ -1,6 +1,8 @@
 //! Reconciliation runs: each run's report stored whole (as JSON) with its
 //! counts beside it, listed newest first and read back by number.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -9,6 +11,32 @@ use super::convert::{from_db, to_db};
 use super::rows::NewReconcileRunRow;
 use super::sql::Sql;
 use crate::reconcile::output::Report;
+use crate::registry::SiteStatus;
+
+/// The status each of `sites` had at `at`, from the snapshots its audit
+/// rows keep (`None`: it did not exist yet). For the sites whose latest
+/// transition came after `at`; the others are as they are now.
+pub fn statuses_at<C: Sql>(
+    c: &mut C,
+    sites: &[i64],
+    at: DateTime<Utc>,
+) -> Result<HashMap<i64, Option<SiteStatus>>, StoreError> {
+    let mut out: HashMap<i64, Option<SiteStatus>> = sites.iter().map(|id| (*id, None)).collect();
+    // Bounded lists of bound parameters, whatever the backend's limit.
+    for chunk in sites.chunks(5_000) {
+        for (id, after) in c.site_snapshots(chunk, to_db(at))? {
+            let status = after
+                .as_deref()
+                .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+                .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_string))
+                .and_then(|s| s.parse::<SiteStatus>().ok());
+            if let Some(status) = status {
+                out.insert(id, Some(status));
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// A stored run, without its report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -139,6 +139,13 @@ pub trait Sql: Sized {
         until: NaiveDateTime,
     ) -> QueryResult<Vec<ObservationRow>>;
     fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>>;
+    /// The snapshots audit rows kept of sites `ids` after changes effective
+    /// by `until`, oldest first.
+    fn site_snapshots(
+        &mut self,
+        ids: &[i64],
+        until: NaiveDateTime,
+    ) -> QueryResult<Vec<(i64, Option<String>)>>;
     /// The observations last seen before `before`, without their data.
     fn observation_spans_before(
         &mut self,
@@ -1399,6 +1406,20 @@ macro_rules! impl_sql {
                     );
                 }
                 Ok(rows)
+            }
+
+            fn site_snapshots(
+                &mut self,
+                ids: &[i64],
+                until: NaiveDateTime,
+            ) -> QueryResult<Vec<(i64, Option<String>)>> {
+                audit::table
+                    .filter(audit::entity.eq("site"))
+                    .filter(audit::entity_id.eq_any(ids))
+                    .filter(audit::effective_at.le(until))
+                    .order((audit::effective_at, audit::id))
+                    .select((audit::entity_id, audit::after_json))
+                    .load(self)
             }
 
             fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>> {

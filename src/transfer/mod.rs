@@ -341,6 +341,52 @@ impl Row<'_> {
     }
 }
 
+/// Line numbers of CSV records. The csv crate's `Position::line` is where
+/// the parser stood when the record began: before the `\n` of a CRLF that
+/// ended the previous record and before any empty lines it skips. So the
+/// record's start is found from its byte offset, past line breaks, and its
+/// line counted from there (a CR alone counts as a line break, as for the
+/// csv crate).
+pub(crate) struct CsvLines<'a> {
+    text: &'a [u8],
+    /// Where counting stopped (a record's first byte), and its line.
+    at: usize,
+    line: u64,
+}
+
+impl<'a> CsvLines<'a> {
+    pub(crate) fn new(text: &'a str) -> CsvLines<'a> {
+        CsvLines {
+            text: text.as_bytes(),
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record whose position is `byte` (increasing from one
+    /// call to the next).
+    pub(crate) fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        if start > self.at {
+            let breaks = self.text[self.at..start]
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| {
+                    b == b'\n' || (b == b'\r' && self.text.get(self.at + i + 1) != Some(&b'\n'))
+                })
+                .count();
+            self.line += breaks as u64;
+            self.at = start;
+        }
+        self.line
+    }
+}
+
 /// Reads a CSV with the given columns, calling `parse` on each row.
 fn read<T>(
     text: &str,
@@ -388,11 +434,12 @@ fn read<T>(
         }
     }
     let mut parsed = Vec::new();
+    let mut lines = CsvLines::new(text);
     for result in reader.records() {
         let record = match result {
             Ok(record) => record,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 parsed.push(Err(RowError {
                     line,
                     message: format!("unreadable CSV: {e}"),
@@ -403,7 +450,7 @@ fn read<T>(
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         let row = Row {
             record: &record,
             positions: &positions,

@@ -129,6 +129,12 @@ name,code,url,organizer,division,kind
         let errors = row_errors(import(&mut store, Entity::Sites, file.as_bytes()));
         let lines: Vec<u64> = errors.iter().map(|(line, _)| *line).collect();
         assert_eq!(lines, vec![3, 5, 6, 7, 8], "{errors:#?}");
+        // As Excel saves it: CRLF line ends, and a blank line in between.
+        // The lines named are still those an editor shows.
+        let crlf = file.replacen("\n", "\n\n", 2).replace('\n', "\r\n");
+        let crlf_errors = row_errors(import(&mut store, Entity::Sites, crlf.as_bytes()));
+        let crlf_lines: Vec<u64> = crlf_errors.iter().map(|(line, _)| *line).collect();
+        assert_eq!(crlf_lines, vec![5, 7, 8, 9, 10], "{crlf_errors:#?}");
         assert!(errors[0].1.contains("placeholder"), "{}", errors[0].1);
         assert!(
             errors[1].1.contains("not under an allowed suffix"),
