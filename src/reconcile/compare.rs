@@ -128,8 +128,16 @@ fn site_subject(site: &Site) -> String {
     }
 }
 
+/// A file as the office's people name it in a table: its name, without
+/// the directories it was read from (the summary gives the path).
+fn short(file: &str) -> String {
+    std::path::Path::new(file)
+        .file_name()
+        .map_or_else(|| file.to_string(), |n| n.to_string_lossy().to_string())
+}
+
 fn at_row(file: &str, row: u64) -> String {
-    format!("{file} 第{row}行")
+    format!("{} 第{row}行", short(file))
 }
 
 /// Whether a finding was open at some time in `[from, to)`.
@@ -536,7 +544,7 @@ fn national_sites(
                 .collect::<Vec<_>>()
                 .join("；"),
             action: "国家系统中一个标识码对应多个网站：核实后删除或更正重复的填报".into(),
-            source: file.to_string(),
+            source: short(file),
         });
     }
     for ((site, status), _) in sites.iter().zip(&matched).filter(|(_, m)| !**m) {
@@ -608,7 +616,7 @@ fn zones(
                 there: format!("区域 {} 中有解析记录", origin_of(zone)),
                 action: "核实该主机名：属网站的，补录注册库（经核准）；已不用的，删除解析记录"
                     .into(),
-                source: zone.source.clone(),
+                source: short(&zone.source),
             });
         }
     }
@@ -660,7 +668,7 @@ fn zones(
                 } else {
                     "核实：网站仍在运行的，补全解析记录；已不用该域名的，在注册库释放".into()
                 },
-                source: zone.source.clone(),
+                source: short(&zone.source),
             });
         }
     }
@@ -884,7 +892,7 @@ fn messages(
             action: format!(
                 "督促主办单位在转办后{ANSWER_WORKING_DAYS}个工作日内答复；未答复的立即办理"
             ),
-            source: export.file.clone(),
+            source: short(&export.file),
         });
     }
     Ok(stats)

@@ -259,7 +259,7 @@ fn every_discrepancy_against_the_exports_the_zones_and_the_quarters_findings() {
             ("已注销", "正常运行")
         );
         assert!(
-            case3[0].source.contains("national-sites.xlsx 第10行"),
+            case3[0].source == "national-sites.xlsx 第10行",
             "{}",
             case3[0].source
         );
