@@ -350,10 +350,29 @@ pub async fn reconcile_job(app: &App, mut run: Run) -> Result<Run> {
         }
         files.axfr = config.reconcile.axfr;
         let now = Utc::now();
+        let quarter = scheduled_quarter(now);
+        // An export saved before the quarter began is last quarter's, most
+        // likely: read, and said.
+        let paths = files
+            .national_sites
+            .iter()
+            .chain(&files.national_accounts)
+            .chain(&files.zhaocuo)
+            .chain(files.zones.iter().map(|z| &z.path));
+        for path in paths {
+            let modified = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .map(DateTime::<Utc>::from);
+            if let Ok(modified) = modified
+                && modified < quarter.start()
+            {
+                tracing::warn!(file = %path.display(), modified = %crate::clock::show(modified), quarter = %quarter, "an inbox file older than the quarter it is read for");
+            }
+        }
         let report = reconcile(
             app,
             Request {
-                quarter: scheduled_quarter(now),
+                quarter,
                 files,
                 trigger: Trigger::Scheduled,
                 actor: "siteward".into(),

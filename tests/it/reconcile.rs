@@ -416,6 +416,36 @@ fn every_discrepancy_against_the_exports_the_zones_and_the_quarters_findings() {
         );
         // Stored, and read back the same.
         assert_eq!(app.store.reconcile_run(report.id).expect("ok"), report);
+        // The zone as policy allows it to be transferred from its primary.
+        let axfr = runtime
+            .block_on(siteward::app::reconcile::reconcile(
+                &app,
+                Request {
+                    quarter,
+                    files: Files {
+                        axfr: true,
+                        ..Files::default()
+                    },
+                    trigger: Trigger::Manual,
+                    actor: "tester".into(),
+                    now: chrono::Utc::now(),
+                },
+            ))
+            .expect("reconciles from a transfer");
+        let input = axfr
+            .inputs
+            .iter()
+            .find(|i| i.role == "zone")
+            .expect("the transferred zone");
+        assert_eq!(input.format, "AXFR");
+        assert_eq!(input.source, "AXFR gansu.gov.cn");
+        assert!(input.rows > 5, "{input:?}");
+        assert_eq!(axfr.comparison.stats.zones, ["gansu.gov.cn"]);
+        let missing = subjects(&axfr, K::HostNotInZone);
+        assert!(
+            !missing.contains("www.gansu.gov.cn") && !missing.contains("promo.gansu.gov.cn"),
+            "{b}: the portal is in its zone: {missing:?}"
+        );
     }
 }
 
@@ -820,6 +850,13 @@ fn a_scheduled_run_reads_the_newest_files_in_the_inbox() {
         inbox.path().join("lanzhou.gov.cn.zone"),
     )
     .expect("ok");
+    // A zone file saved long before this quarter: read, and said.
+    std::fs::File::options()
+        .write(true)
+        .open(inbox.path().join("lanzhou.gov.cn.zone"))
+        .expect("zone")
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(200 * 86_400))
+        .expect("mtime");
     let inbox_path = inbox.path().display().to_string();
     let out_path = out.path().display().to_string();
     let mut daemon = Daemon::start(
@@ -871,6 +908,14 @@ fn a_scheduled_run_reads_the_newest_files_in_the_inbox() {
             .iter()
             .any(|d| d.kind == K::OfflineHereRunningThere),
         "real case 3 found by the scheduled run"
+    );
+    assert!(
+        daemon
+            .log()
+            .lines()
+            .any(|l| l.contains("older than the quarter") && l.contains("lanzhou.gov.cn.zone")),
+        "{}",
+        daemon.log()
     );
     let dir = out
         .path()
