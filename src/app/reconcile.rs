@@ -192,13 +192,8 @@ pub async fn reconcile(app: &App, request: Request) -> Result<Report> {
         let orgs = store.orgs()?;
         let accounts = store.accounts()?;
         let findings = store.findings(crate::findings::FindingStatus::ALL)?;
-        // Sites changed since the quarter's end: their status then.
-        let changed: Vec<i64> = sites
-            .iter()
-            .filter(|s| s.status_changed_at > as_of)
-            .map(|s| s.id)
-            .collect();
-        let earlier = store.site_statuses_at(&changed, as_of)?;
+        // Sites changed since the quarter's end: as they stood then.
+        let earlier = store.sites_as_of(as_of)?;
         let facts = Facts {
             sites: &sites,
             orgs: &orgs,

@@ -32,10 +32,10 @@ pub struct Facts<'a> {
     pub findings: &'a [StoredFinding],
     pub divisions: &'a DivisionTable,
     pub calendar: &'a Calendar,
-    /// The status at the end of the quarter of the sites whose latest
-    /// transition came after it (from their audit rows; `None`: not
-    /// requested yet). The others are as they are now.
-    pub earlier: &'a HashMap<i64, Option<SiteStatus>>,
+    /// The sites changed after the end of the quarter, as they stood
+    /// then (from their audit rows; `None`: not requested yet): status,
+    /// name, organizer and code. The others are as they are now.
+    pub earlier: &'a HashMap<i64, Option<crate::store::reconcile::SiteThen>>,
 }
 
 /// Why a comparison could not be made.
@@ -162,17 +162,26 @@ pub fn compare(
     let mut fixes = Vec::new();
     // The registry as it stood: sites that existed by then, in the status
     // they had.
+    let then: Vec<Site> = facts
+        .sites
+        .iter()
+        .filter_map(|s| match facts.earlier.get(&s.id) {
+            Some(Some(then)) => Some(Site {
+                status: then.status,
+                name: then.name.clone(),
+                org: then.org.clone(),
+                code: then.code.clone(),
+                ..s.clone()
+            }),
+            _ => None,
+        })
+        .collect();
     let sites: Vec<(&Site, SiteStatus)> = facts
         .sites
         .iter()
-        .filter_map(|s| {
-            let status = if s.status_changed_at <= as_of {
-                Some(s.status)
-            } else {
-                facts.earlier.get(&s.id).copied().flatten()
-            };
-            status.map(|status| (s, status))
-        })
+        .filter(|s| !facts.earlier.contains_key(&s.id))
+        .chain(&then)
+        .map(|s| (s, s.status))
         .filter(|(_, status)| *status != SiteStatus::Rejected)
         .collect();
     let org_division: HashMap<&str, &Organization> =

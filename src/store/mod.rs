@@ -598,14 +598,13 @@ impl Store {
         with_conn!(self, c => reconcile::add(c, report))
     }
 
-    /// The status sites `ids` had at `at`, from their audit rows.
-    pub fn site_statuses_at(
+    /// The sites changed after `at`, as they stood then (see
+    /// [`reconcile::sites_as_of`]).
+    pub fn sites_as_of(
         &self,
-        ids: &[i64],
         at: DateTime<Utc>,
-    ) -> Result<std::collections::HashMap<i64, Option<crate::registry::SiteStatus>>, StoreError>
-    {
-        with_reader!(self, c => c.read_tx(|c| reconcile::statuses_at(c, ids, at)))
+    ) -> Result<std::collections::HashMap<i64, Option<reconcile::SiteThen>>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| reconcile::sites_as_of(c, at)))
     }
 
     /// The newest reconciliation runs, newest first.

@@ -11,28 +11,45 @@ use super::convert::{from_db, to_db};
 use super::rows::NewReconcileRunRow;
 use super::sql::Sql;
 use crate::reconcile::output::Report;
-use crate::registry::SiteStatus;
+use crate::registry::{SiteCode, SiteStatus};
 
-/// The status each of `sites` had at `at`, from the snapshots its audit
-/// rows keep (`None`: it did not exist yet). For the sites whose latest
-/// transition came after `at`; the others are as they are now.
-pub fn statuses_at<C: Sql>(
+/// What the registry said of a site at a past time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteThen {
+    pub status: SiteStatus,
+    pub name: String,
+    pub org: String,
+    pub code: Option<SiteCode>,
+}
+
+/// The sites changed (a transition or an edit) after `at`, each as it
+/// stood at `at` from the snapshot its last audit row by then keeps
+/// (`None`: not requested yet). Sites not in the map are as they are now.
+pub fn sites_as_of<C: Sql>(
     c: &mut C,
-    sites: &[i64],
     at: DateTime<Utc>,
-) -> Result<HashMap<i64, Option<SiteStatus>>, StoreError> {
-    let mut out: HashMap<i64, Option<SiteStatus>> = sites.iter().map(|id| (*id, None)).collect();
+) -> Result<HashMap<i64, Option<SiteThen>>, StoreError> {
+    let changed = c.sites_changed_after(to_db(at))?;
+    let mut out: HashMap<i64, Option<SiteThen>> = changed.iter().map(|id| (*id, None)).collect();
     // Bounded lists of bound parameters, whatever the backend's limit.
-    for chunk in sites.chunks(5_000) {
+    for chunk in changed.chunks(5_000) {
         for (id, after) in c.site_snapshots(chunk, to_db(at))? {
-            let status = after
-                .as_deref()
-                .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
-                .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_string))
-                .and_then(|s| s.parse::<SiteStatus>().ok());
-            if let Some(status) = status {
-                out.insert(id, Some(status));
-            }
+            let Some(json) = after else { continue };
+            let then = serde_json::from_str::<serde_json::Value>(&json)
+                .ok()
+                .and_then(|v| {
+                    let text = |key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_string);
+                    Some(SiteThen {
+                        status: text("status")?.parse().ok()?,
+                        name: text("name")?,
+                        org: text("org")?,
+                        code: text("code").and_then(|c| c.parse().ok()),
+                    })
+                })
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: format!("audit: a snapshot of site {id}"),
+                })?;
+            out.insert(id, Some(then));
         }
     }
     Ok(out)

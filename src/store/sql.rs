@@ -139,6 +139,8 @@ pub trait Sql: Sized {
         until: NaiveDateTime,
     ) -> QueryResult<Vec<ObservationRow>>;
     fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>>;
+    /// The sites with an audit row of a change effective after `after`.
+    fn sites_changed_after(&mut self, after: NaiveDateTime) -> QueryResult<Vec<i64>>;
     /// The snapshots audit rows kept of sites `ids` after changes effective
     /// by `until`, oldest first.
     fn site_snapshots(
@@ -1406,6 +1408,15 @@ macro_rules! impl_sql {
                     );
                 }
                 Ok(rows)
+            }
+
+            fn sites_changed_after(&mut self, after: NaiveDateTime) -> QueryResult<Vec<i64>> {
+                audit::table
+                    .filter(audit::entity.eq("site"))
+                    .filter(audit::effective_at.gt(after))
+                    .select(audit::entity_id)
+                    .distinct()
+                    .load(self)
             }
 
             fn site_snapshots(

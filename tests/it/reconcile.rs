@@ -967,21 +967,40 @@ fn a_sites_status_at_a_past_time_comes_from_its_audit_rows() {
         let forestry = store.site("ly.yuzhong.gov.cn").expect("the forestry site");
         let portal = store.site("www.gansu.gov.cn").expect("the portal");
         let days = |n: i64| chrono::Utc::now() - chrono::Duration::days(n);
-        let status = |at| {
+        let then = |at, id: i64| {
             store
-                .site_statuses_at(&[forestry.id, portal.id], at)
-                .expect("statuses")
+                .sites_as_of(at)
+                .expect("sites as of")
+                .get(&id)
+                .cloned()
+                .map(|site| site.map(|s| s.status))
         };
         use siteward::registry::SiteStatus as S;
-        assert_eq!(
-            status(days(120))[&forestry.id],
-            Some(S::Retiring),
-            "{}",
-            db.backend
-        );
-        assert_eq!(status(days(80))[&forestry.id], Some(S::Offline));
-        assert_eq!(status(days(10))[&forestry.id], Some(S::Closed));
-        assert_eq!(status(days(1485))[&portal.id], Some(S::Approved));
-        assert_eq!(status(days(1600))[&portal.id], None, "not requested yet");
+        let b = db.backend;
+        assert_eq!(then(days(120), forestry.id), Some(Some(S::Retiring)), "{b}");
+        assert_eq!(then(days(80), forestry.id), Some(Some(S::Offline)));
+        // Nothing changed since: as it is now (not in the map).
+        assert_eq!(then(days(10), forestry.id), None);
+        assert_eq!(then(days(120), portal.id), None);
+        assert_eq!(then(days(1485), portal.id), Some(Some(S::Approved)));
+        assert_eq!(then(days(1600), portal.id), Some(None), "not requested yet");
+        // An edit after the time: the name it had then.
+        store
+            .edit_site(
+                "www.gansu.gov.cn",
+                &siteward::registry::lifecycle::SiteEdit {
+                    name: Some("甘肃省人民政府网".into()),
+                    ..Default::default()
+                },
+                None,
+                &policy,
+                &Change::now("tester"),
+            )
+            .expect("renamed");
+        let before = store.sites_as_of(days(1)).expect("as of")[&portal.id]
+            .clone()
+            .expect("existed");
+        assert_eq!(before.name, "甘肃省人民政府门户网站");
+        assert_eq!(before.status, S::Live);
     }
 }
