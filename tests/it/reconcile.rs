@@ -920,10 +920,10 @@ fn a_scheduled_run_reads_the_newest_files_in_the_inbox() {
     let dir = out
         .path()
         .join(format!("{}-run-{}", report.quarter, report.id));
-    assert!(
-        dir.join("discrepancies.csv").exists(),
-        "written under [reconcile] out"
-    );
+    // Written once the run is stored (its number names the directory).
+    wait_for(Duration::from_secs(30), &daemon, || {
+        dir.join("discrepancies.csv").exists().then_some(())
+    });
     // A broken export in the inbox: the run fails, names it, stores nothing.
     std::fs::write(
         inbox.path().join("2026Q4 网站列表 更正.csv"),
