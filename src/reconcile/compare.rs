@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::inputs::{Inputs, NationalSite, NationalStatus, kind_label};
+use super::inputs::{Inputs, NationalSite, NationalStatus};
 use super::{Discrepancy, DiscrepancyKind as K, NationalFix, Quarter};
 use crate::findings::{FindingKind, FindingStatus};
 use crate::policy::holidays::{Calendar, MissingYear};
@@ -98,6 +98,10 @@ fn operated(status: SiteStatus) -> bool {
 
 fn retired(status: SiteStatus) -> bool {
     matches!(status, SiteStatus::Offline | SiteStatus::Closed)
+}
+
+fn kind_label(kind: crate::registry::SiteKind) -> &'static str {
+    crate::transfer::kind_label(kind, crate::transfer::HeaderLang::Zh)
 }
 
 fn status_zh(status: SiteStatus) -> &'static str {
@@ -202,23 +206,24 @@ pub fn compare(
     }
     let (from, to) = (quarter.start(), as_of);
     for f in facts.findings.iter().filter(|f| open_during(f, from, to)) {
+        let site = site_of(facts.sites, f.site_id);
+        let source = format!(
+            "发现问题 #{}（{}）",
+            f.id,
+            crate::clock::show_date(f.opened_at.unwrap_or(f.first_seen))
+        );
         match f.kind {
             FindingKind::OfflineStillResolving => out.push(Discrepancy {
                 kind: K::RetiredResolving,
                 subject: f.subject.clone(),
-                code: site_of(facts.sites, f.site_id)
-                    .and_then(|s| s.code.clone().map(|c| c.to_string())),
-                organization: site_of(facts.sites, f.site_id).map(|s| s.org.clone()),
-                here: site_of(facts.sites, f.site_id)
+                code: site.and_then(|s| s.code.as_ref().map(ToString::to_string)),
+                organization: site.map(|s| s.org.clone()),
+                here: site
                     .map(|s| format!("{}：{}", site_subject(s), status_zh(s.status)))
                     .unwrap_or_default(),
                 there: f.summary.clone(),
                 action: "注销该域名或删除其解析记录，并确认不再指向任何服务器".into(),
-                source: format!(
-                    "发现问题 #{}（{}）",
-                    f.id,
-                    crate::clock::show_date(f.opened_at.unwrap_or(f.first_seen))
-                ),
+                source,
             }),
             FindingKind::AccountStale => out.push(Discrepancy {
                 kind: K::AccountStale,
@@ -237,11 +242,7 @@ pub fn compare(
                 here: f.summary.clone(),
                 there: String::new(),
                 action: "督促主办单位恢复更新；确无力维护的，按程序关停整合".into(),
-                source: format!(
-                    "发现问题 #{}（{}）",
-                    f.id,
-                    crate::clock::show_date(f.opened_at.unwrap_or(f.first_seen))
-                ),
+                source,
             }),
             _ => {}
         }

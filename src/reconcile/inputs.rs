@@ -240,15 +240,6 @@ const NATIONAL_STATUSES: &[(NationalStatus, &[&str])] = &[
     ),
 ];
 
-const NATIONAL_KINDS: &[(SiteKind, &[&str])] = &[
-    (
-        SiteKind::Portal,
-        &["政府门户网站", "门户网站", "门户", "portal"],
-    ),
-    (SiteKind::Department, &["部门网站", "部门", "department"]),
-    (SiteKind::Special, &["专项网站", "专项", "special"]),
-];
-
 fn lookup<T: Copy>(table: &[(T, &[&str])], raw: &str) -> Option<T> {
     table
         .iter()
@@ -269,11 +260,6 @@ impl NationalStatus {
     pub fn label(self) -> &'static str {
         lookup_label(NATIONAL_STATUSES, self)
     }
-}
-
-/// The national system's word for a site type.
-pub fn kind_label(kind: SiteKind) -> &'static str {
-    lookup_label(NATIONAL_KINDS, kind)
 }
 
 fn lookup_label<T: Copy + PartialEq>(table: &[(T, &[&'static str])], value: T) -> &'static str {
@@ -406,18 +392,9 @@ pub fn national_sites(file: &str, bytes: &[u8]) -> Result<SiteExport, BadInput> 
         let kind = columns
             .required(cells, n, "kind", &mut errors)
             .and_then(|raw| {
-                let kind = lookup(NATIONAL_KINDS, raw);
-                if kind.is_none() {
-                    errors.push(columns.error(
-                        n,
-                        "kind",
-                        format!(
-                            "`{raw}` is not a site type (accepted: {})",
-                            accepted(NATIONAL_KINDS)
-                        ),
-                    ));
-                }
-                kind
+                crate::transfer::parse_kind(raw)
+                    .map_err(|e| errors.push(columns.error(n, "kind", e.to_string())))
+                    .ok()
             });
         let status = columns
             .required(cells, n, "status", &mut errors)
@@ -474,45 +451,6 @@ pub fn national_sites(file: &str, bytes: &[u8]) -> Result<SiteExport, BadInput> 
     })
 }
 
-const NATIONAL_PLATFORMS: &[(Platform, &[&str])] = &[
-    (Platform::WechatService, &["微信服务号"]),
-    (
-        Platform::WechatSubscription,
-        &["微信订阅号", "微信公众号", "微信"],
-    ),
-    (Platform::WechatChannels, &["微信视频号", "视频号"]),
-    (Platform::Weibo, &["微博", "新浪微博"]),
-    (Platform::Douyin, &["抖音"]),
-    (Platform::Toutiao, &["今日头条", "头条号", "头条"]),
-    (Platform::Kuaishou, &["快手"]),
-    (Platform::Bilibili, &["哔哩哔哩", "B站"]),
-    (Platform::App, &["移动客户端", "客户端", "APP"]),
-    (Platform::Other, &["其他", "其它"]),
-];
-
-const NATIONAL_ACCOUNT_STATUSES: &[(AccountStatus, &[&str])] = &[
-    (
-        AccountStatus::Active,
-        &["正常", "正常运行", "运行中", "active"],
-    ),
-    (
-        AccountStatus::Suspended,
-        &["暂停", "暂停更新", "已暂停", "suspended"],
-    ),
-    (
-        AccountStatus::Closed,
-        &[
-            "关停",
-            "已关停",
-            "关闭",
-            "已关闭",
-            "注销",
-            "已注销",
-            "closed",
-        ],
-    ),
-];
-
 /// Reads the national new-media system's export of accounts.
 pub fn national_accounts(file: &str, bytes: &[u8]) -> Result<AccountExport, BadInput> {
     let known = known(ACCOUNT_COLUMNS);
@@ -526,36 +464,18 @@ pub fn national_accounts(file: &str, bytes: &[u8]) -> Result<AccountExport, BadI
         let platform = columns
             .required(cells, n, "platform", &mut errors)
             .and_then(|raw| {
-                let platform = lookup(NATIONAL_PLATFORMS, raw).or_else(|| raw.parse().ok());
-                if platform.is_none() {
-                    errors.push(columns.error(
-                        n,
-                        "platform",
-                        format!(
-                            "`{raw}` is not a platform (accepted: {})",
-                            accepted(NATIONAL_PLATFORMS)
-                        ),
-                    ));
-                }
-                platform
+                crate::transfer::parse_platform(raw)
+                    .map_err(|e| errors.push(columns.error(n, "platform", e.to_string())))
+                    .ok()
             });
         let name = columns.required(cells, n, "name", &mut errors);
         let account_id = columns.required(cells, n, "account_id", &mut errors);
         let status = columns
             .required(cells, n, "status", &mut errors)
             .and_then(|raw| {
-                let status = lookup(NATIONAL_ACCOUNT_STATUSES, raw);
-                if status.is_none() {
-                    errors.push(columns.error(
-                        n,
-                        "status",
-                        format!(
-                            "`{raw}` is not an account status (accepted: {})",
-                            accepted(NATIONAL_ACCOUNT_STATUSES)
-                        ),
-                    ));
-                }
-                status
+                crate::transfer::parse_account_status(raw)
+                    .map_err(|e| errors.push(columns.error(n, "status", e.to_string())))
+                    .ok()
             });
         if let (Some(organizer), Some(platform), Some(name), Some(account_id), Some(status)) =
             (organizer, platform, name, account_id, status)

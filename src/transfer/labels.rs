@@ -46,7 +46,10 @@ const LEVELS: &[(OrgLevel, &[&str])] = &[
 
 const PLATFORMS: &[(Platform, &[&str])] = &[
     (Platform::WechatService, &["微信服务号"]),
-    (Platform::WechatSubscription, &["微信订阅号", "微信公众号"]),
+    (
+        Platform::WechatSubscription,
+        &["微信订阅号", "微信公众号", "微信"],
+    ),
     (Platform::WechatChannels, &["微信视频号", "视频号"]),
     (Platform::Weibo, &["微博", "新浪微博"]),
     (Platform::Douyin, &["抖音"]),
@@ -60,7 +63,10 @@ const PLATFORMS: &[(Platform, &[&str])] = &[
 const ACCOUNT_STATUSES: &[(AccountStatus, &[&str])] = &[
     (AccountStatus::Active, &["正常", "运行中", "正常运行"]),
     (AccountStatus::Suspended, &["暂停", "暂停更新", "已暂停"]),
-    (AccountStatus::Closed, &["已关闭", "关闭", "注销", "已注销"]),
+    (
+        AccountStatus::Closed,
+        &["已关闭", "关闭", "注销", "已注销", "关停", "已关停"],
+    ),
 ];
 
 fn parse_with<T: Copy + std::str::FromStr<Err = Invalid>>(

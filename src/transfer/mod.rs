@@ -17,7 +17,8 @@ use crate::registry::{
     Site, SiteCode, SiteKind, SiteStatus,
 };
 pub use labels::{
-    HeaderLang, account_status_label, kind_label, level_label, platform_label, status_label,
+    HeaderLang, account_status_label, kind_label, level_label, parse_account_status, parse_kind,
+    parse_platform, platform_label, status_label,
 };
 
 /// A bad row: its line in the file and what is wrong with it.
