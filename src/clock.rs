@@ -81,6 +81,14 @@ pub fn show_date(time: DateTime<Utc>) -> String {
     time.with_timezone(&china()).format("%Y-%m-%d").to_string()
 }
 
+/// A date as Chinese documents write it, in China Standard Time:
+/// `2026年12月31日`.
+pub fn show_date_zh(time: DateTime<Utc>) -> String {
+    use chrono::Datelike;
+    let local = time.with_timezone(&china());
+    format!("{}年{}月{}日", local.year(), local.month(), local.day())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,7 @@ pub struct Config {
     pub daemon: DaemonConfig,
     pub alerts: AlertsConfig,
     pub reconcile: ReconcileConfig,
+    pub report: ReportConfig,
 }
 
 /// The quarterly reconciliation the daemon runs on policy's `reconcile`
@@ -52,6 +53,17 @@ pub struct ReconcileConfig {
     pub out: Option<PathBuf>,
     /// Also transfer the zones policy allows (`[discovery] axfr`).
     pub axfr: bool,
+}
+
+/// The quarterly circular the daemon writes on policy's `report`
+/// schedule.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Where each scheduled circular is also written, in a directory
+    /// named after the quarter and report (`2026Q4-report-3`). Unset:
+    /// stored only (`siteward report show ID --out DIR`).
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -514,6 +526,7 @@ const KEYS: &[(&str, &str, EnvKind)] = &[
     ("alerts", "rate_window_secs", EnvKind::Integer),
     ("reconcile", "inbox", EnvKind::Text),
     ("reconcile", "out", EnvKind::Text),
+    ("report", "out", EnvKind::Text),
 ];
 
 impl Config {

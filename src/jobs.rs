@@ -32,16 +32,20 @@ pub enum Job {
     /// The quarterly reconciliation, from the files in `[reconcile]
     /// inbox`, of the quarter the day before belongs to.
     Reconcile,
+    /// The quarterly circular of the quarter the day before belongs to,
+    /// with that quarter's newest reconciliation run.
+    Report,
 }
 
 impl Job {
-    pub const ALL: [Job; 6] = [
+    pub const ALL: [Job; 7] = [
         Job::Probe,
         Job::Feeds,
         Job::Discover,
         Job::Retain,
         Job::Confirm,
         Job::Reconcile,
+        Job::Report,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +56,7 @@ impl Job {
             Job::Retain => "retain",
             Job::Confirm => "confirm",
             Job::Reconcile => "reconcile",
+            Job::Report => "report",
         }
     }
 }

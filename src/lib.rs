@@ -41,6 +41,7 @@ pub mod policy;
 pub mod probe;
 pub mod reconcile;
 pub mod registry;
+pub mod report;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod store;

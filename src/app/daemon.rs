@@ -422,6 +422,7 @@ async fn run_job(app: Arc<App>, run: Run, cancel: CancellationToken) {
         Job::Feeds => checks::feeds_cycle(&app, run, &cancel).await,
         Job::Discover => super::discovery::discover_job(&app, run).await,
         Job::Reconcile => super::reconcile::reconcile_job(&app, run).await,
+        Job::Report => super::report::report_job(&app, run).await,
     };
     match ended {
         Ok(run) => {

@@ -25,6 +25,7 @@ pub mod lock;
 pub mod outage;
 pub mod reconcile;
 pub mod registry;
+pub mod report;
 pub mod retention;
 pub mod status;
 pub mod work;

@@ -18,6 +18,7 @@ use crate::store::Store;
 pub mod alerts;
 pub mod daemon;
 pub mod reconcile;
+pub mod report;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {

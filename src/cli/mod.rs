@@ -12,6 +12,7 @@
 
 mod reconcile;
 mod registry;
+mod report;
 mod transfer;
 mod watch;
 
@@ -24,6 +25,7 @@ use crate::registry::Hostname;
 
 pub use reconcile::*;
 pub use registry::*;
+pub use report::*;
 pub use transfer::*;
 pub use watch::*;
 
@@ -96,6 +98,11 @@ pub enum Command {
     /// systems' exports, the 找错 messages and the zones; every
     /// discrepancy, and the fix list for the national system.
     Reconcile(ReconcileArgs),
+    /// The quarterly circular (通报) in Chinese: overall figures, the
+    /// main problems naming sites and organizations, the requirements,
+    /// and the attached tables; as a printable page, Markdown, CSV and
+    /// an Excel workbook.
+    Report(ReportArgs),
     /// Learn host names beyond the registry: a BIND zone file, a zone
     /// transfer, or a plain list (for example a certificate-transparency
     /// export).

@@ -98,9 +98,15 @@ pub struct BenchArgs {
     /// registry of --sites sites and the quarter's files (the national
     /// exports, a zone of --zone-records records, --messages 找错
     /// messages); prints the `reconcile` command to time on them.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["daemon", "growth", "alerts"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["daemon", "growth", "alerts", "report_data"])]
     pub reconcile_data: Option<PathBuf>,
-    #[arg(long, default_value_t = 20_000, requires = "reconcile_data")]
+    /// Write the circular's benchmark data into DIR: the reconciliation's
+    /// (a registry of --sites sites and its files) plus two quarters of
+    /// history (homepage visits every 15 minutes, findings with their
+    /// events, check runs); prints the commands to run on it.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["daemon", "growth", "alerts"])]
+    pub report_data: Option<PathBuf>,
+    #[arg(long, default_value_t = 20_000)]
     pub sites: usize,
     #[arg(long, default_value_t = 100_000, requires = "reconcile_data")]
     pub zone_records: usize,

@@ -61,6 +61,17 @@ pub(super) fn bench(
         }
         return Ok(());
     }
+    if let Some(dir) = &args.report_data {
+        let prepared = super::with_spinner(json, "writing the data", || {
+            crate::bench::report::prepare(dir, args.sites)
+        })?;
+        if json {
+            crate::output::json_line(out, &prepared)?;
+        } else {
+            writeln!(out, "{}", serde_json::to_string_pretty(&prepared)?)?;
+        }
+        return Ok(());
+    }
     if let Some(dir) = &args.reconcile_data {
         let prepared = super::with_spinner(json, "writing the data", || {
             crate::bench::reconcile::prepare(dir, args.sites, args.zone_records, args.messages)

@@ -15,6 +15,7 @@ mod daemon;
 mod policy;
 mod reconcile;
 mod registry;
+mod report;
 mod transfer;
 mod watch;
 
@@ -134,6 +135,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Alerts(command) => watch::alerts(&open(config)?, command, &mut out)?,
         Command::Maintenance(command) => watch::maintenance(&open(config)?, command, &mut out)?,
         Command::Reconcile(args) => reconcile::run(&open(config)?, args, &mut out)?,
+        Command::Report(args) => report::run(&open(config)?, args, &mut out)?,
     }
     out.flush()?;
     Ok(status)

@@ -86,7 +86,7 @@ pub(super) fn run(context: &Context, args: ReconcileArgs, out: &mut impl Write) 
 
 /// Whether `dir`, or the directory it would be made in, takes files:
 /// checked before a run, so that a stored run's files can be written.
-fn check_writable(dir: &std::path::Path) -> Result<()> {
+pub(super) fn check_writable(dir: &std::path::Path) -> Result<()> {
     let (place, what) = if dir.exists() {
         if !dir.is_dir() {
             return Err(InvalidInput(format!("--out {} is not a directory", dir.display())).into());

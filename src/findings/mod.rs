@@ -24,7 +24,9 @@ use serde::Serialize;
 
 pub use confirm::{Change, Current, plan};
 pub use kind::{EventKind, FindingKind, FindingStatus, Severity};
-pub use rules::{Inputs, Ipv6Tally, Judge, REGISTRY, Registry, evaluate, expected_names};
+pub use rules::{
+    Inputs, Ipv6Tally, Judge, REGISTRY, Registry, evaluate, expected_names, fails_availability,
+};
 
 /// One thing that proves a finding: what a probe saw, in a line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -47,6 +47,13 @@ pub struct Inputs<'a> {
 /// rate (the inspection makes at least 20 a day).
 const MIN_VISITS: u64 = 20;
 
+/// The inspection's availability veto: at least `threshold_percent` of
+/// `visits` failed, over enough visits to say so. The rules judge the
+/// window ending now with it; the circular every window of a quarter.
+pub fn fails_availability(visits: u64, failed: u64, threshold_percent: u32) -> bool {
+    visits >= MIN_VISITS && failed * 100 >= u64::from(threshold_percent) * visits
+}
+
 /// The kinds read from a homepage's content.
 const PAGE_KINDS: [FindingKind; 4] = [
     FindingKind::SuspectedTampering,
@@ -462,8 +469,8 @@ impl<'a> Rules<'a> {
     /// reaches the policy's threshold over enough visits to say so.
     fn failure_rate(&self, view: &HostView) -> Option<String> {
         let (visits, failed) = view.availability?;
-        let threshold = u64::from(self.policy.thresholds.unreachable_failed_percent);
-        if visits < MIN_VISITS || failed * 100 < threshold * visits {
+        let threshold = self.policy.thresholds.unreachable_failed_percent;
+        if !fails_availability(visits, failed, threshold) {
             return None;
         }
         Some(format!(

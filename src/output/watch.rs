@@ -857,6 +857,39 @@ pub fn reconcile_runs_table(runs: &[crate::store::reconcile::RunSummary]) -> Tab
     table
 }
 
+/// `report list`: the stored circulars.
+pub fn report_runs_table(reports: &[crate::store::reports::ReportSummary]) -> Table {
+    let mut table = Table::new(&[
+        "ID",
+        "QUARTER",
+        "AS OF",
+        "GENERATED",
+        "TRIGGER",
+        "BY",
+        "RECONCILE RUN",
+        "SITES",
+        "FAILED",
+    ]);
+    for r in reports {
+        table.row(vec![
+            r.id.to_string(),
+            if r.complete {
+                r.quarter.clone()
+            } else {
+                format!("{} (not over)", r.quarter)
+            },
+            clock::show(r.as_of),
+            clock::show(r.generated_at),
+            r.trigger.clone(),
+            r.actor.clone(),
+            r.reconcile_run.map(|id| id.to_string()).unwrap_or_default(),
+            r.sites.to_string(),
+            r.sites_failed.to_string(),
+        ]);
+    }
+    table
+}
+
 /// `reconcile show ID`: its discrepancies.
 pub fn discrepancies_table(report: &crate::reconcile::output::Report) -> Table {
     let mut table = Table::new(&["KIND", "SUBJECT", "HERE", "THERE", "SOURCE"]);

@@ -11,6 +11,7 @@
 pub mod alerts;
 pub mod cron;
 pub mod holidays;
+pub mod report;
 pub mod takeover;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,7 @@ const DEFAULT_POLICY: &str = include_str!("../../policies/siteward.toml");
 const DEFAULT_DIVISIONS: &str = include_str!("../../policies/divisions.csv");
 const DEFAULT_TAKEOVER: &str = include_str!("../../policies/takeover.toml");
 const DEFAULT_ALERTS: &str = include_str!("../../policies/alerts.toml");
+const DEFAULT_REPORT: &str = include_str!("../../policies/report.toml");
 const DEFAULT_PSL: &str = include_str!("../../policies/public_suffix_list.dat");
 
 /// The main policy file's name inside the directory.
@@ -44,6 +46,8 @@ pub const DIVISIONS_FILE: &str = "divisions.csv";
 pub const TAKEOVER_FILE: &str = "takeover.toml";
 /// The alert routes' name inside the directory.
 pub const ALERTS_FILE: &str = "alerts.toml";
+/// The circular's policy inside the directory.
+pub const REPORT_FILE: &str = "report.toml";
 /// The Public Suffix List's name inside the directory.
 pub const PSL_FILE: &str = "public_suffix_list.dat";
 
@@ -146,6 +150,8 @@ pub struct Policy {
     pub axfr: Vec<AxfrSource>,
     pub takeover: Takeover,
     pub alerts: Alerts,
+    /// The circular: who publishes it and what it requires.
+    pub report: report::ReportPolicy,
     pub divisions: DivisionTable,
     pub suffixes: Arc<publicsuffix::List>,
 }
@@ -288,6 +294,7 @@ struct Sources<'a> {
     divisions: (&'a str, &'a str),
     takeover: (&'a str, &'a str),
     alerts: (&'a str, &'a str),
+    report: (&'a str, &'a str),
     psl: (&'a str, &'a str),
 }
 
@@ -320,6 +327,7 @@ impl Policy {
                 divisions: ("(built-in) divisions.csv", DEFAULT_DIVISIONS),
                 takeover: ("(built-in) takeover.toml", DEFAULT_TAKEOVER),
                 alerts: ("(built-in) alerts.toml", DEFAULT_ALERTS),
+                report: ("(built-in) report.toml", DEFAULT_REPORT),
                 psl: ("(built-in) public_suffix_list.dat", DEFAULT_PSL),
             },
         )
@@ -347,6 +355,7 @@ impl Policy {
         let divisions = or_built_in(read(DIVISIONS_FILE)?, DIVISIONS_FILE, DEFAULT_DIVISIONS);
         let takeover = or_built_in(read(TAKEOVER_FILE)?, TAKEOVER_FILE, DEFAULT_TAKEOVER);
         let alerts = or_built_in(read(ALERTS_FILE)?, ALERTS_FILE, DEFAULT_ALERTS);
+        let report = or_built_in(read(REPORT_FILE)?, REPORT_FILE, DEFAULT_REPORT);
         let psl = or_built_in(read(PSL_FILE)?, PSL_FILE, DEFAULT_PSL);
         let mut holidays = Vec::new();
         let holidays_dir = dir.join("holidays");
@@ -376,6 +385,7 @@ impl Policy {
                 divisions: (&divisions.0, &divisions.1),
                 takeover: (&takeover.0, &takeover.1),
                 alerts: (&alerts.0, &alerts.1),
+                report: (&report.0, &report.1),
                 psl: (&psl.0, &psl.1),
             },
         )
@@ -646,6 +656,7 @@ impl Policy {
         }
         let takeover = Takeover::parse(sources.takeover.0, sources.takeover.1)?;
         let mut alerts = Alerts::parse(sources.alerts.0, sources.alerts.1)?;
+        let report = report::ReportPolicy::parse(sources.report.0, sources.report.1)?;
         if !sources.holidays.is_empty() {
             let mut calendar = holidays::Calendar::built_in();
             for (path, text) in &sources.holidays {
@@ -696,6 +707,7 @@ impl Policy {
             axfr,
             takeover,
             alerts,
+            report,
             divisions,
             suffixes: Arc::new(suffixes),
         })

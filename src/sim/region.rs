@@ -560,7 +560,16 @@ pub fn region_policy(dns: SocketAddr) -> String {
 /// Registers the region's organizations, sites and accounts, with their
 /// history (approvals, go-live, retirements) in the past.
 pub fn register(store: &Store, policy: &Policy) -> Result<(), crate::store::StoreError> {
-    let now = Utc::now();
+    register_at(store, policy, Utc::now())
+}
+
+/// [`register`] as if it were `now`: every effective time is fixed, for
+/// reports that must come out the same whenever they are made.
+pub fn register_at(
+    store: &Store,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<(), crate::store::StoreError> {
     let at = |days: i64| Change::at("region", now - Duration::days(days));
     let orgs: &[(&str, &str, OrgLevel, Option<&str>)] = &[
         ("甘肃省人民政府办公厅", "620000", OrgLevel::Province, None),

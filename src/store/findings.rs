@@ -127,24 +127,41 @@ pub fn with_events<C: Sql>(
     let events = c
         .event_rows(id)?
         .into_iter()
-        .map(|e| {
-            let bad = |field: &str, value: &str| StoreError::Corrupt {
-                what: format!("finding_events row {}: {field} `{value}`", e.id),
-            };
-            Ok(FindingEvent {
-                at: from_db(e.at),
-                change: e.change.parse().map_err(|_| bad("change", &e.change))?,
-                status: e.status.parse().map_err(|_| bad("status", &e.status))?,
-                severity: e
-                    .severity
-                    .parse()
-                    .map_err(|_| bad("severity", &e.severity))?,
-                actor: e.actor,
-                note: e.note,
-            })
-        })
+        .map(event_from_row)
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok((finding, events))
+}
+
+fn event_from_row(e: EventRow) -> Result<FindingEvent, StoreError> {
+    let bad = |field: &str, value: &str| StoreError::Corrupt {
+        what: format!("finding_events row {}: {field} `{value}`", e.id),
+    };
+    Ok(FindingEvent {
+        at: from_db(e.at),
+        change: e.change.parse().map_err(|_| bad("change", &e.change))?,
+        status: e.status.parse().map_err(|_| bad("status", &e.status))?,
+        severity: e
+            .severity
+            .parse()
+            .map_err(|_| bad("severity", &e.severity))?,
+        actor: e.actor,
+        note: e.note,
+    })
+}
+
+/// Every finding's events effective by `until`, oldest first, by
+/// finding: a finding's life as it was known then.
+pub fn events_until<C: Sql>(
+    c: &mut C,
+    until: DateTime<Utc>,
+) -> Result<std::collections::HashMap<i64, Vec<FindingEvent>>, StoreError> {
+    let mut out: std::collections::HashMap<i64, Vec<FindingEvent>> =
+        std::collections::HashMap::new();
+    for row in c.event_rows_until(to_db(until))? {
+        let id = row.finding_id;
+        out.entry(id).or_default().push(event_from_row(row)?);
+    }
+    Ok(out)
 }
 
 /// Findings with one of `statuses` (every finding when empty).

@@ -11,11 +11,13 @@ pub mod alerts;
 mod audit;
 mod convert;
 mod findings;
+pub mod history;
 mod import;
 pub mod maintenance;
 mod observations;
 mod orgs;
 pub mod reconcile;
+pub mod reports;
 mod rows;
 mod runs;
 mod schema;
@@ -41,7 +43,7 @@ pub use accounts::NewAccount;
 pub use audit::{AuditEntry, AuditFilter};
 pub use findings::{ApplyStats, Discovered, FindingEvent, StoredFinding};
 pub use import::{ImportKind, ImportSummary, RowError};
-pub use observations::{RecordStats, StoredObservation};
+pub use observations::{PageSpan, RecordStats, StoredObservation};
 pub use orgs::NewOrganization;
 pub use runs::{Run, StoredSchedule, instance};
 pub use sites::{ExceptionGrant, ExceptionRecord, SiteFilter, SiteRequest};
@@ -615,6 +617,78 @@ impl Store {
     /// A stored reconciliation run's report.
     pub fn reconcile_run(&self, id: i64) -> Result<crate::reconcile::output::Report, StoreError> {
         with_reader!(self, c => c.read_tx(|c| reconcile::get(c, id)))
+    }
+
+    /// Writes history as if recorded over time (see [`history`]).
+    pub fn plant_history(
+        &self,
+        visits: &[history::PlantedVisits],
+        findings: &[history::PlantedFinding],
+        runs: &[Run],
+    ) -> Result<(), StoreError> {
+        with_conn!(self, c => history::plant(c, visits, findings, runs))
+    }
+
+    /// Stores a circular; returns its number.
+    pub fn add_report_run(
+        &self,
+        circular: &crate::report::Circular,
+        trigger: &str,
+        actor: &str,
+    ) -> Result<i64, StoreError> {
+        with_conn!(self, c => reports::add(c, circular, trigger, actor))
+    }
+
+    /// The newest stored circulars, newest first.
+    pub fn report_runs(&self, limit: usize) -> Result<Vec<reports::ReportSummary>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| reports::list(c, limit)))
+    }
+
+    /// A stored circular.
+    pub fn report_run(&self, id: i64) -> Result<crate::report::Circular, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| reports::get(c, id)))
+    }
+
+    /// Every finding's events effective by `until`, by finding.
+    pub fn finding_events_until(
+        &self,
+        until: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<i64, Vec<FindingEvent>>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| findings::events_until(c, until)))
+    }
+
+    /// The runs of `job` started in `[from, to)`, oldest first.
+    pub fn runs_between(
+        &self,
+        job: crate::jobs::Job,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Run>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| runs::between(c, job, from, to)))
+    }
+
+    /// How many audit rows effective by `at` were recorded after `since`
+    /// (the record as it stood at `at`, corrected since), and the
+    /// latest's time.
+    pub fn audit_corrected_after(
+        &self,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+        with_reader!(self, c => c.read_tx(|c| {
+            let (n, latest) = c.audit_corrected_after(convert::to_db(at), convert::to_db(since))?;
+            Ok((u64::try_from(n).unwrap_or(0), latest.map(convert::from_db)))
+        }))
+    }
+
+    /// The page visits of each of `hosts` overlapping `[from, to]`.
+    pub fn page_history(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        hosts: &[String],
+    ) -> Result<std::collections::BTreeMap<String, Vec<observations::PageSpan>>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| observations::page_history(c, from, to, hosts)))
     }
 
     /// Records how far a split message got (see [`alerts::progress`]).

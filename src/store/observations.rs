@@ -218,6 +218,51 @@ fn newest(rows: impl IntoIterator<Item = ObservationRow>) -> Result<Vec<Observat
         .collect()
 }
 
+/// Whether a page observation counts in a site's availability: IPv6
+/// aside (a machine without IPv6 would otherwise see every dual-stack
+/// site fail half its visits), and what this machine failed to try is no
+/// visit.
+fn is_visit(row: &super::rows::PageOutcomeRow) -> bool {
+    !row.address.contains(':') && row.outcome != "measurement_failed"
+}
+
+/// A stretch of a host name's page visits with one outcome, as stored:
+/// `visits` visits between `first_seen` and `last_seen`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSpan {
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub visits: u64,
+    pub loaded: bool,
+}
+
+/// The page visits of each of `hosts` that overlap `[from, to]`, by host
+/// name, oldest first (what availability counts; see [`is_visit`]).
+pub fn page_history<C: Sql>(
+    c: &mut C,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    hosts: &[String],
+) -> Result<BTreeMap<String, Vec<PageSpan>>, StoreError> {
+    let to = to_db(to);
+    let mut out: BTreeMap<String, Vec<PageSpan>> = BTreeMap::new();
+    for row in c.page_outcomes_since(to_db(from), hosts)? {
+        if !is_visit(&row) || row.first_seen > to {
+            continue;
+        }
+        out.entry(row.hostname).or_default().push(PageSpan {
+            first_seen: from_db(row.first_seen),
+            last_seen: from_db(row.last_seen),
+            visits: u64::try_from(row.seen_count).unwrap_or(0),
+            loaded: row.outcome == "loaded",
+        });
+    }
+    for spans in out.values_mut() {
+        spans.sort_by_key(|s| s.first_seen);
+    }
+    Ok(out)
+}
+
 /// How often each of `hosts`' pages loaded since `since`: (visits, failed),
 /// over its IPv4 addresses (a machine without IPv6 would otherwise see
 /// every dual-stack site fail half its visits). A row that began before
@@ -231,9 +276,7 @@ pub fn availability<C: Sql>(
     let names: Vec<String> = hosts.iter().map(ToString::to_string).collect();
     let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for row in c.page_outcomes_since(since, &names)? {
-        // IPv6 aside (see above), and what this machine failed to try is
-        // no visit.
-        if row.address.contains(':') || row.outcome == "measurement_failed" {
+        if !is_visit(&row) {
             continue;
         }
         let seen = u64::try_from(row.seen_count).unwrap_or(0);

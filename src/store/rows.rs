@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::schema::{
     accounts, audit, discovered_hosts, domains, exceptions, finding_events, findings, instances,
     maintenance_windows, notifications, observations, org_contacts, organizations, reconcile_runs,
-    runs, schedules, sink_sends, sink_states, sites, work,
+    report_runs, runs, schedules, sink_sends, sink_states, sites, work,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
@@ -448,6 +448,37 @@ pub struct NewReconcileRunRow {
     pub discrepancies: i64,
     pub fixes: i64,
     pub report: String,
+}
+
+/// A stored circular, listed without its body.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = report_runs)]
+pub struct ReportRunRow {
+    pub id: i64,
+    pub quarter: String,
+    pub as_of: NaiveDateTime,
+    pub complete: bool,
+    pub generated_at: NaiveDateTime,
+    pub trigger: String,
+    pub actor: String,
+    pub reconcile_run: Option<i64>,
+    pub sites: i64,
+    pub sites_failed: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = report_runs)]
+pub struct NewReportRunRow {
+    pub quarter: String,
+    pub as_of: NaiveDateTime,
+    pub complete: bool,
+    pub generated_at: NaiveDateTime,
+    pub trigger: String,
+    pub actor: String,
+    pub reconcile_run: Option<i64>,
+    pub sites: i64,
+    pub sites_failed: i64,
+    pub circular: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -127,6 +127,19 @@ pub fn list<C: Sql>(c: &mut C, job: Option<Job>, limit: usize) -> Result<Vec<Run
         .collect()
 }
 
+/// The runs of `job` started in `[from, to)`, oldest first.
+pub fn between<C: Sql>(
+    c: &mut C,
+    job: Job,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Run>, StoreError> {
+    c.runs_between(job.as_str(), to_db(from), to_db(to))?
+        .into_iter()
+        .map(from_row)
+        .collect()
+}
+
 pub fn schedules<C: Sql>(c: &mut C) -> Result<Vec<StoredSchedule>, StoreError> {
     c.schedule_rows()?
         .into_iter()

@@ -298,6 +298,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    report_runs (id) {
+        id -> BigInt,
+        quarter -> Text,
+        as_of -> Timestamp,
+        complete -> Bool,
+        generated_at -> Timestamp,
+        trigger -> Text,
+        actor -> Text,
+        reconcile_run -> Nullable<BigInt>,
+        sites -> BigInt,
+        sites_failed -> BigInt,
+        circular -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     org_contacts,
@@ -319,4 +335,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sink_sends,
     maintenance_windows,
     reconcile_runs,
+    report_runs,
 );

@@ -14,7 +14,7 @@ use super::rows::*;
 use super::schema::{
     accounts, audit, discovered_hosts, domains, exceptions, finding_events, findings, instances,
     maintenance_windows, notifications, observations, org_contacts, organizations, reconcile_runs,
-    runs, schedules, sink_sends, sink_states, sites, work,
+    report_runs, runs, schedules, sink_sends, sink_states, sites, work,
 };
 
 /// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
@@ -267,6 +267,27 @@ pub trait Sql: Sized {
     /// The newest runs first.
     fn reconcile_run_rows(&mut self, limit: i64) -> QueryResult<Vec<ReconcileRunRow>>;
     fn reconcile_report(&mut self, id: i64) -> QueryResult<Option<String>>;
+    fn insert_report_run(&mut self, row: &NewReportRunRow) -> QueryResult<i64>;
+    /// The newest first.
+    fn report_run_rows(&mut self, limit: i64) -> QueryResult<Vec<ReportRunRow>>;
+    fn report_circular(&mut self, id: i64) -> QueryResult<Option<String>>;
+    /// Every finding's events effective by `until`, in order.
+    fn event_rows_until(&mut self, until: NaiveDateTime) -> QueryResult<Vec<EventRow>>;
+    /// The runs of `job` started in `[from, to)`.
+    fn runs_between(
+        &mut self,
+        job: &str,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+    ) -> QueryResult<Vec<RunRow>>;
+    /// Audit rows effective by `at` but recorded after `since`:
+    /// corrections of the record as it stood at `at`. Their count and the
+    /// latest's time.
+    fn audit_corrected_after(
+        &mut self,
+        at: NaiveDateTime,
+        since: NaiveDateTime,
+    ) -> QueryResult<(i64, Option<NaiveDateTime>)>;
 
     fn discovered_rows(&mut self) -> QueryResult<Vec<DiscoveredRow>>;
     /// Adds a discovered host name, or moves its last-seen time.
@@ -664,6 +685,67 @@ macro_rules! impl_sql {
                     .select(reconcile_runs::report)
                     .load(self)
                     .map(first)
+            }
+
+            fn insert_report_run(&mut self, row: &NewReportRunRow) -> QueryResult<i64> {
+                diesel::insert_into(report_runs::table)
+                    .values(row)
+                    .returning(report_runs::id)
+                    .get_result(self)
+            }
+
+            fn report_run_rows(&mut self, limit: i64) -> QueryResult<Vec<ReportRunRow>> {
+                report_runs::table
+                    .select(ReportRunRow::as_select())
+                    .order(report_runs::id.desc())
+                    .limit(limit)
+                    .load(self)
+            }
+
+            fn report_circular(&mut self, id: i64) -> QueryResult<Option<String>> {
+                report_runs::table
+                    .filter(report_runs::id.eq(id))
+                    .select(report_runs::circular)
+                    .load(self)
+                    .map(first)
+            }
+
+            fn event_rows_until(&mut self, until: NaiveDateTime) -> QueryResult<Vec<EventRow>> {
+                finding_events::table
+                    .filter(finding_events::at.le(until))
+                    .select(EventRow::as_select())
+                    .order((finding_events::finding_id, finding_events::id))
+                    .load(self)
+            }
+
+            fn runs_between(
+                &mut self,
+                job: &str,
+                from: NaiveDateTime,
+                to: NaiveDateTime,
+            ) -> QueryResult<Vec<RunRow>> {
+                runs::table
+                    .filter(runs::job.eq(job.to_string()))
+                    .filter(runs::started_at.ge(from))
+                    .filter(runs::started_at.lt(to))
+                    .select(RunRow::as_select())
+                    .order(runs::id)
+                    .load(self)
+            }
+
+            fn audit_corrected_after(
+                &mut self,
+                at: NaiveDateTime,
+                since: NaiveDateTime,
+            ) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+                audit::table
+                    .filter(audit::effective_at.le(at))
+                    .filter(audit::recorded_at.gt(since))
+                    .select((
+                        diesel::dsl::count_star(),
+                        diesel::dsl::max(audit::recorded_at),
+                    ))
+                    .first(self)
             }
 
             fn window_rows(&mut self) -> QueryResult<Vec<WindowRow>> {

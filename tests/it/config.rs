@@ -105,6 +105,7 @@ fn example_config_loads() {
     expected.policies.dir = Some(PathBuf::from("/etc/siteward/policies"));
     expected.reconcile.inbox = Some(PathBuf::from("/var/lib/siteward/inbox"));
     expected.reconcile.out = Some(PathBuf::from("/var/lib/siteward/reconcile"));
+    expected.report.out = Some(PathBuf::from("/var/lib/siteward/reports"));
     assert_eq!(config, expected);
 
     let (_dir, probe) = write("[no_such_section]\n");

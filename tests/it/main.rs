@@ -14,6 +14,7 @@ mod observations;
 mod page;
 mod policy;
 mod reconcile;
+mod report;
 mod rules;
 mod scenario;
 mod support;
