@@ -67,8 +67,10 @@ pub async fn report(app: &App, request: Request) -> Result<Circular> {
             .report_runs(100)?
             .into_iter()
             .find(|r| r.quarter == quarter.to_string());
+        // Only rows effective by the end of what both circulars cover: a
+        // change made after that is news, not a correction.
         let corrections = match previous_report {
-            Some(r) => match store.audit_corrected_after(as_of, r.generated_at)? {
+            Some(r) => match store.audit_corrected_after(as_of.min(r.as_of), r.generated_at)? {
                 (count, Some(latest)) if count > 0 => Some(compute::Corrections {
                     previous_report: r.id,
                     previous_at: r.generated_at,

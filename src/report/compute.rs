@@ -132,6 +132,9 @@ fn open_spans(events: &[FindingEvent], until: DateTime<Utc>) -> Vec<Span> {
 struct Life<'a> {
     finding: &'a StoredFinding,
     spans: Vec<Span>,
+    /// Waived by an exception at the time asked about: not open, and
+    /// still true of the site (a waived https_missing is no HTTPS).
+    waived: bool,
 }
 
 impl Life<'_> {
@@ -233,26 +236,28 @@ struct Window {
 /// Visits of `spans` inside `[from, to)`: a stretch's visits counted in
 /// proportion to the part of it inside, as the rules count a window.
 fn visits_in(spans: &[PageSpan], from: DateTime<Utc>, to: DateTime<Utc>) -> (u64, u64) {
-    let (mut visits, mut failed) = (0.0_f64, 0.0_f64);
-    for span in spans {
+    let (mut visits, mut failed) = (0_u64, 0_u64);
+    for span in spans.iter().filter(|s| !s.ipv6) {
         if span.last_seen < from || span.first_seen >= to {
             continue;
         }
         let length = (span.last_seen - span.first_seen).num_seconds();
-        let inside = if length <= 0 {
-            span.visits as f64
+        let a = span.first_seen.max(from);
+        let b = span.last_seen.min(to);
+        let inside = if length <= 0 || (a == span.first_seen && b == span.last_seen) {
+            span.visits
         } else {
-            let a = span.first_seen.max(from);
-            let b = span.last_seen.min(to);
+            // As `store::observations::availability` counts a stretch cut
+            // by its window: in proportion, at least one visit.
             let part = (b - a).num_seconds().max(0) as f64 / length as f64;
-            (span.visits as f64 * part).max(if part > 0.0 { 1.0 } else { 0.0 })
+            ((span.visits as f64 * part).ceil().max(1.0)) as u64
         };
         visits += inside;
         if !span.loaded {
             failed += inside;
         }
     }
-    (visits.round() as u64, failed.round() as u64)
+    (visits, failed)
 }
 
 /// The worst window of `days` days, stepped a day at a time through
@@ -317,7 +322,13 @@ struct Tally {
     sites: usize,
     checked: usize,
     failed: usize,
+    /// Sites whose IPv6 was measured (a page loaded over IPv6, or an
+    /// IPv6 finding), and those that support it at the quarter's end.
+    ipv6_judged: usize,
     ipv6: usize,
+    /// Sites whose homepage loaded in the quarter (HTTPS is judged then),
+    /// and those serving it at the quarter's end.
+    https_judged: usize,
     https: usize,
     cert_problems: usize,
     accounts: usize,
@@ -350,11 +361,22 @@ struct Period<'a> {
     judged: BTreeMap<i64, Judged>,
     lives: Vec<Life<'a>>,
     checks_failed: usize,
-    overdue: Vec<(&'a StoredFinding, DateTime<Utc>)>,
+    overdue: Vec<Overdue<'a>>,
     stale: Vec<Life<'a>>,
     by_status: BTreeMap<SiteStatus, usize>,
     by_level: BTreeMap<OrgLevel, usize>,
     closed_in_quarter: usize,
+}
+
+/// A finding past its rectification deadline during the quarter, and
+/// how it stood at the quarter's end.
+#[derive(Debug, Clone, Copy)]
+struct Overdue<'a> {
+    finding: &'a StoredFinding,
+    due: DateTime<Utc>,
+    /// `None` while still open then; else the status that closed it and
+    /// when.
+    closed: Option<(FindingStatus, DateTime<Utc>)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -377,9 +399,34 @@ fn period<'a>(
         .findings
         .iter()
         .filter_map(|finding| {
-            let events = facts.events.get(&finding.id)?;
-            let spans = open_spans(events, as_of);
-            (!spans.is_empty()).then_some(Life { finding, spans })
+            let spans = match facts.events.get(&finding.id) {
+                Some(events) => open_spans(events, as_of),
+                // Opened before findings kept their events (a database
+                // older than them): its one stretch from its own times.
+                None => finding
+                    .opened_at
+                    .filter(|opened| {
+                        *opened <= as_of && finding.status != FindingStatus::Suppressed
+                    })
+                    .map(|opened| {
+                        vec![Span {
+                            from: opened,
+                            to: finding.resolved_at.filter(|r| *r <= as_of),
+                            severity: finding.severity,
+                        }]
+                    })
+                    .unwrap_or_default(),
+            };
+            let waived = facts
+                .events
+                .get(&finding.id)
+                .and_then(|events| events.iter().rev().find(|e| e.at <= as_of))
+                .is_some_and(|e| e.status == FindingStatus::Suppressed);
+            (!spans.is_empty()).then_some(Life {
+                finding,
+                spans,
+                waived,
+            })
         })
         .collect();
     let mut by_site: HashMap<i64, Vec<&Life<'a>>> = HashMap::new();
@@ -406,11 +453,13 @@ fn period<'a>(
     let org_by_name: HashMap<&str, &Organization> =
         facts.orgs.iter().map(|o| (o.name.as_str(), o)).collect();
     for s in &sites {
-        if matches!(s.status, SiteStatus::Offline | SiteStatus::Closed) {
-            let when = s.site.times.offline_at.or(s.site.times.closed_at);
-            if when.is_some_and(|w| w >= from && w < as_of) {
-                closed_in_quarter += 1;
-            }
+        let when = match s.status {
+            SiteStatus::Offline => s.site.times.offline_at,
+            SiteStatus::Closed => s.site.times.closed_at,
+            _ => None,
+        };
+        if when.is_some_and(|w| w >= from && w < as_of) {
+            closed_in_quarter += 1;
         }
         if !operated(s.status) {
             continue;
@@ -451,8 +500,8 @@ fn period<'a>(
             if let Some(w) = j.unreachable {
                 j.reasons.push(format!(
                     "访问可用性不达标（{}至{}访问{}次，{}次未能打开，占{:.1}%）",
-                    show_date(w.from),
-                    show_date(w.to - Duration::seconds(1)),
+                    show_date_zh(w.from),
+                    show_date_zh(w.to - Duration::seconds(1)),
                     w.visits,
                     w.failed,
                     w.failed as f64 * 100.0 / w.visits as f64
@@ -501,12 +550,30 @@ fn period<'a>(
                 continue;
             };
             if due < as_of && span.covers(due.max(from)) && span.overlaps(from, as_of) {
-                overdue.push((life.finding, due));
+                let closed = if life.open_at(as_of - Duration::seconds(1)) {
+                    None
+                } else {
+                    facts
+                        .events
+                        .get(&life.finding.id)
+                        .and_then(|events| events.iter().rev().find(|e| e.at <= as_of))
+                        .map(|e| (e.status, e.at))
+                        .or_else(|| {
+                            life.finding
+                                .resolved_at
+                                .map(|at| (FindingStatus::Resolved, at))
+                        })
+                };
+                overdue.push(Overdue {
+                    finding: life.finding,
+                    due,
+                    closed,
+                });
                 break;
             }
         }
     }
-    overdue.sort_by_key(|(f, due)| (*due, f.id));
+    overdue.sort_by_key(|o| (o.due, o.finding.id));
     let messages = facts
         .reconcile
         .filter(|r| r.quarter == quarter)
@@ -552,22 +619,32 @@ fn account_of(finding: &StoredFinding) -> Option<i64> {
     }
 }
 
+/// A level as circulars name it ("市级", where the registry's label is
+/// the administrative "地级").
+fn level_name(level: OrgLevel) -> &'static str {
+    match level {
+        OrgLevel::Prefecture => "市级",
+        OrgLevel::Township => "乡镇级",
+        other => level_label(other, HeaderLang::Zh),
+    }
+}
+
 /// "上升1.20个百分点" / "下降…" / "持平".
 fn change_in_rate(before: Option<f64>, now: Option<f64>) -> Option<String> {
     let (b, n) = (before?, now?);
     let points = (n - b) * 100.0;
     Some(if points.abs() < 0.005 {
-        format!("与上季度持平（{}）", percent(Some(n)))
+        format!("持平（{}）", percent(Some(n)))
     } else if points > 0.0 {
         format!(
-            "由上季度的{}上升至{}，提高{:.2}个百分点",
+            "由{}上升至{}，提高{:.2}个百分点",
             percent(Some(b)),
             percent(Some(n)),
             points
         )
     } else {
         format!(
-            "由上季度的{}下降至{}，降低{:.2}个百分点",
+            "由{}下降至{}，降低{:.2}个百分点",
             percent(Some(b)),
             percent(Some(n)),
             -points
@@ -577,12 +654,12 @@ fn change_in_rate(before: Option<f64>, now: Option<f64>) -> Option<String> {
 
 fn change_in_count(before: usize, now: usize, unit: &str) -> String {
     match now.cmp(&before) {
-        std::cmp::Ordering::Equal => format!("与上季度持平（{now}{unit}）"),
+        std::cmp::Ordering::Equal => format!("持平（{now}{unit}）"),
         std::cmp::Ordering::Greater => {
-            format!("比上季度增加{}{unit}（上季度{before}{unit}）", now - before)
+            format!("增加{}{unit}（上季度{before}{unit}）", now - before)
         }
         std::cmp::Ordering::Less => {
-            format!("比上季度减少{}{unit}（上季度{before}{unit}）", before - now)
+            format!("减少{}{unit}（上季度{before}{unit}）", before - now)
         }
     }
 }
@@ -642,7 +719,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
     let levels: Vec<String> = now
         .by_level
         .iter()
-        .map(|(level, n)| format!("{}{n}家", level_label(*level, HeaderLang::Zh)))
+        .map(|(level, n)| format!("{}{n}家", level_name(*level)))
         .collect();
     let statuses: Vec<String> = now
         .by_status
@@ -695,11 +772,10 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
     );
     if f.sites_unreachable > 0 {
         p += &format!(
-            "；其中{}家网站访问可用性不达标（连续{}天内{}%以上的访问未能在{}秒内打开）",
+            "；其中{}家网站访问可用性不达标（连续{}天内{}%以上的访问未能正常打开）",
             f.sites_unreachable,
             policy.thresholds.unreachable_window_days,
-            policy.thresholds.unreachable_failed_percent,
-            policy.thresholds.page_deadline_secs
+            policy.thresholds.unreachable_failed_percent
         );
     }
     p += &format!(
@@ -710,11 +786,11 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
     );
     overview.push(Block::Paragraph(p));
     overview.push(Block::Paragraph(
-        "本通报的合格率仅依据系统能够自动测量的项目（域名解析、证书、IPv6、可访问性、页面篡改、网站标识码、政务新媒体更新情况）判定，栏目更新、互动回应等其他单项否决指标未纳入自动测量，不等同于全面检查的结论。".into(),
+        "本通报的合格率仅依据系统自动测量的项目判定（网站：域名解析、可访问性、证书、页面篡改等单项否决问题；政务新媒体：更新情况），IPv6、HTTPS部署等情况另行统计；栏目更新、互动回应等其他单项否决指标未纳入自动测量，合格率不等同于全面检查的结论。".into(),
     ));
-    let messages = facts
-        .reconcile
-        .and_then(|r| r.comparison.stats.messages.clone());
+    // The reconciliation's figures are this quarter's only if its run is.
+    let same_quarter = facts.reconcile.filter(|r| r.quarter == quarter);
+    let messages = same_quarter.and_then(|r| r.comparison.stats.messages.clone());
     overview.push(Block::Paragraph(match &messages {
         Some(m) => format!(
             "本季度“我为政府网站找错”平台转办网民留言{}条，经核实属实{}条；按时答复{}条，逾期答复{}条，未答复{}条{}，按时答复率{}。",
@@ -730,43 +806,47 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
             },
             percent(f.messages_on_time_rate)
         ),
-        None => "本季度未导入“我为政府网站找错”平台留言数据，留言办理情况未作统计。".into(),
+        None => "本季度的对账未包含“我为政府网站找错”平台留言数据，留言办理情况未作统计。".into(),
     }));
-    let still_overdue = now
-        .overdue
-        .iter()
-        .filter(|(finding, _)| finding.resolved_at.is_none_or(|r| r >= as_of))
-        .count();
+    let still_overdue = now.overdue.iter().filter(|o| o.closed.is_none()).count();
     overview.push(Block::Paragraph(if now.overdue.is_empty() {
-        "本季度没有超过整改期限仍未整改的问题。".to_string()
+        "本季度没有超过整改期限未整改的问题。".to_string()
     } else {
         format!(
-            "本季度有{}个问题超过整改期限仍未整改，其中{}个截至{}仍未整改，详见本通报第二部分。",
+            "本季度有{}个问题超过整改期限，其中{}个已整改或豁免，{}个截至{}仍未整改，详见本通报第二部分。",
             now.overdue.len(),
+            now.overdue.len() - still_overdue,
             still_overdue,
             show_date_zh(day)
         )
     }));
     let b = &before.figures;
-    let mut changes = vec![format!(
-        "网站总数{}",
-        change_in_count(b.sites, f.sites, "家")
-    )];
-    if let Some(c) = change_in_rate(b.site_pass_rate, f.site_pass_rate) {
-        changes.push(format!("网站合格率{c}"));
-    }
-    if let Some(c) = change_in_rate(b.account_pass_rate, f.account_pass_rate) {
-        changes.push(format!("政务新媒体合格率{c}"));
-    }
-    changes.push(format!(
-        "不合格网站{}",
-        change_in_count(b.sites_failed, f.sites_failed, "家")
-    ));
-    overview.push(Block::Paragraph(format!(
-        "与{}相比，{}。各地区、各部门网站合格率见图1和附件1。",
-        previous.label_zh(),
-        changes.join("；")
-    )));
+    overview.push(Block::Paragraph(if b.checks == 0 {
+        format!(
+            "上季度（{}）未开展自动检查，无可比较的数据。各地区、各部门网站合格率见图1和附件1。",
+            previous.label_zh()
+        )
+    } else {
+        let mut changes = vec![format!(
+            "网站总数{}",
+            change_in_count(b.sites, f.sites, "家")
+        )];
+        if let Some(c) = change_in_rate(b.site_pass_rate, f.site_pass_rate) {
+            changes.push(format!("网站合格率{c}"));
+        }
+        if let Some(c) = change_in_rate(b.account_pass_rate, f.account_pass_rate) {
+            changes.push(format!("政务新媒体合格率{c}"));
+        }
+        changes.push(format!(
+            "不合格网站{}",
+            change_in_count(b.sites_failed, f.sites_failed, "家")
+        ));
+        format!(
+            "与上季度（{}）相比，{}。各地区、各部门网站合格率见图1和附件1。",
+            previous.label_zh(),
+            changes.join("；")
+        )
+    }));
 
     // 二、检查发现的主要问题
     // A finding's subject as the circular names it: the site with its
@@ -792,7 +872,6 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         }
     };
     let mut problems = Vec::new();
-    let mut found: BTreeSet<Problem> = BTreeSet::new();
     // Per kind, the sites (or accounts) it was open on during the quarter.
     let mut by_kind: BTreeMap<(Severity, FindingKind), Vec<String>> = BTreeMap::new();
     let mut seen: BTreeSet<(FindingKind, String)> = BTreeSet::new();
@@ -818,10 +897,14 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
                 .or_default()
                 .push(item);
         }
-        found.insert(Problem::Finding(finding.kind));
     }
+    // The requirements follow the problems, in the order they are told.
+    let mut found: Vec<Problem> = Vec::new();
     let mut n = 0;
     for ((severity, kind), mut items) in by_kind {
+        if !found.contains(&Problem::Finding(kind)) {
+            found.push(Problem::Finding(kind));
+        }
         items.sort();
         let (unit, table) = if kind == FindingKind::AccountStale {
             ("个账号", "附件4")
@@ -829,10 +912,14 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
             ("处", "附件2")
         };
         problems.push(Block::Heading(format!(
-            "（{}）{}（{}，{}{}）",
+            "（{}）{}（{}{}{}）",
             numeral(n),
             kind_name(kind),
-            crate::findings::text::severity_name(severity),
+            if severity == Severity::Critical {
+                "单项否决，"
+            } else {
+                ""
+            },
             items.len(),
             if kind == FindingKind::AccountStale {
                 "个账号"
@@ -848,10 +935,17 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         .iter()
         .filter(|(_, j)| j.unreachable.is_some())
         .filter_map(|(id, _)| site_by_id.get(id))
-        .map(|s| format!("{}（{}）", s.name, s.org))
+        .map(|s| {
+            let host = s
+                .site
+                .primary()
+                .map(|d| format!("，{}", d.hostname))
+                .unwrap_or_default();
+            format!("{}（{}{host}）", s.name, s.org)
+        })
         .collect();
     if !unreachable.is_empty() {
-        found.insert(Problem::Unreachable);
+        found.push(Problem::Unreachable);
         problems.push(Block::Heading(format!(
             "（{}）访问可用性不达标（{}家网站）",
             numeral(n),
@@ -864,16 +958,19 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         let items: Vec<String> = now
             .overdue
             .iter()
-            .map(|(finding, due)| {
-                let state = match finding.resolved_at.filter(|r| *r < as_of) {
-                    Some(r) => format!("，已于{}整改", show_date(r)),
-                    None => "，季度末仍未整改".to_string(),
+            .map(|o| {
+                let state = match o.closed {
+                    None => "，截至季度末仍未整改".to_string(),
+                    Some((FindingStatus::Suppressed, at)) => {
+                        format!("，{}起按例外豁免", show_date_zh(at))
+                    }
+                    Some((_, at)) => format!("，已于{}整改", show_date_zh(at)),
                 };
                 format!(
                     "{}：{}，整改期限{}{state}",
-                    describe(finding),
-                    kind_name(finding.kind),
-                    show_date(*due)
+                    describe(o.finding),
+                    kind_name(o.finding.kind),
+                    show_date_zh(o.due)
                 )
             })
             .collect();
@@ -888,7 +985,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
     if let Some(report) = facts.reconcile {
         let discrepancies = &report.comparison.discrepancies;
         if !discrepancies.is_empty() {
-            found.insert(Problem::Reconcile);
+            found.push(Problem::Reconcile);
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
             for d in discrepancies {
                 *counts.entry(d.kind.zh()).or_insert(0) += 1;
@@ -900,15 +997,20 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
                 discrepancies.len()
             )));
             problems.push(Block::Paragraph(format!(
-                "本地登记与全国系统、域名解析及检查结果对账发现：{}，详见附件3。",
+                "{}本地登记与全国系统、域名解析及检查结果对账发现：{}，详见附件3。",
+                if report.quarter == quarter {
+                    String::new()
+                } else {
+                    format!("据{}的对账，", report.quarter.label_zh())
+                },
                 counts.join("、")
             )));
         }
-        if let Some(m) = &report.comparison.stats.messages
-            && m.late + m.unanswered > 0
-        {
-            found.insert(Problem::Zhaocuo);
-        }
+    }
+    if let Some(m) = &messages
+        && m.late + m.unanswered > 0
+    {
+        found.push(Problem::Zhaocuo);
     }
     if problems.is_empty() {
         problems.push(Block::Paragraph(
@@ -931,10 +1033,11 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
     if !unique.is_empty() {
         requirements.push(Block::List(unique));
     }
-    let deadline = quarter.end() + Duration::days(i64::from(rp.rectification_days));
+    // Counted from the day the circular is issued (its date).
+    let deadline = generated_at + Duration::days(i64::from(rp.rectification_days));
     requirements.push(Block::Paragraph(format!(
         "请有关地区和部门于{}前将整改情况报送{}。",
-        show_date_zh(deadline - Duration::seconds(1)),
+        show_date_zh(deadline),
         rp.report_to
     )));
 
@@ -968,13 +1071,38 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         let open_at_end = |kinds: &[FindingKind]| {
             lives
                 .iter()
-                .any(|l| kinds.contains(&l.finding.kind) && l.open_at(day))
+                .any(|l| kinds.contains(&l.finding.kind) && (l.open_at(day) || l.waived))
         };
-        if !open_at_end(&[FindingKind::Ipv6Missing, FindingKind::Ipv6Unreachable]) {
-            t.ipv6 += 1;
+        // Only what was measured counts: a site never reached, or a
+        // monitor without IPv6, is no site supporting either.
+        let spans: Vec<&PageSpan> = hosts(s.site)
+            .iter()
+            .filter_map(|h| facts.pages.get(h))
+            .flatten()
+            .filter(|p| p.loaded && p.last_seen >= from && p.first_seen < as_of)
+            .collect();
+        const IPV6: [FindingKind; 3] = [
+            FindingKind::Ipv6Missing,
+            FindingKind::Ipv6Unreachable,
+            FindingKind::Ipv6Partial,
+        ];
+        let ipv6_loaded = spans.iter().any(|p| p.ipv6);
+        let ipv6_finding = lives
+            .iter()
+            .any(|l| IPV6.contains(&l.finding.kind) && l.open_during(from, as_of));
+        if ipv6_loaded || ipv6_finding {
+            t.ipv6_judged += 1;
+            if ipv6_loaded
+                && !open_at_end(&[FindingKind::Ipv6Missing, FindingKind::Ipv6Unreachable])
+            {
+                t.ipv6 += 1;
+            }
         }
-        if !open_at_end(&[FindingKind::HttpsMissing]) {
-            t.https += 1;
+        if spans.iter().any(|p| !p.ipv6) {
+            t.https_judged += 1;
+            if !open_at_end(&[FindingKind::HttpsMissing]) {
+                t.https += 1;
+            }
         }
         if lives
             .iter()
@@ -1014,8 +1142,8 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
             Cell::Int(t.checked as i64),
             Cell::Int(t.failed as i64),
             Cell::Percent(share(t.checked - t.failed, t.checked)),
-            Cell::Percent(share(t.ipv6, t.checked)),
-            Cell::Percent(share(t.https, t.checked)),
+            Cell::Percent(share(t.ipv6, t.ipv6_judged)),
+            Cell::Percent(share(t.https, t.https_judged)),
             Cell::Int(t.cert_problems as i64),
             Cell::Int(t.accounts as i64),
             Cell::Int(t.stale as i64),
@@ -1032,7 +1160,9 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         total.sites += t.sites;
         total.checked += t.checked;
         total.failed += t.failed;
+        total.ipv6_judged += t.ipv6_judged;
         total.ipv6 += t.ipv6;
+        total.https_judged += t.https_judged;
         total.https += t.https;
         total.cert_problems += t.cert_problems;
         total.accounts += t.accounts;
@@ -1051,7 +1181,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
             "不合格数",
             "合格率",
             "IPv6支持率",
-            "HTTPS率",
+            "HTTPS部署率",
             "证书问题网站数",
             "政务新媒体账号数",
             "未及时更新账号数",
@@ -1060,7 +1190,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         .to_vec(),
         rows,
         note: Some(
-            "合格率为检查网站中未出现单项否决问题的比例；IPv6支持率、HTTPS率按季度末状态计算。"
+            "合格率为检查网站中未出现单项否决问题的比例；IPv6支持率、HTTPS部署率按季度末状态计算，分母为测得该项的网站（曾经IPv6或HTTP访问成功，或发现相应问题），未能测得的以“—”表示。"
                 .into(),
         ),
     };
@@ -1157,10 +1287,10 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         note: match facts.reconcile {
             None => Some("本通报未引用对账结果（未运行或未指定季度对账）。".into()),
             Some(r) if r.comparison.discrepancies.is_empty() => {
-                Some(format!("对账（第{}次）未发现差异。", r.id))
+                Some(format!("对账（编号{}）未发现差异。", r.id))
             }
             Some(r) => Some(format!(
-                "据{}对账结果（第{}次，{}）。",
+                "据{}对账结果（编号{}，{}）。",
                 r.quarter.label_zh(),
                 r.id,
                 show_date(r.ran_at)
@@ -1245,7 +1375,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
     }
     if let Some(c) = facts.corrections {
         notes.push(format!(
-            "自本季度上一份通报（第{}号，生成于{}）以来，本季度的登记记录更正过{}处（最近一次于{}），本通报按更正后的记录生成。",
+            "自本季度上一份通报（编号{}，生成于{}）以来，本季度的登记记录更正过{}处（最近一次于{}），本通报按更正后的记录生成。",
             c.previous_report,
             crate::clock::show(c.previous_at),
             c.count,
@@ -1277,7 +1407,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         issuer: rp.issuer.clone(),
         salutation: rp.salutation.clone(),
         preamble: format!(
-            "为进一步加强政府网站和政务新媒体管理，按照《政府网站发展指引》和政府网站与政务新媒体检查指标要求，{}对{}政府网站和政务新媒体开展了{}常态化监测。现将有关情况通报如下。",
+            "为进一步加强政府网站和政务新媒体管理，按照《政府网站发展指引》和政府网站与政务新媒体检查指标要求，{}对{}政府网站和政务新媒体开展了{}常态化监测。现将有关情况通报如下：",
             rp.issuer,
             rp.region,
             quarter.label_zh()
@@ -1351,6 +1481,7 @@ mod tests {
             last_seen: at(to),
             visits,
             loaded,
+            ipv6: false,
         }
     }
 
@@ -1384,9 +1515,9 @@ mod tests {
     fn changes_are_said_in_words() {
         assert_eq!(
             change_in_rate(Some(0.9), Some(0.95)).as_deref(),
-            Some("由上季度的90.00%上升至95.00%，提高5.00个百分点")
+            Some("由90.00%上升至95.00%，提高5.00个百分点")
         );
-        assert_eq!(change_in_count(3, 3, "家"), "与上季度持平（3家）");
+        assert_eq!(change_in_count(3, 3, "家"), "持平（3家）");
         assert_eq!(change_in_rate(None, Some(0.5)), None);
     }
 }

@@ -196,3 +196,20 @@ impl Circular {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_stored_as_json_read_back_to_the_same_bits() {
+        for whole in 1..=300_u32 {
+            for part in 0..=whole {
+                let cell = Cell::Percent(Some(f64::from(part) / f64::from(whole)));
+                let json = serde_json::to_string(&cell).expect("json");
+                let back: Cell = serde_json::from_str(&json).expect("read");
+                assert_eq!(back, cell, "{part}/{whole}");
+            }
+        }
+    }
+}

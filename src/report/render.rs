@@ -24,7 +24,7 @@ use super::{Bar, Block, Cell, Circular, Figures, Table, percent};
 use crate::clock;
 
 /// The chart's caption, in the page and in the Markdown.
-const CHART_CAPTION: &str = "各地区、各部门政府网站检查合格率";
+const CHART_CAPTION: &str = "图1　各地区、各部门政府网站检查合格率";
 /// The chart's columns in the Markdown.
 const CHART_HEADERS: [&str; 2] = ["地区、部门", "合格率"];
 /// Widest column of a sheet, in Excel's character units: wider text wraps.
@@ -39,7 +39,7 @@ const PAPER_A4: u8 = 9;
 pub fn html(c: &Circular) -> String {
     let page = Page {
         c,
-        date: document_date(c.as_of),
+        date: document_date(c.generated_at),
         generated: clock::show(c.generated_at),
         chart: chart_svgs(&c.chart),
         chart_caption: CHART_CAPTION,
@@ -77,6 +77,13 @@ struct TableView<'a> {
 struct CellView {
     text: String,
     numeric: bool,
+    /// A short token never split across lines: an identifier code, a
+    /// date ("6201000001" broken as "62010000 / 01" misreads).
+    token: bool,
+}
+
+fn is_token(text: &str) -> bool {
+    (1..=12).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 impl<'a> TableView<'a> {
@@ -88,9 +95,13 @@ impl<'a> TableView<'a> {
                 .iter()
                 .map(|row| {
                     row.iter()
-                        .map(|cell| CellView {
-                            text: cell.text(),
-                            numeric: !matches!(cell, Cell::Text(_)),
+                        .map(|cell| {
+                            let text = cell.text();
+                            CellView {
+                                token: is_token(&text),
+                                numeric: !matches!(cell, Cell::Text(_)),
+                                text,
+                            }
                         })
                         .collect()
                 })
@@ -109,10 +120,9 @@ fn note_below(note: &str) -> String {
     }
 }
 
-/// The document's date as a circular prints it: "2026年12月31日", in CST.
-/// A circular as of a quarter's end is as of its first instant after, a
-/// midnight: the figures are those of the day before, which is the date
-/// the circular bears.
+/// The document's date as a circular prints it: "2026年12月31日", in CST:
+/// the day it was generated (the day it is issued). A midnight is taken
+/// as the end of the day before, as a quarter's end is.
 fn document_date(as_of: DateTime<Utc>) -> String {
     let local = as_of.with_timezone(&clock::china());
     let date = if local.num_seconds_from_midnight() == 0 && local.nanosecond() == 0 {
@@ -336,7 +346,7 @@ pub fn markdown(c: &Circular) -> String {
         md,
         "{}  \n{}\n",
         md_block(&c.issuer),
-        document_date(c.as_of)
+        document_date(c.generated_at)
     );
     for t in &c.tables {
         let _ = writeln!(md, "## {}　{}\n", md_inline(&t.id), md_inline(&t.title));
@@ -638,7 +648,7 @@ fn figure_rows(f: &Figures) -> Vec<(&'static str, Cell)> {
         ("检查网站数", count(f.sites_checked)),
         ("不合格网站数", count(f.sites_failed)),
         ("网站合格率", Cell::Percent(f.site_pass_rate)),
-        ("季度内无法访问的网站数", count(f.sites_unreachable)),
+        ("访问可用性不达标网站数", count(f.sites_unreachable)),
         ("政务新媒体账号数", count(f.accounts)),
         ("检查账号数", count(f.accounts_checked)),
         ("不合格账号数", count(f.accounts_failed)),
@@ -649,8 +659,8 @@ fn figure_rows(f: &Figures) -> Vec<(&'static str, Cell)> {
             f.messages_received
                 .map_or_else(|| Cell::Text("—".to_string()), count),
         ),
-        ("留言按期办理率", Cell::Percent(f.messages_on_time_rate)),
-        ("逾期未整改问题数", count(f.overdue)),
+        ("留言按时答复率", Cell::Percent(f.messages_on_time_rate)),
+        ("超过整改期限问题数", count(f.overdue)),
     ]
 }
 
@@ -953,7 +963,8 @@ mod tests {
         assert!(page.contains("注：合格率"));
         assert!(page.contains("<h2>一、总体情况</h2>"));
         assert!(page.contains("<h3>（一）证书已过期</h3>"));
-        assert!(page.contains("<div>2026年12月31日</div>"));
+        // Dated the day it was generated.
+        assert!(page.contains("<div>2027年1月5日</div>"));
         assert!(page.contains("生成时间：2027-01-05 10:30:00"));
         assert_eq!(page, html(&sample()));
     }

@@ -227,17 +227,22 @@ fn is_visit(row: &super::rows::PageOutcomeRow) -> bool {
 }
 
 /// A stretch of a host name's page visits with one outcome, as stored:
-/// `visits` visits between `first_seen` and `last_seen`.
+/// `visits` visits between `first_seen` and `last_seen`, over IPv4 or
+/// IPv6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageSpan {
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub visits: u64,
     pub loaded: bool,
+    /// Over an IPv6 address: proof of IPv6 support when loaded, and no
+    /// visit of the availability count (see [`is_visit`]).
+    pub ipv6: bool,
 }
 
 /// The page visits of each of `hosts` that overlap `[from, to]`, by host
-/// name, oldest first (what availability counts; see [`is_visit`]).
+/// name, oldest first: over IPv4 and IPv6, what this machine failed to
+/// try left out.
 pub fn page_history<C: Sql>(
     c: &mut C,
     from: DateTime<Utc>,
@@ -247,7 +252,7 @@ pub fn page_history<C: Sql>(
     let to = to_db(to);
     let mut out: BTreeMap<String, Vec<PageSpan>> = BTreeMap::new();
     for row in c.page_outcomes_since(to_db(from), hosts)? {
-        if !is_visit(&row) || row.first_seen > to {
+        if row.outcome == "measurement_failed" || row.first_seen > to {
             continue;
         }
         out.entry(row.hostname).or_default().push(PageSpan {
@@ -255,6 +260,7 @@ pub fn page_history<C: Sql>(
             last_seen: from_db(row.last_seen),
             visits: u64::try_from(row.seen_count).unwrap_or(0),
             loaded: row.outcome == "loaded",
+            ipv6: row.address.contains(':'),
         });
     }
     for spans in out.values_mut() {
