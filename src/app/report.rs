@@ -58,6 +58,8 @@ pub async fn report(app: &App, request: Request) -> Result<Circular> {
         let findings = store.findings(crate::findings::FindingStatus::ALL)?;
         let earlier = store.sites_as_of(as_of)?;
         let earlier_previous = store.sites_as_of(previous.end())?;
+        let accounts_earlier = store.accounts_as_of(as_of)?;
+        let accounts_earlier_previous = store.accounts_as_of(previous.end())?;
         let events = store.finding_events_until(as_of)?;
         let runs = store.runs_between(Job::Probe, previous.start(), as_of)?;
         let pages = store.page_history(previous.start(), as_of, &compute::page_hosts(&sites))?;
@@ -86,6 +88,8 @@ pub async fn report(app: &App, request: Request) -> Result<Circular> {
             sites: &sites,
             earlier: &earlier,
             earlier_previous: &earlier_previous,
+            accounts_earlier: &accounts_earlier,
+            accounts_earlier_previous: &accounts_earlier_previous,
             orgs: &orgs,
             accounts: &accounts,
             findings: &findings,

@@ -102,6 +102,15 @@ pub enum Command {
     /// main problems naming sites and organizations, the requirements,
     /// and the attached tables; as a printable page, Markdown, CSV and
     /// an Excel workbook.
+    ///
+    /// Computed from the registry, the checks and the findings as they
+    /// stood at the quarter's end (a quarter not over: as of now, and the
+    /// circular says so), with a reconciliation run's discrepancies.
+    /// Writes circular.html (A4, print it from a browser), circular.md,
+    /// circular.xlsx and tables/附件1.csv … into DIR. Each circular is
+    /// stored: `report show ID --out DIR` writes the same files again,
+    /// whatever the registry became since. Wording, issuer and
+    /// requirements: policies/report.toml.
     Report(ReportArgs),
     /// Learn host names beyond the registry: a BIND zone file, a zone
     /// transfer, or a plain list (for example a certificate-transparency

@@ -20,7 +20,7 @@ use crate::reconcile::output::Report;
 use crate::registry::{
     Account, AccountStatus, DivisionCode, DomainState, OrgLevel, Organization, Site, SiteStatus,
 };
-use crate::store::reconcile::SiteThen;
+use crate::store::reconcile::{AccountThen, SiteThen};
 use crate::store::{FindingEvent, PageSpan, Run, StoredFinding};
 use crate::transfer::{HeaderLang, level_label};
 
@@ -36,6 +36,10 @@ pub struct Facts<'a> {
     pub earlier: &'a HashMap<i64, Option<SiteThen>>,
     /// The same, at the previous quarter's end.
     pub earlier_previous: &'a HashMap<i64, Option<SiteThen>>,
+    /// Accounts changed after the quarter's end, as they stood then.
+    pub accounts_earlier: &'a HashMap<i64, Option<AccountThen>>,
+    /// The same, at the previous quarter's end.
+    pub accounts_earlier_previous: &'a HashMap<i64, Option<AccountThen>>,
     pub orgs: &'a [Organization],
     pub accounts: &'a [Account],
     pub findings: &'a [StoredFinding],
@@ -187,6 +191,24 @@ fn sites_at<'a>(sites: &'a [Site], earlier: &HashMap<i64, Option<SiteThen>>) -> 
                 org: site.org.clone(),
                 code: site.code.as_ref().map(ToString::to_string),
             }),
+        })
+        .collect()
+}
+
+/// The accounts as they stood at a quarter's end: those changed since
+/// from their audit snapshots, those registered since left out.
+fn accounts_at(accounts: &[Account], earlier: &HashMap<i64, Option<AccountThen>>) -> Vec<Account> {
+    accounts
+        .iter()
+        .filter_map(|account| match earlier.get(&account.id) {
+            Some(None) => None,
+            Some(Some(then)) => Some(Account {
+                status: then.status,
+                name: then.name.clone(),
+                org: then.org.clone(),
+                ..account.clone()
+            }),
+            None => Some(account.clone()),
         })
         .collect()
 }
@@ -364,6 +386,8 @@ struct Period<'a> {
     overdue: Vec<Overdue<'a>>,
     stale: Vec<Life<'a>>,
     by_status: BTreeMap<SiteStatus, usize>,
+    /// The accounts as they stood at the end.
+    accounts: Vec<Account>,
     by_level: BTreeMap<OrgLevel, usize>,
     closed_in_quarter: usize,
 }
@@ -391,10 +415,12 @@ fn period<'a>(
     quarter: Quarter,
     as_of: DateTime<Utc>,
     earlier: &HashMap<i64, Option<SiteThen>>,
+    accounts_earlier: &HashMap<i64, Option<AccountThen>>,
 ) -> Period<'a> {
     let from = quarter.start();
     let policy = facts.policy;
     let sites = sites_at(facts.sites, earlier);
+    let accounts = accounts_at(facts.accounts, accounts_earlier);
     let lives: Vec<Life<'a>> = facts
         .findings
         .iter()
@@ -519,8 +545,7 @@ fn period<'a>(
     let unreachable = judged.values().filter(|j| j.unreachable.is_some()).count();
     // Accounts: the active ones; judged when something of them is
     // measured (a feed, a known post).
-    let active: Vec<&Account> = facts
-        .accounts
+    let active: Vec<&Account> = accounts
         .iter()
         .filter(|a| a.status == AccountStatus::Active)
         .collect();
@@ -607,6 +632,7 @@ fn period<'a>(
         overdue,
         stale,
         by_status,
+        accounts,
         by_level,
         closed_in_quarter,
     }
@@ -699,9 +725,15 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
     let rp = &policy.report;
     let complete = quarter.end() <= as_of;
     let from = quarter.start();
-    let now = period(facts, quarter, as_of, facts.earlier);
+    let now = period(facts, quarter, as_of, facts.earlier, facts.accounts_earlier);
     let previous = quarter.previous();
-    let before = period(facts, previous, previous.end(), facts.earlier_previous);
+    let before = period(
+        facts,
+        previous,
+        previous.end(),
+        facts.earlier_previous,
+        facts.accounts_earlier_previous,
+    );
     let f = &now.figures;
     // The last day the circular speaks of.
     let day = if complete {
@@ -727,7 +759,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         .map(|(status, n)| format!("{}{n}家", site_status(*status)))
         .collect();
     let mut platforms: BTreeMap<&str, usize> = BTreeMap::new();
-    for account in facts
+    for account in now
         .accounts
         .iter()
         .filter(|a| a.status == AccountStatus::Active)
@@ -861,7 +893,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
                     .and_then(|id| org_by_id.get(&id))
                     .map(|o| o.name.as_str());
                 let subject = account_of(finding)
-                    .and_then(|id| facts.accounts.iter().find(|a| a.id == id))
+                    .and_then(|id| now.accounts.iter().find(|a| a.id == id))
                     .map(|a| format!("{}“{}”", platform(a.platform), a.name))
                     .unwrap_or_else(|| finding.subject.clone());
                 match org {
@@ -1116,7 +1148,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         .iter()
         .filter_map(|l| account_of(l.finding))
         .collect();
-    for account in facts
+    for account in now
         .accounts
         .iter()
         .filter(|a| a.status == AccountStatus::Active)
@@ -1323,7 +1355,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
             .enumerate()
             .map(|(i, l)| {
                 let account =
-                    account_of(l.finding).and_then(|id| facts.accounts.iter().find(|a| a.id == id));
+                    account_of(l.finding).and_then(|id| now.accounts.iter().find(|a| a.id == id));
                 let org = account
                     .and_then(|a| org_by_name.get(a.org.as_str()).copied())
                     .or_else(|| l.finding.org_id.and_then(|id| org_by_id.get(&id).copied()));

@@ -609,6 +609,15 @@ impl Store {
         with_reader!(self, c => c.read_tx(|c| reconcile::sites_as_of(c, at)))
     }
 
+    /// The accounts changed after `at`, as they stood then (see
+    /// [`reconcile::accounts_as_of`]).
+    pub fn accounts_as_of(
+        &self,
+        at: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<i64, Option<reconcile::AccountThen>>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| reconcile::accounts_as_of(c, at)))
+    }
+
     /// The newest reconciliation runs, newest first.
     pub fn reconcile_runs(&self, limit: usize) -> Result<Vec<reconcile::RunSummary>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| reconcile::list(c, limit)))

@@ -11,7 +11,7 @@ use super::convert::{from_db, to_db};
 use super::rows::NewReconcileRunRow;
 use super::sql::Sql;
 use crate::reconcile::output::Report;
-use crate::registry::{SiteCode, SiteStatus};
+use crate::registry::{AccountStatus, SiteCode, SiteStatus};
 
 /// What the registry said of a site at a past time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,44 @@ pub struct SiteThen {
     pub code: Option<SiteCode>,
 }
 
+/// What the registry said of an account at a past time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountThen {
+    pub status: AccountStatus,
+    pub name: String,
+    pub org: String,
+}
+
+/// Each entity of a kind changed after `at`, as its last audit snapshot
+/// by `at` has it (`None`: it did not exist yet), read by `then`.
+fn as_of<C: Sql, T>(
+    c: &mut C,
+    entity: &str,
+    at: DateTime<Utc>,
+    then: impl Fn(&serde_json::Value) -> Option<T>,
+) -> Result<HashMap<i64, Option<T>>, StoreError> {
+    let changed = c.changed_after(entity, to_db(at))?;
+    let mut out: HashMap<i64, Option<T>> = changed.iter().map(|id| (*id, None)).collect();
+    // Bounded lists of bound parameters, whatever the backend's limit.
+    for chunk in changed.chunks(5_000) {
+        for (id, after) in c.snapshots(entity, chunk, to_db(at))? {
+            let Some(json) = after else { continue };
+            let value = serde_json::from_str::<serde_json::Value>(&json)
+                .ok()
+                .and_then(|v| then(&v))
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: format!("audit: a snapshot of {entity} {id}"),
+                })?;
+            out.insert(id, Some(value));
+        }
+    }
+    Ok(out)
+}
+
+fn text(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key).and_then(|x| x.as_str()).map(str::to_string)
+}
+
 /// The sites changed (a transition or an edit) after `at`, each as it
 /// stood at `at` from the snapshot its last audit row by then keeps
 /// (`None`: not requested yet). Sites not in the map are as they are now.
@@ -29,30 +67,29 @@ pub fn sites_as_of<C: Sql>(
     c: &mut C,
     at: DateTime<Utc>,
 ) -> Result<HashMap<i64, Option<SiteThen>>, StoreError> {
-    let changed = c.sites_changed_after(to_db(at))?;
-    let mut out: HashMap<i64, Option<SiteThen>> = changed.iter().map(|id| (*id, None)).collect();
-    // Bounded lists of bound parameters, whatever the backend's limit.
-    for chunk in changed.chunks(5_000) {
-        for (id, after) in c.site_snapshots(chunk, to_db(at))? {
-            let Some(json) = after else { continue };
-            let then = serde_json::from_str::<serde_json::Value>(&json)
-                .ok()
-                .and_then(|v| {
-                    let text = |key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_string);
-                    Some(SiteThen {
-                        status: text("status")?.parse().ok()?,
-                        name: text("name")?,
-                        org: text("org")?,
-                        code: text("code").and_then(|c| c.parse().ok()),
-                    })
-                })
-                .ok_or_else(|| StoreError::Corrupt {
-                    what: format!("audit: a snapshot of site {id}"),
-                })?;
-            out.insert(id, Some(then));
-        }
-    }
-    Ok(out)
+    as_of(c, "site", at, |v| {
+        Some(SiteThen {
+            status: text(v, "status")?.parse().ok()?,
+            name: text(v, "name")?,
+            org: text(v, "org")?,
+            code: text(v, "code").and_then(|c| c.parse().ok()),
+        })
+    })
+}
+
+/// The accounts changed after `at`, each as it stood then (`None`: not
+/// registered yet). Accounts not in the map are as they are now.
+pub fn accounts_as_of<C: Sql>(
+    c: &mut C,
+    at: DateTime<Utc>,
+) -> Result<HashMap<i64, Option<AccountThen>>, StoreError> {
+    as_of(c, "account", at, |v| {
+        Some(AccountThen {
+            status: text(v, "status")?.parse().ok()?,
+            name: text(v, "name")?,
+            org: text(v, "org")?,
+        })
+    })
 }
 
 /// A stored run, without its report.

@@ -139,12 +139,14 @@ pub trait Sql: Sized {
         until: NaiveDateTime,
     ) -> QueryResult<Vec<ObservationRow>>;
     fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>>;
-    /// The sites with an audit row of a change effective after `after`.
-    fn sites_changed_after(&mut self, after: NaiveDateTime) -> QueryResult<Vec<i64>>;
-    /// The snapshots audit rows kept of sites `ids` after changes effective
-    /// by `until`, oldest first.
-    fn site_snapshots(
+    /// The entities of a kind (`site`, `account`) with an audit row of a
+    /// change effective after `after`.
+    fn changed_after(&mut self, entity: &str, after: NaiveDateTime) -> QueryResult<Vec<i64>>;
+    /// The snapshots audit rows kept of entities `ids` of a kind after
+    /// changes effective by `until`, oldest first.
+    fn snapshots(
         &mut self,
+        entity: &str,
         ids: &[i64],
         until: NaiveDateTime,
     ) -> QueryResult<Vec<(i64, Option<String>)>>;
@@ -1492,22 +1494,27 @@ macro_rules! impl_sql {
                 Ok(rows)
             }
 
-            fn sites_changed_after(&mut self, after: NaiveDateTime) -> QueryResult<Vec<i64>> {
+            fn changed_after(
+                &mut self,
+                entity: &str,
+                after: NaiveDateTime,
+            ) -> QueryResult<Vec<i64>> {
                 audit::table
-                    .filter(audit::entity.eq("site"))
+                    .filter(audit::entity.eq(entity.to_string()))
                     .filter(audit::effective_at.gt(after))
                     .select(audit::entity_id)
                     .distinct()
                     .load(self)
             }
 
-            fn site_snapshots(
+            fn snapshots(
                 &mut self,
+                entity: &str,
                 ids: &[i64],
                 until: NaiveDateTime,
             ) -> QueryResult<Vec<(i64, Option<String>)>> {
                 audit::table
-                    .filter(audit::entity.eq("site"))
+                    .filter(audit::entity.eq(entity.to_string()))
                     .filter(audit::entity_id.eq_any(ids))
                     .filter(audit::effective_at.le(until))
                     .order((audit::effective_at, audit::id))

@@ -301,11 +301,17 @@ fn golden_circular() -> Circular {
     let earlier_previous = store.sites_as_of(quarter.previous().end()).expect("as of");
     let orgs = store.orgs().expect("orgs");
     let accounts = store.accounts().expect("accounts");
+    let accounts_earlier = store.accounts_as_of(as_of).expect("as of");
+    let accounts_earlier_previous = store
+        .accounts_as_of(quarter.previous().end())
+        .expect("as of");
     let facts = Facts {
         policy: &policy,
         sites: &sites,
         earlier: &earlier,
         earlier_previous: &earlier_previous,
+        accounts_earlier: &accounts_earlier,
+        accounts_earlier_previous: &accounts_earlier_previous,
         orgs: &orgs,
         accounts: &accounts,
         findings: &findings,
@@ -783,8 +789,18 @@ fn a_past_quarter_reproduced_after_a_later_correction() {
                 &Change::at("tester", inside),
             )
             .expect("corrected");
-        // Retired after the quarter's end: still operated then.
+        // Retired after the quarter's end: still operated then; an
+        // account closed since was still active then.
         let qingyang = sites_of(&first, "庆阳市");
+        store
+            .transition_account(
+                "weibo:lanzhoufabu",
+                &siteward::registry::lifecycle::AccountAction::Close {
+                    reason: "并入兰州发布微信".into(),
+                },
+                &Change::now("tester"),
+            )
+            .expect("closed");
         store
             .transition_site(
                 "www.qingyang.gov.cn",
@@ -811,6 +827,19 @@ fn a_past_quarter_reproduced_after_a_later_correction() {
             "the corrected history"
         );
         assert_eq!(sites_of(&second, "庆阳市"), qingyang, "as it stood then");
+        assert_eq!(
+            second.figures.accounts, first.figures.accounts,
+            "the account closed since was active then"
+        );
+        let accounts_now = store
+            .accounts()
+            .expect("accounts")
+            .iter()
+            .filter(|a| a.status == siteward::registry::AccountStatus::Active)
+            .count();
+        // 兰州发布 was closed after the quarter (and 兰州旅游, 60 days ago,
+        // may have been too, depending on today's date).
+        assert!(first.figures.accounts > accounts_now);
         assert!(
             second
                 .notes
