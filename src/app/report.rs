@@ -60,6 +60,8 @@ pub async fn report(app: &App, request: Request) -> Result<Circular> {
         let earlier_previous = store.sites_as_of(previous.end())?;
         let accounts_earlier = store.accounts_as_of(as_of)?;
         let accounts_earlier_previous = store.accounts_as_of(previous.end())?;
+        let orgs_earlier = store.orgs_as_of(as_of)?;
+        let orgs_earlier_previous = store.orgs_as_of(previous.end())?;
         let events = store.finding_events_until(as_of)?;
         let runs = store.runs_between(Job::Probe, previous.start(), as_of)?;
         let pages = store.page_history(previous.start(), as_of, &compute::page_hosts(&sites))?;
@@ -90,6 +92,8 @@ pub async fn report(app: &App, request: Request) -> Result<Circular> {
             earlier_previous: &earlier_previous,
             accounts_earlier: &accounts_earlier,
             accounts_earlier_previous: &accounts_earlier_previous,
+            orgs_earlier: &orgs_earlier,
+            orgs_earlier_previous: &orgs_earlier_previous,
             orgs: &orgs,
             accounts: &accounts,
             findings: &findings,

@@ -20,7 +20,7 @@ use crate::reconcile::output::Report;
 use crate::registry::{
     Account, AccountStatus, DivisionCode, DomainState, OrgLevel, Organization, Site, SiteStatus,
 };
-use crate::store::reconcile::{AccountThen, SiteThen};
+use crate::store::reconcile::{AccountThen, OrgThen, SiteThen};
 use crate::store::{FindingEvent, PageSpan, Run, StoredFinding};
 use crate::transfer::{HeaderLang, level_label};
 
@@ -40,6 +40,10 @@ pub struct Facts<'a> {
     pub accounts_earlier: &'a HashMap<i64, Option<AccountThen>>,
     /// The same, at the previous quarter's end.
     pub accounts_earlier_previous: &'a HashMap<i64, Option<AccountThen>>,
+    /// Organizations changed after the quarter's end, as they stood then.
+    pub orgs_earlier: &'a HashMap<i64, Option<OrgThen>>,
+    /// The same, at the previous quarter's end.
+    pub orgs_earlier_previous: &'a HashMap<i64, Option<OrgThen>>,
     pub orgs: &'a [Organization],
     pub accounts: &'a [Account],
     pub findings: &'a [StoredFinding],
@@ -211,6 +215,40 @@ fn accounts_at(accounts: &[Account], earlier: &HashMap<i64, Option<AccountThen>>
             None => Some(account.clone()),
         })
         .collect()
+}
+
+/// The organizations as they stood at a quarter's end (name, division
+/// and level: what sites are grouped by).
+fn orgs_at(orgs: &[Organization], earlier: &HashMap<i64, Option<OrgThen>>) -> Vec<Organization> {
+    orgs.iter()
+        .filter_map(|org| match earlier.get(&org.id) {
+            Some(None) => None,
+            Some(Some(then)) => Some(Organization {
+                name: then.name.clone(),
+                division: then.division.clone(),
+                level: then.level,
+                ..org.clone()
+            }),
+            None => Some(org.clone()),
+        })
+        .collect()
+}
+
+/// Organizations by the names sites and accounts give them: the name an
+/// organization had then (a snapshot's), or the one it has now (an
+/// entity unchanged since reads its organizer's name as it is now), each
+/// to the organization as it stood then.
+fn org_names<'o>(
+    current: &'o [Organization],
+    then: &'o [Organization],
+) -> HashMap<&'o str, &'o Organization> {
+    let by_id: HashMap<i64, &Organization> = then.iter().map(|o| (o.id, o)).collect();
+    let mut out: HashMap<&str, &Organization> = current
+        .iter()
+        .filter_map(|o| by_id.get(&o.id).map(|t| (o.name.as_str(), *t)))
+        .collect();
+    out.extend(then.iter().map(|o| (o.name.as_str(), o)));
+    out
 }
 
 /// Whether a site in this status is operated (should be running).
@@ -386,8 +424,9 @@ struct Period<'a> {
     overdue: Vec<Overdue<'a>>,
     stale: Vec<Life<'a>>,
     by_status: BTreeMap<SiteStatus, usize>,
-    /// The accounts as they stood at the end.
+    /// The accounts and organizations as they stood at the end.
     accounts: Vec<Account>,
+    orgs: Vec<Organization>,
     by_level: BTreeMap<OrgLevel, usize>,
     closed_in_quarter: usize,
 }
@@ -416,11 +455,13 @@ fn period<'a>(
     as_of: DateTime<Utc>,
     earlier: &HashMap<i64, Option<SiteThen>>,
     accounts_earlier: &HashMap<i64, Option<AccountThen>>,
+    orgs_earlier: &HashMap<i64, Option<OrgThen>>,
 ) -> Period<'a> {
     let from = quarter.start();
     let policy = facts.policy;
     let sites = sites_at(facts.sites, earlier);
     let accounts = accounts_at(facts.accounts, accounts_earlier);
+    let orgs = orgs_at(facts.orgs, orgs_earlier);
     let lives: Vec<Life<'a>> = facts
         .findings
         .iter()
@@ -476,8 +517,7 @@ fn period<'a>(
     let mut by_status = BTreeMap::new();
     let mut by_level = BTreeMap::new();
     let mut closed_in_quarter = 0;
-    let org_by_name: HashMap<&str, &Organization> =
-        facts.orgs.iter().map(|o| (o.name.as_str(), o)).collect();
+    let org_by_name = org_names(facts.orgs, &orgs);
     for s in &sites {
         let when = match s.status {
             SiteStatus::Offline => s.site.times.offline_at,
@@ -633,6 +673,7 @@ fn period<'a>(
         stale,
         by_status,
         accounts,
+        orgs,
         by_level,
         closed_in_quarter,
     }
@@ -725,7 +766,14 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
     let rp = &policy.report;
     let complete = quarter.end() <= as_of;
     let from = quarter.start();
-    let now = period(facts, quarter, as_of, facts.earlier, facts.accounts_earlier);
+    let now = period(
+        facts,
+        quarter,
+        as_of,
+        facts.earlier,
+        facts.accounts_earlier,
+        facts.orgs_earlier,
+    );
     let previous = quarter.previous();
     let before = period(
         facts,
@@ -733,6 +781,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         previous.end(),
         facts.earlier_previous,
         facts.accounts_earlier_previous,
+        facts.orgs_earlier_previous,
     );
     let f = &now.figures;
     // The last day the circular speaks of.
@@ -741,9 +790,8 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
     } else {
         as_of
     };
-    let org_by_name: HashMap<&str, &Organization> =
-        facts.orgs.iter().map(|o| (o.name.as_str(), o)).collect();
-    let org_by_id: HashMap<i64, &Organization> = facts.orgs.iter().map(|o| (o.id, o)).collect();
+    let org_by_name = org_names(facts.orgs, &now.orgs);
+    let org_by_id: HashMap<i64, &Organization> = now.orgs.iter().map(|o| (o.id, o)).collect();
     let site_by_id: HashMap<i64, &SiteAt<'_>> = now.sites.iter().map(|s| (s.site.id, s)).collect();
 
     // 一、总体情况

@@ -609,6 +609,15 @@ impl Store {
         with_reader!(self, c => c.read_tx(|c| reconcile::sites_as_of(c, at)))
     }
 
+    /// The organizations changed after `at`, as they stood then (see
+    /// [`reconcile::orgs_as_of`]).
+    pub fn orgs_as_of(
+        &self,
+        at: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<i64, Option<reconcile::OrgThen>>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| reconcile::orgs_as_of(c, at)))
+    }
+
     /// The accounts changed after `at`, as they stood then (see
     /// [`reconcile::accounts_as_of`]).
     pub fn accounts_as_of(

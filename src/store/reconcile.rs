@@ -11,7 +11,7 @@ use super::convert::{from_db, to_db};
 use super::rows::NewReconcileRunRow;
 use super::sql::Sql;
 use crate::reconcile::output::Report;
-use crate::registry::{AccountStatus, SiteCode, SiteStatus};
+use crate::registry::{AccountStatus, DivisionCode, OrgLevel, SiteCode, SiteStatus};
 
 /// What the registry said of a site at a past time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,14 @@ pub struct AccountThen {
     pub status: AccountStatus,
     pub name: String,
     pub org: String,
+}
+
+/// What the registry said of an organization at a past time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgThen {
+    pub name: String,
+    pub division: DivisionCode,
+    pub level: OrgLevel,
 }
 
 /// Each entity of a kind changed after `at`, as its last audit snapshot
@@ -88,6 +96,21 @@ pub fn accounts_as_of<C: Sql>(
             status: text(v, "status")?.parse().ok()?,
             name: text(v, "name")?,
             org: text(v, "org")?,
+        })
+    })
+}
+
+/// The organizations changed after `at`, each as it stood then (`None`:
+/// not registered yet). Organizations not in the map are as they are now.
+pub fn orgs_as_of<C: Sql>(
+    c: &mut C,
+    at: DateTime<Utc>,
+) -> Result<HashMap<i64, Option<OrgThen>>, StoreError> {
+    as_of(c, "org", at, |v| {
+        Some(OrgThen {
+            name: text(v, "name")?,
+            division: text(v, "division")?.parse().ok()?,
+            level: text(v, "level")?.parse().ok()?,
         })
     })
 }

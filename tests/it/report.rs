@@ -305,6 +305,8 @@ fn golden_circular() -> Circular {
     let accounts_earlier_previous = store
         .accounts_as_of(quarter.previous().end())
         .expect("as of");
+    let orgs_earlier = store.orgs_as_of(as_of).expect("as of");
+    let orgs_earlier_previous = store.orgs_as_of(quarter.previous().end()).expect("as of");
     let facts = Facts {
         policy: &policy,
         sites: &sites,
@@ -312,6 +314,8 @@ fn golden_circular() -> Circular {
         earlier_previous: &earlier_previous,
         accounts_earlier: &accounts_earlier,
         accounts_earlier_previous: &accounts_earlier_previous,
+        orgs_earlier: &orgs_earlier,
+        orgs_earlier_previous: &orgs_earlier_previous,
         orgs: &orgs,
         accounts: &accounts,
         findings: &findings,
@@ -849,6 +853,39 @@ fn a_past_quarter_reproduced_after_a_later_correction() {
             second.notes
         );
         assert!(matches!(second.tables[0].rows[0][4], Cell::Percent(_)));
+        // An organization moved to another city after the quarter: its
+        // site stays where it was then.
+        let (records, _) = siteward::transfer::parse(
+            siteward::transfer::Entity::Orgs,
+            "name,division,level\n榆中县人民政府办公室,620502,county\n".as_bytes(),
+        )
+        .expect("parsed");
+        store
+            .import(&records, &policy, &Change::now("tester"))
+            .expect("imported");
+        let third = runtime
+            .block_on(siteward::app::report::report(&app, request(Utc::now())))
+            .expect("reported a third time");
+        assert_eq!(
+            (sites_of(&third, "兰州市"), sites_of(&third, "天水市")),
+            (sites_of(&second, "兰州市"), sites_of(&second, "天水市")),
+            "grouped as the organization stood then"
+        );
+        let current = Quarter::containing(Utc::now());
+        let now_report = runtime
+            .block_on(siteward::app::report::report(
+                &app,
+                siteward::app::report::Request {
+                    quarter: current,
+                    ..request(Utc::now())
+                },
+            ))
+            .expect("this quarter");
+        assert_eq!(
+            sites_of(&now_report, "天水市"),
+            sites_of(&third, "天水市") + 1,
+            "and where it is now in this quarter's"
+        );
     }
 }
 
