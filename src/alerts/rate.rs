@@ -43,6 +43,17 @@ pub fn limits(
     limits
 }
 
+/// Each window is kept a tenth longer than the robot's: the robot counts
+/// arrivals, which trail our sends by the network's delay, and a send that
+/// left first may arrive late.
+pub const MARGIN_DIVISOR: u32 = 10;
+
+/// The span over which a limit's sends are counted: its window and the
+/// margin ([`MARGIN_DIVISOR`]).
+pub fn counted_window(window: Duration) -> Duration {
+    window + window / MARGIN_DIVISOR
+}
+
 /// How long until `n` more sends fit every limit, given the times of the
 /// sends so far (oldest first); `None` when they fit now. (The sender
 /// asks for one part at a time; more than a limit's count go only when
@@ -55,7 +66,7 @@ pub fn wait(
 ) -> Option<Duration> {
     let mut longest: Option<Duration> = None;
     for limit in limits {
-        let window = chrono::Duration::from_std(limit.window).unwrap_or_default();
+        let window = chrono::Duration::from_std(counted_window(limit.window)).unwrap_or_default();
         let inside: Vec<&DateTime<Utc>> = sent.iter().filter(|t| **t > now - window).collect();
         let count = limit.count as usize;
         let free = count.saturating_sub(inside.len());
@@ -90,13 +101,16 @@ mod tests {
         };
         let sent = [at(0), at(10_000), at(20_000)];
         assert_eq!(wait(&sent[..2], 1, &[minute], at(30_000)), None);
+        // The window kept a tenth longer: 66 s.
         let w = wait(&sent, 1, &[minute], at(30_000)).expect("full");
-        assert_eq!(w.as_millis(), 30_005);
+        assert_eq!(w.as_millis(), 36_005);
         // Two more need the two oldest gone.
         let w = wait(&sent, 2, &[minute], at(30_000)).expect("full");
-        assert_eq!(w.as_millis(), 40_005);
-        // Older sends do not count.
-        assert_eq!(wait(&sent, 1, &[minute], at(60_001)), None);
+        assert_eq!(w.as_millis(), 46_005);
+        // A send just past the robot's own minute still counts…
+        assert!(wait(&sent, 1, &[minute], at(60_001)).is_some());
+        // …and older sends do not.
+        assert_eq!(wait(&sent, 1, &[minute], at(66_001)), None);
     }
 
     #[test]
@@ -114,8 +128,8 @@ mod tests {
         ];
         let sent: Vec<_> = (0..5).map(|i| at(i * 100)).collect();
         let w = wait(&sent, 1, &limits, at(500)).expect("5 in a second");
-        assert_eq!(w.as_millis(), 505);
-        assert_eq!(wait(&sent, 1, &limits, at(1_001)), None);
+        assert_eq!(w.as_millis(), 605);
+        assert_eq!(wait(&sent, 1, &limits, at(1_101)), None);
         // A message longer than a limit goes once the window is empty.
         assert_eq!(wait(&[], 7, &limits, at(0)), None);
     }

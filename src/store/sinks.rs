@@ -77,7 +77,11 @@ pub fn admit<C: Sql>(
     if limits.is_empty() {
         return Ok(None);
     }
-    let longest = limits.iter().map(|l| l.window).max().unwrap_or_default();
+    let longest = limits
+        .iter()
+        .map(|l| crate::alerts::rate::counted_window(l.window))
+        .max()
+        .unwrap_or_default();
     let since = now - chrono::Duration::from_std(longest).unwrap_or_default();
     c.delete_sink_sends_before(sink, to_db(since))?;
     let sent: Vec<DateTime<Utc>> = c
