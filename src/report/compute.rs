@@ -1122,6 +1122,13 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
     )));
 
     // 附件1: per city and department.
+    // Each site's findings, looked up once per site below.
+    let mut lives_by_site: HashMap<i64, Vec<&Life<'_>>> = HashMap::new();
+    for life in &now.lives {
+        if let Some(site) = life.finding.site_id {
+            lives_by_site.entry(site).or_default().push(life);
+        }
+    }
     let mut tallies: BTreeMap<(u8, String), (String, Tally)> = BTreeMap::new();
     let mut group_of_site: HashMap<i64, String> = HashMap::new();
     for s in now.sites.iter().filter(|s| operated(s.status)) {
@@ -1143,11 +1150,7 @@ pub fn compute(facts: &Facts<'_>, request: Request) -> Circular {
         if !j.reasons.is_empty() {
             t.failed += 1;
         }
-        let lives: Vec<&Life<'_>> = now
-            .lives
-            .iter()
-            .filter(|l| l.finding.site_id == Some(s.site.id))
-            .collect();
+        let lives = lives_by_site.get(&s.site.id).map_or(&[][..], Vec::as_slice);
         let open_at_end = |kinds: &[FindingKind]| {
             lives
                 .iter()

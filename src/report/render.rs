@@ -1188,32 +1188,4 @@ mod tests {
         bad.tables[0].id = "../附件1".to_string();
         assert!(write(&bad, &dir.path().join("bad")).is_err());
     }
-
-    /// Writes the sample to /tmp/circular-sample (or $CIRCULAR_SAMPLE_DIR)
-    /// to look at in a browser or print to PDF.
-    #[test]
-    #[ignore = "writes a sample circular for a look"]
-    fn write_a_sample() {
-        let dir = std::env::var_os("CIRCULAR_SAMPLE_DIR")
-            .map_or_else(|| PathBuf::from("/tmp/circular-sample"), PathBuf::from);
-        let mut c = sample();
-        // Enough rows to break the table across pages.
-        let row = c.tables[0].rows[0].clone();
-        for i in 3..=60 {
-            let mut r = row.clone();
-            r[0] = Cell::Int(i);
-            r[1] = text(&format!("某市第{i}县人民政府办公室"));
-            r[5] = Cell::Percent(Some(f64::from(i as i32 % 10) / 10.0));
-            c.tables[0].rows.push(r);
-        }
-        c.chart.extend((1..=40).map(|i| Bar {
-            label: format!("省人力资源和社会保障厅第{i}处"),
-            share: Some(f64::from(i) / 41.0),
-        }));
-        c.chart.push(Bar {
-            label: "中国（甘肃）自由贸易试验区兰州片区管理委员会办公室".to_string(),
-            share: Some(0.5),
-        });
-        write(&c, &dir).expect("the sample written");
-    }
 }
