@@ -844,6 +844,32 @@ fn two_daemons_share_a_cycle_and_probe_no_host_twice() {
     }
 }
 
+/// Waits until every thread of a daemon sent SIGSTOP is stopped.
+fn stopped(daemon: &Daemon) {
+    let limit = Instant::now() + Duration::from_secs(5);
+    let dir = format!("/proc/{}/task", daemon.pid());
+    loop {
+        let all = std::fs::read_dir(&dir).expect("tasks").all(|task| {
+            let stat = task
+                .ok()
+                .and_then(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+                .unwrap_or_default();
+            // The state follows the command name's closing parenthesis.
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('T') || rest.starts_with('t'))
+        });
+        if all {
+            return;
+        }
+        assert!(
+            Instant::now() < limit,
+            "daemon {} did not stop",
+            daemon.pid()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// `kill -9` of a daemon holding a batch of another's run: once its
 /// lease expires the batch is taken over, and the run completes.
 #[test]
@@ -862,20 +888,32 @@ fn a_dead_daemons_batch_is_taken_over_after_its_lease() {
         Daemon::start(watch, &SHARED_EVERY, &env),
     ];
     // A run in progress, and the daemon that does not own it holding a
-    // batch of it.
+    // batch of it. The helper is frozen before it is judged to hold the
+    // batch: a batch seen undone can otherwise finish before the kill.
+    let holds_undone = |run: &Run, name: &str| {
+        store.work(run.id).ok().is_some_and(|work| {
+            work.iter()
+                .any(|w| !w.done && w.owner.as_deref() == Some(name))
+        })
+    };
     let (run, helper) = wait_for(Duration::from_secs(90), &daemons[0], || {
         let run = probe_runs(store)
             .into_iter()
             .find(|r| r.status == RunStatus::Running)?;
-        let work = store.work(run.id).ok()?;
         let helper = daemons.iter().position(|d| {
             let me = instance_of(d);
-            run.instance.as_deref() != Some(me.as_str())
-                && work
-                    .iter()
-                    .any(|w| !w.done && w.owner.as_deref() == Some(me.as_str()))
+            run.instance.as_deref() != Some(me.as_str()) && holds_undone(&run, &me)
         })?;
-        Some((run, helper))
+        daemons[helper].signal("STOP");
+        stopped(&daemons[helper]);
+        // A commit already on its way to the database lands meanwhile.
+        std::thread::sleep(Duration::from_millis(300));
+        if holds_undone(&run, &instance_of(&daemons[helper])) {
+            Some((run, helper))
+        } else {
+            daemons[helper].signal("CONT");
+            None
+        }
     });
     let mut dead = daemons.remove(helper);
     let dead_name = instance_of(&dead);
