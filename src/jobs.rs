@@ -35,10 +35,13 @@ pub enum Job {
     /// The quarterly circular of the quarter the day before belongs to,
     /// with that quarter's newest reconciliation run.
     Report,
+    /// The audit trail verified against the registry (`audit verify`),
+    /// raising or resolving `registry_tampered`.
+    Audit,
 }
 
 impl Job {
-    pub const ALL: [Job; 7] = [
+    pub const ALL: [Job; 8] = [
         Job::Probe,
         Job::Feeds,
         Job::Discover,
@@ -46,6 +49,7 @@ impl Job {
         Job::Confirm,
         Job::Reconcile,
         Job::Report,
+        Job::Audit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +61,7 @@ impl Job {
             Job::Confirm => "confirm",
             Job::Reconcile => "reconcile",
             Job::Report => "report",
+            Job::Audit => "audit",
         }
     }
 }

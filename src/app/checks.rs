@@ -887,8 +887,12 @@ fn rescope(
         let host = match finding.scope.parse::<findings::Scope>() {
             Ok(findings::Scope::Zone(zone)) => zones.get(&zone).cloned(),
             Ok(findings::Scope::Host(host)) => Some(host),
-            // Accounts are polled again by [`refeed`].
-            Ok(findings::Scope::Account(_) | findings::Scope::Registry) | Err(_) => None,
+            // Accounts are polled again by [`refeed`]; the audit trail is
+            // verified by its own job.
+            Ok(
+                findings::Scope::Account(_) | findings::Scope::Registry | findings::Scope::Audit,
+            )
+            | Err(_) => None,
         };
         if let Some(host) = host {
             let target = targets

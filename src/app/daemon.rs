@@ -423,6 +423,7 @@ async fn run_job(app: Arc<App>, run: Run, cancel: CancellationToken) {
         Job::Discover => super::discovery::discover_job(&app, run).await,
         Job::Reconcile => super::reconcile::reconcile_job(&app, run).await,
         Job::Report => super::report::report_job(&app, run).await,
+        Job::Audit => super::integrity::audit_job(&app, run).await,
     };
     match ended {
         Ok(run) => {

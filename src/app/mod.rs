@@ -21,6 +21,7 @@ pub mod checks;
 pub mod daemon;
 pub mod discovery;
 pub mod findings;
+pub mod integrity;
 pub mod lock;
 pub mod outage;
 pub mod reconcile;

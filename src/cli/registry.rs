@@ -239,7 +239,10 @@ pub enum AccountCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
     /// Only rows about this site (id, code or host name) and its domains.
     #[arg(long)]
     pub site: Option<String>,
@@ -252,6 +255,20 @@ pub struct AuditArgs {
     /// Only the latest N rows.
     #[arg(long, value_name = "N")]
     pub last: Option<i64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash-chained audit trail and compare every site,
+    /// organization, account and exception with its last audited state.
+    /// Exits 3 when anything disagrees: a row changed, removed or inserted
+    /// around siteward, or a record changed in the database directly.
+    ///
+    /// It proves that nothing changed around siteward since the head
+    /// printed at the end was last seen; whoever can write the database
+    /// could also recompute the whole chain, so keep the head somewhere
+    /// else (the daily `audit` job logs it).
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

@@ -94,6 +94,10 @@ fn warn(warnings: &[Warning]) {
 /// Exit status of `check` when something critical is open.
 pub const CRITICAL_OPEN: u8 = 3;
 
+/// Exit status of `audit verify` when the registry and its audit trail
+/// disagree.
+pub const TAMPERED: u8 = 3;
+
 /// Exit status of `check` when nothing could be measured this round, and
 /// of `probe` when every measurement failed: a cron wrapper must not read
 /// a blind round as a healthy one. Takes precedence over
@@ -124,7 +128,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Org(command) => registry::org(&open(config)?, command, &mut out)?,
         Command::Site(command) => registry::site(&open(config)?, command, &mut out)?,
         Command::Account(command) => registry::account(&open(config)?, command, &mut out)?,
-        Command::Audit(args) => registry::audit(&open(config)?, args, &mut out)?,
+        Command::Audit(args) => status = registry::audit(&open(config)?, args, &mut out)?,
         Command::Status => daemon::status(&open(config)?, &mut out)?,
         Command::Exception(command) => registry::exception(&open(config)?, command, &mut out)?,
         Command::Import(args) => transfer::import(&open(config)?, &args, &mut out)?,

@@ -9,7 +9,8 @@ use anyhow::Result;
 use super::{Context, print_list, warn};
 use crate::app::registry::{self as use_case, AuditQuery};
 use crate::cli::{
-    AccountCommand, AuditArgs, CodeArgs, ExceptionArgs, ExceptionCommand, OrgCommand, SiteCommand,
+    AccountCommand, AuditArgs, AuditCommand, CodeArgs, ExceptionArgs, ExceptionCommand, OrgCommand,
+    SiteCommand,
 };
 use crate::config::Config;
 use crate::output::{self, json_line};
@@ -308,7 +309,10 @@ pub(super) fn account(
     )
 }
 
-pub(super) fn audit(context: &Context, args: AuditArgs, out: &mut impl Write) -> Result<()> {
+pub(super) fn audit(context: &Context, args: AuditArgs, out: &mut impl Write) -> Result<u8> {
+    if let Some(AuditCommand::Verify) = args.command {
+        return verify(context, out);
+    }
     let entries = use_case::audit(
         context.store(),
         &AuditQuery {
@@ -328,7 +332,38 @@ pub(super) fn audit(context: &Context, args: AuditArgs, out: &mut impl Write) ->
     if !context.json {
         writeln!(out, "(times in China Standard Time, UTC+8)")?;
     }
-    Ok(())
+    Ok(0)
+}
+
+/// `audit verify`: every break on its own line, then the head to keep.
+fn verify(context: &Context, out: &mut impl Write) -> Result<u8> {
+    let verification = crate::app::integrity::verify(context.store())?;
+    if context.json {
+        json_line(out, &verification)?;
+    } else {
+        for b in &verification.breaks {
+            writeln!(out, "BREAK {b}")?;
+        }
+        writeln!(
+            out,
+            "{} audit rows walked, {} records compared with their last audited state: {}",
+            verification.rows,
+            verification.entities,
+            match verification.breaks.len() {
+                0 => "no break".to_string(),
+                1 => "1 break".to_string(),
+                n => format!("{n} breaks"),
+            }
+        )?;
+        if let Some(head) = &verification.head {
+            writeln!(out, "head: row {} {}", head.row, head.hash)?;
+        }
+    }
+    Ok(if verification.breaks.is_empty() {
+        0
+    } else {
+        super::TAMPERED
+    })
 }
 
 pub(super) fn exception(

@@ -39,6 +39,7 @@ named_enum!(
         RegistryConflict = "registry_conflict",
         AccountStale = "account_stale",
         AccountClosedButActive = "account_closed_but_active",
+        RegistryTampered = "registry_tampered",
     }
 );
 
@@ -117,7 +118,8 @@ impl FindingKind {
             | SuspectedTampering
             | CertExpired
             | CertNotYetValid
-            | CertHostnameMismatch => Severity::Critical,
+            | CertHostnameMismatch
+            | RegistryTampered => Severity::Critical,
             CertSm2 | ProhibitedTermMentioned | WildcardRecord => Severity::Info,
             _ => Severity::Warning,
         }

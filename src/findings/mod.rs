@@ -12,6 +12,7 @@
 //! site wait for `confirmations` independent observations.
 
 mod confirm;
+pub mod integrity;
 mod kind;
 mod rules;
 pub mod text;
@@ -92,6 +93,8 @@ pub enum Scope {
     Account(i64),
     /// The registry itself (`registry`).
     Registry,
+    /// The audit trail's verification (`audit`).
+    Audit,
 }
 
 impl std::fmt::Display for Scope {
@@ -101,6 +104,7 @@ impl std::fmt::Display for Scope {
             Scope::Zone(zone) => write!(f, "ns:{zone}"),
             Scope::Account(id) => write!(f, "account:{id}"),
             Scope::Registry => f.write_str("registry"),
+            Scope::Audit => f.write_str("audit"),
         }
     }
 }
@@ -111,6 +115,9 @@ impl std::str::FromStr for Scope {
     fn from_str(s: &str) -> Result<Scope, String> {
         if s == "registry" {
             return Ok(Scope::Registry);
+        }
+        if s == "audit" {
+            return Ok(Scope::Audit);
         }
         if let Some(zone) = s.strip_prefix("ns:") {
             return Ok(Scope::Zone(zone.to_string()));

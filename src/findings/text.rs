@@ -48,6 +48,9 @@ pub fn action(kind: FindingKind) -> &'static str {
         RegistryConflict => "核实登记信息，按“一个单位一个网站”的要求整合或关停",
         AccountStale => "督促主办单位及时更新；确已停止运营的，按程序办理关停注销",
         AccountClosedButActive => "核实账号是否被他人继续使用，督促平台或主办单位完成注销",
+        RegistryTampered => {
+            "核查数据库的访问和操作记录，查明登记库被绕过系统修改的原因，经审批后通过系统恢复或重新登记正确信息，并收紧数据库权限"
+        }
     }
 }
 
@@ -114,6 +117,7 @@ pub fn kind_name(kind: FindingKind) -> &'static str {
         RegistryConflict => "登记冲突",
         AccountStale => "政务新媒体长期未更新",
         AccountClosedButActive => "已关停账号仍在更新",
+        RegistryTampered => "登记库被篡改",
     }
 }
 

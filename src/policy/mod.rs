@@ -164,6 +164,7 @@ pub const JOBS: &[&str] = &[
     "retain",
     "reconcile",
     "report",
+    "audit",
 ];
 
 #[derive(Debug, Deserialize)]

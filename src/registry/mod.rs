@@ -6,6 +6,7 @@
 mod code;
 mod filing;
 mod hostname;
+pub mod integrity;
 pub mod lifecycle;
 mod model;
 

@@ -1,15 +1,35 @@
 //! The audit trail: one row per registry change, written by the same
-//! transaction as the change. Append-only (the database refuses updates
-//! and deletes).
+//! transaction as the change. Append-only (the database refuses updates,
+//! deletes and TRUNCATE) and tamper-evident: each row carries the SHA-256
+//! of its content and of the row before it, one chain over the whole
+//! table in insertion order, and each row about a tracked entity (a site
+//! with its host names, an organization with its contacts, an account, an
+//! exception) carries that entity's whole state after the change, as
+//! its rows read. [`verify`] walks the chain and compares every tracked
+//! entity with its last audited state.
+//!
+//! What this proves: that nobody changed, removed or re-ordered audit
+//! rows, or changed a tracked entity, without siteward, since the head
+//! last verified. What it does not: the chain has no secret, so whoever
+//! can write the database can also recompute every hash after a change;
+//! an office that writes the head hash down (the daily `audit` run logs
+//! it) can tell such a rewrite from the real history.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDateTime, SubsecRound};
+
 use super::convert::{from_db, to_db};
-use super::rows::NewAuditRow;
+use super::rows::{AuditRow, NewAuditRow};
 use super::sql::{AuditQuery, Sql};
 use super::{Change, StoreError};
 use crate::registry::Warning;
+use crate::registry::integrity::{
+    Break, BreakKind, Difference, Entity, EntityKind, Head, Verification,
+};
 
 /// One audit row, as shown by `siteward audit`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,9 +81,24 @@ pub fn snapshot(value: &impl Serialize) -> Option<serde_json::Value> {
 }
 
 pub fn write<C: Sql>(c: &mut C, change: &Change, record: Record<'_>) -> Result<(), StoreError> {
-    let row = NewAuditRow {
-        recorded_at: to_db(change.recorded_at),
-        effective_at: to_db(change.effective_at),
+    // The change is written first; the state is read back as the rows now
+    // hold it, which is what `verify` will read.
+    let state = match Entity::of(record.entity, record.entity_id) {
+        Some(entity) => state(c, entity)?,
+        None => None,
+    };
+    c.serialise_audit()?;
+    let prev_hash = match c.audit_tail()? {
+        Some(Some(hash)) => hash,
+        // An empty trail, or a tail row written without siteward (which
+        // `verify` reports itself): the chain starts again.
+        _ => GENESIS.to_string(),
+    };
+    // Times as the database will give them back (PostgreSQL keeps
+    // microseconds), so that the hash computed now is the one verified.
+    let mut row = NewAuditRow {
+        recorded_at: to_db(change.recorded_at).trunc_subsecs(6),
+        effective_at: to_db(change.effective_at).trunc_subsecs(6),
         actor: change.actor.clone(),
         entity: record.entity.to_string(),
         entity_id: record.entity_id,
@@ -79,9 +114,377 @@ pub fn write<C: Sql>(c: &mut C, change: &Change, record: Record<'_>) -> Result<(
                 .ok()
                 .map(|v| v.to_string())
         },
+        state_json: state,
+        prev_hash: None,
+        row_hash: None,
     };
+    row.row_hash = Some(row_hash(&Content::of_new(&row), &prev_hash));
+    row.prev_hash = Some(prev_hash);
     c.insert_audit(&row)?;
     Ok(())
+}
+
+/// The `prev_hash` of the chain's first row.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The hashed content of one audit row, whichever way it was read.
+struct Content<'a> {
+    recorded_at: NaiveDateTime,
+    effective_at: NaiveDateTime,
+    actor: &'a str,
+    entity: &'a str,
+    entity_id: i64,
+    site_id: Option<i64>,
+    action: &'a str,
+    before_json: Option<&'a str>,
+    after_json: Option<&'a str>,
+    reason: Option<&'a str>,
+    warnings: Option<&'a str>,
+    state_json: Option<&'a str>,
+}
+
+impl<'a> Content<'a> {
+    fn of_new(row: &'a NewAuditRow) -> Content<'a> {
+        Content {
+            recorded_at: row.recorded_at,
+            effective_at: row.effective_at,
+            actor: &row.actor,
+            entity: &row.entity,
+            entity_id: row.entity_id,
+            site_id: row.site_id,
+            action: &row.action,
+            before_json: row.before_json.as_deref(),
+            after_json: row.after_json.as_deref(),
+            reason: row.reason.as_deref(),
+            warnings: row.warnings.as_deref(),
+            state_json: row.state_json.as_deref(),
+        }
+    }
+
+    fn of_stored(row: &'a AuditRow) -> Content<'a> {
+        Content {
+            recorded_at: row.recorded_at,
+            effective_at: row.effective_at,
+            actor: &row.actor,
+            entity: &row.entity,
+            entity_id: row.entity_id,
+            site_id: row.site_id,
+            action: &row.action,
+            before_json: row.before_json.as_deref(),
+            after_json: row.after_json.as_deref(),
+            reason: row.reason.as_deref(),
+            warnings: row.warnings.as_deref(),
+            state_json: row.state_json.as_deref(),
+        }
+    }
+}
+
+/// SHA-256 (hex) over the row's content and the previous row's hash, as
+/// one JSON array: unambiguous whatever the texts hold.
+fn row_hash(content: &Content<'_>, prev_hash: &str) -> String {
+    let time = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+    let canonical = serde_json::json!([
+        time(content.recorded_at),
+        time(content.effective_at),
+        content.actor,
+        content.entity,
+        content.entity_id,
+        content.site_id,
+        content.action,
+        content.before_json,
+        content.after_json,
+        content.reason,
+        content.warnings,
+        content.state_json,
+        prev_hash,
+    ])
+    .to_string();
+    sha256(canonical.as_bytes())
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    crate::probe::http::hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
+/// An entity's state as its rows hold it now; `None` when it has no row.
+fn state<C: Sql>(c: &mut C, entity: Entity) -> Result<Option<String>, StoreError> {
+    let id = entity.id;
+    Ok(match entity.kind {
+        EntityKind::Site => match c.site_row(id)? {
+            Some(site) => {
+                let domains = c.domain_rows(Some(&[id]))?;
+                Some(site_state(&site, domains.iter().collect()))
+            }
+            None => None,
+        },
+        EntityKind::Org => {
+            let org = c.org_rows_with_ids(&[id])?;
+            match org.first() {
+                Some(org) => {
+                    let contacts = c.contact_rows(Some(id))?;
+                    Some(org_state(org, contacts.iter().collect()))
+                }
+                None => None,
+            }
+        }
+        EntityKind::Account => c.account_rows(Some(&[id]))?.first().map(json_text),
+        EntityKind::Exception => c
+            .exception_rows(None, None)?
+            .iter()
+            .find(|e| e.id == id)
+            .map(json_text),
+    })
+}
+
+fn entity(kind: EntityKind, id: i64) -> Entity {
+    Entity { kind, id }
+}
+
+fn json_text(value: &impl Serialize) -> String {
+    // Rows serialise infallibly (strings, numbers, times).
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// A site's state: its row and its host names' rows, in id order.
+fn site_state(site: &super::rows::SiteRow, mut domains: Vec<&super::rows::DomainRow>) -> String {
+    domains.sort_by_key(|d| d.id);
+    json_text(&serde_json::json!({ "site": site, "domains": domains }))
+}
+
+/// An organization's state: its row and its contacts' rows, in id order.
+fn org_state(org: &super::rows::OrgRow, mut contacts: Vec<&super::rows::ContactRow>) -> String {
+    contacts.sort_by_key(|c| c.id);
+    json_text(&serde_json::json!({ "org": org, "contacts": contacts }))
+}
+
+/// Every tracked entity's current state.
+fn current_states<C: Sql>(c: &mut C) -> Result<BTreeMap<Entity, String>, StoreError> {
+    let mut states = BTreeMap::new();
+    let mut domains: HashMap<i64, Vec<super::rows::DomainRow>> = HashMap::new();
+    for domain in c.domain_rows(None)? {
+        domains.entry(domain.site_id).or_default().push(domain);
+    }
+    for site in c.site_rows(None)? {
+        let held = domains
+            .get(&site.id)
+            .map(|d| d.iter().collect())
+            .unwrap_or_default();
+        states.insert(entity(EntityKind::Site, site.id), site_state(&site, held));
+    }
+    let mut contacts: HashMap<i64, Vec<super::rows::ContactRow>> = HashMap::new();
+    for contact in c.contact_rows(None)? {
+        contacts.entry(contact.org_id).or_default().push(contact);
+    }
+    for org in c.org_rows()? {
+        let held = contacts
+            .get(&org.id)
+            .map(|c| c.iter().collect())
+            .unwrap_or_default();
+        states.insert(entity(EntityKind::Org, org.id), org_state(&org, held));
+    }
+    for account in c.account_rows(None)? {
+        states.insert(entity(EntityKind::Account, account.id), json_text(&account));
+    }
+    for exception in c.exception_rows(None, None)? {
+        states.insert(
+            entity(EntityKind::Exception, exception.id),
+            json_text(&exception),
+        );
+    }
+    Ok(states)
+}
+
+/// Fills in the hashes of the rows written before the chain existed, in
+/// id order, then records every tracked entity's current state as the
+/// chain's starting point (action `chain-start`). Run once, right after
+/// the migration that added the chain.
+pub fn seal_legacy<C: Sql>(c: &mut C) -> Result<usize, StoreError> {
+    c.serialise_audit()?;
+    let mut prev = GENESIS.to_string();
+    let mut sealed = 0;
+    let mut after = 0;
+    loop {
+        let page = c.audit_page(after, PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for row in &page {
+            let hash = row_hash(&Content::of_stored(row), &prev);
+            c.seal_audit_row(row.id, &prev, &hash)?;
+            prev = hash;
+            sealed += 1;
+        }
+    }
+    if sealed == 0 {
+        return Ok(0);
+    }
+    let change = Change::now("siteward");
+    for (entity, _) in current_states(c)? {
+        write(
+            c,
+            &change,
+            Record {
+                entity: entity.kind.as_str(),
+                entity_id: entity.id,
+                site_id: (entity.kind == EntityKind::Site).then_some(entity.id),
+                action: "chain-start",
+                before: None,
+                after: None,
+                reason: Some("the audit trail became hash-chained"),
+                warnings: &[],
+            },
+        )?;
+    }
+    Ok(sealed)
+}
+
+/// Audit rows read at a time by [`verify`] and [`seal_legacy`].
+const PAGE: i64 = 2_000;
+
+/// Walks the whole chain, then compares every tracked entity's rows with
+/// its last audited state. Reads in pages: memory grows with the number
+/// of entities, not of audit rows.
+pub fn verify<C: Sql>(c: &mut C) -> Result<Verification, StoreError> {
+    let mut breaks = Vec::new();
+    let mut expected_prev = GENESIS.to_string();
+    let mut rows = 0u64;
+    let mut head = None;
+    // Each tracked entity's last audited state: its row and the state's
+    // digest (the text itself is read again only for an entity that
+    // differs).
+    let mut last: HashMap<Entity, (i64, String)> = HashMap::new();
+    let mut after = 0;
+    loop {
+        let page = c.audit_page(after, PAGE)?;
+        let Some(tail) = page.last() else { break };
+        after = tail.id;
+        for row in &page {
+            rows += 1;
+            let at = |kind| Break {
+                row: Some(row.id),
+                entity: None,
+                kind,
+                differences: Vec::new(),
+            };
+            match (&row.prev_hash, &row.row_hash) {
+                (Some(prev), Some(hash)) => {
+                    if *prev != expected_prev {
+                        breaks.push(at(BreakKind::LinkBroken));
+                    }
+                    if row_hash(&Content::of_stored(row), prev) != *hash {
+                        breaks.push(at(BreakKind::RowChanged));
+                    }
+                    expected_prev = hash.clone();
+                    head = Some(Head {
+                        row: row.id,
+                        hash: hash.clone(),
+                    });
+                }
+                _ => {
+                    breaks.push(at(BreakKind::Unsealed));
+                    expected_prev = GENESIS.to_string();
+                }
+            }
+            if let (Some(entity), Some(state)) =
+                (Entity::of(&row.entity, row.entity_id), &row.state_json)
+            {
+                last.insert(entity, (row.id, sha256(state.as_bytes())));
+            }
+        }
+    }
+    let current = current_states(c)?;
+    let entities = current.len() as u64;
+    for (entity, state) in &current {
+        match last.remove(entity) {
+            None => breaks.push(Break {
+                row: None,
+                entity: Some(*entity),
+                kind: BreakKind::NotAudited,
+                differences: Vec::new(),
+            }),
+            Some((row, digest)) if digest != sha256(state.as_bytes()) => {
+                let audited = c
+                    .audit_row(row)?
+                    .and_then(|r| r.state_json)
+                    .unwrap_or_default();
+                breaks.push(Break {
+                    row: Some(row),
+                    entity: Some(*entity),
+                    kind: BreakKind::StateDiffers,
+                    differences: differences(&audited, state),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    let mut missing: Vec<_> = last.into_iter().collect();
+    missing.sort();
+    for (entity, (row, _)) in missing {
+        breaks.push(Break {
+            row: Some(row),
+            entity: Some(entity),
+            kind: BreakKind::Missing,
+            differences: Vec::new(),
+        });
+    }
+    Ok(Verification {
+        rows,
+        head,
+        entities,
+        breaks,
+    })
+}
+
+/// The fields where two states differ, flattened to paths.
+fn differences(audited: &str, now: &str) -> Vec<Difference> {
+    let flat = |text: &str| {
+        let mut fields = BTreeMap::new();
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+            flatten(String::new(), &value, &mut fields);
+        }
+        fields
+    };
+    let (audited, now) = (flat(audited), flat(now));
+    let mut keys: Vec<&String> = audited.keys().chain(now.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let shown = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(absent)".into());
+    keys.into_iter()
+        .filter(|k| audited.get(*k) != now.get(*k))
+        .map(|k| Difference {
+            field: k.clone(),
+            audited: shown(audited.get(k)),
+            now: shown(now.get(k)),
+        })
+        .collect()
+}
+
+fn flatten(path: String, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                let next = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                flatten(next, v, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(format!("{path}[{i}]"), v, out);
+            }
+        }
+        serde_json::Value::Null => {
+            out.insert(path, "null".into());
+        }
+        serde_json::Value::String(s) => {
+            out.insert(path, s.clone());
+        }
+        other => {
+            out.insert(path, other.to_string());
+        }
+    }
 }
 
 pub fn list<C: Sql>(c: &mut C, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {

@@ -272,6 +272,26 @@ fn sqlite_path(url: &str) -> &str {
         .unwrap_or(url)
 }
 
+/// The migration that made the audit trail a hash chain.
+const CHAIN_MIGRATION: &str = "20261205000010";
+
+fn versions(applied: &[diesel::migration::MigrationVersion<'_>]) -> Vec<String> {
+    applied
+        .iter()
+        .map(|v| v.to_string().replace('-', ""))
+        .collect()
+}
+
+/// Seals the audit rows written before the chain, when the migration that
+/// added it has just been applied: once, in the migration's wake, inside
+/// the caller's transaction.
+fn seal_if_chained<C: Sql>(c: &mut C, applied: &[String]) -> Result<(), StoreError> {
+    if applied.iter().any(|v| v == CHAIN_MIGRATION) {
+        audit::seal_legacy(c)?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens the database `url` names and brings its schema up to date.
     /// `postgres://` or `postgresql://` selects PostgreSQL; `sqlite://PATH`
@@ -297,8 +317,9 @@ impl Store {
                 .map_err(|e| open_error(e.to_string()))?;
             let migrated = conn
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(drop)
-                .map_err(|e| StoreError::Migrate(e.to_string()));
+                .map(|applied| versions(&applied))
+                .map_err(|e| StoreError::Migrate(e.to_string()))
+                .and_then(|applied| conn.transaction(|c| seal_if_chained(c, &applied)));
             conn.batch_execute("SELECT pg_advisory_unlock(7305733)")
                 .map_err(|e| open_error(e.to_string()))?;
             migrated?;
@@ -323,9 +344,11 @@ impl Store {
             conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
                 .map_err(|e| open_error(e.to_string()))?;
             conn.immediate_transaction(|c| {
-                c.run_pending_migrations(SQLITE_MIGRATIONS)
-                    .map(drop)
-                    .map_err(|e| StoreError::Migrate(e.to_string()))
+                let applied = c
+                    .run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|applied| versions(&applied))
+                    .map_err(|e| StoreError::Migrate(e.to_string()))?;
+                seal_if_chained(c, &applied)
             })?;
             drop(conn);
             let pool = |size: u32, read_only: bool| {
@@ -930,6 +953,12 @@ impl Store {
 
     pub fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| audit::list(c, filter)))
+    }
+
+    /// Walks the audit chain and compares every tracked entity with its
+    /// last audited state, all in one snapshot of the database.
+    pub fn verify_audit(&self) -> Result<crate::registry::integrity::Verification, StoreError> {
+        with_reader!(self, c => c.snapshot_tx(audit::verify))
     }
 
     /// Imports records all or nothing: any bad row refuses the whole file.

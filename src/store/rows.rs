@@ -10,7 +10,7 @@ use super::schema::{
     report_runs, runs, schedules, sink_sends, sink_states, sites, work,
 };
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset, serde::Serialize)]
 #[diesel(table_name = organizations, treat_none_as_null = true)]
 pub struct OrgRow {
     pub id: i64,
@@ -31,7 +31,7 @@ pub struct NewOrgRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = org_contacts)]
 pub struct ContactRow {
     /// Also names an organization's own webhook as a sink.
@@ -49,7 +49,7 @@ pub struct NewContactRow {
     pub value: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset, serde::Serialize)]
 #[diesel(table_name = sites, treat_none_as_null = true)]
 pub struct SiteRow {
     pub id: i64,
@@ -105,7 +105,7 @@ pub struct NewSiteRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset, serde::Serialize)]
 #[diesel(table_name = domains, treat_none_as_null = true)]
 pub struct DomainRow {
     pub id: i64,
@@ -130,7 +130,7 @@ pub struct NewDomainRow {
     pub added_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset, serde::Serialize)]
 #[diesel(table_name = accounts, treat_none_as_null = true)]
 pub struct AccountRow {
     pub id: i64,
@@ -161,7 +161,7 @@ pub struct NewAccountRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = exceptions)]
 pub struct ExceptionRow {
     pub id: i64,
@@ -199,6 +199,9 @@ pub struct AuditRow {
     pub after_json: Option<String>,
     pub reason: Option<String>,
     pub warnings: Option<String>,
+    pub state_json: Option<String>,
+    pub prev_hash: Option<String>,
+    pub row_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -215,6 +218,9 @@ pub struct NewAuditRow {
     pub after_json: Option<String>,
     pub reason: Option<String>,
     pub warnings: Option<String>,
+    pub state_json: Option<String>,
+    pub prev_hash: Option<String>,
+    pub row_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -105,6 +105,9 @@ diesel::table! {
         after_json -> Nullable<Text>,
         reason -> Nullable<Text>,
         warnings -> Nullable<Text>,
+        state_json -> Nullable<Text>,
+        prev_hash -> Nullable<Text>,
+        row_hash -> Nullable<Text>,
     }
 }
 

@@ -74,6 +74,14 @@ pub trait Sql: Sized {
     /// The time leases are reckoned in: the database's clock on
     /// PostgreSQL (instances' clocks may differ), this one on SQLite.
     fn clock(&mut self) -> QueryResult<NaiveDateTime>;
+    /// Runs `f` in a read-only transaction that sees one snapshot of the
+    /// whole database (PostgreSQL: REPEATABLE READ; SQLite: any read
+    /// transaction under WAL), for reads that must agree with each other
+    /// across many statements while writers go on.
+    fn snapshot_tx<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError>;
     /// Runs `f` in a read transaction, for a consistent view.
     fn read_tx<T>(
         &mut self,
@@ -139,6 +147,20 @@ pub trait Sql: Sized {
         until: NaiveDateTime,
     ) -> QueryResult<Vec<ObservationRow>>;
     fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>>;
+    /// The newest audit row's hash, the chain's tail: `None` for an empty
+    /// trail, `Some(None)` for a row written without one.
+    fn audit_tail(&mut self) -> QueryResult<Option<Option<String>>>;
+    /// Up to `limit` audit rows after `after_id`, oldest first.
+    fn audit_page(&mut self, after_id: i64, limit: i64) -> QueryResult<Vec<AuditRow>>;
+    fn audit_row(&mut self, id: i64) -> QueryResult<Option<AuditRow>>;
+    /// Fills in the hashes of a row written before the chain existed (the
+    /// database refuses it for any other row).
+    fn seal_audit_row(&mut self, id: i64, prev_hash: &str, row_hash: &str) -> QueryResult<()>;
+    /// Serialises the writers of the audit trail, so that each row links
+    /// to the one committed before it (PostgreSQL: an advisory lock to the
+    /// transaction's end; SQLite's write transaction already excludes
+    /// every other writer).
+    fn serialise_audit(&mut self) -> QueryResult<()>;
     /// The entities of a kind (`site`, `account`) with an audit row of a
     /// change effective after `after`.
     fn changed_after(&mut self, entity: &str, after: NaiveDateTime) -> QueryResult<Vec<i64>>;
@@ -325,7 +347,7 @@ pub trait Sql: Sized {
 }
 
 macro_rules! impl_sql {
-    ($conn:ty, $write_tx:ident, $serialise:path, $claim:path, $clock:path) => {
+    ($conn:ty, $write_tx:ident, $serialise:path, $claim:path, $clock:path, $snapshot:path) => {
         impl Sql for $conn {
             fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>> {
                 let mut query = findings::table
@@ -1051,6 +1073,13 @@ macro_rules! impl_sql {
                 self.transaction(f)
             }
 
+            fn snapshot_tx<T>(
+                &mut self,
+                f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+            ) -> Result<T, StoreError> {
+                $snapshot(self, f)
+            }
+
             fn org_rows(&mut self) -> QueryResult<Vec<OrgRow>> {
                 organizations::table
                     .select(OrgRow::as_select())
@@ -1522,6 +1551,48 @@ macro_rules! impl_sql {
                     .load(self)
             }
 
+            fn audit_tail(&mut self) -> QueryResult<Option<Option<String>>> {
+                audit::table
+                    .order(audit::id.desc())
+                    .select(audit::row_hash)
+                    .limit(1)
+                    .load(self)
+                    .map(first)
+            }
+
+            fn audit_page(&mut self, after_id: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {
+                audit::table
+                    .filter(audit::id.gt(after_id))
+                    .order(audit::id)
+                    .limit(limit)
+                    .select(AuditRow::as_select())
+                    .load(self)
+            }
+
+            fn audit_row(&mut self, id: i64) -> QueryResult<Option<AuditRow>> {
+                audit::table
+                    .filter(audit::id.eq(id))
+                    .select(AuditRow::as_select())
+                    .load(self)
+                    .map(first)
+            }
+
+            fn seal_audit_row(
+                &mut self,
+                id: i64,
+                prev_hash: &str,
+                row_hash: &str,
+            ) -> QueryResult<()> {
+                diesel::update(audit::table.filter(audit::id.eq(id)))
+                    .set((audit::prev_hash.eq(prev_hash), audit::row_hash.eq(row_hash)))
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn serialise_audit(&mut self) -> QueryResult<()> {
+                $serialise(self, AUDIT_LOCK)
+            }
+
             fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>> {
                 let mut select = audit::table
                     .select(AuditRow::as_select())
@@ -1549,15 +1620,34 @@ impl_sql!(
     immediate_transaction,
     writers_are_serialised,
     claim_work_sqlite,
-    clock_here
+    clock_here,
+    snapshot_sqlite
 );
 impl_sql!(
     PgConnection,
     transaction,
     advisory_lock,
     claim_work_pg,
-    clock_of_database
+    clock_of_database,
+    snapshot_pg
 );
+
+/// SQLite under WAL: a read transaction sees the database as of its first
+/// read.
+fn snapshot_sqlite<T>(
+    c: &mut SqliteConnection,
+    f: impl FnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    c.transaction(f)
+}
+
+/// PostgreSQL: READ COMMITTED would see each statement's own snapshot.
+fn snapshot_pg<T>(
+    c: &mut PgConnection,
+    f: impl FnOnce(&mut PgConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    c.build_transaction().repeatable_read().read_only().run(f)
+}
 
 /// SQLite: one process writes the file (the daemon's lock), and its write
 /// transaction excludes every other writer; the lease is on this clock.
@@ -1647,6 +1737,8 @@ fn writers_are_serialised(_: &mut SqliteConnection, _: i64) -> QueryResult<()> {
 
 /// The advisory lock key of findings' writers ("sitewar" in ASCII).
 const FINDINGS_LOCK: i64 = 0x0073_6974_6577_6172;
+/// The advisory lock key of the audit trail's writers ("audit").
+const AUDIT_LOCK: i64 = 0x0061_7564_6974;
 /// The advisory lock key of the senders counting sinks' sends ("sinks").
 const SINKS_LOCK: i64 = 0x0073_696e_6b73;
 

@@ -179,7 +179,7 @@ pub(crate) fn wait_for<T>(
 pub(crate) struct Province {
     pub(crate) store: Store,
     pub(crate) watch: Watch,
-    db: crate::support::TestDb,
+    pub(crate) db: crate::support::TestDb,
     _region: Region,
     pub(crate) runtime: tokio::runtime::Runtime,
 }

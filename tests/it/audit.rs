@@ -1,0 +1,414 @@
+//! The tamper-evident registry, on both backends: the history siteward
+//! writes verifies clean; a record changed, an audit row removed or a row
+//! inserted around siteward is found by `audit verify` (exit 3), and by
+//! the daemon's `audit` job as a `registry_tampered` finding; the database
+//! refuses to delete or truncate history.
+
+use std::process::{Command, Output};
+
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use serde_json::Value;
+use siteward::findings::{FindingKind, FindingStatus};
+
+use crate::support::{TestDb, backends};
+
+fn siteward(db: &TestDb, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().expect("dir");
+    Command::new(env!("CARGO_BIN_EXE_siteward"))
+        .args(["--db", &db.url, "--actor", "张三"])
+        .args(args)
+        .current_dir(dir.path())
+        .env_remove("SITEWARD_CONFIG")
+        .env_remove("SITEWARD_DATABASE_URL")
+        .output()
+        .expect("run siteward")
+}
+
+fn ok(db: &TestDb, args: &[&str]) -> String {
+    let output = siteward(db, args);
+    assert!(
+        output.status.success(),
+        "{}: siteward {args:?} failed: {}",
+        db.backend,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// Runs SQL on the database directly, as someone with its password would.
+fn sql(db: &TestDb, statement: &str) -> Result<usize, diesel::result::Error> {
+    if db.backend == "postgres" {
+        let mut conn = PgConnection::establish(&db.url).expect("connect");
+        diesel::sql_query(statement).execute(&mut conn)
+    } else {
+        let path = db.url.trim_start_matches("sqlite://");
+        let mut conn = SqliteConnection::establish(path).expect("open");
+        // The daemon may be writing.
+        diesel::sql_query("PRAGMA busy_timeout = 10000")
+            .execute(&mut conn)
+            .expect("busy timeout");
+        diesel::sql_query(statement).execute(&mut conn)
+    }
+}
+
+/// `audit verify --json`: its exit status and its report.
+fn verify(db: &TestDb) -> (i32, Value) {
+    let output = siteward(db, &["--json", "audit", "verify"]);
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: audit verify --json: {e}: {}",
+            db.backend,
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().expect("exit status"), report)
+}
+
+fn breaks(report: &Value) -> Vec<(String, Value)> {
+    report["breaks"]
+        .as_array()
+        .expect("breaks")
+        .iter()
+        .map(|b| (b["kind"].as_str().expect("kind").to_string(), b.clone()))
+        .collect()
+}
+
+/// Every kind of registry change siteward makes: organizations with
+/// contacts, a site through its lifecycle with a second host name, an
+/// account, an exception and an import.
+fn history(db: &TestDb) {
+    let dir = tempfile::tempdir().expect("dir");
+    let csv = dir.path().join("sites.csv");
+    std::fs::write(
+        &csv,
+        "name,org,kind,url,status,code\n\
+         兰州市人民政府门户网站,兰州市人民政府办公室,portal,https://www.lanzhou.gov.cn/,live,6201000001\n",
+    )
+    .expect("csv");
+    for args in [
+        &[
+            "org",
+            "add",
+            "--name",
+            "甘肃省人民政府办公厅",
+            "--division",
+            "620000",
+            "--level",
+            "province",
+            "--email",
+            "ban@gansu.gov.cn",
+        ][..],
+        &[
+            "org",
+            "add",
+            "--name",
+            "兰州市人民政府办公室",
+            "--division",
+            "620100",
+            "--level",
+            "prefecture",
+        ],
+        &[
+            "site",
+            "request",
+            "--name",
+            "甘肃省人民政府门户网站",
+            "--org",
+            "甘肃省人民政府办公厅",
+            "--kind",
+            "portal",
+            "--domain",
+            "www.gansu.gov.cn",
+        ],
+        &[
+            "site",
+            "approve",
+            "www.gansu.gov.cn",
+            "--ref",
+            "甘政办〔2026〕1号",
+        ],
+        &[
+            "site",
+            "go-live",
+            "www.gansu.gov.cn",
+            "--code",
+            "6200000001",
+        ],
+        &[
+            "site",
+            "edit",
+            "www.gansu.gov.cn",
+            "--add-domain",
+            "gansu.gov.cn",
+        ],
+        &[
+            "account",
+            "add",
+            "--platform",
+            "wechat_subscription",
+            "--handle",
+            "gh_gansu",
+            "--name",
+            "甘肃发布",
+            "--org",
+            "甘肃省人民政府办公厅",
+        ],
+        &[
+            "exception",
+            "add",
+            "--kind",
+            "ipv6_missing",
+            "--subject",
+            "www.gansu.gov.cn",
+            "--reason",
+            "机房改造中",
+            "--until",
+            &(chrono::Utc::now() + chrono::Duration::days(30))
+                .format("%Y-%m-%d")
+                .to_string(),
+        ],
+        &["import", "sites", csv.to_str().expect("utf-8 path")],
+    ] {
+        ok(db, args);
+    }
+}
+
+#[test]
+fn what_siteward_wrote_verifies_and_tampering_around_it_is_found() {
+    for db in backends() {
+        let backend = db.backend;
+        history(&db);
+        let (status, report) = verify(&db);
+        assert_eq!(status, 0, "{backend}: {report}");
+        assert_eq!(breaks(&report), vec![], "{backend}");
+        // Two organizations, two sites, an account and an exception.
+        assert_eq!(report["entities"], 6, "{backend}: {report}");
+        let head = report["head"]["hash"].as_str().expect("head").to_string();
+        assert_eq!(head.len(), 64, "{backend}");
+
+        // A status changed in the database directly.
+        sql(
+            &db,
+            "UPDATE sites SET status = 'closed' WHERE code = '6200000001'",
+        )
+        .expect("update");
+        let (status, report) = verify(&db);
+        assert_eq!(status, 3, "{backend}: {report}");
+        let found = breaks(&report);
+        assert_eq!(found.len(), 1, "{backend}: {report}");
+        assert_eq!(found[0].0, "state_differs", "{backend}");
+        let difference = &found[0].1["differences"][0];
+        assert_eq!(difference["field"], "site.status", "{backend}: {report}");
+        assert_eq!(
+            (difference["audited"].as_str(), difference["now"].as_str()),
+            (Some("live"), Some("closed")),
+            "{backend}"
+        );
+        // Put back as audited, the record agrees again.
+        sql(
+            &db,
+            "UPDATE sites SET status = 'live' WHERE code = '6200000001'",
+        )
+        .expect("update");
+        assert_eq!(verify(&db).0, 0, "{backend}");
+
+        // The human form names the field, both values and the row.
+        sql(&db, "UPDATE accounts SET name = '假冒发布'").expect("update");
+        let output = siteward(&db, &["audit", "verify"]);
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(3), "{backend}: {text}");
+        assert!(
+            text.contains("BREAK account 1: differs from its last audited state")
+                && text.contains("account.name is 假冒发布 (audited: 甘肃发布)")
+                || text.contains("name is 假冒发布 (audited: 甘肃发布)"),
+            "{backend}: {text}"
+        );
+        sql(&db, "UPDATE accounts SET name = '甘肃发布'").expect("update");
+
+        // A trigger dropped and an audit row deleted: the next row no
+        // longer names its predecessor's hash.
+        let drop_trigger = if backend == "postgres" {
+            "DROP TRIGGER audit_no_delete ON audit"
+        } else {
+            "DROP TRIGGER audit_no_delete"
+        };
+        sql(&db, drop_trigger).expect("drop trigger");
+        sql(&db, "DELETE FROM audit WHERE id = 3").expect("delete");
+        let (status, report) = verify(&db);
+        assert_eq!(status, 3, "{backend}");
+        let kinds: Vec<String> = breaks(&report).into_iter().map(|(k, _)| k).collect();
+        assert!(
+            kinds.contains(&"link_broken".to_string()),
+            "{backend}: {report}"
+        );
+        assert_eq!(
+            breaks(&report)
+                .iter()
+                .find(|(k, _)| k == "link_broken")
+                .map(|(_, b)| b["row"].clone()),
+            Some(Value::from(4)),
+            "{backend}: {report}"
+        );
+
+        // An organization inserted around siteward has no audited state.
+        sql(
+            &db,
+            "INSERT INTO organizations (name, division, level, created_at) \
+             VALUES ('影子单位', '620200', 'prefecture', '2026-01-01 00:00:00')",
+        )
+        .expect("insert");
+        let (_, report) = verify(&db);
+        assert!(
+            breaks(&report)
+                .iter()
+                .any(|(k, b)| k == "not_audited" && b["entity"]["kind"] == "org"),
+            "{backend}: {report}"
+        );
+
+        // A row's content rewritten (its update trigger dropped too).
+        let drop_update = if backend == "postgres" {
+            "DROP TRIGGER audit_no_update ON audit"
+        } else {
+            "DROP TRIGGER audit_no_update"
+        };
+        sql(&db, drop_update).expect("drop trigger");
+        sql(&db, "UPDATE audit SET actor = '李四' WHERE id = 5").expect("update");
+        let (_, report) = verify(&db);
+        assert!(
+            breaks(&report)
+                .iter()
+                .any(|(k, b)| k == "row_changed" && b["row"] == 5),
+            "{backend}: {report}"
+        );
+    }
+}
+
+/// The database refuses to delete history, on both backends, and to
+/// truncate it on PostgreSQL (row triggers do not fire on TRUNCATE).
+#[test]
+fn history_cannot_be_deleted_or_truncated() {
+    for db in backends() {
+        let backend = db.backend;
+        history(&db);
+        let before = verify(&db);
+        for table in [
+            "audit",
+            "organizations",
+            "org_contacts",
+            "sites",
+            "domains",
+            "accounts",
+            "exceptions",
+        ] {
+            let error = sql(&db, &format!("DELETE FROM {table}"))
+                .expect_err(&format!("{backend}: DELETE FROM {table}"));
+            assert!(
+                error.to_string().contains("never deleted")
+                    || error.to_string().contains("append-only"),
+                "{backend}: {table}: {error}"
+            );
+            if backend == "postgres" {
+                for statement in [
+                    format!("TRUNCATE {table}"),
+                    format!("TRUNCATE {table} CASCADE"),
+                ] {
+                    let error = sql(&db, &statement).expect_err(&statement).to_string();
+                    // A table others refer to refuses a plain TRUNCATE by
+                    // its foreign keys already; CASCADE reaches our triggers.
+                    assert!(
+                        error.contains("never deleted")
+                            || error.contains("append-only")
+                            || (!statement.ends_with("CASCADE")
+                                && error.contains("foreign key constraint")),
+                        "{statement}: {error}"
+                    );
+                }
+            }
+        }
+        if backend == "postgres" {
+            sql(&db, "TRUNCATE findings, finding_events CASCADE").expect_err("findings");
+        }
+        // Nothing was lost.
+        assert_eq!(verify(&db), before, "{backend}");
+    }
+}
+
+/// The daemon's `audit` job: a record changed around siteward opens a
+/// critical `registry_tampered` finding naming it; put back, the next
+/// verification resolves it.
+#[test]
+fn the_daily_verification_raises_and_resolves_registry_tampered() {
+    use crate::daemon::{Daemon, Province, wait_for};
+    use std::time::Duration;
+    let province = Province::start();
+    let store = &province.store;
+    let mut daemon = Daemon::start(
+        &province.watch,
+        &[
+            "--every",
+            "probe=3600",
+            "--every",
+            "feeds=3600",
+            "--every",
+            "discover=3600",
+            "--every",
+            "retain=3600",
+            "--every",
+            "reconcile=3600",
+            "--every",
+            "report=3600",
+            "--every",
+            "audit=1",
+        ],
+        &[],
+    );
+    let tampered = |status: FindingStatus| {
+        store.findings(&[status]).ok().and_then(|found| {
+            found
+                .into_iter()
+                .find(|f| f.kind == FindingKind::RegistryTampered)
+        })
+    };
+    // Verified clean first: nothing raised.
+    wait_for(Duration::from_secs(60), &daemon, || {
+        let runs = store.runs(Some(siteward::jobs::Job::Audit), 10).ok()?;
+        runs.iter()
+            .any(|r| r.status == siteward::jobs::RunStatus::Ok)
+            .then_some(())
+    });
+    assert!(tampered(FindingStatus::Open).is_none());
+    let audited = store.site("1").expect("site 1").status;
+    let forged = if audited == siteward::registry::SiteStatus::Closed {
+        "live"
+    } else {
+        "closed"
+    };
+    sql(
+        &province.db,
+        &format!("UPDATE sites SET status = '{forged}' WHERE id = 1"),
+    )
+    .expect("update");
+    let open = wait_for(Duration::from_secs(60), &daemon, || {
+        tampered(FindingStatus::Open)
+    });
+    assert_eq!(open.severity, siteward::findings::Severity::Critical);
+    assert!(open.summary.contains("1 条登记信息"), "{}", open.summary);
+    assert!(
+        open.evidence.iter().any(|e| e.subject == "网站（编号 1）"
+            && e.detail.contains(&format!("site.status 现为 {forged}"))),
+        "{:?}",
+        open.evidence
+    );
+    sql(
+        &province.db,
+        &format!("UPDATE sites SET status = '{audited}' WHERE id = 1"),
+    )
+    .expect("update");
+    wait_for(Duration::from_secs(60), &daemon, || {
+        tampered(FindingStatus::Resolved)
+    });
+    daemon.signal("TERM");
+    assert!(daemon.wait(Duration::from_secs(30)).0.success());
+}
