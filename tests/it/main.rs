@@ -4,6 +4,7 @@ mod alerts;
 mod channels;
 mod cli;
 mod config;
+mod consistency;
 mod cron;
 mod daemon;
 mod dns;
