@@ -2,22 +2,40 @@
 //! organization with what it runs, the accounts in a status, the audit
 //! trail of an account or an organization, an identifier code checked
 //! against the division table, and files in and out (imports all or
-//! nothing, exports in every format). Changes that are one store call
-//! (request a site, a transition, an edit) are called on the store
-//! directly. Nothing here prints: the command line, and later the API and
+//! nothing, exports in every format), and the [`change`] every registry
+//! change is made under, its effective time checked once, here. Changes
+//! that are one store call (request a site, a transition, an edit) are
+//! called on the store directly, under that change. Nothing here prints: the command line, and later the API and
 //! the web page, render what these return.
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
 
 use super::InvalidInput;
 use crate::policy::Policy;
 use crate::registry::{
-    Account, AccountStatus, Division, DivisionCode, Organization, Site, SiteCode, Warning,
+    Account, AccountStatus, Division, DivisionCode, Invalid, Organization, Site, SiteCode, Warning,
+    times,
 };
 use crate::store::{AuditEntry, AuditFilter, Change, ImportSummary, SiteFilter, Store, StoreError};
 use crate::transfer::{self, Encoding, Entity, FileInfo, HeaderLang, Records};
+
+/// A change by `actor`, effective at the time a person gave (`at`, the
+/// field they gave it in named by `field`: `--at` on the command line) or
+/// now. A given time is refused when it is more than a few minutes ahead
+/// of now (a later event must follow it, so a mistyped year would lock the
+/// record) or before 1994 ([`times::check_effective`]). Every face makes
+/// its changes through here, so every face refuses the same times.
+pub fn change(actor: &str, field: &str, at: Option<DateTime<Utc>>) -> Result<Change, Invalid> {
+    let Some(at) = at else {
+        return Ok(Change::now(actor));
+    };
+    let change = Change::at(actor, at);
+    times::check_effective(field, at, change.recorded_at)?;
+    Ok(change)
+}
 
 /// An organization with the sites it organizes and the accounts it runs.
 #[derive(Debug, Clone)]

@@ -227,7 +227,8 @@ pub enum MaintenanceCommand {
 #[derive(Debug, Clone, Args)]
 pub struct When {
     /// When the event took effect (RFC 3339, or YYYY-MM-DD [HH:MM] in China
-    /// Standard Time), for recording past events; default now.
+    /// Standard Time), for recording past events; default now. At most 5
+    /// minutes ahead of now, and not before 1994-01-01.
     #[arg(long, value_name = "TIME", value_parser = time)]
     pub at: Option<DateTime<Utc>>,
 }

@@ -16,14 +16,17 @@ pub struct ExceptionArgs {
     #[arg(long, value_name = "REASON", requires = "until")]
     pub exception: Option<String>,
     /// When the exception expires; a bare date (2026-06-30) lasts through
-    /// that day, China Standard Time.
+    /// that day, China Standard Time. In the future, and at most the
+    /// policy's max_exception_days (365) ahead.
     #[arg(long, value_name = "DATE", value_parser = deadline, requires = "exception")]
     pub until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
-    /// Register an organization.
+    /// Register an organization. Its division code must fit its level
+    /// (province xx0000, prefecture xxxx00, county otherwise), and lie
+    /// within its parent's, which is of a higher or the same level.
     Add {
         #[arg(long)]
         name: String,
@@ -286,7 +289,8 @@ pub enum ExceptionCommand {
         #[arg(long)]
         reason: String,
         /// When the exception expires; a bare date (2026-06-30) lasts
-        /// through that day, China Standard Time.
+        /// through that day, China Standard Time. In the future, and at
+        /// most the policy's max_exception_days (365) ahead.
         #[arg(long, value_parser = deadline, value_name = "DATE")]
         until: DateTime<Utc>,
     },

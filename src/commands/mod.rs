@@ -65,12 +65,10 @@ impl Context {
         &self.app.store
     }
 
-    /// A change by the actor, effective `at` (`--at`) or now.
-    fn change(&self, at: Option<DateTime<Utc>>) -> Change {
-        match at {
-            Some(at) => Change::at(&self.actor, at),
-            None => Change::now(&self.actor),
-        }
+    /// A change by the actor, effective `at` (`--at`) or now; a time in
+    /// the future or before 1994 is refused (`app::registry::change`).
+    fn change(&self, at: Option<DateTime<Utc>>) -> Result<Change, crate::registry::Invalid> {
+        crate::app::registry::change(&self.actor, "--at", at)
     }
 }
 

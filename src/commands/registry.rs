@@ -39,7 +39,7 @@ pub(super) fn org(context: &Context, command: OrgCommand, out: &mut impl Write) 
                     webhooks: webhook,
                 },
                 &context.app.policy(),
-                &context.change(None),
+                &context.change(None)?,
             )?;
             warn(&outcome.warnings);
             let org = &outcome.value;
@@ -119,7 +119,7 @@ pub(super) fn site(context: &Context, command: SiteCommand, out: &mut impl Write
                     exception: grant(&exception),
                 },
                 &policy,
-                &context.change(when.at),
+                &context.change(when.at)?,
             )?;
             warn(&outcome.warnings);
             return print_site(context, &outcome.value, out);
@@ -164,7 +164,7 @@ pub(super) fn site(context: &Context, command: SiteCommand, out: &mut impl Write
                 &edit,
                 grant(&exception).as_ref(),
                 &policy,
-                &context.change(when.at),
+                &context.change(when.at)?,
             )?;
             warn(&outcome.warnings);
             return print_site(context, &outcome.value, out);
@@ -200,7 +200,7 @@ pub(super) fn site(context: &Context, command: SiteCommand, out: &mut impl Write
     };
     let outcome = context
         .store()
-        .transition_site(&key, &action, &policy, &context.change(at))?;
+        .transition_site(&key, &action, &policy, &context.change(at)?)?;
     warn(&outcome.warnings);
     let site = &outcome.value;
     if context.json {
@@ -262,7 +262,7 @@ pub(super) fn account(
                 org,
                 feed_url: feed,
             },
-            &context.change(when.at),
+            &context.change(when.at)?,
         )?,
         AccountCommand::Suspend {
             account,
@@ -271,10 +271,10 @@ pub(super) fn account(
         } => store.transition_account(
             &account,
             &AccountAction::Suspend { reason },
-            &context.change(when.at),
+            &context.change(when.at)?,
         )?,
         AccountCommand::Resume { account, when } => {
-            store.transition_account(&account, &AccountAction::Resume, &context.change(when.at))?
+            store.transition_account(&account, &AccountAction::Resume, &context.change(when.at)?)?
         }
         AccountCommand::Close {
             account,
@@ -283,10 +283,10 @@ pub(super) fn account(
         } => store.transition_account(
             &account,
             &AccountAction::Close { reason },
-            &context.change(when.at),
+            &context.change(when.at)?,
         )?,
         AccountCommand::Seen { account, at } => {
-            store.account_seen(&account, &context.change(Some(at)))?
+            store.account_seen(&account, &context.change(Some(at))?)?
         }
         AccountCommand::Show { account } => store.account(&account)?,
         AccountCommand::List { status } => {
@@ -382,7 +382,8 @@ pub(super) fn exception(
                 &kind,
                 &subject,
                 &ExceptionGrant { reason, until },
-                &context.change(None),
+                &context.app.policy(),
+                &context.change(None)?,
             )?;
             if context.json {
                 json_line(out, &record)?;

@@ -31,13 +31,14 @@ pub(super) fn import(context: &Context, args: &ImportArgs, out: &mut impl Write)
         );
     }
     let path = args.file.display();
+    let change = context.change(args.when.at)?;
     let report = match super::with_spinner(context.json, "importing", || {
         use_case::import(
             context.store(),
             &context.app.policy(),
             &file,
             args.dry_run,
-            &context.change(args.when.at),
+            &change,
         )
     }) {
         Ok(report) => report,

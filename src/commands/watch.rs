@@ -366,7 +366,7 @@ pub(super) fn maintenance(
                     duration,
                     reason,
                 },
-                &context.change(None),
+                &context.change(None)?,
             )?;
             if context.json {
                 json_line(out, &output::window_json(&window))?;
@@ -391,7 +391,7 @@ pub(super) fn maintenance(
             )?;
         }
         MaintenanceCommand::End { id } => {
-            let window = context.store().end_window(id, &context.change(None))?;
+            let window = context.store().end_window(id, &context.change(None)?)?;
             if context.json {
                 json_line(out, &output::window_json(&window))?;
             } else {

@@ -94,6 +94,9 @@ pub struct Thresholds {
     /// A stored observation older than this is not a fact any more: its
     /// host is unmeasured until it is observed again.
     pub max_observation_age_mins: u32,
+    /// The longest a comply-or-explain exception may last, from when it
+    /// is recorded.
+    pub max_exception_days: u32,
 }
 
 /// How findings that accuse are confirmed.
@@ -228,6 +231,7 @@ struct ThresholdsSection {
     ipv6_sample: Option<toml::Spanned<usize>>,
     ipv6_partial_percent: Option<toml::Spanned<u32>>,
     max_observation_age_mins: Option<toml::Spanned<u32>>,
+    max_exception_days: Option<toml::Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -285,6 +289,7 @@ struct ThresholdsSpans {
     ipv6_sample: toml::Spanned<usize>,
     ipv6_partial_percent: toml::Spanned<u32>,
     max_observation_age_mins: toml::Spanned<u32>,
+    max_exception_days: toml::Spanned<u32>,
 }
 
 /// The texts a policy is read from, each with the name errors use.
@@ -469,6 +474,7 @@ impl Policy {
             ipv6_sample: or_default(&raw.ipv6_sample, 10),
             ipv6_partial_percent: or_default(&raw.ipv6_partial_percent, 90),
             max_observation_age_mins: or_default(&raw.max_observation_age_mins, 180),
+            max_exception_days: or_default(&raw.max_exception_days, 365),
         };
         let t = &t;
         let confirmations = or_default(&file.confirmation.confirmations, 2);
@@ -544,6 +550,15 @@ impl Policy {
                 format!(
                     "[thresholds] max_observation_age_mins = {} must be between 1 and 10080 (a week)",
                     t.max_observation_age_mins.get_ref()
+                ),
+            ));
+        }
+        if !(1..=3650).contains(t.max_exception_days.get_ref()) {
+            return Err(at_line(
+                t.max_exception_days.span(),
+                format!(
+                    "[thresholds] max_exception_days = {} must be between 1 and 3650",
+                    t.max_exception_days.get_ref()
                 ),
             ));
         }
@@ -692,6 +707,7 @@ impl Policy {
                 ipv6_sample: *t.ipv6_sample.get_ref(),
                 ipv6_partial_percent: *t.ipv6_partial_percent.get_ref(),
                 max_observation_age_mins: *t.max_observation_age_mins.get_ref(),
+                max_exception_days: *t.max_exception_days.get_ref(),
             },
             confirmation: Confirmation {
                 confirmations: *confirmations.get_ref(),

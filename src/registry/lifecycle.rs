@@ -9,6 +9,8 @@
 use chrono::{DateTime, Duration, Utc};
 use thiserror::Error;
 
+use crate::clock::show;
+
 use super::{
     Account, AccountStatus, DomainRole, DomainState, Hostname, Site, SiteCode, SiteKind, SiteStatus,
 };
@@ -142,7 +144,10 @@ pub enum TransitionError {
         what: &'static str,
     },
     #[error(
-        "effective time {at} is before the {subject}'s previous transition at {previous}: record events in order"
+        "effective time {} is before the {subject}'s previous transition at {} (China Standard Time): \
+         an event must follow the previous one; record events in order",
+        show(*.at),
+        show(*.previous)
     )]
     OutOfOrder {
         subject: String,
@@ -150,8 +155,22 @@ pub enum TransitionError {
         previous: DateTime<Utc>,
     },
     #[error(
+        "cannot date a change to {subject} at {} (China Standard Time): it exists in the registry \
+         only since {}; a change cannot take effect before what it changes existed",
+        show(*.at),
+        show(*.since)
+    )]
+    BeforeExistence {
+        subject: String,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    },
+    #[error(
         "cannot take {subject} offline before its closure notice has been up for the notice period: \
-         the notice runs until {until} (retired at {retired}); record an earlier event with --at, or wait"
+         the notice runs until {} (retired at {}, China Standard Time); record an earlier event \
+         with --at, or wait",
+        show(*.until),
+        show(*.retired)
     )]
     NoticePeriod {
         subject: String,
@@ -360,6 +379,8 @@ impl SiteEdit {
 
 /// Applies an edit as of `at`. Host names added here must already have
 /// passed the suffix policy and the uniqueness check (the store's job).
+/// An edit dated before the site existed (its earliest recorded time,
+/// [`Site::since`]) is refused.
 pub fn edit_site(site: &Site, edit: &SiteEdit, at: DateTime<Utc>) -> Result<Site, TransitionError> {
     if !site_editable(site.status) {
         return Err(TransitionError::Forbidden {
@@ -369,6 +390,7 @@ pub fn edit_site(site: &Site, edit: &SiteEdit, at: DateTime<Utc>) -> Result<Site
             allowed: allowed_site_actions(site.status),
         });
     }
+    existed(subject(site), at, site.since())?;
     let mut next = site.clone();
     if let Some(name) = &edit.name {
         if name.trim().is_empty() {
@@ -464,6 +486,19 @@ pub fn edit_site(site: &Site, edit: &SiteEdit, at: DateTime<Utc>) -> Result<Site
         domain.released_at = Some(at);
     }
     Ok(next)
+}
+
+/// Refuses a change to `subject` dated `at`, before `since`, when it came
+/// into the registry's history.
+pub fn existed(
+    subject: String,
+    at: DateTime<Utc>,
+    since: DateTime<Utc>,
+) -> Result<(), TransitionError> {
+    if at < since {
+        return Err(TransitionError::BeforeExistence { subject, at, since });
+    }
+    Ok(())
 }
 
 /// What an administrator asks of an account.

@@ -1,7 +1,10 @@
 //! The domain model of the registry: organizations, sites with identifier
 //! codes and domains, new-media accounts, and their lifecycles. Pure: no
 //! I/O, no database. Every value that enters from outside (a code, a host
-//! name, a division) is validated once here, into a newtype.
+//! name, a division) is validated once here, into a newtype; the rules
+//! that tie values together (an organization's level, division and
+//! parent: [`place`]; when a time given by a person may be: [`times`])
+//! live here too.
 
 mod code;
 mod filing;
@@ -9,6 +12,8 @@ mod hostname;
 pub mod integrity;
 pub mod lifecycle;
 mod model;
+pub mod place;
+pub mod times;
 
 use std::fmt;
 

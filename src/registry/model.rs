@@ -201,6 +201,28 @@ impl Site {
             .or_else(|| self.domains.iter().find(|d| d.role == DomainRole::Primary))
     }
 
+    /// Since when the site is in the registry's history: the earliest of
+    /// its recorded times (its request, or for an imported site the time
+    /// it was imported as of).
+    pub fn since(&self) -> DateTime<Utc> {
+        let t = &self.times;
+        [
+            t.requested_at,
+            t.approved_at,
+            t.rejected_at,
+            t.live_at,
+            t.suspended_at,
+            t.retiring_at,
+            t.offline_at,
+            t.closed_at,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(std::iter::once(self.status_changed_at))
+        .min()
+        .unwrap_or(self.status_changed_at)
+    }
+
     pub fn has_host(&self, host: &Hostname) -> bool {
         self.domains.iter().any(|d| &d.hostname == host)
     }

@@ -194,7 +194,8 @@ fn add_organizations(
             let org = store.add_org(
                 &crate::store::NewOrganization {
                     name: organization_name(i),
-                    division: "620100".parse()?,
+                    // 城关区, a county-level district of 兰州市.
+                    division: "620102".parse()?,
                     level: crate::registry::OrgLevel::County,
                     parent: None,
                     emails: Vec::new(),

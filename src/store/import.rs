@@ -15,6 +15,7 @@ use super::sql::Sql;
 use super::{Change, StoreError, accounts, orgs};
 use crate::policy::Policy;
 use crate::registry::lifecycle::{self, SiteEdit};
+use crate::registry::times;
 use crate::registry::{
     AccountStatus, Domain, DomainRole, DomainState, Hostname, Site, SiteStatus, SiteTimes, Warning,
     check_icp, check_psb,
@@ -145,6 +146,7 @@ fn apply_orgs<C: Sql>(
     let mut cache = HashMap::new();
     let mut parents = Vec::new();
     let mut unchanged_lines = Vec::new();
+    let mut names: Vec<(u64, String)> = Vec::new();
     for parsed in rows {
         summary.rows += 1;
         let line = match parsed {
@@ -162,6 +164,7 @@ fn apply_orgs<C: Sql>(
             });
             continue;
         }
+        names.push((line.line, record.name.trim().to_string()));
         let org = orgs::NewOrganization {
             name: record.name.clone(),
             division: record.division.clone(),
@@ -193,11 +196,12 @@ fn apply_orgs<C: Sql>(
         }
     }
     // Parents second: a file may name a parent further down.
-    for (line, name, parent) in parents {
+    for (line, name, parent) in &parents {
+        let (line, name, parent) = (*line, name.as_str(), parent.as_str());
         if errors.iter().any(|e| e.line == line) {
             continue;
         }
-        match orgs::set_parent(c, &name, &parent, change) {
+        match orgs::set_parent(c, name, parent, change) {
             Ok(true) => {
                 if let Some(index) = unchanged_lines.iter().position(|l| *l == line) {
                     unchanged_lines.swap_remove(index);
@@ -209,6 +213,21 @@ fn apply_orgs<C: Sql>(
             Err(e) if e.is_user_error() => errors.push(RowError {
                 line,
                 message: format!("parent: {e}"),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    // Last, each organization of the file as it now stands against its
+    // parent: its level, its division, its parent's.
+    for (line, name) in &names {
+        if errors.iter().any(|e| e.line == *line) {
+            continue;
+        }
+        match orgs::check_place(c, name) {
+            Ok(()) => {}
+            Err(e) if e.is_user_error() => errors.push(RowError {
+                line: *line,
+                message: e.to_string(),
             }),
             Err(e) => return Err(e),
         }
@@ -540,6 +559,10 @@ fn apply_account<C: Sql>(
     org_cache: &mut HashMap<String, i64>,
     summary: &mut ImportSummary,
 ) -> Result<Applied, StoreError> {
+    // A time in the file is given by a person, as `--at` is.
+    if let Some(at) = record.last_post_at {
+        times::check_effective("last_post_at", at, change.recorded_at)?;
+    }
     organizer(
         c,
         &record.org,

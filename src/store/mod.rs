@@ -456,12 +456,14 @@ impl Store {
         with_reader!(self, c => c.read_tx(|c| sites::list(c, filter)))
     }
 
-    /// Records a comply-or-explain exception for a kind and subject.
+    /// Records a comply-or-explain exception for a kind and subject,
+    /// ending in the future within the policy's `max_exception_days`.
     pub fn add_exception(
         &self,
         kind: &str,
         subject: &str,
         grant: &ExceptionGrant,
+        policy: &Policy,
         change: &Change,
     ) -> Result<ExceptionRecord, StoreError> {
         // Any finding kind may be waived, and nothing else.
@@ -490,7 +492,7 @@ impl Store {
                 Err(e) => return Err(e.into()),
             },
         };
-        with_conn!(self, c => c.write_tx(|c| sites::add_exception(c, kind, &subject, grant, None, change)))
+        with_conn!(self, c => c.write_tx(|c| sites::add_exception(c, kind, &subject, grant, None, policy, change)))
     }
 
     pub fn exceptions(&self) -> Result<Vec<ExceptionRecord>, StoreError> {

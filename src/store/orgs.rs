@@ -1,13 +1,20 @@
-//! Organizations (主办单位): creation, look-up, contacts.
+//! Organizations (主办单位): creation, look-up, contacts. Every
+//! organization added or imported is checked against its parent
+//! (`registry::place`: its division fits its level, the parent is not of a
+//! lower level, the division lies within the parent's); a change to one
+//! cannot be dated before it came into the registry (its `created_at`, the
+//! effective time it was added or imported as of).
 
 use std::collections::HashMap;
 
 use super::audit::{self, Record, snapshot};
-use super::convert::{OrgNames, org_from_rows, to_db};
+use super::convert::{OrgNames, from_db, org_from_rows, to_db};
 use super::rows::{NewContactRow, NewOrgRow, OrgRow};
 use super::sql::Sql;
 use super::{Change, Outcome, StoreError};
 use crate::policy::Policy;
+use crate::registry::lifecycle;
+use crate::registry::place::{self, Place};
 use crate::registry::{DivisionCode, Invalid, OrgLevel, Organization, Warning};
 
 /// What `org add` asks for.
@@ -57,6 +64,37 @@ pub fn validate(org: &NewOrganization, policy: &Policy) -> Result<Vec<Warning>, 
     Ok(warnings)
 }
 
+fn place_of(org: &Organization) -> Place<'_> {
+    Place {
+        name: &org.name,
+        division: &org.division,
+        level: org.level,
+    }
+}
+
+/// Checks the organization `name` as the registry now holds it against
+/// its parent ([`place::check_org`]).
+pub fn check_place<C: Sql>(c: &mut C, name: &str) -> Result<(), StoreError> {
+    let org = by_name(c, name)?;
+    let parent = match &org.parent {
+        Some(parent) => Some(by_name(c, parent)?),
+        None => None,
+    };
+    place::check_org(place_of(&org), parent.as_ref().map(place_of))?;
+    Ok(())
+}
+
+/// Refuses a change to the organization of `row` dated before it came
+/// into the registry.
+fn existed(row: &OrgRow, change: &Change) -> Result<(), StoreError> {
+    lifecycle::existed(
+        format!("organization `{}`", row.name),
+        change.effective_at,
+        from_db(row.created_at),
+    )?;
+    Ok(())
+}
+
 pub fn names<C: Sql>(c: &mut C) -> Result<OrgNames, StoreError> {
     Ok(c.org_rows()?.into_iter().map(|r| (r.id, r.name)).collect())
 }
@@ -102,16 +140,24 @@ pub fn add<C: Sql>(
             "organization `{name}` already exists (names are unique)"
         )));
     }
-    let parent_id = match &org.parent {
-        Some(parent) => Some(row_by_name(c, parent)?.id),
+    let parent = match &org.parent {
+        Some(parent) => Some(by_name(c, parent)?),
         None => None,
     };
+    place::check_org(
+        Place {
+            name,
+            division: &org.division,
+            level: org.level,
+        },
+        parent.as_ref().map(place_of),
+    )?;
     let id = c.insert_org(&NewOrgRow {
         name: name.to_string(),
         division: org.division.as_str().to_string(),
         level: org.level.as_str().to_string(),
-        parent_id,
-        created_at: to_db(change.recorded_at),
+        parent_id: parent.map(|p| p.id),
+        created_at: to_db(change.effective_at),
     })?;
     add_contacts(c, id, org)?;
     let created = by_name(c, name)?;
@@ -152,7 +198,7 @@ pub fn upsert<C: Sql>(
                 division: org.division.as_str().to_string(),
                 level: org.level.as_str().to_string(),
                 parent_id: None,
-                created_at: to_db(change.recorded_at),
+                created_at: to_db(change.effective_at),
             })?;
             add_contacts(c, id, org)?;
             by_name_cache.insert(name.to_string(), id);
@@ -177,12 +223,7 @@ pub fn upsert<C: Sql>(
             by_name_cache.insert(name.to_string(), row.id);
             let before = by_name(c, name)?;
             let mut changed = false;
-            if row.division != org.division.as_str() || row.level != org.level.as_str() {
-                row.division = org.division.as_str().to_string();
-                row.level = org.level.as_str().to_string();
-                c.update_org(&row)?;
-                changed = true;
-            }
+            let moved = row.division != org.division.as_str() || row.level != org.level.as_str();
             let new_emails: Vec<&String> = org
                 .emails
                 .iter()
@@ -201,6 +242,15 @@ pub fn upsert<C: Sql>(
                             .any(|b| crate::alerts::mask_url(b) == **w)
                 })
                 .collect();
+            if moved || !new_emails.is_empty() || !new_webhooks.is_empty() {
+                existed(&row, change)?;
+            }
+            if moved {
+                row.division = org.division.as_str().to_string();
+                row.level = org.level.as_str().to_string();
+                c.update_org(&row)?;
+                changed = true;
+            }
             for (kind, values) in [("email", new_emails), ("webhook", new_webhooks)] {
                 for value in values {
                     if kind == "webhook" {
@@ -301,6 +351,7 @@ pub fn set_parent<C: Sql>(
         cursor = parents.get(&id).copied().flatten();
         steps += 1;
     }
+    existed(&row, change)?;
     let before = by_name(c, name)?;
     row.parent_id = Some(parent_row.id);
     c.update_org(&row)?;

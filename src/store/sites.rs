@@ -18,6 +18,7 @@ use super::sql::Sql;
 use super::{Change, Outcome, StoreError};
 use crate::policy::Policy;
 use crate::registry::lifecycle::{self, SiteAction, SiteEdit};
+use crate::registry::times;
 use crate::registry::{
     Domain, DomainRole, DomainState, Hostname, Invalid, Site, SiteCode, SiteKind, SiteStatus,
     SiteTimes, Warning, check_icp, check_psb,
@@ -238,31 +239,40 @@ pub fn check_hosts<C: Sql>(
                 ),
             )));
         };
-        add_exception(c, DOMAIN_NOT_ALLOWED, host.as_str(), grant, site_id, change)?;
+        add_exception(
+            c,
+            DOMAIN_NOT_ALLOWED,
+            host.as_str(),
+            grant,
+            site_id,
+            policy,
+            change,
+        )?;
     }
     Ok(())
 }
 
-/// Records a comply-or-explain exception, with its audit row.
+/// Records a comply-or-explain exception, with its audit row. Every
+/// exception passes here, however it was given: it must end in the future,
+/// and within the policy's `max_exception_days` of now.
 pub fn add_exception<C: Sql>(
     c: &mut C,
     kind: &str,
     subject: &str,
     grant: &ExceptionGrant,
     site_id: Option<i64>,
+    policy: &Policy,
     change: &Change,
 ) -> Result<ExceptionRecord, StoreError> {
     if grant.reason.trim().is_empty() {
         return Err(Invalid::new("reason", &grant.reason, "must explain the exception").into());
     }
-    if grant.until <= change.recorded_at {
-        return Err(Invalid::new(
-            "until",
-            &grant.until.to_rfc3339(),
-            "must be in the future: an exception that has already expired waives nothing",
-        )
-        .into());
-    }
+    times::check_until(
+        "until",
+        grant.until,
+        change.recorded_at,
+        policy.thresholds.max_exception_days,
+    )?;
     let row = NewExceptionRow {
         kind: kind.to_string(),
         subject: subject.to_string(),

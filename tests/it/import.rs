@@ -430,6 +430,7 @@ fn real_list_of_portals() {
                     reason: "济南市门户网站历史域名，整改期内保留".into(),
                     until: chrono::Utc::now() + chrono::Duration::days(90),
                 },
+                &policy(),
                 &change(0),
             )
             .expect("exception");

@@ -5,6 +5,7 @@ mod audit;
 mod channels;
 mod cli;
 mod config;
+mod consistency;
 mod cron;
 mod daemon;
 mod dns;

@@ -19,6 +19,7 @@ fn the_shipped_policy_is_valid() {
     .expect("policies/");
     assert_eq!(repo.lifecycle.notice_days, 30);
     assert_eq!(repo.lifecycle.release_grace_days, 30);
+    assert_eq!(repo.thresholds.max_exception_days, 365);
     let built_in = Policy::built_in();
     assert_eq!(built_in.source, PolicySource::BuiltIn);
     assert_eq!(built_in.divisions.len(), repo.divisions.len());
@@ -87,6 +88,11 @@ fn every_section_is_validated_with_its_line() {
         ),
         ("[thresholds]\nipv6_partial_percent = 140\n", "line 7"),
         ("[thresholds]\nsurprise = 1\n", "surprise"),
+        (
+            "[thresholds]\nmax_exception_days = 0\n",
+            "max_exception_days = 0 must be between 1 and 3650",
+        ),
+        ("[thresholds]\nmax_exception_days = 5000\n", "line 7"),
         ("[confirmation]\nconfirmations = 0\n", "at least 1"),
         (
             "[severity]\nunapproved_site = \"urgent\"\n",
@@ -123,6 +129,7 @@ fn every_section_is_validated_with_its_line() {
     let dir = dir_with(MINIMAL);
     let policy = Policy::load(Some(dir.path())).expect("minimal policy");
     assert_eq!(policy.thresholds.cert_warning_days, 30);
+    assert_eq!(policy.thresholds.max_exception_days, 365);
     assert_eq!(policy.confirmation.confirmations, 2);
     assert!(policy.takeover.services.len() > 30);
 }
