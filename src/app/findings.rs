@@ -74,10 +74,20 @@ pub fn list(store: &Store, query: &FindingQuery) -> Result<Vec<StoredFinding>, S
 pub fn acknowledge(
     store: &Store,
     id: i64,
-    actor: &str,
+    change: &crate::store::Change,
     note: &str,
 ) -> Result<StoredFinding, StoreError> {
-    store.acknowledge_finding(id, actor, note, Utc::now())
+    // Whoever acknowledges says why: the note is what the next person
+    // reads, and the audit trail keeps it.
+    if note.trim().is_empty() {
+        return Err(crate::registry::Invalid::new(
+            "note",
+            note,
+            "is empty: say what is being done about the finding",
+        )
+        .into());
+    }
+    store.acknowledge_finding(id, change, note.trim())
 }
 
 /// Findings open (or acknowledged) past their rectification deadline at

@@ -150,6 +150,9 @@ pub struct ImportFile {
     pub records: Records,
     /// Its encoding, and the columns that map to no field.
     pub info: FileInfo,
+    /// Its name and the SHA-256 of its bytes, recorded with every change
+    /// it makes: which file, exactly, a record came from.
+    pub provenance: String,
 }
 
 impl ImportFile {
@@ -161,7 +164,20 @@ impl ImportFile {
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let (records, info) = transfer::parse(entity, &bytes)
             .map_err(|e| InvalidInput(format!("{}: {e}", path.display())))?;
-        Ok(ImportFile { records, info })
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        let provenance = format!(
+            "imported from {name} (SHA-256 {})",
+            crate::probe::http::hex(digest.as_ref())
+        );
+        Ok(ImportFile {
+            records,
+            info,
+            provenance,
+        })
     }
 }
 
@@ -184,10 +200,11 @@ pub fn import(
     dry_run: bool,
     change: &Change,
 ) -> Result<ImportReport, StoreError> {
+    let change = change.clone().from_source(&file.provenance);
     let summary = if dry_run {
-        store.import_dry_run(&file.records, policy, change)?
+        store.import_dry_run(&file.records, policy, &change)?
     } else {
-        store.import(&file.records, policy, change)?
+        store.import(&file.records, policy, &change)?
     };
     Ok(ImportReport {
         info: file.info.clone(),

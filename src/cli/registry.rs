@@ -180,6 +180,14 @@ pub enum SiteCommand {
         /// Make this host name the primary one (added if new).
         #[arg(long, value_parser = hostname)]
         primary: Option<Hostname>,
+        /// Why, recorded in the audit trail; required to change a live
+        /// site's code, organizer or primary host name.
+        #[arg(long)]
+        reason: Option<String>,
+        /// The document that decided the change (甘政办〔2026〕12号), as
+        /// an alternative or addition to --reason.
+        #[arg(long = "ref", value_name = "REF")]
+        reference: Option<String>,
         #[command(flatten)]
         exception: ExceptionArgs,
         #[command(flatten)]
@@ -296,6 +304,14 @@ pub enum ExceptionCommand {
     },
     /// List comply-or-explain exceptions.
     List,
+    /// End an exception now, before its date: the rule applies again from
+    /// the next check. Kept, with why, in the audit trail.
+    End {
+        id: i64,
+        /// Why it ends early (required).
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,8 @@ pub use crate::app::InvalidInput;
 struct Context {
     app: App,
     actor: String,
+    /// Where `actor` came from, recorded with each change.
+    actor_source: &'static str,
     json: bool,
 }
 
@@ -53,10 +55,12 @@ impl Context {
     ) -> Result<Context> {
         let policy = Policy::load(config.policies.dir.as_deref())?;
         crate::app::alerts::check_routes(&config, &policy)?;
+        let (actor, actor_source) = actor(actor_flag)?;
         let store = Store::open(&config.database.url)?;
         Ok(Context {
             app: App::new(config, config_file, policy, store),
-            actor: actor(actor_flag),
+            actor,
+            actor_source,
             json,
         })
     }
@@ -68,17 +72,56 @@ impl Context {
     /// A change by the actor, effective `at` (`--at`) or now; a time in
     /// the future or before 1994 is refused (`app::registry::change`).
     fn change(&self, at: Option<DateTime<Utc>>) -> Result<Change, crate::registry::Invalid> {
-        crate::app::registry::change(&self.actor, "--at", at)
+        crate::app::registry::change(&self.actor, "--at", at).map(|c| c.via(self.actor_source))
     }
 }
 
-/// Who is acting: `--actor`, else the login name.
-fn actor(flag: Option<&str>) -> String {
-    flag.map(str::to_string)
-        .or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("LOGNAME").ok())
-        .filter(|a| !a.trim().is_empty())
-        .unwrap_or_else(|| "unknown".to_string())
+/// Who is acting, and where the name came from: `--actor` (refused when
+/// empty), else `$USER`, else `$LOGNAME`, else the operating system's
+/// name for this process's user.
+fn actor(flag: Option<&str>) -> Result<(String, &'static str)> {
+    if let Some(flag) = flag {
+        let name = flag.trim();
+        if name.is_empty() {
+            return Err(InvalidInput(
+                "--actor is empty: name who makes the change, or leave --actor out to record your login name"
+                    .into(),
+            )
+            .into());
+        }
+        return Ok((name.to_string(), "--actor"));
+    }
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(name) = std::env::var(var)
+            && !name.trim().is_empty()
+        {
+            return Ok((name.trim().to_string(), var));
+        }
+    }
+    Ok(system_user())
+}
+
+/// The name the system's user database gives this process's user (as
+/// `id -un` says it), or `uid N` when it has none.
+fn system_user() -> (String, &'static str) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return ("unknown".into(), "nowhere");
+    };
+    let named = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                let id = fields.nth(1)?;
+                (id.parse() == Ok(uid)).then(|| name.to_string())
+            })
+        });
+    match named {
+        Some(name) => (name, "system user"),
+        None => (format!("uid {uid}"), "system user id"),
+    }
 }
 
 /// Advisory warnings go to stderr, so that stdout stays what was asked

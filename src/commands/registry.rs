@@ -143,10 +143,17 @@ pub(super) fn site(context: &Context, command: SiteCommand, out: &mut impl Write
             add_domain,
             release_domain,
             primary,
+            reason,
+            reference,
             exception,
             when,
         } => {
+            let reason = match (reference, reason) {
+                (Some(reference), Some(reason)) => Some(format!("{reference}: {reason}")),
+                (reference, reason) => reference.or(reason),
+            };
             let edit = SiteEdit {
+                reason,
                 name,
                 kind,
                 org,
@@ -391,6 +398,23 @@ pub(super) fn exception(
                 writeln!(
                     out,
                     "exception {}: {} waived for {} until {}",
+                    record.id,
+                    record.kind,
+                    record.subject,
+                    crate::clock::show(record.until)
+                )?;
+            }
+        }
+        ExceptionCommand::End { id, reason } => {
+            let record = context
+                .store()
+                .end_exception(id, &reason, &context.change(None)?)?;
+            if context.json {
+                json_line(out, &record)?;
+            } else {
+                writeln!(
+                    out,
+                    "exception {}: {} for {} ended at {} (China Standard Time)",
                     record.id,
                     record.kind,
                     record.subject,

@@ -209,7 +209,7 @@ pub(super) fn findings(context: &Context, args: FindingsArgs, out: &mut impl Wri
         );
     }
     if let Some(FindingsCommand::Ack { id, note }) = args.command {
-        let finding = use_case::acknowledge(context.store(), id, &context.actor, &note)?;
+        let finding = use_case::acknowledge(context.store(), id, &context.change(None)?, &note)?;
         if context.json {
             json_line(
                 out,

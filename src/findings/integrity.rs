@@ -99,7 +99,7 @@ fn detail(b: &Break) -> String {
             let fields: Vec<String> = b
                 .differences
                 .iter()
-                .map(|d| format!("{} 现为 {}（审计记录为 {}）", d.field, d.now, d.audited))
+                .map(|d| format!("{} 现为 {}（审计记录为 {}）", d.field, d.after, d.before))
                 .collect();
             format!("与最后一次审计的记录不符：{}", fields.join("；"))
         }
@@ -150,8 +150,8 @@ mod tests {
                     kind: BreakKind::StateDiffers,
                     differences: vec![Difference {
                         field: "site.status".into(),
-                        audited: "closed".into(),
-                        now: "live".into(),
+                        before: "closed".into(),
+                        after: "live".into(),
                     }],
                 },
             ],

@@ -78,11 +78,13 @@ pub fn audit_json(entry: &AuditEntry) -> Value {
         "at": time(Some(entry.at)),
         "effective_at": time(Some(entry.effective_at)),
         "actor": entry.actor,
+        "actor_source": entry.actor_source,
         "entity": entry.entity,
         "entity_id": entry.entity_id,
         "action": entry.action,
         "before": entry.before,
         "after": entry.after,
+        "changes": entry.changes,
         "reason": entry.reason,
         "warnings": entry.warnings,
     })
@@ -228,19 +230,41 @@ pub fn audit_table(entries: &[AuditEntry]) -> Table {
         "ACTOR",
         "ENTITY",
         "ACTION",
+        "CHANGES",
         "REFERENCE / REASON",
     ]);
     for entry in entries {
+        let changes: Vec<String> = entry
+            .changes
+            .iter()
+            .map(|d| (&d.field, shown_value(&d.before), shown_value(&d.after)))
+            // A time re-recorded within the same second shows no change.
+            .filter(|(_, before, after)| before != after)
+            .map(|(field, before, after)| format!("{field}: {before} → {after}"))
+            .collect();
         table.row(vec![
             clock::show(entry.at),
             clock::show(entry.effective_at),
             entry.actor.clone(),
             format!("{} {}", entry.entity, entry.entity_id),
             entry.action.clone(),
+            changes.join("; "),
             entry.reason.clone().unwrap_or_default(),
         ]);
     }
     table
+}
+
+/// A recorded value as people read it: times in China Standard Time, and
+/// no value as a dash.
+fn shown_value(value: &str) -> String {
+    if value == "null" || value == "(absent)" {
+        return "—".into();
+    }
+    match chrono::DateTime::parse_from_rfc3339(value) {
+        Ok(time) => clock::show(time.with_timezone(&chrono::Utc)),
+        Err(_) => value.to_string(),
+    }
 }
 
 /// An organization with its sites and accounts, as scripts see it: the

@@ -3,6 +3,8 @@
 //! judged into a `registry_tampered` finding by `findings::integrity`,
 //! shown by the CLI.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// What `audit verify` found.
@@ -55,12 +57,78 @@ super::named_enum!(
     }
 );
 
+/// One field that differs between two states of a record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Difference {
     /// The field, as `site.status` or `domains[0].state`.
     pub field: String,
-    pub audited: String,
-    pub now: String,
+    /// Its value before (for `audit verify`: as last audited);
+    /// `(absent)` when it had none.
+    pub before: String,
+    /// Its value after (for `audit verify`: as the database holds it now).
+    pub after: String,
+}
+
+/// The fields where two JSON texts differ (`[]` when either is not JSON).
+pub fn differences_of_texts(before: &str, after: &str) -> Vec<Difference> {
+    match (
+        serde_json::from_str::<serde_json::Value>(before),
+        serde_json::from_str::<serde_json::Value>(after),
+    ) {
+        (Ok(before), Ok(after)) => differences(&before, &after),
+        _ => Vec::new(),
+    }
+}
+
+/// The fields where two states differ, flattened to paths, in path order.
+pub fn differences(before: &serde_json::Value, after: &serde_json::Value) -> Vec<Difference> {
+    let flat = |value: &serde_json::Value| {
+        let mut fields = BTreeMap::new();
+        flatten(String::new(), value, &mut fields);
+        fields
+    };
+    let (before, after) = (flat(before), flat(after));
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let shown = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(absent)".into());
+    keys.into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .map(|k| Difference {
+            field: k.clone(),
+            before: shown(before.get(k)),
+            after: shown(after.get(k)),
+        })
+        .collect()
+}
+
+fn flatten(path: String, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                let next = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                flatten(next, v, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(format!("{path}[{i}]"), v, out);
+            }
+        }
+        serde_json::Value::Null => {
+            out.insert(path, "null".into());
+        }
+        serde_json::Value::String(s) => {
+            out.insert(path, s.clone());
+        }
+        other => {
+            out.insert(path, other.to_string());
+        }
+    }
 }
 
 impl std::fmt::Display for Break {
@@ -84,7 +152,7 @@ impl std::fmt::Display for Break {
                 let fields: Vec<String> = self
                     .differences
                     .iter()
-                    .map(|d| format!("{} is {} (audited: {})", d.field, d.now, d.audited))
+                    .map(|d| format!("{} is {} (audited: {})", d.field, d.after, d.before))
                     .collect();
                 write!(
                     f,

@@ -369,12 +369,29 @@ pub struct SiteEdit {
     pub release: Vec<Hostname>,
     /// A host name of the site (or one being added) to make primary.
     pub primary: Option<Hostname>,
+    /// Why, or the document that decided it (`--reason`, `--ref`):
+    /// required by [`needs_reason`].
+    pub reason: Option<String>,
 }
 
 impl SiteEdit {
+    /// Whether it changes nothing (a reason alone changes nothing).
     pub fn is_empty(&self) -> bool {
-        self == &SiteEdit::default()
+        SiteEdit {
+            reason: None,
+            ..self.clone()
+        } == SiteEdit::default()
     }
+}
+
+/// Whether changing `before` into `after` needs a stated reason: a live
+/// site's identifier code, organizer or primary host name is what the
+/// national system and the public know it by, so such a change names why.
+pub fn needs_reason(before: &Site, after: &Site) -> bool {
+    before.status == SiteStatus::Live
+        && (before.code != after.code
+            || before.org != after.org
+            || before.primary().map(|d| &d.hostname) != after.primary().map(|d| &d.hostname))
 }
 
 /// Applies an edit as of `at`. Host names added here must already have

@@ -28,7 +28,7 @@ use super::sql::{AuditQuery, Sql};
 use super::{Change, StoreError};
 use crate::registry::Warning;
 use crate::registry::integrity::{
-    Break, BreakKind, Difference, Entity, EntityKind, Head, Verification,
+    Break, BreakKind, Entity, EntityKind, Head, Verification, differences_of_texts,
 };
 
 /// One audit row, as shown by `siteward audit`.
@@ -40,6 +40,8 @@ pub struct AuditEntry {
     /// When the change took effect (`--at`).
     pub effective_at: DateTime<Utc>,
     pub actor: String,
+    /// Where the actor's name came from, when known.
+    pub actor_source: Option<String>,
     pub entity: String,
     pub entity_id: i64,
     pub site_id: Option<i64>,
@@ -49,6 +51,8 @@ pub struct AuditEntry {
     /// The reference (document number) or reason given.
     pub reason: Option<String>,
     pub warnings: Vec<Warning>,
+    /// What changed, field by field, when both states are recorded.
+    pub changes: Vec<crate::registry::integrity::Difference>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -106,7 +110,10 @@ pub fn write<C: Sql>(c: &mut C, change: &Change, record: Record<'_>) -> Result<(
         action: record.action.to_string(),
         before_json: record.before.map(|v| v.to_string()),
         after_json: record.after.map(|v| v.to_string()),
-        reason: record.reason.map(str::to_string),
+        reason: record
+            .reason
+            .map(str::to_string)
+            .or_else(|| change.source.clone()),
         warnings: if record.warnings.is_empty() {
             None
         } else {
@@ -117,6 +124,7 @@ pub fn write<C: Sql>(c: &mut C, change: &Change, record: Record<'_>) -> Result<(
         state_json: state,
         prev_hash: None,
         row_hash: None,
+        actor_source: change.actor_source.clone(),
     };
     row.row_hash = Some(row_hash(&Content::of_new(&row), &prev_hash));
     row.prev_hash = Some(prev_hash);
@@ -141,6 +149,7 @@ struct Content<'a> {
     reason: Option<&'a str>,
     warnings: Option<&'a str>,
     state_json: Option<&'a str>,
+    actor_source: Option<&'a str>,
 }
 
 impl<'a> Content<'a> {
@@ -158,6 +167,7 @@ impl<'a> Content<'a> {
             reason: row.reason.as_deref(),
             warnings: row.warnings.as_deref(),
             state_json: row.state_json.as_deref(),
+            actor_source: row.actor_source.as_deref(),
         }
     }
 
@@ -175,6 +185,7 @@ impl<'a> Content<'a> {
             reason: row.reason.as_deref(),
             warnings: row.warnings.as_deref(),
             state_json: row.state_json.as_deref(),
+            actor_source: row.actor_source.as_deref(),
         }
     }
 }
@@ -196,6 +207,7 @@ fn row_hash(content: &Content<'_>, prev_hash: &str) -> String {
         content.reason,
         content.warnings,
         content.state_json,
+        content.actor_source,
         prev_hash,
     ])
     .to_string();
@@ -317,7 +329,7 @@ pub fn seal_legacy<C: Sql>(c: &mut C) -> Result<usize, StoreError> {
     if sealed == 0 {
         return Ok(0);
     }
-    let change = Change::now("siteward");
+    let change = Change::now("siteward").via("siteward");
     for (entity, _) in current_states(c)? {
         write(
             c,
@@ -410,7 +422,7 @@ pub fn verify<C: Sql>(c: &mut C) -> Result<Verification, StoreError> {
                     row: Some(row),
                     entity: Some(*entity),
                     kind: BreakKind::StateDiffers,
-                    differences: differences(&audited, state),
+                    differences: differences_of_texts(&audited, state),
                 });
             }
             Some(_) => {}
@@ -432,59 +444,6 @@ pub fn verify<C: Sql>(c: &mut C) -> Result<Verification, StoreError> {
         entities,
         breaks,
     })
-}
-
-/// The fields where two states differ, flattened to paths.
-fn differences(audited: &str, now: &str) -> Vec<Difference> {
-    let flat = |text: &str| {
-        let mut fields = BTreeMap::new();
-        if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
-            flatten(String::new(), &value, &mut fields);
-        }
-        fields
-    };
-    let (audited, now) = (flat(audited), flat(now));
-    let mut keys: Vec<&String> = audited.keys().chain(now.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    let shown = |v: Option<&String>| v.cloned().unwrap_or_else(|| "(absent)".into());
-    keys.into_iter()
-        .filter(|k| audited.get(*k) != now.get(*k))
-        .map(|k| Difference {
-            field: k.clone(),
-            audited: shown(audited.get(k)),
-            now: shown(now.get(k)),
-        })
-        .collect()
-}
-
-fn flatten(path: String, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, v) in map {
-                let next = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                flatten(next, v, out);
-            }
-        }
-        serde_json::Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                flatten(format!("{path}[{i}]"), v, out);
-            }
-        }
-        serde_json::Value::Null => {
-            out.insert(path, "null".into());
-        }
-        serde_json::Value::String(s) => {
-            out.insert(path, s.clone());
-        }
-        other => {
-            out.insert(path, other.to_string());
-        }
-    }
 }
 
 pub fn list<C: Sql>(c: &mut C, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
@@ -513,17 +472,29 @@ pub fn list<C: Sql>(c: &mut C, filter: &AuditFilter) -> Result<Vec<AuditEntry>, 
                         what: format!("audit row {}: {e}", row.id),
                     })
             };
+            let (before, after) = (
+                parse(row.before_json.clone())?,
+                parse(row.after_json.clone())?,
+            );
+            let changes = match (&before, &after) {
+                (Some(before), Some(after)) => {
+                    crate::registry::integrity::differences(before, after)
+                }
+                _ => Vec::new(),
+            };
             Ok(AuditEntry {
+                changes,
                 id: row.id,
                 at: from_db(row.recorded_at),
                 effective_at: from_db(row.effective_at),
                 actor: row.actor.clone(),
+                actor_source: row.actor_source.clone(),
                 entity: row.entity.clone(),
                 entity_id: row.entity_id,
                 site_id: row.site_id,
                 action: row.action.clone(),
-                before: parse(row.before_json.clone())?,
-                after: parse(row.after_json.clone())?,
+                before,
+                after,
                 reason: row.reason.clone(),
                 warnings: match &row.warnings {
                     Some(text) => serde_json::from_str(text).map_err(|e| StoreError::Corrupt {

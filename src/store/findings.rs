@@ -384,10 +384,10 @@ pub fn apply<C: Sql>(
 pub fn acknowledge<C: Sql>(
     c: &mut C,
     id: i64,
-    actor: &str,
+    change: &super::Change,
     note: &str,
-    at: DateTime<Utc>,
 ) -> Result<StoredFinding, StoreError> {
+    let (actor, at) = (change.actor.as_str(), change.effective_at);
     let Some(mut row) = c.finding_row(id)? else {
         return Err(StoreError::NotFound {
             what: "finding",
@@ -402,6 +402,11 @@ pub fn acknowledge<C: Sql>(
         )
         .into());
     }
+    let before = serde_json::json!({
+        "status": row.status,
+        "ack_actor": row.ack_actor,
+        "ack_note": row.ack_note,
+    });
     row.status = FindingStatus::Acknowledged.as_str().to_string();
     row.ack_actor = Some(actor.to_string());
     row.ack_note = Some(note.to_string());
@@ -416,6 +421,25 @@ pub fn acknowledge<C: Sql>(
         stored.severity,
         at,
         Some((actor, note)),
+    )?;
+    // The earlier notes stay in the finding's events and here.
+    super::audit::write(
+        c,
+        change,
+        super::audit::Record {
+            entity: "finding",
+            entity_id: id,
+            site_id: stored.site_id,
+            action: "acknowledge",
+            before: Some(before),
+            after: Some(serde_json::json!({
+                "status": FindingStatus::Acknowledged.as_str(),
+                "ack_actor": actor,
+                "ack_note": note,
+            })),
+            reason: Some(note),
+            warnings: &[],
+        },
     )?;
     Ok(stored)
 }

@@ -411,6 +411,7 @@ fn apply_site<C: Sql>(
                 release: Vec::new(),
                 primary: Some(record.primary.clone())
                     .filter(|p| before.primary().map(|d| &d.hostname) != Some(p)),
+                reason: None,
             };
             if edit.is_empty() {
                 Applied::Unchanged

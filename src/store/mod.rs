@@ -103,10 +103,16 @@ impl StoreError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub actor: String,
+    /// Where the actor's name came from (`--actor`, `USER`, `LOGNAME`,
+    /// `system user`, `siteward`), when known.
+    pub actor_source: Option<String>,
     /// When the event happened (`--at`); defaults to now.
     pub effective_at: DateTime<Utc>,
     /// When siteward recorded it.
     pub recorded_at: DateTime<Utc>,
+    /// What it was made from (an imported file and its SHA-256), recorded
+    /// as the reason of audit rows that give none of their own.
+    pub source: Option<String>,
 }
 
 impl Change {
@@ -114,14 +120,30 @@ impl Change {
         let now = Utc::now();
         Change {
             actor: actor.to_string(),
+            actor_source: None,
+            source: None,
             effective_at: now,
             recorded_at: now,
         }
     }
 
+    /// The same change, made from `source` (an imported file).
+    pub fn from_source(mut self, source: &str) -> Change {
+        self.source = Some(source.to_string());
+        self
+    }
+
+    /// The same change, saying where the actor's name came from.
+    pub fn via(mut self, source: &str) -> Change {
+        self.actor_source = Some(source.to_string());
+        self
+    }
+
     pub fn at(actor: &str, effective_at: DateTime<Utc>) -> Change {
         Change {
             actor: actor.to_string(),
+            actor_source: None,
+            source: None,
             effective_at,
             recorded_at: Utc::now(),
         }
@@ -454,6 +476,16 @@ impl Store {
 
     pub fn sites(&self, filter: &SiteFilter) -> Result<Vec<Site>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| sites::list(c, filter)))
+    }
+
+    /// Ends an exception early, with a reason; audited.
+    pub fn end_exception(
+        &self,
+        id: i64,
+        reason: &str,
+        change: &Change,
+    ) -> Result<ExceptionRecord, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| sites::end_exception(c, id, reason, change)))
     }
 
     /// Records a comply-or-explain exception for a kind and subject,
@@ -799,13 +831,12 @@ impl Store {
     pub fn acknowledge_finding(
         &self,
         id: i64,
-        actor: &str,
+        change: &Change,
         note: &str,
-        at: DateTime<Utc>,
     ) -> Result<StoredFinding, StoreError> {
         with_conn!(self, c => c.write_tx(|c| {
             c.serialise_findings()?;
-            findings::acknowledge(c, id, actor, note, at)
+            findings::acknowledge(c, id, change, note)
         }))
     }
 

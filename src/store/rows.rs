@@ -202,6 +202,7 @@ pub struct AuditRow {
     pub state_json: Option<String>,
     pub prev_hash: Option<String>,
     pub row_hash: Option<String>,
+    pub actor_source: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -221,6 +222,7 @@ pub struct NewAuditRow {
     pub state_json: Option<String>,
     pub prev_hash: Option<String>,
     pub row_hash: Option<String>,
+    pub actor_source: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -108,6 +108,7 @@ diesel::table! {
         state_json -> Nullable<Text>,
         prev_hash -> Nullable<Text>,
         row_hash -> Nullable<Text>,
+        actor_source -> Nullable<Text>,
     }
 }
 

@@ -308,6 +308,59 @@ pub fn add_exception<C: Sql>(
     Ok(record)
 }
 
+/// Ends exception `id` now (its effective time), with a reason: the rule
+/// it waived applies again from the next check. Never deleted: the row
+/// keeps when it was meant to end in the audit trail.
+pub fn end_exception<C: Sql>(
+    c: &mut C,
+    id: i64,
+    reason: &str,
+    change: &Change,
+) -> Result<ExceptionRecord, StoreError> {
+    if reason.trim().is_empty() {
+        return Err(Invalid::new("reason", reason, "must say why the exception ends early").into());
+    }
+    let Some(before) = exceptions(c)?.into_iter().find(|e| e.id == id) else {
+        return Err(StoreError::NotFound {
+            what: "exception",
+            key: id.to_string(),
+        });
+    };
+    if before.until <= change.effective_at {
+        return Err(Invalid::new(
+            "exception",
+            &id.to_string(),
+            &format!(
+                "already ended at {} (China Standard Time)",
+                crate::clock::show(before.until)
+            ),
+        )
+        .into());
+    }
+    c.end_exception(id, to_db(change.effective_at))?;
+    let after = exceptions(c)?
+        .into_iter()
+        .find(|e| e.id == id)
+        .ok_or_else(|| StoreError::Corrupt {
+            what: format!("exception {id} vanished while being ended"),
+        })?;
+    audit::write(
+        c,
+        change,
+        Record {
+            entity: "exception",
+            entity_id: id,
+            site_id: None,
+            action: "end",
+            before: snapshot(&before),
+            after: snapshot(&after),
+            reason: Some(reason.trim()),
+            warnings: &[],
+        },
+    )?;
+    Ok(after)
+}
+
 /// Checks that a code is free (no other site that is not closed has it)
 /// and returns its advisory warnings for the organizer.
 pub fn check_code<C: Sql>(
@@ -548,6 +601,19 @@ pub fn edit<C: Sql>(
         orgs::row_by_name(c, org)?;
     }
     let after = lifecycle::edit_site(&before, edit, change.effective_at)?;
+    let reason = edit
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if reason.is_none() && lifecycle::needs_reason(&before, &after) {
+        return Err(Invalid::new(
+            "reason",
+            "",
+            "is required to change a live site's identifier code, organizer or primary host name: give --reason, or --ref with the document that decided it",
+        )
+        .into());
+    }
     check_hosts(c, &new_hosts, Some(before.id), grant, policy, change)?;
     let mut warnings = Vec::new();
     if let Some(code) = &edit.code {
@@ -563,7 +629,13 @@ pub fn edit<C: Sql>(
             warnings,
         });
     }
-    let saved = save_audited(c, Some(&before), &after, ("edit", None, &warnings), change)?;
+    let saved = save_audited(
+        c,
+        Some(&before),
+        &after,
+        ("edit", reason, &warnings),
+        change,
+    )?;
     Ok(Outcome {
         value: saved,
         warnings,

@@ -129,6 +129,8 @@ pub trait Sql: Sized {
     ) -> QueryResult<Vec<ExceptionRow>>;
 
     fn insert_audit(&mut self, row: &NewAuditRow) -> QueryResult<()>;
+    /// Ends an exception: its `valid_until` brought forward to `until`.
+    fn end_exception(&mut self, id: i64, until: NaiveDateTime) -> QueryResult<usize>;
 
     /// The newest observation for a host name, kind and address.
     fn latest_observation(
@@ -1370,6 +1372,12 @@ macro_rules! impl_sql {
                     query = query.filter(exceptions::subject.eq(subject));
                 }
                 query.load(self)
+            }
+
+            fn end_exception(&mut self, id: i64, until: NaiveDateTime) -> QueryResult<usize> {
+                diesel::update(exceptions::table.filter(exceptions::id.eq(id)))
+                    .set(exceptions::valid_until.eq(until))
+                    .execute(self)
             }
 
             fn insert_audit(&mut self, row: &NewAuditRow) -> QueryResult<()> {

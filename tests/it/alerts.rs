@@ -239,7 +239,7 @@ critical = 10
     });
     province
         .store
-        .acknowledge_finding(acked, "tester", "on it", chrono::Utc::now())
+        .acknowledge_finding(acked, &siteward::store::Change::now("tester"), "on it")
         .expect("ack");
     // A message claimed before the acknowledgement may still arrive.
     std::thread::sleep(Duration::from_millis(1500));

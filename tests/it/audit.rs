@@ -202,7 +202,7 @@ fn what_siteward_wrote_verifies_and_tampering_around_it_is_found() {
         let difference = &found[0].1["differences"][0];
         assert_eq!(difference["field"], "site.status", "{backend}: {report}");
         assert_eq!(
-            (difference["audited"].as_str(), difference["now"].as_str()),
+            (difference["before"].as_str(), difference["after"].as_str()),
             (Some("live"), Some("closed")),
             "{backend}"
         );
@@ -411,4 +411,168 @@ fn the_daily_verification_raises_and_resolves_registry_tampered() {
     });
     daemon.signal("TERM");
     assert!(daemon.wait(Duration::from_secs(30)).0.success());
+}
+
+/// Who made each change and why: an empty `--actor` is refused, the
+/// login name's source is recorded, a live site's primary host name needs
+/// a reason, an acknowledgement a note, an exception ends with a reason,
+/// and an import names its file and the file's SHA-256. The human view
+/// says what changed, field by field.
+#[test]
+fn who_and_why_are_recorded() {
+    for db in backends() {
+        let backend = db.backend;
+        history(&db);
+        let audit_rows = |db: &TestDb| -> Vec<Value> {
+            ok(db, &["--json", "audit"])
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("json"))
+                .collect()
+        };
+        let count = audit_rows(&db).len();
+
+        // An explicitly empty actor changes nothing.
+        let dir = tempfile::tempdir().expect("dir");
+        let refused = Command::new(env!("CARGO_BIN_EXE_siteward"))
+            .args([
+                "--db",
+                &db.url,
+                "--actor",
+                " ",
+                "site",
+                "edit",
+                "www.gansu.gov.cn",
+            ])
+            .args(["--icp", "陇ICP备05000001号"])
+            .current_dir(dir.path())
+            .output()
+            .expect("run");
+        assert_eq!(refused.status.code(), Some(2), "{backend}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("--actor is empty"),
+            "{backend}"
+        );
+        assert_eq!(audit_rows(&db).len(), count, "{backend}");
+
+        // Without --actor, $USER, then $LOGNAME, then the system's name.
+        for (user, logname, name, source) in [
+            (Some("alice"), Some("bob"), "alice", "USER"),
+            (None, Some("bob"), "bob", "LOGNAME"),
+        ] {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_siteward"));
+            command
+                .args(["--db", &db.url, "site", "edit", "www.gansu.gov.cn"])
+                .args(["--psb", &format!("甘公网安备6201020200{}号", name.len())])
+                .current_dir(dir.path())
+                .env_remove("USER")
+                .env_remove("LOGNAME");
+            if let Some(user) = user {
+                command.env("USER", user);
+            }
+            if let Some(logname) = logname {
+                command.env("LOGNAME", logname);
+            }
+            let output = command.output().expect("run");
+            assert!(output.status.success(), "{backend}: {output:?}");
+            let last = audit_rows(&db).pop().expect("row");
+            assert_eq!(
+                (last["actor"].as_str(), last["actor_source"].as_str()),
+                (Some(name), Some(source)),
+                "{backend}"
+            );
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
+            .args(["--db", &db.url, "site", "edit", "www.gansu.gov.cn"])
+            .args(["--psb", "甘公网安备62010202000099号"])
+            .current_dir(dir.path())
+            .env_remove("USER")
+            .env_remove("LOGNAME")
+            .output()
+            .expect("run");
+        assert!(output.status.success(), "{backend}: {output:?}");
+        let last = audit_rows(&db).pop().expect("row");
+        assert!(
+            last["actor_source"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("system user")),
+            "{backend}: {last}"
+        );
+        assert!(!last["actor"].as_str().unwrap_or_default().is_empty());
+
+        // A live site's primary host name changes only with a reason.
+        let moved = siteward(
+            &db,
+            &[
+                "site",
+                "edit",
+                "www.gansu.gov.cn",
+                "--primary",
+                "gansu.gov.cn",
+            ],
+        );
+        assert_eq!(moved.status.code(), Some(2), "{backend}");
+        assert!(
+            String::from_utf8_lossy(&moved.stderr).contains("reason"),
+            "{backend}: {}",
+            String::from_utf8_lossy(&moved.stderr)
+        );
+        ok(
+            &db,
+            &[
+                "site",
+                "edit",
+                "www.gansu.gov.cn",
+                "--primary",
+                "gansu.gov.cn",
+                "--ref",
+                "甘政办〔2026〕3号",
+            ],
+        );
+        let table = ok(&db, &["audit", "--site", "gansu.gov.cn", "--last", "1"]);
+        assert!(
+            table.contains("domains[0].role: primary → alias")
+                && table.contains("甘政办〔2026〕3号"),
+            "{backend}: {table}"
+        );
+
+        // An acknowledgement needs a note.
+        let empty = siteward(&db, &["findings", "ack", "1", "--note", "  "]);
+        assert_eq!(empty.status.code(), Some(2), "{backend}");
+        assert!(String::from_utf8_lossy(&empty.stderr).contains("note"));
+
+        // An exception ends early with a reason, once.
+        let no_reason = siteward(&db, &["exception", "end", "1", "--reason", ""]);
+        assert_eq!(no_reason.status.code(), Some(2), "{backend}");
+        ok(
+            &db,
+            &["exception", "end", "1", "--reason", "机房改造提前完成"],
+        );
+        let ended = audit_rows(&db).pop().expect("row");
+        assert_eq!(
+            (ended["entity"].as_str(), ended["action"].as_str()),
+            (Some("exception"), Some("end")),
+            "{backend}"
+        );
+        assert_eq!(ended["reason"], "机房改造提前完成", "{backend}");
+        let again = siteward(&db, &["exception", "end", "1", "--reason", "再次"]);
+        assert_eq!(again.status.code(), Some(2), "{backend}");
+        assert!(
+            String::from_utf8_lossy(&again.stderr).contains("already ended"),
+            "{backend}"
+        );
+
+        // The import's rows name the file and its SHA-256.
+        let imported = audit_rows(&db)
+            .into_iter()
+            .find(|r| r["action"] == "import")
+            .expect("an import row");
+        let reason = imported["reason"].as_str().expect("reason");
+        assert!(
+            reason.starts_with("imported from sites.csv (SHA-256 ") && reason.len() > 60,
+            "{backend}: {reason}"
+        );
+
+        // And all of it verifies.
+        assert_eq!(verify(&db).0, 0, "{backend}");
+    }
 }

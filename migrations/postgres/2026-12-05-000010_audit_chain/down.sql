@@ -13,7 +13,7 @@ DROP TRIGGER findings_no_delete ON findings;
 DROP TRIGGER finding_events_no_delete ON finding_events;
 DROP TRIGGER audit_sealed ON audit;
 DROP TRIGGER audit_no_update ON audit;
-ALTER TABLE audit DROP COLUMN state_json, DROP COLUMN prev_hash, DROP COLUMN row_hash;
+ALTER TABLE audit DROP COLUMN state_json, DROP COLUMN prev_hash, DROP COLUMN row_hash, DROP COLUMN actor_source;
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
 FOR EACH ROW EXECUTE FUNCTION siteward_refuse('the audit trail is append-only');
 -- The runs table keeps its wider CHECK: narrowing it would fail on the

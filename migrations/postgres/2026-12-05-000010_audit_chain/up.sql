@@ -8,10 +8,13 @@
 ALTER TABLE audit
     ADD COLUMN state_json TEXT,
     ADD COLUMN prev_hash TEXT,
-    ADD COLUMN row_hash TEXT;
+    ADD COLUMN row_hash TEXT,
+    -- Where the actor's name came from: `--actor`, $USER, $LOGNAME, the
+    -- system's user database, or siteward itself.
+    ADD COLUMN actor_source TEXT;
 
 DROP TRIGGER audit_no_update ON audit;
-CREATE TRIGGER audit_no_update BEFORE UPDATE OF id, recorded_at, effective_at, actor, entity, entity_id, site_id, action, before_json, after_json, reason, warnings, state_json ON audit
+CREATE TRIGGER audit_no_update BEFORE UPDATE OF id, recorded_at, effective_at, actor, entity, entity_id, site_id, action, before_json, after_json, reason, warnings, state_json, actor_source ON audit
 FOR EACH ROW EXECUTE FUNCTION siteward_refuse('the audit trail is append-only');
 -- Only the one-time sealing of rows written before the chain.
 CREATE TRIGGER audit_sealed BEFORE UPDATE OF prev_hash, row_hash ON audit
