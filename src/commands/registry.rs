@@ -125,7 +125,24 @@ pub(super) fn site(context: &Context, command: SiteCommand, out: &mut impl Write
             return print_site(context, &outcome.value, out);
         }
         SiteCommand::Show { site } => {
-            return print_site(context, &context.store().site(&site)?, out);
+            let shown = context.store().site(&site)?;
+            print_site(context, &shown, out)?;
+            // A code or host name reused: say who else holds, or held, it.
+            if !context.json {
+                for (shared, other) in context.store().site_namesakes(&shown)? {
+                    let when = if other.id > shown.id {
+                        "is now held"
+                    } else {
+                        "was held before"
+                    };
+                    writeln!(
+                        out,
+                        "note: {shared} {when} by site {} `{}` ({}): siteward site show {}",
+                        other.id, other.name, other.status, other.id
+                    )?;
+                }
+            }
+            return Ok(());
         }
         SiteCommand::List { status, org, kind } => {
             let sites = context.store().sites(&SiteFilter { status, org, kind })?;

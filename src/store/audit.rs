@@ -447,12 +447,14 @@ pub fn verify<C: Sql>(c: &mut C) -> Result<Verification, StoreError> {
 }
 
 pub fn list<C: Sql>(c: &mut C, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
-    let site_id = match &filter.site {
-        Some(key) => Some(super::sites::resolve(c, key)?),
-        None => None,
+    // A code or host name reused after a site closed: the rows of every
+    // site that held it, each under its own entity id.
+    let site_ids = match &filter.site {
+        Some(key) => super::sites::resolve_all(c, key)?,
+        None => Vec::new(),
     };
     let rows = c.audit_rows(&AuditQuery {
-        site_id,
+        site_ids,
         entity: filter.entity.clone(),
         limit: None,
     })?;

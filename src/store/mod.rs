@@ -470,6 +470,16 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| sites::edit(c, key, edit, grant, policy, change)))
     }
 
+    /// The other sites that share, or shared, a site's code or host names.
+    pub fn site_namesakes(&self, site: &Site) -> Result<Vec<(String, Site)>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| {
+            sites::namesakes(c, site)?
+                .into_iter()
+                .map(|(shared, id)| Ok((shared, sites::by_key(c, &id.to_string())?)))
+                .collect()
+        }))
+    }
+
     pub fn site(&self, key: &str) -> Result<Site, StoreError> {
         with_reader!(self, c => c.read_tx(|c| sites::by_key(c, key)))
     }

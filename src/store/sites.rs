@@ -108,6 +108,49 @@ pub fn resolve<C: Sql>(c: &mut C, key: &str) -> Result<i64, StoreError> {
     pick(key, ids)
 }
 
+/// Every site a key has ever named: the site with that id, or every site
+/// that ever held that identifier code or host name (a closed site's code
+/// or host name may be held by a newer one), oldest first.
+pub fn resolve_all<C: Sql>(c: &mut C, key: &str) -> Result<Vec<i64>, StoreError> {
+    let trimmed = key.trim();
+    let mut ids = Vec::new();
+    if let Ok(code) = trimmed.parse::<SiteCode>() {
+        ids.extend(c.site_ids_with_code(code.as_str())?);
+    }
+    if ids.is_empty()
+        && !trimmed.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(host) = Hostname::from_url_or_host(trimmed)
+    {
+        ids.extend(c.site_ids_with_hostname(host.as_str())?);
+    }
+    if ids.is_empty() {
+        ids.push(resolve(c, trimmed)?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The other sites that share, or shared, `site`'s identifier code or one
+/// of its host names: (what is shared, the other site's id), by id.
+pub fn namesakes<C: Sql>(c: &mut C, site: &Site) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut shared = Vec::new();
+    if let Some(code) = &site.code {
+        for id in c.site_ids_with_code(code.as_str())? {
+            shared.push((code.as_str().to_string(), id));
+        }
+    }
+    for domain in &site.domains {
+        for id in c.site_ids_with_hostname(domain.hostname.as_str())? {
+            shared.push((domain.hostname.to_unicode(), id));
+        }
+    }
+    shared.retain(|(_, id)| *id != site.id);
+    shared.sort_by_key(|(_, id)| *id);
+    shared.dedup();
+    Ok(shared)
+}
+
 fn pick(key: &str, ids: Vec<i64>) -> Result<i64, StoreError> {
     match ids.as_slice() {
         [id] => Ok(*id),

@@ -26,7 +26,8 @@ pub const CHUNK: usize = 500;
 /// Filters for reading the audit trail.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
-    pub site_id: Option<i64>,
+    /// Rows about any of these sites (none: every row).
+    pub site_ids: Vec<i64>,
     pub entity: Option<(String, i64)>,
     pub limit: Option<i64>,
 }
@@ -1606,8 +1607,8 @@ macro_rules! impl_sql {
                     .select(AuditRow::as_select())
                     .order(audit::id)
                     .into_boxed();
-                if let Some(site_id) = query.site_id {
-                    select = select.filter(audit::site_id.eq(site_id));
+                if !query.site_ids.is_empty() {
+                    select = select.filter(audit::site_id.eq_any(query.site_ids.clone()));
                 }
                 if let Some((entity, id)) = &query.entity {
                     select = select

@@ -576,3 +576,182 @@ fn who_and_why_are_recorded() {
         assert_eq!(verify(&db).0, 0, "{backend}");
     }
 }
+
+/// A code and host name reused after their site closed: `audit --site`
+/// shows the rows of every site that held them, each under its own id, and
+/// `site show` of either says who else holds or held them.
+#[test]
+fn a_reused_code_keeps_the_closed_sites_history_reachable() {
+    let db = crate::support::sqlite();
+    for args in [
+        &[
+            "org",
+            "add",
+            "--name",
+            "某县水利局",
+            "--division",
+            "620102",
+            "--level",
+            "county",
+        ][..],
+        &[
+            "site",
+            "request",
+            "--name",
+            "某县水利局网站",
+            "--org",
+            "某县水利局",
+            "--kind",
+            "department",
+            "--domain",
+            "slj.cgq.gov.cn",
+            "--at",
+            "2019-03-01",
+        ],
+        &[
+            "site",
+            "approve",
+            "slj.cgq.gov.cn",
+            "--ref",
+            "城关政办发〔2019〕3号",
+            "--at",
+            "2019-03-10",
+        ],
+        &[
+            "site",
+            "go-live",
+            "slj.cgq.gov.cn",
+            "--code",
+            "6201020001",
+            "--at",
+            "2019-04-01",
+        ],
+        &[
+            "site",
+            "retire",
+            "slj.cgq.gov.cn",
+            "--ref",
+            "城关政办发〔2025〕8号",
+            "--at",
+            "2025-06-01",
+        ],
+        &["site", "offline", "slj.cgq.gov.cn", "--at", "2025-07-05"],
+        &["site", "close", "slj.cgq.gov.cn", "--at", "2025-08-10"],
+        &[
+            "site",
+            "request",
+            "--name",
+            "某县水利局新网站",
+            "--org",
+            "某县水利局",
+            "--kind",
+            "department",
+            "--domain",
+            "slj.cgq.gov.cn",
+            "--at",
+            "2026-01-05",
+        ],
+        &[
+            "site",
+            "approve",
+            "2",
+            "--ref",
+            "城关政办发〔2026〕1号",
+            "--at",
+            "2026-01-06",
+        ],
+        &[
+            "site",
+            "go-live",
+            "2",
+            "--code",
+            "6201020001",
+            "--at",
+            "2026-01-07",
+        ],
+    ] {
+        ok(&db, args);
+    }
+    for key in ["6201020001", "slj.cgq.gov.cn"] {
+        let rows: Vec<Value> = ok(&db, &["--json", "audit", "--site", key])
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+        let sites: std::collections::BTreeSet<i64> = rows
+            .iter()
+            .filter(|r| r["entity"] == "site")
+            .filter_map(|r| r["entity_id"].as_i64())
+            .collect();
+        assert_eq!(sites, [1, 2].into(), "{key}: {rows:?}");
+        assert!(
+            rows.iter()
+                .any(|r| r["action"] == "close" && r["entity_id"] == 1)
+        );
+    }
+    let closed = ok(&db, &["site", "show", "1"]);
+    assert!(
+        closed.contains("note: 6201020001 is now held by site 2")
+            && closed.contains("note: slj.cgq.gov.cn is now held by site 2"),
+        "{closed}"
+    );
+    let current = ok(&db, &["site", "show", "6201020001"]);
+    assert!(
+        current.contains("note: 6201020001 was held before by site 1")
+            && current.contains("closed"),
+        "{current}"
+    );
+}
+
+/// A database written before the audit trail was chained: its rows are
+/// sealed once by the migration's wake, each record's state recorded as
+/// the chain's start, and the result verifies; a change made around
+/// siteward afterwards is found.
+#[test]
+fn rows_written_before_the_chain_are_sealed_once_and_verify() {
+    use diesel::migration::{MigrationConnection, MigrationSource};
+    use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+    let db = crate::support::sqlite();
+    let path = db.url.trim_start_matches("sqlite://").to_string();
+    let mut conn = SqliteConnection::establish(&path).expect("open");
+    conn.setup().expect("migrations table");
+    let source =
+        FileBasedMigrations::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+            .expect("migrations");
+    let mut migrations =
+        MigrationSource::<diesel::sqlite::Sqlite>::migrations(&source).expect("migrations");
+    migrations.sort_by_key(|m| m.name().version().to_string());
+    for migration in migrations
+        .iter()
+        .filter(|m| m.name().version().to_string().replace('-', "").as_str() < "20261205000010")
+    {
+        conn.run_migration(migration.as_ref())
+            .expect("old migration");
+    }
+    for statement in [
+        "INSERT INTO organizations (name, division, level, created_at) \
+         VALUES ('甘肃省人民政府办公厅', '620000', 'province', '2026-01-01 00:00:00')",
+        "INSERT INTO audit (recorded_at, effective_at, actor, entity, entity_id, action, after_json) \
+         VALUES ('2026-01-01 00:00:00', '2026-01-01 00:00:00', '张三', 'org', 1, 'add', '{}')",
+    ] {
+        diesel::sql_query(statement)
+            .execute(&mut conn)
+            .expect(statement);
+    }
+    drop(conn);
+    // Opening migrates and seals.
+    let store = db.open();
+    let verification = store.verify_audit().expect("verify");
+    assert!(verification.breaks.is_empty(), "{verification:?}");
+    assert_eq!((verification.rows, verification.entities), (2, 1));
+    let rows = store
+        .audit(&siteward::store::AuditFilter::default())
+        .expect("audit");
+    assert_eq!(rows[1].action, "chain-start");
+    assert_eq!(rows[1].actor_source.as_deref(), Some("siteward"));
+    // Opened again: nothing sealed or added twice.
+    drop(store);
+    let store = db.open();
+    assert_eq!(store.verify_audit().expect("verify").rows, 2);
+    sql(&db, "UPDATE organizations SET division = '620100'").expect("update");
+    assert_eq!(store.verify_audit().expect("verify").breaks.len(), 1);
+}

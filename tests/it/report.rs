@@ -786,6 +786,7 @@ fn a_past_quarter_reproduced_after_a_later_correction() {
                 "lyj.lanzhou.gov.cn",
                 &SiteEdit {
                     org: Some("天水市人民政府办公室".into()),
+                    reason: Some("登记时误填主办单位".into()),
                     ..SiteEdit::default()
                 },
                 None,
