@@ -154,6 +154,26 @@ pub enum SiteCommand {
         #[arg(long, value_parser = parsed::<SiteKind>)]
         kind: Option<SiteKind>,
     },
+
+    /// Correct a wrongly recorded lifecycle event (see `audit --site`):
+    /// re-date it with --at, or --void it (the latest transition only). A
+    /// new audited event names the one it corrects; nothing is deleted.
+    Correct {
+        site: String,
+        /// The event's audit row id (`siteward audit --site SITE`).
+        #[arg(long, value_name = "ID")]
+        event: i64,
+        /// When it really happened (RFC 3339, or YYYY-MM-DD [HH:MM] in
+        /// China Standard Time).
+        #[arg(long, value_parser = super::time, value_name = "TIME", conflicts_with = "void", required_unless_present = "void")]
+        at: Option<DateTime<Utc>>,
+        /// It never happened: the site returns to its state before it.
+        #[arg(long)]
+        void: bool,
+        /// What was wrong (required).
+        #[arg(long)]
+        reason: String,
+    },
     /// Change a site's details or host names.
     Edit {
         site: String,

@@ -124,6 +124,28 @@ pub(super) fn site(context: &Context, command: SiteCommand, out: &mut impl Write
             warn(&outcome.warnings);
             return print_site(context, &outcome.value, out);
         }
+        SiteCommand::Correct {
+            site,
+            event,
+            at,
+            void,
+            reason,
+        } => {
+            use crate::registry::correct::Correction;
+            let correction = match (at, void) {
+                (Some(at), false) => Correction::Redate(at),
+                _ => Correction::Void,
+            };
+            let corrected = context.store().correct_site(
+                &site,
+                event,
+                correction,
+                &reason,
+                &policy,
+                &context.change(None)?,
+            )?;
+            return print_site(context, &corrected, out);
+        }
         SiteCommand::Show { site } => {
             let shown = context.store().site(&site)?;
             print_site(context, &shown, out)?;

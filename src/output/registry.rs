@@ -75,6 +75,7 @@ pub fn account_json(account: &Account) -> Value {
 
 pub fn audit_json(entry: &AuditEntry) -> Value {
     json!({
+        "id": entry.id,
         "at": time(Some(entry.at)),
         "effective_at": time(Some(entry.effective_at)),
         "actor": entry.actor,
@@ -225,6 +226,7 @@ pub fn accounts_table(accounts: &[Account]) -> Table {
 
 pub fn audit_table(entries: &[AuditEntry]) -> Table {
     let mut table = Table::new(&[
+        "ID",
         "RECORDED",
         "EFFECTIVE",
         "ACTOR",
@@ -243,6 +245,7 @@ pub fn audit_table(entries: &[AuditEntry]) -> Table {
             .map(|(field, before, after)| format!("{field}: {before} → {after}"))
             .collect();
         table.row(vec![
+            entry.id.to_string(),
             clock::show(entry.at),
             clock::show(entry.effective_at),
             entry.actor.clone(),

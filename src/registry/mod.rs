@@ -7,6 +7,7 @@
 //! live here too.
 
 mod code;
+pub mod correct;
 mod filing;
 mod hostname;
 pub mod integrity;

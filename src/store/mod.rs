@@ -459,6 +459,21 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| sites::transition(c, key, action, policy, change)))
     }
 
+    /// Re-dates or voids a wrongly recorded lifecycle event of a site.
+    pub fn correct_site(
+        &self,
+        key: &str,
+        event: i64,
+        correction: crate::registry::correct::Correction,
+        reason: &str,
+        policy: &Policy,
+        change: &Change,
+    ) -> Result<Site, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| {
+            sites::correct(c, key, event, correction, reason, policy, change)
+        }))
+    }
+
     pub fn edit_site(
         &self,
         key: &str,

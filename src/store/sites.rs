@@ -404,6 +404,100 @@ pub fn end_exception<C: Sql>(
     Ok(after)
 }
 
+/// The lifecycle actions an audit row of a site may record.
+const LIFECYCLE: [&str; 9] = [
+    "request", "approve", "reject", "go-live", "suspend", "resume", "retire", "offline", "close",
+];
+
+/// Re-dates or voids a wrongly recorded lifecycle event of a site (its
+/// audit row `event`), as a new audited event naming it; nothing is
+/// deleted. The new time passes the same checks as `--at`.
+pub fn correct<C: Sql>(
+    c: &mut C,
+    key: &str,
+    event: i64,
+    correction: crate::registry::correct::Correction,
+    reason: &str,
+    policy: &Policy,
+    change: &Change,
+) -> Result<Site, StoreError> {
+    use crate::registry::correct::{self, Correction, Event};
+    if reason.trim().is_empty() {
+        return Err(Invalid::new("reason", reason, "must say what was wrong").into());
+    }
+    let before = by_key(c, key)?;
+    let not_its = || {
+        StoreError::from(Invalid::new(
+            "event",
+            &event.to_string(),
+            &format!(
+                "is not a lifecycle event of site {} (see `siteward audit --site {}`)",
+                before.id, before.id
+            ),
+        ))
+    };
+    let row = c.audit_row(event)?.ok_or_else(not_its)?;
+    if row.entity != "site"
+        || row.entity_id != before.id
+        || !LIFECYCLE.contains(&row.action.as_str())
+    {
+        return Err(not_its());
+    }
+    let earlier: serde_json::Value = row
+        .before_json
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    let status_before = earlier["status"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SiteStatus::Requested);
+    let changed_before = earlier["status_changed_at"]
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| from_db(row.effective_at));
+    let later = c.audit_rows(&super::sql::AuditQuery {
+        site_ids: vec![before.id],
+        entity: Some(("site".into(), before.id)),
+        limit: None,
+    })?;
+    let latest = !later
+        .iter()
+        .any(|r| r.id > event && LIFECYCLE.contains(&r.action.as_str()));
+    let recorded = Event {
+        action: row.action.clone(),
+        at: from_db(row.effective_at),
+        status_before,
+        changed_before,
+        latest,
+    };
+    if let Correction::Redate(at) = correction {
+        crate::registry::times::check_effective("--at", at, change.recorded_at)?;
+    }
+    let after = correct::correct(&before, &recorded, correction, policy.lifecycle)?;
+    let what = match correction {
+        Correction::Redate(at) => format!(
+            "re-dates audit row {event} ({} at {} → {}, China Standard Time)",
+            row.action,
+            crate::clock::show(recorded.at),
+            crate::clock::show(at)
+        ),
+        Correction::Void => format!("voids audit row {event} ({})", row.action),
+    };
+    let action = match correction {
+        Correction::Redate(_) => "correct",
+        Correction::Void => "void",
+    };
+    save_audited(
+        c,
+        Some(&before),
+        &after,
+        (action, Some(&format!("{what}: {}", reason.trim())), &[]),
+        change,
+    )
+}
+
 /// Checks that a code is free (no other site that is not closed has it)
 /// and returns its advisory warnings for the organizer.
 pub fn check_code<C: Sql>(

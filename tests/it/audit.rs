@@ -755,3 +755,186 @@ fn rows_written_before_the_chain_are_sealed_once_and_verify() {
     sql(&db, "UPDATE organizations SET division = '620100'").expect("update");
     assert_eq!(store.verify_audit().expect("verify").breaks.len(), 1);
 }
+
+/// A mistyped effective time is corrected as a new audited event naming
+/// the one it corrects; the latest transition can be voided; corrections
+/// that would break the lifecycle's order are refused; the trail verifies.
+#[test]
+fn a_wrongly_recorded_event_is_corrected_not_deleted() {
+    for db in backends() {
+        let backend = db.backend;
+        for args in [
+            &[
+                "org",
+                "add",
+                "--name",
+                "某县水利局",
+                "--division",
+                "620102",
+                "--level",
+                "county",
+            ][..],
+            &[
+                "site",
+                "request",
+                "--name",
+                "某县水利局网站",
+                "--org",
+                "某县水利局",
+                "--kind",
+                "department",
+                "--domain",
+                "slj.cgq.gov.cn",
+                "--at",
+                "2026-01-01",
+            ],
+            &[
+                "site",
+                "approve",
+                "1",
+                "--ref",
+                "城关政办发〔2026〕3号",
+                "--at",
+                "2026-01-10",
+            ],
+            // Meant 2026-01-20.
+            &[
+                "site",
+                "go-live",
+                "1",
+                "--code",
+                "6201020001",
+                "--at",
+                "2026-11-20",
+            ],
+        ] {
+            ok(&db, args);
+        }
+        let rows = |db: &TestDb| -> Vec<Value> {
+            ok(db, &["--json", "audit", "--site", "1"])
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("json"))
+                .collect()
+        };
+        let id_of = |action: &str| {
+            rows(&db)
+                .iter()
+                .find(|r| r["action"] == action)
+                .and_then(|r| r["id"].as_i64())
+                .expect("row id")
+                .to_string()
+        };
+        let (approve, live) = (id_of("approve"), id_of("go-live"));
+        let refused = |args: &[&str], why: &str| {
+            let output = siteward(&db, args);
+            assert_eq!(output.status.code(), Some(2), "{backend}: {args:?}");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains(why), "{backend}: {args:?}: {stderr}");
+        };
+        let before = rows(&db).len();
+        refused(
+            &[
+                "site",
+                "correct",
+                "1",
+                "--event",
+                &live,
+                "--at",
+                "2025-12-01",
+                "--reason",
+                "x",
+            ],
+            "would put `live` before `approved`",
+        );
+        refused(
+            &[
+                "site", "correct", "1", "--event", &approve, "--void", "--reason", "x",
+            ],
+            "only the latest can be voided",
+        );
+        refused(
+            &[
+                "site",
+                "correct",
+                "1",
+                "--event",
+                "1",
+                "--at",
+                "2026-01-02",
+                "--reason",
+                "x",
+            ],
+            "is not a lifecycle event of site 1",
+        );
+        refused(
+            &[
+                "site",
+                "correct",
+                "1",
+                "--event",
+                &live,
+                "--at",
+                "2026-01-20",
+                "--reason",
+                " ",
+            ],
+            "reason",
+        );
+        assert_eq!(rows(&db).len(), before, "{backend}: refusals write nothing");
+
+        ok(
+            &db,
+            &[
+                "site",
+                "correct",
+                "1",
+                "--event",
+                &live,
+                "--at",
+                "2026-01-20",
+                "--reason",
+                "上线日期录入错误",
+            ],
+        );
+        let site: Value =
+            serde_json::from_str(&ok(&db, &["--json", "site", "show", "1"])).expect("json");
+        assert_eq!(site["live_at"], "2026-01-19T16:00:00Z", "{backend}");
+        let correction = rows(&db).pop().expect("row");
+        assert_eq!(correction["action"], "correct", "{backend}");
+        assert!(
+            correction["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains(&format!("re-dates audit row {live}"))
+                    && r.ends_with("上线日期录入错误")),
+            "{backend}: {correction}"
+        );
+        // The original row is still there, unchanged.
+        assert!(
+            rows(&db)
+                .iter()
+                .any(|r| r["action"] == "go-live" && r["effective_at"] == "2026-11-19T16:00:00Z")
+        );
+
+        // Going live was itself a mistake: voided, the site is approved
+        // again and can go live later.
+        ok(
+            &db,
+            &[
+                "site",
+                "correct",
+                "1",
+                "--event",
+                &live,
+                "--void",
+                "--reason",
+                "尚未报送",
+            ],
+        );
+        let site: Value =
+            serde_json::from_str(&ok(&db, &["--json", "site", "show", "1"])).expect("json");
+        assert_eq!(site["status"], "approved", "{backend}");
+        assert_eq!(site["live_at"], Value::Null, "{backend}");
+        ok(&db, &["site", "go-live", "1", "--code", "6201020001"]);
+        assert_eq!(verify(&db).0, 0, "{backend}");
+    }
+}
