@@ -6,10 +6,12 @@
 //! what several verb groups share (`--at`, the value parsers); each group
 //! has its own file: [`registry`] (org, site, account, audit, exception,
 //! code), [`transfer`] (import, export), [`watch`] (probe, check,
-//! findings, discover, policy, bench, serve, demo). Everything is
+//! findings, discover, policy, bench, serve, demo), [`backup`] (backup,
+//! restore). Everything is
 //! re-exported here, so `crate::cli::SiteCommand` names it wherever it
 //! lives.
 
+mod backup;
 mod reconcile;
 mod registry;
 mod report;
@@ -23,6 +25,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::registry::Hostname;
 
+pub use backup::*;
 pub use reconcile::*;
 pub use registry::*;
 pub use report::*;
@@ -116,6 +119,30 @@ pub enum Command {
     /// transfer, or a plain list (for example a certificate-transparency
     /// export).
     Discover(DiscoverArgs),
+    /// Write a consistent copy of the SQLite database to a new FILE, while
+    /// the daemon and other commands go on writing, then check the copy
+    /// and verify its audit trail.
+    ///
+    /// An existing FILE is refused, never overwritten. Prints what the copy
+    /// holds and its audit trail's head; exit status 0 only when the copy
+    /// verifies (3 when its audit trail has breaks, as `audit verify`). A
+    /// PostgreSQL database is backed up with pg_dump: the command refuses
+    /// and prints the recipe (README, "Backup and restore").
+    Backup(BackupArgs),
+    /// Restore a backup FILE into the configured SQLite database, which
+    /// must be new or empty (no organization, site, account or audit row),
+    /// then verify its audit trail.
+    ///
+    /// Stop the daemon first (`systemctl stop siteward`), and run no other
+    /// siteward command on that database meanwhile: the database file is
+    /// replaced whole. A FILE that is not a siteward database, or was
+    /// written by a newer siteward, is refused with the reason. An older
+    /// backup is migrated when the restored database is opened. Exit
+    /// status 2 when refused (nothing changed), 3 when the restored audit
+    /// trail has breaks. PostgreSQL is restored with pg_restore (the
+    /// command refuses and prints the recipe); a SQLite backup cannot be
+    /// restored into PostgreSQL.
+    Restore(RestoreArgs),
     /// Validate a policy directory and print the values in force.
     #[command(subcommand)]
     Policy(PolicyCommand),

@@ -9,8 +9,10 @@
 //! bars); each verb group has its own file, as in `cli`: [`registry`]
 //! (org, site, account, audit, exception, code), [`transfer`] (import,
 //! export), [`watch`] (probe, check, findings, discover), [`policy`]
-//! (policy check), [`daemon`] (serve, bench, demo).
+//! (policy check), [`daemon`] (serve, bench, demo), [`backup`] (backup,
+//! restore).
 
+mod backup;
 mod daemon;
 mod policy;
 mod reconcile;
@@ -163,6 +165,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Policy(command) => policy::run(&config, command, json, &mut out)?,
         #[cfg(feature = "sim")]
         Command::Bench(args) => daemon::bench(&config, &args, json, &mut out)?,
+        Command::Backup(args) => status = backup::backup(&config, &args, json, &mut out)?,
+        Command::Restore(args) => status = backup::restore(&config, &args, json, &mut out)?,
         Command::Serve(args) => daemon::serve(cli.config.as_deref(), cli.db.as_deref(), &args)?,
         #[cfg(feature = "sim")]
         Command::Demo(args) => daemon::demo(&args)?,

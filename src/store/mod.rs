@@ -9,6 +9,7 @@
 mod accounts;
 pub mod alerts;
 mod audit;
+pub mod backup;
 mod convert;
 mod findings;
 pub mod history;

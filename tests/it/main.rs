@@ -2,6 +2,7 @@
 
 mod alerts;
 mod audit;
+mod backup;
 mod channels;
 mod cli;
 mod config;
