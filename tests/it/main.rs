@@ -9,6 +9,7 @@ mod consistency;
 mod cron;
 mod daemon;
 mod dns;
+mod edits;
 mod import;
 mod judge;
 mod lifecycle;
