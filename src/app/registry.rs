@@ -3,9 +3,11 @@
 //! trail of an account or an organization, an identifier code checked
 //! against the division table, and files in and out (imports all or
 //! nothing, exports in every format), and the [`change`] every registry
-//! change is made under, its effective time checked once, here. Changes
-//! that are one store call (request a site, a transition, an edit) are
-//! called on the store directly, under that change. Nothing here prints: the command line, and later the API and
+//! change is made under, its effective time checked once, here; the
+//! corrections of an organization and an account (`org edit`, `account
+//! edit`). Other changes that are one store call (request a site, a
+//! transition, a site edit) are called on the store directly, under that
+//! change. Nothing here prints: the command line, and later the API and
 //! the web page, render what these return.
 
 use std::path::Path;
@@ -19,7 +21,10 @@ use crate::registry::{
     Account, AccountStatus, Division, DivisionCode, Invalid, Organization, Site, SiteCode, Warning,
     times,
 };
-use crate::store::{AuditEntry, AuditFilter, Change, ImportSummary, SiteFilter, Store, StoreError};
+use crate::store::{
+    AccountEdit, AuditEntry, AuditFilter, Change, ImportSummary, OrgEdit, Outcome, SiteFilter,
+    Store, StoreError,
+};
 use crate::transfer::{self, Encoding, Entity, FileInfo, HeaderLang, Records};
 
 /// A change by `actor`, effective at the time a person gave (`at`, the
@@ -62,6 +67,37 @@ pub fn org_detail(store: &Store, name: &str) -> Result<OrgDetail, StoreError> {
         sites,
         accounts,
     })
+}
+
+/// Changes an organization (named by name or id) under `change` and
+/// returns it as `org show` shows it, with the advisory warnings raised:
+/// checked, written and audited in one transaction by the store
+/// ([`crate::store::Store::edit_org`]); nothing is written when it is
+/// refused.
+pub fn edit_org(
+    store: &Store,
+    policy: &Policy,
+    key: &str,
+    edit: &OrgEdit,
+    change: &Change,
+) -> Result<Outcome<OrgDetail>, StoreError> {
+    let outcome = store.edit_org(key, edit, policy, change)?;
+    Ok(Outcome {
+        value: org_detail(store, &outcome.value.name)?,
+        warnings: outcome.warnings,
+    })
+}
+
+/// Changes an account (id, `platform:account_id`, or the account id
+/// alone) under `change`: its name, organization or feed, checked as
+/// `account add` checks them, written and audited in one transaction.
+pub fn edit_account(
+    store: &Store,
+    key: &str,
+    edit: &AccountEdit,
+    change: &Change,
+) -> Result<Account, StoreError> {
+    store.edit_account(key, edit, change)
 }
 
 /// The accounts; only those in `status` when given.

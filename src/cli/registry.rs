@@ -45,6 +45,46 @@ pub enum OrgCommand {
         #[arg(long)]
         webhook: Vec<String>,
     },
+    /// Correct an organization (by name or id): its name, division, level,
+    /// parent or contacts. Checked as `org add` is, and its children
+    /// against it as changed; its sites, accounts and children stay
+    /// attached. Audited with --reason.
+    Edit {
+        /// The organization's name or id.
+        org: String,
+        /// A new name (unique).
+        #[arg(long)]
+        name: Option<String>,
+        /// A new administrative division code (6 digits, GB/T 2260).
+        #[arg(long, value_parser = parsed::<DivisionCode>)]
+        division: Option<DivisionCode>,
+        #[arg(long, value_parser = parsed::<OrgLevel>, help = "A new level: central, province, prefecture, county or township")]
+        level: Option<OrgLevel>,
+        /// A new parent organization, by name.
+        #[arg(long, conflicts_with = "no_parent")]
+        parent: Option<String>,
+        /// Leave it without a parent.
+        #[arg(long)]
+        no_parent: bool,
+        /// Add a contact e-mail for alerts (repeatable).
+        #[arg(long)]
+        email: Vec<String>,
+        /// Add a webhook URL for alerts (repeatable).
+        #[arg(long)]
+        webhook: Vec<String>,
+        /// Stop using a contact e-mail (repeatable; its record is kept).
+        #[arg(long, value_name = "EMAIL")]
+        remove_email: Vec<String>,
+        /// Stop using a webhook, given whole or masked as `org show`
+        /// prints it (repeatable; its record is kept).
+        #[arg(long, value_name = "URL")]
+        remove_webhook: Vec<String>,
+        /// Why, recorded in the audit trail.
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        when: When,
+    },
     /// List organizations.
     List,
     /// Show one organization with its sites and accounts.
@@ -251,6 +291,30 @@ pub enum AccountCommand {
         account: String,
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        when: When,
+    },
+    /// Correct an account's display name, organization or feed. Its
+    /// platform and account id are not edited (findings, exceptions and
+    /// the national export know it by them): close it and add it again.
+    /// Audited with --reason.
+    Edit {
+        account: String,
+        /// A new display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The organization that runs it (name or id).
+        #[arg(long)]
+        org: Option<String>,
+        /// A new RSS, Atom or JSON Feed URL of its posts.
+        #[arg(long, conflicts_with = "no_feed")]
+        feed: Option<String>,
+        /// It has no feed any more.
+        #[arg(long)]
+        no_feed: bool,
+        /// Why, recorded in the audit trail.
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         when: When,
     },

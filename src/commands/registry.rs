@@ -17,7 +17,10 @@ use crate::output::{self, json_line};
 use crate::policy::Policy;
 use crate::registry::Site;
 use crate::registry::lifecycle::{AccountAction, SiteAction, SiteEdit};
-use crate::store::{ExceptionGrant, NewAccount, NewOrganization, SiteFilter, SiteRequest, Store};
+use crate::store::{
+    AccountEdit, ExceptionGrant, NewAccount, NewOrganization, OrgEdit, SiteFilter, SiteRequest,
+    Store,
+};
 
 pub(super) fn org(context: &Context, command: OrgCommand, out: &mut impl Write) -> Result<()> {
     match command {
@@ -51,6 +54,49 @@ pub(super) fn org(context: &Context, command: OrgCommand, out: &mut impl Write) 
                     "organization {} `{}` added ({} {})",
                     org.id, org.name, org.level, org.division
                 )?;
+            }
+        }
+        OrgCommand::Edit {
+            org,
+            name,
+            division,
+            level,
+            parent,
+            no_parent,
+            email,
+            webhook,
+            remove_email,
+            remove_webhook,
+            reason,
+            when,
+        } => {
+            let edit = OrgEdit {
+                name,
+                division,
+                level,
+                parent: if no_parent {
+                    Some(None)
+                } else {
+                    parent.map(Some)
+                },
+                add_emails: email,
+                add_webhooks: webhook,
+                remove_emails: remove_email,
+                remove_webhooks: remove_webhook,
+                reason,
+            };
+            let outcome = use_case::edit_org(
+                context.store(),
+                &context.app.policy(),
+                &org,
+                &edit,
+                &context.change(when.at)?,
+            )?;
+            warn(&outcome.warnings);
+            if context.json {
+                json_line(out, &output::org_detail_json(&outcome.value))?;
+            } else {
+                output::org_detail(&outcome.value, out)?;
             }
         }
         OrgCommand::List => print_list(
@@ -329,6 +375,25 @@ pub(super) fn account(
         } => store.transition_account(
             &account,
             &AccountAction::Close { reason },
+            &context.change(when.at)?,
+        )?,
+        AccountCommand::Edit {
+            account,
+            name,
+            org,
+            feed,
+            no_feed,
+            reason,
+            when,
+        } => use_case::edit_account(
+            store,
+            &account,
+            &AccountEdit {
+                name,
+                org,
+                feed_url: if no_feed { Some(None) } else { feed.map(Some) },
+                reason,
+            },
             &context.change(when.at)?,
         )?,
         AccountCommand::Seen { account, at } => {

@@ -5,7 +5,7 @@ use super::audit::{self, Record, snapshot};
 use super::convert::{OrgNames, account_from_row, account_into_row, to_db, to_db_opt};
 use super::orgs;
 use super::rows::NewAccountRow;
-use super::sql::Sql;
+use super::sql::{AuditQuery, Sql};
 use super::{Change, StoreError};
 use crate::registry::lifecycle::{self, AccountAction};
 use crate::registry::{Account, AccountStatus, Invalid, Platform};
@@ -251,4 +251,101 @@ pub fn seen<C: Sql>(c: &mut C, key: &str, change: &Change) -> Result<Account, St
         Some(after) => save(c, &before, &after, "seen", None, change),
         None => Ok(before),
     }
+}
+
+/// What `account edit` asks for: each field given changes, the others
+/// stay. The platform and the account id are not edited: findings,
+/// exceptions and the reconciliation with the national new-media export
+/// know an account by them; an account whose id changed is closed and
+/// registered again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountEdit {
+    pub name: Option<String>,
+    /// The organization that runs it, by name or id.
+    pub org: Option<String>,
+    /// `Some(Some(url))` sets its feed, `Some(None)` removes it.
+    pub feed_url: Option<Option<String>>,
+    /// Why, for the audit trail.
+    pub reason: Option<String>,
+}
+
+impl AccountEdit {
+    /// Whether it asks for no change at all (a reason alone changes
+    /// nothing).
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.org.is_none() && self.feed_url.is_none()
+    }
+}
+
+/// When the account came into the registry: the effective time of its
+/// first audit row (its `add` or `import`), else when its row was
+/// written.
+fn since<C: Sql>(
+    c: &mut C,
+    id: i64,
+    created_at: chrono::NaiveDateTime,
+) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    let first = c.audit_rows(&AuditQuery {
+        site_ids: Vec::new(),
+        entity: Some(("account".to_string(), id)),
+        limit: Some(1),
+    })?;
+    let created = first
+        .first()
+        .map_or(created_at, |row| row.effective_at.min(created_at));
+    Ok(super::convert::from_db(created))
+}
+
+/// Changes an account (named as `resolve` reads a key): its name, its
+/// organization, its feed. Checked as `account add` checks them, and not
+/// dated before the account came into the registry; saved and audited
+/// (action `edit`, with the reason) through [`save`]. An edit that changes
+/// nothing writes nothing.
+pub fn edit<C: Sql>(
+    c: &mut C,
+    key: &str,
+    edit: &AccountEdit,
+    change: &Change,
+) -> Result<Account, StoreError> {
+    if edit.is_empty() {
+        return Err(Invalid::new("edit", "", "names no change").into());
+    }
+    let before = by_key(c, key)?;
+    let row = c
+        .account_rows(Some(&[before.id]))?
+        .pop()
+        .ok_or_else(|| StoreError::NotFound {
+            what: "account",
+            key: key.to_string(),
+        })?;
+    lifecycle::existed(
+        format!(
+            "account {} ({}:{})",
+            before.id, before.platform, before.account_id
+        ),
+        change.effective_at,
+        since(c, before.id, row.created_at)?,
+    )?;
+    let mut after = before.clone();
+    if let Some(name) = &edit.name {
+        if name.trim().is_empty() {
+            return Err(Invalid::new("name", name, "must not be empty").into());
+        }
+        after.name = name.trim().to_string();
+    }
+    if let Some(org) = &edit.org {
+        after.org = orgs::resolve(c, org)?.name;
+    }
+    if let Some(feed) = &edit.feed_url {
+        after.feed_url = feed.as_deref().map(validate_feed_url).transpose()?;
+    }
+    if after == before {
+        return Ok(before);
+    }
+    let reason = edit
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    save(c, &before, &after, "edit", reason, change)
 }

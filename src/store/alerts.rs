@@ -115,7 +115,7 @@ fn org_facts<C: Sql>(
     let webhooks = c
         .contact_rows(Some(org_id))?
         .into_iter()
-        .filter(|contact| contact.kind == "webhook")
+        .filter(|contact| contact.kind == "webhook" && contact.in_use())
         .map(|contact| contact.id)
         .collect();
     cache.insert(

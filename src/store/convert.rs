@@ -43,7 +43,7 @@ pub fn org_from_rows(
 ) -> Result<Organization, StoreError> {
     let mut emails = Vec::new();
     let mut webhooks = Vec::new();
-    for contact in contacts.iter().filter(|c| c.org_id == row.id) {
+    for contact in contacts.iter().filter(|c| c.org_id == row.id && c.in_use()) {
         match contact.kind.as_str() {
             "email" => emails.push(contact.value.clone()),
             _ => webhooks.push(contact.value.clone()),

@@ -40,12 +40,12 @@ use crate::policy::Policy;
 use crate::registry::lifecycle::{AccountAction, SiteAction, SiteEdit, TransitionError};
 use crate::registry::{Account, Invalid, Organization, Site, Warning};
 
-pub use accounts::NewAccount;
+pub use accounts::{AccountEdit, NewAccount};
 pub use audit::{AuditEntry, AuditFilter};
 pub use findings::{ApplyStats, Discovered, FindingEvent, StoredFinding};
 pub use import::{ImportKind, ImportSummary, RowError};
 pub use observations::{PageSpan, RecordStats, StoredObservation};
-pub use orgs::NewOrganization;
+pub use orgs::{NewOrganization, OrgEdit};
 pub use runs::{Run, StoredSchedule, instance};
 pub use sites::{ExceptionGrant, ExceptionRecord, SiteFilter, SiteRequest};
 use sql::Sql;
@@ -431,6 +431,25 @@ impl Store {
         change: &Change,
     ) -> Result<Outcome<Organization>, StoreError> {
         with_conn!(self, c => c.write_tx(|c| orgs::add(c, org, policy, change)))
+    }
+
+    /// Changes an organization (by name or id); see [`OrgEdit`].
+    pub fn edit_org(
+        &self,
+        key: &str,
+        edit: &OrgEdit,
+        policy: &Policy,
+        change: &Change,
+    ) -> Result<Outcome<Organization>, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| orgs::edit(c, key, edit, policy, change)))
+    }
+
+    /// The organization a key names: its name, or its internal id.
+    pub fn org_by_key(&self, key: &str) -> Result<Organization, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| {
+            let row = orgs::resolve(c, key)?;
+            orgs::by_name(c, &row.name)
+        }))
     }
 
     pub fn orgs(&self) -> Result<Vec<Organization>, StoreError> {
@@ -843,11 +862,13 @@ impl Store {
         with_conn!(self, c => c.write_tx(|c| Ok(c.release_notification_leases()?)))
     }
 
-    /// The value of contact `id` (an organization's e-mail or webhook).
-    /// A contact's value and its organization's name.
+    /// The value of contact `id` (an organization's e-mail or webhook)
+    /// and its organization's name; `None` when there is no such contact
+    /// or it was removed (`org edit --remove-webhook`), so that nothing is
+    /// sent to it any more.
     pub fn contact(&self, id: i64) -> Result<Option<(String, String)>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| {
-            let Some(row) = c.contact_row(id)? else {
+            let Some(row) = c.contact_row(id)?.filter(|row| row.in_use()) else {
                 return Ok(None);
             };
             Ok(Some((row.value, c.org_row(row.org_id)?.name)))
@@ -995,6 +1016,17 @@ impl Store {
         change: &Change,
     ) -> Result<Account, StoreError> {
         with_conn!(self, c => c.write_tx(|c| accounts::transition(c, key, action, change)))
+    }
+
+    /// Changes an account's name, organization or feed; see
+    /// [`AccountEdit`].
+    pub fn edit_account(
+        &self,
+        key: &str,
+        edit: &AccountEdit,
+        change: &Change,
+    ) -> Result<Account, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| accounts::edit(c, key, edit, change)))
     }
 
     /// Records a post seen at `change.effective_at`.

@@ -1,5 +1,7 @@
-//! Organizations (主办单位): creation, look-up, contacts. Every
-//! organization added or imported is checked against its parent
+//! Organizations (主办单位): creation, look-up, edits, contacts. A
+//! contact is never deleted: removing one marks its row (`removed_at`),
+//! and giving it again puts the same row back in use. Every
+//! organization added, imported or edited is checked against its parent
 //! (`registry::place`: its division fits its level, the parent is not of a
 //! lower level, the division lies within the parent's); a change to one
 //! cannot be dated before it came into the registry (its `created_at`, the
@@ -9,7 +11,9 @@ use std::collections::HashMap;
 
 use super::audit::{self, Record, snapshot};
 use super::convert::{OrgNames, from_db, org_from_rows, to_db};
-use super::rows::{NewContactRow, NewOrgRow, OrgRow};
+use chrono::SubsecRound;
+
+use super::rows::{ContactRow, NewContactRow, NewOrgRow, OrgRow};
 use super::sql::Sql;
 use super::{Change, Outcome, StoreError};
 use crate::policy::Policy;
@@ -256,11 +260,7 @@ pub fn upsert<C: Sql>(
                     if kind == "webhook" {
                         refuse_masked(value)?;
                     }
-                    c.insert_contact(&NewContactRow {
-                        org_id: row.id,
-                        kind: kind.to_string(),
-                        value: value.clone(),
-                    })?;
+                    add_contact(c, row.id, kind, value)?;
                     changed = true;
                 }
             }
@@ -306,12 +306,57 @@ fn add_contacts<C: Sql>(c: &mut C, org_id: i64, org: &NewOrganization) -> Result
             if kind == "webhook" {
                 refuse_masked(value)?;
             }
-            c.insert_contact(&NewContactRow {
-                org_id,
-                kind: kind.to_string(),
-                value: value.trim().to_string(),
-            })?;
+            add_contact(c, org_id, kind, value)?;
         }
+    }
+    Ok(())
+}
+
+/// Puts a contact in use: a new row, or the removed row that holds the
+/// same value brought back (rows are never deleted, and one organization
+/// holds a value once). A contact already in use is left as it is.
+fn add_contact<C: Sql>(c: &mut C, org_id: i64, kind: &str, value: &str) -> Result<(), StoreError> {
+    let value = value.trim();
+    let held = c
+        .contact_rows(Some(org_id))?
+        .into_iter()
+        .find(|row| row.kind == kind && row.value == value);
+    match held {
+        Some(row) if row.in_use() => {}
+        Some(row) => c.set_contact_removed(row.id, None)?,
+        None => c.insert_contact(&NewContactRow {
+            org_id,
+            kind: kind.to_string(),
+            value: value.to_string(),
+        })?,
+    }
+    Ok(())
+}
+
+/// Refuses `parent` as the parent of `row` when `row` is `parent` or one
+/// of its ancestors: walks up from the new parent.
+fn refuse_cycle<C: Sql>(c: &mut C, row: &OrgRow, parent: &OrgRow) -> Result<(), StoreError> {
+    if parent.id == row.id {
+        return Err(StoreError::Invalid(Invalid::new(
+            "parent",
+            &parent.name,
+            "is the organization itself",
+        )));
+    }
+    let rows = c.org_rows()?;
+    let parents: HashMap<i64, Option<i64>> = rows.iter().map(|r| (r.id, r.parent_id)).collect();
+    let mut cursor = Some(parent.id);
+    let mut steps = 0;
+    while let Some(id) = cursor {
+        if id == row.id || steps > rows.len() {
+            return Err(StoreError::Invalid(Invalid::new(
+                "parent",
+                &parent.name,
+                &format!("would make `{}` its own ancestor", row.name),
+            )));
+        }
+        cursor = parents.get(&id).copied().flatten();
+        steps += 1;
     }
     Ok(())
 }
@@ -335,22 +380,7 @@ pub fn set_parent<C: Sql>(
     if row.parent_id == Some(parent_row.id) {
         return Ok(false);
     }
-    // Refuse cycles: walk up from the new parent.
-    let rows = c.org_rows()?;
-    let parents: HashMap<i64, Option<i64>> = rows.iter().map(|r| (r.id, r.parent_id)).collect();
-    let mut cursor = Some(parent_row.id);
-    let mut steps = 0;
-    while let Some(id) = cursor {
-        if id == row.id || steps > rows.len() {
-            return Err(StoreError::Invalid(Invalid::new(
-                "parent",
-                parent,
-                &format!("would make `{name}` its own ancestor"),
-            )));
-        }
-        cursor = parents.get(&id).copied().flatten();
-        steps += 1;
-    }
+    refuse_cycle(c, &row, &parent_row)?;
     existed(&row, change)?;
     let before = by_name(c, name)?;
     row.parent_id = Some(parent_row.id);
@@ -371,4 +401,269 @@ pub fn set_parent<C: Sql>(
         },
     )?;
     Ok(true)
+}
+
+/// Finds the organization a key names: its name, or its internal id.
+pub fn resolve<C: Sql>(c: &mut C, key: &str) -> Result<OrgRow, StoreError> {
+    if let Some(row) = c.org_row_by_name(key.trim())? {
+        return Ok(row);
+    }
+    let id = key.trim().parse::<i64>().ok();
+    match id {
+        Some(id) => c.org_rows_with_ids(&[id])?.pop(),
+        None => None,
+    }
+    .ok_or_else(|| StoreError::NotFound {
+        what: "organization",
+        key: key.to_string(),
+    })
+}
+
+/// What `org edit` asks for: each field given changes, the others stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgEdit {
+    pub name: Option<String>,
+    pub division: Option<DivisionCode>,
+    pub level: Option<OrgLevel>,
+    /// `Some(Some(name))` moves it under that organization, `Some(None)`
+    /// leaves it without a parent.
+    pub parent: Option<Option<String>>,
+    /// Contacts put in use.
+    pub add_emails: Vec<String>,
+    pub add_webhooks: Vec<String>,
+    /// Contacts taken out of use (their rows kept, marked removed). A
+    /// webhook may be named as people see it, masked.
+    pub remove_emails: Vec<String>,
+    pub remove_webhooks: Vec<String>,
+    /// Why, for the audit trail.
+    pub reason: Option<String>,
+}
+
+impl OrgEdit {
+    /// Whether it asks for no change at all (a reason alone changes
+    /// nothing).
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.division.is_none()
+            && self.level.is_none()
+            && self.parent.is_none()
+            && self.add_emails.is_empty()
+            && self.add_webhooks.is_empty()
+            && self.remove_emails.is_empty()
+            && self.remove_webhooks.is_empty()
+    }
+}
+
+/// The contact rows in use that `given` names among `kind`: the value
+/// itself, or (a webhook) its masked form as `org show` prints it. A value
+/// that names none, or a masked form that names several, is refused.
+fn named_contacts(
+    org: &str,
+    contacts: &[ContactRow],
+    kind: &str,
+    given: &[String],
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::new();
+    for value in given {
+        let value = value.trim();
+        let exact: Vec<&ContactRow> = contacts
+            .iter()
+            .filter(|c| c.kind == kind && c.in_use() && c.value == value)
+            .collect();
+        let matching = if exact.is_empty() && kind == "webhook" {
+            contacts
+                .iter()
+                .filter(|c| {
+                    c.kind == kind && c.in_use() && crate::alerts::mask_url(&c.value) == value
+                })
+                .collect()
+        } else {
+            exact
+        };
+        match matching.as_slice() {
+            [] => {
+                return Err(StoreError::NotFound {
+                    what: if kind == "email" { "e-mail" } else { "webhook" },
+                    key: format!("{value}` of organization `{org}"),
+                });
+            }
+            [one] => ids.push(one.id),
+            _ => {
+                return Err(Invalid::new(
+                    kind,
+                    value,
+                    &format!(
+                        "names {} webhooks of organization `{org}` once masked: give the whole URL",
+                        matching.len()
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Changes an organization (named by name or id): its name, division,
+/// level, parent, and contacts added or removed. Checked as `org add`
+/// checks (a name free, contacts well formed, a masked webhook refused,
+/// the division fitting the level and lying within the parent's) and,
+/// since it may have children, each child against it as changed; a
+/// parent that is the organization itself or one of its descendants is
+/// refused. Its sites, accounts and children keep referring to it by id.
+/// A removed contact keeps its row, marked removed as of the change's
+/// effective time. Written, then audited (action `edit`, with the reason)
+/// from the rows as they now are; an edit that changes nothing writes
+/// nothing.
+pub fn edit<C: Sql>(
+    c: &mut C,
+    key: &str,
+    edit: &OrgEdit,
+    policy: &Policy,
+    change: &Change,
+) -> Result<Outcome<Organization>, StoreError> {
+    if edit.is_empty() {
+        return Err(Invalid::new("edit", "", "names no change").into());
+    }
+    let mut row = resolve(c, key)?;
+    let before = by_name(c, &row.name)?;
+    existed(&row, change)?;
+
+    let name = match &edit.name {
+        Some(name) => name.trim().to_string(),
+        None => row.name.clone(),
+    };
+    if name != row.name
+        && let Some(holder) = c.org_row_by_name(&name)?
+    {
+        return Err(StoreError::Conflict(format!(
+            "organization `{name}` already exists (id {}; names are unique)",
+            holder.id
+        )));
+    }
+    let division = edit
+        .division
+        .clone()
+        .unwrap_or_else(|| before.division.clone());
+    let level = edit.level.unwrap_or(before.level);
+    let mut warnings = validate(
+        &NewOrganization {
+            name: name.clone(),
+            division: division.clone(),
+            level,
+            parent: None,
+            emails: edit.add_emails.clone(),
+            webhooks: edit.add_webhooks.clone(),
+        },
+        policy,
+    )?;
+    // The division's advisory is news only when the division changes.
+    if edit.division.is_none() {
+        warnings.retain(|w| w.field != "division");
+    }
+
+    let parent = match &edit.parent {
+        Some(Some(parent)) => {
+            let parent_row = resolve(c, parent)?;
+            refuse_cycle(c, &row, &parent_row)?;
+            Some(parent_row)
+        }
+        Some(None) => None,
+        None => match row.parent_id {
+            Some(id) => Some(c.org_row(id)?),
+            None => None,
+        },
+    };
+    let parent_org = match &parent {
+        Some(p) => Some(by_name(c, &p.name)?),
+        None => None,
+    };
+    let place = Place {
+        name: &name,
+        division: &division,
+        level,
+    };
+    place::check_org(place, parent_org.as_ref().map(place_of))?;
+    for child in c.org_rows()?.iter().filter(|r| r.parent_id == Some(row.id)) {
+        let child = by_name(c, &child.name)?;
+        place::check_org(place_of(&child), Some(place))?;
+    }
+
+    // Contacts: every value checked before anything is written.
+    let contacts = c.contact_rows(Some(row.id))?;
+    for webhook in &edit.add_webhooks {
+        refuse_masked(webhook)?;
+    }
+    let mut removed = named_contacts(&row.name, &contacts, "email", &edit.remove_emails)?;
+    removed.extend(named_contacts(
+        &row.name,
+        &contacts,
+        "webhook",
+        &edit.remove_webhooks,
+    )?);
+    for (kind, values) in [("email", &edit.add_emails), ("webhook", &edit.add_webhooks)] {
+        for value in values {
+            let value = value.trim();
+            if contacts
+                .iter()
+                .any(|c| removed.contains(&c.id) && c.kind == kind && c.value == value)
+            {
+                return Err(
+                    Invalid::new(kind, value, "is both added and removed: give it once").into(),
+                );
+            }
+        }
+    }
+
+    let mut next = row.clone();
+    next.name = name.clone();
+    next.division = division.as_str().to_string();
+    next.level = level.as_str().to_string();
+    next.parent_id = parent.as_ref().map(|p| p.id);
+    if next.name != row.name
+        || next.division != row.division
+        || next.level != row.level
+        || next.parent_id != row.parent_id
+    {
+        c.update_org(&next)?;
+        row = next;
+    }
+    let removed_at = to_db(change.effective_at).trunc_subsecs(6);
+    for id in &removed {
+        c.set_contact_removed(*id, Some(removed_at))?;
+    }
+    for (kind, values) in [("email", &edit.add_emails), ("webhook", &edit.add_webhooks)] {
+        for value in values {
+            add_contact(c, row.id, kind, value)?;
+        }
+    }
+    let after = by_name(c, &row.name)?;
+    if after == before {
+        return Ok(Outcome {
+            value: after,
+            warnings,
+        });
+    }
+    audit::write(
+        c,
+        change,
+        Record {
+            entity: "org",
+            entity_id: row.id,
+            site_id: None,
+            action: "edit",
+            before: snapshot(&before),
+            after: snapshot(&after),
+            reason: edit
+                .reason
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty()),
+            warnings: &warnings,
+        },
+    )?;
+    Ok(Outcome {
+        value: after,
+        warnings,
+    })
 }

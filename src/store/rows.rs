@@ -39,6 +39,18 @@ pub struct ContactRow {
     pub org_id: i64,
     pub kind: String,
     pub value: String,
+    /// When the contact stopped being used; `None` while it is in use.
+    /// Left out of the audited state while `None`, so that the states
+    /// audited before the column existed still match their rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_at: Option<NaiveDateTime>,
+}
+
+impl ContactRow {
+    /// Whether the contact is in use (not removed).
+    pub fn in_use(&self) -> bool {
+        self.removed_at.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -19,6 +19,7 @@ diesel::table! {
         org_id -> BigInt,
         kind -> Text,
         value -> Text,
+        removed_at -> Nullable<Timestamp>,
     }
 }
 

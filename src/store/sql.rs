@@ -99,6 +99,8 @@ pub trait Sql: Sized {
     fn contact_rows(&mut self, org_id: Option<i64>) -> QueryResult<Vec<ContactRow>>;
     fn contact_row(&mut self, id: i64) -> QueryResult<Option<ContactRow>>;
     fn insert_contact(&mut self, row: &NewContactRow) -> QueryResult<()>;
+    /// Marks a contact removed at `at`, or in use again (`None`).
+    fn set_contact_removed(&mut self, id: i64, at: Option<NaiveDateTime>) -> QueryResult<()>;
 
     fn site_rows(&mut self, ids: Option<&[i64]>) -> QueryResult<Vec<SiteRow>>;
     fn site_ids_with_code(&mut self, code: &str) -> QueryResult<Vec<i64>>;
@@ -1170,6 +1172,17 @@ macro_rules! impl_sql {
             fn insert_contact(&mut self, row: &NewContactRow) -> QueryResult<()> {
                 diesel::insert_into(org_contacts::table)
                     .values(row)
+                    .execute(self)
+                    .map(drop)
+            }
+
+            fn set_contact_removed(
+                &mut self,
+                id: i64,
+                at: Option<NaiveDateTime>,
+            ) -> QueryResult<()> {
+                diesel::update(org_contacts::table.filter(org_contacts::id.eq(id)))
+                    .set(org_contacts::removed_at.eq(at))
                     .execute(self)
                     .map(drop)
             }

@@ -10,6 +10,7 @@ mod consistency;
 mod cron;
 mod daemon;
 mod dns;
+mod edits;
 mod import;
 mod judge;
 mod lifecycle;

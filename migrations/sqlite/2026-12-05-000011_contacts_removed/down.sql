@@ -1,0 +1,1 @@
+ALTER TABLE org_contacts DROP COLUMN removed_at;
