@@ -1574,12 +1574,19 @@ macro_rules! impl_sql {
             }
 
             fn audit_tail(&mut self) -> QueryResult<Option<Option<String>>> {
-                audit::table
-                    .order(audit::id.desc())
-                    .select(audit::row_hash)
-                    .limit(1)
-                    .load(self)
-                    .map(first)
+                // MAX then `= ?`, not ORDER BY … LIMIT 1: both statements
+                // stay prepared across the rows of an import (see `first`).
+                let last: Option<i64> = audit::table
+                    .select(diesel::dsl::max(audit::id))
+                    .get_result(self)?;
+                match last {
+                    None => Ok(None),
+                    Some(id) => audit::table
+                        .filter(audit::id.eq(id))
+                        .select(audit::row_hash)
+                        .load(self)
+                        .map(first),
+                }
             }
 
             fn audit_page(&mut self, after_id: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {
