@@ -240,11 +240,7 @@ fn state<C: Sql>(c: &mut C, entity: Entity) -> Result<Option<String>, StoreError
             }
         }
         EntityKind::Account => c.account_rows(Some(&[id]))?.first().map(json_text),
-        EntityKind::Exception => c
-            .exception_rows(None, None)?
-            .iter()
-            .find(|e| e.id == id)
-            .map(json_text),
+        EntityKind::Exception => c.exception_row(id)?.as_ref().map(json_text),
     })
 }
 

@@ -226,16 +226,30 @@ pub fn list<C: Sql>(c: &mut C, filter: &SiteFilter) -> Result<Vec<Site>, StoreEr
 pub fn exceptions<C: Sql>(c: &mut C) -> Result<Vec<ExceptionRecord>, StoreError> {
     Ok(c.exception_rows(None, None)?
         .into_iter()
-        .map(|row| ExceptionRecord {
-            id: row.id,
-            kind: row.kind,
-            subject: row.subject,
-            reason: row.reason,
-            actor: row.actor,
-            until: from_db(row.valid_until),
-            created_at: from_db(row.created_at),
-        })
+        .map(exception_record)
         .collect())
+}
+
+fn exception_record(row: super::rows::ExceptionRow) -> ExceptionRecord {
+    ExceptionRecord {
+        id: row.id,
+        kind: row.kind,
+        subject: row.subject,
+        reason: row.reason,
+        actor: row.actor,
+        until: from_db(row.valid_until),
+        created_at: from_db(row.created_at),
+    }
+}
+
+/// One exception, by id.
+fn exception<C: Sql>(c: &mut C, id: i64) -> Result<ExceptionRecord, StoreError> {
+    c.exception_row(id)?
+        .map(exception_record)
+        .ok_or_else(|| StoreError::NotFound {
+            what: "exception",
+            key: id.to_string(),
+        })
 }
 
 /// Checks that each host name is under an allowed suffix, or covered by an
@@ -363,12 +377,7 @@ pub fn end_exception<C: Sql>(
     if reason.trim().is_empty() {
         return Err(Invalid::new("reason", reason, "must say why the exception ends early").into());
     }
-    let Some(before) = exceptions(c)?.into_iter().find(|e| e.id == id) else {
-        return Err(StoreError::NotFound {
-            what: "exception",
-            key: id.to_string(),
-        });
-    };
+    let before = exception(c, id)?;
     if before.until <= change.effective_at {
         return Err(Invalid::new(
             "exception",
@@ -381,12 +390,7 @@ pub fn end_exception<C: Sql>(
         .into());
     }
     c.end_exception(id, to_db(change.effective_at))?;
-    let after = exceptions(c)?
-        .into_iter()
-        .find(|e| e.id == id)
-        .ok_or_else(|| StoreError::Corrupt {
-            what: format!("exception {id} vanished while being ended"),
-        })?;
+    let after = exception(c, id)?;
     audit::write(
         c,
         change,

@@ -125,6 +125,7 @@ pub trait Sql: Sized {
     fn update_account(&mut self, row: &AccountRow) -> QueryResult<()>;
 
     fn insert_exception(&mut self, row: &NewExceptionRow) -> QueryResult<i64>;
+    fn exception_row(&mut self, id: i64) -> QueryResult<Option<ExceptionRow>>;
     fn exception_rows(
         &mut self,
         kind: Option<&str>,
@@ -1368,6 +1369,14 @@ macro_rules! impl_sql {
                     .values(row)
                     .returning(exceptions::id)
                     .get_result(self)
+            }
+
+            fn exception_row(&mut self, id: i64) -> QueryResult<Option<ExceptionRow>> {
+                exceptions::table
+                    .filter(exceptions::id.eq(id))
+                    .select(ExceptionRow::as_select())
+                    .load(self)
+                    .map(first)
             }
 
             fn exception_rows(
