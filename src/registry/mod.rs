@@ -14,6 +14,7 @@ pub mod integrity;
 pub mod lifecycle;
 mod model;
 pub mod place;
+pub mod text;
 pub mod times;
 
 use std::fmt;
@@ -32,7 +33,7 @@ pub use model::{
 
 /// A rejected input value: which field, what value, and the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{field} `{value}` {rule}")]
+#[error("{field} `{}` {rule}", text::escape(value))]
 pub struct Invalid {
     pub field: String,
     pub value: String,
