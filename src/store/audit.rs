@@ -81,7 +81,71 @@ pub struct Record<'a> {
 pub fn snapshot(value: &impl Serialize) -> Option<serde_json::Value> {
     // The registry's types serialise infallibly (no maps with non-string
     // keys, no failing Serialize impls).
-    serde_json::to_value(value).ok()
+    let mut value = serde_json::to_value(value).ok()?;
+    hide_secrets(&mut value);
+    Some(value)
+}
+
+/// Replaces every webhook URL in an audited state (an organization's
+/// `webhooks`, a contact of kind `webhook`) by its masked form and a
+/// digest: a robot's key or token is a credential, and the audit trail is
+/// read by everyone who may read the registry. The digest still shows
+/// that a webhook changed. Idempotent, so that states audited before
+/// webhooks were hidden compare equal to today's once hidden too.
+fn hide_secrets(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if map.get("kind").and_then(Value::as_str) == Some("webhook")
+                && let Some(Value::String(url)) = map.get_mut("value")
+            {
+                *url = hidden_url(url);
+            }
+            if let Some(Value::Array(urls)) = map.get_mut("webhooks") {
+                for url in urls {
+                    if let Value::String(text) = url {
+                        *text = hidden_url(text);
+                    }
+                }
+            }
+            for (key, inner) in map.iter_mut() {
+                if key != "webhooks" {
+                    hide_secrets(inner);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(hide_secrets),
+        _ => {}
+    }
+}
+
+const HIDDEN_MARK: &str = " (SHA-256 ";
+
+fn hidden_url(url: &str) -> String {
+    if url.contains(HIDDEN_MARK) {
+        return url.to_string();
+    }
+    let digest = sha256(url.as_bytes());
+    format!(
+        "{}{HIDDEN_MARK}{})",
+        crate::alerts::mask_url(url),
+        &digest[..12]
+    )
+}
+
+/// A stored state with its secrets hidden, as [`state`] now writes it: a
+/// state audited before webhooks were hidden is read through this.
+fn hidden_state(entity: Entity, state: &str) -> std::borrow::Cow<'_, str> {
+    if entity.kind != EntityKind::Org || !state.contains("webhook") {
+        return std::borrow::Cow::Borrowed(state);
+    }
+    match serde_json::from_str::<serde_json::Value>(state) {
+        Ok(mut value) => {
+            hide_secrets(&mut value);
+            std::borrow::Cow::Owned(value.to_string())
+        }
+        Err(_) => std::borrow::Cow::Borrowed(state),
+    }
 }
 
 pub fn write<C: Sql>(c: &mut C, change: &Change, record: Record<'_>) -> Result<(), StoreError> {
@@ -262,7 +326,9 @@ fn site_state(site: &super::rows::SiteRow, mut domains: Vec<&super::rows::Domain
 /// An organization's state: its row and its contacts' rows, in id order.
 fn org_state(org: &super::rows::OrgRow, mut contacts: Vec<&super::rows::ContactRow>) -> String {
     contacts.sort_by_key(|c| c.id);
-    json_text(&serde_json::json!({ "org": org, "contacts": contacts }))
+    let mut state = serde_json::json!({ "org": org, "contacts": contacts });
+    hide_secrets(&mut state);
+    state.to_string()
 }
 
 /// Every tracked entity's current state.
@@ -395,7 +461,10 @@ pub fn verify<C: Sql>(c: &mut C) -> Result<Verification, StoreError> {
             if let (Some(entity), Some(state)) =
                 (Entity::of(&row.entity, row.entity_id), &row.state_json)
             {
-                last.insert(entity, (row.id, sha256(state.as_bytes())));
+                last.insert(
+                    entity,
+                    (row.id, sha256(hidden_state(entity, state).as_bytes())),
+                );
             }
         }
     }
@@ -418,7 +487,7 @@ pub fn verify<C: Sql>(c: &mut C) -> Result<Verification, StoreError> {
                     row: Some(row),
                     entity: Some(*entity),
                     kind: BreakKind::StateDiffers,
-                    differences: differences_of_texts(&audited, state),
+                    differences: differences_of_texts(&hidden_state(*entity, &audited), state),
                 });
             }
             Some(_) => {}
@@ -464,11 +533,17 @@ pub fn list<C: Sql>(c: &mut C, filter: &AuditFilter) -> Result<Vec<AuditEntry>, 
         .skip(skip)
         .map(|row| {
             let parse = |text: Option<String>| -> Result<Option<serde_json::Value>, StoreError> {
-                text.map(|t| serde_json::from_str(&t))
+                let mut value: Option<serde_json::Value> = text
+                    .map(|t| serde_json::from_str(&t))
                     .transpose()
                     .map_err(|e| StoreError::Corrupt {
                         what: format!("audit row {}: {e}", row.id),
-                    })
+                    })?;
+                // Rows written before webhooks were hidden show hidden too.
+                if let Some(value) = &mut value {
+                    hide_secrets(value);
+                }
+                Ok(value)
             };
             let (before, after) = (
                 parse(row.before_json.clone())?,
@@ -503,4 +578,47 @@ pub fn list<C: Sql>(c: &mut C, filter: &AuditFilter) -> Result<Vec<AuditEntry>, 
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
+
+    #[test]
+    fn webhook_secrets_are_hidden_and_hiding_is_idempotent() {
+        let url = format!("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}");
+        let raw = serde_json::json!({
+            "contacts": [{"id": 1, "kind": "webhook", "org_id": 1, "value": url},
+                         {"id": 2, "kind": "email", "org_id": 1, "value": "a@b.gov.cn"}],
+            "org": {"id": 1, "name": "某局"},
+        })
+        .to_string();
+        let entity = Entity {
+            kind: EntityKind::Org,
+            id: 1,
+        };
+        let hidden = hidden_state(entity, &raw).into_owned();
+        assert!(!hidden.contains(KEY), "{hidden}");
+        assert!(
+            hidden.contains("https://qyapi.weixin.qq.com/…?… (SHA-256 "),
+            "{hidden}"
+        );
+        assert!(hidden.contains("a@b.gov.cn"));
+        // A state audited with the secret (before it was hidden) and one
+        // audited after compare equal, so an old chain still verifies.
+        assert_eq!(hidden_state(entity, &hidden), hidden);
+        // Another key is another digest: a changed webhook still shows.
+        let other = raw.replace(KEY, "another-key");
+        assert_ne!(hidden_state(entity, &other), hidden);
+        // An organization snapshot (before/after) hides its webhooks too.
+        let snapshot = snapshot(&serde_json::json!({"name": "某局", "webhooks": [url]}))
+            .expect("snapshot")
+            .to_string();
+        assert!(
+            !snapshot.contains(KEY) && snapshot.contains("SHA-256"),
+            "{snapshot}"
+        );
+    }
 }
