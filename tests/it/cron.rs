@@ -291,6 +291,7 @@ fn errors_are_in_crontab_terms() {
 #[test]
 fn a_bad_schedule_in_the_policy_names_file_line_and_field() {
     let dir = tempfile::tempdir().expect("temp dir");
+    siteward::policy::write_built_in(dir.path()).expect("the built-in policy's files");
     std::fs::write(
         dir.path().join("siteward.toml"),
         "[lifecycle]\nnotice_days = 30\nrelease_grace_days = 30\n[domains]\nallowed_suffixes = [\"gov.cn\"]\n\

@@ -723,6 +723,7 @@ impl Policies {
         );
         assert_ne!(text, shipped, "the policy names own_networks = []");
         let dir = tempfile::tempdir().expect("temp dir");
+        siteward::policy::write_built_in(dir.path()).expect("the built-in policy's files");
         std::fs::write(dir.path().join("siteward.toml"), text).expect("write the policy");
         let own_networks = Policy::load(Some(dir.path())).expect("the policy with own networks");
         assert!(own_networks.is_own_address(ip(V4)) && !own_networks.is_own_address(ip(FOREIGN)));
