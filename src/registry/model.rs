@@ -35,7 +35,8 @@ macro_rules! named_enum {
                 match raw.trim().to_ascii_lowercase().replace('-', "_").as_str() {
                     $($text => Ok($name::$variant),)+
                     _ => Err($crate::registry::Invalid::new(
-                        stringify!($name),
+                        // In words (`org level`), never the Rust type's name.
+                        &$crate::registry::words_of(stringify!($name)),
                         raw,
                         &format!("must be one of: {}", $name::names()),
                     )),
@@ -51,6 +52,22 @@ macro_rules! named_enum {
     };
 }
 pub(crate) use named_enum;
+
+/// A type's name as words for people: `OrgLevel` is `org level`.
+pub(crate) fn words_of(type_name: &str) -> String {
+    let mut words = String::with_capacity(type_name.len() + 4);
+    for (i, c) in type_name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                words.push(' ');
+            }
+            words.push(c.to_ascii_lowercase());
+        } else {
+            words.push(c);
+        }
+    }
+    words
+}
 
 named_enum!(
     /// An organization's administrative level.

@@ -264,6 +264,14 @@ fn errors_are_in_crontab_terms() {
             "hour range `22-2` runs backwards; ranges do not wrap around (write `22-23,0-2`)",
         ),
         (
+            "0 23-0 * * *",
+            "hour range `23-0` runs backwards; ranges do not wrap around (write `23,0`)",
+        ),
+        (
+            "0 9 * * fri-sun",
+            "day-of-week range `fri-sun` runs backwards; ranges do not wrap around (write `5-7`)",
+        ),
+        (
             "0 9 ? * *",
             "day-of-month `?` is not a value (1–31), a range a-b, or a step */n or a-b/n",
         ),

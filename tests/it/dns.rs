@@ -473,3 +473,33 @@ async fn a_slow_zone_does_not_starve_its_hosts() {
         .count();
     assert_eq!((serving, silent), (1, 5), "{:?}", delegation.servers);
 }
+
+/// A host list (a certificate-transparency export): `*.zone` lines are
+/// wildcards, reported as such and never turned into the zone's name; a
+/// `*` anywhere else, or a wildcard over a bad name, is a bad line named
+/// by its number.
+#[test]
+fn a_host_lists_wildcards_are_wildcards() {
+    use siteward::probe::zone::host_list;
+    let list = host_list(
+        "# from crt.sh\n*.gsjs.gansu.gov.cn\n*.GSJS.gansu.gov.cn.\nhttps://zwfw.gansu.gov.cn/login\nwww.gansu.gov.cn\n",
+    )
+    .expect("a good list");
+    let hosts: Vec<&str> = list.hosts.iter().map(Hostname::as_str).collect();
+    assert_eq!(hosts, ["www.gansu.gov.cn", "zwfw.gansu.gov.cn"]);
+    assert_eq!(list.wildcards, ["*.gsjs.gansu.gov.cn"]);
+    for (text, expected) in [
+        (
+            "www.gansu.gov.cn\nwww.*.gansu.gov.cn\n",
+            "line 2: `www.*.gansu.gov.cn` is not a host name (a wildcard is written `*.zone`)",
+        ),
+        ("*\n", "line 1: `*` is not a host name"),
+        (
+            "*.bad..gov.cn\n",
+            "line 1: `*.bad..gov.cn` is a wildcard whose zone is not a valid name",
+        ),
+    ] {
+        let error = host_list(text).expect_err(text);
+        assert!(error.contains(expected), "{text}: {error}");
+    }
+}
