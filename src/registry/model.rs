@@ -260,3 +260,24 @@ pub struct Account {
     pub status_reason: Option<String>,
     pub status_changed_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value not in the set is named with the set's name in words, not
+    /// the Rust type's (`OrgLevel`).
+    #[test]
+    fn a_bad_value_names_the_set_in_words() {
+        let error = "mayor".parse::<OrgLevel>().expect_err("not a level");
+        assert_eq!(error.field, "org level");
+        assert_eq!(
+            error.to_string(),
+            "org level `mayor` must be one of: central, province, prefecture, county, township"
+        );
+        let error = "blog".parse::<SiteKind>().expect_err("not a kind");
+        assert_eq!(error.field, "site kind");
+        let error = "qq".parse::<AccountStatus>().expect_err("not a status");
+        assert_eq!(error.field, "account status");
+    }
+}

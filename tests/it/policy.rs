@@ -405,3 +405,59 @@ fn a_policies_directory_in_the_current_directory_is_not_read() {
     let output = run(&["policy", "check", "policies"]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }
+
+/// Bad values on the command line are named in words: the set a value
+/// must belong to, never a Rust type's name (`OrgLevel`, `SiteKind`).
+#[test]
+fn bad_values_name_no_rust_types() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+            .arg("--db")
+            .arg(format!("sqlite://{}", dir.path().join("r.db").display()))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("SITEWARD_CONFIG")
+            .env_remove("SITEWARD_DATABASE_URL")
+            .output()
+            .expect("run siteward")
+    };
+    for (args, words) in [
+        (
+            &[
+                "org",
+                "add",
+                "--name",
+                "测试",
+                "--division",
+                "620000",
+                "--level",
+                "mayor",
+            ][..],
+            "org level `mayor` must be one of",
+        ),
+        (
+            &[
+                "site",
+                "request",
+                "--name",
+                "测试网站",
+                "--org",
+                "测试",
+                "--kind",
+                "blog",
+                "--domain",
+                "www.test.gov.cn",
+            ][..],
+            "site kind `blog` must be one of",
+        ),
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(words), "{stderr}");
+        for rust in ["OrgLevel", "SiteKind"] {
+            assert!(!stderr.contains(rust), "{stderr}");
+        }
+    }
+}
