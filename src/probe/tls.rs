@@ -52,8 +52,9 @@ pub fn provider() -> Arc<CryptoProvider> {
 
 #[derive(Debug, Error)]
 pub enum TlsSetupError {
-    #[error("cannot read extra root {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
+    /// The reason in words and not chained, so that it is said once.
+    #[error("cannot read extra root {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
     #[error("extra root {path}: {reason}")]
     Invalid { path: String, reason: String },
 }
@@ -242,9 +243,9 @@ impl TlsProbe {
     pub fn new(extra_roots: &[PathBuf], deadline: Duration) -> Result<TlsProbe, TlsSetupError> {
         let mut pems = Vec::new();
         for path in extra_roots {
-            let text = std::fs::read_to_string(path).map_err(|source| TlsSetupError::Read {
+            let text = std::fs::read_to_string(path).map_err(|e| TlsSetupError::Read {
                 path: path.clone(),
-                source,
+                reason: words::io_error(&e),
             })?;
             pems.push((path.display().to_string(), text));
         }

@@ -245,6 +245,9 @@ pub fn io_error(error: &io::Error) -> String {
             io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
             io::ErrorKind::ConnectionReset => "connection reset by the server".to_string(),
             io::ErrorKind::TimedOut => "timed out".to_string(),
+            io::ErrorKind::NotFound => "no such file".to_string(),
+            io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
             _ => error.to_string(),
         },
     }
@@ -271,6 +274,33 @@ pub fn dns_error(error: &hickory_net::NetError) -> String {
         NetError::Message(text) => text.to_string(),
         NetError::Msg(text) => text.clone(),
         _ => "the DNS query failed".to_string(),
+    }
+}
+
+/// Why a zone file could not be read, in words: hickory prints an
+/// unexpected token with `Debug` (`CharData("x")`) and names its own
+/// type (`unknown RecordType`).
+pub fn zone_parse_error(error: &hickory_proto::serialize::txt::ParseError) -> String {
+    use hickory_proto::serialize::txt::{ParseError, Token};
+    match error {
+        ParseError::UnexpectedToken(token) => {
+            let token = match token {
+                Token::Blank => "blank owner field".to_string(),
+                Token::List(items) => format!("list `({})`", items.join(" ")),
+                Token::CharData(text) => format!("`{text}`"),
+                Token::At => "`@`".to_string(),
+                Token::Include => "`$INCLUDE`".to_string(),
+                Token::Origin => "`$ORIGIN`".to_string(),
+                Token::Ttl => "`$TTL`".to_string(),
+                Token::EOL => "end of line".to_string(),
+            };
+            format!("unexpected {token}")
+        }
+        ParseError::UnknownRecordType(number) => format!("unknown record type {number}"),
+        ParseError::UnsupportedRecordType(kind) => format!("unsupported record type {kind}"),
+        ParseError::CharToInt(c) => format!("`{c}` where a number belongs"),
+        ParseError::Io(e) => io_error(e),
+        other => other.to_string(),
     }
 }
 

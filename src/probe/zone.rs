@@ -47,9 +47,12 @@ fn host_names<'a>(names: impl IntoIterator<Item = &'a Name>) -> Vec<Hostname> {
 pub fn zone_file_hosts(text: &str, origin: Option<&str>) -> Result<Vec<Hostname>, String> {
     reject_include(text)?;
     let origin = parse_origin(origin)?;
-    let (_, rrsets) = Parser::new(text, None, origin)
-        .parse()
-        .map_err(|e| format!("not a zone file this parser reads: {e}"))?;
+    let (_, rrsets) = Parser::new(text, None, origin).parse().map_err(|e| {
+        format!(
+            "not a zone file this parser reads: {}",
+            super::words::zone_parse_error(&e)
+        )
+    })?;
     Ok(host_names(rrsets.values().map(|set| set.name())))
 }
 
@@ -156,9 +159,12 @@ impl ZoneContents {
 pub fn zone_file(text: &str, origin: Option<&str>) -> Result<ZoneContents, String> {
     reject_include(text)?;
     let origin = parse_origin(origin)?;
-    let (origin, rrsets) = Parser::new(text, None, origin)
-        .parse()
-        .map_err(|e| format!("not a zone file this parser reads: {e}"))?;
+    let (origin, rrsets) = Parser::new(text, None, origin).parse().map_err(|e| {
+        format!(
+            "not a zone file this parser reads: {}",
+            super::words::zone_parse_error(&e)
+        )
+    })?;
     Ok(ZoneContents::from_records(
         &origin,
         rrsets.values().flat_map(|set| set.records_without_rrsigs()),

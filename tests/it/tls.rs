@@ -358,3 +358,17 @@ async fn an_unreachable_page_names_the_ports_tried() {
         }
     }
 }
+
+/// An extra root that cannot be read is named with the reason in words,
+/// said once.
+#[test]
+fn an_unreadable_extra_root_is_named() {
+    let missing = std::path::PathBuf::from("/nonexistent/region-ca.pem");
+    let error = TlsProbe::new(std::slice::from_ref(&missing), Duration::from_secs(1))
+        .expect_err("no such file");
+    assert_eq!(
+        error.to_string(),
+        "cannot read extra root /nonexistent/region-ca.pem: no such file"
+    );
+    assert!(std::error::Error::source(&error).is_none());
+}
