@@ -372,3 +372,44 @@ fn an_unreadable_extra_root_is_named() {
     );
     assert!(std::error::Error::source(&error).is_none());
 }
+
+/// A webhook whose server presents a CA certificate as its own is
+/// refused in words, for the outbox's last error: not rustls's
+/// `Other(OtherError(CaUsedAsEndEntity))`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhooks_tls_failure_is_told_in_words() {
+    let ca = TestCa::new("siteward test root").expect("ca");
+    let mut resolver = SniResolver::default();
+    resolver
+        .add(
+            "localhost",
+            &ca.ca_as_leaf(&["localhost"]).expect("CA as leaf"),
+        )
+        .expect("add");
+    let server = serve_web(ANY, Pages::default(), Some(resolver))
+        .await
+        .expect("tls server");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("ca.pem");
+    std::fs::write(&root, ca.pem()).expect("write");
+    let client = siteward::alerts::webhook::Client::new(
+        std::slice::from_ref(&root),
+        "siteward-test".into(),
+        Duration::from_secs(5),
+    )
+    .expect("client");
+    let url = format!("https://localhost:{}/hook", server.addr.port());
+    let error = client
+        .post(&url, "{}", "key-1", None)
+        .await
+        .expect_err("no usable certificate");
+    assert_eq!(
+        error,
+        format!(
+            "TLS with localhost:{} failed: certificate refused: {}",
+            server.addr.port(),
+            siteward::probe::words::CertProblem::CaUsedAsEndEntity.words()
+        )
+    );
+    assert!(!debug_shaped(&error), "{error}");
+}
