@@ -76,8 +76,9 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoliciesConfig {
-    /// The policy directory; unset: `./policies`, `/etc/siteward/policies`,
-    /// or the built-in defaults.
+    /// The policy directory, holding every file of
+    /// `policy::REQUIRED_FILES`; unset: the built-in defaults (no
+    /// directory is looked for).
     pub dir: Option<PathBuf>,
 }
 

@@ -62,10 +62,9 @@ pub fn exit_code(error: &anyhow::Error) -> u8 {
             || cause.is::<reconcile::BadInput>()
             || cause.is::<config::ConfigError>()
             || cause.is::<app::lock::LockError>()
-            || matches!(
-                cause.downcast_ref::<policy::PolicyError>(),
-                Some(policy::PolicyError::Invalid { .. } | policy::PolicyError::MissingDir(_))
-            )
+            || cause
+                .downcast_ref::<policy::PolicyError>()
+                .is_some_and(policy::PolicyError::is_user_error)
     });
     if user_error { 2 } else { 1 }
 }

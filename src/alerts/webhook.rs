@@ -187,7 +187,13 @@ impl Client {
                 let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| format!("TLS with {host}:{port} failed: {e}"))?;
+                    // rustls's own Display prints its enums with Debug.
+                    .map_err(|e| {
+                        format!(
+                            "TLS with {host}:{port} failed: {}",
+                            crate::probe::words::io_error(&e)
+                        )
+                    })?;
                 send(tls, request).await
             }
             other => Err(format!("scheme `{other}` is neither http nor https")),

@@ -27,6 +27,9 @@ pub struct Learnt {
     pub new: usize,
     /// Of them, names under managed zones (`check` looks at these).
     pub managed: usize,
+    /// Wildcards the source names (`*.zone`, from a list): reported, not
+    /// learnt, since a wildcard is not a host name.
+    pub wildcards: Vec<String>,
 }
 
 /// Where to learn from.
@@ -45,6 +48,7 @@ pub async fn learn(app: &App, source: Source<'_>) -> Result<Learnt> {
     let read = |path: &Path| {
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
     };
+    let mut wildcards = Vec::new();
     let (hosts, source) = match source {
         Source::ZoneFile { path, origin } => {
             let hosts = crate::probe::zone::zone_file_hosts(&read(path)?, origin)
@@ -52,16 +56,22 @@ pub async fn learn(app: &App, source: Source<'_>) -> Result<Learnt> {
             (hosts, DiscoverySource::ZoneFile(path.display().to_string()))
         }
         Source::List(path) => {
-            let hosts = crate::probe::zone::host_list(&read(path)?)
+            let list = crate::probe::zone::host_list(&read(path)?)
                 .map_err(|e| InvalidInput(format!("{}: {e}", path.display())))?;
-            (hosts, DiscoverySource::List(path.display().to_string()))
+            wildcards = list.wildcards;
+            (
+                list.hosts,
+                DiscoverySource::List(path.display().to_string()),
+            )
         }
         Source::Axfr(zone) => (
             transfer(app, zone).await?,
             DiscoverySource::Axfr(zone.to_string()),
         ),
     };
-    record(app, hosts, source).await
+    let mut learnt = record(app, hosts, source).await?;
+    learnt.wildcards = wildcards;
+    Ok(learnt)
 }
 
 /// A zone transfer of `zone` from the primary policy names for it;
@@ -108,6 +118,7 @@ async fn record(app: &App, hosts: Vec<Hostname>, source: DiscoverySource) -> Res
         hosts: count,
         new,
         managed,
+        wildcards: Vec::new(),
     })
 }
 

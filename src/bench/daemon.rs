@@ -170,7 +170,7 @@ fn prepare(
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, &world.ca_pem)?;
     let policies = dir.join("policies");
-    std::fs::create_dir_all(&policies)?;
+    crate::policy::write_built_in(&policies)?;
     // The shipped policy, watching the world's zone; one observation
     // suffices, so that the cycle is the probes and the rules alone.
     std::fs::write(

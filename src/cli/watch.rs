@@ -182,8 +182,8 @@ pub enum PolicyCommand {
     /// Validate every policy file (unknown keys, bad regexes, CIDRs, cron
     /// expressions) and print the effective values.
     Check {
-        /// The directory (default: [policies] dir, ./policies or
-        /// /etc/siteward/policies).
+        /// The directory (default: [policies] dir, else the built-in
+        /// policy).
         dir: Option<PathBuf>,
     },
 }

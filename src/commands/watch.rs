@@ -273,6 +273,14 @@ pub(super) fn discover(context: &Context, args: &DiscoverArgs, out: &mut impl Wr
             "{} host names from {}: {} new, {} under managed zones (checked by `check`)",
             learnt.hosts, learnt.source, learnt.new, learnt.managed
         )?;
+        if !learnt.wildcards.is_empty() {
+            writeln!(
+                out,
+                "{} wildcards not learnt (a wildcard is not a host name): {}",
+                learnt.wildcards.len(),
+                learnt.wildcards.join(", ")
+            )?;
+        }
     }
     Ok(())
 }

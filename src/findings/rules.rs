@@ -1366,15 +1366,22 @@ impl<'a> Rules<'a> {
                 ),
                 TlsVerdict::Untrusted { reason } => (
                     FindingKind::CertUntrusted,
-                    format!("{} 的证书不受信任（{reason}）", host.to_unicode()),
+                    format!(
+                        "{} 的证书不受信任（{}）",
+                        host.to_unicode(),
+                        super::text::cert_problem(reason)
+                    ),
                 ),
                 TlsVerdict::SelfSigned => (
                     FindingKind::CertUntrusted,
                     format!("{} 使用自签名证书，不受信任", host.to_unicode()),
                 ),
-                TlsVerdict::Weak { reason } => (
+                TlsVerdict::Weak { .. } => (
                     FindingKind::CertWeak,
-                    format!("{} 的证书强度不足（{reason}）", host.to_unicode()),
+                    match tls.chain.iter().find_map(super::text::weakness) {
+                        Some(why) => format!("{} 的证书强度不足（{why}）", host.to_unicode()),
+                        None => format!("{} 的证书强度不足", host.to_unicode()),
+                    },
                 ),
                 TlsVerdict::Sm2 => (
                     FindingKind::CertSm2,
@@ -1390,26 +1397,32 @@ impl<'a> Rules<'a> {
                     no_tls += 1;
                     continue;
                 }
-                TlsVerdict::HandshakeFailed { reason, detail } => (
+                TlsVerdict::HandshakeFailed { reason, .. } => (
                     FindingKind::TlsHandshakeFailed,
                     format!(
-                        "{} 的 TLS 握手失败（{}：{detail}）",
+                        "{} 的 TLS 握手失败（{}）",
                         host.to_unicode(),
-                        serde_json::to_value(reason)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default()
+                        super::text::handshake_failure(*reason)
                     ),
                 ),
             };
+            // The evidence in English, with why where the verdict has a
+            // reason (a failed handshake's names the address and port).
+            let why = match &tls.verdict {
+                TlsVerdict::Untrusted { reason } | TlsVerdict::Weak { reason } => {
+                    format!(": {reason}")
+                }
+                TlsVerdict::HandshakeFailed { detail, .. } => format!(": {detail}"),
+                _ => String::new(),
+            };
             let detail = match leaf {
                 Some(leaf) => format!(
-                    "{}; {}; not after {}",
+                    "{}{why}; {}; not after {}",
                     tls.verdict.name(),
                     leaf.subject,
                     crate::clock::show(leaf.not_after)
                 ),
-                None => tls.verdict.name().to_string(),
+                None => format!("{}{why}", tls.verdict.name()),
             };
             let entry = by_kind.entry(kind).or_insert_with(|| (Vec::new(), text));
             entry

@@ -2,6 +2,8 @@
 //! and the names of states and platforms as the office says them.
 
 use super::FindingKind;
+use crate::probe::tls::HandshakeFailure;
+use crate::probe::words::CertProblem;
 use crate::registry::{Platform, SiteStatus};
 
 /// What the office should do about a finding of this kind.
@@ -128,4 +130,55 @@ pub fn severity_name(severity: super::Severity) -> &'static str {
         super::Severity::Warning => "警告",
         super::Severity::Info => "提示",
     }
+}
+
+/// Why a certificate is not trusted, as an office says it. Stored
+/// observations hold the English words ([`CertProblem::words`]); words
+/// from an older version, which are not among them, read as the chain
+/// not being valid.
+pub fn cert_problem(english: &str) -> &'static str {
+    match CertProblem::from_words(english).unwrap_or(CertProblem::Invalid) {
+        CertProblem::UnknownIssuer => "签发机构不受信任",
+        CertProblem::BadSignature => "证书链中的签名无法验证",
+        CertProblem::CaUsedAsEndEntity => "服务器把 CA 证书当作自身证书使用",
+        CertProblem::EndEntityUsedAsCa => "证书链中的服务器证书被用来签发其他证书",
+        CertProblem::Expired => "证书链中有证书已过期",
+        CertProblem::NotYetValid => "证书链中有证书尚未生效",
+        CertProblem::NotValidForName => "证书不包含该域名",
+        CertProblem::Revoked => "证书已被吊销",
+        CertProblem::RevocationUnknown => "无法确定证书是否已被吊销",
+        CertProblem::BadEncoding => "证书链中有证书格式错误",
+        CertProblem::UnsupportedAlgorithm => "证书链使用了不受支持的签名算法",
+        CertProblem::WrongPurpose => "证书不是为 TLS 服务器签发的",
+        CertProblem::NameConstraints => "证书链违反签发机构的名称约束",
+        CertProblem::ChainTooLong => "证书链超过签发机构允许的长度",
+        CertProblem::UnsupportedExtension => "证书含有不受支持的关键扩展",
+        CertProblem::Distrusted => "证书的签发机构已被停止信任",
+        CertProblem::Invalid => "证书链无效",
+    }
+}
+
+/// Why a TLS handshake failed, as an office says it.
+pub fn handshake_failure(reason: HandshakeFailure) -> &'static str {
+    match reason {
+        HandshakeFailure::NoTls => "该地址不提供 HTTPS",
+        HandshakeFailure::ProtocolTooOld => "服务器仅支持 TLS 1.1 及以下的过时版本",
+        HandshakeFailure::Alert => "服务器拒绝了握手",
+        HandshakeFailure::Timeout => "握手超时",
+        HandshakeFailure::Oversized => "服务器发送的握手消息过大",
+        HandshakeFailure::Local => "本机无法连接该地址",
+        HandshakeFailure::Other => "握手过程出错",
+    }
+}
+
+/// Why a certificate is weak, as an office says it, naming the
+/// certificate by its subject.
+pub fn weakness(cert: &crate::probe::cert::CertInfo) -> Option<String> {
+    use crate::probe::cert::Weakness;
+    cert.weak().map(|weak| match weak {
+        Weakness::Signature(algorithm) => {
+            format!("{} 使用已不安全的 {algorithm} 签名", cert.subject)
+        }
+        Weakness::ShortKey(bits) => format!("{} 的 RSA 密钥仅 {bits} 位", cert.subject),
+    })
 }

@@ -254,12 +254,22 @@ impl Field {
                 let first = self.value(item, first)?;
                 let last = self.value(item, last)?;
                 if first > last {
+                    // What was meant, written forwards: `mon-sun` is
+                    // `1-7` (7 is Sunday too), `22-2` is `22-23,0-2`.
+                    let span = |from: u32, to: u32| {
+                        if from == to {
+                            from.to_string()
+                        } else {
+                            format!("{from}-{to}")
+                        }
+                    };
+                    let forwards = if self.name == WEEKDAY.name && last == 0 {
+                        span(first, 7)
+                    } else {
+                        format!("{},{}", span(first, self.high), span(self.low, last))
+                    };
                     return Err(format!(
-                        "{name} range `{range}` runs backwards; ranges do not wrap around (write `{range_start}-{high},{low}-{range_end}`)",
-                        range_start = first,
-                        high = self.high,
-                        low = self.low,
-                        range_end = last,
+                        "{name} range `{range}` runs backwards; ranges do not wrap around (write `{forwards}`)"
                     ));
                 }
                 (first, last)

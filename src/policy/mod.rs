@@ -4,9 +4,12 @@
 //! schedules, zone transfers), the alert routes and deadlines, the
 //! takeover fingerprints, the division
 //! table and the Public Suffix List. Every error names the file and the
-//! line; a policy is used only once all of it is valid. When no directory
-//! is configured and none is found, the defaults compiled into the binary
-//! (the repository's own `policies/`) apply, so that a bare binary works.
+//! line; a policy is used only once all of it is valid. A directory comes
+//! only from configuration (`--policies`, `[policies] dir`, the
+//! environment) and must hold every file ([`REQUIRED_FILES`]); when none is
+//! configured, the defaults compiled into the binary (the repository's own
+//! `policies/`) apply, so that a bare binary works. No directory is looked
+//! for: a `policies/` lying in the current directory is not read.
 
 pub mod alerts;
 pub mod cron;
@@ -55,13 +58,74 @@ pub const PSL_FILE: &str = "public_suffix_list.dat";
 pub enum PolicyError {
     #[error("policy directory {0} does not exist")]
     MissingDir(PathBuf),
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// A file every policy directory must hold (see [`REQUIRED_FILES`]).
+    #[error(
+        "{path} is missing: a policy directory holds {what}, which is not taken from the built-in defaults when a directory is given (copy it from the shipped policies/)"
+    )]
+    MissingFile { path: PathBuf, what: &'static str },
+    /// The file could not be read; the reason in words, not chained, so
+    /// that it is printed once.
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
+}
+
+impl PolicyError {
+    /// Whether the error is the user's to fix (a directory or file that is
+    /// missing or wrong): exit status 2.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            PolicyError::MissingDir(_)
+            | PolicyError::MissingFile { .. }
+            | PolicyError::Invalid { .. } => true,
+            PolicyError::Read { .. } => false,
+        }
+    }
+}
+
+/// The files a policy directory must hold, with what each is. A directory
+/// is the whole policy: none of them falls back to the built-in copy, so
+/// that what an office runs under is what its directory says. Only
+/// `holidays/` is optional: its years are added to the shipped ones.
+pub const REQUIRED_FILES: &[(&str, &str)] = &[
+    (POLICY_FILE, "the policy"),
+    (DIVISIONS_FILE, "the division table"),
+    (TAKEOVER_FILE, "the takeover fingerprints"),
+    (ALERTS_FILE, "the alert routes and deadlines"),
+    (REPORT_FILE, "the circular's policy"),
+    (PSL_FILE, "the Public Suffix List"),
+];
+
+/// Writes the built-in policy's files into `dir` (created if need be), as
+/// a starting point an office edits; tests and the benchmark use it for a
+/// complete directory.
+pub fn write_built_in(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, text) in [
+        (POLICY_FILE, DEFAULT_POLICY),
+        (DIVISIONS_FILE, DEFAULT_DIVISIONS),
+        (TAKEOVER_FILE, DEFAULT_TAKEOVER),
+        (ALERTS_FILE, DEFAULT_ALERTS),
+        (REPORT_FILE, DEFAULT_REPORT),
+        (PSL_FILE, DEFAULT_PSL),
+    ] {
+        std::fs::write(dir.join(name), text)?;
+    }
+    Ok(())
+}
+
+/// Why a file could not be read, in words (an I/O error's own text may
+/// repeat itself or name Rust's kinds).
+fn read_reason(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::InvalidData => "it is not UTF-8 text".to_string(),
+        ErrorKind::PermissionDenied => "permission denied".to_string(),
+        ErrorKind::NotFound => "no such file".to_string(),
+        ErrorKind::IsADirectory => "it is a directory, not a file".to_string(),
+        _ => error.to_string(),
+    }
 }
 
 /// Where the policy in force came from.
@@ -305,20 +369,15 @@ struct Sources<'a> {
 }
 
 impl Policy {
-    /// Loads the policy: from `dir` when given (it must exist), else from
-    /// `./policies` or `/etc/siteward/policies` when present, else the
-    /// built-in defaults.
+    /// Loads the policy: from `dir` when given (it must exist and hold
+    /// every file of [`REQUIRED_FILES`]), else the built-in defaults.
+    /// There is no search: a `policies/` in the current directory is
+    /// never read unless it is named (`--policies`, `[policies] dir`,
+    /// `SITEWARD_POLICIES_DIR`).
     pub fn load(dir: Option<&Path>) -> Result<Policy, PolicyError> {
-        let dir = match dir {
-            Some(dir) if dir.is_dir() => Some(dir.to_path_buf()),
-            Some(dir) => return Err(PolicyError::MissingDir(dir.to_path_buf())),
-            None => ["policies", "/etc/siteward/policies"]
-                .iter()
-                .map(PathBuf::from)
-                .find(|candidate| candidate.join(POLICY_FILE).is_file()),
-        };
         match dir {
-            Some(dir) => Policy::load_dir(&dir),
+            Some(dir) if dir.is_dir() => Policy::load_dir(dir),
+            Some(dir) => Err(PolicyError::MissingDir(dir.to_path_buf())),
             None => Ok(Policy::built_in()),
         }
     }
@@ -341,34 +400,42 @@ impl Policy {
     }
 
     fn load_dir(dir: &Path) -> Result<Policy, PolicyError> {
-        let read = |name: &str| -> Result<Option<(String, String)>, PolicyError> {
+        let read = |name: &str| -> Result<(String, String), PolicyError> {
             let path = dir.join(name);
+            let what = REQUIRED_FILES
+                .iter()
+                .find(|(file, _)| *file == name)
+                .map_or("this file", |(_, what)| *what);
             match std::fs::read_to_string(&path) {
-                Ok(text) => Ok(Some((path.display().to_string(), text))),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(source) => Err(PolicyError::Read { path, source }),
+                Ok(text) => Ok((path.display().to_string(), text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(PolicyError::MissingFile { path, what })
+                }
+                // Not text: the file is wrong, not the machine.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    Err(PolicyError::Invalid {
+                        path: path.display().to_string(),
+                        message: read_reason(&e),
+                    })
+                }
+                Err(e) => Err(PolicyError::Read {
+                    path,
+                    reason: read_reason(&e),
+                }),
             }
         };
-        let policy = read(POLICY_FILE)?.ok_or_else(|| PolicyError::Read {
-            path: dir.join(POLICY_FILE),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
-        })?;
-        // Reference data (divisions, fingerprints, suffixes): a directory
-        // that does not ship its own uses the built-in copy.
-        let or_built_in = |found: Option<(String, String)>, name: &str, text: &str| {
-            found.unwrap_or_else(|| (format!("(built-in) {name}"), text.to_string()))
-        };
-        let divisions = or_built_in(read(DIVISIONS_FILE)?, DIVISIONS_FILE, DEFAULT_DIVISIONS);
-        let takeover = or_built_in(read(TAKEOVER_FILE)?, TAKEOVER_FILE, DEFAULT_TAKEOVER);
-        let alerts = or_built_in(read(ALERTS_FILE)?, ALERTS_FILE, DEFAULT_ALERTS);
-        let report = or_built_in(read(REPORT_FILE)?, REPORT_FILE, DEFAULT_REPORT);
-        let psl = or_built_in(read(PSL_FILE)?, PSL_FILE, DEFAULT_PSL);
+        let policy = read(POLICY_FILE)?;
+        let divisions = read(DIVISIONS_FILE)?;
+        let takeover = read(TAKEOVER_FILE)?;
+        let alerts = read(ALERTS_FILE)?;
+        let report = read(REPORT_FILE)?;
+        let psl = read(PSL_FILE)?;
         let mut holidays = Vec::new();
         let holidays_dir = dir.join("holidays");
         if holidays_dir.is_dir() {
-            let entries = std::fs::read_dir(&holidays_dir).map_err(|source| PolicyError::Read {
+            let entries = std::fs::read_dir(&holidays_dir).map_err(|e| PolicyError::Read {
                 path: holidays_dir.clone(),
-                source,
+                reason: read_reason(&e),
             })?;
             let mut paths: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -376,9 +443,18 @@ impl Policy {
                 .collect();
             paths.sort();
             for path in paths {
-                let text = std::fs::read_to_string(&path).map_err(|source| PolicyError::Read {
-                    path: path.clone(),
-                    source,
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::InvalidData {
+                        PolicyError::Invalid {
+                            path: path.display().to_string(),
+                            message: read_reason(&e),
+                        }
+                    } else {
+                        PolicyError::Read {
+                            path: path.clone(),
+                            reason: read_reason(&e),
+                        }
+                    }
                 })?;
                 holidays.push((path.display().to_string(), text));
             }
@@ -426,6 +502,18 @@ impl Policy {
                 .get_ref()
                 .parse()
                 .map_err(|e| at_line(zone.span(), format!("[domains] managed_zones: {e}")))?;
+            // A managed zone holds the region's sites; one outside the
+            // allowed suffixes would have every name in it found not
+            // allowed, and the suffix itself is nobody's zone.
+            if !allowed_suffixes.allows(&parsed) {
+                return Err(at_line(
+                    zone.span(),
+                    format!(
+                        "[domains] managed_zones: {parsed} is not under an allowed suffix ({})",
+                        allowed_suffixes.describe()
+                    ),
+                ));
+            }
             managed_zones.push(parsed);
         }
         let mut canaries = Vec::new();

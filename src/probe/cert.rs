@@ -193,22 +193,40 @@ impl CertInfo {
     /// A SHA-1 or MD5 signature (except on a self-signed root, whose
     /// signature nobody checks), or an RSA key under 2048 bits.
     pub fn weakness(&self) -> Option<String> {
+        self.weak().map(|weak| match weak {
+            Weakness::Signature(algorithm) => {
+                format!("{algorithm} signature on {}", self.subject)
+            }
+            Weakness::ShortKey(bits) => format!("RSA-{bits} key on {}", self.subject),
+        })
+    }
+
+    /// What makes the certificate weak, if anything: a SHA-1 or MD5
+    /// signature (but on a self-signed root, whose signature nobody
+    /// checks), or an RSA key under 2048 bits.
+    pub fn weak(&self) -> Option<Weakness<'_>> {
         if !self.self_signed
             && matches!(
                 self.signature_algorithm.as_str(),
                 "sha1WithRSA" | "ecdsa-with-SHA1" | "md5WithRSA"
             )
         {
-            return Some(format!(
-                "{} signature on {}",
-                self.signature_algorithm, self.subject
-            ));
+            return Some(Weakness::Signature(&self.signature_algorithm));
         }
         match self.key_bits {
             Some(bits) if self.key_algorithm == "rsa" && bits < 2048 => {
-                Some(format!("RSA-{bits} key on {}", self.subject))
+                Some(Weakness::ShortKey(bits))
             }
             _ => None,
         }
     }
+}
+
+/// Why a certificate is weak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weakness<'a> {
+    /// Signed with SHA-1 or MD5 (the algorithm's name).
+    Signature(&'a str),
+    /// An RSA key of this many bits, under 2048.
+    ShortKey(usize),
 }

@@ -194,7 +194,7 @@ fn server_status(zone: &Name, result: Result<Message, NetError>) -> ServerStatus
         }
         Err(e) => {
             return ServerStatus::Unreachable {
-                reason: e.to_string(),
+                reason: super::words::dns_error(&e),
             };
         }
     };
@@ -383,7 +383,12 @@ impl DnsProbe {
                     None
                 }
             }
-            Err(e) => return Err(format!("the resolver could not answer: {e}")),
+            Err(e) => {
+                return Err(format!(
+                    "the resolver could not answer: {}",
+                    super::words::dns_error(&e)
+                ));
+            }
         };
         let Some(zone) = zone else { return Ok(None) };
         let nameservers = self.nameservers(&zone).await?;
@@ -410,8 +415,9 @@ impl DnsProbe {
                 })
                 .collect()),
             Err(e) => Err(format!(
-                "cannot list the name servers of {}: {e}",
-                show(zone)
+                "cannot list the name servers of {}: {}",
+                show(zone),
+                super::words::dns_error(&e)
             )),
         }
     }

@@ -378,7 +378,7 @@ pub fn classify(
         Err(NetError::Timeout) => (DnsOutcome::Timeout, Vec::new()),
         Err(other) => (
             DnsOutcome::Failed {
-                reason: other.to_string(),
+                reason: super::words::dns_error(&other),
             },
             Vec::new(),
         ),

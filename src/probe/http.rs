@@ -510,12 +510,13 @@ impl PageProbe {
         } else {
             self.settings.http_port
         });
-        let tcp = super::connect(SocketAddr::new(address, port), &self.settings.limit)
+        let target = SocketAddr::new(address, port);
+        let tcp = super::connect(target, &self.settings.limit)
             .await
             .map_err(|e| {
                 (
                     e.kind() == std::io::ErrorKind::NetworkUnreachable,
-                    format!("connect {address} port {port}: {e}"),
+                    format!("cannot connect to {target}: {}", super::words::io_error(&e)),
                 )
             })?;
         if !https {
@@ -527,7 +528,12 @@ impl PageProbe {
             .connect(name, tcp)
             .await
             .map(|stream| Connected::Tls(Box::new(stream)))
-            .map_err(|e| (false, format!("TLS: {e}")))
+            .map_err(|e| {
+                (
+                    false,
+                    super::words::handshake_failed(target, &super::words::io_error(&e)),
+                )
+            })
     }
 
     /// Fetches `host`'s homepage from `address`: HTTPS, else HTTP.

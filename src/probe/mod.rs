@@ -12,6 +12,7 @@ pub mod ipv6;
 pub mod page;
 pub mod run;
 pub mod tls;
+pub mod words;
 pub mod zone;
 
 use std::collections::HashMap;

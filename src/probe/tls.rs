@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::ProbeStream;
 use super::cert::{CertInfo, analyze_in_chain};
+use super::{ProbeStream, words};
 use crate::registry::Hostname;
 
 /// The crypto provider of the whole binary: ring, with AES-128-GCM/SHA-256
@@ -52,8 +52,9 @@ pub fn provider() -> Arc<CryptoProvider> {
 
 #[derive(Debug, Error)]
 pub enum TlsSetupError {
-    #[error("cannot read extra root {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
+    /// The reason in words and not chained, so that it is said once.
+    #[error("cannot read extra root {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
     #[error("extra root {path}: {reason}")]
     Invalid { path: String, reason: String },
 }
@@ -242,9 +243,9 @@ impl TlsProbe {
     pub fn new(extra_roots: &[PathBuf], deadline: Duration) -> Result<TlsProbe, TlsSetupError> {
         let mut pems = Vec::new();
         for path in extra_roots {
-            let text = std::fs::read_to_string(path).map_err(|source| TlsSetupError::Read {
+            let text = std::fs::read_to_string(path).map_err(|e| TlsSetupError::Read {
                 path: path.clone(),
-                source,
+                reason: words::io_error(&e),
             })?;
             pems.push((path.display().to_string(), text));
         }
@@ -310,7 +311,7 @@ impl TlsProbe {
                 return TlsObservation {
                     verdict: TlsVerdict::HandshakeFailed {
                         reason: HandshakeFailure::Other,
-                        detail: e.to_string(),
+                        detail: words::handshake_failed(address, &words::tls_error(&e)),
                     },
                     protocol: None,
                     cipher_suite: None,
@@ -331,7 +332,13 @@ impl TlsProbe {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),
         };
-        observation(&captured, failure.as_ref(), Some(&connection), started)
+        observation(
+            &captured,
+            failure.as_ref(),
+            Some(&connection),
+            started,
+            address,
+        )
     }
 
     fn client_config(&self, captured: Arc<Mutex<Captured>>) -> Arc<ClientConfig> {
@@ -395,7 +402,7 @@ impl TlsProbe {
             Ok(Err(failure)) => (None, Some(failure)),
         };
         let connection = stream.as_ref().map(|s| s.get_ref().1);
-        let observed = observation(&captured, failure.as_ref(), connection, started);
+        let observed = observation(&captured, failure.as_ref(), connection, started, address);
         (observed, stream)
     }
 }
@@ -407,6 +414,7 @@ fn observation(
     failure: Option<&Failure>,
     connection: Option<&ClientConnection>,
     started: Instant,
+    address: SocketAddr,
 ) -> TlsObservation {
     let captured = captured.lock().map(|c| c.clone()).unwrap_or_default();
     let chain: Vec<CertInfo> = captured
@@ -416,7 +424,7 @@ fn observation(
         .filter_map(|(position, der)| analyze_in_chain(der, position).ok())
         .collect();
     TlsObservation {
-        verdict: judge(&captured, &chain, failure),
+        verdict: judge(&captured, &chain, failure, address),
         protocol: connection
             .and_then(|c| c.protocol_version())
             .map(|v| named(v.as_str(), u16::from(v))),
@@ -471,10 +479,10 @@ async fn handshake(
     }
 }
 
-fn failed(reason: HandshakeFailure, detail: impl Into<String>) -> TlsVerdict {
+fn failed(reason: HandshakeFailure, address: SocketAddr, why: &str) -> TlsVerdict {
     TlsVerdict::HandshakeFailed {
         reason,
-        detail: detail.into(),
+        detail: words::handshake_failed(address, why),
     }
 }
 
@@ -484,21 +492,29 @@ fn is_local(error: &io::Error) -> bool {
     error.kind() == io::ErrorKind::NetworkUnreachable
 }
 
-fn failure_verdict(failure: &Failure) -> TlsVerdict {
+/// Why the handshake failed, with the address and port it was tried on
+/// (the probes may use another port than 443), in words.
+fn failure_verdict(failure: &Failure, address: SocketAddr) -> TlsVerdict {
+    let connect = |e: &io::Error| format!("cannot connect: {}", words::io_error(e));
     match failure {
         Failure::Timeout => failed(
             HandshakeFailure::Timeout,
+            address,
             "no handshake within the deadline",
         ),
-        Failure::Connect(e) if is_local(e) => {
-            failed(HandshakeFailure::Local, format!("connect: {e}"))
-        }
-        Failure::Connect(e) => failed(HandshakeFailure::NoTls, format!("connect: {e}")),
-        Failure::Eof => failed(HandshakeFailure::NoTls, "closed during the handshake"),
+        Failure::Connect(e) if is_local(e) => failed(HandshakeFailure::Local, address, &connect(e)),
+        Failure::Connect(e) => failed(HandshakeFailure::NoTls, address, &connect(e)),
+        Failure::Eof => failed(
+            HandshakeFailure::NoTls,
+            address,
+            "the server closed the connection during the handshake",
+        ),
         // rustls refuses to buffer a handshake message over 64 KiB.
-        Failure::Io(e) if e.kind() == io::ErrorKind::InvalidData => {
-            failed(HandshakeFailure::Oversized, e.to_string())
-        }
+        Failure::Io(e) if e.kind() == io::ErrorKind::InvalidData => failed(
+            HandshakeFailure::Oversized,
+            address,
+            "a handshake message is larger than 64 KiB",
+        ),
         Failure::Io(e)
             if matches!(
                 e.kind(),
@@ -507,40 +523,58 @@ fn failure_verdict(failure: &Failure) -> TlsVerdict {
                     | io::ErrorKind::BrokenPipe
             ) =>
         {
-            failed(HandshakeFailure::NoTls, e.to_string())
+            failed(HandshakeFailure::NoTls, address, &words::io_error(e))
         }
-        Failure::Io(e) => failed(HandshakeFailure::Other, e.to_string()),
+        Failure::Io(e) => failed(HandshakeFailure::Other, address, &words::io_error(e)),
         Failure::Tls(e) => match e {
             TlsError::InvalidMessage(
                 InvalidMessage::InvalidContentType
                 | InvalidMessage::UnknownProtocolVersion
                 | InvalidMessage::MessageTooLarge
                 | InvalidMessage::InvalidEmptyPayload,
-            ) => failed(HandshakeFailure::NoTls, format!("not TLS: {e}")),
+            ) => failed(
+                HandshakeFailure::NoTls,
+                address,
+                "the server does not speak TLS",
+            ),
             TlsError::InvalidMessage(
                 InvalidMessage::HandshakePayloadTooLarge
                 | InvalidMessage::CertificatePayloadTooLarge,
-            ) => failed(HandshakeFailure::Oversized, e.to_string()),
-            TlsError::PeerIncompatible(PeerIncompatible::ServerDoesNotSupportTls12Or13)
-            | TlsError::AlertReceived(AlertDescription::ProtocolVersion) => {
-                failed(HandshakeFailure::ProtocolTooOld, e.to_string())
-            }
-            TlsError::AlertReceived(alert) => failed(
-                HandshakeFailure::Alert,
-                named(alert.as_str(), u16::from(u8::from(*alert))),
+            ) => failed(
+                HandshakeFailure::Oversized,
+                address,
+                "a handshake message is larger than 64 KiB",
             ),
-            other => failed(HandshakeFailure::Other, other.to_string()),
+            TlsError::PeerIncompatible(PeerIncompatible::ServerDoesNotSupportTls12Or13)
+            | TlsError::AlertReceived(AlertDescription::ProtocolVersion) => failed(
+                HandshakeFailure::ProtocolTooOld,
+                address,
+                "the server supports neither TLS 1.2 nor TLS 1.3",
+            ),
+            TlsError::AlertReceived(_) => {
+                failed(HandshakeFailure::Alert, address, &words::tls_error(e))
+            }
+            other => failed(HandshakeFailure::Other, address, &words::tls_error(other)),
         },
     }
 }
 
 /// The verdict, from the real verifier's result and the chain it saw.
-fn judge(captured: &Captured, chain: &[CertInfo], failure: Option<&Failure>) -> TlsVerdict {
+fn judge(
+    captured: &Captured,
+    chain: &[CertInfo],
+    failure: Option<&Failure>,
+    address: SocketAddr,
+) -> TlsVerdict {
     let Some(verdict) = &captured.verdict else {
         // The verifier was never reached: there is no chain to judge.
         return match failure {
-            Some(failure) => failure_verdict(failure),
-            None => failed(HandshakeFailure::Other, "no certificate"),
+            Some(failure) => failure_verdict(failure, address),
+            None => failed(
+                HandshakeFailure::Other,
+                address,
+                "the server presented no certificate",
+            ),
         };
     };
     if chain.iter().any(CertInfo::is_sm2) {
@@ -552,7 +586,7 @@ fn judge(captured: &Captured, chain: &[CertInfo], failure: Option<&Failure>) -> 
         Ok(()) => match (weakness, failure) {
             (Some(reason), _) => TlsVerdict::Weak { reason },
             (None, None) => TlsVerdict::Valid,
-            (None, Some(failure)) => failure_verdict(failure),
+            (None, Some(failure)) => failure_verdict(failure, address),
         },
         Err(TlsError::InvalidCertificate(error)) => match error {
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
@@ -573,11 +607,11 @@ fn judge(captured: &Captured, chain: &[CertInfo], failure: Option<&Failure>) -> 
                 TlsVerdict::SelfSigned
             }
             other => TlsVerdict::Untrusted {
-                reason: other.to_string(),
+                reason: words::CertProblem::of(other).words().to_string(),
             },
         },
         Err(other) => TlsVerdict::Untrusted {
-            reason: other.to_string(),
+            reason: words::tls_error(other),
         },
     }
 }

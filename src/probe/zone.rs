@@ -47,9 +47,12 @@ fn host_names<'a>(names: impl IntoIterator<Item = &'a Name>) -> Vec<Hostname> {
 pub fn zone_file_hosts(text: &str, origin: Option<&str>) -> Result<Vec<Hostname>, String> {
     reject_include(text)?;
     let origin = parse_origin(origin)?;
-    let (_, rrsets) = Parser::new(text, None, origin)
-        .parse()
-        .map_err(|e| format!("not a zone file this parser reads: {e}"))?;
+    let (_, rrsets) = Parser::new(text, None, origin).parse().map_err(|e| {
+        format!(
+            "not a zone file this parser reads: {}",
+            super::words::zone_parse_error(&e)
+        )
+    })?;
     Ok(host_names(rrsets.values().map(|set| set.name())))
 }
 
@@ -156,9 +159,12 @@ impl ZoneContents {
 pub fn zone_file(text: &str, origin: Option<&str>) -> Result<ZoneContents, String> {
     reject_include(text)?;
     let origin = parse_origin(origin)?;
-    let (origin, rrsets) = Parser::new(text, None, origin)
-        .parse()
-        .map_err(|e| format!("not a zone file this parser reads: {e}"))?;
+    let (origin, rrsets) = Parser::new(text, None, origin).parse().map_err(|e| {
+        format!(
+            "not a zone file this parser reads: {}",
+            super::words::zone_parse_error(&e)
+        )
+    })?;
     Ok(ZoneContents::from_records(
         &origin,
         rrsets.values().flat_map(|set| set.records_without_rrsigs()),
@@ -207,19 +213,49 @@ fn parse_origin(origin: Option<&str>) -> Result<Option<Name>, String> {
         .transpose()
 }
 
+/// What a plain list names: host names, and wildcards kept as such.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostList {
+    pub hosts: Vec<Hostname>,
+    /// The `*.zone` lines, as written (lower-cased, without a trailing
+    /// dot): certificate-transparency exports list wildcard certificates
+    /// so. A wildcard is not a host name, and says nothing of whether
+    /// `zone` itself exists, so it is reported, never learnt as the
+    /// zone's name.
+    pub wildcards: Vec<String>,
+}
+
 /// The host names in a plain list: one host name or URL a line; blank
-/// lines and `#` comments are skipped; a bad line is an error naming it.
-pub fn host_list(text: &str) -> Result<Vec<Hostname>, String> {
+/// lines and `#` comments are skipped; `*.zone` lines are wildcards
+/// (their zone must be a valid name); a bad line is an error naming it.
+pub fn host_list(text: &str) -> Result<HostList, String> {
     let mut hosts = BTreeSet::new();
+    let mut wildcards = BTreeSet::new();
     let mut bad = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or_default().trim();
         if line.is_empty() {
             continue;
         }
-        // Certificate-transparency exports list `*.x.gov.cn`: the parent
-        // exists, the wildcard is not a host.
-        let line = line.strip_prefix("*.").unwrap_or(line);
+        if let Some(zone) = line.strip_prefix("*.") {
+            match zone.parse::<Hostname>() {
+                Ok(zone) => {
+                    wildcards.insert(format!("*.{zone}"));
+                }
+                Err(e) => bad.push(format!(
+                    "line {}: `{line}` is a wildcard whose zone is not a valid name ({e})",
+                    number + 1
+                )),
+            }
+            continue;
+        }
+        if line.contains('*') {
+            bad.push(format!(
+                "line {}: `{line}` is not a host name (a wildcard is written `*.zone`)",
+                number + 1
+            ));
+            continue;
+        }
         match Hostname::from_url_or_host(line) {
             Ok(host) => {
                 hosts.insert(host);
@@ -230,7 +266,10 @@ pub fn host_list(text: &str) -> Result<Vec<Hostname>, String> {
     if !bad.is_empty() {
         return Err(format!("{} bad lines: {}", bad.len(), bad.join("; ")));
     }
-    Ok(hosts.into_iter().collect())
+    Ok(HostList {
+        hosts: hosts.into_iter().collect(),
+        wildcards: wildcards.into_iter().collect(),
+    })
 }
 
 /// Transfers `zone` from `primary` (or the zone's SOA MNAME on

@@ -25,11 +25,11 @@ use thiserror::Error;
 pub use code::{Division, DivisionCode, DivisionTable, SiteCode};
 pub use filing::{PROVINCE_ABBREVIATIONS, check_icp, check_psb};
 pub use hostname::{AllowedSuffixes, Hostname, name_within};
-pub(crate) use model::named_enum;
 pub use model::{
     Account, AccountStatus, Domain, DomainRole, DomainState, OrgLevel, Organization, Platform,
     Site, SiteKind, SiteStatus, SiteTimes,
 };
+pub(crate) use model::{named_enum, words_of};
 
 /// A rejected input value: which field, what value, and the rule it breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -35,7 +35,8 @@ macro_rules! named_enum {
                 match raw.trim().to_ascii_lowercase().replace('-', "_").as_str() {
                     $($text => Ok($name::$variant),)+
                     _ => Err($crate::registry::Invalid::new(
-                        stringify!($name),
+                        // In words (`org level`), never the Rust type's name.
+                        &$crate::registry::words_of(stringify!($name)),
                         raw,
                         &format!("must be one of: {}", $name::names()),
                     )),
@@ -51,6 +52,22 @@ macro_rules! named_enum {
     };
 }
 pub(crate) use named_enum;
+
+/// A type's name as words for people: `OrgLevel` is `org level`.
+pub(crate) fn words_of(type_name: &str) -> String {
+    let mut words = String::with_capacity(type_name.len() + 4);
+    for (i, c) in type_name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                words.push(' ');
+            }
+            words.push(c.to_ascii_lowercase());
+        } else {
+            words.push(c);
+        }
+    }
+    words
+}
 
 named_enum!(
     /// An organization's administrative level.
@@ -242,4 +259,25 @@ pub struct Account {
     pub last_post_at: Option<DateTime<Utc>>,
     pub status_reason: Option<String>,
     pub status_changed_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value not in the set is named with the set's name in words, not
+    /// the Rust type's (`OrgLevel`).
+    #[test]
+    fn a_bad_value_names_the_set_in_words() {
+        let error = "mayor".parse::<OrgLevel>().expect_err("not a level");
+        assert_eq!(error.field, "org level");
+        assert_eq!(
+            error.to_string(),
+            "org level `mayor` must be one of: central, province, prefecture, county, township"
+        );
+        let error = "blog".parse::<SiteKind>().expect_err("not a kind");
+        assert_eq!(error.field, "site kind");
+        let error = "qq".parse::<AccountStatus>().expect_err("not a status");
+        assert_eq!(error.field, "account status");
+    }
 }

@@ -514,7 +514,7 @@ impl Region {
         let ca = dir.join("region-ca.pem");
         std::fs::write(&ca, &self.ca_pem)?;
         let policies = dir.join("policies");
-        std::fs::create_dir_all(&policies)?;
+        crate::policy::write_built_in(&policies)?;
         std::fs::write(policies.join("siteward.toml"), region_policy(self.dns))?;
         let config = dir.join("siteward.toml");
         std::fs::write(

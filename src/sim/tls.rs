@@ -148,6 +148,25 @@ impl TestCa {
     pub fn valid(&self, names: &[&str]) -> io::Result<Chain> {
         self.issue(names, days_from_now(-1), days_from_now(90))
     }
+
+    /// A CA certificate (basic constraints CA:true) for `names`, signed by
+    /// this CA and presented as the server's own: webpki refuses it as a
+    /// CA used as an end entity, which rustls hands on only as an opaque
+    /// `Other` error.
+    pub fn ca_as_leaf(&self, names: &[&str]) -> io::Result<Chain> {
+        let key = KeyPair::generate().map_err(other)?;
+        let mut params = leaf_params(names, days_from_now(-1), days_from_now(90))?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyCertSign,
+        ];
+        let cert = params.signed_by(&key, &self.issuer).map_err(other)?;
+        Ok(Chain {
+            certs: vec![cert.der().clone(), self.issuer.der().clone()],
+            key: pkcs8(&key),
+        })
+    }
 }
 
 /// A self-signed leaf (no CA at all).

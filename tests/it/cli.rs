@@ -709,12 +709,7 @@ fn webhook_secrets_are_masked_and_bad_sinks_refused() {
     assert!(!stderr.contains("TOPSECRET"), "{stderr}");
 
     let policies = sw.path("policies");
-    std::fs::create_dir_all(&policies).expect("dir");
-    std::fs::write(
-        format!("{policies}/siteward.toml"),
-        include_str!("../../policies/siteward.toml"),
-    )
-    .expect("policy");
+    siteward::policy::write_built_in(Path::new(&policies)).expect("policy");
     std::fs::write(
         format!("{policies}/alerts.toml"),
         "[[route]]\nseverities = [\"critical\"]\nsinks = [\"duty\"]\n",

@@ -453,12 +453,38 @@ fn exceptions_end_in_the_future_within_the_policy() {
     );
     assert!(sw.json_lines(&["site", "list", "--json"]).is_empty());
 
-    // An office's own policy may allow less.
-    sw.write(
+    // An office's own policy, named in the configuration, may allow less.
+    siteward::policy::write_built_in(&sw.dir.path().join("policies")).expect("policies");
+    let policies = sw.write(
         "policies/siteward.toml",
         "[lifecycle]\nnotice_days = 30\nrelease_grace_days = 30\n\n[domains]\n\
          allowed_suffixes = [\"gov.cn\"]\n\n[thresholds]\nmax_exception_days = 30\n",
     );
+    let policies = std::path::Path::new(&policies)
+        .parent()
+        .expect("the directory")
+        .display()
+        .to_string();
+    let config = sw.write(
+        "siteward.toml",
+        &format!("[policies]\ndir = \"{policies}\"\n"),
+    );
+    let add = |until: &str| {
+        sw.run(&[
+            "--config",
+            &config,
+            "exception",
+            "add",
+            "--kind",
+            "ipv6_missing",
+            "--subject",
+            "www.jinchang.gov.cn",
+            "--reason",
+            "IPv6 改造已列入计划",
+            "--until",
+            until,
+        ])
+    };
     let output = add(&date_in(60));
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);

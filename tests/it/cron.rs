@@ -264,6 +264,14 @@ fn errors_are_in_crontab_terms() {
             "hour range `22-2` runs backwards; ranges do not wrap around (write `22-23,0-2`)",
         ),
         (
+            "0 23-0 * * *",
+            "hour range `23-0` runs backwards; ranges do not wrap around (write `23,0`)",
+        ),
+        (
+            "0 9 * * fri-sun",
+            "day-of-week range `fri-sun` runs backwards; ranges do not wrap around (write `5-7`)",
+        ),
+        (
             "0 9 ? * *",
             "day-of-month `?` is not a value (1–31), a range a-b, or a step */n or a-b/n",
         ),
@@ -291,6 +299,7 @@ fn errors_are_in_crontab_terms() {
 #[test]
 fn a_bad_schedule_in_the_policy_names_file_line_and_field() {
     let dir = tempfile::tempdir().expect("temp dir");
+    siteward::policy::write_built_in(dir.path()).expect("the built-in policy's files");
     std::fs::write(
         dir.path().join("siteward.toml"),
         "[lifecycle]\nnotice_days = 30\nrelease_grace_days = 30\n[domains]\nallowed_suffixes = [\"gov.cn\"]\n\

@@ -473,3 +473,71 @@ async fn a_slow_zone_does_not_starve_its_hosts() {
         .count();
     assert_eq!((serving, silent), (1, 5), "{:?}", delegation.servers);
 }
+
+/// A host list (a certificate-transparency export): `*.zone` lines are
+/// wildcards, reported as such and never turned into the zone's name; a
+/// `*` anywhere else, or a wildcard over a bad name, is a bad line named
+/// by its number.
+#[test]
+fn a_host_lists_wildcards_are_wildcards() {
+    use siteward::probe::zone::host_list;
+    let list = host_list(
+        "# from crt.sh\n*.gsjs.gansu.gov.cn\n*.GSJS.gansu.gov.cn.\nhttps://zwfw.gansu.gov.cn/login\nwww.gansu.gov.cn\n",
+    )
+    .expect("a good list");
+    let hosts: Vec<&str> = list.hosts.iter().map(Hostname::as_str).collect();
+    assert_eq!(hosts, ["www.gansu.gov.cn", "zwfw.gansu.gov.cn"]);
+    assert_eq!(list.wildcards, ["*.gsjs.gansu.gov.cn"]);
+    for (text, expected) in [
+        (
+            "www.gansu.gov.cn\nwww.*.gansu.gov.cn\n",
+            "line 2: `www.*.gansu.gov.cn` is not a host name (a wildcard is written `*.zone`)",
+        ),
+        ("*\n", "line 1: `*` is not a host name"),
+        (
+            "*.bad..gov.cn\n",
+            "line 1: `*.bad..gov.cn` is a wildcard whose zone is not a valid name",
+        ),
+    ] {
+        let error = host_list(text).expect_err(text);
+        assert!(error.contains(expected), "{text}: {error}");
+    }
+}
+
+/// A zone file the parser cannot read is refused in words: hickory's
+/// tokens (`CharData("x")`) and type names (`RecordType`) never show.
+#[test]
+fn a_bad_zone_file_is_refused_in_words() {
+    use siteward::probe::zone::{zone_file, zone_file_hosts};
+    let head = "$ORIGIN gansu.gov.cn.\n$TTL 3600\n@ IN SOA ns1 admin 1 3600 600 86400 300\n";
+    let mut refused = 0;
+    for body in [
+        "www IN A\n",
+        "www IN TYPE65280 \\# 0\n",
+        "www IN MX ten mail\n",
+        "www IN A 10.0.0.300\n",
+        "$TTL x\n",
+        "www IN (A 10.0.0.1\n",
+        "www 3600 IN NOPE 1\n",
+        ")\n",
+        "$ORIGIN\n",
+        "www IN A 10.0.0.1 )\n",
+    ] {
+        let text = format!("{head}{body}");
+        for result in [
+            zone_file_hosts(&text, None).map(|_| ()),
+            zone_file(&text, None).map(|_| ()),
+        ] {
+            let Err(error) = result else { continue };
+            refused += 1;
+            assert!(error.starts_with("not a zone file"), "{error}");
+            for rust in ["CharData", "RecordType", "Token", "{", "Some(", "Err("] {
+                assert!(!error.contains(rust), "{body:?}: {error}");
+            }
+        }
+    }
+    assert!(refused >= 10, "only {refused} refusals");
+    // hickory's own words: "unrecognized token in stream: EOL".
+    let error = zone_file_hosts(&format!("{head}$ORIGIN\n"), None).expect_err("bare $ORIGIN");
+    assert!(error.ends_with(": unexpected end of line"), "{error}");
+}

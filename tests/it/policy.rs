@@ -6,6 +6,7 @@ use siteward::registry::Hostname;
 
 fn dir_with(policy: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
+    siteward::policy::write_built_in(dir.path()).expect("the built-in policy's files");
     std::fs::write(dir.path().join("siteward.toml"), policy).expect("write");
     dir
 }
@@ -71,7 +72,7 @@ fn a_policy_that_allows_us_government_domains() {
             .allowed_suffixes
             .allows(&"www.gansu.gov.cn".parse().expect("host"))
     );
-    // The division table falls back to the built-in one.
+    // The division table is the directory's (a copy of the shipped one).
     assert!(policy.divisions.len() > 6_000);
 }
 
@@ -116,6 +117,14 @@ fn every_section_is_validated_with_its_line() {
         ),
         ("[monitor]\ncanaries = [\"not a host\"]\n", "line 7"),
         ("[monitor]\nsurprise = 1\n", "surprise"),
+        (
+            "managed_zones = [\"gansu.gov.cn\", \"gansu.example.com\"]\n",
+            "gansu.example.com is not under an allowed suffix (.gov.cn)",
+        ),
+        (
+            "managed_zones = [\"gov.cn\"]\n",
+            "gov.cn is not under an allowed suffix",
+        ),
     ];
     for (extra, expected) in cases {
         // Keys without a section land in [domains], the last one.
@@ -291,4 +300,164 @@ fn deadlines_count_the_holiday_calendars_working_days() {
         message.contains("2028.toml") && message.contains("2028-01-03"),
         "{message}"
     );
+}
+
+/// `siteward policy check DIR` as a process, with the configuration and
+/// the environment out of the way.
+fn policy_check(dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+        .args(["policy", "check"])
+        .arg(dir)
+        .env_remove("SITEWARD_CONFIG")
+        .env_remove("SITEWARD_POLICIES_DIR")
+        .output()
+        .expect("run siteward")
+}
+
+/// A directory that is given is the whole policy: each file missing from
+/// it is an error naming the file (exit 2), never the built-in copy
+/// silently; `holidays/` alone may be left out.
+#[test]
+fn a_given_directory_must_hold_every_file() {
+    for (name, what) in siteward::policy::REQUIRED_FILES {
+        let dir = dir_with(MINIMAL);
+        std::fs::remove_file(dir.path().join(name)).expect("remove");
+        let error = Policy::load(Some(dir.path())).expect_err(name);
+        assert!(
+            matches!(error, siteward::policy::PolicyError::MissingFile { .. }),
+            "{name}: {error}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains(name) && message.contains(what) && message.contains("missing"),
+            "{message}"
+        );
+        let output = policy_check(dir.path());
+        assert_eq!(output.status.code(), Some(2), "{name}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.matches(name).count(), 1, "{stderr}");
+    }
+    let dir = dir_with(MINIMAL);
+    assert!(!dir.path().join("holidays").exists());
+    Policy::load(Some(dir.path())).expect("holidays/ is optional");
+}
+
+/// A broken Public Suffix List, whether not text at all or not a list, is
+/// the user's error: exit 2, and the reason said once.
+#[test]
+fn a_broken_suffix_list_exits_2_and_says_so_once() {
+    let cases: &[(&[u8], &str)] = &[
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (
+            b"// ===BEGIN ICANN DOMAINS===\n!!!\n",
+            "not a Public Suffix List",
+        ),
+        (b"", "not a Public Suffix List"),
+    ];
+    for (bytes, expected) in cases {
+        let dir = dir_with(MINIMAL);
+        std::fs::write(dir.path().join("public_suffix_list.dat"), bytes).expect("write");
+        let output = policy_check(dir.path());
+        assert_eq!(output.status.code(), Some(2), "{expected}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert_eq!(
+            stderr.matches("public_suffix_list.dat").count(),
+            1,
+            "{stderr}"
+        );
+        assert_eq!(stderr.matches(expected).count(), 1, "{stderr}");
+    }
+}
+
+/// Policies come from configuration or the built-in defaults only: a
+/// broken `policies/` lying in the current directory is not read, by
+/// `site list` or by `policy check` without a directory.
+#[test]
+fn a_policies_directory_in_the_current_directory_is_not_read() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let broken = cwd.path().join("policies");
+    std::fs::create_dir_all(&broken).expect("dir");
+    std::fs::write(broken.join("siteward.toml"), "this is not TOML [").expect("write");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+            .arg("--db")
+            .arg(format!(
+                "sqlite://{}",
+                cwd.path().join("registry.db").display()
+            ))
+            .args(args)
+            .current_dir(cwd.path())
+            .env_remove("SITEWARD_CONFIG")
+            .env_remove("SITEWARD_POLICIES_DIR")
+            .env_remove("SITEWARD_DATABASE_URL")
+            .output()
+            .expect("run siteward")
+    };
+    let output = run(&["site", "list", "--json"]);
+    assert!(output.status.success(), "{output:?}");
+    let output = run(&["policy", "check", "--json"]);
+    assert!(output.status.success(), "{output:?}");
+    let values: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(values["source"], "built-in defaults", "{values}");
+    // Named, the same directory is read, and refused.
+    let output = run(&["policy", "check", "policies"]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}
+
+/// Bad values on the command line are named in words: the set a value
+/// must belong to, never a Rust type's name (`OrgLevel`, `SiteKind`).
+#[test]
+fn bad_values_name_no_rust_types() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
+            .arg("--db")
+            .arg(format!("sqlite://{}", dir.path().join("r.db").display()))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("SITEWARD_CONFIG")
+            .env_remove("SITEWARD_DATABASE_URL")
+            .output()
+            .expect("run siteward")
+    };
+    for (args, words) in [
+        (
+            &[
+                "org",
+                "add",
+                "--name",
+                "测试",
+                "--division",
+                "620000",
+                "--level",
+                "mayor",
+            ][..],
+            "org level `mayor` must be one of",
+        ),
+        (
+            &[
+                "site",
+                "request",
+                "--name",
+                "测试网站",
+                "--org",
+                "测试",
+                "--kind",
+                "blog",
+                "--domain",
+                "www.test.gov.cn",
+            ][..],
+            "site kind `blog` must be one of",
+        ),
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(words), "{stderr}");
+        for rust in ["OrgLevel", "SiteKind"] {
+            assert!(!stderr.contains(rust), "{stderr}");
+        }
+    }
 }

@@ -723,6 +723,7 @@ impl Policies {
         );
         assert_ne!(text, shipped, "the policy names own_networks = []");
         let dir = tempfile::tempdir().expect("temp dir");
+        siteward::policy::write_built_in(dir.path()).expect("the built-in policy's files");
         std::fs::write(dir.path().join("siteward.toml"), text).expect("write the policy");
         let own_networks = Policy::load(Some(dir.path())).expect("the policy with own networks");
         assert!(own_networks.is_own_address(ip(V4)) && !own_networks.is_own_address(ip(FOREIGN)));
@@ -3416,4 +3417,82 @@ fn scopes_round_trip() {
     }
     assert_eq!(Scope::Registry.to_string(), siteward::findings::REGISTRY);
     assert!("account:x".parse::<Scope>().is_err());
+}
+
+/// Finding summaries tell why a certificate or a handshake failed in
+/// Chinese, never in the probe's English or as Rust values; the evidence
+/// keeps the English words (with the address and port of a failed
+/// handshake); words stored by an older version read as a chain that is
+/// not valid.
+#[test]
+fn certificate_and_handshake_summaries_are_chinese_words() {
+    use siteward::probe::words::CertProblem;
+    let policy = Policy::built_in();
+    let finding = |verdict: TlsVerdict, kind: FindingKind| {
+        Round::portal()
+            .serving(WWW)
+            .tls(WWW, V4, verdict)
+            .evaluate(&policy)
+            .findings
+            .into_iter()
+            .find(|f| f.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind:?}"))
+    };
+    // ASCII in a summary: the host name, and TLS or CA as an office
+    // writes them; nothing else.
+    let foreign = |summary: &str| {
+        summary
+            .replace(WWW, "")
+            .replace("TLS", "")
+            .replace("CA", "")
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() || c == '{' || c == '(')
+    };
+    let ca = CertProblem::CaUsedAsEndEntity.words();
+    let untrusted = finding(
+        TlsVerdict::Untrusted { reason: ca.into() },
+        FindingKind::CertUntrusted,
+    );
+    assert!(
+        untrusted
+            .summary
+            .contains("服务器把 CA 证书当作自身证书使用"),
+        "{}",
+        untrusted.summary
+    );
+    assert!(!foreign(&untrusted.summary), "{}", untrusted.summary);
+    assert!(
+        untrusted.evidence.iter().any(|e| e.detail.contains(ca)),
+        "{:?}",
+        untrusted.evidence
+    );
+    let old = finding(
+        TlsVerdict::Untrusted {
+            reason: "invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))".into(),
+        },
+        FindingKind::CertUntrusted,
+    );
+    assert!(old.summary.contains("证书链无效"), "{}", old.summary);
+    assert!(!foreign(&old.summary), "{}", old.summary);
+
+    let detail =
+        "TLS handshake with 203.0.113.10:8443 failed: the server sent the alert handshake_failure";
+    let failed = finding(
+        TlsVerdict::HandshakeFailed {
+            reason: HandshakeFailure::Alert,
+            detail: detail.into(),
+        },
+        FindingKind::TlsHandshakeFailed,
+    );
+    assert!(
+        failed.summary.contains("服务器拒绝了握手"),
+        "{}",
+        failed.summary
+    );
+    assert!(!foreign(&failed.summary), "{}", failed.summary);
+    assert!(
+        failed.evidence.iter().any(|e| e.detail.contains(detail)),
+        "{:?}",
+        failed.evidence
+    );
 }

@@ -230,3 +230,186 @@ async fn hostile_servers_end_with_a_clear_outcome() {
         observed.verdict
     );
 }
+
+/// Text that shows a Rust value rather than words: a struct or an enum
+/// with fields (`{`, `Other(`), or a variant name (`CaUsedAsEndEntity`,
+/// `HandshakeFailure`: a lower-case letter followed by a capital).
+fn debug_shaped(text: &str) -> bool {
+    text.contains('{')
+        || text.contains("Other(")
+        || text.contains("Error(")
+        || text
+            .as_bytes()
+            .windows(2)
+            .any(|pair| pair[0].is_ascii_lowercase() && pair[1].is_ascii_uppercase())
+}
+
+/// Why a handshake failed or a chain is not trusted is told in words,
+/// never as rustls's or webpki's enums: a CA certificate presented as
+/// the server's own (which rustls reports as
+/// `Other(OtherError(CaUsedAsEndEntity))`), a refused handshake (an
+/// alert rustls prints as `HandshakeFailure`), and every hostile server;
+/// and a failed handshake names the address and port it was tried on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_told_in_words_with_the_port_used() {
+    use siteward::probe::words::CertProblem;
+    let ca = TestCa::new("siteward test root").expect("ca");
+    let mut resolver = SniResolver::default();
+    resolver
+        .add(
+            "ca-leaf.gov.test",
+            &ca.ca_as_leaf(&["ca-leaf.gov.test"]).expect("CA as leaf"),
+        )
+        .expect("add");
+    let server = serve_web(ANY, Pages::default(), Some(resolver))
+        .await
+        .expect("tls server");
+    let roots = vec![("test root".to_string(), ca.pem())];
+    let probe = TlsProbe::with_roots(&roots, true, Duration::from_secs(5)).expect("probe");
+
+    let observed = probe.probe(server.addr, &host("ca-leaf.gov.test")).await;
+    match &observed.verdict {
+        TlsVerdict::Untrusted { reason } => {
+            assert_eq!(reason, CertProblem::CaUsedAsEndEntity.words());
+            assert!(!debug_shaped(reason), "{reason}");
+        }
+        other => panic!("a CA as the leaf: {other:?}"),
+    }
+    let (kept, _) = probe
+        .probe_and_keep(server.addr, &host("ca-leaf.gov.test"))
+        .await;
+    assert_eq!(kept.verdict, observed.verdict);
+
+    // No certificate for the name: the server refuses with an alert.
+    let refused = probe.probe(server.addr, &host("nobody.gov.test")).await;
+    let expected = format!("TLS handshake with {} failed: ", server.addr);
+    match &refused.verdict {
+        TlsVerdict::HandshakeFailed { detail, .. } => {
+            assert!(detail.starts_with(&expected), "{detail}");
+            assert!(!debug_shaped(detail), "{detail}");
+        }
+        other => panic!("no certificate for the name: {other:?}"),
+    }
+
+    let quick = TlsProbe::with_roots(&[], true, Duration::from_millis(400)).expect("probe");
+    for behaviour in [
+        Hostile::Silent,
+        Hostile::PlainHttp,
+        Hostile::Close,
+        Hostile::Tls10,
+    ] {
+        let hostile = serve_hostile(ANY, behaviour).await.expect("hostile server");
+        for observed in [
+            quick.probe(hostile.addr, &host("www.gansu.gov.cn")).await,
+            quick
+                .probe_and_keep(hostile.addr, &host("www.gansu.gov.cn"))
+                .await
+                .0,
+        ] {
+            let TlsVerdict::HandshakeFailed { detail, .. } = &observed.verdict else {
+                panic!("{behaviour:?}: {:?}", observed.verdict);
+            };
+            let expected = format!("TLS handshake with {} failed: ", hostile.addr);
+            assert!(detail.starts_with(&expected), "{behaviour:?}: {detail}");
+            assert!(!debug_shaped(detail), "{behaviour:?}: {detail}");
+        }
+    }
+}
+
+/// A homepage that cannot be fetched says, for HTTPS and HTTP, the
+/// address and port tried and why in words: the simulated world's ports
+/// are not 443 and 80, and neither may be an office's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_page_names_the_ports_tried() {
+    use siteward::probe::http::{PageOutcome, PageProbe, PageSettings};
+    let closed = || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr")
+    };
+    let http = closed();
+    for behaviour in [Hostile::Tls10, Hostile::Close, Hostile::PlainHttp] {
+        let https = serve_hostile(ANY, behaviour).await.expect("hostile server");
+        let probe = PageProbe::new(PageSettings {
+            deadline: Duration::from_secs(2),
+            https_port: https.addr.port(),
+            http_port: http.port(),
+            ..PageSettings::default()
+        });
+        match probe
+            .homepage(&host("www.gansu.gov.cn"), IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .await
+        {
+            PageOutcome::Unreachable {
+                https: https_why,
+                http: http_why,
+            } => {
+                assert!(
+                    https_why.starts_with(&format!("TLS handshake with {} failed: ", https.addr)),
+                    "{behaviour:?}: {https_why}"
+                );
+                assert!(!debug_shaped(&https_why), "{behaviour:?}: {https_why}");
+                assert_eq!(
+                    http_why,
+                    format!("cannot connect to {http}: connection refused"),
+                    "{behaviour:?}"
+                );
+            }
+            other => panic!("{behaviour:?}: {other:?}"),
+        }
+    }
+}
+
+/// An extra root that cannot be read is named with the reason in words,
+/// said once.
+#[test]
+fn an_unreadable_extra_root_is_named() {
+    let missing = std::path::PathBuf::from("/nonexistent/region-ca.pem");
+    let error = TlsProbe::new(std::slice::from_ref(&missing), Duration::from_secs(1))
+        .expect_err("no such file");
+    assert_eq!(
+        error.to_string(),
+        "cannot read extra root /nonexistent/region-ca.pem: no such file"
+    );
+    assert!(std::error::Error::source(&error).is_none());
+}
+
+/// A webhook whose server presents a CA certificate as its own is
+/// refused in words, for the outbox's last error: not rustls's
+/// `Other(OtherError(CaUsedAsEndEntity))`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhooks_tls_failure_is_told_in_words() {
+    let ca = TestCa::new("siteward test root").expect("ca");
+    let mut resolver = SniResolver::default();
+    resolver
+        .add(
+            "localhost",
+            &ca.ca_as_leaf(&["localhost"]).expect("CA as leaf"),
+        )
+        .expect("add");
+    let server = serve_web(ANY, Pages::default(), Some(resolver))
+        .await
+        .expect("tls server");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("ca.pem");
+    std::fs::write(&root, ca.pem()).expect("write");
+    let client = siteward::alerts::webhook::Client::new(
+        std::slice::from_ref(&root),
+        "siteward-test".into(),
+        Duration::from_secs(5),
+    )
+    .expect("client");
+    let url = format!("https://localhost:{}/hook", server.addr.port());
+    let error = client
+        .post(&url, "{}", "key-1", None)
+        .await
+        .expect_err("no usable certificate");
+    assert_eq!(
+        error,
+        format!(
+            "TLS with localhost:{} failed: certificate refused: {}",
+            server.addr.port(),
+            siteward::probe::words::CertProblem::CaUsedAsEndEntity.words()
+        )
+    );
+    assert!(!debug_shaped(&error), "{error}");
+}
