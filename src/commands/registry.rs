@@ -397,7 +397,7 @@ pub(super) fn account(
             &context.change(when.at)?,
         )?,
         AccountCommand::Seen { account, at } => {
-            store.account_seen(&account, &context.change(Some(at))?)?
+            store.account_seen(&account, &context.change(at)?)?
         }
         AccountCommand::Show { account } => store.account(&account)?,
         AccountCommand::List { status } => {
