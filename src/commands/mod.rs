@@ -349,8 +349,17 @@ pub fn print_error(error: &anyhow::Error, json: bool) {
                 );
             }
         }
-        writeln!(stderr, "error: {}", escape(&message))
+        writeln!(stderr, "error: {}", escape_lines(&message))
     };
+}
+
+/// `text` escaped line by line: a message's own line breaks stay, every
+/// other control or direction character is shown as an escape.
+fn escape_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|line| crate::registry::text::escape(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Shows a command line that did not parse, as [`print_error`] shows any
@@ -381,7 +390,8 @@ pub fn parse_error(error: clap::Error, json: bool) -> u8 {
         print_error(&anyhow::anyhow!("{message}"), true);
         return 2;
     }
-    let _ = error.print();
+    // clap quotes what it did not understand: escaped, like any error.
+    eprint!("{}", escape_lines(&error.render().to_string()));
     2
 }
 
