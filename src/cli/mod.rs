@@ -49,7 +49,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "SITEWARD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Who makes the change, for the audit trail (default: $USER).
-    #[arg(long, global = true, value_name = "NAME", value_parser = note)]
+    #[arg(long, global = true, value_name = "NAME", value_parser = actor)]
     pub actor: Option<String>,
     /// Machine output: JSON, one object per line for lists.
     #[arg(long, global = true)]
@@ -182,6 +182,15 @@ pub(crate) fn name(raw: &str) -> Result<String, crate::registry::Invalid> {
 /// filing number, a URL kept as given): `registry::text::note`.
 pub(crate) fn note(raw: &str) -> Result<String, crate::registry::Invalid> {
     crate::registry::text::note("value", raw)
+}
+
+/// Who acts (`--actor`): a name, except that an empty one passes here so
+/// that `commands` refuses it saying what to do instead.
+fn actor(raw: &str) -> Result<String, crate::registry::Invalid> {
+    if raw.trim().is_empty() {
+        return Ok(String::new());
+    }
+    name(raw)
 }
 
 /// A platform as `import` reads it: `weibo` or 微博, 微信公众号, 抖音…

@@ -94,10 +94,12 @@ fn actor(flag: Option<&str>) -> Result<(String, &'static str)> {
         return Ok((name.to_string(), "--actor"));
     }
     for var in ["USER", "LOGNAME"] {
+        // A variable that is no name (empty, or holding a control
+        // character) is passed over, as if unset.
         if let Ok(name) = std::env::var(var)
-            && !name.trim().is_empty()
+            && let Ok(name) = crate::registry::text::name(var, &name)
         {
-            return Ok((name.trim().to_string(), var));
+            return Ok((name, var));
         }
     }
     Ok(system_user())
