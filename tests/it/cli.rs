@@ -1353,4 +1353,15 @@ fn stored_control_characters_are_escaped_in_tables() {
         !site.contains('\u{202E}') && !site.contains('\r'),
         "{site:?}"
     );
+    // The changes made around siteward are breaks, quoted escaped.
+    let verify = sw.run(&["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(3));
+    let report = String::from_utf8(verify.stdout).expect("utf-8");
+    assert!(report.contains("BREAK"), "{report}");
+    assert!(
+        !report
+            .chars()
+            .any(|c| c != '\n' && siteward::registry::text::forbidden(c, false)),
+        "{report:?}"
+    );
 }
