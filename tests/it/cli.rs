@@ -1365,3 +1365,24 @@ fn stored_control_characters_are_escaped_in_tables() {
         "{report:?}"
     );
 }
+
+/// A PostgreSQL URL is the server's business: a reading command on a
+/// fresh database migrates it and reads nothing, as before.
+#[test]
+fn a_postgresql_database_is_not_checked_for_a_file() {
+    let Some(db) = crate::support::postgres() else {
+        return;
+    };
+    let cwd = tempfile::tempdir().expect("cwd");
+    let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
+        .args(["--db", &db.url, "--json", "site", "list"])
+        .current_dir(cwd.path())
+        .output()
+        .expect("run siteward");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        output.stdout.is_empty() && output.stderr.is_empty(),
+        "{output:?}"
+    );
+    assert!(tree(cwd.path()).is_empty());
+}
