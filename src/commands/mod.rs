@@ -209,6 +209,9 @@ enum Access {
     Read,
     /// Records something: creates the database when there is none.
     Write,
+    /// Puts a database in place whole (`restore`): its directory is made
+    /// when missing, the database is not.
+    Replace,
 }
 
 /// Whether `command` only reads the registry (lists, shows, exports,
@@ -220,7 +223,8 @@ fn access(command: &Command) -> Access {
     };
     let read_if = |read: bool| if read { Access::Read } else { Access::Write };
     match command {
-        Command::Probe(_) | Command::Policy(_) | Command::Restore(_) => Access::None,
+        Command::Probe(_) | Command::Policy(_) => Access::None,
+        Command::Restore(_) => Access::Replace,
         #[cfg(feature = "sim")]
         Command::Bench(_) | Command::Demo(_) => Access::None,
         Command::Code(args) if args.org.is_none() => Access::None,
@@ -253,6 +257,10 @@ fn database(url: &str, access: Access) -> Result<bool> {
     if access == Access::None || file.exists() {
         return Ok(false);
     }
+    if access == Access::Replace {
+        directory_of(&file)?;
+        return Ok(false);
+    }
     if access == Access::Read {
         return Err(InvalidInput(format!(
             "there is no registry database at {}, so there is nothing to read; \
@@ -263,6 +271,17 @@ fn database(url: &str, access: Access) -> Result<bool> {
         ))
         .into());
     }
+    directory_of(&file)?;
+    Store::open(url)?;
+    eprintln!(
+        "siteward: created the registry database at {}",
+        file.display()
+    );
+    Ok(true)
+}
+
+/// Makes the directory of the database `file` when it is missing.
+fn directory_of(file: &std::path::Path) -> Result<()> {
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
         use std::os::unix::fs::DirBuilderExt;
         // Private, as the XDG base directory specification asks of the
@@ -278,12 +297,7 @@ fn database(url: &str, access: Access) -> Result<bool> {
                 )
             })?;
     }
-    Store::open(url)?;
-    eprintln!(
-        "siteward: created the registry database at {}",
-        file.display()
-    );
-    Ok(true)
+    Ok(())
 }
 
 /// `init`: the database created (by [`database`]) or migrated, and where

@@ -918,6 +918,21 @@ fn the_default_database_is_the_users_and_reading_creates_none() {
     assert!(init.status.success(), "{init:?}");
     assert!(expected.is_file());
     assert!(String::from_utf8_lossy(&init.stderr).contains("created the registry database"));
+
+    // `restore` into a data directory not made yet makes it.
+    let copy = files.path().join("copy.db").display().to_string();
+    let backup = Siteward::newcomer(home.path(), cwd.path(), Some(&data), &["backup", &copy]);
+    assert!(backup.status.success(), "{backup:?}");
+    let elsewhere = home.path().join("elsewhere");
+    let restored = Siteward::newcomer(
+        home.path(),
+        cwd.path(),
+        Some(&elsewhere),
+        &["restore", &copy],
+    );
+    assert!(restored.status.success(), "{restored:?}");
+    assert!(elsewhere.join("siteward/siteward.db").is_file());
+    assert!(tree(cwd.path()).is_empty(), "{:?}", tree(cwd.path()));
 }
 
 /// With --json, an error is one JSON object on stderr: a refused value
