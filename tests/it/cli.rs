@@ -1287,6 +1287,30 @@ fn control_characters_are_refused_at_the_command_line() {
             "raw control character in: {message:?}"
         );
     }
+    // Names are bounded (200 characters), notes too (2,000).
+    let long = "政".repeat(201);
+    let (status, stderr) = sw.fails(&[
+        "org",
+        "add",
+        "--name",
+        &long,
+        "--division",
+        "620100",
+        "--level",
+        "prefecture",
+    ]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("--name") && stderr.contains("201 characters"),
+        "{stderr}"
+    );
+    let long = "x".repeat(2001);
+    let (status, stderr) = sw.fails(&["site", "reject", "www.gansu.gov.cn", "--reason", &long]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("--reason") && stderr.contains("2001 characters"),
+        "{stderr}"
+    );
     // --actor, given once (Siteward::run gives its own).
     let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
         .args(["--db", &sw.db, "--actor", "张\u{202E}三\n", "site", "edit"])
