@@ -69,7 +69,8 @@ pub struct ReportConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH` or `postgres://…`.
+    /// `sqlite://PATH` or `postgres://…`; default
+    /// [`default_database_url`].
     pub url: String,
 }
 
@@ -430,22 +431,42 @@ impl Default for DaemonConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        // Under systemd, `StateDirectory=siteward` names the state
-        // directory (/var/lib/siteward) in STATE_DIRECTORY.
-        let url = match std::env::var_os("STATE_DIRECTORY") {
-            Some(dir) if !dir.is_empty() => {
-                // Several directories are separated by colons; the first is ours.
-                let dir = dir.to_string_lossy();
-                let first = dir.split(':').next().unwrap_or_default();
-                format!(
-                    "sqlite://{}",
-                    std::path::Path::new(first).join("siteward.db").display()
-                )
-            }
-            _ => "sqlite://siteward.db".to_string(),
-        };
-        DatabaseConfig { url }
+        DatabaseConfig {
+            url: default_database_url(|var| std::env::var(var).ok()),
+        }
     }
+}
+
+/// The database used when neither `--db` nor the configuration names one:
+/// a SQLite file in a directory that belongs to whoever runs siteward,
+/// never the working directory (a read-only command run from anywhere
+/// must not leave a database behind).
+///
+/// - under systemd, `StateDirectory=siteward` (the shipped unit) puts the
+///   state directory, `/var/lib/siteward`, in `STATE_DIRECTORY`;
+/// - else `$XDG_DATA_HOME/siteward/siteward.db` (an absolute path, as the
+///   XDG Base Directory specification requires; a relative one is
+///   ignored);
+/// - else `$HOME/.local/share/siteward/siteward.db`;
+/// - else, with no home at all, `siteward.db` in the working directory.
+///
+/// `env` reads a variable (tests pass their own).
+pub fn default_database_url(env: impl Fn(&str) -> Option<String>) -> String {
+    let set = |var: &str| env(var).filter(|v| !v.is_empty());
+    let file = if let Some(dirs) = set("STATE_DIRECTORY") {
+        // Several directories are separated by colons; the first is ours.
+        let first = dirs.split(':').next().unwrap_or_default().to_string();
+        Path::new(&first).join("siteward.db")
+    } else if let Some(data) = set("XDG_DATA_HOME").filter(|d| Path::new(d).is_absolute()) {
+        Path::new(&data).join("siteward").join("siteward.db")
+    } else if let Some(home) = set("HOME") {
+        Path::new(&home)
+            .join(".local/share/siteward")
+            .join("siteward.db")
+    } else {
+        PathBuf::from("siteward.db")
+    };
+    format!("sqlite://{}", file.display())
 }
 
 impl Default for ResolverConfig {
@@ -556,8 +577,9 @@ impl Config {
             }
             None => (toml::Table::new(), None),
         };
+        let env: Vec<(String, String)> = env.into_iter().collect();
         let sections: Vec<&str> = KEYS.iter().map(|(s, _, _)| *s).collect();
-        for (var, value) in env {
+        for (var, value) in env.iter().cloned() {
             let Some(rest) = var.strip_prefix("SITEWARD_") else {
                 continue;
             };
@@ -616,11 +638,19 @@ impl Config {
             })?;
         }
         let path = path.unwrap_or_else(|| PathBuf::from("(environment)"));
-        let config =
+        let url_given = table.get("database").and_then(|d| d.get("url")).is_some();
+        let mut config =
             Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
                 path: path.clone(),
                 message: e.to_string(),
             })?;
+        if !url_given {
+            // From the environment given, not the process's: the same
+            // inputs give the same configuration.
+            config.database.url = default_database_url(|var| {
+                env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone())
+            });
+        }
         config
             .alerts
             .validate()

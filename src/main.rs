@@ -1,5 +1,6 @@
-//! The `siteward` binary: parse the command line, run, map the outcome to
-//! an exit status.
+//! The `siteward` binary: parse, run, map the outcome to an exit status.
+//! Every error, the command line's own included, is shown by
+//! `commands::print_error`: as a sentence, or as JSON with `--json`.
 
 use std::process::ExitCode;
 
@@ -13,12 +14,21 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = siteward::cli::Cli::parse();
+    let cli = match siteward::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // The command line did not parse, so --json is looked for
+            // among the raw arguments (it is a global flag).
+            let json = std::env::args_os().skip(1).any(|arg| arg == "--json");
+            return ExitCode::from(siteward::commands::parse_error(error, json));
+        }
+    };
+    let json = cli.json;
     match siteward::run(cli) {
         // 0, or 3 when `check` leaves something critical open.
         Ok(status) => ExitCode::from(status),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            siteward::commands::print_error(&error, json);
             ExitCode::from(siteward::exit_code(&error))
         }
     }

@@ -40,14 +40,16 @@ pub use watch::*;
     after_help = "Exit status: 0 ok; 2 invalid input or forbidden transition; 3 `check`: something critical is open; 1 anything else."
 )]
 pub struct Cli {
-    /// Database URL: sqlite://PATH (default sqlite://siteward.db) or postgres://…
+    /// Database URL: sqlite://PATH or postgres://…; default
+    /// $XDG_DATA_HOME/siteward/siteward.db (~/.local/share/siteward/siteward.db),
+    /// $STATE_DIRECTORY/siteward.db under systemd.
     #[arg(long, global = true, value_name = "URL")]
     pub db: Option<String>,
     /// Configuration file (TOML); also SITEWARD_CONFIG.
     #[arg(long, global = true, value_name = "FILE", env = "SITEWARD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Who makes the change, for the audit trail (default: $USER).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", value_parser = actor)]
     pub actor: Option<String>,
     /// Machine output: JSON, one object per line for lists.
     #[arg(long, global = true)]
@@ -58,6 +60,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create the registry database (or bring an existing one's schema up
+    /// to date) and say where it is. Commands that only read never create
+    /// one; this, and every command that records something, does.
+    Init,
     /// Organizations (主办单位).
     #[command(subcommand)]
     Org(OrgCommand),
@@ -164,6 +170,67 @@ pub enum Command {
     Demo(DemoArgs),
 }
 
+/// A name typed on the command line (of a site, an organization, an
+/// account, a contact, a subject): `registry::text::name`, so no control
+/// or direction character and at most 200 characters. The field is named
+/// after the argument when the error is shown ([`refused`]).
+pub(crate) fn name(raw: &str) -> Result<String, crate::registry::Invalid> {
+    crate::registry::text::name("value", raw)
+}
+
+/// Free text typed on the command line (a note, a reason, a reference, a
+/// filing number, a URL kept as given): `registry::text::note`.
+pub(crate) fn note(raw: &str) -> Result<String, crate::registry::Invalid> {
+    crate::registry::text::note("value", raw)
+}
+
+/// Who acts (`--actor`): a name, except that an empty one passes here so
+/// that `commands` refuses it saying what to do instead.
+fn actor(raw: &str) -> Result<String, crate::registry::Invalid> {
+    if raw.trim().is_empty() {
+        return Ok(String::new());
+    }
+    name(raw)
+}
+
+/// A platform as `import` reads it: `weibo` or 微博, 微信公众号, 抖音…
+fn platform(raw: &str) -> Result<crate::registry::Platform, crate::registry::Invalid> {
+    crate::transfer::parse_platform(raw)
+}
+
+/// The value a value parser refused, as the [`crate::registry::Invalid`]
+/// it is, its field named after the argument (`--name`); `None` for any
+/// other error of the command line. A value parser's `String` reason
+/// becomes the rule.
+pub fn refused(error: &clap::Error) -> Option<crate::registry::Invalid> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::ValueValidation {
+        return None;
+    }
+    let context = |kind| match error.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    // `--name <NAME>`, or `<SITE>` for a positional argument.
+    let arg = context(ContextKind::InvalidArg)?;
+    let field = match arg.split_once(' ') {
+        Some((flag, _)) if flag.starts_with('-') => flag.to_string(),
+        _ => arg.clone(),
+    };
+    let source = std::error::Error::source(error)?;
+    Some(match source.downcast_ref::<crate::registry::Invalid>() {
+        Some(invalid) => crate::registry::Invalid {
+            field,
+            ..invalid.clone()
+        },
+        None => crate::registry::Invalid::new(
+            &field,
+            &context(ContextKind::InvalidValue).unwrap_or_default(),
+            &format!("is refused: {source}"),
+        ),
+    })
+}
+
 /// A time given on the command line.
 fn time(raw: &str) -> Result<DateTime<Utc>, String> {
     crate::clock::parse_time("time", raw).map_err(|e| e.to_string())
@@ -215,9 +282,10 @@ fn cron(raw: &str) -> Result<crate::policy::cron::CronSchedule, String> {
 
 /// Any value whose parsing validates it (codes, divisions, the registry's
 /// enumerations), with the reason it is refused.
-fn parsed<T: std::str::FromStr<Err = crate::registry::Invalid>>(raw: &str) -> Result<T, String> {
+fn parsed<T: std::str::FromStr<Err = crate::registry::Invalid>>(
+    raw: &str,
+) -> Result<T, crate::registry::Invalid> {
     raw.parse()
-        .map_err(|e: crate::registry::Invalid| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,7 +299,7 @@ pub enum MaintenanceCommand {
         #[arg(long)]
         site: Option<String>,
         /// An organization, by name.
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         org: Option<String>,
         /// When each window starts: a 5-field crontab expression in China
         /// Standard Time.
@@ -241,14 +309,17 @@ pub enum MaintenanceCommand {
         #[arg(long, value_parser = span)]
         duration: chrono::Duration,
         /// Why, as the notices tell it.
-        #[arg(long)]
+        #[arg(long, value_parser = note)]
         reason: String,
     },
     /// The windows not ended, whether each is on now, and the next start.
     List,
     /// End a window for good: its alerts are no longer held, and if it is
     /// on, the daemon tells its end with what is still open.
-    End { id: i64 },
+    End {
+        /// The window's id (`maintenance list`).
+        id: i64,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -61,13 +61,16 @@ pub struct ReconcileRun {
 pub enum ReconcileCommand {
     /// The stored runs, newest first.
     List {
+        /// At most this many runs.
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
     /// A stored run: its summary and discrepancies; --out DIR writes its
     /// files again.
     Show {
+        /// The run's id (`reconcile list`).
         id: i64,
+        /// Write its files again into this directory (made if missing).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
-use super::{When, deadline, hostname, parsed, time};
+use super::{When, deadline, hostname, name, note, parsed, platform, time};
 use crate::registry::{
     AccountStatus, DivisionCode, Hostname, OrgLevel, Platform, SiteCode, SiteKind, SiteStatus,
 };
@@ -13,7 +13,7 @@ use crate::registry::{
 pub struct ExceptionArgs {
     /// Register a host name outside the allowed suffixes anyway, with this
     /// reason (comply or explain); needs --until.
-    #[arg(long, value_name = "REASON", requires = "until")]
+    #[arg(long, value_name = "REASON", requires = "until", value_parser = note)]
     pub exception: Option<String>,
     /// When the exception expires; a bare date (2026-06-30) lasts through
     /// that day, China Standard Time. In the future, and at most the
@@ -28,7 +28,8 @@ pub enum OrgCommand {
     /// (province xx0000, prefecture xxxx00, county otherwise), and lie
     /// within its parent's, which is of a higher or the same level.
     Add {
-        #[arg(long)]
+        /// The organization's name (unique), as on its seal.
+        #[arg(long, value_parser = name)]
         name: String,
         /// Administrative division code (6 digits, GB/T 2260).
         #[arg(long, value_parser = parsed::<DivisionCode>)]
@@ -36,13 +37,13 @@ pub enum OrgCommand {
         #[arg(long, value_parser = parsed::<OrgLevel>, help = "central, province, prefecture, county or township")]
         level: OrgLevel,
         /// The parent organization's name.
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         parent: Option<String>,
         /// Contact e-mail for alerts (repeatable).
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         email: Vec<String>,
         /// Webhook URL for alerts (repeatable).
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         webhook: Vec<String>,
     },
     /// Correct an organization (by name or id): its name, division, level,
@@ -53,7 +54,7 @@ pub enum OrgCommand {
         /// The organization's name or id.
         org: String,
         /// A new name (unique).
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         name: Option<String>,
         /// A new administrative division code (6 digits, GB/T 2260).
         #[arg(long, value_parser = parsed::<DivisionCode>)]
@@ -61,26 +62,26 @@ pub enum OrgCommand {
         #[arg(long, value_parser = parsed::<OrgLevel>, help = "A new level: central, province, prefecture, county or township")]
         level: Option<OrgLevel>,
         /// A new parent organization, by name.
-        #[arg(long, conflicts_with = "no_parent")]
+        #[arg(long, conflicts_with = "no_parent", value_parser = name)]
         parent: Option<String>,
         /// Leave it without a parent.
         #[arg(long)]
         no_parent: bool,
         /// Add a contact e-mail for alerts (repeatable).
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         email: Vec<String>,
         /// Add a webhook URL for alerts (repeatable).
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         webhook: Vec<String>,
         /// Stop using a contact e-mail (repeatable; its record is kept).
-        #[arg(long, value_name = "EMAIL")]
+        #[arg(long, value_name = "EMAIL", value_parser = name)]
         remove_email: Vec<String>,
         /// Stop using a webhook, given whole or masked as `org show`
         /// prints it (repeatable; its record is kept).
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_parser = name)]
         remove_webhook: Vec<String>,
         /// Why, recorded in the audit trail.
-        #[arg(long)]
+        #[arg(long, value_parser = note)]
         reason: Option<String>,
         #[command(flatten)]
         when: When,
@@ -88,17 +89,21 @@ pub enum OrgCommand {
     /// List organizations.
     List,
     /// Show one organization with its sites and accounts.
-    Show { name: String },
+    Show {
+        /// The organization's name or id.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SiteCommand {
     /// Request a new site (→ requested).
     Request {
-        #[arg(long)]
+        /// The site's name, as in the national reporting system.
+        #[arg(long, value_parser = name)]
         name: String,
         /// The organizer's name.
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         org: String,
         #[arg(long, value_parser = parsed::<SiteKind>, help = "portal, department or special")]
         kind: SiteKind,
@@ -109,10 +114,10 @@ pub enum SiteCommand {
         #[arg(long, value_parser = parsed::<SiteCode>)]
         code: Option<SiteCode>,
         /// ICP filing number (ICP备案号).
-        #[arg(long)]
+        #[arg(long, value_parser = note)]
         icp: Option<String>,
         /// Public-security filing number (公安机关备案号).
-        #[arg(long)]
+        #[arg(long, value_parser = note)]
         psb: Option<String>,
         #[command(flatten)]
         exception: ExceptionArgs,
@@ -121,24 +126,29 @@ pub enum SiteCommand {
     },
     /// Approve a requested site (→ approved).
     Approve {
+        /// The site: its id, identifier code or host name.
         site: String,
         /// Approval document reference, e.g. 甘政办函〔2026〕12号.
-        #[arg(long = "ref", value_name = "DOC")]
+        #[arg(long = "ref", value_name = "DOC", value_parser = note)]
         reference: String,
         #[command(flatten)]
         when: When,
     },
     /// Reject a requested site (→ rejected).
     Reject {
+        /// The site: its id, identifier code or host name.
         site: String,
-        #[arg(long)]
+        /// Why it is rejected, recorded in the audit trail.
+        #[arg(long, value_parser = note)]
         reason: String,
         #[command(flatten)]
         when: When,
     },
     /// An approved site goes live with its identifier code (→ live).
     GoLive {
+        /// The site: its id, identifier code or host name.
         site: String,
+        /// Its identifier code (网站标识码), unless it already has one.
         #[arg(long, value_parser = parsed::<SiteCode>)]
         code: Option<SiteCode>,
         #[command(flatten)]
@@ -146,26 +156,30 @@ pub enum SiteCommand {
     },
     /// Suspend a live site (→ suspended).
     Suspend {
+        /// The site: its id, identifier code or host name.
         site: String,
-        #[arg(long)]
+        /// Why it is suspended, recorded in the audit trail.
+        #[arg(long, value_parser = note)]
         reason: String,
         #[command(flatten)]
         when: When,
     },
     /// Resume a suspended site (→ live).
     Resume {
+        /// The site: its id, identifier code or host name.
         site: String,
         #[command(flatten)]
         when: When,
     },
     /// Retire a site: the closure notice goes up (→ retiring).
     Retire {
+        /// The site: its id, identifier code or host name.
         site: String,
         /// Retirement approval document reference.
-        #[arg(long = "ref", value_name = "DOC")]
+        #[arg(long = "ref", value_name = "DOC", value_parser = note)]
         reference: String,
         /// The successor site's URL, named by the closure notice.
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_parser = note)]
         successor: Option<String>,
         #[command(flatten)]
         when: When,
@@ -173,24 +187,32 @@ pub enum SiteCommand {
     /// Take a retiring site offline after its notice period; its domains
     /// start releasing (→ offline).
     Offline {
+        /// The site: its id, identifier code or host name.
         site: String,
         #[command(flatten)]
         when: When,
     },
     /// Close an offline site once its domains are deregistered (→ closed).
     Close {
+        /// The site: its id, identifier code or host name.
         site: String,
         #[command(flatten)]
         when: When,
     },
     /// Show one site (by id, identifier code or host name).
-    Show { site: String },
+    Show {
+        /// The site: its id, identifier code or host name.
+        site: String,
+    },
     /// List sites.
     List {
+        /// Only sites in this status: requested, approved, rejected, live, suspended, retiring, offline or closed.
         #[arg(long, value_parser = parsed::<SiteStatus>)]
         status: Option<SiteStatus>,
-        #[arg(long)]
+        /// Only the sites of this organization (its name).
+        #[arg(long, value_parser = name)]
         org: Option<String>,
+        /// Only sites of this kind: portal, department or special.
         #[arg(long, value_parser = parsed::<SiteKind>)]
         kind: Option<SiteKind>,
     },
@@ -199,6 +221,7 @@ pub enum SiteCommand {
     /// re-date it with --at, or --void it (the latest transition only). A
     /// new audited event names the one it corrects; nothing is deleted.
     Correct {
+        /// The site: its id, identifier code or host name.
         site: String,
         /// The event's audit row id (`siteward audit --site SITE`).
         #[arg(long, value_name = "ID")]
@@ -211,25 +234,33 @@ pub enum SiteCommand {
         #[arg(long)]
         void: bool,
         /// What was wrong (required).
-        #[arg(long)]
+        #[arg(long, value_parser = note)]
         reason: String,
     },
     /// Change a site's details or host names.
     Edit {
+        /// The site: its id, identifier code or host name.
         site: String,
-        #[arg(long)]
+        /// A new name.
+        #[arg(long, value_parser = name)]
         name: Option<String>,
+        /// A new kind: portal, department or special.
         #[arg(long, value_parser = parsed::<SiteKind>)]
         kind: Option<SiteKind>,
-        #[arg(long)]
+        /// A new organizer (its name).
+        #[arg(long, value_parser = name)]
         org: Option<String>,
+        /// A new identifier code (网站标识码).
         #[arg(long, value_parser = parsed::<SiteCode>)]
         code: Option<SiteCode>,
-        #[arg(long)]
+        /// The ICP filing number (ICP备案号).
+        #[arg(long, value_parser = note)]
         icp: Option<String>,
-        #[arg(long)]
+        /// The public-security filing number (公安机关备案号).
+        #[arg(long, value_parser = note)]
         psb: Option<String>,
-        #[arg(long, value_name = "URL")]
+        /// The successor site's URL, named by the closure notice.
+        #[arg(long, value_name = "URL", value_parser = note)]
         successor: Option<String>,
         /// Add an alias host name (repeatable).
         #[arg(long, value_parser = hostname)]
@@ -242,11 +273,11 @@ pub enum SiteCommand {
         primary: Option<Hostname>,
         /// Why, recorded in the audit trail; required to change a live
         /// site's code, organizer or primary host name.
-        #[arg(long)]
+        #[arg(long, value_parser = note)]
         reason: Option<String>,
         /// The document that decided the change (甘政办〔2026〕12号), as
         /// an alternative or addition to --reason.
-        #[arg(long = "ref", value_name = "REF")]
+        #[arg(long = "ref", value_name = "REF", value_parser = note)]
         reference: Option<String>,
         #[command(flatten)]
         exception: ExceptionArgs,
@@ -259,37 +290,46 @@ pub enum SiteCommand {
 pub enum AccountCommand {
     /// Register an account (→ active).
     Add {
-        #[arg(long, value_parser = parsed::<Platform>, help = "wechat_service, wechat_subscription, wechat_channels, weibo, douyin, toutiao, kuaishou, bilibili, app or other")]
+        #[arg(long, value_parser = platform, help = "wechat_service, wechat_subscription, wechat_channels, weibo, douyin, toutiao, kuaishou, bilibili, app or other; or as import reads them: 微信公众号, 微博, 抖音, 今日头条, 快手, 哔哩哔哩…")]
         platform: Platform,
         /// The account id on the platform.
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         handle: String,
         /// Display name.
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         name: String,
-        #[arg(long)]
+        /// The organization that runs it (its name).
+        #[arg(long, value_parser = name)]
         org: String,
         /// RSS, Atom or JSON Feed URL of its posts.
-        #[arg(long)]
+        #[arg(long, value_parser = note)]
         feed: Option<String>,
         #[command(flatten)]
         when: When,
     },
+    /// Suspend an active account (→ suspended), with a reason.
     Suspend {
+        /// The account: its id, or PLATFORM:ACCOUNT_ID (weibo:gansufabu).
         account: String,
-        #[arg(long)]
+        /// Why it is suspended, recorded in the audit trail.
+        #[arg(long, value_parser = note)]
         reason: String,
         #[command(flatten)]
         when: When,
     },
+    /// Resume a suspended account (→ active).
     Resume {
+        /// The account: its id, or PLATFORM:ACCOUNT_ID (weibo:gansufabu).
         account: String,
         #[command(flatten)]
         when: When,
     },
+    /// Close an account for good (→ closed), with a reason.
     Close {
+        /// The account: its id, or PLATFORM:ACCOUNT_ID (weibo:gansufabu).
         account: String,
-        #[arg(long)]
+        /// Why it is closed, recorded in the audit trail.
+        #[arg(long, value_parser = note)]
         reason: String,
         #[command(flatten)]
         when: When,
@@ -299,36 +339,44 @@ pub enum AccountCommand {
     /// the national export know it by them): close it and add it again.
     /// Audited with --reason.
     Edit {
+        /// The account: its id, or PLATFORM:ACCOUNT_ID (weibo:gansufabu).
         account: String,
         /// A new display name.
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         name: Option<String>,
         /// The organization that runs it (name or id).
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         org: Option<String>,
         /// A new RSS, Atom or JSON Feed URL of its posts.
-        #[arg(long, conflicts_with = "no_feed")]
+        #[arg(long, conflicts_with = "no_feed", value_parser = note)]
         feed: Option<String>,
         /// It has no feed any more.
         #[arg(long)]
         no_feed: bool,
         /// Why, recorded in the audit trail.
-        #[arg(long)]
+        #[arg(long, value_parser = note)]
         reason: Option<String>,
         #[command(flatten)]
         when: When,
     },
-    /// Record a post seen at --at.
+    /// Record a post seen on the account: now, or at --at.
     Seen {
+        /// The account (id, or platform:account id).
         account: String,
+        /// When the post was seen (RFC 3339, or YYYY-MM-DD [HH:MM] in
+        /// China Standard Time); default now.
         #[arg(long, value_parser = time, value_name = "TIME")]
-        at: DateTime<Utc>,
+        at: Option<DateTime<Utc>>,
     },
+    /// List accounts.
     List {
+        /// Only accounts in this status: active, suspended or closed.
         #[arg(long, value_parser = parsed::<AccountStatus>)]
         status: Option<AccountStatus>,
     },
+    /// Show one account.
     Show {
+        /// The account: its id, or PLATFORM:ACCOUNT_ID (weibo:gansufabu).
         account: String,
     },
 }
@@ -345,7 +393,7 @@ pub struct AuditArgs {
     #[arg(long)]
     pub account: Option<String>,
     /// Only rows about this organization.
-    #[arg(long)]
+    #[arg(long, value_parser = name)]
     pub org: Option<String>,
     /// Only the latest N rows.
     #[arg(long, value_name = "N")]
@@ -376,9 +424,10 @@ pub enum ExceptionCommand {
         kind: String,
         /// What it is waived for: the finding's subject (a host name, a
         /// zone, `host address`, `platform:account`).
-        #[arg(long)]
+        #[arg(long, value_parser = name)]
         subject: String,
-        #[arg(long)]
+        /// Why the rule is waived, recorded in the audit trail.
+        #[arg(long, value_parser = note)]
         reason: String,
         /// When the exception expires; a bare date (2026-06-30) lasts
         /// through that day, China Standard Time. In the future, and at
@@ -391,17 +440,19 @@ pub enum ExceptionCommand {
     /// End an exception now, before its date: the rule applies again from
     /// the next check. Kept, with why, in the audit trail.
     End {
+        /// The exception's id (`exception list`).
         id: i64,
         /// Why it ends early (required).
-        #[arg(long)]
+        #[arg(long, value_parser = note)]
         reason: String,
     },
 }
 
 #[derive(Debug, Args)]
 pub struct CodeArgs {
+    /// The identifier code (网站标识码) to check.
     pub code: String,
     /// The organizer, to check the prefix against its division.
-    #[arg(long)]
+    #[arg(long, value_parser = name)]
     pub org: Option<String>,
 }

@@ -44,12 +44,15 @@ pub struct ReportRun {
 pub enum ReportCommand {
     /// The stored circulars, newest first.
     List {
+        /// At most this many circulars.
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
     /// A stored circular: its figures; --out DIR writes its files again.
     Show {
+        /// The circular's id (`report list`).
         id: i64,
+        /// Write its files again into this directory (made if missing).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },

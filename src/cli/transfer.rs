@@ -15,7 +15,10 @@ pub enum EntityArg {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
+    /// What the file holds: orgs, sites or accounts.
     pub entity: EntityArg,
+    /// The file: CSV (UTF-8, UTF-8 with BOM or GB18030), headers in
+    /// Chinese or English.
     pub file: PathBuf,
     /// Check every row and report, but change nothing.
     #[arg(long)]
@@ -46,12 +49,16 @@ pub enum OutputEncoding {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// What to export: orgs, sites or accounts.
     pub entity: EntityArg,
-    #[arg(long, value_enum, default_value_t = Format::Csv)]
-    pub format: Format,
+    /// csv (default), or json: one object a line, in the field names of
+    /// `site list --json` (also what --json asks for).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Header language of the CSV.
     #[arg(long, value_enum, default_value_t = Headers::Zh)]
     pub headers: Headers,
+    /// The CSV's encoding: utf8, utf8-bom (for Excel) or gb18030.
     #[arg(long, value_enum, default_value_t = OutputEncoding::Utf8)]
     pub encoding: OutputEncoding,
     /// Write to this file instead of standard output.

@@ -82,8 +82,10 @@ pub struct BenchArgs {
     /// webhook; planning, delivery until all are accepted, peak memory.
     #[arg(long, conflicts_with_all = ["daemon", "growth"])]
     pub alerts: bool,
+    /// With --alerts: how many critical findings open at once.
     #[arg(long, default_value_t = 10_000, requires = "alerts")]
     pub findings: usize,
+    /// With --alerts: across how many organizations, each with its own webhook.
     #[arg(long, default_value_t = 500, requires = "alerts")]
     pub organizations: usize,
     /// With --alerts: each organization's own webhook, one WeCom robot
@@ -106,10 +108,13 @@ pub struct BenchArgs {
     /// events, check runs); prints the commands to run on it.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["daemon", "growth", "alerts"])]
     pub report_data: Option<PathBuf>,
+    /// With --reconcile-data or --report-data: how many sites the registry holds.
     #[arg(long, default_value_t = 20_000)]
     pub sites: usize,
+    /// With --reconcile-data: how many records the zone file holds.
     #[arg(long, default_value_t = 100_000, requires = "reconcile_data")]
     pub zone_records: usize,
+    /// With --reconcile-data: how many 找错 messages.
     #[arg(long, default_value_t = 50_000, requires = "reconcile_data")]
     pub messages: usize,
 }
@@ -146,12 +151,18 @@ pub struct FindingsArgs {
 pub enum FindingsCommand {
     /// One finding: what it says, its evidence, and every change of it
     /// (opened, acknowledged, resolved…) with who and when.
-    Show { id: i64 },
+    Show {
+        /// The finding's id.
+        id: i64,
+    },
     /// Acknowledge a finding: someone is on it. It stays acknowledged while
     /// it holds, and resolves when it stops.
     Ack {
+        /// The finding's id.
         id: i64,
-        #[arg(long)]
+        /// Who is on it and what is being done, recorded with the
+        /// acknowledgement.
+        #[arg(long, value_parser = super::note)]
         note: String,
     },
 }
@@ -198,7 +209,10 @@ pub struct ProbeArgs {
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
     /// Send a test message to SINK now and print the receiver's answer.
-    Test { sink: String },
+    Test {
+        /// The sink's name ([[alerts.sink]] name).
+        sink: String,
+    },
     /// The outbox: messages planned, delivered or failed, newest first.
     List {
         /// pending, delivered, failed or cancelled.
@@ -209,7 +223,10 @@ pub enum AlertsCommand {
         limit: i64,
     },
     /// Send a failed message again (same key, same body).
-    Retry { id: i64 },
+    Retry {
+        /// The message's id (`alerts list`).
+        id: i64,
+    },
     /// Each sink and its state: ok, rate-limited until a time, or broken
     /// with the reason.
     Sinks,

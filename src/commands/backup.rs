@@ -14,7 +14,7 @@ use super::{InvalidInput, TAMPERED};
 use crate::app::lock::{self, LockError};
 use crate::cli::{BackupArgs, RestoreArgs};
 use crate::config::Config;
-use crate::output::json_line;
+use crate::output::{self, json_line};
 use crate::registry::integrity::Verification;
 use crate::store::backup::{self, BackupError, Contents};
 use crate::store::{Store, redact};
@@ -63,7 +63,7 @@ struct Report<'a> {
 /// counts, the head to keep.
 fn print_verification(what: &str, v: &Verification, out: &mut impl Write) -> Result<()> {
     for b in &v.breaks {
-        writeln!(out, "BREAK {b}")?;
+        writeln!(out, "BREAK {}", output::escape(&b.to_string()))?;
     }
     writeln!(
         out,

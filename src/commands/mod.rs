@@ -94,10 +94,12 @@ fn actor(flag: Option<&str>) -> Result<(String, &'static str)> {
         return Ok((name.to_string(), "--actor"));
     }
     for var in ["USER", "LOGNAME"] {
+        // A variable that is no name (empty, or holding a control
+        // character) is passed over, as if unset.
         if let Ok(name) = std::env::var(var)
-            && !name.trim().is_empty()
+            && let Ok(name) = crate::registry::text::name(var, &name)
         {
-            return Ok((name.trim().to_string(), var));
+            return Ok((name, var));
         }
     }
     Ok(system_user())
@@ -152,6 +154,12 @@ pub const NOT_MEASURED: u8 = 4;
 pub fn run(cli: Cli) -> Result<u8> {
     let config = crate::app::load_config(cli.config.as_deref(), cli.db.as_deref())?;
     let json = cli.json;
+    let access = access(&cli.command);
+    if access == Access::Write {
+        // A refused --actor creates nothing, not even the database.
+        actor(cli.actor.as_deref())?;
+    }
+    let created = database(&config.database.url, access)?;
     // Locked only while it writes: held for a whole command, the lock
     // would block any task printing from another thread (the demo's).
     let mut out = io::BufWriter::new(io::stdout());
@@ -159,6 +167,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         |config: Config| Context::open(config, cli.config.clone(), cli.actor.as_deref(), json);
     let mut status = 0;
     match cli.command {
+        Command::Init => init(&config, created, json, &mut out)?,
         // These need no store, or open their own.
         Command::Code(args) => registry::code(&config, &args, json, &mut out)?,
         Command::Probe(args) => status = watch::probe(&config, &args, json, &mut out)?,
@@ -188,6 +197,218 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
     out.flush()?;
     Ok(status)
+}
+
+/// What a command does with the registry database, which decides whether
+/// it may create one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Needs none, or opens its own (the demo's, a backup file).
+    None,
+    /// Only reads: with no database it is refused, and creates nothing.
+    Read,
+    /// Records something: creates the database when there is none.
+    Write,
+    /// Puts a database in place whole (`restore`): its directory is made
+    /// when missing, the database is not.
+    Replace,
+}
+
+/// Whether `command` only reads the registry (lists, shows, exports,
+/// verifications, dry runs), records something, or needs no database.
+fn access(command: &Command) -> Access {
+    use crate::cli::{
+        AccountCommand as A, AlertsCommand as Al, ExceptionCommand as E, FindingsCommand as F,
+        MaintenanceCommand as M, OrgCommand as O, SiteCommand as S,
+    };
+    let read_if = |read: bool| if read { Access::Read } else { Access::Write };
+    match command {
+        Command::Probe(_) | Command::Policy(_) => Access::None,
+        Command::Restore(_) => Access::Replace,
+        #[cfg(feature = "sim")]
+        Command::Bench(_) | Command::Demo(_) => Access::None,
+        Command::Code(args) if args.org.is_none() => Access::None,
+        Command::Code(_) | Command::Backup(_) | Command::Audit(_) | Command::Status => Access::Read,
+        Command::Export(_) => Access::Read,
+        Command::Init | Command::Serve(_) | Command::Check(_) => Access::Write,
+        Command::Org(c) => read_if(matches!(c, O::List | O::Show { .. })),
+        Command::Site(c) => read_if(matches!(c, S::List { .. } | S::Show { .. })),
+        Command::Account(c) => read_if(matches!(c, A::List { .. } | A::Show { .. })),
+        Command::Exception(c) => read_if(matches!(c, E::List)),
+        Command::Import(args) => read_if(args.dry_run),
+        Command::Findings(args) => read_if(!matches!(args.command, Some(F::Ack { .. }))),
+        Command::Discover(args) => read_if(args.list),
+        Command::Alerts(c) => read_if(matches!(c, Al::List { .. } | Al::Sinks)),
+        Command::Maintenance(c) => read_if(matches!(c, M::List)),
+        Command::Reconcile(args) => read_if(args.command.is_some()),
+        Command::Report(args) => read_if(args.command.is_some()),
+    }
+}
+
+/// Makes sure a SQLite database is there for a command that needs one:
+/// a reading command is refused when it is missing (creating nothing: no
+/// file, no directory); a writing one creates it, with its directory, and
+/// says so once on stderr. Returns whether it was created. PostgreSQL is
+/// left to the store.
+fn database(url: &str, access: Access) -> Result<bool> {
+    let Some(file) = crate::store::backup::sqlite_file_of(url) else {
+        return Ok(false);
+    };
+    if access == Access::None || file.exists() {
+        return Ok(false);
+    }
+    if access == Access::Replace {
+        directory_of(&file)?;
+        return Ok(false);
+    }
+    if access == Access::Read {
+        return Err(InvalidInput(format!(
+            "there is no registry database at {}, so there is nothing to read; \
+             create it with `siteward init` (or by recording something: `org add`, \
+             `site request`, `import`), or name an existing one with --db or \
+             [database] url in the configuration",
+            file.display()
+        ))
+        .into());
+    }
+    directory_of(&file)?;
+    Store::open(url)?;
+    eprintln!(
+        "siteward: created the registry database at {}",
+        file.display()
+    );
+    Ok(true)
+}
+
+/// Makes the directory of the database `file` when it is missing.
+fn directory_of(file: &std::path::Path) -> Result<()> {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        use std::os::unix::fs::DirBuilderExt;
+        // Private, as the XDG base directory specification asks of the
+        // directories it creates; the registry is the office's business.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| {
+                format!(
+                    "cannot create the directory {} for the registry database",
+                    dir.display()
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// `init`: the database created (by [`database`]) or migrated, and where
+/// it is.
+fn init(config: &Config, created: bool, json: bool, out: &mut impl Write) -> Result<()> {
+    let store = Store::open(&config.database.url)?;
+    let location = match store.sqlite_file() {
+        Some(file) => file.display().to_string(),
+        None => store.url().to_string(),
+    };
+    if json {
+        crate::output::json_line(
+            out,
+            &serde_json::json!({"database": location, "created": created}),
+        )?;
+    } else if created {
+        writeln!(out, "the registry database is at {location}")?;
+    } else {
+        writeln!(
+            out,
+            "the registry database at {location} is already there, its schema up to date"
+        )?;
+    }
+    Ok(())
+}
+
+/// Shows an error on stderr, the one place every command's error is shown:
+/// as `error: …` (and, for a refused import, each bad row as
+/// `FILE:line N: …` before it), or with `--json` as one JSON object
+/// (`output::error_json`). Whatever it quotes is escaped
+/// (`registry::text::escape`): a refused value never reaches the
+/// terminal raw.
+pub fn print_error(error: &anyhow::Error, json: bool) {
+    use crate::registry::text::escape;
+    let message = format!("{error:#}");
+    let refused = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<transfer::ImportRefused>());
+    let invalid = error.chain().find_map(|cause| {
+        cause.downcast_ref::<crate::registry::Invalid>().or(
+            match cause.downcast_ref::<crate::store::StoreError>() {
+                Some(crate::store::StoreError::Invalid(invalid)) => Some(invalid),
+                _ => None,
+            },
+        )
+    });
+    let mut stderr = io::stderr().lock();
+    // Nothing is left to tell if stderr itself is gone.
+    let _ = if json {
+        let value = match refused {
+            Some(refused) => {
+                crate::output::import_error_json(&message, &refused.file, &refused.rows)
+            }
+            None => crate::output::error_json(&message, invalid),
+        };
+        crate::output::json_line(&mut stderr, &value)
+    } else {
+        if let Some(refused) = refused {
+            for row in &refused.rows {
+                let _ = writeln!(
+                    stderr,
+                    "{}:{}",
+                    refused.file.display(),
+                    escape(&row.to_string())
+                );
+            }
+        }
+        writeln!(stderr, "error: {}", escape_lines(&message))
+    };
+}
+
+/// `text` escaped line by line: a message's own line breaks stay, every
+/// other control or direction character is shown as an escape.
+fn escape_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|line| crate::registry::text::escape(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Shows a command line that did not parse, as [`print_error`] shows any
+/// error, and returns the exit status (2). A value refused by a value
+/// parser (`cli::refused`) becomes the [`crate::registry::Invalid`] it is,
+/// named after its argument. Help and the version go to stdout as clap
+/// prints them.
+pub fn parse_error(error: clap::Error, json: bool) -> u8 {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return if error.use_stderr() { 2 } else { 0 };
+    }
+    if let Some(invalid) = crate::cli::refused(&error) {
+        print_error(&anyhow::Error::new(invalid), json);
+        return 2;
+    }
+    if json {
+        // The first line of clap's message, without its `error: `.
+        let rendered = error.render().to_string();
+        let first = rendered.lines().next().unwrap_or_default();
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        print_error(&anyhow::anyhow!("{message}"), true);
+        return 2;
+    }
+    // clap quotes what it did not understand: escaped, like any error.
+    eprint!("{}", escape_lines(&error.render().to_string()));
+    2
 }
 
 /// The async runtime of the commands that probe or run the daemon: two

@@ -206,7 +206,10 @@ pub(super) fn site(context: &Context, command: SiteCommand, out: &mut impl Write
                     writeln!(
                         out,
                         "note: {shared} {when} by site {} `{}` ({}): siteward site show {}",
-                        other.id, other.name, other.status, other.id
+                        other.id,
+                        output::escape(&other.name),
+                        other.status,
+                        other.id
                     )?;
                 }
             }
@@ -397,7 +400,7 @@ pub(super) fn account(
             &context.change(when.at)?,
         )?,
         AccountCommand::Seen { account, at } => {
-            store.account_seen(&account, &context.change(Some(at))?)?
+            store.account_seen(&account, &context.change(at)?)?
         }
         AccountCommand::Show { account } => store.account(&account)?,
         AccountCommand::List { status } => {
@@ -453,7 +456,7 @@ fn verify(context: &Context, out: &mut impl Write) -> Result<u8> {
         json_line(out, &verification)?;
     } else {
         for b in &verification.breaks {
-            writeln!(out, "BREAK {b}")?;
+            writeln!(out, "BREAK {}", output::escape(&b.to_string()))?;
         }
         writeln!(
             out,

@@ -3,15 +3,27 @@
 //! and each line, the way compilers report (`FILE:line N: …`).
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
-use super::Context;
+use super::{Context, InvalidInput};
 use crate::app::registry::{self as use_case, Export, ExportFormat, ImportFile};
 use crate::cli::{EntityArg, ExportArgs, Format, Headers, ImportArgs, OutputEncoding};
 use crate::output::{self, json_line};
 use crate::store::StoreError;
-use crate::transfer::{Encoding, Entity, HeaderLang};
+use crate::transfer::{Encoding, Entity, HeaderLang, RowError};
+
+/// A file refused row by row: its name and bad rows, which
+/// [`super::print_error`] shows (each as `FILE:line N: …`, or as JSON).
+#[derive(Debug, thiserror::Error)]
+#[error("{}", file.display())]
+pub struct ImportRefused {
+    pub file: PathBuf,
+    pub rows: Vec<RowError>,
+    /// What the store said, which makes it the user's error (exit 2).
+    source: StoreError,
+}
 
 fn entity(arg: EntityArg) -> Entity {
     match arg {
@@ -42,11 +54,13 @@ pub(super) fn import(context: &Context, args: &ImportArgs, out: &mut impl Write)
         )
     }) {
         Ok(report) => report,
-        Err(StoreError::Import(errors)) => {
-            for error in &errors {
-                eprintln!("{path}:{error}");
+        Err(StoreError::Import(rows)) => {
+            return Err(ImportRefused {
+                file: args.file.clone(),
+                rows: rows.clone(),
+                source: StoreError::Import(rows),
             }
-            return Err(StoreError::Import(errors).into());
+            .into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -62,14 +76,22 @@ pub(super) fn import(context: &Context, args: &ImportArgs, out: &mut impl Write)
 }
 
 pub(super) fn export(context: &Context, args: &ExportArgs, out: &mut impl Write) -> Result<()> {
+    // --json is honoured here as everywhere: the records as JSON lines.
+    let format = match (args.format, context.json) {
+        (Some(Format::Csv), true) => {
+            return Err(InvalidInput(
+                "--format csv and --json contradict each other: leave one out".into(),
+            )
+            .into());
+        }
+        (Some(Format::Json), _) | (None, true) => ExportFormat::Json,
+        (Some(Format::Csv), false) | (None, false) => ExportFormat::Csv,
+    };
     let bytes = use_case::export(
         context.store(),
         &Export {
             entity: entity(args.entity),
-            format: match args.format {
-                Format::Csv => ExportFormat::Csv,
-                Format::Json => ExportFormat::Json,
-            },
+            format,
             headers: match args.headers {
                 Headers::Zh => HeaderLang::Zh,
                 Headers::En => HeaderLang::En,

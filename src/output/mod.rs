@@ -9,6 +9,10 @@
 //! code checks) and [`watch`] the watch (findings, probes, discovered
 //! host names, policy, schedules, the benchmark). Everything is
 //! re-exported here.
+//!
+//! Stored text is never printed raw: table cells and the free text of
+//! detail views go through [`escape`], so no control or direction
+//! character reaches a terminal.
 
 mod registry;
 mod watch;
@@ -18,6 +22,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
+
+pub use crate::registry::text::escape;
 
 pub use registry::*;
 pub use watch::*;
@@ -37,8 +43,20 @@ impl Table {
         }
     }
 
+    /// Adds a row. Every cell is shown through `registry::text::escape`:
+    /// text stored before the checks at the edge, or sent by a hostile
+    /// server (a page's title), can neither break a row in two nor turn
+    /// the table around.
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|cell| match escape(&cell) {
+                    std::borrow::Cow::Borrowed(_) => cell,
+                    std::borrow::Cow::Owned(escaped) => escaped,
+                })
+                .collect(),
+        );
     }
 
     pub fn print(&self, out: &mut impl Write) -> io::Result<()> {
@@ -64,6 +82,33 @@ impl Table {
         }
         Ok(())
     }
+}
+
+/// An error as JSON, for `--json` (stderr) and the API's 400 bodies:
+/// `{"error": MESSAGE}`, with `field`, `value` and `rule` when a value
+/// was refused.
+pub fn error_json(message: &str, invalid: Option<&crate::registry::Invalid>) -> Value {
+    let mut value = serde_json::json!({ "error": message });
+    if let Some(invalid) = invalid {
+        value["field"] = Value::from(invalid.field.as_str());
+        value["value"] = Value::from(invalid.value.as_str());
+        value["rule"] = Value::from(invalid.rule.as_str());
+    }
+    value
+}
+
+/// A refused import as JSON: `{"error": MESSAGE, "file": FILE, "rows":
+/// [{"line": N, "message": …, and field, value, rule where known}]}`.
+pub fn import_error_json(
+    message: &str,
+    file: &std::path::Path,
+    rows: &[crate::transfer::RowError],
+) -> Value {
+    serde_json::json!({
+        "error": message,
+        "file": file.display().to_string(),
+        "rows": rows,
+    })
 }
 
 /// Prints one JSON object on its own line.

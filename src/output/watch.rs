@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use super::{Table, time};
+use super::{Table, escape, time};
 use crate::app::discovery::Found;
 use crate::clock;
 use crate::policy::Policy;
@@ -87,20 +87,21 @@ pub fn write_finding_detail(
     events: &[crate::store::FindingEvent],
     names: &Names,
 ) -> io::Result<()> {
-    writeln!(out, "finding {}: {}", finding.id, finding.summary)?;
+    writeln!(out, "finding {}: {}", finding.id, escape(&finding.summary))?;
     writeln!(out, "  kind        {}", finding.kind)?;
     writeln!(out, "  severity    {}", finding.severity)?;
     writeln!(out, "  status      {}", finding.status)?;
-    writeln!(out, "  subject     {}", finding.subject)?;
+    writeln!(out, "  subject     {}", escape(&finding.subject))?;
     if let Some((name, code)) = finding.site_id.and_then(|id| names.sites.get(&id)) {
         writeln!(
             out,
-            "  site        {name} ({})",
+            "  site        {} ({})",
+            escape(name),
             code.as_deref().unwrap_or("no code")
         )?;
     }
     if let Some(org) = finding.org_id.and_then(|id| names.orgs.get(&id)) {
-        writeln!(out, "  org         {org}")?;
+        writeln!(out, "  org         {}", escape(org))?;
     }
     writeln!(out, "  action      {}", finding.action)?;
     writeln!(out, "  first seen  {}", clock::show(finding.first_seen))?;
@@ -402,7 +403,7 @@ pub fn probe_detail(
                         .as_deref()
                         .map(|r| format!(" -> {r}"))
                         .unwrap_or_default(),
-                    page.title.as_deref().unwrap_or("-"),
+                    escape(page.title.as_deref().unwrap_or("-")),
                     page.footer_codes
                         .first()
                         .or(page.meta_site_code.as_ref())

@@ -528,7 +528,8 @@ fn killed_import_leaves_all_or_nothing() {
         ));
     }
     std::fs::write(&file, csv).expect("write");
-    sw.ok(&["site", "list"]);
+    // Created and migrated first, so that the kill lands in the import.
+    sw.ok(&["init"]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_siteward"))
         .args(["--db", &sw.db, "import", "sites", &file])
         .stdout(std::process::Stdio::null())
@@ -726,4 +727,696 @@ fn webhook_secrets_are_masked_and_bad_sinks_refused() {
         stderr.contains("line 1") && stderr.contains("sink `duty`") && stderr.contains("office"),
         "{stderr}"
     );
+}
+
+/// Every subcommand says what it does, and every argument what it takes:
+/// walked over clap's whole tree, so a verb or a flag added without its
+/// help fails here.
+#[test]
+fn every_subcommand_and_argument_has_help() {
+    use clap::CommandFactory;
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if !arg.is_hide_set() && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            let path = format!("{path} {}", sub.get_name());
+            if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                missing.push(path.clone());
+            }
+            walk(sub, &path, missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&siteward::cli::Cli::command(), "siteward", &mut missing);
+    assert!(
+        missing.is_empty(),
+        "without help text:\n{}",
+        missing.join("\n")
+    );
+}
+
+impl Siteward {
+    /// Runs with a home and a working directory of its own and no `--db`:
+    /// the defaults as a newcomer meets them. `xdg` sets XDG_DATA_HOME.
+    fn newcomer(home: &Path, cwd: &Path, xdg: Option<&Path>, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_siteward"));
+        command
+            .args(["--actor", "张三"])
+            .args(args)
+            .current_dir(cwd)
+            .env("HOME", home)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("STATE_DIRECTORY")
+            .env_remove("SITEWARD_CONFIG")
+            .env_remove("SITEWARD_DATABASE_URL");
+        if let Some(xdg) = xdg {
+            command.env("XDG_DATA_HOME", xdg);
+        }
+        command.output().expect("run siteward")
+    }
+
+    /// The number of audit rows, organizations and sites: what a refused
+    /// command must leave as it was.
+    fn registry(&self) -> (usize, Vec<Value>, Vec<Value>) {
+        (
+            self.json_lines(&["audit", "--json"]).len(),
+            self.json_lines(&["org", "list", "--json"]),
+            self.json_lines(&["site", "list", "--json"]),
+        )
+    }
+}
+
+/// Every file and directory under `dir`.
+fn tree(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        found.push(entry.path());
+        if entry.path().is_dir() {
+            found.extend(tree(&entry.path()));
+        }
+    }
+    found
+}
+
+/// With no --db and no configuration, reading commands find no database
+/// and say how to make one, creating nothing anywhere (not in the working
+/// directory, not under the home); the first command that records
+/// something creates it in the user's data directory and says so once.
+#[test]
+fn the_default_database_is_the_users_and_reading_creates_none() {
+    let home = tempfile::tempdir().expect("home");
+    let cwd = tempfile::tempdir().expect("cwd");
+    let expected = home.path().join(".local/share/siteward/siteward.db");
+    // A dry run changes nothing, the database's existence included.
+    let files = tempfile::tempdir().expect("files");
+    let csv = files.path().join("sites.csv");
+    std::fs::write(&csv, "name,code,url,organizer,division,kind\n").expect("write");
+    let csv = csv.display().to_string();
+    for args in [
+        &["import", "sites", &csv, "--dry-run"][..],
+        &["site", "list"],
+        &["--json", "site", "list"],
+        &["site", "show", "www.gansu.gov.cn"],
+        &["org", "list"],
+        &["account", "list"],
+        &["findings"],
+        &["audit"],
+        &["audit", "verify"],
+        &["export", "sites"],
+        &["exception", "list"],
+        &["status"],
+        &["maintenance", "list"],
+        &["report", "list"],
+        &["reconcile", "list"],
+        &["alerts", "list"],
+        &["discover", "--list"],
+    ] {
+        let output = Siteward::newcomer(home.path(), cwd.path(), None, args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&expected.display().to_string()) && stderr.contains("siteward init"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            tree(home.path()).is_empty(),
+            "{args:?} created {:?}",
+            tree(home.path())
+        );
+        assert!(
+            tree(cwd.path()).is_empty(),
+            "{args:?} created {:?}",
+            tree(cwd.path())
+        );
+    }
+
+    // XDG_DATA_HOME decides where, when set.
+    let data = home.path().join("data");
+    let added = Siteward::newcomer(
+        home.path(),
+        cwd.path(),
+        Some(&data),
+        &[
+            "org",
+            "add",
+            "--name",
+            "甘肃省人民政府",
+            "--division",
+            "620000",
+            "--level",
+            "province",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&added.stderr);
+    assert!(added.status.success(), "{stderr}");
+    let database = data.join("siteward/siteward.db");
+    assert!(database.is_file(), "{:?}", tree(home.path()));
+    assert_eq!(
+        stderr
+            .matches(&format!(
+                "siteward: created the registry database at {}",
+                database.display()
+            ))
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(tree(cwd.path()).is_empty(), "{:?}", tree(cwd.path()));
+    // Said once: not again by the next command, reading or writing.
+    for args in [
+        &["org", "list"][..],
+        &[
+            "org",
+            "add",
+            "--name",
+            "兰州市人民政府",
+            "--division",
+            "620100",
+            "--level",
+            "prefecture",
+        ],
+        &["init"],
+    ] {
+        let output = Siteward::newcomer(home.path(), cwd.path(), Some(&data), args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        assert!(!stderr.contains("created"), "{args:?}: {stderr}");
+    }
+    let listed = Siteward::newcomer(home.path(), cwd.path(), Some(&data), &["org", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("兰州市人民政府"));
+
+    // `init` in a fresh home: the ~/.local/share default.
+    let init = Siteward::newcomer(home.path(), cwd.path(), None, &["init"]);
+    assert!(init.status.success(), "{init:?}");
+    assert!(expected.is_file());
+    assert!(String::from_utf8_lossy(&init.stderr).contains("created the registry database"));
+
+    // `restore` into a data directory not made yet makes it.
+    let copy = files.path().join("copy.db").display().to_string();
+    let backup = Siteward::newcomer(home.path(), cwd.path(), Some(&data), &["backup", &copy]);
+    assert!(backup.status.success(), "{backup:?}");
+    let elsewhere = home.path().join("elsewhere");
+    let restored = Siteward::newcomer(
+        home.path(),
+        cwd.path(),
+        Some(&elsewhere),
+        &["restore", &copy],
+    );
+    assert!(restored.status.success(), "{restored:?}");
+    assert!(elsewhere.join("siteward/siteward.db").is_file());
+    assert!(tree(cwd.path()).is_empty(), "{:?}", tree(cwd.path()));
+}
+
+/// With --json, an error is one JSON object on stderr: a refused value
+/// with its field, value and rule; a refused import with its file and
+/// every bad row; anything else as `error` alone.
+#[test]
+fn json_errors() {
+    let sw = Siteward::new();
+    sw.ok(&["init"]);
+    let json_error = |args: &[&str]| -> Value {
+        let (status, stderr) = sw.fails(args);
+        assert_eq!(status, 2, "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        serde_json::from_str(stderr.trim_end()).unwrap_or_else(|e| panic!("{e}: {stderr}"))
+    };
+
+    let refused = json_error(&[
+        "--json",
+        "org",
+        "add",
+        "--name",
+        "甘肃\u{202E}省",
+        "--division",
+        "620000",
+        "--level",
+        "province",
+    ]);
+    assert_eq!(refused["field"], "--name", "{refused}");
+    assert_eq!(refused["value"], "甘肃\u{202E}省", "{refused}");
+    assert!(
+        refused["rule"]
+            .as_str()
+            .is_some_and(|r| r.contains("U+202E")),
+        "{refused}"
+    );
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("--name"))
+    );
+
+    // A value refused by its type, after --json.
+    let refused = json_error(&[
+        "org",
+        "add",
+        "--name",
+        "甘肃省人民政府",
+        "--division",
+        "62000x",
+        "--level",
+        "province",
+        "--json",
+    ]);
+    assert_eq!(refused["field"], "--division", "{refused}");
+    assert_eq!(refused["value"], "62000x", "{refused}");
+
+    // Not a value: the error alone.
+    let missing = json_error(&["--json", "site", "show", "www.nowhere.gov.cn"]);
+    assert!(
+        missing["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("www.nowhere.gov.cn"))
+    );
+    assert!(missing.get("field").is_none(), "{missing}");
+
+    let file = sw.path("sites.csv");
+    std::fs::write(
+        &file,
+        "name,code,url,organizer,division,kind\n好,6200000011,a.gansu.gov.cn,甘肃省人民政府,620000,portal\n坏,500xxxxxxx,b.gansu.gov.cn,甘肃省人民政府,620000,portal\n",
+    )
+    .expect("write");
+    let import = json_error(&["--json", "import", "sites", &file]);
+    assert_eq!(import["file"], file.as_str(), "{import}");
+    assert!(
+        import["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("nothing was changed"))
+    );
+    let rows = import["rows"].as_array().expect("rows");
+    let bad = rows
+        .iter()
+        .find(|r| r["line"] == 3)
+        .unwrap_or_else(|| panic!("{import}"));
+    assert!(
+        bad["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("500xxxxxxx")),
+        "{import}"
+    );
+
+    // Without --json, the same refusal as sentences.
+    let (_, stderr) = sw.fails(&["import", "sites", &file]);
+    assert!(stderr.contains("sites.csv:line 3: "), "{stderr}");
+    assert!(stderr.contains("error: "), "{stderr}");
+}
+
+/// `export --json` prints the records as `site list --json` does, field
+/// for field; `--format csv --json` is a contradiction, refused.
+#[test]
+fn export_honours_json() {
+    let sw = Siteward::new();
+    sw.ok(&[
+        "org",
+        "add",
+        "--name",
+        "甘肃省人民政府",
+        "--division",
+        "620000",
+        "--level",
+        "province",
+    ]);
+    sw.ok(&[
+        "site",
+        "request",
+        "--name",
+        "甘肃省人民政府门户网站",
+        "--org",
+        "甘肃省人民政府",
+        "--kind",
+        "portal",
+        "--domain",
+        "www.gansu.gov.cn",
+    ]);
+    let exported = sw.json_lines(&["--json", "export", "sites"]);
+    let listed = sw.json_lines(&["--json", "site", "list"]);
+    assert_eq!(exported.len(), 1);
+    let keys = |v: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(keys(&exported[0]), keys(&listed[0]));
+    assert_eq!(exported[0]["name"], "甘肃省人民政府门户网站");
+    let (status, stderr) = sw.fails(&["--json", "export", "sites", "--format", "csv"]);
+    assert_eq!(status, 2, "{stderr}");
+}
+
+/// `account seen` is now unless told otherwise; `--platform` takes the
+/// Chinese names an import takes.
+#[test]
+fn account_platforms_in_chinese_and_seen_now() {
+    let sw = Siteward::new();
+    sw.ok(&[
+        "org",
+        "add",
+        "--name",
+        "甘肃省人民政府",
+        "--division",
+        "620000",
+        "--level",
+        "province",
+    ]);
+    for (platform, expected) in [
+        ("微博", "weibo"),
+        ("微信公众号", "wechat_subscription"),
+        ("douyin", "douyin"),
+    ] {
+        let added = &sw.json_lines(&[
+            "--json",
+            "account",
+            "add",
+            "--platform",
+            platform,
+            "--handle",
+            "gansufabu",
+            "--name",
+            "甘肃发布",
+            "--org",
+            "甘肃省人民政府",
+        ])[0];
+        assert_eq!(added["platform"], expected, "{platform}");
+    }
+    let (status, stderr) = sw.fails(&[
+        "account",
+        "add",
+        "--platform",
+        "脸书",
+        "--handle",
+        "x",
+        "--name",
+        "x",
+        "--org",
+        "甘肃省人民政府",
+    ]);
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("--platform") && stderr.contains("微博"),
+        "{stderr}"
+    );
+
+    let before = chrono::Utc::now();
+    sw.ok(&["account", "seen", "weibo:gansufabu"]);
+    let account = &sw.json_lines(&["account", "show", "weibo:gansufabu", "--json"])[0];
+    let seen: chrono::DateTime<chrono::Utc> = account["last_post_at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{account}"));
+    assert!(
+        (seen - before).num_seconds().abs() <= 5,
+        "{seen} is not now ({before})"
+    );
+}
+
+/// A control or direction character in a name, a note, a reason or the
+/// actor is refused at the command line, naming the argument, exit 2,
+/// and the registry is as it was. The message never prints it raw.
+#[test]
+fn control_characters_are_refused_at_the_command_line() {
+    let sw = Siteward::new();
+    sw.ok(&[
+        "org",
+        "add",
+        "--name",
+        "甘肃省人民政府",
+        "--division",
+        "620000",
+        "--level",
+        "province",
+    ]);
+    sw.ok(&[
+        "site",
+        "request",
+        "--name",
+        "甘肃省人民政府门户网站",
+        "--org",
+        "甘肃省人民政府",
+        "--kind",
+        "portal",
+        "--domain",
+        "www.gansu.gov.cn",
+    ]);
+    let before = sw.registry();
+    for (field, args) in [
+        (
+            "--name",
+            &[
+                "site",
+                "request",
+                "--name",
+                "门户\n网站",
+                "--org",
+                "甘肃省人民政府",
+                "--kind",
+                "portal",
+                "--domain",
+                "x.gansu.gov.cn",
+            ][..],
+        ),
+        (
+            "--name",
+            &[
+                "org",
+                "add",
+                "--name",
+                "兰州\u{202E}市",
+                "--division",
+                "620100",
+                "--level",
+                "prefecture",
+            ],
+        ),
+        (
+            "--name",
+            &[
+                "site",
+                "edit",
+                "www.gansu.gov.cn",
+                "--name",
+                "门户\u{202E}网站",
+            ],
+        ),
+        (
+            "--org",
+            &[
+                "site",
+                "edit",
+                "www.gansu.gov.cn",
+                "--org",
+                "甘肃\n省人民政府",
+            ],
+        ),
+        (
+            "--reason",
+            &["site", "reject", "www.gansu.gov.cn", "--reason", "不符\n合"],
+        ),
+        (
+            "--ref",
+            &[
+                "site",
+                "approve",
+                "www.gansu.gov.cn",
+                "--ref",
+                "甘政办\u{202E}函",
+            ],
+        ),
+        (
+            "--note",
+            &["findings", "ack", "1", "--note", "处理中\n第二行"],
+        ),
+        (
+            "--name",
+            &[
+                "account",
+                "add",
+                "--platform",
+                "weibo",
+                "--handle",
+                "gansu",
+                "--name",
+                "甘肃\n发布",
+                "--org",
+                "甘肃省人民政府",
+            ],
+        ),
+        (
+            "--reason",
+            &[
+                "maintenance",
+                "add",
+                "--org",
+                "甘肃省人民政府",
+                "--cron",
+                "0 22 * * 6",
+                "--duration",
+                "2h",
+                "--reason",
+                "迁移\u{2066}",
+            ],
+        ),
+        (
+            "--email",
+            &[
+                "org",
+                "edit",
+                "甘肃省人民政府",
+                "--email",
+                "ban@gansu.gov.cn\u{85}",
+            ],
+        ),
+    ] {
+        let (status, stderr) = sw.fails(args);
+        assert_eq!(status, 2, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(field) && stderr.contains("U+"),
+            "{args:?} does not name {field}: {stderr}"
+        );
+        let message = stderr.trim_end();
+        assert!(
+            !message
+                .chars()
+                .any(|c| siteward::registry::text::forbidden(c, false)),
+            "raw control character in: {message:?}"
+        );
+    }
+    // Names are bounded (200 characters), notes too (2,000).
+    let long = "政".repeat(201);
+    let (status, stderr) = sw.fails(&[
+        "org",
+        "add",
+        "--name",
+        &long,
+        "--division",
+        "620100",
+        "--level",
+        "prefecture",
+    ]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("--name") && stderr.contains("201 characters"),
+        "{stderr}"
+    );
+    let long = "x".repeat(2001);
+    let (status, stderr) = sw.fails(&["site", "reject", "www.gansu.gov.cn", "--reason", &long]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("--reason") && stderr.contains("2001 characters"),
+        "{stderr}"
+    );
+    // --actor, given once (Siteward::run gives its own).
+    let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
+        .args(["--db", &sw.db, "--actor", "张\u{202E}三\n", "site", "edit"])
+        .args(["www.gansu.gov.cn", "--icp", "陇ICP备05000001号"])
+        .current_dir(sw.dir.path())
+        .output()
+        .expect("run siteward");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--actor") && stderr.contains("U+"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\u{202E}'), "{stderr}");
+    assert_eq!(sw.registry(), before);
+}
+
+/// Text stored before the checks (written into the database directly
+/// here) is shown escaped in every table: it can neither add a row nor
+/// reverse one.
+#[test]
+fn stored_control_characters_are_escaped_in_tables() {
+    use diesel::{Connection, RunQueryDsl, sqlite::SqliteConnection};
+    let sw = Siteward::new();
+    sw.ok(&[
+        "org",
+        "add",
+        "--name",
+        "甘肃省人民政府",
+        "--division",
+        "620000",
+        "--level",
+        "province",
+    ]);
+    sw.ok(&[
+        "site",
+        "request",
+        "--name",
+        "甘肃省人民政府门户网站",
+        "--org",
+        "甘肃省人民政府",
+        "--kind",
+        "portal",
+        "--domain",
+        "www.gansu.gov.cn",
+    ]);
+    let mut conn = SqliteConnection::establish(&sw.path("siteward.db")).expect("open");
+    diesel::sql_query("UPDATE organizations SET name = ?")
+        .bind::<diesel::sql_types::Text, _>("甘肃\n1  620000  province  伪造\u{202E}行")
+        .execute(&mut conn)
+        .expect("update org");
+    diesel::sql_query("UPDATE sites SET name = ?")
+        .bind::<diesel::sql_types::Text, _>("门户\r\n\u{202E}网站")
+        .execute(&mut conn)
+        .expect("update site");
+    drop(conn);
+    for (args, rows) in [
+        (&["org", "list"][..], 2),
+        (&["site", "list"], 2),
+        (&["account", "list"], 1),
+    ] {
+        let table = sw.ok(args);
+        assert_eq!(table.lines().count(), rows, "{args:?}: {table}");
+        assert!(
+            !table
+                .chars()
+                .any(|c| c != '\n' && siteward::registry::text::forbidden(c, false)),
+            "{args:?}: {table:?}"
+        );
+    }
+    let orgs = sw.ok(&["org", "list"]);
+    assert!(
+        orgs.contains("甘肃\\n1") && orgs.contains("\\u{202E}"),
+        "{orgs}"
+    );
+    let site = sw.ok(&["site", "show", "www.gansu.gov.cn"]);
+    assert!(site.contains("门户\\r\\n\\u{202E}网站"), "{site}");
+    assert!(
+        !site.contains('\u{202E}') && !site.contains('\r'),
+        "{site:?}"
+    );
+    // The changes made around siteward are breaks, quoted escaped.
+    let verify = sw.run(&["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(3));
+    let report = String::from_utf8(verify.stdout).expect("utf-8");
+    assert!(report.contains("BREAK"), "{report}");
+    assert!(
+        !report
+            .chars()
+            .any(|c| c != '\n' && siteward::registry::text::forbidden(c, false)),
+        "{report:?}"
+    );
+}
+
+/// A PostgreSQL URL is the server's business: a reading command on a
+/// fresh database migrates it and reads nothing, as before.
+#[test]
+fn a_postgresql_database_is_not_checked_for_a_file() {
+    let Some(db) = crate::support::postgres() else {
+        return;
+    };
+    let cwd = tempfile::tempdir().expect("cwd");
+    let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
+        .args(["--db", &db.url, "--json", "site", "list"])
+        .current_dir(cwd.path())
+        .output()
+        .expect("run siteward");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        output.stdout.is_empty() && output.stderr.is_empty(),
+        "{output:?}"
+    );
+    assert!(tree(cwd.path()).is_empty());
 }

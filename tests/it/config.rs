@@ -21,8 +21,45 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn defaults() {
     let config = Config::load(None, env(&[])).expect("defaults");
-    assert_eq!(config.database.url, "sqlite://siteward.db");
     assert_eq!(config.policies.dir, None);
+}
+
+/// The default database is the user's, never the working directory's
+/// (while there is a home to put it in): the XDG data directory, else
+/// ~/.local/share, and under systemd the unit's state directory.
+#[test]
+fn the_default_database_is_in_a_data_directory() {
+    let url = |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).expect("load").database.url;
+    assert_eq!(
+        url(&[("HOME", "/home/zhang")]),
+        "sqlite:///home/zhang/.local/share/siteward/siteward.db"
+    );
+    assert_eq!(
+        url(&[("HOME", "/home/zhang"), ("XDG_DATA_HOME", "/data/zhang")]),
+        "sqlite:///data/zhang/siteward/siteward.db"
+    );
+    // A relative XDG_DATA_HOME is invalid, and ignored.
+    assert_eq!(
+        url(&[("HOME", "/home/zhang"), ("XDG_DATA_HOME", "data")]),
+        "sqlite:///home/zhang/.local/share/siteward/siteward.db"
+    );
+    // The shipped unit's StateDirectory=siteward.
+    assert_eq!(
+        url(&[
+            ("HOME", "/"),
+            ("XDG_DATA_HOME", "/data"),
+            ("STATE_DIRECTORY", "/var/lib/siteward")
+        ]),
+        "sqlite:///var/lib/siteward/siteward.db"
+    );
+    // Named, it wins over every default.
+    assert_eq!(
+        url(&[
+            ("STATE_DIRECTORY", "/var/lib/siteward"),
+            ("SITEWARD_DATABASE_URL", "sqlite:///srv/registry.db")
+        ]),
+        "sqlite:///srv/registry.db"
+    );
 }
 
 #[test]
