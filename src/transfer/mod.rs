@@ -792,7 +792,11 @@ fn org_record(row: &Row<'_>) -> Result<OrgRecord, Invalid> {
         division,
         level,
         parent: row.optional_name("parent")?,
-        emails: split_list(row.get("emails")),
+        // The store checks each is an address; the characters are text's.
+        emails: split_list(row.get("emails"))
+            .iter()
+            .map(|email| text::name("emails", email))
+            .collect::<Result<_, _>>()?,
         webhooks: split_list(row.get("webhooks")),
     })
 }
@@ -1161,6 +1165,12 @@ mod tests {
         };
         let e = rows[0].as_ref().expect_err("parent");
         assert_eq!(e.field.as_deref(), Some("parent"));
+        let orgs = "name,division,emails\n某单位,620000,ok@x.gov.cn;a\u{202E}b@x.gov.cn\n";
+        let Records::Orgs(rows) = parse(Entity::Orgs, orgs.as_bytes()).expect("parses").0 else {
+            panic!("orgs")
+        };
+        let e = rows[0].as_ref().expect_err("email");
+        assert_eq!(e.field.as_deref(), Some("emails"));
         let accounts = "platform,account_id,name,org\nweibo,id\u{85}1,名称,某单位\n";
         let Records::Accounts(rows) = parse(Entity::Accounts, accounts.as_bytes())
             .expect("parses")
