@@ -37,8 +37,9 @@ def measure(label, args, stdout=subprocess.DEVNULL):
 
 
 def write_us_sites(path):
-    """The US registry as a sites file: every domain a live site of its
-    organization (division code 110000 stands in for a US state)."""
+    """The US registry as a sites file: every domain an approved site of its
+    organization (division code 110000 stands in for a US state; approved,
+    not live: they have no identifier code, and a live site needs one)."""
     with open(US, newline="") as source, open(path, "w", newline="") as target:
         writer = csv.writer(target)
         writer.writerow(["name", "url", "organizer", "division", "kind", "status"])
@@ -49,7 +50,7 @@ def write_us_sites(path):
                 row["Organization name"],
                 "110000",
                 "special",
-                "live",
+                "approved",
             ])
 
 

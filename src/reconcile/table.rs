@@ -3,8 +3,10 @@
 //! [`crate::transfer::decode`] knows.
 //!
 //! This module owns getting from bytes to a [`Table`]: the format (by the
-//! file's magic bytes, never its name), the first worksheet with its merged
-//! cells filled, cell values as text, and which row is the header. An export
+//! file's magic bytes, never its name; workbooks through
+//! [`crate::transfer::workbook`], the one reader that imports use too:
+//! the first visible worksheet with its merged cells filled, cell values as
+//! text), and which row is the header. An export
 //! often starts with a title row and a two-row header; the header row is the
 //! one among the first [`HEADER_SCAN`] non-blank rows that names the most
 //! columns the caller knows. What the columns mean is the caller's business:
@@ -12,19 +14,12 @@
 //! an [`InputError`] naming the file and, where it can, the row and column.
 
 use std::fmt;
-use std::io::Cursor;
-
-use calamine::{Data, Dimensions, Range, Reader, SheetType, SheetVisible, Xls, Xlsx};
 
 use crate::transfer;
+use crate::transfer::workbook;
 
 /// How many non-blank rows at the top of a file may hold the header.
 pub const HEADER_SCAN: usize = 30;
-
-/// A ZIP archive's local file header: XLSX (and XLSB, ODS, DOCX...).
-const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
-/// An OLE2 compound file: legacy XLS (and DOC, or an encrypted XLSX).
-const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
 /// One input file read as a table of text cells.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,23 +142,13 @@ pub fn normalise_header(s: &str) -> String {
 /// lists the header names (normalised) the caller understands; the header
 /// row is the one naming most of them.
 pub fn read(file: &str, bytes: &[u8], known: &[&str]) -> Result<Table, InputError> {
-    if bytes.starts_with(ZIP_MAGIC) {
-        let (range, merged) = open_xlsx(bytes).map_err(|e| {
-            InputError::new(file, None, format!("cannot read the XLSX workbook: {e}"))
-        })?;
-        from_sheet(file, "XLSX", range, &merged, known)
-    } else if bytes.starts_with(OLE_MAGIC) {
-        let (range, merged) = open_xls(bytes).map_err(|e| {
-            InputError::new(
-                file,
-                None,
-                format!(
-                    "cannot read the file as an Excel 97-2003 workbook (XLS): {e}; \
-                     save it as XLSX (without a password) or as CSV"
-                ),
-            )
-        })?;
-        from_sheet(file, "XLS", range, &merged, known)
+    if let Some(format) = workbook::Format::of(bytes) {
+        let mut sheet = workbook::open(format, bytes)
+            .map_err(|e| InputError::new(file, None, e.to_string()))?;
+        if sheet.is_empty() {
+            return Err(InputError::new(file, None, "the file is empty"));
+        }
+        assemble(file, format.name().to_string(), known, sheet.rows().map(Ok))
     } else {
         let (text, encoding) =
             transfer::decode(bytes).map_err(|e| InputError::new(file, None, e.to_string()))?;
@@ -189,159 +174,6 @@ pub fn read(file: &str, bytes: &[u8], known: &[&str]) -> Result<Table, InputErro
             }
         });
         assemble(file, encoding.to_string(), known, rows)
-    }
-}
-
-/// The first worksheet that is not hidden (else the first worksheet).
-fn first_sheet(sheets: &[calamine::Sheet]) -> Result<String, String> {
-    let worksheets = || sheets.iter().filter(|s| s.typ == SheetType::WorkSheet);
-    worksheets()
-        .find(|s| s.visible == SheetVisible::Visible)
-        .or_else(|| worksheets().next())
-        .map(|s| s.name.clone())
-        .ok_or_else(|| "the workbook has no worksheet".to_string())
-}
-
-/// The first worksheet's values and merged regions. The regions follow the
-/// data in the sheet's XML: finding them is a second pass over it, about a
-/// third of the time on a large sheet. (Doing it on a second thread over
-/// its own reader did not pay on two busy cores.)
-fn open_xlsx(bytes: &[u8]) -> Result<(Range<Data>, Vec<Dimensions>), String> {
-    let mut book = Xlsx::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
-    let name = first_sheet(book.sheets_metadata())?;
-    let range = book.worksheet_range(&name).map_err(|e| e.to_string())?;
-    let merged = book
-        .merge_cells_by_sheet_name(&name)
-        .map_err(|e| e.to_string())?;
-    Ok((range, merged))
-}
-
-fn open_xls(bytes: &[u8]) -> Result<(Range<Data>, Vec<Dimensions>), String> {
-    let mut book = Xls::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
-    let name = first_sheet(book.sheets_metadata())?;
-    let range = book.worksheet_range(&name).map_err(|e| e.to_string())?;
-    let merged = book
-        .merge_cells_by_sheet_name(&name)
-        .map_err(|e| e.to_string())?;
-    Ok((range, merged))
-}
-
-/// A worksheet's rows, each merged region first filled with its top-left
-/// value.
-fn from_sheet(
-    file: &str,
-    format: &str,
-    mut range: Range<Data>,
-    merged: &[Dimensions],
-    known: &[&str],
-) -> Result<Table, InputError> {
-    let Some((top, left)) = range.start() else {
-        return Err(InputError::new(file, None, "the file is empty"));
-    };
-    let (height, width) = range.get_size();
-    // Absolute sheet coordinates -> the range's, clipped to it.
-    let clip = |(row, col): (u32, u32)| {
-        (
-            (row.saturating_sub(top) as usize).min(height - 1),
-            (col.saturating_sub(left) as usize).min(width - 1),
-        )
-    };
-    for region in merged {
-        let inside = region.start.0 <= region.end.0
-            && region.start.1 <= region.end.1
-            && region.start.0 >= top
-            && region.start.1 >= left
-            && ((region.start.0 - top) as usize) < height
-            && ((region.start.1 - left) as usize) < width;
-        if !inside {
-            continue; // its top-left cell holds no value: nothing to fill
-        }
-        let (r0, c0) = clip(region.start);
-        let (r1, c1) = clip(region.end);
-        let value = range[(r0, c0)].clone();
-        if value == Data::Empty {
-            continue;
-        }
-        for r in r0..=r1 {
-            for c in c0..=c1 {
-                if (r, c) != (r0, c0) {
-                    range[(r, c)] = value.clone();
-                }
-            }
-        }
-    }
-    let first_row = u64::from(top) + 1;
-    let rows = (0..height).map(|r| {
-        let cells = range[r].iter_mut().map(text).collect();
-        Ok((first_row + r as u64, cells))
-    });
-    // The row iterator borrows `range` mutably: moved-out strings are not
-    // copied again.
-    assemble(file, format.to_string(), known, rows)
-}
-
-/// A cell's value as text (trimmed), taking its string rather than copying.
-fn text(cell: &mut Data) -> String {
-    match std::mem::take(cell) {
-        Data::String(s) => {
-            if s.trim().len() == s.len() {
-                s
-            } else {
-                s.trim().to_string()
-            }
-        }
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) => number(f),
-        Data::Bool(b) => b.to_string(),
-        Data::DateTime(dt) if dt.is_duration() => {
-            let seconds = (dt.as_f64() * 86_400.0).round() as i64;
-            let sign = if seconds < 0 { "-" } else { "" };
-            let seconds = seconds.abs();
-            format!(
-                "{sign}{}:{:02}:{:02}",
-                seconds / 3600,
-                seconds / 60 % 60,
-                seconds % 60
-            )
-        }
-        Data::DateTime(dt) => {
-            let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
-            if (0.0..1.0).contains(&dt.as_f64()) {
-                // A time of day alone (Excel's day 0 is no date).
-                format!("{h:02}:{mi:02}:{s:02}")
-            } else {
-                format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
-            }
-        }
-        Data::DateTimeIso(s) => iso_datetime(s.trim()),
-        Data::DurationIso(s) => s.trim().to_string(),
-        Data::Error(_) | Data::Empty => String::new(),
-    }
-}
-
-/// A number as Excel shows it in a General cell, for whole numbers at
-/// least: `6200000001`, never `6200000001.0` nor `6.2e9`.
-fn number(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 {
-        // Exact: a whole number below 2^53; `as` keeps `-0.0` from showing.
-        (f as i64).to_string()
-    } else {
-        f.to_string()
-    }
-}
-
-/// An ISO 8601 date or datetime (`2026-11-03T09:15:00.000`) in the form
-/// [`text`] gives Excel datetimes (`2026-11-03 09:15:00`); a time alone or
-/// anything else as it is.
-fn iso_datetime(s: &str) -> String {
-    let b = s.as_bytes();
-    let date = b.len() >= 10 && b[4] == b'-' && b[7] == b'-';
-    if date && b.len() == 10 {
-        format!("{s} 00:00:00")
-    } else if date && b.len() >= 19 && b[10] == b'T' && b[13] == b':' && b[16] == b':' {
-        format!("{} {}", &s[..10], &s[11..19])
-    } else {
-        s.to_string()
     }
 }
 
@@ -461,6 +293,7 @@ fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transfer::workbook::{OLE_MAGIC, ZIP_MAGIC};
 
     const SITE_HEADERS: &[&str] = &[
         "网站标识码",
@@ -516,45 +349,6 @@ mod tests {
         assert_eq!(table.rows[1].cells[at], "2026-11-20 14:02:00");
         assert_eq!(table.rows[1].cells[at + 1], "");
         assert_eq!(table.rows[1].cells[0], "6201000001");
-    }
-
-    #[test]
-    fn cell_text() {
-        assert_eq!(text(&mut Data::Float(6_200_000_001.0)), "6200000001");
-        assert_eq!(text(&mut Data::Float(-0.0)), "0");
-        assert_eq!(text(&mut Data::Float(1.5)), "1.5");
-        assert_eq!(text(&mut Data::Float(1e20)), "100000000000000000000");
-        assert_eq!(text(&mut Data::Int(42)), "42");
-        assert_eq!(text(&mut Data::Bool(true)), "true");
-        assert_eq!(text(&mut Data::String("  a b \n".into())), "a b");
-        assert_eq!(text(&mut Data::Empty), "");
-        assert_eq!(
-            text(&mut Data::DateTimeIso("2026-11-03T09:15:00.000".into())),
-            "2026-11-03 09:15:00"
-        );
-        assert_eq!(
-            text(&mut Data::DateTimeIso("2026-11-03".into())),
-            "2026-11-03 00:00:00"
-        );
-        assert_eq!(text(&mut Data::DateTimeIso("09:15:00".into())), "09:15:00");
-        let dt = calamine::ExcelDateTime::new(
-            45964.385416666664,
-            calamine::ExcelDateTimeType::DateTime,
-            false,
-        );
-        assert_eq!(text(&mut Data::DateTime(dt)), "2025-11-03 09:15:00");
-        let midnight =
-            calamine::ExcelDateTime::new(45964.0, calamine::ExcelDateTimeType::DateTime, false);
-        assert_eq!(text(&mut Data::DateTime(midnight)), "2025-11-03 00:00:00");
-        let time = calamine::ExcelDateTime::new(
-            0.385416666666667,
-            calamine::ExcelDateTimeType::DateTime,
-            false,
-        );
-        assert_eq!(text(&mut Data::DateTime(time)), "09:15:00");
-        let duration =
-            calamine::ExcelDateTime::new(1.5, calamine::ExcelDateTimeType::TimeDelta, false);
-        assert_eq!(text(&mut Data::DateTime(duration)), "36:00:00");
     }
 
     #[test]

@@ -34,7 +34,14 @@ impl Hostname {
     }
 
     /// Parses a host name that may be given as a URL (`https://x.gov.cn/a`),
-    /// as the national system's exports and people often do.
+    /// as the national system's exports and people often do. Every face
+    /// that turns a URL into a host name comes here (imports, the command
+    /// line, the reconciliation's inputs, site look-ups).
+    ///
+    /// A URL with a port (`https://x.gov.cn:8443/`) is refused: the probes
+    /// look at the standard ports 80 and 443 only, so keeping the host name
+    /// and dropping the port would register a site that is never looked at
+    /// where it really serves.
     pub fn from_url_or_host(raw: &str) -> Result<Hostname, Invalid> {
         let trimmed = raw.trim();
         if trimmed.contains("://") {
@@ -43,12 +50,31 @@ impl Hostname {
             let host = url
                 .host_str()
                 .ok_or_else(|| Invalid::new("url", raw, "has no host name"))?;
+            if let Some(port) = url.port() {
+                return Err(port_refused(raw, port));
+            }
             return host.parse();
         }
         // `www.x.gov.cn/index.html` without a scheme: keep the host part.
         let host = trimmed.split(['/', '?', '#']).next().unwrap_or_default();
+        if let Some((_, port)) = host.rsplit_once(':')
+            && let Ok(port) = port.parse::<u16>()
+        {
+            return Err(port_refused(raw, port));
+        }
         host.parse()
     }
+}
+
+/// Why a URL with a port is not registered.
+fn port_refused(raw: &str, port: u16) -> Invalid {
+    Invalid::new(
+        "url",
+        raw,
+        &format!(
+            "has a port ({port}); siteward probes the standard ports 80 and 443 only — register the host name"
+        ),
+    )
 }
 
 impl FromStr for Hostname {
@@ -189,4 +215,40 @@ pub fn name_within(name: &str, suffix: &str) -> bool {
         || (name.len() > suffix.len()
             && name[name.len() - suffix.len() - 1] == b'.'
             && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_with_a_port_is_refused_not_stripped() {
+        for raw in [
+            "https://x.gov.cn:8443/",
+            "http://x.gov.cn:8080/index.html",
+            "http://x.gov.cn:443/",
+            "x.gov.cn:8443",
+            "x.gov.cn:8443/index.html",
+        ] {
+            let e = Hostname::from_url_or_host(raw).expect_err(raw);
+            assert_eq!((e.field.as_str(), e.value.as_str()), ("url", raw));
+            assert!(
+                e.to_string()
+                    .contains("siteward probes the standard ports 80 and 443 only"),
+                "{e}"
+            );
+        }
+        // The scheme's own port is no port at all.
+        for raw in [
+            "https://x.gov.cn:443/",
+            "http://x.gov.cn:80/",
+            "https://x.gov.cn/",
+        ] {
+            assert_eq!(
+                Hostname::from_url_or_host(raw).map(String::from).as_deref(),
+                Ok("x.gov.cn"),
+                "{raw}"
+            );
+        }
+    }
 }

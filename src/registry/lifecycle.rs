@@ -222,6 +222,16 @@ pub fn parse_successor_url(raw: &str) -> Result<String, TransitionError> {
     }
 }
 
+/// A site is live only under an identifier code: it goes live once filed
+/// in the national system. `go-live` checks it, and so does an import of a
+/// site the file says is live.
+pub fn live_code(code: Option<&SiteCode>) -> Result<&SiteCode, TransitionError> {
+    code.ok_or(TransitionError::Missing {
+        action: "go-live",
+        what: "an identifier code (`--code`, or an import's code column): a site goes live once filed in the national system",
+    })
+}
+
 /// Applies `action` to `site` as of `at`, or says why it is not allowed.
 pub fn apply_site(
     site: &Site,
@@ -282,14 +292,9 @@ pub fn apply_site(
                         given: given.clone(),
                     });
                 }
-                (None, None) => {
-                    return Err(TransitionError::Missing {
-                        action: "go-live",
-                        what: "an identifier code (--code): a site goes live once filed in the national system",
-                    });
-                }
                 _ => {}
             }
+            live_code(code.as_ref().or(site.code.as_ref()))?;
             if let Some(code) = code {
                 next.code = Some(code.clone());
             }

@@ -94,6 +94,7 @@ pub fn apply<C: Sql>(
                                     "{}:{} is also on line {first}",
                                     line.record.platform, line.record.account_id
                                 ),
+                                ..Default::default()
                             });
                             continue;
                         }
@@ -125,9 +126,11 @@ fn tally(
         Ok(Applied::Created) => summary.created += 1,
         Ok(Applied::Updated) => summary.updated += 1,
         Ok(Applied::Unchanged) => summary.unchanged += 1,
+        Err(StoreError::Invalid(e)) => errors.push(RowError::invalid(line, &e)),
         Err(e) if e.is_user_error() => errors.push(RowError {
             line,
             message: e.to_string(),
+            ..Default::default()
         }),
         Err(e) => return Err(e),
     }
@@ -161,6 +164,7 @@ fn apply_orgs<C: Sql>(
             errors.push(RowError {
                 line: line.line,
                 message: format!("organization `{}` is also on line {first}", record.name),
+                ..Default::default()
             });
             continue;
         }
@@ -213,6 +217,7 @@ fn apply_orgs<C: Sql>(
             Err(e) if e.is_user_error() => errors.push(RowError {
                 line,
                 message: format!("parent: {e}"),
+                ..Default::default()
             }),
             Err(e) => return Err(e),
         }
@@ -228,6 +233,7 @@ fn apply_orgs<C: Sql>(
             Err(e) if e.is_user_error() => errors.push(RowError {
                 line: *line,
                 message: e.to_string(),
+                ..Default::default()
             }),
             Err(e) => return Err(e),
         }

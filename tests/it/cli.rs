@@ -6,19 +6,21 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-struct Siteward {
-    dir: tempfile::TempDir,
-    db: String,
+/// The binary over a fresh SQLite registry in a temporary directory
+/// (shared with the other CLI tests: `crate::cli::Siteward`).
+pub(crate) struct Siteward {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) db: String,
 }
 
 impl Siteward {
-    fn new() -> Siteward {
+    pub(crate) fn new() -> Siteward {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = format!("sqlite://{}", dir.path().join("siteward.db").display());
         Siteward { dir, db }
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_siteward"))
             .args(["--db", &self.db, "--actor", "张三"])
             .args(args)
@@ -29,7 +31,7 @@ impl Siteward {
             .expect("run siteward")
     }
 
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let output = self.run(args);
         assert!(
             output.status.success(),
@@ -40,7 +42,7 @@ impl Siteward {
     }
 
     /// Runs a command expected to fail; returns (status, stderr).
-    fn fails(&self, args: &[&str]) -> (i32, String) {
+    pub(crate) fn fails(&self, args: &[&str]) -> (i32, String) {
         let output = self.run(args);
         assert!(!output.status.success(), "siteward {args:?} succeeded");
         (
@@ -49,14 +51,14 @@ impl Siteward {
         )
     }
 
-    fn json_lines(&self, args: &[&str]) -> Vec<Value> {
+    pub(crate) fn json_lines(&self, args: &[&str]) -> Vec<Value> {
         self.ok(args)
             .lines()
             .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
             .collect()
     }
 
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }
 }

@@ -478,3 +478,289 @@ fn utf16_and_closed_sites_reimport_unchanged() {
         );
     }
 }
+
+// ---------------------------------------------------------------------
+// Issue 17, the import file's input, through the binary: CRLF line
+// numbers, rows of the wrong shape, unclosed quotes, conflicting rows of
+// one file, live sites without a code, URLs with a port, control
+// characters, and workbooks read as the reconciliation reads them.
+// ---------------------------------------------------------------------
+
+use crate::cli::Siteward;
+
+/// Writes `bytes` as `name` in the test's directory; returns its path.
+fn file_in(sw: &Siteward, name: &str, bytes: &[u8]) -> String {
+    let path = sw.path(name);
+    std::fs::write(&path, bytes).expect("write the file");
+    path
+}
+
+/// Imports `path` as `entity` expecting a refusal: exit 2, nothing stored.
+fn import_refused(sw: &Siteward, entity: &str, path: &str) -> String {
+    let (status, stderr) = sw.fails(&["import", entity, path]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    assert!(sw.json_lines(&["site", "list", "--json"]).is_empty());
+    stderr
+}
+
+#[test]
+fn cli_crlf_lines_row_shapes_and_unclosed_quotes() {
+    let sw = Siteward::new();
+    // As Excel writes it: CRLF. Line 3 has a bad code, line 4 too few
+    // fields, line 5 too many, and line 7 opens a quote it never closes
+    // (line 6 is good).
+    let file = "name,code,url,organizer,division,kind\n\
+                好,6200000011,a.gansu.gov.cn,甘肃省人民政府,620000,portal\n\
+                坏,500xxxxxxx,b.gansu.gov.cn,甘肃省人民政府,620000,portal\n\
+                短,6200000013,c.gansu.gov.cn\n\
+                长,6200000014,d.gansu.gov.cn,甘肃省人民政府,620000,portal,多,余\n\
+                好,6200000015,e.gansu.gov.cn,甘肃省人民政府,620000,portal\n\
+                引号,6200000016,\"f.gansu.gov.cn,甘肃省人民政府,620000,portal\n\
+                后,6200000017,g.gansu.gov.cn,甘肃省人民政府,620000,portal\n"
+        .replace('\n', "\r\n");
+    let path = file_in(&sw, "sites.csv", file.as_bytes());
+    let stderr = import_refused(&sw, "sites", &path);
+    for expected in [
+        "sites.csv:line 3: code `500xxxxxxx`",
+        "sites.csv:line 4: has 3 fields; the header has 6",
+        "sites.csv:line 5: has 8 fields; the header has 6",
+        "sites.csv:line 7: a quote (\") opens a field on this line and is never closed",
+    ] {
+        assert!(stderr.contains(expected), "`{expected}` missing:\n{stderr}");
+    }
+    assert!(!stderr.contains("url is empty"), "{stderr}");
+    assert!(
+        !stderr.contains("line 2:") && !stderr.contains("line 6:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn cli_conflicting_rows_of_one_file_name_both_lines() {
+    let sw = Siteward::new();
+    // One new organizer with two division codes; one code on two rows;
+    // one host name on two rows, as a primary written as a URL and as an
+    // alias in capitals.
+    let file = "name,code,url,organizer,division,kind,aliases\n\
+                一,6200000011,a.gansu.gov.cn,新单位,620000,portal,\n\
+                二,6200000012,b.gansu.gov.cn,新单位,620100,department,\n\
+                三,6200000011,c.gansu.gov.cn,甘肃省人民政府,620000,department,\n\
+                四,6200000014,https://d.gansu.gov.cn/index.html,甘肃省人民政府,620000,department,\n\
+                五,6200000015,e.gansu.gov.cn,甘肃省人民政府,620000,department,D.Gansu.Gov.Cn\n";
+    let path = file_in(&sw, "sites.csv", file.as_bytes());
+    let stderr = import_refused(&sw, "sites", &path);
+    assert!(
+        stderr.contains("sites.csv:line 3: division `620100` differs from line 2"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sites.csv:line 4: identifier code 6200000011 is also on line 2"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sites.csv:line 6: host name d.gansu.gov.cn is also on line 5"),
+        "{stderr}"
+    );
+    assert!(sw.json_lines(&["org", "list", "--json"]).is_empty());
+
+    // An organizations file: one name on two rows is refused even when
+    // the rows are identical (one row, one organization; a copy is a
+    // mistake to fix, not to guess about).
+    let orgs = "name,division,level\n新单位,620000,province\n新单位,620100,prefecture\n\
+                另一单位,620000,province\n另一单位,620000,province\n";
+    let path = file_in(&sw, "orgs.csv", orgs.as_bytes());
+    let (status, stderr) = sw.fails(&["import", "orgs", &path]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("orgs.csv:line 3: organization `新单位` is also on line 2"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("orgs.csv:line 5: organization `另一单位` is also on line 4"),
+        "{stderr}"
+    );
+    assert!(sw.json_lines(&["org", "list", "--json"]).is_empty());
+}
+
+#[test]
+fn cli_live_sites_need_a_code_and_urls_keep_no_port() {
+    let sw = Siteward::new();
+    let file = "name,code,url,organizer,division,kind,status\n\
+                上线无码,,a.gansu.gov.cn,甘肃省人民政府,620000,portal,运行中\n\
+                端口,6200000012,https://x.gansu.gov.cn:8443/,甘肃省人民政府,620000,department,live\n";
+    let path = file_in(&sw, "sites.csv", file.as_bytes());
+    let stderr = import_refused(&sw, "sites", &path);
+    assert!(
+        stderr.contains(
+            "sites.csv:line 2: code is empty, and the row's status is live: go-live needs an identifier code"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "sites.csv:line 3: url `https://x.gansu.gov.cn:8443/` has a port (8443); siteward probes \
+             the standard ports 80 and 443 only — register the host name"
+        ),
+        "{stderr}"
+    );
+    // The same rule where the command line takes a URL for a host name.
+    let (status, stderr) = sw.fails(&[
+        "site",
+        "request",
+        "--name",
+        "端口",
+        "--org",
+        "甘肃省人民政府",
+        "--kind",
+        "portal",
+        "--domain",
+        "https://x.gansu.gov.cn:8443/",
+    ]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(
+        stderr.contains("has a port (8443); siteward probes the standard ports 80 and 443 only"),
+        "{stderr}"
+    );
+    // Without a status a site without a code is approved, not live.
+    let file = "name,code,url,organizer,division,kind\n\
+                未报送,,a.gansu.gov.cn,甘肃省人民政府,620000,portal\n\
+                已报送,6200000012,b.gansu.gov.cn,甘肃省人民政府,620000,department\n";
+    let path = file_in(&sw, "sites.csv", file.as_bytes());
+    sw.ok(&["import", "sites", &path]);
+    let sites = sw.json_lines(&["site", "list", "--json"]);
+    let status_of = |host: &str| {
+        sites
+            .iter()
+            .find(|s| s.to_string().contains(host))
+            .map(|s| s["status"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(status_of("a.gansu.gov.cn").as_deref(), Some("approved"));
+    assert_eq!(status_of("b.gansu.gov.cn").as_deref(), Some("live"));
+}
+
+#[test]
+fn cli_control_characters_and_long_names_are_refused() {
+    let sw = Siteward::new();
+    let long = "政".repeat(500);
+    let file = format!(
+        "name,code,url,organizer,division,kind,approval_ref\n\
+         a\u{202E}b,6200000011,a.gansu.gov.cn,甘肃省人民政府,620000,portal,\n\
+         {long},6200000012,b.gansu.gov.cn,甘肃省人民政府,620000,portal,\n\
+         好,6200000013,c.gansu.gov.cn,甘肃省\u{0}人民政府,620000,portal,\n\
+         好,6200000014,d.gansu.gov.cn,甘肃省人民政府,620000,portal,甘政发\u{1b}[2J\n"
+    );
+    let path = file_in(&sw, "sites.csv", file.as_bytes());
+    let stderr = import_refused(&sw, "sites", &path);
+    for expected in [
+        "sites.csv:line 2: name `a\\u{202E}b` contains the control or direction character U+202E",
+        "sites.csv:line 3: name `",
+        "is 500 characters long; at most 200 are allowed",
+        "sites.csv:line 4: org `甘肃省\\u{0000}人民政府` contains the control or direction character U+0000",
+        "sites.csv:line 5: approval_ref `",
+    ] {
+        assert!(stderr.contains(expected), "`{expected}` missing:\n{stderr}");
+    }
+    // Nothing raw reaches the terminal.
+    assert!(
+        !stderr.contains(['\u{202E}', '\u{0}', '\u{1b}']),
+        "{stderr:?}"
+    );
+}
+
+/// A sites workbook as an office saves it: a numeric code cell, a date,
+/// the organizer merged over two rows, and row `bad_row` with a bad code.
+fn sites_workbook(bad_row: Option<u32>) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let header = [
+        "网站名称",
+        "网站标识码",
+        "首页网址",
+        "主办单位",
+        "行政区划代码",
+        "网站类型",
+        "运行状态",
+    ];
+    for (col, name) in header.iter().enumerate() {
+        sheet.write_string(0, col as u16, *name).expect("header");
+    }
+    let rows: [(&str, f64, &str, &str); 3] = [
+        (
+            "甘肃省人民政府门户网站",
+            6_200_000_001.0,
+            "https://www.gansu.gov.cn/",
+            "运行中",
+        ),
+        (
+            "甘肃省水利厅",
+            6_200_000_002.0,
+            "slt.gansu.gov.cn",
+            "运行中",
+        ),
+        (
+            "兰州市人民政府门户网站",
+            6_201_000_001.0,
+            "http://www.lanzhou.gov.cn",
+            "正常运行",
+        ),
+    ];
+    for (at, (name, code, url, status)) in rows.iter().enumerate() {
+        let row = at as u32 + 1;
+        sheet.write_string(row, 0, *name).expect("name");
+        if bad_row == Some(row + 1) {
+            sheet.write_string(row, 1, "500xxxxxxx").expect("code");
+        } else {
+            sheet.write_number(row, 1, *code).expect("code");
+        }
+        sheet.write_string(row, 2, *url).expect("url");
+        sheet.write_string(row, 5, "部门网站").expect("kind");
+        sheet.write_string(row, 6, *status).expect("status");
+    }
+    // The province's two sites share one merged organizer cell.
+    let merged = rust_xlsxwriter::Format::new();
+    sheet
+        .merge_range(1, 3, 2, 3, "甘肃省人民政府", &merged)
+        .expect("merge");
+    sheet
+        .merge_range(1, 4, 2, 4, "620000", &merged)
+        .expect("merge");
+    sheet.write_string(3, 3, "兰州市人民政府").expect("org");
+    sheet.write_number(3, 4, 620_100.0).expect("division");
+    book.save_to_buffer().expect("workbook")
+}
+
+#[test]
+fn cli_xlsx_import_reads_the_workbook_as_the_reconciliation_does() {
+    let sw = Siteward::new();
+    // Told by its content, whatever its name says.
+    let path = file_in(&sw, "网站列表.dat", &sites_workbook(Some(3)));
+    let stderr = import_refused(&sw, "sites", &path);
+    // Line numbers are the spreadsheet's row numbers.
+    assert!(
+        stderr.contains("网站列表.dat:line 3: code `500xxxxxxx`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches(":line ").count(), 1, "{stderr}");
+
+    let path = file_in(&sw, "网站列表.xlsx", &sites_workbook(None));
+    let out = sw.ok(&["import", "sites", &path]);
+    assert!(out.contains("3 created") && out.contains("XLSX"), "{out}");
+    let sites = sw.json_lines(&["site", "list", "--json"]);
+    assert_eq!(sites.len(), 3);
+    let water = sites
+        .iter()
+        .find(|s| s.to_string().contains("slt.gansu.gov.cn"))
+        .expect("the merged organizer's second site");
+    assert_eq!(water["code"], "6200000002", "{water}");
+    assert_eq!(water["org"], "甘肃省人民政府", "{water}");
+    // Re-importing the same workbook changes nothing.
+    let out = sw.ok(&["import", "sites", &path]);
+    assert!(out.contains("3 unchanged"), "{out}");
+
+    // A file that claims to be a workbook and is not one.
+    let path = file_in(&sw, "broken.xlsx", b"PK\x03\x04 not really a zip archive");
+    let (status, stderr) = sw.fails(&["import", "orgs", &path]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("cannot read the XLSX workbook"), "{stderr}");
+}
