@@ -302,7 +302,10 @@ pub(super) fn site_state(
 }
 
 /// An organization's state: its row and its contacts' rows, in id order.
-fn org_state(org: &super::rows::OrgRow, mut contacts: Vec<&super::rows::ContactRow>) -> String {
+pub(super) fn org_state(
+    org: &super::rows::OrgRow,
+    mut contacts: Vec<&super::rows::ContactRow>,
+) -> String {
     contacts.sort_by_key(|c| c.id);
     json_text(&serde_json::json!({ "org": org, "contacts": contacts }))
 }

@@ -482,10 +482,8 @@ fn apply_sites<C: Sql>(
         .iter()
         .map(|(name, row)| (name.clone(), row.id))
         .collect();
-    for org in &new_orgs {
-        orgs::upsert(c, org, &mut org_ids, change)?;
-        summary.orgs_created += 1;
-    }
+    orgs::create_audited(c, &new_orgs, &mut org_ids, change)?;
+    summary.orgs_created += new_orgs.len();
     let creates: Vec<(&Site, &[Warning])> = plans
         .iter()
         .filter_map(|(_, plan, warnings)| match plan {
@@ -493,7 +491,11 @@ fn apply_sites<C: Sql>(
             _ => None,
         })
         .collect();
-    sites::create_audited(c, &creates, &org_ids, "import", change)?;
+    // A chunk at a time: the rows returned and the audit rows made of
+    // them are held for one chunk only.
+    for chunk in creates.chunks(super::sql::INSERT_BATCH) {
+        sites::create_audited(c, chunk, &org_ids, "import", change)?;
+    }
     for (line, plan, warnings) in &plans {
         match plan {
             Plan::Create(_) => summary.created += 1,

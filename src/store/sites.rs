@@ -649,7 +649,7 @@ pub fn create_audited<C: Sql>(
     orgs: &HashMap<String, i64>,
     action: &str,
     change: &Change,
-) -> Result<Vec<Site>, StoreError> {
+) -> Result<(), StoreError> {
     let mut new_rows = Vec::with_capacity(sites.len());
     let mut names = super::convert::OrgNames::new();
     for (site, _) in sites {
@@ -712,8 +712,7 @@ pub fn create_audited<C: Sql>(
             )
         })
         .collect();
-    audit::write_all(c, change, records)?;
-    Ok(saved)
+    audit::write_all(c, change, records)
 }
 
 pub fn request<C: Sql>(

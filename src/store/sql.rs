@@ -92,6 +92,9 @@ pub trait Sql: Sized {
     fn org_rows(&mut self) -> QueryResult<Vec<OrgRow>>;
     fn org_row_by_name(&mut self, name: &str) -> QueryResult<Option<OrgRow>>;
     fn insert_org(&mut self, row: &NewOrgRow) -> QueryResult<i64>;
+    /// Inserts organizations, returning their rows as stored, in the order
+    /// given (as [`Sql::insert_sites`]).
+    fn insert_orgs(&mut self, rows: &[NewOrgRow]) -> QueryResult<Vec<OrgRow>>;
     fn update_org(&mut self, row: &OrgRow) -> QueryResult<()>;
     fn org_row(&mut self, id: i64) -> QueryResult<OrgRow>;
     fn org_rows_with_ids(&mut self, ids: &[i64]) -> QueryResult<Vec<OrgRow>>;
@@ -382,7 +385,8 @@ macro_rules! impl_sql {
         $snapshot:path,
         $insert_sites:path,
         $insert_domains:path,
-        $insert_audits:path
+        $insert_audits:path,
+        $insert_orgs:path
     ) => {
         impl Sql for $conn {
             fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>> {
@@ -1138,6 +1142,10 @@ macro_rules! impl_sql {
                     .get_result(self)
             }
 
+            fn insert_orgs(&mut self, rows: &[NewOrgRow]) -> QueryResult<Vec<OrgRow>> {
+                $insert_orgs(self, rows)
+            }
+
             fn update_org(&mut self, row: &OrgRow) -> QueryResult<()> {
                 diesel::update(organizations::table.find(row.id))
                     .set(row)
@@ -1739,7 +1747,8 @@ impl_sql!(
     snapshot_sqlite,
     insert_sites_sqlite,
     insert_domains_sqlite,
-    insert_audits_sqlite
+    insert_audits_sqlite,
+    insert_orgs_sqlite
 );
 impl_sql!(
     PgConnection,
@@ -1750,7 +1759,8 @@ impl_sql!(
     snapshot_pg,
     insert_sites_pg,
     insert_domains_pg,
-    insert_audits_pg
+    insert_audits_pg,
+    insert_orgs_pg
 );
 
 /// SQLite under WAL: a read transaction sees the database as of its first
@@ -1917,6 +1927,30 @@ fn insert_domains_pg(c: &mut PgConnection, rows: &[NewDomainRow]) -> QueryResult
             diesel::insert_into(domains::table)
                 .values(chunk)
                 .returning(DomainRow::as_returning())
+                .get_results(c)?,
+        );
+    }
+    Ok(stored)
+}
+
+fn insert_orgs_sqlite(c: &mut SqliteConnection, rows: &[NewOrgRow]) -> QueryResult<Vec<OrgRow>> {
+    rows.iter()
+        .map(|row| {
+            diesel::insert_into(organizations::table)
+                .values(row)
+                .returning(OrgRow::as_returning())
+                .get_result(c)
+        })
+        .collect()
+}
+
+fn insert_orgs_pg(c: &mut PgConnection, rows: &[NewOrgRow]) -> QueryResult<Vec<OrgRow>> {
+    let mut stored = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_BATCH) {
+        stored.extend(
+            diesel::insert_into(organizations::table)
+                .values(chunk)
+                .returning(OrgRow::as_returning())
                 .get_results(c)?,
         );
     }
