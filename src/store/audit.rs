@@ -155,16 +155,33 @@ pub fn write<C: Sql>(c: &mut C, change: &Change, record: Record<'_>) -> Result<(
         Some(entity) => state(c, entity)?,
         None => None,
     };
-    c.serialise_audit()?;
-    let prev_hash = match c.audit_tail()? {
-        Some(Some(hash)) => hash,
-        // An empty trail, or a tail row written without siteward (which
-        // `verify` reports itself): the chain starts again.
-        _ => GENESIS.to_string(),
-    };
+    append(c, vec![unsealed(change, record, state)])
+}
+
+/// Audit rows for changes already written, with each entity's state as
+/// its rows now hold it (as [`write`] would read it back, given by a
+/// caller that has those rows in hand: an import's inserted rows, from
+/// `RETURNING`). One chain lock, one tail read and multi-row inserts for
+/// the lot, instead of a state read, a tail read and an insert per row;
+/// the rows and their hashes are the ones [`write`] would have written,
+/// one by one, in this order.
+pub fn write_all<C: Sql>(
+    c: &mut C,
+    change: &Change,
+    records: Vec<(Record<'_>, Option<String>)>,
+) -> Result<(), StoreError> {
+    let rows = records
+        .into_iter()
+        .map(|(record, state)| unsealed(change, record, state))
+        .collect();
+    append(c, rows)
+}
+
+/// One audit row without its hashes.
+fn unsealed(change: &Change, record: Record<'_>, state: Option<String>) -> NewAuditRow {
     // Times as the database will give them back (PostgreSQL keeps
     // microseconds), so that the hash computed now is the one verified.
-    let mut row = NewAuditRow {
+    NewAuditRow {
         recorded_at: to_db(change.recorded_at).trunc_subsecs(6),
         effective_at: to_db(change.effective_at).trunc_subsecs(6),
         actor: change.actor.clone(),
@@ -189,10 +206,32 @@ pub fn write<C: Sql>(c: &mut C, change: &Change, record: Record<'_>) -> Result<(
         prev_hash: None,
         row_hash: None,
         actor_source: change.actor_source.clone(),
+    }
+}
+
+/// Chains `rows` onto the trail's tail, under the chain's lock (held to
+/// the transaction's end), and inserts them.
+fn append<C: Sql>(c: &mut C, mut rows: Vec<NewAuditRow>) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    c.serialise_audit()?;
+    let mut prev_hash = match c.audit_tail()? {
+        Some(Some(hash)) => hash,
+        // An empty trail, or a tail row written without siteward (which
+        // `verify` reports itself): the chain starts again.
+        _ => GENESIS.to_string(),
     };
-    row.row_hash = Some(row_hash(&Content::of_new(&row), &prev_hash));
-    row.prev_hash = Some(prev_hash);
-    c.insert_audit(&row)?;
+    for row in &mut rows {
+        let hash = row_hash(&Content::of_new(row), &prev_hash);
+        row.prev_hash = Some(std::mem::replace(&mut prev_hash, hash.clone()));
+        row.row_hash = Some(hash);
+    }
+    match rows.as_slice() {
+        // One row: the statement diesel keeps prepared.
+        [row] => c.insert_audit(row)?,
+        rows => c.insert_audits(rows)?,
+    }
     Ok(())
 }
 
@@ -318,13 +357,19 @@ fn json_text(value: &impl Serialize) -> String {
 }
 
 /// A site's state: its row and its host names' rows, in id order.
-fn site_state(site: &super::rows::SiteRow, mut domains: Vec<&super::rows::DomainRow>) -> String {
+pub(super) fn site_state(
+    site: &super::rows::SiteRow,
+    mut domains: Vec<&super::rows::DomainRow>,
+) -> String {
     domains.sort_by_key(|d| d.id);
     json_text(&serde_json::json!({ "site": site, "domains": domains }))
 }
 
 /// An organization's state: its row and its contacts' rows, in id order.
-fn org_state(org: &super::rows::OrgRow, mut contacts: Vec<&super::rows::ContactRow>) -> String {
+pub(super) fn org_state(
+    org: &super::rows::OrgRow,
+    mut contacts: Vec<&super::rows::ContactRow>,
+) -> String {
     contacts.sort_by_key(|c| c.id);
     let mut state = serde_json::json!({ "org": org, "contacts": contacts });
     hide_secrets(&mut state);

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use chrono::Duration;
 use serde::Serialize;
 
+use super::convert::is_held;
+use super::rows::{DomainRow, OrgRow};
 use super::sites;
 use super::sql::Sql;
 use super::{Change, StoreError, accounts, orgs};
@@ -20,7 +22,7 @@ use crate::registry::{
     AccountStatus, Domain, DomainRole, DomainState, Hostname, Site, SiteStatus, SiteTimes, Warning,
     check_icp, check_psb,
 };
-use crate::transfer::{AccountRecord, Line, OrgRecord, SiteRecord};
+use crate::transfer::{AccountRecord, Line, OrgRecord, Parsed, SiteRecord};
 pub use crate::transfer::{Records, RowError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -57,24 +59,14 @@ pub fn apply<C: Sql>(
     policy: &Policy,
     change: &Change,
 ) -> Result<ImportSummary, StoreError> {
+    // Before the first read: a concurrent import of the same file waits
+    // here, then finds this one's rows (and reports them unchanged).
+    c.serialise_imports()?;
     let mut summary = ImportSummary::default();
     let mut errors: Vec<RowError> = Vec::new();
     match records {
         Records::Orgs(rows) => apply_orgs(c, rows, policy, change, &mut summary, &mut errors)?,
-        Records::Sites(rows) => {
-            let mut context = SiteContext::default();
-            for parsed in rows {
-                summary.rows += 1;
-                match parsed {
-                    Err(e) => errors.push(e.clone()),
-                    Ok(line) => {
-                        let result =
-                            apply_site(c, line, policy, change, &mut context, &mut summary);
-                        tally(result, line.line, &mut summary, &mut errors)?;
-                    }
-                }
-            }
-        }
+        Records::Sites(rows) => apply_sites(c, rows, policy, change, &mut summary, &mut errors)?,
         Records::Accounts(rows) => {
             let mut seen: HashMap<(String, String), u64> = HashMap::new();
             let mut org_cache = HashMap::new();
@@ -241,12 +233,13 @@ fn apply_orgs<C: Sql>(
     Ok(())
 }
 
-/// Host names and codes already claimed by earlier rows of the file.
+/// Host names and codes already claimed by earlier rows of the file, and
+/// the registry's sites an earlier row changes.
 #[derive(Default)]
 struct SiteContext {
     codes: HashMap<String, u64>,
     hosts: HashMap<Hostname, u64>,
-    orgs: HashMap<String, i64>,
+    updated: HashMap<i64, u64>,
 }
 
 /// Finds the organizer of a row, creating it when the row gives a
@@ -263,7 +256,34 @@ fn organizer<C: Sql>(
     if cache.contains_key(name) {
         return Ok(());
     }
-    match c.org_row_by_name(name)? {
+    let known = c.org_row_by_name(name)?;
+    match known_organizer(known.as_ref(), name, division)? {
+        Organizer::Known(row) => {
+            cache.insert(name.to_string(), row.id);
+        }
+        Organizer::New(org) => {
+            orgs::upsert(c, &org, cache, change)?;
+            summary.orgs_created += 1;
+        }
+    }
+    Ok(())
+}
+
+/// A row's organizer: the registry's, or one to create.
+enum Organizer<'a> {
+    Known(&'a OrgRow),
+    New(orgs::NewOrganization),
+}
+
+/// Judges a row's organizer against the registry's row of that name: its
+/// division must agree with the row's; a missing one is created only
+/// when the row gives a division.
+fn known_organizer<'a>(
+    row: Option<&'a OrgRow>,
+    name: &str,
+    division: Option<&crate::registry::DivisionCode>,
+) -> Result<Organizer<'a>, StoreError> {
+    match row {
         Some(row) => {
             if let Some(division) = division
                 && row.division != division.as_str()
@@ -273,7 +293,7 @@ fn organizer<C: Sql>(
                     row.division
                 )));
             }
-            cache.insert(name.to_string(), row.id);
+            Ok(Organizer::Known(row))
         }
         None => {
             let Some(division) = division else {
@@ -282,29 +302,270 @@ fn organizer<C: Sql>(
                     key: name.to_string(),
                 });
             };
-            let org = orgs::NewOrganization {
+            Ok(Organizer::New(orgs::NewOrganization {
                 name: name.to_string(),
                 division: division.clone(),
                 level: division.implied_level(),
                 parent: None,
                 emails: Vec::new(),
                 webhooks: Vec::new(),
-            };
-            orgs::upsert(c, &org, cache, change)?;
-            summary.orgs_created += 1;
+            }))
         }
+    }
+}
+
+/// What the registry holds of a sites file's codes, host names and
+/// organizers, read before any row is judged in a few statements (`IN`
+/// lists of [`super::sql::CHUNK`]), so that judging a row costs no round
+/// trip to the database: on PostgreSQL each one is a network round trip,
+/// and a 50,000-row file made a million of them.
+struct Known {
+    orgs: HashMap<String, OrgRow>,
+    /// Each code's sites, closed or not, by id.
+    codes: HashMap<String, Vec<i64>>,
+    /// Each host name's domain rows, held or released, by id.
+    hosts: HashMap<String, Vec<DomainRow>>,
+    sites: HashMap<i64, Site>,
+}
+
+impl Known {
+    fn read<C: Sql>(c: &mut C, rows: &[Parsed<SiteRecord>]) -> Result<Known, StoreError> {
+        let records = || {
+            rows.iter()
+                .filter_map(|p| p.as_ref().ok())
+                .map(|l| &l.record)
+        };
+        let mut codes: Vec<String> = records()
+            .filter_map(|r| r.code.as_ref())
+            .map(|code| code.as_str().to_string())
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let mut hostnames: Vec<String> = records()
+            .flat_map(|r| std::iter::once(&r.primary).chain(&r.aliases))
+            .map(|h| h.as_str().to_string())
+            .collect();
+        hostnames.sort_unstable();
+        hostnames.dedup();
+        let mut ids = Vec::new();
+        let mut by_code: HashMap<String, Vec<i64>> = HashMap::new();
+        for (id, code) in c.site_codes(&codes)? {
+            ids.push(id);
+            if let Some(code) = code {
+                by_code.entry(code).or_default().push(id);
+            }
+        }
+        let mut by_host: HashMap<String, Vec<DomainRow>> = HashMap::new();
+        for row in c.domain_rows_with_hostnames(&hostnames)? {
+            ids.push(row.site_id);
+            by_host.entry(row.hostname.clone()).or_default().push(row);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let sites = sites::load(c, Some(&ids))?
+            .into_iter()
+            .map(|site| (site.id, site))
+            .collect();
+        let orgs = c
+            .org_rows()?
+            .into_iter()
+            .map(|row| (row.name.clone(), row))
+            .collect();
+        Ok(Known {
+            orgs,
+            codes: by_code,
+            hosts: by_host,
+            sites,
+        })
+    }
+
+    fn site(&self, id: i64) -> Result<&Site, StoreError> {
+        self.sites.get(&id).ok_or_else(|| StoreError::NotFound {
+            what: "site",
+            key: id.to_string(),
+        })
+    }
+
+    /// The sites with `code`, closed or not, by id.
+    fn with_code(&self, code: &str) -> &[i64] {
+        self.codes.get(code).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The sites that hold or held `host`, by id.
+    fn with_hostname(&self, host: &Hostname) -> Vec<i64> {
+        let mut ids: Vec<i64> = self
+            .hosts
+            .get(host.as_str())
+            .into_iter()
+            .flatten()
+            .map(|d| d.site_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// The domain row holding `host`, if a site holds it.
+    fn held(&self, host: &Hostname) -> Option<&DomainRow> {
+        self.hosts
+            .get(host.as_str())
+            .into_iter()
+            .flatten()
+            .find(|d| is_held(d))
+    }
+}
+
+/// What the import will do with one row.
+enum Plan {
+    Create(Box<Site>),
+    Update(Box<(Site, Site)>),
+    Unchanged,
+}
+
+/// A sites file in three steps: what the registry holds of the file is
+/// read at once; every row is judged against it and against the rows
+/// before it, writing nothing (a refused file costs reads only, and an
+/// unchanged one no write at all); then the organizers to create, the new
+/// sites (multi-row inserts, their audit rows chained in memory) and the
+/// changed ones are written.
+fn apply_sites<C: Sql>(
+    c: &mut C,
+    rows: &[Parsed<SiteRecord>],
+    policy: &Policy,
+    change: &Change,
+    summary: &mut ImportSummary,
+    errors: &mut Vec<RowError>,
+) -> Result<(), StoreError> {
+    let known = Known::read(c, rows)?;
+    let mut context = SiteContext::default();
+    // Each organizer the file names, by name: its division, and whether
+    // the import creates it (in order of first appearance).
+    let mut divisions: HashMap<String, String> = HashMap::new();
+    let mut new_orgs: Vec<orgs::NewOrganization> = Vec::new();
+    let mut plans: Vec<(u64, Plan, Vec<Warning>)> = Vec::new();
+    for parsed in rows {
+        summary.rows += 1;
+        let line = match parsed {
+            Err(e) => {
+                errors.push(e.clone());
+                continue;
+            }
+            Ok(line) => line,
+        };
+        let mut organizers = Organizers {
+            known: &known,
+            divisions: &mut divisions,
+            new: &mut new_orgs,
+        };
+        match judge_site(
+            c,
+            line,
+            policy,
+            change,
+            &mut context,
+            &known,
+            &mut organizers,
+        ) {
+            Ok((plan, warnings)) => {
+                if let Plan::Update(update) = &plan {
+                    context.updated.insert(update.0.id, line.line);
+                }
+                plans.push((line.line, plan, warnings));
+            }
+            Err(e) if e.is_user_error() => errors.push(RowError {
+                line: line.line,
+                message: e.to_string(),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    // A file with a bad row changes nothing: nothing is written.
+    if !errors.is_empty() {
+        return Ok(());
+    }
+    let mut org_ids: HashMap<String, i64> = known
+        .orgs
+        .iter()
+        .map(|(name, row)| (name.clone(), row.id))
+        .collect();
+    orgs::create_audited(c, &new_orgs, &mut org_ids, change)?;
+    summary.orgs_created += new_orgs.len();
+    let creates: Vec<(&Site, &[Warning])> = plans
+        .iter()
+        .filter_map(|(_, plan, warnings)| match plan {
+            Plan::Create(site) => Some((site.as_ref(), warnings.as_slice())),
+            _ => None,
+        })
+        .collect();
+    // A chunk at a time: the rows returned and the audit rows made of
+    // them are held for one chunk only.
+    for chunk in creates.chunks(super::sql::INSERT_BATCH) {
+        sites::create_audited(c, chunk, &org_ids, "import", change)?;
+    }
+    for (line, plan, warnings) in &plans {
+        match plan {
+            Plan::Create(_) => summary.created += 1,
+            Plan::Unchanged => summary.unchanged += 1,
+            Plan::Update(update) => {
+                let (before, after) = update.as_ref();
+                let saved =
+                    sites::save_audited(c, Some(before), after, ("import", None, warnings), change);
+                tally(saved.map(|_| Applied::Updated), *line, summary, errors)?;
+            }
+        }
+    }
+    for (line, _, warnings) in plans {
+        summary
+            .warnings
+            .extend(warnings.into_iter().map(|w| (line, w)));
     }
     Ok(())
 }
 
-fn apply_site<C: Sql>(
+/// The organizers of a sites file as its rows are judged.
+struct Organizers<'a> {
+    known: &'a Known,
+    divisions: &'a mut HashMap<String, String>,
+    new: &'a mut Vec<orgs::NewOrganization>,
+}
+
+impl Organizers<'_> {
+    /// A row's organizer's division; the first row naming an organizer
+    /// decides whether it exists or is created.
+    fn division(
+        &mut self,
+        name: &str,
+        division: Option<&crate::registry::DivisionCode>,
+    ) -> Result<String, StoreError> {
+        let name = name.trim();
+        if let Some(known) = self.divisions.get(name) {
+            return Ok(known.clone());
+        }
+        let division = match known_organizer(self.known.orgs.get(name), name, division)? {
+            Organizer::Known(row) => row.division.clone(),
+            Organizer::New(org) => {
+                let division = org.division.as_str().to_string();
+                self.new.push(org);
+                division
+            }
+        };
+        self.divisions.insert(name.to_string(), division.clone());
+        Ok(division)
+    }
+}
+
+/// Judges one row against the registry as read and the rows before it;
+/// writes nothing. The checks and their order are those of `site
+/// request` and `site edit`.
+fn judge_site<C: Sql>(
     c: &mut C,
     line: &Line<SiteRecord>,
     policy: &Policy,
     change: &Change,
     context: &mut SiteContext,
-    summary: &mut ImportSummary,
-) -> Result<Applied, StoreError> {
+    known: &Known,
+    organizers: &mut Organizers<'_>,
+) -> Result<(Plan, Vec<Warning>), StoreError> {
     let record = &line.record;
     // Within the file: a code or host name held by two rows is an error.
     // Closed sites hold no code, closed and rejected ones no host name.
@@ -327,47 +588,62 @@ fn apply_site<C: Sql>(
             )));
         }
     }
-    organizer(
-        c,
-        &record.org,
-        record.division.as_ref(),
-        &mut context.orgs,
-        summary,
-        change,
-    )?;
+    let division = organizers.division(&record.org, record.division.as_ref())?;
 
     // Match the registry. A closed or rejected row matches that past site
     // first; otherwise the open site with its code, else its primary host.
-    let past = past_site(c, record)?;
-    let existing = match past {
+    let existing = match past_site(known, record)? {
         Some(site) => Some(site),
-        None => open_site(c, record)?,
+        None => open_site(known, record)?,
     };
+    if let Some(site) = existing
+        && let Some(first) = context.updated.get(&site.id)
+    {
+        return Err(StoreError::Conflict(format!(
+            "site {} is also changed by line {first}; give each site one row",
+            site.id
+        )));
+    }
 
     let mut warnings: Vec<Warning> = Vec::new();
     warnings.extend(record.icp_filing.as_deref().and_then(check_icp));
     warnings.extend(record.psb_filing.as_deref().and_then(check_psb));
-    let site_id = existing.as_ref().map(|s| s.id);
+    let site_id = existing.map(|s| s.id);
     // A closed or rejected site's host names are history: they claim
     // nothing, so neither the suffix policy nor uniqueness applies.
     for host in hosts.iter().filter(|_| holds_hosts) {
         // Already held by this site: nothing to check.
-        if existing.as_ref().is_some_and(|s| held(s, host)) {
+        if existing.is_some_and(|s| held(s, host)) {
             continue;
         }
-        sites::check_hosts(c, std::slice::from_ref(host), site_id, None, policy, change)?;
+        if let Some(row) = known.held(host)
+            && Some(row.site_id) != site_id
+        {
+            return Err(sites::held_elsewhere(host, row, known.site(row.site_id)?));
+        }
+        if !sites::suffix_allowed(c, host, policy, change)? {
+            return Err(sites::not_allowed(host, policy));
+        }
     }
     if let Some(code) = &record.code
         && record.status != SiteStatus::Closed
     {
-        warnings.extend(sites::check_code(c, code, site_id, &record.org, policy)?);
-    }
-    let applied = match existing {
-        None => {
-            let site = new_site(record, policy, change);
-            sites::save_audited(c, None, &site, ("import", None, &warnings), change)?;
-            Applied::Created
+        for id in known.with_code(code.as_str()) {
+            let other = known.site(*id)?;
+            if Some(*id) != site_id && other.status != SiteStatus::Closed {
+                return Err(sites::code_taken(
+                    code,
+                    other.id,
+                    &other.name,
+                    other.status.as_str(),
+                ));
+            }
         }
+        let division = division.parse().ok();
+        warnings.extend(code.advisories(&policy.divisions, division.as_ref()));
+    }
+    let plan = match existing {
+        None => Plan::Create(Box::new(new_site(record, policy, change))),
         Some(before) => {
             if before.status != record.status {
                 return Err(StoreError::Conflict(format!(
@@ -411,7 +687,7 @@ fn apply_site<C: Sql>(
                 add_aliases: record
                     .aliases
                     .iter()
-                    .filter(|h| !before.has_host(h) || !held(&before, h))
+                    .filter(|h| !before.has_host(h) || !held(before, h))
                     .cloned()
                     .collect(),
                 release: Vec::new(),
@@ -420,74 +696,62 @@ fn apply_site<C: Sql>(
                 reason: None,
             };
             if edit.is_empty() {
-                Applied::Unchanged
+                Plan::Unchanged
             } else {
-                let after = lifecycle::edit_site(&before, &edit, change.effective_at)?;
-                if after == before {
-                    Applied::Unchanged
+                let after = lifecycle::edit_site(before, &edit, change.effective_at)?;
+                if &after == before {
+                    Plan::Unchanged
                 } else {
-                    sites::save_audited(
-                        c,
-                        Some(&before),
-                        &after,
-                        ("import", None, &warnings),
-                        change,
-                    )?;
-                    Applied::Updated
+                    Plan::Update(Box::new((before.clone(), after)))
                 }
             }
         }
     };
-    summary
-        .warnings
-        .extend(warnings.into_iter().map(|w| (line.line, w)));
-    Ok(applied)
+    Ok((plan, warnings))
 }
 
 /// The site that is not closed and holds the row's code, else the one
 /// holding its primary host name; both must agree.
-fn open_site<C: Sql>(c: &mut C, record: &SiteRecord) -> Result<Option<Site>, StoreError> {
+fn open_site<'a>(known: &'a Known, record: &SiteRecord) -> Result<Option<&'a Site>, StoreError> {
     let by_code = match &record.code {
         Some(code) => {
             let mut open = None;
-            for id in c.site_ids_with_code(code.as_str())? {
-                if let Some(row) = c.site_row(id)?
-                    && row.status != SiteStatus::Closed.as_str()
-                {
-                    open = Some(id);
+            for id in known.with_code(code.as_str()) {
+                if known.site(*id)?.status != SiteStatus::Closed {
+                    open = Some(*id);
                 }
             }
             open
         }
         None => None,
     };
-    let by_host = c.held_domain(record.primary.as_str())?.map(|d| d.site_id);
+    let by_host = known.held(&record.primary).map(|d| d.site_id);
     match (by_code, by_host) {
         (Some(a), Some(b)) if a != b => Err(StoreError::Conflict(format!(
             "code {} belongs to site {a} but host name {} to site {b}",
             record.code.as_ref().map(|c| c.as_str()).unwrap_or_default(),
             record.primary
         ))),
-        (Some(id), _) | (None, Some(id)) => Ok(Some(sites::by_id(c, id)?)),
+        (Some(id), _) | (None, Some(id)) => Ok(Some(known.site(id)?)),
         (None, None) => Ok(None),
     }
 }
 
 /// A row for a closed or rejected site matches that site (whose code and
 /// host names are free by now), so that re-importing it changes nothing.
-fn past_site<C: Sql>(c: &mut C, record: &SiteRecord) -> Result<Option<Site>, StoreError> {
+fn past_site<'a>(known: &'a Known, record: &SiteRecord) -> Result<Option<&'a Site>, StoreError> {
     if !matches!(record.status, SiteStatus::Closed | SiteStatus::Rejected) {
         return Ok(None);
     }
     let mut ids = match &record.code {
-        Some(code) => c.site_ids_with_code(code.as_str())?,
+        Some(code) => known.with_code(code.as_str()).to_vec(),
         None => Vec::new(),
     };
     if ids.is_empty() {
-        ids = c.site_ids_with_hostname(record.primary.as_str())?;
+        ids = known.with_hostname(&record.primary);
     }
     for id in ids.into_iter().rev() {
-        let site = sites::by_id(c, id)?;
+        let site = known.site(id)?;
         if site.status == record.status
             && site.primary().map(|d| &d.hostname) == Some(&record.primary)
         {

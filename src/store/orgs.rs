@@ -185,6 +185,69 @@ pub fn add<C: Sql>(
     })
 }
 
+/// Creates the organizers an import of sites lacks (no parent, no
+/// contact), with their audit rows, as [`upsert`] does one by one: in a
+/// few statements (multi-row inserts, each audit state made from the row
+/// the insert returns, the chain hashed in memory under its lock).
+/// Records each one's id in `ids` by name.
+pub fn create_audited<C: Sql>(
+    c: &mut C,
+    orgs: &[NewOrganization],
+    ids: &mut HashMap<String, i64>,
+    change: &Change,
+) -> Result<(), StoreError> {
+    let (plain, others): (Vec<&NewOrganization>, Vec<&NewOrganization>) = orgs
+        .iter()
+        .partition(|org| org.parent.is_none() && org.emails.is_empty() && org.webhooks.is_empty());
+    for org in others {
+        upsert(c, org, ids, change)?;
+    }
+    let new_rows: Vec<NewOrgRow> = plain
+        .iter()
+        .map(|org| NewOrgRow {
+            name: org.name.trim().to_string(),
+            division: org.division.as_str().to_string(),
+            level: org.level.as_str().to_string(),
+            parent_id: None,
+            created_at: to_db(change.effective_at),
+        })
+        .collect();
+    let rows = c.insert_orgs(&new_rows)?;
+    if rows.len() != new_rows.len() || rows.iter().zip(&new_rows).any(|(r, n)| r.name != n.name) {
+        return Err(StoreError::Corrupt {
+            what: "the organizations inserted did not come back in order".into(),
+        });
+    }
+    let mut created = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let names: OrgNames = [(row.id, row.name.clone())].into();
+        created.push((
+            org_from_rows(row, &names, &[])?,
+            audit::org_state(row, Vec::new()),
+        ));
+        ids.insert(row.name.clone(), row.id);
+    }
+    let records = created
+        .iter()
+        .map(|(org, state)| {
+            (
+                Record {
+                    entity: "org",
+                    entity_id: org.id,
+                    site_id: None,
+                    action: "import",
+                    before: None,
+                    after: snapshot(org),
+                    reason: None,
+                    warnings: &[],
+                },
+                Some(state.clone()),
+            )
+        })
+        .collect();
+    audit::write_all(c, change, records)
+}
+
 /// Creates or updates an organization from an import row; returns whether
 /// anything changed. Parents are set in a second pass (`set_parent`), as a
 /// file may name a parent further down.

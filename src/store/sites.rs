@@ -13,7 +13,7 @@ use super::convert::{
     site_from_row, site_into_row, to_db,
 };
 use super::orgs;
-use super::rows::NewExceptionRow;
+use super::rows::{DomainRow, NewExceptionRow};
 use super::sql::Sql;
 use super::{Change, Outcome, StoreError};
 use crate::policy::Policy;
@@ -268,33 +268,13 @@ pub fn check_hosts<C: Sql>(
             && Some(held.site_id) != site_id
         {
             let holder = by_id(c, held.site_id)?;
-            return Err(StoreError::Conflict(format!(
-                "host name {host} is already held ({}) by site {} `{}` ({}); \
-                 a host name belongs to one site at a time",
-                held.state, holder.id, holder.name, holder.status
-            )));
+            return Err(held_elsewhere(host, &held, &holder));
         }
-        if policy.allowed_suffixes.allows(host) {
-            continue;
-        }
-        let now = change.recorded_at;
-        let covered = c
-            .exception_rows(Some(DOMAIN_NOT_ALLOWED), Some(host.as_str()))?
-            .iter()
-            .any(|e| from_db(e.valid_until) > now);
-        if covered {
+        if suffix_allowed(c, host, policy, change)? {
             continue;
         }
         let Some(grant) = grant else {
-            return Err(StoreError::Invalid(Invalid::new(
-                "hostname",
-                host.as_str(),
-                &format!(
-                    "is not under an allowed suffix ({}); to register it anyway, record a \
-                     comply-or-explain exception with --exception REASON --until DATE",
-                    policy.allowed_suffixes.describe()
-                ),
-            )));
+            return Err(not_allowed(host, policy));
         };
         add_exception(
             c,
@@ -307,6 +287,47 @@ pub fn check_hosts<C: Sql>(
         )?;
     }
     Ok(())
+}
+
+/// A host name held by another site.
+pub fn held_elsewhere(host: &Hostname, held: &DomainRow, holder: &Site) -> StoreError {
+    StoreError::Conflict(format!(
+        "host name {host} is already held ({}) by site {} `{}` ({}); \
+         a host name belongs to one site at a time",
+        held.state, holder.id, holder.name, holder.status
+    ))
+}
+
+/// Whether a host name is under an allowed suffix, or covered by an
+/// unexpired comply-or-explain exception.
+pub fn suffix_allowed<C: Sql>(
+    c: &mut C,
+    host: &Hostname,
+    policy: &Policy,
+    change: &Change,
+) -> Result<bool, StoreError> {
+    if policy.allowed_suffixes.allows(host) {
+        return Ok(true);
+    }
+    let now = change.recorded_at;
+    Ok(
+        c.exception_rows(Some(DOMAIN_NOT_ALLOWED), Some(host.as_str()))?
+            .iter()
+            .any(|e| from_db(e.valid_until) > now),
+    )
+}
+
+/// A host name outside the allowed suffixes, with no exception.
+pub fn not_allowed(host: &Hostname, policy: &Policy) -> StoreError {
+    StoreError::Invalid(Invalid::new(
+        "hostname",
+        host.as_str(),
+        &format!(
+            "is not under an allowed suffix ({}); to register it anyway, record a \
+             comply-or-explain exception with --exception REASON --until DATE",
+            policy.allowed_suffixes.describe()
+        ),
+    ))
 }
 
 /// Records a comply-or-explain exception, with its audit row. Every
@@ -515,16 +536,20 @@ pub fn check_code<C: Sql>(
     let others: Vec<i64> = ids.into_iter().filter(|id| Some(*id) != site_id).collect();
     for row in c.site_rows(Some(&others))? {
         if row.status != SiteStatus::Closed.as_str() {
-            return Err(StoreError::Conflict(format!(
-                "identifier code {code} is already used by site {} `{}` ({}); a code is unique \
-                 among sites that are not closed",
-                row.id, row.name, row.status
-            )));
+            return Err(code_taken(code, row.id, &row.name, &row.status));
         }
     }
     let org = orgs::row_by_name(c, org)?;
     let division = org.division.parse().ok();
     Ok(code.advisories(&policy.divisions, division.as_ref()))
+}
+
+/// A code already used by another site that is not closed.
+pub fn code_taken(code: &SiteCode, id: i64, name: &str, status: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "identifier code {code} is already used by site {id} `{name}` ({status}); a code is \
+         unique among sites that are not closed"
+    ))
 }
 
 fn filing_warnings(icp: Option<&str>, psb: Option<&str>) -> Vec<Warning> {
@@ -611,6 +636,83 @@ pub fn save_audited<C: Sql>(
         },
     )?;
     Ok(saved)
+}
+
+/// Persists new sites with their audit rows, as [`save_audited`] does one
+/// by one, in a few statements: the sites and their domains by multi-row
+/// inserts, each audit row's state made from the rows the inserts return
+/// (what `verify` will read), the audit rows chained in memory under the
+/// chain's lock. `orgs` gives each organizer's id by name.
+pub fn create_audited<C: Sql>(
+    c: &mut C,
+    sites: &[(&Site, &[Warning])],
+    orgs: &HashMap<String, i64>,
+    action: &str,
+    change: &Change,
+) -> Result<(), StoreError> {
+    let mut new_rows = Vec::with_capacity(sites.len());
+    let mut names = super::convert::OrgNames::new();
+    for (site, _) in sites {
+        let org_id = *orgs.get(&site.org).ok_or_else(|| StoreError::NotFound {
+            what: "organization",
+            key: site.org.clone(),
+        })?;
+        names.insert(org_id, site.org.clone());
+        new_rows.push(new_site_row(site, org_id, change.recorded_at));
+    }
+    let rows = c.insert_sites(&new_rows)?;
+    if rows.len() != sites.len() || rows.iter().zip(&new_rows).any(|(r, n)| r.name != n.name) {
+        return Err(StoreError::Corrupt {
+            what: "the sites inserted did not come back in order".into(),
+        });
+    }
+    let new_domains: Vec<_> = rows
+        .iter()
+        .zip(sites)
+        .flat_map(|(row, (site, _))| {
+            site.domains
+                .iter()
+                .map(|d| new_domain_row(row.id, d, change.effective_at))
+        })
+        .collect();
+    let mut domains: HashMap<i64, Vec<DomainRow>> = HashMap::new();
+    for domain in c.insert_domains(&new_domains)? {
+        domains.entry(domain.site_id).or_default().push(domain);
+    }
+    let mut saved = Vec::with_capacity(rows.len());
+    let mut states = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut held = domains.remove(&row.id).unwrap_or_default();
+        held.sort_by_key(|d| d.id);
+        let site = site_from_row(
+            row,
+            &names,
+            held.iter().map(domain_from_row).collect::<Result<_, _>>()?,
+        )?;
+        states.push(audit::site_state(row, held.iter().collect()));
+        saved.push(site);
+    }
+    let records = saved
+        .iter()
+        .zip(sites)
+        .zip(states)
+        .map(|((site, (_, warnings)), state)| {
+            (
+                Record {
+                    entity: "site",
+                    entity_id: site.id,
+                    site_id: Some(site.id),
+                    action,
+                    before: None,
+                    after: snapshot(site),
+                    reason: None,
+                    warnings,
+                },
+                Some(state),
+            )
+        })
+        .collect();
+    audit::write_all(c, change, records)
 }
 
 pub fn request<C: Sql>(

@@ -92,6 +92,9 @@ pub trait Sql: Sized {
     fn org_rows(&mut self) -> QueryResult<Vec<OrgRow>>;
     fn org_row_by_name(&mut self, name: &str) -> QueryResult<Option<OrgRow>>;
     fn insert_org(&mut self, row: &NewOrgRow) -> QueryResult<i64>;
+    /// Inserts organizations, returning their rows as stored, in the order
+    /// given (as [`Sql::insert_sites`]).
+    fn insert_orgs(&mut self, rows: &[NewOrgRow]) -> QueryResult<Vec<OrgRow>>;
     fn update_org(&mut self, row: &OrgRow) -> QueryResult<()>;
     fn org_row(&mut self, id: i64) -> QueryResult<OrgRow>;
     fn org_rows_with_ids(&mut self, ids: &[i64]) -> QueryResult<Vec<OrgRow>>;
@@ -107,6 +110,18 @@ pub trait Sql: Sized {
     fn site_ids_with_hostname(&mut self, hostname: &str) -> QueryResult<Vec<i64>>;
     fn site_ids_of_org(&mut self, org_id: i64) -> QueryResult<Vec<i64>>;
     fn insert_site(&mut self, row: &NewSiteRow) -> QueryResult<i64>;
+    /// Every site, closed or not, holding one of `codes`: (id, code).
+    fn site_codes(&mut self, codes: &[String]) -> QueryResult<Vec<(i64, Option<String>)>>;
+    /// Every domain row, held or released, of one of `hostnames`.
+    fn domain_rows_with_hostnames(&mut self, hostnames: &[String]) -> QueryResult<Vec<DomainRow>>;
+    /// Inserts sites, returning their rows as stored, in the order given.
+    /// PostgreSQL: multi-row statements (one round trip per
+    /// [`INSERT_BATCH`] rows); SQLite: one statement per row, which costs
+    /// no round trip.
+    fn insert_sites(&mut self, rows: &[NewSiteRow]) -> QueryResult<Vec<SiteRow>>;
+    /// Inserts domains, returning their rows as stored (as
+    /// [`Sql::insert_sites`]).
+    fn insert_domains(&mut self, rows: &[NewDomainRow]) -> QueryResult<Vec<DomainRow>>;
     fn update_site(&mut self, row: &SiteRow) -> QueryResult<()>;
 
     fn domain_rows(&mut self, site_ids: Option<&[i64]>) -> QueryResult<Vec<DomainRow>>;
@@ -133,6 +148,8 @@ pub trait Sql: Sized {
     ) -> QueryResult<Vec<ExceptionRow>>;
 
     fn insert_audit(&mut self, row: &NewAuditRow) -> QueryResult<()>;
+    /// Inserts audit rows in the order given (as [`Sql::insert_sites`]).
+    fn insert_audits(&mut self, rows: &[NewAuditRow]) -> QueryResult<()>;
     /// Ends an exception: its `valid_until` brought forward to `until`.
     fn end_exception(&mut self, id: i64, until: NaiveDateTime) -> QueryResult<usize>;
 
@@ -167,6 +184,12 @@ pub trait Sql: Sized {
     /// transaction's end; SQLite's write transaction already excludes
     /// every other writer).
     fn serialise_audit(&mut self) -> QueryResult<()>;
+    /// Within a write transaction, before its first read: waits until no
+    /// other import is running and holds that to the transaction's end, so
+    /// that two imports of one file never both find a row missing
+    /// (PostgreSQL: an advisory lock; SQLite's `BEGIN IMMEDIATE` already
+    /// serialises every writer).
+    fn serialise_imports(&mut self) -> QueryResult<()>;
     /// The entities of a kind (`site`, `account`) with an audit row of a
     /// change effective after `after`.
     fn changed_after(&mut self, entity: &str, after: NaiveDateTime) -> QueryResult<Vec<i64>>;
@@ -353,7 +376,18 @@ pub trait Sql: Sized {
 }
 
 macro_rules! impl_sql {
-    ($conn:ty, $write_tx:ident, $serialise:path, $claim:path, $clock:path, $snapshot:path) => {
+    (
+        $conn:ty,
+        $write_tx:ident,
+        $serialise:path,
+        $claim:path,
+        $clock:path,
+        $snapshot:path,
+        $insert_sites:path,
+        $insert_domains:path,
+        $insert_audits:path,
+        $insert_orgs:path
+    ) => {
         impl Sql for $conn {
             fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>> {
                 let mut query = findings::table
@@ -1108,6 +1142,10 @@ macro_rules! impl_sql {
                     .get_result(self)
             }
 
+            fn insert_orgs(&mut self, rows: &[NewOrgRow]) -> QueryResult<Vec<OrgRow>> {
+                $insert_orgs(self, rows)
+            }
+
             fn update_org(&mut self, row: &OrgRow) -> QueryResult<()> {
                 diesel::update(organizations::table.find(row.id))
                     .set(row)
@@ -1244,6 +1282,45 @@ macro_rules! impl_sql {
                     .values(row)
                     .returning(sites::id)
                     .get_result(self)
+            }
+
+            fn site_codes(&mut self, codes: &[String]) -> QueryResult<Vec<(i64, Option<String>)>> {
+                let mut rows = Vec::new();
+                for chunk in codes.chunks(CHUNK) {
+                    rows.extend(
+                        sites::table
+                            .filter(sites::code.eq_any(chunk))
+                            .select((sites::id, sites::code))
+                            .load::<(i64, Option<String>)>(self)?,
+                    );
+                }
+                rows.sort_unstable_by_key(|(id, _)| *id);
+                Ok(rows)
+            }
+
+            fn domain_rows_with_hostnames(
+                &mut self,
+                hostnames: &[String],
+            ) -> QueryResult<Vec<DomainRow>> {
+                let mut rows = Vec::new();
+                for chunk in hostnames.chunks(CHUNK) {
+                    rows.extend(
+                        domains::table
+                            .filter(domains::hostname.eq_any(chunk))
+                            .select(DomainRow::as_select())
+                            .load(self)?,
+                    );
+                }
+                rows.sort_unstable_by_key(|row| row.id);
+                Ok(rows)
+            }
+
+            fn insert_sites(&mut self, rows: &[NewSiteRow]) -> QueryResult<Vec<SiteRow>> {
+                $insert_sites(self, rows)
+            }
+
+            fn insert_domains(&mut self, rows: &[NewDomainRow]) -> QueryResult<Vec<DomainRow>> {
+                $insert_domains(self, rows)
             }
 
             fn update_site(&mut self, row: &SiteRow) -> QueryResult<()> {
@@ -1408,6 +1485,10 @@ macro_rules! impl_sql {
                     .values(row)
                     .execute(self)
                     .map(drop)
+            }
+
+            fn insert_audits(&mut self, rows: &[NewAuditRow]) -> QueryResult<()> {
+                $insert_audits(self, rows)
             }
 
             fn latest_observation(
@@ -1631,6 +1712,10 @@ macro_rules! impl_sql {
                 $serialise(self, AUDIT_LOCK)
             }
 
+            fn serialise_imports(&mut self) -> QueryResult<()> {
+                $serialise(self, IMPORTS_LOCK)
+            }
+
             fn audit_rows(&mut self, query: &AuditQuery) -> QueryResult<Vec<AuditRow>> {
                 let mut select = audit::table
                     .select(AuditRow::as_select())
@@ -1659,7 +1744,11 @@ impl_sql!(
     writers_are_serialised,
     claim_work_sqlite,
     clock_here,
-    snapshot_sqlite
+    snapshot_sqlite,
+    insert_sites_sqlite,
+    insert_domains_sqlite,
+    insert_audits_sqlite,
+    insert_orgs_sqlite
 );
 impl_sql!(
     PgConnection,
@@ -1667,7 +1756,11 @@ impl_sql!(
     advisory_lock,
     claim_work_pg,
     clock_of_database,
-    snapshot_pg
+    snapshot_pg,
+    insert_sites_pg,
+    insert_domains_pg,
+    insert_audits_pg,
+    insert_orgs_pg
 );
 
 /// SQLite under WAL: a read transaction sees the database as of its first
@@ -1779,6 +1872,104 @@ const FINDINGS_LOCK: i64 = 0x0073_6974_6577_6172;
 const AUDIT_LOCK: i64 = 0x0061_7564_6974;
 /// The advisory lock key of the senders counting sinks' sends ("sinks").
 const SINKS_LOCK: i64 = 0x0073_696e_6b73;
+/// The advisory lock key of imports ("import").
+const IMPORTS_LOCK: i64 = 0x0000_696d_706f_7274;
+
+/// Rows written by one multi-row INSERT on PostgreSQL: each row is one
+/// round trip fewer, and the widest row (an audit row, 16 columns) keeps a
+/// statement far below PostgreSQL's 65,535 parameters.
+pub const INSERT_BATCH: usize = 1_000;
+
+/// SQLite: one prepared statement per row, run in-process.
+fn insert_sites_sqlite(c: &mut SqliteConnection, rows: &[NewSiteRow]) -> QueryResult<Vec<SiteRow>> {
+    rows.iter()
+        .map(|row| {
+            diesel::insert_into(sites::table)
+                .values(row)
+                .returning(SiteRow::as_returning())
+                .get_result(c)
+        })
+        .collect()
+}
+
+/// PostgreSQL: rows come back in the order of the VALUES list.
+fn insert_sites_pg(c: &mut PgConnection, rows: &[NewSiteRow]) -> QueryResult<Vec<SiteRow>> {
+    let mut stored = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_BATCH) {
+        stored.extend(
+            diesel::insert_into(sites::table)
+                .values(chunk)
+                .returning(SiteRow::as_returning())
+                .get_results(c)?,
+        );
+    }
+    Ok(stored)
+}
+
+fn insert_domains_sqlite(
+    c: &mut SqliteConnection,
+    rows: &[NewDomainRow],
+) -> QueryResult<Vec<DomainRow>> {
+    rows.iter()
+        .map(|row| {
+            diesel::insert_into(domains::table)
+                .values(row)
+                .returning(DomainRow::as_returning())
+                .get_result(c)
+        })
+        .collect()
+}
+
+fn insert_domains_pg(c: &mut PgConnection, rows: &[NewDomainRow]) -> QueryResult<Vec<DomainRow>> {
+    let mut stored = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_BATCH) {
+        stored.extend(
+            diesel::insert_into(domains::table)
+                .values(chunk)
+                .returning(DomainRow::as_returning())
+                .get_results(c)?,
+        );
+    }
+    Ok(stored)
+}
+
+fn insert_orgs_sqlite(c: &mut SqliteConnection, rows: &[NewOrgRow]) -> QueryResult<Vec<OrgRow>> {
+    rows.iter()
+        .map(|row| {
+            diesel::insert_into(organizations::table)
+                .values(row)
+                .returning(OrgRow::as_returning())
+                .get_result(c)
+        })
+        .collect()
+}
+
+fn insert_orgs_pg(c: &mut PgConnection, rows: &[NewOrgRow]) -> QueryResult<Vec<OrgRow>> {
+    let mut stored = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_BATCH) {
+        stored.extend(
+            diesel::insert_into(organizations::table)
+                .values(chunk)
+                .returning(OrgRow::as_returning())
+                .get_results(c)?,
+        );
+    }
+    Ok(stored)
+}
+
+fn insert_audits_sqlite(c: &mut SqliteConnection, rows: &[NewAuditRow]) -> QueryResult<()> {
+    for row in rows {
+        diesel::insert_into(audit::table).values(row).execute(c)?;
+    }
+    Ok(())
+}
+
+fn insert_audits_pg(c: &mut PgConnection, rows: &[NewAuditRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(INSERT_BATCH) {
+        diesel::insert_into(audit::table).values(chunk).execute(c)?;
+    }
+    Ok(())
+}
 
 /// PostgreSQL: holds advisory lock `key` to the transaction's end.
 fn advisory_lock(c: &mut PgConnection, key: i64) -> QueryResult<()> {

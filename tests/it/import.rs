@@ -479,6 +479,142 @@ fn utf16_and_closed_sites_reimport_unchanged() {
     }
 }
 
+/// A sites file of `count` live sites under `orgs` organizers the
+/// registry lacks (each row gives the division, so the import creates
+/// them).
+fn many_sites(count: usize, orgs: usize) -> String {
+    let mut file = String::from("name,code,url,organizer,division,kind,status\n");
+    for i in 0..count {
+        let org = i % orgs;
+        file.push_str(&format!(
+            "测试网站{i},62{:02}{:02}{:04},s{i}.d{org}.gansu.gov.cn,测试单位{org},62{:02}{:02},department,live\n",
+            org / 100,
+            org % 100,
+            i / orgs + 1,
+            org / 100,
+            org % 100,
+        ));
+    }
+    file
+}
+
+#[test]
+fn racing_imports_of_one_file_serialise() {
+    // Two imports of the same file at once, each with its own store (its
+    // own connections), as two `siteward import` processes: on PostgreSQL
+    // both used to find every row missing, and the second failed on a
+    // unique index. Now one creates the rows and the other, waiting for
+    // it, finds them all unchanged; the audit chain stays whole.
+    const SITES: usize = 300;
+    let file = many_sites(SITES, 30);
+    for db in backends() {
+        let barrier = std::sync::Barrier::new(2);
+        let summaries: Vec<ImportSummary> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (db, barrier, file) = (&db, &barrier, &file);
+                    scope.spawn(move || {
+                        let mut store = db.open();
+                        barrier.wait();
+                        import(&mut store, Entity::Sites, file.as_bytes())
+                    })
+                })
+                .collect();
+            racers
+                .into_iter()
+                .map(|racer| {
+                    racer
+                        .join()
+                        .expect("racer")
+                        .unwrap_or_else(|e| panic!("{}: import: {e}", db.backend))
+                })
+                .collect()
+        });
+        let mut created: Vec<(usize, usize, usize)> = summaries
+            .iter()
+            .map(|s| (s.created, s.unchanged, s.orgs_created))
+            .collect();
+        created.sort();
+        assert_eq!(
+            created,
+            vec![(0, SITES, 0), (SITES, 0, 30)],
+            "{}: one import creates, the other finds everything unchanged",
+            db.backend
+        );
+        let store = db.open();
+        assert_eq!(
+            store.sites(&SiteFilter::default()).expect("sites").len(),
+            SITES,
+            "{}",
+            db.backend
+        );
+        let verification = store.verify_audit().expect("verify");
+        assert!(
+            verification.breaks.is_empty(),
+            "{}: {} break(s)",
+            db.backend,
+            verification.breaks.len()
+        );
+        // One audit row per site and organizer, none from the second import.
+        assert_eq!(verification.rows as usize, SITES + 30, "{}", db.backend);
+    }
+}
+
+#[test]
+fn batched_import_audits_each_row_and_a_bad_row_writes_nothing() {
+    // New sites are written by multi-row inserts and their audit rows
+    // hashed in memory: the chain and every audited state must be what
+    // `audit verify` reads. A later file that changes some sites and
+    // adds others (one row at a time for the changes) verifies too; a file
+    // whose last row is bad changes nothing and writes no audit row.
+    for db in backends() {
+        let mut store = db.open();
+        let file = many_sites(120, 7);
+        let first = import(&mut store, Entity::Sites, file.as_bytes()).expect("import");
+        assert_eq!(
+            (first.created, first.orgs_created),
+            (120, 7),
+            "{}",
+            db.backend
+        );
+        let mut changed = many_sites(150, 7).replace("测试网站3,", "改名网站3,");
+        let again = import(&mut store, Entity::Sites, changed.as_bytes()).expect("re-import");
+        assert_eq!(
+            (again.created, again.updated, again.unchanged),
+            (30, 1, 119),
+            "{}",
+            db.backend
+        );
+        let verification = store.verify_audit().expect("verify");
+        assert!(
+            verification.breaks.is_empty(),
+            "{}: {} break(s)",
+            db.backend,
+            verification.breaks.len()
+        );
+        let rows = verification.rows;
+        changed.push_str("外域网站,,bad.example.com,测试单位1,,department,live\n");
+        let changed = changed.replace("改名网站3,", "又改名网站3,");
+        let errors = row_errors(import(&mut store, Entity::Sites, changed.as_bytes()));
+        assert_eq!(errors.len(), 1, "{}: {errors:?}", db.backend);
+        assert_eq!(errors[0].0, 152, "{}", db.backend);
+        assert!(
+            errors[0].1.contains("allowed suffix"),
+            "{}: {errors:?}",
+            db.backend
+        );
+        let verification = store.verify_audit().expect("verify");
+        assert_eq!(verification.rows, rows, "{}: nothing audited", db.backend);
+        let unchanged =
+            import(&mut store, Entity::Sites, many_sites(150, 7).as_bytes()).expect("import back");
+        assert_eq!(
+            (unchanged.updated, unchanged.unchanged),
+            (1, 149),
+            "{}",
+            db.backend
+        );
+    }
+
 // ---------------------------------------------------------------------
 // Issue 17, the import file's input, through the binary: CRLF line
 // numbers, rows of the wrong shape, unclosed quotes, conflicting rows of
