@@ -472,10 +472,8 @@ fn apply_sites<C: Sql>(
                 }
                 plans.push((line.line, plan, warnings));
             }
-            Err(e) if e.is_user_error() => errors.push(RowError {
-                line: line.line,
-                message: e.to_string(),
-            }),
+            Err(StoreError::Invalid(e)) => errors.push(RowError::invalid(line.line, &e)),
+            Err(e) if e.is_user_error() => errors.push(RowError::new(line.line, e.to_string())),
             Err(e) => return Err(e),
         }
     }

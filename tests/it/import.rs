@@ -614,6 +614,7 @@ fn batched_import_audits_each_row_and_a_bad_row_writes_nothing() {
             db.backend
         );
     }
+}
 
 // ---------------------------------------------------------------------
 // Issue 17, the import file's input, through the binary: CRLF line
