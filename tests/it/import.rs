@@ -593,7 +593,7 @@ fn batched_import_audits_each_row_and_a_bad_row_writes_nothing() {
             verification.breaks.len()
         );
         let rows = verification.rows;
-        changed.push_str("外域网站,,bad.example.com,测试单位1,,department,live\n");
+        changed.push_str("外域网站,,bad.example.com,测试单位1,,department,approved\n");
         let changed = changed.replace("改名网站3,", "又改名网站3,");
         let errors = row_errors(import(&mut store, Entity::Sites, changed.as_bytes()));
         assert_eq!(errors.len(), 1, "{}: {errors:?}", db.backend);
