@@ -53,7 +53,8 @@ pub struct Cli {
     /// Who makes the change, for the audit trail (default: $USER).
     #[arg(long, global = true, value_name = "NAME", value_parser = actor)]
     pub actor: Option<String>,
-    /// Machine output: JSON, one object per line for lists.
+    /// Machine output: JSON, one object per line for lists (`export` too);
+    /// an error as one JSON object on stderr.
     #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]
