@@ -3,7 +3,9 @@
 //! command never sees a malformed code, division or host name.
 //!
 //! This file holds the top level (the global flags and the verbs) and
-//! what several verb groups share (`--at`, the value parsers); each group
+//! what several verb groups share (`--at`, the value parsers: every name
+//! and free text through `registry::text`, and [`refused`], which gives
+//! a refused value back as the `registry::Invalid` it is); each group
 //! has its own file: [`registry`] (org, site, account, audit, exception,
 //! code), [`transfer`] (import, export), [`watch`] (probe, check,
 //! findings, discover, policy, bench, serve, demo), [`backup`] (backup,
@@ -51,7 +53,8 @@ pub struct Cli {
     /// Who makes the change, for the audit trail (default: $USER).
     #[arg(long, global = true, value_name = "NAME", value_parser = actor)]
     pub actor: Option<String>,
-    /// Machine output: JSON, one object per line for lists.
+    /// Machine output: JSON, one object per line for lists (`export` too);
+    /// an error as one JSON object on stderr.
     #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]
@@ -232,17 +235,17 @@ pub fn refused(error: &clap::Error) -> Option<crate::registry::Invalid> {
 }
 
 /// A time given on the command line.
-fn time(raw: &str) -> Result<DateTime<Utc>, String> {
-    crate::clock::parse_time("time", raw).map_err(|e| e.to_string())
+fn time(raw: &str) -> Result<DateTime<Utc>, crate::registry::Invalid> {
+    crate::clock::parse_time("time", raw)
 }
 
 /// When something ends: a bare date lasts through that day.
-fn deadline(raw: &str) -> Result<DateTime<Utc>, String> {
-    crate::clock::parse_deadline("until", raw).map_err(|e| e.to_string())
+fn deadline(raw: &str) -> Result<DateTime<Utc>, crate::registry::Invalid> {
+    crate::clock::parse_deadline("until", raw)
 }
 
-fn hostname(raw: &str) -> Result<Hostname, String> {
-    Hostname::from_url_or_host(raw).map_err(|e| e.to_string())
+fn hostname(raw: &str) -> Result<Hostname, crate::registry::Invalid> {
+    Hostname::from_url_or_host(raw)
 }
 
 /// A span of time: `2h`, `90m`, `1h30m`, `45s`, `1d`.
