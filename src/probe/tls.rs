@@ -427,7 +427,9 @@ fn observation(
         verdict: judge(&captured, &chain, failure, address),
         protocol: connection
             .and_then(|c| c.protocol_version())
-            .map(|v| named(v.as_str(), u16::from(v))),
+            // As people write it (`TLSv1.3`), not rustls's variant
+            // (`TLSv1_3`).
+            .map(|v| named(v.as_str(), u16::from(v)).replace('_', ".")),
         cipher_suite: connection
             .and_then(|c| c.negotiated_cipher_suite())
             .map(|s| named(s.suite().as_str(), u16::from(s.suite()))),

@@ -133,10 +133,7 @@ async fn every_verdict() {
     assert!(leaf.not_after > chrono::Utc::now() + chrono::Duration::days(80));
     assert_eq!(valid.chain.len(), 2);
     assert!(
-        valid
-            .protocol
-            .as_deref()
-            .is_some_and(|p| p.contains("TLSv1_3")),
+        valid.protocol.as_deref().is_some_and(|p| p == "TLSv1.3"),
         "{:?}",
         valid.protocol
     );
