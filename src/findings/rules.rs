@@ -1226,7 +1226,7 @@ impl<'a> Rules<'a> {
                 self.policy.thresholds.page_deadline_secs,
                 view.pages
                     .values()
-                    .map(PageOutcome::name)
+                    .map(super::text::page_outcome)
                     .collect::<BTreeSet<_>>()
                     .into_iter()
                     .collect::<Vec<_>>()

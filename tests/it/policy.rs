@@ -106,6 +106,15 @@ fn every_section_is_validated_with_its_line() {
         ("[schedules]\nprobe = \"*/15 * * *\"\n", "5 fields"),
         ("[schedules]\nprobe = \"*/15 * * * * *\"\n", "5 fields"),
         ("[schedules]\nprobe = \"61 * * * *\"\n", "line 7"),
+        // In the user's own 5 fields, naming the job.
+        (
+            "[schedules]\nprobe = \"61 * * * *\"\n",
+            "[schedules] probe = `61 * * * *`: minute 61 is out of range 0–59",
+        ),
+        (
+            "[schedules]\nreport = \"0 9 * * 8\"\n",
+            "[schedules] report = `0 9 * * 8`: day-of-week 8 is out of range 0–7",
+        ),
         ("[schedules]\nbrew_tea = \"0 * * * *\"\n", "not a job"),
         (
             "[discovery]\naxfr = [{ zone = \"gansu.gov.cn\", primary = \"nowhere\" }]\n",

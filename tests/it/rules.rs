@@ -3496,3 +3496,28 @@ fn certificate_and_handshake_summaries_are_chinese_words() {
         failed.evidence
     );
 }
+
+/// An unreachable homepage is summarised in Chinese (无法连接、超时), not
+/// by the probe's outcome names (`unreachable`, `timeout`).
+#[test]
+fn an_unreachable_homepage_is_summarised_in_chinese() {
+    let policy = Policy::built_in();
+    let round = Round::portal()
+        .resolves(WWW, &[V4, V6])
+        .page(WWW, V4, unreachable())
+        .page(WWW, V6, timeout());
+    let evaluation = round.evaluate(&policy);
+    let finding = evaluation
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::UnreachableButResolving)
+        .expect("unreachable but resolving");
+    assert!(
+        finding.summary.contains("无法连接") && finding.summary.contains("超时"),
+        "{}",
+        finding.summary
+    );
+    for english in ["unreachable", "timeout"] {
+        assert!(!finding.summary.contains(english), "{}", finding.summary);
+    }
+}
