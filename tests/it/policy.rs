@@ -403,6 +403,21 @@ fn a_policies_directory_in_the_current_directory_is_not_read() {
             .output()
             .expect("run siteward")
     };
+    // A change first (so that the database exists whatever read-only
+    // commands do about a missing one), then the listing.
+    let output = run(&[
+        "--actor",
+        "张三",
+        "org",
+        "add",
+        "--name",
+        "甘肃省人民政府",
+        "--division",
+        "620000",
+        "--level",
+        "province",
+    ]);
+    assert!(output.status.success(), "{output:?}");
     let output = run(&["site", "list", "--json"]);
     assert!(output.status.success(), "{output:?}");
     let output = run(&["policy", "check", "--json"]);
