@@ -1172,8 +1172,8 @@ impl<'a> Rules<'a> {
                     "网站「{}」的主域名 {} 无法解析（A：{}，AAAA：{}）；如网站已停止运行，应在登记和信息报送系统中办理下线",
                     site.name,
                     host.to_unicode(),
-                    dns.a.name(),
-                    dns.aaaa.name()
+                    super::text::dns_outcome(&dns.a),
+                    super::text::dns_outcome(&dns.aaaa)
                 );
                 let evidence = vec![Evidence::new(
                     host.as_str(),

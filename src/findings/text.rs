@@ -2,6 +2,7 @@
 //! and the names of states and platforms as the office says them.
 
 use super::FindingKind;
+use crate::probe::dns::DnsOutcome;
 use crate::probe::http::PageOutcome;
 use crate::probe::tls::HandshakeFailure;
 use crate::probe::words::CertProblem;
@@ -193,5 +194,19 @@ pub fn page_outcome(outcome: &PageOutcome) -> String {
         PageOutcome::Timeout { .. } => "超时".to_string(),
         PageOutcome::Failed { .. } => "响应异常".to_string(),
         PageOutcome::Local { .. } => "本机无法测量".to_string(),
+    }
+}
+
+/// What a DNS query came to, as an office says it, with the DNS term
+/// operators know beside it.
+pub fn dns_outcome(outcome: &DnsOutcome) -> &'static str {
+    match outcome {
+        DnsOutcome::Answer { .. } => "有解析记录",
+        DnsOutcome::NoData => "无此类型记录（NODATA）",
+        DnsOutcome::NxDomain { .. } => "域名不存在（NXDOMAIN）",
+        DnsOutcome::ServFail => "解析服务器故障（SERVFAIL）",
+        DnsOutcome::Refused => "解析服务器拒绝查询（REFUSED）",
+        DnsOutcome::Timeout => "查询超时",
+        DnsOutcome::Failed { .. } => "查询失败",
     }
 }

@@ -3521,3 +3521,27 @@ fn an_unreachable_homepage_is_summarised_in_chinese() {
         assert!(!finding.summary.contains(english), "{}", finding.summary);
     }
 }
+
+/// A primary name that does not resolve is summarised with the DNS
+/// outcomes in Chinese (the DNS term beside them), not the probe's
+/// identifiers (`nxdomain`, `nodata`).
+#[test]
+fn a_name_that_does_not_resolve_is_summarised_in_chinese() {
+    let policy = Policy::built_in();
+    let evaluation = Round::portal()
+        .dns(host_dns(WWW, DnsOutcome::NoData, DnsOutcome::NoData))
+        .evaluate(&policy);
+    let finding = evaluation
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::NotResolving)
+        .expect("not resolving");
+    assert!(
+        finding
+            .summary
+            .contains("A：无此类型记录（NODATA），AAAA：无此类型记录（NODATA）"),
+        "{}",
+        finding.summary
+    );
+    assert!(!finding.summary.contains("nodata"), "{}", finding.summary);
+}
