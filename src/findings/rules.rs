@@ -1425,9 +1425,14 @@ impl<'a> Rules<'a> {
                 None => format!("{}{why}", tls.verdict.name()),
             };
             let entry = by_kind.entry(kind).or_insert_with(|| (Vec::new(), text));
+            // The address with the port tried, when the observation kept it.
+            let at = match tls.port {
+                Some(port) => std::net::SocketAddr::new(*address, port).to_string(),
+                None => address.to_string(),
+            };
             entry
                 .0
-                .push(Evidence::new(host.as_str(), "tls", tls.verdict.name(), detail).at(address));
+                .push(Evidence::new(host.as_str(), "tls", tls.verdict.name(), detail).at(at));
         }
         let judged = view
             .tls

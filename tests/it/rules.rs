@@ -519,6 +519,7 @@ impl Round {
             protocol: Some("TLSv1.3".to_string()),
             cipher_suite: None,
             chain: vec![leaf(not_after)],
+            port: Some(8443),
             elapsed: std::time::Duration::from_millis(40),
         };
         self.see(name, Some(address), ObservationData::Tls(tls))
@@ -3462,7 +3463,10 @@ fn certificate_and_handshake_summaries_are_chinese_words() {
     );
     assert!(!foreign(&untrusted.summary), "{}", untrusted.summary);
     assert!(
-        untrusted.evidence.iter().any(|e| e.detail.contains(ca)),
+        untrusted
+            .evidence
+            .iter()
+            .any(|e| e.detail.contains(ca) && e.address.as_deref() == Some("203.0.113.10:8443")),
         "{:?}",
         untrusted.evidence
     );

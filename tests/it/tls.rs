@@ -265,6 +265,7 @@ async fn failures_are_told_in_words_with_the_port_used() {
     let probe = TlsProbe::with_roots(&roots, true, Duration::from_secs(5)).expect("probe");
 
     let observed = probe.probe(server.addr, &host("ca-leaf.gov.test")).await;
+    assert_eq!(observed.port, Some(server.addr.port()));
     match &observed.verdict {
         TlsVerdict::Untrusted { reason } => {
             assert_eq!(reason, CertProblem::CaUsedAsEndEntity.words());
