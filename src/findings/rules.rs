@@ -1172,8 +1172,8 @@ impl<'a> Rules<'a> {
                     "网站「{}」的主域名 {} 无法解析（A：{}，AAAA：{}）；如网站已停止运行，应在登记和信息报送系统中办理下线",
                     site.name,
                     host.to_unicode(),
-                    dns.a.name(),
-                    dns.aaaa.name()
+                    super::text::dns_outcome(&dns.a),
+                    super::text::dns_outcome(&dns.aaaa)
                 );
                 let evidence = vec![Evidence::new(
                     host.as_str(),
@@ -1226,7 +1226,7 @@ impl<'a> Rules<'a> {
                 self.policy.thresholds.page_deadline_secs,
                 view.pages
                     .values()
-                    .map(PageOutcome::name)
+                    .map(super::text::page_outcome)
                     .collect::<BTreeSet<_>>()
                     .into_iter()
                     .collect::<Vec<_>>()
@@ -1425,9 +1425,14 @@ impl<'a> Rules<'a> {
                 None => format!("{}{why}", tls.verdict.name()),
             };
             let entry = by_kind.entry(kind).or_insert_with(|| (Vec::new(), text));
+            // The address with the port tried, when the observation kept it.
+            let at = match tls.port {
+                Some(port) => std::net::SocketAddr::new(*address, port).to_string(),
+                None => address.to_string(),
+            };
             entry
                 .0
-                .push(Evidence::new(host.as_str(), "tls", tls.verdict.name(), detail).at(address));
+                .push(Evidence::new(host.as_str(), "tls", tls.verdict.name(), detail).at(at));
         }
         let judged = view
             .tls

@@ -2,6 +2,8 @@
 //! and the names of states and platforms as the office says them.
 
 use super::FindingKind;
+use crate::probe::dns::DnsOutcome;
+use crate::probe::http::PageOutcome;
 use crate::probe::tls::HandshakeFailure;
 use crate::probe::words::CertProblem;
 use crate::registry::{Platform, SiteStatus};
@@ -181,4 +183,30 @@ pub fn weakness(cert: &crate::probe::cert::CertInfo) -> Option<String> {
         }
         Weakness::ShortKey(bits) => format!("{} 的 RSA 密钥仅 {bits} 位", cert.subject),
     })
+}
+
+/// What a homepage fetch came to, as an office says it (the evidence
+/// keeps the probe's English, with the addresses and ports tried).
+pub fn page_outcome(outcome: &PageOutcome) -> String {
+    match outcome {
+        PageOutcome::Loaded { status, .. } => format!("返回 HTTP {status}"),
+        PageOutcome::Unreachable { .. } => "无法连接".to_string(),
+        PageOutcome::Timeout { .. } => "超时".to_string(),
+        PageOutcome::Failed { .. } => "响应异常".to_string(),
+        PageOutcome::Local { .. } => "本机无法测量".to_string(),
+    }
+}
+
+/// What a DNS query came to, as an office says it, with the DNS term
+/// operators know beside it.
+pub fn dns_outcome(outcome: &DnsOutcome) -> &'static str {
+    match outcome {
+        DnsOutcome::Answer { .. } => "有解析记录",
+        DnsOutcome::NoData => "无此类型记录（NODATA）",
+        DnsOutcome::NxDomain { .. } => "域名不存在（NXDOMAIN）",
+        DnsOutcome::ServFail => "解析服务器故障（SERVFAIL）",
+        DnsOutcome::Refused => "解析服务器拒绝查询（REFUSED）",
+        DnsOutcome::Timeout => "查询超时",
+        DnsOutcome::Failed { .. } => "查询失败",
+    }
 }

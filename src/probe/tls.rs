@@ -128,6 +128,11 @@ pub struct TlsObservation {
     pub cipher_suite: Option<String>,
     /// End entity first, as the server sent it.
     pub chain: Vec<CertInfo>,
+    /// The port the handshake was tried on (443 unless configured
+    /// otherwise), so that evidence names it; absent in observations
+    /// stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
     /// Not part of what is stored: it changes on every probe.
     #[serde(skip)]
     pub elapsed: Duration,
@@ -316,6 +321,7 @@ impl TlsProbe {
                     protocol: None,
                     cipher_suite: None,
                     chain: Vec::new(),
+                    port: Some(address.port()),
                     elapsed: started.elapsed(),
                 };
             }
@@ -427,11 +433,14 @@ fn observation(
         verdict: judge(&captured, &chain, failure, address),
         protocol: connection
             .and_then(|c| c.protocol_version())
-            .map(|v| named(v.as_str(), u16::from(v))),
+            // As people write it (`TLSv1.3`), not rustls's variant
+            // (`TLSv1_3`).
+            .map(|v| named(v.as_str(), u16::from(v)).replace('_', ".")),
         cipher_suite: connection
             .and_then(|c| c.negotiated_cipher_suite())
             .map(|s| named(s.suite().as_str(), u16::from(s.suite()))),
         chain,
+        port: Some(address.port()),
         elapsed: started.elapsed(),
     }
 }

@@ -324,6 +324,31 @@ mod tests {
     }
 
     #[test]
+    fn dns_errors_in_words() {
+        use hickory_net::{DnsError, NetError, NoRecords};
+        use hickory_proto::op::{Query, ResponseCode};
+        use hickory_proto::rr::{Name, RecordType};
+        let name = Name::from_ascii("www.gansu.gov.cn.").expect("name");
+        let none = NetError::Dns(DnsError::NoRecordsFound(NoRecords::new(
+            Query::query(name, RecordType::AAAA),
+            ResponseCode::NXDomain,
+        )));
+        // hickory's own: "no records found for Query { name: Name(...) ..."
+        assert!(none.to_string().contains('{'), "{none}");
+        let words = dns_error(&none);
+        assert!(
+            words.starts_with("no AAAA record for www.gansu.gov.cn."),
+            "{words}"
+        );
+        assert!(!words.contains('{') && !words.contains("Query"), "{words}");
+        let refused = dns_error(&NetError::Dns(DnsError::ResponseCode(
+            ResponseCode::Refused,
+        )));
+        assert!(refused.starts_with("the server answered "), "{refused}");
+        assert_eq!(dns_error(&NetError::Timeout), "no answer (timeout)");
+    }
+
+    #[test]
     fn every_problem_has_its_own_words() {
         for problem in CertProblem::ALL {
             assert_eq!(CertProblem::from_words(problem.words()), Some(problem));

@@ -106,6 +106,15 @@ fn every_section_is_validated_with_its_line() {
         ("[schedules]\nprobe = \"*/15 * * *\"\n", "5 fields"),
         ("[schedules]\nprobe = \"*/15 * * * * *\"\n", "5 fields"),
         ("[schedules]\nprobe = \"61 * * * *\"\n", "line 7"),
+        // In the user's own 5 fields, naming the job.
+        (
+            "[schedules]\nprobe = \"61 * * * *\"\n",
+            "[schedules] probe = `61 * * * *`: minute 61 is out of range 0–59",
+        ),
+        (
+            "[schedules]\nreport = \"0 9 * * 8\"\n",
+            "[schedules] report = `0 9 * * 8`: day-of-week 8 is out of range 0–7",
+        ),
         ("[schedules]\nbrew_tea = \"0 * * * *\"\n", "not a job"),
         (
             "[discovery]\naxfr = [{ zone = \"gansu.gov.cn\", primary = \"nowhere\" }]\n",
@@ -394,6 +403,21 @@ fn a_policies_directory_in_the_current_directory_is_not_read() {
             .output()
             .expect("run siteward")
     };
+    // A change first (so that the database exists whatever read-only
+    // commands do about a missing one), then the listing.
+    let output = run(&[
+        "--actor",
+        "张三",
+        "org",
+        "add",
+        "--name",
+        "甘肃省人民政府",
+        "--division",
+        "620000",
+        "--level",
+        "province",
+    ]);
+    assert!(output.status.success(), "{output:?}");
     let output = run(&["site", "list", "--json"]);
     assert!(output.status.success(), "{output:?}");
     let output = run(&["policy", "check", "--json"]);

@@ -519,6 +519,7 @@ impl Round {
             protocol: Some("TLSv1.3".to_string()),
             cipher_suite: None,
             chain: vec![leaf(not_after)],
+            port: Some(8443),
             elapsed: std::time::Duration::from_millis(40),
         };
         self.see(name, Some(address), ObservationData::Tls(tls))
@@ -3462,7 +3463,10 @@ fn certificate_and_handshake_summaries_are_chinese_words() {
     );
     assert!(!foreign(&untrusted.summary), "{}", untrusted.summary);
     assert!(
-        untrusted.evidence.iter().any(|e| e.detail.contains(ca)),
+        untrusted
+            .evidence
+            .iter()
+            .any(|e| e.detail.contains(ca) && e.address.as_deref() == Some("203.0.113.10:8443")),
         "{:?}",
         untrusted.evidence
     );
@@ -3495,4 +3499,53 @@ fn certificate_and_handshake_summaries_are_chinese_words() {
         "{:?}",
         failed.evidence
     );
+}
+
+/// An unreachable homepage is summarised in Chinese (无法连接、超时), not
+/// by the probe's outcome names (`unreachable`, `timeout`).
+#[test]
+fn an_unreachable_homepage_is_summarised_in_chinese() {
+    let policy = Policy::built_in();
+    let round = Round::portal()
+        .resolves(WWW, &[V4, V6])
+        .page(WWW, V4, unreachable())
+        .page(WWW, V6, timeout());
+    let evaluation = round.evaluate(&policy);
+    let finding = evaluation
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::UnreachableButResolving)
+        .expect("unreachable but resolving");
+    assert!(
+        finding.summary.contains("无法连接") && finding.summary.contains("超时"),
+        "{}",
+        finding.summary
+    );
+    for english in ["unreachable", "timeout"] {
+        assert!(!finding.summary.contains(english), "{}", finding.summary);
+    }
+}
+
+/// A primary name that does not resolve is summarised with the DNS
+/// outcomes in Chinese (the DNS term beside them), not the probe's
+/// identifiers (`nxdomain`, `nodata`).
+#[test]
+fn a_name_that_does_not_resolve_is_summarised_in_chinese() {
+    let policy = Policy::built_in();
+    let evaluation = Round::portal()
+        .dns(host_dns(WWW, DnsOutcome::NoData, DnsOutcome::NoData))
+        .evaluate(&policy);
+    let finding = evaluation
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::NotResolving)
+        .expect("not resolving");
+    assert!(
+        finding
+            .summary
+            .contains("A：无此类型记录（NODATA），AAAA：无此类型记录（NODATA）"),
+        "{}",
+        finding.summary
+    );
+    assert!(!finding.summary.contains("nodata"), "{}", finding.summary);
 }

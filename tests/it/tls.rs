@@ -133,10 +133,7 @@ async fn every_verdict() {
     assert!(leaf.not_after > chrono::Utc::now() + chrono::Duration::days(80));
     assert_eq!(valid.chain.len(), 2);
     assert!(
-        valid
-            .protocol
-            .as_deref()
-            .is_some_and(|p| p.contains("TLSv1_3")),
+        valid.protocol.as_deref().is_some_and(|p| p == "TLSv1.3"),
         "{:?}",
         valid.protocol
     );
@@ -268,6 +265,7 @@ async fn failures_are_told_in_words_with_the_port_used() {
     let probe = TlsProbe::with_roots(&roots, true, Duration::from_secs(5)).expect("probe");
 
     let observed = probe.probe(server.addr, &host("ca-leaf.gov.test")).await;
+    assert_eq!(observed.port, Some(server.addr.port()));
     match &observed.verdict {
         TlsVerdict::Untrusted { reason } => {
             assert_eq!(reason, CertProblem::CaUsedAsEndEntity.words());
