@@ -458,7 +458,7 @@ fn bad_values_name_no_rust_types() {
                 "--level",
                 "mayor",
             ][..],
-            "org level `mayor` must be one of",
+            "--level `mayor` must be one of",
         ),
         (
             &[
@@ -473,7 +473,7 @@ fn bad_values_name_no_rust_types() {
                 "--domain",
                 "www.test.gov.cn",
             ][..],
-            "site kind `blog` must be one of",
+            "--kind `blog` must be one of",
         ),
     ] {
         let output = run(args);
