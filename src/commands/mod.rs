@@ -332,7 +332,20 @@ fn init(config: &Config, created: bool, json: bool, out: &mut impl Write) -> Res
 /// terminal raw.
 pub fn print_error(error: &anyhow::Error, json: bool) {
     use crate::registry::text::escape;
-    let message = format!("{error:#}");
+    // The chain of causes, each told once: an error whose own message
+    // already quotes its source (`cannot read …: {source}`) is not
+    // followed by that source again.
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
     let refused = error
         .chain()
         .find_map(|cause| cause.downcast_ref::<transfer::ImportRefused>());

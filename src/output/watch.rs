@@ -114,10 +114,24 @@ pub fn write_finding_detail(
     }
     writeln!(out, "evidence:")?;
     for evidence in &finding.evidence {
+        // In words, one line each: what was observed, where, what came of
+        // it (`--json` keeps the fields).
+        let at = evidence
+            .address
+            .as_deref()
+            .map(|a| format!(" at {a}"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "  {}",
-            serde_json::to_string(evidence).unwrap_or_default()
+            "  {} {}{at}: {}{}",
+            evidence.probe,
+            escape(&evidence.subject),
+            evidence.outcome,
+            if evidence.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", escape(&evidence.detail))
+            }
         )?;
     }
     writeln!(out, "events:")?;

@@ -379,9 +379,26 @@ critical = 10
     assert!(!ok && stderr.contains("was delivered"), "{stderr}");
     let (ok, stdout, stderr) = cli(&["findings", "show", &acked.to_string()]);
     assert!(ok, "{stderr}");
-    for word in ["opened", "acknowledged", "tester", "on it", "events:"] {
+    for word in [
+        "opened",
+        "acknowledged",
+        "tester",
+        "on it",
+        "events:",
+        "evidence:",
+    ] {
         assert!(stdout.contains(word), "`{word}` in:\n{stdout}");
     }
+    // Evidence in words, not a JSON or Rust value.
+    let evidence = stdout
+        .split("evidence:")
+        .nth(1)
+        .and_then(|rest| rest.split("events:").next())
+        .unwrap_or_default();
+    assert!(
+        !evidence.trim().is_empty() && !evidence.contains('{'),
+        "{stdout}"
+    );
     let (ok, stdout, stderr) = cli(&["--json", "findings", "--overdue"]);
     assert!(ok, "{stderr}");
     let overdue: BTreeSet<i64> = stdout

@@ -207,3 +207,33 @@ fn a_limit_of_no_connections_per_address_is_refused() {
     assert_eq!(config.probe.per_address_connections.get(), 3);
     assert_eq!(config.probe.contact, "mailto:ops@gansu.gov.cn");
 }
+
+/// An error is told once: a missing configuration file names the file
+/// and the system's reason, and the reason is not repeated after it (as
+/// a cause chain printed whole would repeat it), in text and in JSON.
+#[test]
+fn a_missing_config_file_is_told_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("nowhere.toml");
+    for json in [false, true] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"));
+        if json {
+            command.arg("--json");
+        }
+        let output = command
+            .arg("--config")
+            .arg(&missing)
+            .args(["org", "list"])
+            .current_dir(dir.path())
+            .output()
+            .expect("run siteward");
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("nowhere.toml"), "{stderr}");
+        assert_eq!(
+            stderr.matches("No such file or directory").count(),
+            1,
+            "{stderr}"
+        );
+    }
+}
