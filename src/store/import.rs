@@ -4,6 +4,8 @@
 //! back. Re-importing a file changes nothing: sites match by identifier
 //! code or primary host name, accounts by platform and account id,
 //! organizations by name; only real changes are written and audited.
+//! A sites file is judged whole before anything is written (see
+//! `apply_sites`). Imports are serialised (`Sql::serialise_imports`).
 
 use std::collections::HashMap;
 
