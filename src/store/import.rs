@@ -4,6 +4,8 @@
 //! back. Re-importing a file changes nothing: sites match by identifier
 //! code or primary host name, accounts by platform and account id,
 //! organizations by name; only real changes are written and audited.
+//! A sites file is judged whole before anything is written (see
+//! `apply_sites`). Imports are serialised (`Sql::serialise_imports`).
 
 use std::collections::HashMap;
 
@@ -416,8 +418,10 @@ impl Known {
 }
 
 /// What the import will do with one row.
-enum Plan {
-    Create(Box<Site>),
+enum Plan<'a> {
+    /// The row's site is made when its chunk is written: holding every
+    /// new site of a large file at once would double the import's memory.
+    Create(&'a SiteRecord),
     Update(Box<(Site, Site)>),
     Unchanged,
 }
@@ -442,7 +446,7 @@ fn apply_sites<C: Sql>(
     // the import creates it (in order of first appearance).
     let mut divisions: HashMap<String, String> = HashMap::new();
     let mut new_orgs: Vec<orgs::NewOrganization> = Vec::new();
-    let mut plans: Vec<(u64, Plan, Vec<Warning>)> = Vec::new();
+    let mut plans: Vec<(u64, Plan<'_>, Vec<Warning>)> = Vec::new();
     for parsed in rows {
         summary.rows += 1;
         let line = match parsed {
@@ -488,17 +492,26 @@ fn apply_sites<C: Sql>(
         .collect();
     orgs::create_audited(c, &new_orgs, &mut org_ids, change)?;
     summary.orgs_created += new_orgs.len();
-    let creates: Vec<(&Site, &[Warning])> = plans
+    let creates: Vec<(&SiteRecord, &[Warning])> = plans
         .iter()
         .filter_map(|(_, plan, warnings)| match plan {
-            Plan::Create(site) => Some((site.as_ref(), warnings.as_slice())),
+            Plan::Create(record) => Some((*record, warnings.as_slice())),
             _ => None,
         })
         .collect();
-    // A chunk at a time: the rows returned and the audit rows made of
-    // them are held for one chunk only.
+    // A chunk at a time: the sites, the rows returned and the audit rows
+    // made of them are held for one chunk only.
     for chunk in creates.chunks(super::sql::INSERT_BATCH) {
-        sites::create_audited(c, chunk, &org_ids, "import", change)?;
+        let made: Vec<Site> = chunk
+            .iter()
+            .map(|(record, _)| new_site(record, policy, change))
+            .collect();
+        let chunk: Vec<(&Site, &[Warning])> = made
+            .iter()
+            .zip(chunk)
+            .map(|(site, (_, warnings))| (site, *warnings))
+            .collect();
+        sites::create_audited(c, &chunk, &org_ids, "import", change)?;
     }
     for (line, plan, warnings) in &plans {
         match plan {
@@ -555,15 +568,15 @@ impl Organizers<'_> {
 /// Judges one row against the registry as read and the rows before it;
 /// writes nothing. The checks and their order are those of `site
 /// request` and `site edit`.
-fn judge_site<C: Sql>(
+fn judge_site<'a, C: Sql>(
     c: &mut C,
-    line: &Line<SiteRecord>,
+    line: &'a Line<SiteRecord>,
     policy: &Policy,
     change: &Change,
     context: &mut SiteContext,
     known: &Known,
     organizers: &mut Organizers<'_>,
-) -> Result<(Plan, Vec<Warning>), StoreError> {
+) -> Result<(Plan<'a>, Vec<Warning>), StoreError> {
     let record = &line.record;
     // Within the file: a code or host name held by two rows is an error.
     // Closed sites hold no code, closed and rejected ones no host name.
@@ -641,7 +654,7 @@ fn judge_site<C: Sql>(
         warnings.extend(code.advisories(&policy.divisions, division.as_ref()));
     }
     let plan = match existing {
-        None => Plan::Create(Box::new(new_site(record, policy, change))),
+        None => Plan::Create(record),
         Some(before) => {
             if before.status != record.status {
                 return Err(StoreError::Conflict(format!(

@@ -217,8 +217,10 @@ pub struct AuditRow {
     pub actor_source: Option<String>,
 }
 
+/// Every column is given (NULL, not DEFAULT: the audit table's nullable
+/// columns have no default), so that PostgreSQL can `COPY` a batch.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit)]
+#[diesel(table_name = audit, treat_none_as_default_value = false)]
 pub struct NewAuditRow {
     pub recorded_at: NaiveDateTime,
     pub effective_at: NaiveDateTime,

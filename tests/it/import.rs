@@ -901,3 +901,34 @@ fn cli_xlsx_import_reads_the_workbook_as_the_reconciliation_does() {
     assert_eq!(status, 2, "{stderr}");
     assert!(stderr.contains("cannot read the XLSX workbook"), "{stderr}");
 }
+
+#[test]
+fn two_rows_changing_one_site_are_refused() {
+    // Rows are judged against the registry as it was before the file;
+    // two rows reaching one site (by its host name, and by its alias) would
+    // each change it from the same state, so the second is refused with
+    // the first's line, and nothing is written.
+    for db in backends() {
+        let mut store = db.open();
+        let first = "name,code,url,aliases,organizer,division,kind,status\n\
+            甘肃省水利厅,,slt.gansu.gov.cn,water.gansu.gov.cn,甘肃省水利厅,620000,department,approved\n";
+        import(&mut store, Entity::Sites, first.as_bytes()).expect("import");
+        let second = "name,code,url,organizer,division,kind,status\n\
+            甘肃省水利厅网站,,slt.gansu.gov.cn,甘肃省水利厅,620000,department,approved\n\
+            水利厅别名站,,water.gansu.gov.cn,甘肃省水利厅,620000,department,approved\n";
+        let errors = row_errors(import(&mut store, Entity::Sites, second.as_bytes()));
+        assert_eq!(errors.len(), 1, "{}: {errors:?}", db.backend);
+        assert_eq!(errors[0].0, 3, "{}", db.backend);
+        assert!(
+            errors[0].1.contains("also changed by line 2"),
+            "{}: {errors:?}",
+            db.backend
+        );
+        let sites = store.sites(&SiteFilter::default()).expect("sites");
+        assert_eq!(
+            sites[0].name, "甘肃省水利厅",
+            "{}: nothing written",
+            db.backend
+        );
+    }
+}
