@@ -6,88 +6,13 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// The binary over a fresh SQLite registry in a temporary directory
-/// (shared with the other CLI tests: `crate::cli::Siteward`).
-pub(crate) struct Siteward {
-    pub(crate) dir: tempfile::TempDir,
-    pub(crate) db: String,
-}
-
-impl Siteward {
-    pub(crate) fn new() -> Siteward {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = format!("sqlite://{}", dir.path().join("siteward.db").display());
-        Siteward { dir, db }
-    }
-
-    pub(crate) fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .args(["--db", &self.db, "--actor", "张三"])
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("SITEWARD_CONFIG")
-            .env_remove("SITEWARD_DATABASE_URL")
-            .output()
-            .expect("run siteward")
-    }
-
-    pub(crate) fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "siteward {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("utf-8")
-    }
-
-    /// Runs a command expected to fail; returns (status, stderr).
-    pub(crate) fn fails(&self, args: &[&str]) -> (i32, String) {
-        let output = self.run(args);
-        assert!(!output.status.success(), "siteward {args:?} succeeded");
-        (
-            output.status.code().expect("exit code"),
-            String::from_utf8(output.stderr).expect("utf-8"),
-        )
-    }
-
-    pub(crate) fn json_lines(&self, args: &[&str]) -> Vec<Value> {
-        self.ok(args)
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
-            .collect()
-    }
-
-    pub(crate) fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
-    }
-}
+/// The runner, shared with the other CLI tests as `crate::cli::Siteward`.
+pub(crate) use crate::support::Siteward;
 
 #[test]
 fn the_readme_walkthrough() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-    ]);
+    sw.portal();
     sw.ok(&[
         "site",
         "approve",
@@ -190,16 +115,7 @@ fn the_readme_walkthrough() {
 #[test]
 fn exit_statuses_and_messages() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
+    sw.province();
     sw.ok(&[
         "site",
         "request",
@@ -457,28 +373,7 @@ fn import_refusal_lists_lines_and_exits_2() {
 #[test]
 fn export_formats() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-    ]);
+    sw.portal();
     let zh = sw.ok(&["export", "sites"]);
     assert!(
         zh.starts_with("网站名称,网站标识码,首页网址,主办单位,行政区划代码,网站类型,运行状态"),
@@ -562,16 +457,7 @@ fn killed_import_leaves_all_or_nothing() {
 #[test]
 fn concurrent_writers_on_one_sqlite_file() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
+    sw.province();
     let spawn = |prefix: &'static str| {
         let db = sw.db.clone();
         std::thread::spawn(move || {
@@ -612,16 +498,7 @@ fn concurrent_writers_on_one_sqlite_file() {
 fn the_audit_trail_is_append_only() {
     use diesel::{Connection, RunQueryDsl, sqlite::SqliteConnection};
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
+    sw.province();
     let path = sw.db.trim_start_matches("sqlite://").to_string();
     let mut conn = SqliteConnection::establish(&path).expect("open");
     for statement in [
@@ -1031,28 +908,7 @@ fn json_errors() {
 #[test]
 fn export_honours_json() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-    ]);
+    sw.portal();
     let exported = sw.json_lines(&["--json", "export", "sites"]);
     let listed = sw.json_lines(&["--json", "site", "list"]);
     assert_eq!(exported.len(), 1);
@@ -1072,16 +928,7 @@ fn export_honours_json() {
 #[test]
 fn account_platforms_in_chinese_and_seen_now() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
+    sw.province();
     for (platform, expected) in [
         ("微博", "weibo"),
         ("微信公众号", "wechat_subscription"),
@@ -1139,28 +986,7 @@ fn account_platforms_in_chinese_and_seen_now() {
 #[test]
 fn control_characters_are_refused_at_the_command_line() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-    ]);
+    sw.portal();
     let before = sw.registry();
     for (field, args) in [
         (
@@ -1312,7 +1138,7 @@ fn control_characters_are_refused_at_the_command_line() {
     let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
         .args(["--db", &sw.db, "--actor", "张\u{202E}三\n", "site", "edit"])
         .args(["www.gansu.gov.cn", "--icp", "陇ICP备05000001号"])
-        .current_dir(sw.dir.path())
+        .current_dir(sw.dir())
         .output()
         .expect("run siteward");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -1332,28 +1158,7 @@ fn control_characters_are_refused_at_the_command_line() {
 fn stored_control_characters_are_escaped_in_tables() {
     use diesel::{Connection, RunQueryDsl, sqlite::SqliteConnection};
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-    ]);
+    sw.portal();
     let mut conn = SqliteConnection::establish(&sw.path("siteward.db")).expect("open");
     diesel::sql_query("UPDATE organizations SET name = ?")
         .bind::<diesel::sql_types::Text, _>("甘肃\n1  620000  province  伪造\u{202E}行")

@@ -4,6 +4,8 @@
 use siteward::policy::{Policy, PolicySource};
 use siteward::registry::Hostname;
 
+use crate::support::Siteward;
+
 fn dir_with(policy: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     siteward::policy::write_built_in(dir.path()).expect("the built-in policy's files");
@@ -384,28 +386,13 @@ fn a_broken_suffix_list_exits_2_and_says_so_once() {
 /// `site list` or by `policy check` without a directory.
 #[test]
 fn a_policies_directory_in_the_current_directory_is_not_read() {
-    let cwd = tempfile::tempdir().expect("temp dir");
-    let broken = cwd.path().join("policies");
+    let sw = Siteward::new().without_actor();
+    let broken = sw.dir().join("policies");
     std::fs::create_dir_all(&broken).expect("dir");
     std::fs::write(broken.join("siteward.toml"), "this is not TOML [").expect("write");
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .arg("--db")
-            .arg(format!(
-                "sqlite://{}",
-                cwd.path().join("registry.db").display()
-            ))
-            .args(args)
-            .current_dir(cwd.path())
-            .env_remove("SITEWARD_CONFIG")
-            .env_remove("SITEWARD_POLICIES_DIR")
-            .env_remove("SITEWARD_DATABASE_URL")
-            .output()
-            .expect("run siteward")
-    };
     // A change first (so that the database exists whatever read-only
     // commands do about a missing one), then the listing.
-    let output = run(&[
+    let output = sw.run(&[
         "--actor",
         "张三",
         "org",
@@ -418,15 +405,15 @@ fn a_policies_directory_in_the_current_directory_is_not_read() {
         "province",
     ]);
     assert!(output.status.success(), "{output:?}");
-    let output = run(&["site", "list", "--json"]);
+    let output = sw.run(&["site", "list", "--json"]);
     assert!(output.status.success(), "{output:?}");
-    let output = run(&["policy", "check", "--json"]);
+    let output = sw.run(&["policy", "check", "--json"]);
     assert!(output.status.success(), "{output:?}");
     let values: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("one JSON object");
     assert_eq!(values["source"], "built-in defaults", "{values}");
     // Named, the same directory is read, and refused.
-    let output = run(&["policy", "check", "policies"]);
+    let output = sw.run(&["policy", "check", "policies"]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }
 
@@ -434,18 +421,7 @@ fn a_policies_directory_in_the_current_directory_is_not_read() {
 /// must belong to, never a Rust type's name (`OrgLevel`, `SiteKind`).
 #[test]
 fn bad_values_name_no_rust_types() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .arg("--db")
-            .arg(format!("sqlite://{}", dir.path().join("r.db").display()))
-            .args(args)
-            .current_dir(dir.path())
-            .env_remove("SITEWARD_CONFIG")
-            .env_remove("SITEWARD_DATABASE_URL")
-            .output()
-            .expect("run siteward")
-    };
+    let sw = Siteward::new().without_actor();
     for (args, words) in [
         (
             &[
@@ -476,7 +452,7 @@ fn bad_values_name_no_rust_types() {
             "--kind `blog` must be one of",
         ),
     ] {
-        let output = run(args);
+        let output = sw.run(args);
         assert_eq!(output.status.code(), Some(2), "{output:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(words), "{stderr}");

@@ -1,14 +1,18 @@
 //! The test harness: fresh databases on every backend under test. SQLite
 //! always; PostgreSQL when `SITEWARD_TEST_POSTGRES_URL` names a server
 //! (CI sets it, and refuses to run without it), each test in a database
-//! of its own that is dropped afterwards.
+//! of its own that is dropped afterwards; and the built binary run on
+//! them ([`Siteward`]).
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::Connection;
 use diesel::RunQueryDsl;
 use diesel::pg::PgConnection;
+use serde_json::Value;
 use siteward::policy::Policy;
 use siteward::registry::{DivisionCode, OrgLevel};
 use siteward::store::{Change, NewOrganization, Store};
@@ -123,4 +127,197 @@ pub fn add_org(store: &mut Store, name: &str, division: &str, level: OrgLevel) {
             &change(0),
         )
         .expect("add org");
+}
+
+/// The built binary as an administrator runs it: `--db` given,
+/// `--actor 张三` unless [`Siteward::without_actor`], in a directory of
+/// its own, with the caller's configuration and database variables out
+/// of the way. One runner for every CLI test (`crate::cli::Siteward` is
+/// this type).
+pub struct Siteward {
+    pub db: String,
+    backend: &'static str,
+    cwd: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    actor: bool,
+}
+
+impl Siteward {
+    /// A fresh SQLite registry, `siteward.db` in a temporary directory
+    /// that is also the working directory.
+    pub fn new() -> Siteward {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = format!("sqlite://{}", dir.path().join("siteward.db").display());
+        Siteward {
+            db,
+            backend: "sqlite",
+            cwd: dir.path().to_path_buf(),
+            _dir: Some(dir),
+            actor: true,
+        }
+    }
+
+    /// The database of `db` (either backend), from an empty temporary
+    /// working directory.
+    pub fn on(db: &TestDb) -> Siteward {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Siteward {
+            db: db.url.clone(),
+            backend: db.backend,
+            cwd: dir.path().to_path_buf(),
+            _dir: Some(dir),
+            actor: true,
+        }
+    }
+
+    /// The database at `url`, run from `cwd` (which the caller keeps).
+    pub fn at(url: &str, cwd: &Path) -> Siteward {
+        Siteward {
+            db: url.to_string(),
+            backend: if url.starts_with("postgres") {
+                "postgres"
+            } else {
+                "sqlite"
+            },
+            cwd: cwd.to_path_buf(),
+            _dir: None,
+            actor: true,
+        }
+    }
+
+    /// No `--actor`: the command names its own, or none.
+    pub fn without_actor(mut self) -> Siteward {
+        self.actor = false;
+        self
+    }
+
+    /// The working directory.
+    pub fn dir(&self) -> &Path {
+        &self.cwd
+    }
+
+    /// `name` in the working directory.
+    pub fn path(&self, name: &str) -> String {
+        self.cwd.join(name).display().to_string()
+    }
+
+    /// The command, before its arguments: for a test that needs more
+    /// than [`Siteward::run`] (stdin, a child it waits for).
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_siteward"));
+        command.args(["--db", &self.db]);
+        if self.actor {
+            command.args(["--actor", "张三"]);
+        }
+        command
+            .current_dir(&self.cwd)
+            .env_remove("SITEWARD_CONFIG")
+            .env_remove("SITEWARD_DATABASE_URL")
+            .env_remove("SITEWARD_POLICIES_DIR");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run siteward")
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "{}: siteward --db {} {args:?} failed ({:?}): {}{}",
+            self.backend,
+            self.db,
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8")
+    }
+
+    /// Runs a command expected to fail; returns (status, stderr).
+    pub fn fails(&self, args: &[&str]) -> (i32, String) {
+        let output = self.run(args);
+        assert!(
+            !output.status.success(),
+            "{}: siteward --db {} {args:?} succeeded: {}",
+            self.backend,
+            self.db,
+            String::from_utf8_lossy(&output.stdout)
+        );
+        (
+            output.status.code().expect("exit status"),
+            String::from_utf8(output.stderr).expect("utf-8"),
+        )
+    }
+
+    /// The one JSON object a command prints (the args ask for `--json`).
+    pub fn json(&self, args: &[&str]) -> Value {
+        let text = self.ok(args);
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    /// One JSON object a line (the args ask for `--json`).
+    pub fn json_lines(&self, args: &[&str]) -> Vec<Value> {
+        self.ok(args)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+            .collect()
+    }
+}
+
+impl TestDb {
+    /// The binary on this database (see [`Siteward::on`]).
+    pub fn cli(&self) -> Siteward {
+        Siteward::on(self)
+    }
+}
+
+/// The setups many CLI tests start from.
+impl Siteward {
+    /// `org add`: 甘肃省人民政府, 620000, province.
+    pub fn province(&self) {
+        self.ok(&[
+            "org",
+            "add",
+            "--name",
+            "甘肃省人民政府",
+            "--division",
+            "620000",
+            "--level",
+            "province",
+        ]);
+    }
+
+    /// [`Siteward::province`], and its portal requested:
+    /// 甘肃省人民政府门户网站 on www.gansu.gov.cn.
+    pub fn portal(&self) {
+        self.province();
+        self.ok(&[
+            "site",
+            "request",
+            "--name",
+            "甘肃省人民政府门户网站",
+            "--org",
+            "甘肃省人民政府",
+            "--kind",
+            "portal",
+            "--domain",
+            "www.gansu.gov.cn",
+        ]);
+    }
+}
+
+impl Siteward {
+    /// Writes `text` as `name` in the working directory (creating its
+    /// directories); returns its path.
+    pub fn write(&self, name: &str, text: &str) -> String {
+        let path = self.cwd.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("directory");
+        }
+        std::fs::write(&path, text).expect("write");
+        path.display().to_string()
+    }
 }
