@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::support::ADD_PROVINCE;
 /// The runner, shared with the other CLI tests as `crate::cli::Siteward`.
 pub(crate) use crate::support::Siteward;
 
@@ -276,18 +277,7 @@ fn past_events_and_local_times() {
 #[test]
 fn accounts_from_the_command_line() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-        "--email",
-        "ban@gansu.gov.cn",
-    ]);
+    sw.ok(&[&ADD_PROVINCE[..], &["--email", "ban@gansu.gov.cn"]].concat());
     let added = &sw.json_lines(&[
         "account",
         "add",
@@ -734,21 +724,7 @@ fn the_default_database_is_the_users_and_reading_creates_none() {
 
     // XDG_DATA_HOME decides where, when set.
     let data = home.path().join("data");
-    let added = Siteward::newcomer(
-        home.path(),
-        cwd.path(),
-        Some(&data),
-        &[
-            "org",
-            "add",
-            "--name",
-            "甘肃省人民政府",
-            "--division",
-            "620000",
-            "--level",
-            "province",
-        ],
-    );
+    let added = Siteward::newcomer(home.path(), cwd.path(), Some(&data), &ADD_PROVINCE);
     let stderr = String::from_utf8_lossy(&added.stderr);
     assert!(added.status.success(), "{stderr}");
     let database = data.join("siteward/siteward.db");

@@ -4,7 +4,7 @@
 use siteward::policy::{Policy, PolicySource};
 use siteward::registry::Hostname;
 
-use crate::support::Siteward;
+use crate::support::{ADD_PROVINCE, Siteward};
 
 fn dir_with(policy: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -392,18 +392,7 @@ fn a_policies_directory_in_the_current_directory_is_not_read() {
     std::fs::write(broken.join("siteward.toml"), "this is not TOML [").expect("write");
     // A change first (so that the database exists whatever read-only
     // commands do about a missing one), then the listing.
-    let output = sw.run(&[
-        "--actor",
-        "张三",
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
+    let output = sw.run(&[&["--actor", "张三"][..], &ADD_PROVINCE].concat());
     assert!(output.status.success(), "{output:?}");
     let output = sw.run(&["site", "list", "--json"]);
     assert!(output.status.success(), "{output:?}");

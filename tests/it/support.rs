@@ -130,7 +130,8 @@ pub fn add_org(store: &mut Store, name: &str, division: &str, level: OrgLevel) {
 }
 
 /// The built binary as an administrator runs it: `--db` given,
-/// `--actor 张三` unless [`Siteward::without_actor`], in a directory of
+/// `--actor 张三` unless [`Siteward::actor`] or
+/// [`Siteward::without_actor`] say otherwise, in a directory of
 /// its own, with the caller's configuration and database variables out
 /// of the way. One runner for every CLI test (`crate::cli::Siteward` is
 /// this type).
@@ -139,7 +140,7 @@ pub struct Siteward {
     backend: &'static str,
     cwd: PathBuf,
     _dir: Option<tempfile::TempDir>,
-    actor: bool,
+    actor: Option<&'static str>,
 }
 
 impl Siteward {
@@ -153,7 +154,7 @@ impl Siteward {
             backend: "sqlite",
             cwd: dir.path().to_path_buf(),
             _dir: Some(dir),
-            actor: true,
+            actor: Some("张三"),
         }
     }
 
@@ -166,7 +167,7 @@ impl Siteward {
             backend: db.backend,
             cwd: dir.path().to_path_buf(),
             _dir: Some(dir),
-            actor: true,
+            actor: Some("张三"),
         }
     }
 
@@ -181,13 +182,19 @@ impl Siteward {
             },
             cwd: cwd.to_path_buf(),
             _dir: None,
-            actor: true,
+            actor: Some("张三"),
         }
     }
 
     /// No `--actor`: the command names its own, or none.
     pub fn without_actor(mut self) -> Siteward {
-        self.actor = false;
+        self.actor = None;
+        self
+    }
+
+    /// `--actor name` instead of 张三.
+    pub fn actor(mut self, name: &'static str) -> Siteward {
+        self.actor = Some(name);
         self
     }
 
@@ -206,8 +213,8 @@ impl Siteward {
     pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_siteward"));
         command.args(["--db", &self.db]);
-        if self.actor {
-            command.args(["--actor", "张三"]);
+        if let Some(actor) = self.actor {
+            command.args(["--actor", actor]);
         }
         command
             .current_dir(&self.cwd)
@@ -274,20 +281,25 @@ impl TestDb {
     }
 }
 
+/// `org add` for 甘肃省人民政府 (620000, province): with more arguments
+/// (`[&ADD_PROVINCE[..], &["--email", …]].concat()`) where a test needs
+/// them.
+pub const ADD_PROVINCE: [&str; 8] = [
+    "org",
+    "add",
+    "--name",
+    "甘肃省人民政府",
+    "--division",
+    "620000",
+    "--level",
+    "province",
+];
+
 /// The setups many CLI tests start from.
 impl Siteward {
     /// `org add`: 甘肃省人民政府, 620000, province.
     pub fn province(&self) {
-        self.ok(&[
-            "org",
-            "add",
-            "--name",
-            "甘肃省人民政府",
-            "--division",
-            "620000",
-            "--level",
-            "province",
-        ]);
+        self.ok(&ADD_PROVINCE);
     }
 
     /// [`Siteward::province`], and its portal requested:
