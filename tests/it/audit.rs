@@ -959,14 +959,7 @@ fn webhook_keys_never_enter_the_audit_trail() {
         let (status, _) = verify(&db);
         assert_eq!(status, 0, "{}", db.backend);
         // The stored states themselves, read around siteward.
-        let dump = if db.backend == "postgres" {
-            let mut conn = PgConnection::establish(&db.url).expect("connect");
-            state_texts_pg(&mut conn)
-        } else {
-            let path = db.url.trim_start_matches("sqlite://");
-            let mut conn = SqliteConnection::establish(path).expect("open");
-            state_texts_sqlite(&mut conn)
-        };
+        let dump = state_texts(&db);
         assert!(
             !dump.is_empty() && !dump.contains(KEY),
             "{}: {dump}",
@@ -981,24 +974,18 @@ struct StateText {
     text: String,
 }
 
-fn state_texts_pg(conn: &mut PgConnection) -> String {
-    diesel::sql_query(
-        "SELECT COALESCE(state_json, '') || COALESCE(before_json, '') || COALESCE(after_json, '') AS text FROM audit",
-    )
-    .load::<StateText>(conn)
-    .expect("audit rows")
-    .into_iter()
-    .map(|r| r.text)
-    .collect()
-}
-
-fn state_texts_sqlite(conn: &mut SqliteConnection) -> String {
-    diesel::sql_query(
-        "SELECT COALESCE(state_json, '') || COALESCE(before_json, '') || COALESCE(after_json, '') AS text FROM audit",
-    )
-    .load::<StateText>(conn)
-    .expect("audit rows")
-    .into_iter()
-    .map(|r| r.text)
-    .collect()
+/// Every stored state and change of the audit trail as one text, read
+/// around siteward.
+fn state_texts(db: &TestDb) -> String {
+    const QUERY: &str = "SELECT COALESCE(state_json, '') || COALESCE(before_json, '') || COALESCE(after_json, '') AS text FROM audit";
+    let rows: Vec<StateText> = if db.backend == "postgres" {
+        let mut conn = PgConnection::establish(&db.url).expect("connect");
+        diesel::sql_query(QUERY).load(&mut conn)
+    } else {
+        let path = db.url.trim_start_matches("sqlite://");
+        let mut conn = SqliteConnection::establish(path).expect("open");
+        diesel::sql_query(QUERY).load(&mut conn)
+    }
+    .expect("audit rows");
+    rows.into_iter().map(|r| r.text).collect()
 }

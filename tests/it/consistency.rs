@@ -11,7 +11,7 @@ use std::process::Output;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 
-use crate::support::Siteward;
+use crate::support::{REQUEST_PORTAL, Siteward};
 
 /// What these tests ask of the runner besides running.
 impl Siteward {
@@ -89,20 +89,7 @@ fn shown_after(text: &str, marker: &str) -> DateTime<Utc> {
 fn effective_times_in_the_future_or_before_1994_are_refused() {
     let sw = Siteward::new();
     sw.province();
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-        "--at",
-        "2019-03-01",
-    ]);
+    sw.ok(&[&REQUEST_PORTAL[..], &["--at", "2019-03-01"]].concat());
     sw.ok(&[
         "site",
         "approve",
@@ -445,20 +432,7 @@ fn exceptions_end_in_the_future_within_the_policy() {
 fn changes_are_not_dated_before_what_they_change_existed() {
     let sw = Siteward::new();
     sw.province();
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-        "--at",
-        "2019-03-01 09:00",
-    ]);
+    sw.ok(&[&REQUEST_PORTAL[..], &["--at", "2019-03-01 09:00"]].concat());
     let stderr = sw.refused(&[
         "site",
         "edit",

@@ -295,6 +295,20 @@ pub const ADD_PROVINCE: [&str; 8] = [
     "province",
 ];
 
+/// `site request` for 甘肃省人民政府门户网站 (portal, www.gansu.gov.cn).
+pub const REQUEST_PORTAL: [&str; 10] = [
+    "site",
+    "request",
+    "--name",
+    "甘肃省人民政府门户网站",
+    "--org",
+    "甘肃省人民政府",
+    "--kind",
+    "portal",
+    "--domain",
+    "www.gansu.gov.cn",
+];
+
 /// The setups many CLI tests start from.
 impl Siteward {
     /// `org add`: 甘肃省人民政府, 620000, province.
@@ -306,18 +320,7 @@ impl Siteward {
     /// 甘肃省人民政府门户网站 on www.gansu.gov.cn.
     pub fn portal(&self) {
         self.province();
-        self.ok(&[
-            "site",
-            "request",
-            "--name",
-            "甘肃省人民政府门户网站",
-            "--org",
-            "甘肃省人民政府",
-            "--kind",
-            "portal",
-            "--domain",
-            "www.gansu.gov.cn",
-        ]);
+        self.ok(&REQUEST_PORTAL);
     }
 }
 
