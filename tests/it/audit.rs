@@ -398,13 +398,7 @@ fn who_and_why_are_recorded() {
     for db in backends() {
         let backend = db.backend;
         history(&db);
-        let audit_rows = |db: &TestDb| -> Vec<Value> {
-            db.cli()
-                .ok(&["--json", "audit"])
-                .lines()
-                .map(|l| serde_json::from_str(l).expect("json"))
-                .collect()
-        };
+        let audit_rows = |db: &TestDb| -> Vec<Value> { db.cli().json_lines(&["--json", "audit"]) };
         let count = audit_rows(&db).len();
 
         // An explicitly empty actor changes nothing.
@@ -637,12 +631,7 @@ fn a_reused_code_keeps_the_closed_sites_history_reachable() {
         db.cli().ok(args);
     }
     for key in ["6201020001", "slj.cgq.gov.cn"] {
-        let rows: Vec<Value> = db
-            .cli()
-            .ok(&["--json", "audit", "--site", key])
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json"))
-            .collect();
+        let rows: Vec<Value> = db.cli().json_lines(&["--json", "audit", "--site", key]);
         let sites: std::collections::BTreeSet<i64> = rows
             .iter()
             .filter(|r| r["entity"] == "site")
@@ -777,11 +766,7 @@ fn a_wrongly_recorded_event_is_corrected_not_deleted() {
             db.cli().ok(args);
         }
         let rows = |db: &TestDb| -> Vec<Value> {
-            db.cli()
-                .ok(&["--json", "audit", "--site", "1"])
-                .lines()
-                .map(|l| serde_json::from_str(l).expect("json"))
-                .collect()
+            db.cli().json_lines(&["--json", "audit", "--site", "1"])
         };
         let id_of = |action: &str| {
             rows(&db)
@@ -860,8 +845,7 @@ fn a_wrongly_recorded_event_is_corrected_not_deleted() {
             "--reason",
             "上线日期录入错误",
         ]);
-        let site: Value =
-            serde_json::from_str(&db.cli().ok(&["--json", "site", "show", "1"])).expect("json");
+        let site: Value = db.cli().json(&["--json", "site", "show", "1"]);
         assert_eq!(site["live_at"], "2026-01-19T16:00:00Z", "{backend}");
         let correction = rows(&db).pop().expect("row");
         assert_eq!(correction["action"], "correct", "{backend}");
@@ -891,8 +875,7 @@ fn a_wrongly_recorded_event_is_corrected_not_deleted() {
             "--reason",
             "尚未报送",
         ]);
-        let site: Value =
-            serde_json::from_str(&db.cli().ok(&["--json", "site", "show", "1"])).expect("json");
+        let site: Value = db.cli().json(&["--json", "site", "show", "1"]);
         assert_eq!(site["status"], "approved", "{backend}");
         assert_eq!(site["live_at"], Value::Null, "{backend}");
         db.cli()
