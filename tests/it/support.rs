@@ -136,11 +136,15 @@ pub fn add_org(store: &mut Store, name: &str, division: &str, level: OrgLevel) {
 /// of the way. One runner for every CLI test (`crate::cli::Siteward` is
 /// this type).
 pub struct Siteward {
+    /// The `--db` URL; empty where a configuration names the database
+    /// ([`Siteward::with_config`]).
     pub db: String,
+    config: Option<PathBuf>,
     backend: &'static str,
     cwd: PathBuf,
     _dir: Option<tempfile::TempDir>,
     actor: Option<&'static str>,
+    env: Vec<(String, String)>,
 }
 
 impl Siteward {
@@ -154,7 +158,9 @@ impl Siteward {
             backend: "sqlite",
             cwd: dir.path().to_path_buf(),
             _dir: Some(dir),
+            config: None,
             actor: Some("张三"),
+            env: vec![],
         }
     }
 
@@ -167,7 +173,9 @@ impl Siteward {
             backend: db.backend,
             cwd: dir.path().to_path_buf(),
             _dir: Some(dir),
+            config: None,
             actor: Some("张三"),
+            env: vec![],
         }
     }
 
@@ -182,8 +190,31 @@ impl Siteward {
             },
             cwd: cwd.to_path_buf(),
             _dir: None,
+            config: None,
             actor: Some("张三"),
+            env: vec![],
         }
+    }
+
+    /// `--config config` instead of `--db` (the configuration names the
+    /// database), from an empty temporary working directory.
+    pub fn with_config(config: &Path) -> Siteward {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Siteward {
+            db: String::new(),
+            backend: "configured",
+            cwd: dir.path().to_path_buf(),
+            _dir: Some(dir),
+            config: Some(config.to_path_buf()),
+            actor: Some("张三"),
+            env: vec![],
+        }
+    }
+
+    /// An environment variable for every run.
+    pub fn env(mut self, name: &str, value: &str) -> Siteward {
+        self.env.push((name.to_string(), value.to_string()));
+        self
     }
 
     /// No `--actor`: the command names its own, or none.
@@ -212,7 +243,10 @@ impl Siteward {
     /// than [`Siteward::run`] (stdin, a child it waits for).
     pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_siteward"));
-        command.args(["--db", &self.db]);
+        match &self.config {
+            Some(config) => command.arg("--config").arg(config),
+            None => command.args(["--db", &self.db]),
+        };
         if let Some(actor) = self.actor {
             command.args(["--actor", actor]);
         }
@@ -220,7 +254,8 @@ impl Siteward {
             .current_dir(&self.cwd)
             .env_remove("SITEWARD_CONFIG")
             .env_remove("SITEWARD_DATABASE_URL")
-            .env_remove("SITEWARD_POLICIES_DIR");
+            .env_remove("SITEWARD_POLICIES_DIR")
+            .envs(self.env.iter().map(|(name, value)| (name, value)));
         command
     }
 
@@ -228,14 +263,22 @@ impl Siteward {
         self.command().args(args).output().expect("run siteward")
     }
 
+    /// `--db URL` or `--config FILE`, for messages.
+    fn target(&self) -> String {
+        match &self.config {
+            Some(config) => format!("--config {}", config.display()),
+            None => format!("--db {}", self.db),
+        }
+    }
+
     /// Runs a command that must succeed; returns its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let output = self.run(args);
         assert!(
             output.status.success(),
-            "{}: siteward --db {} {args:?} failed ({:?}): {}{}",
+            "{}: siteward {} {args:?} failed ({:?}): {}{}",
             self.backend,
-            self.db,
+            self.target(),
             output.status.code(),
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
@@ -248,9 +291,9 @@ impl Siteward {
         let output = self.run(args);
         assert!(
             !output.status.success(),
-            "{}: siteward --db {} {args:?} succeeded: {}",
+            "{}: siteward {} {args:?} succeeded: {}",
             self.backend,
-            self.db,
+            self.target(),
             String::from_utf8_lossy(&output.stdout)
         );
         (
