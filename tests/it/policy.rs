@@ -221,14 +221,9 @@ fn takeover_fingerprints_are_validated() {
 /// file and line and exit status 2.
 #[test]
 fn policy_check_from_the_command_line() {
+    let sw = Siteward::without_registry();
     let run = |dir: &std::path::Path| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .args(["policy", "check"])
-            .arg(dir)
-            .arg("--json")
-            .env_remove("SITEWARD_CONFIG")
-            .output()
-            .expect("run siteward")
+        sw.run(&["policy", "check", dir.to_str().expect("utf-8"), "--json"])
     };
     let shipped = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/policies"));
     let output = run(shipped);
@@ -316,13 +311,7 @@ fn deadlines_count_the_holiday_calendars_working_days() {
 /// `siteward policy check DIR` as a process, with the configuration and
 /// the environment out of the way.
 fn policy_check(dir: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["policy", "check"])
-        .arg(dir)
-        .env_remove("SITEWARD_CONFIG")
-        .env_remove("SITEWARD_POLICIES_DIR")
-        .output()
-        .expect("run siteward")
+    Siteward::without_registry().run(&["policy", "check", dir.to_str().expect("utf-8")])
 }
 
 /// A directory that is given is the whole policy: each file missing from

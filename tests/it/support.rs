@@ -129,6 +129,16 @@ pub fn add_org(store: &mut Store, name: &str, division: &str, level: OrgLevel) {
         .expect("add org");
 }
 
+/// How a run names its registry.
+enum Registry {
+    /// `--db` [`Siteward::db`].
+    Url,
+    /// `--config FILE`.
+    Config(PathBuf),
+    /// Neither: commands that need no registry (`policy check`, `probe`).
+    Unnamed,
+}
+
 /// The built binary as an administrator runs it: `--db` given,
 /// `--actor 张三` unless [`Siteward::actor`] or
 /// [`Siteward::without_actor`] say otherwise, in a directory of
@@ -137,9 +147,10 @@ pub fn add_org(store: &mut Store, name: &str, division: &str, level: OrgLevel) {
 /// this type).
 pub struct Siteward {
     /// The `--db` URL; empty where a configuration names the database
-    /// ([`Siteward::with_config`]).
+    /// ([`Siteward::with_config`]) or none is named
+    /// ([`Siteward::without_registry`]).
     pub db: String,
-    config: Option<PathBuf>,
+    registry: Registry,
     backend: &'static str,
     cwd: PathBuf,
     _dir: Option<tempfile::TempDir>,
@@ -158,7 +169,7 @@ impl Siteward {
             backend: "sqlite",
             cwd: dir.path().to_path_buf(),
             _dir: Some(dir),
-            config: None,
+            registry: Registry::Url,
             actor: Some("张三"),
             env: vec![],
         }
@@ -173,7 +184,7 @@ impl Siteward {
             backend: db.backend,
             cwd: dir.path().to_path_buf(),
             _dir: Some(dir),
-            config: None,
+            registry: Registry::Url,
             actor: Some("张三"),
             env: vec![],
         }
@@ -190,7 +201,7 @@ impl Siteward {
             },
             cwd: cwd.to_path_buf(),
             _dir: None,
-            config: None,
+            registry: Registry::Url,
             actor: Some("张三"),
             env: vec![],
         }
@@ -205,10 +216,19 @@ impl Siteward {
             backend: "configured",
             cwd: dir.path().to_path_buf(),
             _dir: Some(dir),
-            config: Some(config.to_path_buf()),
+            registry: Registry::Config(config.to_path_buf()),
             actor: Some("张三"),
             env: vec![],
         }
+    }
+
+    /// No `--db`, no `--config` and no `--actor`, from an empty temporary
+    /// working directory: for commands that need no registry.
+    pub fn without_registry() -> Siteward {
+        let mut sw = Siteward::new().without_actor();
+        sw.db = String::new();
+        sw.registry = Registry::Unnamed;
+        sw
     }
 
     /// An environment variable for every run.
@@ -243,10 +263,15 @@ impl Siteward {
     /// than [`Siteward::run`] (stdin, a child it waits for).
     pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_siteward"));
-        match &self.config {
-            Some(config) => command.arg("--config").arg(config),
-            None => command.args(["--db", &self.db]),
-        };
+        match &self.registry {
+            Registry::Url => {
+                command.args(["--db", &self.db]);
+            }
+            Registry::Config(config) => {
+                command.arg("--config").arg(config);
+            }
+            Registry::Unnamed => {}
+        }
         if let Some(actor) = self.actor {
             command.args(["--actor", actor]);
         }
@@ -263,11 +288,12 @@ impl Siteward {
         self.command().args(args).output().expect("run siteward")
     }
 
-    /// `--db URL` or `--config FILE`, for messages.
+    /// `--db URL` or `--config FILE` (or nothing), for messages.
     fn target(&self) -> String {
-        match &self.config {
-            Some(config) => format!("--config {}", config.display()),
-            None => format!("--db {}", self.db),
+        match &self.registry {
+            Registry::Url => format!("--db {}", self.db),
+            Registry::Config(config) => format!("--config {}", config.display()),
+            Registry::Unnamed => String::new(),
         }
     }
 
