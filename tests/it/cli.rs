@@ -193,10 +193,9 @@ fn exit_statuses_and_messages() {
     assert!(stderr.contains("warning: code `4412910009`"), "{stderr}");
 
     // A system failure (an unreadable database) exits 1.
-    let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", "postgres://nobody@127.0.0.1:1/none", "site", "list"])
-        .output()
-        .expect("run");
+    let output = Siteward::at("postgres://nobody@127.0.0.1:1/none", sw.dir())
+        .without_actor()
+        .run(&["site", "list"]);
     assert_eq!(output.status.code(), Some(1));
 }
 
@@ -417,8 +416,9 @@ fn killed_import_leaves_all_or_nothing() {
     std::fs::write(&file, csv).expect("write");
     // Created and migrated first, so that the kill lands in the import.
     sw.ok(&["init"]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", &sw.db, "import", "sites", &file])
+    let mut child = sw
+        .command()
+        .args(["import", "sites", &file])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -449,13 +449,13 @@ fn concurrent_writers_on_one_sqlite_file() {
     let sw = Siteward::new();
     sw.province();
     let spawn = |prefix: &'static str| {
-        let db = sw.db.clone();
+        let (db, cwd) = (sw.db.clone(), sw.dir().to_path_buf());
         std::thread::spawn(move || {
+            let sw = Siteward::at(&db, &cwd).without_actor();
             for i in 0..15 {
-                let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
+                let output = sw
+                    .command()
                     .args([
-                        "--db",
-                        &db,
                         "site",
                         "request",
                         "--name",
@@ -1111,12 +1111,15 @@ fn control_characters_are_refused_at_the_command_line() {
         "{stderr}"
     );
     // --actor, given once (Siteward::run gives its own).
-    let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", &sw.db, "--actor", "张\u{202E}三\n", "site", "edit"])
-        .args(["www.gansu.gov.cn", "--icp", "陇ICP备05000001号"])
-        .current_dir(sw.dir())
-        .output()
-        .expect("run siteward");
+    let output = Siteward::at(&sw.db, sw.dir()).without_actor().run(&[
+        "--actor",
+        "张\u{202E}三\n",
+        "site",
+        "edit",
+        "www.gansu.gov.cn",
+        "--icp",
+        "陇ICP备05000001号",
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
@@ -1190,16 +1193,12 @@ fn a_postgresql_database_is_not_checked_for_a_file() {
     let Some(db) = crate::support::postgres() else {
         return;
     };
-    let cwd = tempfile::tempdir().expect("cwd");
-    let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", &db.url, "--json", "site", "list"])
-        .current_dir(cwd.path())
-        .output()
-        .expect("run siteward");
+    let sw = db.cli().without_actor();
+    let output = sw.run(&["--json", "site", "list"]);
     assert!(output.status.success(), "{output:?}");
     assert!(
         output.stdout.is_empty() && output.stderr.is_empty(),
         "{output:?}"
     );
-    assert!(tree(cwd.path()).is_empty());
+    assert!(tree(sw.dir()).is_empty());
 }
