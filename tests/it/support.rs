@@ -162,73 +162,71 @@ impl Siteward {
     /// A fresh SQLite registry, `siteward.db` in a temporary directory
     /// that is also the working directory.
     pub fn new() -> Siteward {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = format!("sqlite://{}", dir.path().join("siteward.db").display());
-        Siteward {
-            db,
-            backend: "sqlite",
-            cwd: dir.path().to_path_buf(),
-            _dir: Some(dir),
-            registry: Registry::Url,
-            actor: Some("张三"),
-            env: vec![],
-        }
+        let mut sw = Siteward::in_temp_dir(String::new(), "sqlite", Registry::Url);
+        sw.db = format!("sqlite://{}", sw.cwd.join("siteward.db").display());
+        sw
     }
 
     /// The database of `db` (either backend), from an empty temporary
     /// working directory.
     pub fn on(db: &TestDb) -> Siteward {
-        let dir = tempfile::tempdir().expect("temp dir");
-        Siteward {
-            db: db.url.clone(),
-            backend: db.backend,
-            cwd: dir.path().to_path_buf(),
-            _dir: Some(dir),
-            registry: Registry::Url,
-            actor: Some("张三"),
-            env: vec![],
-        }
+        Siteward::in_temp_dir(db.url.clone(), db.backend, Registry::Url)
     }
 
     /// The database at `url`, run from `cwd` (which the caller keeps).
     pub fn at(url: &str, cwd: &Path) -> Siteward {
-        Siteward {
-            db: url.to_string(),
-            backend: if url.starts_with("postgres") {
-                "postgres"
-            } else {
-                "sqlite"
-            },
-            cwd: cwd.to_path_buf(),
-            _dir: None,
-            registry: Registry::Url,
-            actor: Some("张三"),
-            env: vec![],
-        }
+        let backend = if url.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        Siteward::build(
+            url.to_string(),
+            backend,
+            Registry::Url,
+            cwd.to_path_buf(),
+            None,
+        )
     }
 
     /// `--config config` instead of `--db` (the configuration names the
     /// database), from an empty temporary working directory.
     pub fn with_config(config: &Path) -> Siteward {
-        let dir = tempfile::tempdir().expect("temp dir");
-        Siteward {
-            db: String::new(),
-            backend: "configured",
-            cwd: dir.path().to_path_buf(),
-            _dir: Some(dir),
-            registry: Registry::Config(config.to_path_buf()),
-            actor: Some("张三"),
-            env: vec![],
-        }
+        Siteward::in_temp_dir(
+            String::new(),
+            "configured",
+            Registry::Config(config.to_path_buf()),
+        )
     }
 
     /// No `--db`, no `--config` and no `--actor`, from an empty temporary
     /// working directory: for commands that need no registry.
     pub fn without_registry() -> Siteward {
-        let mut sw = Siteward::new().without_actor();
-        sw.db = String::new();
-        sw.registry = Registry::Unnamed;
-        sw
+        Siteward::in_temp_dir(String::new(), "no registry", Registry::Unnamed).without_actor()
+    }
+
+    fn in_temp_dir(db: String, backend: &'static str, registry: Registry) -> Siteward {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cwd = dir.path().to_path_buf();
+        Siteward::build(db, backend, registry, cwd, Some(dir))
+    }
+
+    fn build(
+        db: String,
+        backend: &'static str,
+        registry: Registry,
+        cwd: PathBuf,
+        dir: Option<tempfile::TempDir>,
+    ) -> Siteward {
+        Siteward {
+            db,
+            registry,
+            backend,
+            cwd,
+            _dir: dir,
+            actor: Some("张三"),
+            env: vec![],
+        }
     }
 
     /// An environment variable for every run.
