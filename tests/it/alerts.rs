@@ -13,6 +13,7 @@ use siteward::sim::webhook::{Received, Receiver};
 use siteward::store::{Change, SiteRequest};
 
 use crate::daemon::{Daemon, Province, wait_for};
+use crate::support::Siteward;
 
 /// Adds `[alerts]` and webhook sinks (name, URL, a `secret…` line) to
 /// the province's configuration, and writes `alerts.toml` beside its
@@ -333,14 +334,11 @@ critical = 10
     assert_eq!(keys.len(), all.len(), "no key delivered twice");
 
     // The commands, as an administrator uses them beside the daemon.
+    let sw = Siteward::with_config(&province.watch.config_path)
+        .without_actor()
+        .env("SUPERVISOR_SECRET", "s3cret");
     let cli = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .arg("--config")
-            .arg(&province.watch.config_path)
-            .args(args)
-            .env("SUPERVISOR_SECRET", "s3cret")
-            .output()
-            .expect("siteward runs");
+        let output = sw.run(args);
         (
             output.status.success(),
             String::from_utf8_lossy(&output.stdout).to_string(),
@@ -740,18 +738,14 @@ fn group_robots_hear_each_critical_finding_and_a_removed_one_is_broken() {
         );
     }
     // `alerts test` works for every kind.
+    let sw = Siteward::with_config(&province.watch.config_path).without_actor();
     for (name, accepted) in [
         ("wecom", true),
         ("dingtalk", true),
         ("feishu", true),
         ("removed", false),
     ] {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .arg("--config")
-            .arg(&province.watch.config_path)
-            .args(["alerts", "test", name])
-            .output()
-            .expect("runs");
+        let output = sw.run(&["alerts", "test", name]);
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert_eq!(
             output.status.success(),
@@ -764,17 +758,7 @@ fn group_robots_hear_each_critical_finding_and_a_removed_one_is_broken() {
         }
     }
     // The broken sink, shown as such with the reason; the others ok.
-    let cli = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .arg("--config")
-            .arg(&province.watch.config_path)
-            .args(args)
-            .output()
-            .expect("runs");
-        assert!(output.status.success(), "{args:?}");
-        String::from_utf8_lossy(&output.stdout).to_string()
-    };
-    let sinks = cli(&["alerts", "sinks"]);
+    let sinks = sw.ok(&["alerts", "sinks"]);
     let line = |name: &str| {
         sinks
             .lines()
@@ -790,7 +774,7 @@ fn group_robots_hear_each_critical_finding_and_a_removed_one_is_broken() {
         assert!(line(name).contains(" ok "), "{sinks}");
     }
     assert!(!sinks.contains("key=k"), "secrets hidden: {sinks}");
-    let status = cli(&["status"]);
+    let status = sw.ok(&["status"]);
     assert!(
         status.contains("Sinks not ok") && status.contains("removed") && status.contains("93000"),
         "{status}"

@@ -4,8 +4,6 @@
 //! the daemon's `audit` job as a `registry_tampered` finding; the database
 //! refuses to delete or truncate history.
 
-use std::process::{Command, Output};
-
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
@@ -13,29 +11,6 @@ use serde_json::Value;
 use siteward::findings::{FindingKind, FindingStatus};
 
 use crate::support::{TestDb, backends};
-
-fn siteward(db: &TestDb, args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().expect("dir");
-    Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", &db.url, "--actor", "张三"])
-        .args(args)
-        .current_dir(dir.path())
-        .env_remove("SITEWARD_CONFIG")
-        .env_remove("SITEWARD_DATABASE_URL")
-        .output()
-        .expect("run siteward")
-}
-
-fn ok(db: &TestDb, args: &[&str]) -> String {
-    let output = siteward(db, args);
-    assert!(
-        output.status.success(),
-        "{}: siteward {args:?} failed: {}",
-        db.backend,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
-}
 
 /// Runs SQL on the database directly, as someone with its password would.
 fn sql(db: &TestDb, statement: &str) -> Result<usize, diesel::result::Error> {
@@ -55,7 +30,7 @@ fn sql(db: &TestDb, statement: &str) -> Result<usize, diesel::result::Error> {
 
 /// `audit verify --json`: its exit status and its report.
 fn verify(db: &TestDb) -> (i32, Value) {
-    let output = siteward(db, &["--json", "audit", "verify"]);
+    let output = db.cli().run(&["--json", "audit", "verify"]);
     let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
             "{}: audit verify --json: {e}: {}",
@@ -171,7 +146,7 @@ fn history(db: &TestDb) {
         ],
         &["import", "sites", csv.to_str().expect("utf-8 path")],
     ] {
-        ok(db, args);
+        db.cli().ok(args);
     }
 }
 
@@ -216,7 +191,7 @@ fn what_siteward_wrote_verifies_and_tampering_around_it_is_found() {
 
         // The human form names the field, both values and the row.
         sql(&db, "UPDATE accounts SET name = '假冒发布'").expect("update");
-        let output = siteward(&db, &["audit", "verify"]);
+        let output = db.cli().run(&["audit", "verify"]);
         let text = String::from_utf8_lossy(&output.stdout);
         assert_eq!(output.status.code(), Some(3), "{backend}: {text}");
         assert!(
@@ -423,30 +398,20 @@ fn who_and_why_are_recorded() {
     for db in backends() {
         let backend = db.backend;
         history(&db);
-        let audit_rows = |db: &TestDb| -> Vec<Value> {
-            ok(db, &["--json", "audit"])
-                .lines()
-                .map(|l| serde_json::from_str(l).expect("json"))
-                .collect()
-        };
+        let audit_rows = |db: &TestDb| -> Vec<Value> { db.cli().json_lines(&["--json", "audit"]) };
         let count = audit_rows(&db).len();
 
         // An explicitly empty actor changes nothing.
-        let dir = tempfile::tempdir().expect("dir");
-        let refused = Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .args([
-                "--db",
-                &db.url,
-                "--actor",
-                " ",
-                "site",
-                "edit",
-                "www.gansu.gov.cn",
-            ])
-            .args(["--icp", "陇ICP备05000001号"])
-            .current_dir(dir.path())
-            .output()
-            .expect("run");
+        let sw = db.cli().without_actor();
+        let refused = sw.run(&[
+            "--actor",
+            " ",
+            "site",
+            "edit",
+            "www.gansu.gov.cn",
+            "--icp",
+            "陇ICP备05000001号",
+        ]);
         assert_eq!(refused.status.code(), Some(2), "{backend}");
         assert!(
             String::from_utf8_lossy(&refused.stderr).contains("--actor is empty"),
@@ -459,11 +424,10 @@ fn who_and_why_are_recorded() {
             (Some("alice"), Some("bob"), "alice", "USER"),
             (None, Some("bob"), "bob", "LOGNAME"),
         ] {
-            let mut command = Command::new(env!("CARGO_BIN_EXE_siteward"));
+            let mut command = sw.command();
             command
-                .args(["--db", &db.url, "site", "edit", "www.gansu.gov.cn"])
+                .args(["site", "edit", "www.gansu.gov.cn"])
                 .args(["--psb", &format!("甘公网安备6201020200{}号", name.len())])
-                .current_dir(dir.path())
                 .env_remove("USER")
                 .env_remove("LOGNAME");
             if let Some(user) = user {
@@ -481,10 +445,10 @@ fn who_and_why_are_recorded() {
                 "{backend}"
             );
         }
-        let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .args(["--db", &db.url, "site", "edit", "www.gansu.gov.cn"])
+        let output = sw
+            .command()
+            .args(["site", "edit", "www.gansu.gov.cn"])
             .args(["--psb", "甘公网安备62010202000099号"])
-            .current_dir(dir.path())
             .env_remove("USER")
             .env_remove("LOGNAME")
             .output()
@@ -500,35 +464,31 @@ fn who_and_why_are_recorded() {
         assert!(!last["actor"].as_str().unwrap_or_default().is_empty());
 
         // A live site's primary host name changes only with a reason.
-        let moved = siteward(
-            &db,
-            &[
-                "site",
-                "edit",
-                "www.gansu.gov.cn",
-                "--primary",
-                "gansu.gov.cn",
-            ],
-        );
+        let moved = db.cli().run(&[
+            "site",
+            "edit",
+            "www.gansu.gov.cn",
+            "--primary",
+            "gansu.gov.cn",
+        ]);
         assert_eq!(moved.status.code(), Some(2), "{backend}");
         assert!(
             String::from_utf8_lossy(&moved.stderr).contains("reason"),
             "{backend}: {}",
             String::from_utf8_lossy(&moved.stderr)
         );
-        ok(
-            &db,
-            &[
-                "site",
-                "edit",
-                "www.gansu.gov.cn",
-                "--primary",
-                "gansu.gov.cn",
-                "--ref",
-                "甘政办〔2026〕3号",
-            ],
-        );
-        let table = ok(&db, &["audit", "--site", "gansu.gov.cn", "--last", "1"]);
+        db.cli().ok(&[
+            "site",
+            "edit",
+            "www.gansu.gov.cn",
+            "--primary",
+            "gansu.gov.cn",
+            "--ref",
+            "甘政办〔2026〕3号",
+        ]);
+        let table = db
+            .cli()
+            .ok(&["audit", "--site", "gansu.gov.cn", "--last", "1"]);
         assert!(
             table.contains("domains[0].role: primary → alias")
                 && table.contains("甘政办〔2026〕3号"),
@@ -536,17 +496,15 @@ fn who_and_why_are_recorded() {
         );
 
         // An acknowledgement needs a note.
-        let empty = siteward(&db, &["findings", "ack", "1", "--note", "  "]);
+        let empty = db.cli().run(&["findings", "ack", "1", "--note", "  "]);
         assert_eq!(empty.status.code(), Some(2), "{backend}");
         assert!(String::from_utf8_lossy(&empty.stderr).contains("note"));
 
         // An exception ends early with a reason, once.
-        let no_reason = siteward(&db, &["exception", "end", "1", "--reason", ""]);
+        let no_reason = db.cli().run(&["exception", "end", "1", "--reason", ""]);
         assert_eq!(no_reason.status.code(), Some(2), "{backend}");
-        ok(
-            &db,
-            &["exception", "end", "1", "--reason", "机房改造提前完成"],
-        );
+        db.cli()
+            .ok(&["exception", "end", "1", "--reason", "机房改造提前完成"]);
         let ended = audit_rows(&db).pop().expect("row");
         assert_eq!(
             (ended["entity"].as_str(), ended["action"].as_str()),
@@ -554,7 +512,7 @@ fn who_and_why_are_recorded() {
             "{backend}"
         );
         assert_eq!(ended["reason"], "机房改造提前完成", "{backend}");
-        let again = siteward(&db, &["exception", "end", "1", "--reason", "再次"]);
+        let again = db.cli().run(&["exception", "end", "1", "--reason", "再次"]);
         assert_eq!(again.status.code(), Some(2), "{backend}");
         assert!(
             String::from_utf8_lossy(&again.stderr).contains("already ended"),
@@ -670,13 +628,10 @@ fn a_reused_code_keeps_the_closed_sites_history_reachable() {
             "2026-01-07",
         ],
     ] {
-        ok(&db, args);
+        db.cli().ok(args);
     }
     for key in ["6201020001", "slj.cgq.gov.cn"] {
-        let rows: Vec<Value> = ok(&db, &["--json", "audit", "--site", key])
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json"))
-            .collect();
+        let rows: Vec<Value> = db.cli().json_lines(&["--json", "audit", "--site", key]);
         let sites: std::collections::BTreeSet<i64> = rows
             .iter()
             .filter(|r| r["entity"] == "site")
@@ -688,13 +643,13 @@ fn a_reused_code_keeps_the_closed_sites_history_reachable() {
                 .any(|r| r["action"] == "close" && r["entity_id"] == 1)
         );
     }
-    let closed = ok(&db, &["site", "show", "1"]);
+    let closed = db.cli().ok(&["site", "show", "1"]);
     assert!(
         closed.contains("note: 6201020001 is now held by site 2")
             && closed.contains("note: slj.cgq.gov.cn is now held by site 2"),
         "{closed}"
     );
-    let current = ok(&db, &["site", "show", "6201020001"]);
+    let current = db.cli().ok(&["site", "show", "6201020001"]);
     assert!(
         current.contains("note: 6201020001 was held before by site 1")
             && current.contains("closed"),
@@ -808,13 +763,10 @@ fn a_wrongly_recorded_event_is_corrected_not_deleted() {
                 "2026-11-20",
             ],
         ] {
-            ok(&db, args);
+            db.cli().ok(args);
         }
         let rows = |db: &TestDb| -> Vec<Value> {
-            ok(db, &["--json", "audit", "--site", "1"])
-                .lines()
-                .map(|l| serde_json::from_str(l).expect("json"))
-                .collect()
+            db.cli().json_lines(&["--json", "audit", "--site", "1"])
         };
         let id_of = |action: &str| {
             rows(&db)
@@ -826,7 +778,7 @@ fn a_wrongly_recorded_event_is_corrected_not_deleted() {
         };
         let (approve, live) = (id_of("approve"), id_of("go-live"));
         let refused = |args: &[&str], why: &str| {
-            let output = siteward(&db, args);
+            let output = db.cli().run(args);
             assert_eq!(output.status.code(), Some(2), "{backend}: {args:?}");
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert!(stderr.contains(why), "{backend}: {args:?}: {stderr}");
@@ -882,22 +834,18 @@ fn a_wrongly_recorded_event_is_corrected_not_deleted() {
         );
         assert_eq!(rows(&db).len(), before, "{backend}: refusals write nothing");
 
-        ok(
-            &db,
-            &[
-                "site",
-                "correct",
-                "1",
-                "--event",
-                &live,
-                "--at",
-                "2026-01-20",
-                "--reason",
-                "上线日期录入错误",
-            ],
-        );
-        let site: Value =
-            serde_json::from_str(&ok(&db, &["--json", "site", "show", "1"])).expect("json");
+        db.cli().ok(&[
+            "site",
+            "correct",
+            "1",
+            "--event",
+            &live,
+            "--at",
+            "2026-01-20",
+            "--reason",
+            "上线日期录入错误",
+        ]);
+        let site: Value = db.cli().json(&["--json", "site", "show", "1"]);
         assert_eq!(site["live_at"], "2026-01-19T16:00:00Z", "{backend}");
         let correction = rows(&db).pop().expect("row");
         assert_eq!(correction["action"], "correct", "{backend}");
@@ -917,24 +865,21 @@ fn a_wrongly_recorded_event_is_corrected_not_deleted() {
 
         // Going live was itself a mistake: voided, the site is approved
         // again and can go live later.
-        ok(
-            &db,
-            &[
-                "site",
-                "correct",
-                "1",
-                "--event",
-                &live,
-                "--void",
-                "--reason",
-                "尚未报送",
-            ],
-        );
-        let site: Value =
-            serde_json::from_str(&ok(&db, &["--json", "site", "show", "1"])).expect("json");
+        db.cli().ok(&[
+            "site",
+            "correct",
+            "1",
+            "--event",
+            &live,
+            "--void",
+            "--reason",
+            "尚未报送",
+        ]);
+        let site: Value = db.cli().json(&["--json", "site", "show", "1"]);
         assert_eq!(site["status"], "approved", "{backend}");
         assert_eq!(site["live_at"], Value::Null, "{backend}");
-        ok(&db, &["site", "go-live", "1", "--code", "6201020001"]);
+        db.cli()
+            .ok(&["site", "go-live", "1", "--code", "6201020001"]);
         assert_eq!(verify(&db).0, 0, "{backend}");
     }
 }
@@ -948,34 +893,28 @@ fn webhook_keys_never_enter_the_audit_trail() {
     for db in backends() {
         let first = format!("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}");
         let second = format!("https://oapi.dingtalk.com/robot/send?access_token={KEY}2");
-        ok(
-            &db,
-            &[
-                "org",
-                "add",
-                "--name",
-                "甘肃省人民政府办公厅",
-                "--division",
-                "620000",
-                "--level",
-                "province",
-                "--webhook",
-                &first,
-            ],
-        );
-        ok(
-            &db,
-            &[
-                "org",
-                "edit",
-                "甘肃省人民政府办公厅",
-                "--webhook",
-                &second,
-                "--remove-webhook",
-                &first,
-            ],
-        );
-        let shown = ok(&db, &["--json", "audit"]);
+        db.cli().ok(&[
+            "org",
+            "add",
+            "--name",
+            "甘肃省人民政府办公厅",
+            "--division",
+            "620000",
+            "--level",
+            "province",
+            "--webhook",
+            &first,
+        ]);
+        db.cli().ok(&[
+            "org",
+            "edit",
+            "甘肃省人民政府办公厅",
+            "--webhook",
+            &second,
+            "--remove-webhook",
+            &first,
+        ]);
+        let shown = db.cli().ok(&["--json", "audit"]);
         assert!(!shown.contains(KEY), "{}: {shown}", db.backend);
         let entries: Vec<Value> = shown
             .lines()
@@ -1003,14 +942,7 @@ fn webhook_keys_never_enter_the_audit_trail() {
         let (status, _) = verify(&db);
         assert_eq!(status, 0, "{}", db.backend);
         // The stored states themselves, read around siteward.
-        let dump = if db.backend == "postgres" {
-            let mut conn = PgConnection::establish(&db.url).expect("connect");
-            state_texts_pg(&mut conn)
-        } else {
-            let path = db.url.trim_start_matches("sqlite://");
-            let mut conn = SqliteConnection::establish(path).expect("open");
-            state_texts_sqlite(&mut conn)
-        };
+        let dump = state_texts(&db);
         assert!(
             !dump.is_empty() && !dump.contains(KEY),
             "{}: {dump}",
@@ -1025,24 +957,18 @@ struct StateText {
     text: String,
 }
 
-fn state_texts_pg(conn: &mut PgConnection) -> String {
-    diesel::sql_query(
-        "SELECT COALESCE(state_json, '') || COALESCE(before_json, '') || COALESCE(after_json, '') AS text FROM audit",
-    )
-    .load::<StateText>(conn)
-    .expect("audit rows")
-    .into_iter()
-    .map(|r| r.text)
-    .collect()
-}
-
-fn state_texts_sqlite(conn: &mut SqliteConnection) -> String {
-    diesel::sql_query(
-        "SELECT COALESCE(state_json, '') || COALESCE(before_json, '') || COALESCE(after_json, '') AS text FROM audit",
-    )
-    .load::<StateText>(conn)
-    .expect("audit rows")
-    .into_iter()
-    .map(|r| r.text)
-    .collect()
+/// Every stored state and change of the audit trail as one text, read
+/// around siteward.
+fn state_texts(db: &TestDb) -> String {
+    const QUERY: &str = "SELECT COALESCE(state_json, '') || COALESCE(before_json, '') || COALESCE(after_json, '') AS text FROM audit";
+    let rows: Vec<StateText> = if db.backend == "postgres" {
+        let mut conn = PgConnection::establish(&db.url).expect("connect");
+        diesel::sql_query(QUERY).load(&mut conn)
+    } else {
+        let path = db.url.trim_start_matches("sqlite://");
+        let mut conn = SqliteConnection::establish(path).expect("open");
+        diesel::sql_query(QUERY).load(&mut conn)
+    }
+    .expect("audit rows");
+    rows.into_iter().map(|r| r.text).collect()
 }

@@ -7,13 +7,14 @@
 //! PostgreSQL recipe.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use serde_json::Value;
+
+use crate::support::Siteward;
 
 /// A directory of databases driven through the binary.
 struct Dir {
@@ -36,90 +37,45 @@ impl Dir {
     }
 }
 
-fn siteward(db: &str, cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", db, "--actor", "张三"])
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("SITEWARD_CONFIG")
-        .env_remove("SITEWARD_DATABASE_URL")
-        .output()
-        .expect("run siteward")
-}
-
-fn ok(db: &str, cwd: &Path, args: &[&str]) -> String {
-    let output = siteward(db, cwd, args);
-    assert!(
-        output.status.success(),
-        "siteward --db {db} {args:?} failed ({:?}): {}{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
-}
-
-/// Runs a command expected to fail; returns (status, stderr).
-fn fails(db: &str, cwd: &Path, args: &[&str]) -> (i32, String) {
-    let output = siteward(db, cwd, args);
-    assert!(
-        !output.status.success(),
-        "siteward --db {db} {args:?} succeeded: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    (
-        output.status.code().expect("exit status"),
-        String::from_utf8(output.stderr).expect("utf-8"),
-    )
-}
-
 fn json(text: &str) -> Value {
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 fn lines(db: &str, cwd: &Path, args: &[&str]) -> usize {
-    ok(db, cwd, args).lines().count()
+    Siteward::at(db, cwd).ok(args).lines().count()
 }
 
 fn add_province(db: &str, cwd: &Path) {
-    ok(
-        db,
-        cwd,
-        &[
-            "org",
-            "add",
-            "--name",
-            "甘肃省人民政府办公厅",
-            "--division",
-            "620000",
-            "--level",
-            "province",
-        ],
-    );
+    Siteward::at(db, cwd).ok(&[
+        "org",
+        "add",
+        "--name",
+        "甘肃省人民政府办公厅",
+        "--division",
+        "620000",
+        "--level",
+        "province",
+    ]);
 }
 
 fn request_site(db: &str, cwd: &Path, n: usize) {
-    ok(
-        db,
-        cwd,
-        &[
-            "site",
-            "request",
-            "--name",
-            &format!("甘肃省测试网站{n}"),
-            "--org",
-            "甘肃省人民政府办公厅",
-            "--kind",
-            "special",
-            "--domain",
-            &format!("s{n}.gansu.gov.cn"),
-        ],
-    );
+    Siteward::at(db, cwd).ok(&[
+        "site",
+        "request",
+        "--name",
+        &format!("甘肃省测试网站{n}"),
+        "--org",
+        "甘肃省人民政府办公厅",
+        "--kind",
+        "special",
+        "--domain",
+        &format!("s{n}.gansu.gov.cn"),
+    ]);
 }
 
 /// `audit verify` on `db`: its exit status and stdout.
 fn verify(db: &str, cwd: &Path) -> (i32, String) {
-    let output = siteward(db, cwd, &["audit", "verify"]);
+    let output = Siteward::at(db, cwd).run(&["audit", "verify"]);
     (
         output.status.code().expect("exit status"),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -145,20 +101,16 @@ fn a_backup_taken_while_others_write_restores_and_verifies() {
             while !stop.load(Ordering::SeqCst) {
                 request_site(&db, &cwd, n);
                 if n % 3 == 0 {
-                    ok(
-                        &db,
-                        &cwd,
-                        &[
-                            "org",
-                            "add",
-                            "--name",
-                            &format!("甘肃省测试厅{n}"),
-                            "--division",
-                            "620000",
-                            "--level",
-                            "province",
-                        ],
-                    );
+                    Siteward::at(&db, &cwd).ok(&[
+                        "org",
+                        "add",
+                        "--name",
+                        &format!("甘肃省测试厅{n}"),
+                        "--division",
+                        "620000",
+                        "--level",
+                        "province",
+                    ]);
                 }
                 n += 1;
                 written.fetch_add(1, Ordering::SeqCst);
@@ -178,11 +130,8 @@ fn a_backup_taken_while_others_write_restores_and_verifies() {
     wait_for(2);
     let before = written.load(Ordering::SeqCst);
     let backup = dir.path("backup.db");
-    let report = json(&ok(
-        &db,
-        &cwd,
-        &["--json", "backup", backup.to_str().expect("utf-8")],
-    ));
+    let report =
+        json(&Siteward::at(&db, &cwd).ok(&["--json", "backup", backup.to_str().expect("utf-8")]));
     // Writes went on after the copy.
     wait_for(before + 3);
     stop.store(true, Ordering::SeqCst);
@@ -209,11 +158,7 @@ fn a_backup_taken_while_others_write_restores_and_verifies() {
     // Restored into a new file in a new directory.
     std::fs::create_dir(dir.path("new")).expect("dir");
     let restored = dir.url("new/restored.db");
-    let text = ok(
-        &restored,
-        &cwd,
-        &["restore", backup.to_str().expect("utf-8")],
-    );
+    let text = Siteward::at(&restored, &cwd).ok(&["restore", backup.to_str().expect("utf-8")]);
     assert!(text.contains("restored"), "{text}");
     assert!(text.contains("no break"), "{text}");
     let (status, text) = verify(&restored, &cwd);
@@ -235,17 +180,13 @@ fn a_backup_taken_while_others_write_restores_and_verifies() {
         .expect("head");
     assert!(text.contains(head), "{text}");
     // And it is a working registry: the lifecycle goes on.
-    ok(
-        &restored,
-        &cwd,
-        &[
-            "site",
-            "approve",
-            "s0.gansu.gov.cn",
-            "--ref",
-            "甘政办〔2026〕1号",
-        ],
-    );
+    Siteward::at(&restored, &cwd).ok(&[
+        "site",
+        "approve",
+        "s0.gansu.gov.cn",
+        "--ref",
+        "甘政办〔2026〕1号",
+    ]);
     assert_eq!(verify(&restored, &cwd).0, 0);
 }
 
@@ -258,26 +199,22 @@ fn a_restore_into_a_database_that_holds_records_is_refused() {
     request_site(&source, &cwd, 1);
     let backup = dir.path("backup.db");
     let backup_arg = backup.to_str().expect("utf-8");
-    ok(&source, &cwd, &["backup", backup_arg]);
+    Siteward::at(&source, &cwd).ok(&["backup", backup_arg]);
 
     let target = dir.url("target.db");
-    ok(
-        &target,
-        &cwd,
-        &[
-            "org",
-            "add",
-            "--name",
-            "兰州市人民政府办公室",
-            "--division",
-            "620100",
-            "--level",
-            "prefecture",
-        ],
-    );
-    let orgs_before = ok(&target, &cwd, &["--json", "org", "list"]);
-    let audit_before = ok(&target, &cwd, &["--json", "audit"]);
-    let (status, stderr) = fails(&target, &cwd, &["restore", backup_arg]);
+    Siteward::at(&target, &cwd).ok(&[
+        "org",
+        "add",
+        "--name",
+        "兰州市人民政府办公室",
+        "--division",
+        "620100",
+        "--level",
+        "prefecture",
+    ]);
+    let orgs_before = Siteward::at(&target, &cwd).ok(&["--json", "org", "list"]);
+    let audit_before = Siteward::at(&target, &cwd).ok(&["--json", "audit"]);
+    let (status, stderr) = Siteward::at(&target, &cwd).fails(&["restore", backup_arg]);
     assert_eq!(status, 2, "{stderr}");
     assert!(stderr.contains("not empty"), "{stderr}");
     assert!(
@@ -285,8 +222,14 @@ fn a_restore_into_a_database_that_holds_records_is_refused() {
         "{stderr}"
     );
     assert!(stderr.contains("nothing was changed"), "{stderr}");
-    assert_eq!(ok(&target, &cwd, &["--json", "org", "list"]), orgs_before);
-    assert_eq!(ok(&target, &cwd, &["--json", "audit"]), audit_before);
+    assert_eq!(
+        Siteward::at(&target, &cwd).ok(&["--json", "org", "list"]),
+        orgs_before
+    );
+    assert_eq!(
+        Siteward::at(&target, &cwd).ok(&["--json", "audit"]),
+        audit_before
+    );
     assert_eq!(verify(&target, &cwd).0, 0);
     // No temporary file left beside it.
     let left: Vec<String> = std::fs::read_dir(dir.dir.path())
@@ -300,13 +243,13 @@ fn a_restore_into_a_database_that_holds_records_is_refused() {
     // into.
     let empty = dir.url("empty.db");
     // `audit verify` only reads: it no longer creates the database.
-    ok(&empty, &cwd, &["init"]);
+    Siteward::at(&empty, &cwd).ok(&["init"]);
     assert!(dir.path("empty.db").exists());
-    ok(&empty, &cwd, &["restore", backup_arg]);
+    Siteward::at(&empty, &cwd).ok(&["restore", backup_arg]);
     assert_eq!(lines(&empty, &cwd, &["--json", "site", "list"]), 1);
     assert_eq!(verify(&empty, &cwd).0, 0);
     // Now it holds records: a second restore is refused.
-    let (status, stderr) = fails(&empty, &cwd, &["restore", backup_arg]);
+    let (status, stderr) = Siteward::at(&empty, &cwd).fails(&["restore", backup_arg]);
     assert_eq!(status, 2, "{stderr}");
     assert!(stderr.contains("1 site"), "{stderr}");
 }
@@ -319,7 +262,8 @@ fn a_backup_never_overwrites_a_file() {
     add_province(&db, &cwd);
     let existing = dir.path("existing.db");
     std::fs::write(&existing, "keep me").expect("write");
-    let (status, stderr) = fails(&db, &cwd, &["backup", existing.to_str().expect("utf-8")]);
+    let (status, stderr) =
+        Siteward::at(&db, &cwd).fails(&["backup", existing.to_str().expect("utf-8")]);
     assert_eq!(status, 2, "{stderr}");
     assert!(stderr.contains("exists"), "{stderr}");
     assert!(stderr.contains("never overwrites"), "{stderr}");
@@ -328,24 +272,21 @@ fn a_backup_never_overwrites_a_file() {
     // A second backup onto the first's name: refused, the first intact.
     let first = dir.path("first.db");
     let first_arg = first.to_str().expect("utf-8");
-    ok(&db, &cwd, &["backup", first_arg]);
+    Siteward::at(&db, &cwd).ok(&["backup", first_arg]);
     let bytes = std::fs::read(&first).expect("read");
-    let (status, stderr) = fails(&db, &cwd, &["backup", first_arg]);
+    let (status, stderr) = Siteward::at(&db, &cwd).fails(&["backup", first_arg]);
     assert_eq!(status, 2, "{stderr}");
     assert_eq!(std::fs::read(&first).expect("read"), bytes);
 
     // A directory that does not exist.
-    let (status, stderr) = fails(
-        &db,
-        &cwd,
-        &["backup", dir.path("nowhere/b.db").to_str().expect("utf-8")],
-    );
+    let (status, stderr) = Siteward::at(&db, &cwd)
+        .fails(&["backup", dir.path("nowhere/b.db").to_str().expect("utf-8")]);
     assert_eq!(status, 2, "{stderr}");
     assert!(stderr.contains("no directory"), "{stderr}");
 
     // A relative name is written where the command runs; no temporary
     // file is left.
-    ok(&db, &cwd, &["backup", "relative.db"]);
+    Siteward::at(&db, &cwd).ok(&["backup", "relative.db"]);
     assert!(dir.path("relative.db").is_file());
     let left: Vec<String> = std::fs::read_dir(dir.dir.path())
         .expect("dir")
@@ -361,7 +302,8 @@ fn a_file_that_is_not_a_siteward_database_is_not_restored() {
     let cwd = dir.dir.path().to_path_buf();
     let target = dir.url("target.db");
     let refuse = |file: &Path, why: &str| {
-        let (status, stderr) = fails(&target, &cwd, &["restore", file.to_str().expect("utf-8")]);
+        let (status, stderr) =
+            Siteward::at(&target, &cwd).fails(&["restore", file.to_str().expect("utf-8")]);
         assert_eq!(status, 2, "{stderr}");
         assert!(stderr.contains(why), "{why}: {stderr}");
         assert!(!dir.path("target.db").exists(), "the target was created");
@@ -386,7 +328,7 @@ fn a_file_that_is_not_a_siteward_database_is_not_restored() {
     let source = dir.url("source.db");
     add_province(&source, &cwd);
     let newer = dir.path("newer.db");
-    ok(&source, &cwd, &["backup", newer.to_str().expect("utf-8")]);
+    Siteward::at(&source, &cwd).ok(&["backup", newer.to_str().expect("utf-8")]);
     {
         let mut c = SqliteConnection::establish(newer.to_str().expect("utf-8")).expect("sqlite");
         diesel::sql_query(
@@ -405,25 +347,18 @@ fn a_restore_is_refused_while_a_daemon_holds_the_database() {
     let source = dir.url("source.db");
     add_province(&source, &cwd);
     let backup = dir.path("backup.db");
-    ok(&source, &cwd, &["backup", backup.to_str().expect("utf-8")]);
+    Siteward::at(&source, &cwd).ok(&["backup", backup.to_str().expect("utf-8")]);
     let target = dir.path("target.db");
     // As `siteward serve` holds it.
     let lock = siteward::app::lock::acquire(&target, "siteward serve").expect("lock");
-    let (status, stderr) = fails(
-        &dir.url("target.db"),
-        &cwd,
-        &["restore", backup.to_str().expect("utf-8")],
-    );
+    let (status, stderr) = Siteward::at(&dir.url("target.db"), &cwd)
+        .fails(&["restore", backup.to_str().expect("utf-8")]);
     assert_eq!(status, 2, "{stderr}");
     assert!(stderr.contains("siteward serve"), "{stderr}");
     assert!(stderr.contains("Stop the daemon"), "{stderr}");
     assert!(!target.exists());
     drop(lock);
-    ok(
-        &dir.url("target.db"),
-        &cwd,
-        &["restore", backup.to_str().expect("utf-8")],
-    );
+    Siteward::at(&dir.url("target.db"), &cwd).ok(&["restore", backup.to_str().expect("utf-8")]);
 }
 
 #[test]
@@ -441,7 +376,7 @@ fn a_copy_whose_audit_trail_has_breaks_does_not_verify() {
             .expect("tamper");
     }
     let backup = dir.path("backup.db");
-    let output = siteward(&db, &cwd, &["backup", backup.to_str().expect("utf-8")]);
+    let output = Siteward::at(&db, &cwd).run(&["backup", backup.to_str().expect("utf-8")]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(3), "{stdout}");
     assert!(stdout.contains("BREAK"), "{stdout}");
@@ -449,11 +384,7 @@ fn a_copy_whose_audit_trail_has_breaks_does_not_verify() {
     // Kept, as evidence.
     assert!(backup.is_file());
     let restored = dir.url("restored.db");
-    let output = siteward(
-        &restored,
-        &cwd,
-        &["restore", backup.to_str().expect("utf-8")],
-    );
+    let output = Siteward::at(&restored, &cwd).run(&["restore", backup.to_str().expect("utf-8")]);
     assert_eq!(output.status.code(), Some(3));
     assert_eq!(verify(&restored, &cwd).0, 3);
 }
@@ -472,7 +403,7 @@ fn postgres_is_backed_up_with_pg_dump() {
     let file = dir.path("siteward.dump");
     let file_arg = file.to_str().expect("utf-8");
     for url in &urls {
-        let (status, stderr) = fails(url, &cwd, &["backup", file_arg]);
+        let (status, stderr) = Siteward::at(url, &cwd).fails(&["backup", file_arg]);
         assert_eq!(status, 2, "{stderr}");
         assert!(
             stderr.contains(&format!("pg_dump --format=custom --file={file_arg}")),
@@ -482,7 +413,7 @@ fn postgres_is_backed_up_with_pg_dump() {
         assert!(stderr.contains("audit verify"), "{stderr}");
         assert!(!stderr.contains("s3cret"), "{stderr}");
         assert!(!file.exists());
-        let (status, stderr) = fails(url, &cwd, &["restore", file_arg]);
+        let (status, stderr) = Siteward::at(url, &cwd).fails(&["restore", file_arg]);
         assert_eq!(status, 2, "{stderr}");
         assert!(stderr.contains("not supported"), "{stderr}");
         assert!(stderr.contains("pg_restore --dbname=NEWDB"), "{stderr}");

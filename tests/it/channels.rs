@@ -457,22 +457,9 @@ fn a_maintenance_window_holds_then_releases_with_notices() {
         2,
     );
     let org0 = outbox.store.orgs().expect("orgs")[0].name.clone();
-    let cli = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .args(["--db", &db.url, "--actor", "张三"])
-            .args(args)
-            .env_remove("SITEWARD_CONFIG")
-            .output()
-            .expect("siteward runs");
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).to_string()
-    };
+    let sw = db.cli();
     // Every minute, for ten: always on.
-    let added = cli(&[
+    let added = sw.ok(&[
         "maintenance",
         "add",
         "--org",
@@ -485,7 +472,7 @@ fn a_maintenance_window_holds_then_releases_with_notices() {
         "机房搬迁",
     ]);
     assert!(added.contains("on now"), "{added}");
-    let listed = cli(&["maintenance", "list"]);
+    let listed = sw.ok(&["maintenance", "list"]);
     assert!(
         listed.contains(&org0) && listed.contains("机房搬迁"),
         "{listed}"
@@ -526,7 +513,7 @@ fn a_maintenance_window_holds_then_releases_with_notices() {
 
     // Ended by hand: its end is told, with its two findings still open.
     let id = outbox.store.windows(Utc::now()).expect("windows")[0].id;
-    let ended = cli(&["maintenance", "end", &id.to_string()]);
+    let ended = sw.ok(&["maintenance", "end", &id.to_string()]);
     assert!(ended.contains("ended"), "{ended}");
     assert!(
         outbox
@@ -558,7 +545,7 @@ fn a_maintenance_window_holds_then_releases_with_notices() {
             .as_str()
             .is_some_and(|t| t.contains("2 项问题仍未整改"))
     );
-    let audit = cli(&["audit", "--json"]);
+    let audit = sw.ok(&["audit", "--json"]);
     assert!(
         audit
             .lines()
@@ -568,23 +555,18 @@ fn a_maintenance_window_holds_then_releases_with_notices() {
         "added and ended, audited: {audit}"
     );
     // A mistake is told, and changes nothing.
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args([
-            "--db",
-            &db.url,
-            "maintenance",
-            "add",
-            "--org",
-            &org0,
-            "--cron",
-            "61 * * * *",
-            "--duration",
-            "2h",
-            "--reason",
-            "x",
-        ])
-        .output()
-        .expect("runs");
+    let bad = db.cli().without_actor().run(&[
+        "maintenance",
+        "add",
+        "--org",
+        &org0,
+        "--cron",
+        "61 * * * *",
+        "--duration",
+        "2h",
+        "--reason",
+        "x",
+    ]);
     assert!(!bad.status.success());
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("61"), "{stderr}");

@@ -6,88 +6,14 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// The binary over a fresh SQLite registry in a temporary directory
-/// (shared with the other CLI tests: `crate::cli::Siteward`).
-pub(crate) struct Siteward {
-    pub(crate) dir: tempfile::TempDir,
-    pub(crate) db: String,
-}
-
-impl Siteward {
-    pub(crate) fn new() -> Siteward {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = format!("sqlite://{}", dir.path().join("siteward.db").display());
-        Siteward { dir, db }
-    }
-
-    pub(crate) fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .args(["--db", &self.db, "--actor", "张三"])
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("SITEWARD_CONFIG")
-            .env_remove("SITEWARD_DATABASE_URL")
-            .output()
-            .expect("run siteward")
-    }
-
-    pub(crate) fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "siteward {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("utf-8")
-    }
-
-    /// Runs a command expected to fail; returns (status, stderr).
-    pub(crate) fn fails(&self, args: &[&str]) -> (i32, String) {
-        let output = self.run(args);
-        assert!(!output.status.success(), "siteward {args:?} succeeded");
-        (
-            output.status.code().expect("exit code"),
-            String::from_utf8(output.stderr).expect("utf-8"),
-        )
-    }
-
-    pub(crate) fn json_lines(&self, args: &[&str]) -> Vec<Value> {
-        self.ok(args)
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
-            .collect()
-    }
-
-    pub(crate) fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
-    }
-}
+use crate::support::ADD_PROVINCE;
+/// The runner, shared with the other CLI tests as `crate::cli::Siteward`.
+pub(crate) use crate::support::Siteward;
 
 #[test]
 fn the_readme_walkthrough() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-    ]);
+    sw.portal();
     sw.ok(&[
         "site",
         "approve",
@@ -190,16 +116,7 @@ fn the_readme_walkthrough() {
 #[test]
 fn exit_statuses_and_messages() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
+    sw.province();
     sw.ok(&[
         "site",
         "request",
@@ -276,10 +193,9 @@ fn exit_statuses_and_messages() {
     assert!(stderr.contains("warning: code `4412910009`"), "{stderr}");
 
     // A system failure (an unreadable database) exits 1.
-    let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", "postgres://nobody@127.0.0.1:1/none", "site", "list"])
-        .output()
-        .expect("run");
+    let output = Siteward::at("postgres://nobody@127.0.0.1:1/none", sw.dir())
+        .without_actor()
+        .run(&["site", "list"]);
     assert_eq!(output.status.code(), Some(1));
 }
 
@@ -360,18 +276,7 @@ fn past_events_and_local_times() {
 #[test]
 fn accounts_from_the_command_line() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-        "--email",
-        "ban@gansu.gov.cn",
-    ]);
+    sw.ok(&[&ADD_PROVINCE[..], &["--email", "ban@gansu.gov.cn"]].concat());
     let added = &sw.json_lines(&[
         "account",
         "add",
@@ -457,28 +362,7 @@ fn import_refusal_lists_lines_and_exits_2() {
 #[test]
 fn export_formats() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-    ]);
+    sw.portal();
     let zh = sw.ok(&["export", "sites"]);
     assert!(
         zh.starts_with("网站名称,网站标识码,首页网址,主办单位,行政区划代码,网站类型,运行状态"),
@@ -532,8 +416,9 @@ fn killed_import_leaves_all_or_nothing() {
     std::fs::write(&file, csv).expect("write");
     // Created and migrated first, so that the kill lands in the import.
     sw.ok(&["init"]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", &sw.db, "import", "sites", &file])
+    let mut child = sw
+        .command()
+        .args(["import", "sites", &file])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -562,24 +447,15 @@ fn killed_import_leaves_all_or_nothing() {
 #[test]
 fn concurrent_writers_on_one_sqlite_file() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
+    sw.province();
     let spawn = |prefix: &'static str| {
-        let db = sw.db.clone();
+        let (db, cwd) = (sw.db.clone(), sw.dir().to_path_buf());
         std::thread::spawn(move || {
+            let sw = Siteward::at(&db, &cwd).without_actor();
             for i in 0..15 {
-                let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
+                let output = sw
+                    .command()
                     .args([
-                        "--db",
-                        &db,
                         "site",
                         "request",
                         "--name",
@@ -612,16 +488,7 @@ fn concurrent_writers_on_one_sqlite_file() {
 fn the_audit_trail_is_append_only() {
     use diesel::{Connection, RunQueryDsl, sqlite::SqliteConnection};
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
+    sw.province();
     let path = sw.db.trim_start_matches("sqlite://").to_string();
     let mut conn = SqliteConnection::establish(&path).expect("open");
     for statement in [
@@ -857,21 +724,7 @@ fn the_default_database_is_the_users_and_reading_creates_none() {
 
     // XDG_DATA_HOME decides where, when set.
     let data = home.path().join("data");
-    let added = Siteward::newcomer(
-        home.path(),
-        cwd.path(),
-        Some(&data),
-        &[
-            "org",
-            "add",
-            "--name",
-            "甘肃省人民政府",
-            "--division",
-            "620000",
-            "--level",
-            "province",
-        ],
-    );
+    let added = Siteward::newcomer(home.path(), cwd.path(), Some(&data), &ADD_PROVINCE);
     let stderr = String::from_utf8_lossy(&added.stderr);
     assert!(added.status.success(), "{stderr}");
     let database = data.join("siteward/siteward.db");
@@ -1031,28 +884,7 @@ fn json_errors() {
 #[test]
 fn export_honours_json() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-    ]);
+    sw.portal();
     let exported = sw.json_lines(&["--json", "export", "sites"]);
     let listed = sw.json_lines(&["--json", "site", "list"]);
     assert_eq!(exported.len(), 1);
@@ -1072,16 +904,7 @@ fn export_honours_json() {
 #[test]
 fn account_platforms_in_chinese_and_seen_now() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
+    sw.province();
     for (platform, expected) in [
         ("微博", "weibo"),
         ("微信公众号", "wechat_subscription"),
@@ -1139,28 +962,7 @@ fn account_platforms_in_chinese_and_seen_now() {
 #[test]
 fn control_characters_are_refused_at_the_command_line() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-    ]);
+    sw.portal();
     let before = sw.registry();
     for (field, args) in [
         (
@@ -1309,12 +1111,15 @@ fn control_characters_are_refused_at_the_command_line() {
         "{stderr}"
     );
     // --actor, given once (Siteward::run gives its own).
-    let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", &sw.db, "--actor", "张\u{202E}三\n", "site", "edit"])
-        .args(["www.gansu.gov.cn", "--icp", "陇ICP备05000001号"])
-        .current_dir(sw.dir.path())
-        .output()
-        .expect("run siteward");
+    let output = Siteward::at(&sw.db, sw.dir()).without_actor().run(&[
+        "--actor",
+        "张\u{202E}三\n",
+        "site",
+        "edit",
+        "www.gansu.gov.cn",
+        "--icp",
+        "陇ICP备05000001号",
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
@@ -1332,28 +1137,7 @@ fn control_characters_are_refused_at_the_command_line() {
 fn stored_control_characters_are_escaped_in_tables() {
     use diesel::{Connection, RunQueryDsl, sqlite::SqliteConnection};
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-    ]);
+    sw.portal();
     let mut conn = SqliteConnection::establish(&sw.path("siteward.db")).expect("open");
     diesel::sql_query("UPDATE organizations SET name = ?")
         .bind::<diesel::sql_types::Text, _>("甘肃\n1  620000  province  伪造\u{202E}行")
@@ -1409,16 +1193,12 @@ fn a_postgresql_database_is_not_checked_for_a_file() {
     let Some(db) = crate::support::postgres() else {
         return;
     };
-    let cwd = tempfile::tempdir().expect("cwd");
-    let output = Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", &db.url, "--json", "site", "list"])
-        .current_dir(cwd.path())
-        .output()
-        .expect("run siteward");
+    let sw = db.cli().without_actor();
+    let output = sw.run(&["--json", "site", "list"]);
     assert!(output.status.success(), "{output:?}");
     assert!(
         output.stdout.is_empty() && output.stderr.is_empty(),
         "{output:?}"
     );
-    assert!(tree(cwd.path()).is_empty());
+    assert!(tree(sw.dir()).is_empty());
 }

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use siteward::config::{Config, ConfigError};
 
+use crate::support::Siteward;
+
 fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("siteward.toml");
@@ -215,18 +217,13 @@ fn a_limit_of_no_connections_per_address_is_refused() {
 fn a_missing_config_file_is_told_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let missing = dir.path().join("nowhere.toml");
+    let sw = Siteward::with_config(&missing).without_actor();
     for json in [false, true] {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"));
-        if json {
-            command.arg("--json");
-        }
-        let output = command
-            .arg("--config")
-            .arg(&missing)
-            .args(["org", "list"])
-            .current_dir(dir.path())
-            .output()
-            .expect("run siteward");
+        let output = if json {
+            sw.run(&["--json", "org", "list"])
+        } else {
+            sw.run(&["org", "list"])
+        };
         assert_eq!(output.status.code(), Some(2), "{output:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("nowhere.toml"), "{stderr}");

@@ -6,44 +6,15 @@
 //! the value and the rule, shows times in China Standard Time, and
 //! changes nothing.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 
-struct Siteward {
-    dir: tempfile::TempDir,
-    db: String,
-}
+use crate::support::{REQUEST_PORTAL, Siteward};
 
+/// What these tests ask of the runner besides running.
 impl Siteward {
-    fn new() -> Siteward {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = format!("sqlite://{}", dir.path().join("siteward.db").display());
-        Siteward { dir, db }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .args(["--db", &self.db, "--actor", "张三"])
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("SITEWARD_CONFIG")
-            .env_remove("SITEWARD_DATABASE_URL")
-            .output()
-            .expect("run siteward")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "siteward {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("utf-8")
-    }
-
     /// Runs a command that must be refused as the user's error (exit
     /// status 2); returns its stderr.
     fn refused(&self, args: &[&str]) -> String {
@@ -59,22 +30,6 @@ impl Siteward {
             "people read China Standard Time: {stderr}"
         );
         stderr
-    }
-
-    fn json_lines(&self, args: &[&str]) -> Vec<Value> {
-        self.ok(args)
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
-            .collect()
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let path = self.dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("directory");
-        }
-        std::fs::write(&path, text).expect("write");
-        path.display().to_string()
     }
 
     fn org(&self, name: &str, division: &str, level: &str, parent: Option<&str>) -> Output {
@@ -133,30 +88,8 @@ fn shown_after(text: &str, marker: &str) -> DateTime<Utc> {
 #[test]
 fn effective_times_in_the_future_or_before_1994_are_refused() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-        "--at",
-        "2019-03-01",
-    ]);
+    sw.province();
+    sw.ok(&[&REQUEST_PORTAL[..], &["--at", "2019-03-01"]].concat());
     sw.ok(&[
         "site",
         "approve",
@@ -454,7 +387,7 @@ fn exceptions_end_in_the_future_within_the_policy() {
     assert!(sw.json_lines(&["site", "list", "--json"]).is_empty());
 
     // An office's own policy, named in the configuration, may allow less.
-    siteward::policy::write_built_in(&sw.dir.path().join("policies")).expect("policies");
+    siteward::policy::write_built_in(&sw.dir().join("policies")).expect("policies");
     let policies = sw.write(
         "policies/siteward.toml",
         "[lifecycle]\nnotice_days = 30\nrelease_grace_days = 30\n\n[domains]\n\
@@ -498,30 +431,8 @@ fn exceptions_end_in_the_future_within_the_policy() {
 #[test]
 fn changes_are_not_dated_before_what_they_change_existed() {
     let sw = Siteward::new();
-    sw.ok(&[
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
-    sw.ok(&[
-        "site",
-        "request",
-        "--name",
-        "甘肃省人民政府门户网站",
-        "--org",
-        "甘肃省人民政府",
-        "--kind",
-        "portal",
-        "--domain",
-        "www.gansu.gov.cn",
-        "--at",
-        "2019-03-01 09:00",
-    ]);
+    sw.province();
+    sw.ok(&[&REQUEST_PORTAL[..], &["--at", "2019-03-01 09:00"]].concat());
     let stderr = sw.refused(&[
         "site",
         "edit",

@@ -8,6 +8,8 @@ use siteward::clock::parse_time;
 use siteward::policy::Policy;
 use siteward::policy::cron::{CronSchedule, fire_time_rfc3339, show_fire_time};
 
+use crate::support::Siteward;
+
 /// A time given in China Standard Time, `YYYY-MM-DD HH:MM[:SS]`.
 fn cst(raw: &str) -> DateTime<Utc> {
     parse_time("test", raw).expect("a CST time")
@@ -323,15 +325,13 @@ fn a_bad_schedule_in_the_policy_names_file_line_and_field() {
 #[test]
 fn policy_check_shows_the_next_fire_times() {
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
+    let sw = Siteward::without_registry();
     let run = |json: bool| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"));
-        command
-            .args(["policy", "check", shipped])
-            .env_remove("SITEWARD_CONFIG");
-        if json {
-            command.arg("--json");
-        }
-        let output = command.output().expect("run siteward");
+        let output = if json {
+            sw.run(&["policy", "check", shipped, "--json"])
+        } else {
+            sw.run(&["policy", "check", shipped])
+        };
         assert!(output.status.success(), "{output:?}");
         String::from_utf8(output.stdout).expect("utf-8")
     };

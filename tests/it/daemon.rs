@@ -16,7 +16,7 @@ use siteward::sim::region::{EXPECTED, Region, register};
 use siteward::store::{Run, Store};
 
 use crate::scenario::{Watch, runtime, watch};
-use crate::support::backends;
+use crate::support::{Siteward, backends};
 
 /// A daemon process, its log (JSON lines) in a file; killed if the test
 /// ends first.
@@ -466,14 +466,10 @@ fn kill_9_mid_cycle_then_restart() {
 }
 
 fn siteward(watch: &Watch, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .arg("--config")
-        .arg(&watch.config_path)
-        .args(args)
+    Siteward::with_config(&watch.config_path)
+        .without_actor()
         .env("USER", "tester")
-        .stdin(Stdio::null())
-        .output()
-        .expect("siteward runs")
+        .run(args)
 }
 
 /// A second daemon on one SQLite file refuses to start and names the file

@@ -9,6 +9,8 @@ use siteward::probe::dns::{DnsOutcome, DnsProbe, ResolverSettings};
 use siteward::registry::Hostname;
 use siteward::sim::dns::{Fault, RecordData, Zone, serve, serve_fault};
 
+use crate::support::Siteward;
+
 const LOOPBACK: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
 
 fn world() -> Vec<Zone> {
@@ -211,12 +213,10 @@ async fn probe_command() {
     let server = serve(LOOPBACK, &world()).await.expect("dns server");
     let address = server.addr.to_string();
     let run = move |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .args(args)
+        Siteward::without_registry()
             .env("SITEWARD_RESOLVER_NAMESERVERS", &address)
             .env("SITEWARD_RESOLVER_TIMEOUT_MS", "1000")
-            .output()
-            .expect("run siteward")
+            .run(args)
     };
     let output = tokio::task::spawn_blocking({
         let run = run.clone();

@@ -6,8 +6,6 @@
 //! more; every edit is audited with its reason, and `audit verify` stays
 //! clean.
 
-use std::process::{Command, Output};
-
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
@@ -17,48 +15,10 @@ use siteward::store::{Change, NewOrganization, OrgEdit, Store};
 
 use crate::support::{TestDb, backends, policy};
 
-fn siteward(db: &TestDb, args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().expect("dir");
-    Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", &db.url, "--actor", "张三"])
-        .args(args)
-        .current_dir(dir.path())
-        .env_remove("SITEWARD_CONFIG")
-        .env_remove("SITEWARD_DATABASE_URL")
-        .output()
-        .expect("run siteward")
-}
-
-fn ok(db: &TestDb, args: &[&str]) -> String {
-    let output = siteward(db, args);
-    assert!(
-        output.status.success(),
-        "{}: siteward {args:?} failed: {}",
-        db.backend,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8")
-}
-
-fn json(db: &TestDb, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    serde_json::from_str(ok(db, &all).trim()).expect("one JSON object")
-}
-
-fn json_lines(db: &TestDb, args: &[&str]) -> Vec<Value> {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    ok(db, &all)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
-        .collect()
-}
-
 /// A command that must be refused as the user's error: exit 2, and a
 /// message that says why, never Rust's Debug output.
 fn refused(db: &TestDb, args: &[&str], says: &str) {
-    let output = siteward(db, args);
+    let output = db.cli().run(args);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         output.status.code(),
@@ -79,11 +39,11 @@ fn refused(db: &TestDb, args: &[&str], says: &str) {
 }
 
 fn audit_rows(db: &TestDb) -> usize {
-    json_lines(db, &["audit"]).len()
+    db.cli().json_lines(&["--json", "audit"]).len()
 }
 
 fn verify_clean(db: &TestDb) {
-    let output = siteward(db, &["audit", "verify"]);
+    let output = db.cli().run(&["audit", "verify"]);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -129,7 +89,7 @@ fn add_org(db: &TestDb, name: &str, division: &str, level: &str, parent: Option<
     if let Some(parent) = parent {
         args.extend(["--parent", parent]);
     }
-    ok(db, &args);
+    db.cli().ok(&args);
 }
 
 #[test]
@@ -140,92 +100,85 @@ fn org_edit_renames_reparents_and_corrects_with_refusals_that_change_nothing() {
         // Entered with 武威's code by mistake.
         add_org(&db, TIANSHUI, "620600", "prefecture", Some(PROVINCE));
         add_org(&db, BUREAU, "620100", "prefecture", Some(LANZHOU));
-        ok(
-            &db,
-            &[
-                "site",
-                "request",
-                "--name",
-                "兰州市人民政府门户网站",
-                "--org",
-                LANZHOU,
-                "--kind",
-                "portal",
-                "--domain",
-                "www.lanzhou.gov.cn",
-            ],
-        );
-        ok(
-            &db,
-            &[
-                "account",
-                "add",
-                "--platform",
-                "weibo",
-                "--handle",
-                "lanzhoufabu",
-                "--name",
-                "兰州发布",
-                "--org",
-                LANZHOU,
-            ],
-        );
-        let lanzhou_id = json(&db, &["org", "show", LANZHOU])["id"].clone();
+        db.cli().ok(&[
+            "site",
+            "request",
+            "--name",
+            "兰州市人民政府门户网站",
+            "--org",
+            LANZHOU,
+            "--kind",
+            "portal",
+            "--domain",
+            "www.lanzhou.gov.cn",
+        ]);
+        db.cli().ok(&[
+            "account",
+            "add",
+            "--platform",
+            "weibo",
+            "--handle",
+            "lanzhoufabu",
+            "--name",
+            "兰州发布",
+            "--org",
+            LANZHOU,
+        ]);
+        let lanzhou_id = db.cli().json(&["--json", "org", "show", LANZHOU])["id"].clone();
 
         // A rename, by id: what it runs and its children stay attached.
-        let renamed = json(
-            &db,
-            &[
-                "org",
-                "edit",
-                &lanzhou_id.to_string(),
-                "--name",
-                "兰州市人民政府",
-                "--reason",
-                "机构改革更名（兰政发〔2026〕3号）",
-            ],
-        );
+        let renamed = db.cli().json(&[
+            "--json",
+            "org",
+            "edit",
+            &lanzhou_id.to_string(),
+            "--name",
+            "兰州市人民政府",
+            "--reason",
+            "机构改革更名（兰政发〔2026〕3号）",
+        ]);
         assert_eq!(renamed["id"], lanzhou_id, "{}", db.backend);
         assert_eq!(renamed["name"], "兰州市人民政府");
         assert_eq!(renamed["parent"], PROVINCE);
         assert_eq!(renamed["sites"].as_array().map(Vec::len), Some(1));
         assert_eq!(renamed["accounts"].as_array().map(Vec::len), Some(1));
         assert_eq!(
-            json(&db, &["org", "show", BUREAU])["parent"],
+            db.cli().json(&["--json", "org", "show", BUREAU])["parent"],
             "兰州市人民政府"
         );
         assert_eq!(
-            json(&db, &["site", "show", "www.lanzhou.gov.cn"])["org"],
+            db.cli()
+                .json(&["--json", "site", "show", "www.lanzhou.gov.cn"])["org"],
             "兰州市人民政府"
         );
         assert_eq!(
-            json(&db, &["account", "show", "weibo:lanzhoufabu"])["org"],
+            db.cli()
+                .json(&["--json", "account", "show", "weibo:lanzhoufabu"])["org"],
             "兰州市人民政府"
         );
-        siteward(&db, &["org", "show", LANZHOU])
+        db.cli()
+            .run(&["org", "show", LANZHOU])
             .status
             .code()
             .filter(|code| *code == 2)
             .expect("the old name names nothing");
 
         // A wrong division corrected.
-        let corrected = json(
-            &db,
-            &[
-                "org",
-                "edit",
-                TIANSHUI,
-                "--division",
-                "620500",
-                "--reason",
-                "区划代码录入错误",
-            ],
-        );
+        let corrected = db.cli().json(&[
+            "--json",
+            "org",
+            "edit",
+            TIANSHUI,
+            "--division",
+            "620500",
+            "--reason",
+            "区划代码录入错误",
+        ]);
         assert_eq!(corrected["division"], "620500");
 
         // Refusals: exit 2, nothing changed, nothing audited.
         let rows = audit_rows(&db);
-        let orgs_before = json_lines(&db, &["org", "list"]);
+        let orgs_before = db.cli().json_lines(&["--json", "org", "list"]);
         refused(
             &db,
             &["org", "edit", BUREAU, "--parent", TIANSHUI],
@@ -332,7 +285,7 @@ fn org_edit_renames_reparents_and_corrects_with_refusals_that_change_nothing() {
         );
         assert_eq!(audit_rows(&db), rows, "{}: a refusal audited", db.backend);
         assert_eq!(
-            json_lines(&db, &["org", "list"]),
+            db.cli().json_lines(&["--json", "org", "list"]),
             orgs_before,
             "{}: a refusal changed something",
             db.backend
@@ -340,36 +293,32 @@ fn org_edit_renames_reparents_and_corrects_with_refusals_that_change_nothing() {
 
         // Out from under its parent, and contacts added then removed (the
         // webhook named as people see it, masked).
-        let bureau = json(
-            &db,
-            &[
-                "org",
-                "edit",
-                BUREAU,
-                "--no-parent",
-                "--email",
-                "wlj@lanzhou.gov.cn",
-                "--webhook",
-                "https://hooks.example.cn/send?key=s3cret",
-            ],
-        );
+        let bureau = db.cli().json(&[
+            "--json",
+            "org",
+            "edit",
+            BUREAU,
+            "--no-parent",
+            "--email",
+            "wlj@lanzhou.gov.cn",
+            "--webhook",
+            "https://hooks.example.cn/send?key=s3cret",
+        ]);
         assert_eq!(bureau["parent"], Value::Null);
         let masked = bureau["webhooks"][0].as_str().expect("webhook").to_string();
         assert!(!masked.contains("s3cret"), "{masked}");
-        let bureau = json(
-            &db,
-            &[
-                "org",
-                "edit",
-                BUREAU,
-                "--remove-webhook",
-                &masked,
-                "--remove-email",
-                "wlj@lanzhou.gov.cn",
-                "--reason",
-                "联系人变更",
-            ],
-        );
+        let bureau = db.cli().json(&[
+            "--json",
+            "org",
+            "edit",
+            BUREAU,
+            "--remove-webhook",
+            &masked,
+            "--remove-email",
+            "wlj@lanzhou.gov.cn",
+            "--reason",
+            "联系人变更",
+        ]);
         assert_eq!(bureau["webhooks"], serde_json::json!([]));
         assert_eq!(bureau["emails"], serde_json::json!([]));
         assert_eq!(
@@ -382,14 +331,20 @@ fn org_edit_renames_reparents_and_corrects_with_refusals_that_change_nothing() {
             db.backend
         );
         // Given again, a removed contact is in use again.
-        let bureau = json(
-            &db,
-            &["org", "edit", BUREAU, "--email", "wlj@lanzhou.gov.cn"],
-        );
+        let bureau = db.cli().json(&[
+            "--json",
+            "org",
+            "edit",
+            BUREAU,
+            "--email",
+            "wlj@lanzhou.gov.cn",
+        ]);
         assert_eq!(bureau["emails"], serde_json::json!(["wlj@lanzhou.gov.cn"]));
 
         // The trail: each edit with its reason, under the new name.
-        let trail = json_lines(&db, &["audit", "--org", "兰州市人民政府"]);
+        let trail = db
+            .cli()
+            .json_lines(&["--json", "audit", "--org", "兰州市人民政府"]);
         let edit = trail
             .iter()
             .find(|row| row["action"] == "edit")
@@ -398,9 +353,9 @@ fn org_edit_renames_reparents_and_corrects_with_refusals_that_change_nothing() {
         assert_eq!(edit["actor"], "张三");
         assert_eq!(edit["before"]["name"], LANZHOU);
         assert_eq!(edit["after"]["name"], "兰州市人民政府");
-        let table = ok(&db, &["audit", "--org", "兰州市人民政府"]);
+        let table = db.cli().ok(&["audit", "--org", "兰州市人民政府"]);
         assert!(table.contains("机构改革更名"), "{table}");
-        let trail = json_lines(&db, &["audit", "--org", BUREAU]);
+        let trail = db.cli().json_lines(&["--json", "audit", "--org", BUREAU]);
         assert!(
             trail
                 .iter()
@@ -553,37 +508,32 @@ fn account_edit_corrects_name_org_and_feed_and_refuses_the_rest() {
     for db in backends() {
         add_org(&db, PROVINCE, "620000", "province", None);
         add_org(&db, LANZHOU, "620100", "prefecture", Some(PROVINCE));
-        ok(
-            &db,
-            &[
-                "account",
-                "add",
-                "--platform",
-                "wechat_service",
-                "--handle",
-                "gansufabu",
-                "--name",
-                "甘肃法布",
-                "--org",
-                LANZHOU,
-                "--feed",
-                "https://feeds.example.cn/gansufabu.xml",
-            ],
-        );
-        let account = json(
-            &db,
-            &[
-                "account",
-                "edit",
-                "wechat_service:gansufabu",
-                "--name",
-                "甘肃发布",
-                "--org",
-                PROVINCE,
-                "--reason",
-                "名称录入错误，主办单位为省政府办公厅",
-            ],
-        );
+        db.cli().ok(&[
+            "account",
+            "add",
+            "--platform",
+            "wechat_service",
+            "--handle",
+            "gansufabu",
+            "--name",
+            "甘肃法布",
+            "--org",
+            LANZHOU,
+            "--feed",
+            "https://feeds.example.cn/gansufabu.xml",
+        ]);
+        let account = db.cli().json(&[
+            "--json",
+            "account",
+            "edit",
+            "wechat_service:gansufabu",
+            "--name",
+            "甘肃发布",
+            "--org",
+            PROVINCE,
+            "--reason",
+            "名称录入错误，主办单位为省政府办公厅",
+        ]);
         assert_eq!(account["name"], "甘肃发布", "{}", db.backend);
         assert_eq!(account["org"], PROVINCE);
         assert_eq!(account["account_id"], "gansufabu");
@@ -594,18 +544,18 @@ fn account_edit_corrects_name_org_and_feed_and_refuses_the_rest() {
         );
         let id = account["id"].to_string();
 
-        let account = json(&db, &["account", "edit", &id, "--no-feed"]);
+        let account = db
+            .cli()
+            .json(&["--json", "account", "edit", &id, "--no-feed"]);
         assert_eq!(account["feed_url"], Value::Null);
-        let account = json(
-            &db,
-            &[
-                "account",
-                "edit",
-                "gansufabu",
-                "--feed",
-                "https://feeds.example.cn/new.xml",
-            ],
-        );
+        let account = db.cli().json(&[
+            "--json",
+            "account",
+            "edit",
+            "gansufabu",
+            "--feed",
+            "https://feeds.example.cn/new.xml",
+        ]);
         assert_eq!(account["feed_url"], "https://feeds.example.cn/new.xml");
 
         let rows = audit_rows(&db);
@@ -638,13 +588,15 @@ fn account_edit_corrects_name_org_and_feed_and_refuses_the_rest() {
         );
         assert_eq!(audit_rows(&db), rows, "{}: a refusal audited", db.backend);
         assert_eq!(
-            json(&db, &["account", "show", &id])["name"],
+            db.cli().json(&["--json", "account", "show", &id])["name"],
             "甘肃发布",
             "{}",
             db.backend
         );
 
-        let trail = json_lines(&db, &["audit", "--account", "wechat_service:gansufabu"]);
+        let trail =
+            db.cli()
+                .json_lines(&["--json", "audit", "--account", "wechat_service:gansufabu"]);
         let edit = trail
             .iter()
             .find(|row| row["action"] == "edit")

@@ -4,6 +4,8 @@
 use siteward::policy::{Policy, PolicySource};
 use siteward::registry::Hostname;
 
+use crate::support::{ADD_PROVINCE, Siteward};
+
 fn dir_with(policy: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     siteward::policy::write_built_in(dir.path()).expect("the built-in policy's files");
@@ -219,14 +221,9 @@ fn takeover_fingerprints_are_validated() {
 /// file and line and exit status 2.
 #[test]
 fn policy_check_from_the_command_line() {
+    let sw = Siteward::without_registry();
     let run = |dir: &std::path::Path| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .args(["policy", "check"])
-            .arg(dir)
-            .arg("--json")
-            .env_remove("SITEWARD_CONFIG")
-            .output()
-            .expect("run siteward")
+        sw.run(&["policy", "check", dir.to_str().expect("utf-8"), "--json"])
     };
     let shipped = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/policies"));
     let output = run(shipped);
@@ -314,13 +311,7 @@ fn deadlines_count_the_holiday_calendars_working_days() {
 /// `siteward policy check DIR` as a process, with the configuration and
 /// the environment out of the way.
 fn policy_check(dir: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["policy", "check"])
-        .arg(dir)
-        .env_remove("SITEWARD_CONFIG")
-        .env_remove("SITEWARD_POLICIES_DIR")
-        .output()
-        .expect("run siteward")
+    Siteward::without_registry().run(&["policy", "check", dir.to_str().expect("utf-8")])
 }
 
 /// A directory that is given is the whole policy: each file missing from
@@ -384,49 +375,23 @@ fn a_broken_suffix_list_exits_2_and_says_so_once() {
 /// `site list` or by `policy check` without a directory.
 #[test]
 fn a_policies_directory_in_the_current_directory_is_not_read() {
-    let cwd = tempfile::tempdir().expect("temp dir");
-    let broken = cwd.path().join("policies");
+    let sw = Siteward::new().without_actor();
+    let broken = sw.dir().join("policies");
     std::fs::create_dir_all(&broken).expect("dir");
     std::fs::write(broken.join("siteward.toml"), "this is not TOML [").expect("write");
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .arg("--db")
-            .arg(format!(
-                "sqlite://{}",
-                cwd.path().join("registry.db").display()
-            ))
-            .args(args)
-            .current_dir(cwd.path())
-            .env_remove("SITEWARD_CONFIG")
-            .env_remove("SITEWARD_POLICIES_DIR")
-            .env_remove("SITEWARD_DATABASE_URL")
-            .output()
-            .expect("run siteward")
-    };
     // A change first (so that the database exists whatever read-only
     // commands do about a missing one), then the listing.
-    let output = run(&[
-        "--actor",
-        "张三",
-        "org",
-        "add",
-        "--name",
-        "甘肃省人民政府",
-        "--division",
-        "620000",
-        "--level",
-        "province",
-    ]);
+    let output = sw.run(&[&["--actor", "张三"][..], &ADD_PROVINCE].concat());
     assert!(output.status.success(), "{output:?}");
-    let output = run(&["site", "list", "--json"]);
+    let output = sw.run(&["site", "list", "--json"]);
     assert!(output.status.success(), "{output:?}");
-    let output = run(&["policy", "check", "--json"]);
+    let output = sw.run(&["policy", "check", "--json"]);
     assert!(output.status.success(), "{output:?}");
     let values: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("one JSON object");
     assert_eq!(values["source"], "built-in defaults", "{values}");
     // Named, the same directory is read, and refused.
-    let output = run(&["policy", "check", "policies"]);
+    let output = sw.run(&["policy", "check", "policies"]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }
 
@@ -434,18 +399,7 @@ fn a_policies_directory_in_the_current_directory_is_not_read() {
 /// must belong to, never a Rust type's name (`OrgLevel`, `SiteKind`).
 #[test]
 fn bad_values_name_no_rust_types() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .arg("--db")
-            .arg(format!("sqlite://{}", dir.path().join("r.db").display()))
-            .args(args)
-            .current_dir(dir.path())
-            .env_remove("SITEWARD_CONFIG")
-            .env_remove("SITEWARD_DATABASE_URL")
-            .output()
-            .expect("run siteward")
-    };
+    let sw = Siteward::new().without_actor();
     for (args, words) in [
         (
             &[
@@ -476,7 +430,7 @@ fn bad_values_name_no_rust_types() {
             "--kind `blog` must be one of",
         ),
     ] {
-        let output = run(args);
+        let output = sw.run(args);
         assert_eq!(output.status.code(), Some(2), "{output:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(words), "{stderr}");

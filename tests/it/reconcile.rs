@@ -19,7 +19,7 @@ use siteward::sim::region::{Region, register};
 use siteward::store::{Change, SiteRequest, Store};
 
 use crate::scenario::{check_round, runtime, watch};
-use crate::support::backends;
+use crate::support::{Siteward, backends};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -562,26 +562,15 @@ fn zhaocuo_messages_answered_late_or_not_at_all_per_site_in_working_days() {
     }
 }
 
-fn siteward(db: &str, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .args(["--db", db, "--actor", "王五"])
-        .args(args)
-        .env_remove("SITEWARD_DATABASE_URL")
-        .env_remove("SITEWARD_CONFIG")
-        .output()
-        .expect("run siteward")
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).to_string()
 }
 
 #[test]
 fn bad_input_names_the_file_row_and_column_exits_2_and_stores_nothing() {
-    let dir = tempfile::tempdir().expect("ok");
-    let db = format!("sqlite://{}", dir.path().join("sw.db").display());
+    let sw = Siteward::new().actor("王五");
     let write = |name: &str, bytes: &[u8]| {
-        let path = dir.path().join(name);
+        let path = sw.dir().join(name);
         std::fs::write(&path, bytes).expect("ok");
         path.display().to_string()
     };
@@ -666,19 +655,16 @@ fn bad_input_names_the_file_row_and_column_exits_2_and_stores_nothing() {
         ),
     ];
     for (flag, path, expected) in cases {
-        let out_dir = dir.path().join("out");
-        let output = siteward(
-            &db,
-            &[
-                "reconcile",
-                "--quarter",
-                "2026Q4",
-                flag,
-                &path,
-                "--out",
-                &out_dir.display().to_string(),
-            ],
-        );
+        let out_dir = sw.dir().join("out");
+        let output = sw.run(&[
+            "reconcile",
+            "--quarter",
+            "2026Q4",
+            flag,
+            &path,
+            "--out",
+            &out_dir.display().to_string(),
+        ]);
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{path}: {stderr}");
         for part in expected {
@@ -689,7 +675,7 @@ fn bad_input_names_the_file_row_and_column_exits_2_and_stores_nothing() {
             "{stderr}"
         );
         assert!(!out_dir.exists(), "{path}: nothing written");
-        let list = siteward(&db, &["--json", "reconcile", "list"]);
+        let list = sw.run(&["--json", "reconcile", "list"]);
         assert!(list.status.success(), "{}", text(&list.stderr));
         assert!(
             text(&list.stdout).trim().is_empty(),
@@ -697,10 +683,10 @@ fn bad_input_names_the_file_row_and_column_exits_2_and_stores_nothing() {
         );
     }
     // A quarter that has not begun, a malformed quarter.
-    let output = siteward(&db, &["reconcile", "--quarter", "2099Q1", "--out", "x"]);
+    let output = sw.run(&["reconcile", "--quarter", "2099Q1", "--out", "x"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
     assert!(text(&output.stderr).contains("has not begun"));
-    let output = siteward(&db, &["reconcile", "--quarter", "2026Q5", "--out", "x"]);
+    let output = sw.run(&["reconcile", "--quarter", "2026Q5", "--out", "x"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output.stderr).contains("2026Q4"),
@@ -711,25 +697,21 @@ fn bad_input_names_the_file_row_and_column_exits_2_and_stores_nothing() {
 
 #[test]
 fn a_run_writes_its_files_and_is_listed_and_written_again() {
-    let dir = tempfile::tempdir().expect("ok");
-    let db = format!("sqlite://{}", dir.path().join("sw.db").display());
-    let out = dir.path().join("2026Q4");
+    let sw = Siteward::new().actor("王五");
+    let out = sw.dir().join("2026Q4");
     let sites = fixture("national-sites.xlsx").display().to_string();
     let zone = fixture("gansu.gov.cn.zone").display().to_string();
-    let output = siteward(
-        &db,
-        &[
-            "reconcile",
-            "--quarter",
-            "2026Q3",
-            "--national-sites",
-            &sites,
-            "--zone",
-            &format!("gansu.gov.cn={zone}"),
-            "--out",
-            &out.display().to_string(),
-        ],
-    );
+    let output = sw.run(&[
+        "reconcile",
+        "--quarter",
+        "2026Q3",
+        "--national-sites",
+        &sites,
+        "--zone",
+        &format!("gansu.gov.cn={zone}"),
+        "--out",
+        &out.display().to_string(),
+    ]);
     let stdout = text(&output.stdout);
     assert_eq!(
         output.status.code(),
@@ -781,23 +763,20 @@ fn a_run_writes_its_files_and_is_listed_and_written_again() {
         "网站标识码,网站名称,首页网址,主办单位,网站类型,运行状态"
     );
     // Listed, and written again byte for byte.
-    let list = siteward(&db, &["reconcile", "list"]);
+    let list = sw.run(&["reconcile", "list"]);
     let listed = text(&list.stdout);
     assert!(
         listed.contains("2026Q3") && listed.contains("王五"),
         "{listed}"
     );
-    let again = dir.path().join("again");
-    let show = siteward(
-        &db,
-        &[
-            "reconcile",
-            "show",
-            "1",
-            "--out",
-            &again.display().to_string(),
-        ],
-    );
+    let again = sw.dir().join("again");
+    let show = sw.run(&[
+        "reconcile",
+        "show",
+        "1",
+        "--out",
+        &again.display().to_string(),
+    ]);
     assert!(show.status.success(), "{}", text(&show.stderr));
     for name in [
         "discrepancies.csv",
@@ -810,9 +789,9 @@ fn a_run_writes_its_files_and_is_listed_and_written_again() {
             "{name}"
         );
     }
-    let show = siteward(&db, &["reconcile", "show", "1"]);
+    let show = sw.run(&["reconcile", "show", "1"]);
     assert!(text(&show.stdout).contains("国家系统有、注册库无"));
-    let missing = siteward(&db, &["reconcile", "show", "9"]);
+    let missing = sw.run(&["reconcile", "show", "9"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(
         text(&missing.stderr).contains("reconciliation run"),

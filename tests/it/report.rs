@@ -20,7 +20,7 @@ use siteward::sim::region::{Region, register, register_at};
 use siteward::store::{Change, FindingEvent, PageSpan, Run, Store, StoredFinding};
 
 use crate::scenario::{check_round, runtime, watch};
-use crate::support::{backends, sqlite};
+use crate::support::{Siteward, backends, sqlite};
 
 fn at(s: &str) -> DateTime<Utc> {
     siteward::clock::parse_time("t", s).expect("time")
@@ -575,12 +575,7 @@ fn print_in_chromium(html: &Path) {
 }
 
 fn siteward(config: &Path, args: &[&str]) -> (bool, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .expect("siteward runs");
+    let output = Siteward::with_config(config).without_actor().run(args);
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).to_string(),

@@ -11,7 +11,7 @@ use siteward::findings::FindingStatus;
 use siteward::policy::Policy;
 use siteward::sim::region::{EXPECTED, QUIET, Region, register};
 
-use crate::support::backends;
+use crate::support::{Siteward, backends};
 
 /// One `check --once` round on `store`, as the command runs it.
 pub fn check_round(
@@ -309,14 +309,7 @@ fn our_own_outage_changes_nothing() {
 }
 
 fn siteward(config: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-        .arg("--config")
-        .arg(config)
-        .args(["--actor", "李四"])
-        .args(args)
-        .env_remove("SITEWARD_DATABASE_URL")
-        .output()
-        .expect("run siteward")
+    Siteward::with_config(config).actor("李四").run(args)
 }
 
 fn lines(output: &std::process::Output) -> Vec<serde_json::Value> {
@@ -382,16 +375,12 @@ fn check_findings_and_discovery_from_the_command_line() {
     // status 4 (before 3, though critical findings stay open), for
     // `check --once` and for `probe`.
     let blind = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_siteward"))
-            .arg("--config")
-            .arg(config)
-            .args(args)
-            .env_remove("SITEWARD_DATABASE_URL")
+        Siteward::with_config(config)
+            .without_actor()
             .env("SITEWARD_RESOLVER_NAMESERVERS", "127.0.0.1:9")
             .env("SITEWARD_RESOLVER_TIMEOUT_MS", "200")
             .env("SITEWARD_RESOLVER_ATTEMPTS", "1")
-            .output()
-            .expect("run siteward")
+            .run(args)
     };
     for args in [
         &["check", "--once", "--no-confirm", "--json"][..],
