@@ -33,10 +33,6 @@ pub struct Event {
     pub latest: bool,
 }
 
-fn refused(field: &str, value: &str, rule: &str) -> Invalid {
-    Invalid::new(field, value, rule)
-}
-
 /// The site as corrected. Re-dating moves the event's time field (and
 /// what hangs on it: the notice period, release deadlines, the time of
 /// the latest transition) and checks that the lifecycle stays in order;
@@ -62,7 +58,7 @@ pub fn correct(
             return match correction {
                 Correction::Void if event.latest => void(site, event),
                 Correction::Void => Err(not_latest(event)),
-                Correction::Redate(_) => Err(refused(
+                Correction::Redate(_) => Err(Invalid::new(
                     "event",
                     "resume",
                     "records no time of its own: void it and resume again",
@@ -70,7 +66,7 @@ pub fn correct(
             };
         }
         other => {
-            return Err(refused(
+            return Err(Invalid::new(
                 "event",
                 other,
                 "is not a lifecycle event: correct a site's details with `site edit`",
@@ -81,7 +77,7 @@ pub fn correct(
     // this one's time: only the time the site holds can be moved. (A void
     // needs only that the event is the latest, re-dated or not.)
     if *field != Some(event.at) && correction != Correction::Void {
-        return Err(refused(
+        return Err(Invalid::new(
             "event",
             &event.action,
             "was re-dated already, or a later one of its kind replaced it: only the time the site's record holds can be corrected",
@@ -122,7 +118,7 @@ pub fn correct(
 }
 
 fn not_latest(event: &Event) -> Invalid {
-    refused(
+    Invalid::new(
         "event",
         &event.action,
         "is not the site's latest transition: only the latest can be voided (re-date the others)",
@@ -149,7 +145,7 @@ fn void(site: &Site, event: &Event) -> Result<Site, Invalid> {
             next.retirement_ref = None;
         }
         other => {
-            return Err(refused(
+            return Err(Invalid::new(
                 "event",
                 other,
                 "changed the site's host names and cannot be voided: re-date it, or record the next step",
@@ -180,7 +176,7 @@ fn in_order(site: &Site) -> Result<(), Invalid> {
         if let Some((before, then)) = previous
             && at < then
         {
-            return Err(refused(
+            return Err(Invalid::new(
                 "at",
                 &crate::clock::show(at),
                 &format!(
@@ -194,7 +190,7 @@ fn in_order(site: &Site) -> Result<(), Invalid> {
     if let (Some(offline), Some(until)) = (t.offline_at, t.notice_until)
         && offline < until
     {
-        return Err(refused(
+        return Err(Invalid::new(
             "at",
             &crate::clock::show(offline),
             &format!(
@@ -207,7 +203,7 @@ fn in_order(site: &Site) -> Result<(), Invalid> {
         && site.status == SiteStatus::Suspended
         && suspended < live
     {
-        return Err(refused(
+        return Err(Invalid::new(
             "at",
             &crate::clock::show(suspended),
             "would suspend the site before it went live",
