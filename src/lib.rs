@@ -23,7 +23,9 @@
 //! - [`cli`], [`commands`], [`output`]: the command line: clap types, the
 //!   commands that call the use cases, and how their results are shown.
 
+pub mod access;
 pub mod alerts;
+pub mod api;
 pub mod app;
 #[cfg(feature = "sim")]
 pub mod bench;
@@ -33,6 +35,7 @@ pub mod commands;
 pub mod config;
 #[cfg(feature = "sim")]
 pub mod demo;
+pub mod dto;
 pub mod findings;
 pub mod jobs;
 pub mod logging;

@@ -166,6 +166,14 @@ pub async fn serve(
     } else {
         options.tick
     };
+    // The API's listener is bound before READY=1: whoever hears it can
+    // connect.
+    let listener = crate::api::serve::bind(&app.config().api.listen).await?;
+    let api = tokio::spawn(crate::api::serve::serve(
+        app.clone(),
+        listener,
+        shutdown.child_token(),
+    ));
     // Logged first: whoever hears READY=1 finds the daemon serving in
     // its log too.
     tracing::info!(database = app.store.url(), "siteward is serving");
@@ -392,6 +400,12 @@ pub async fn serve(
         tracing::warn!(
             "alerts: sends still in flight were abandoned; they are sent again at the next start (same key)"
         );
+    }
+    // The API has stopped accepting; its requests in flight finish.
+    match api.await {
+        Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "api: stopped with an error"),
+        Err(e) => tracing::error!(error = %e, "api: stopped unexpectedly"),
+        Ok(Ok(())) => {}
     }
     // Whatever could not record its own end is recorded as interrupted.
     let mine = Interrupting::Of(crate::store::instance());

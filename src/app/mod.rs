@@ -29,6 +29,7 @@ pub mod registry;
 pub mod report;
 pub mod retention;
 pub mod status;
+pub mod tokens;
 pub mod work;
 
 use std::path::{Path, PathBuf};

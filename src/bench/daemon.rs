@@ -189,7 +189,8 @@ fn prepare(
             "[database]\nurl = \"{url}\"\n\n[policies]\ndir = \"{}\"\n\n\
              [resolver]\nnameservers = [\"{}\"]\ntimeout_ms = 3000\nattempts = 1\nauthoritative_port = {}\n\n\
              [probe]\nconcurrency = {concurrency}\nper_address_connections = {concurrency}\ndeadline_ms = 20000\nhttps_port = {}\nhttp_port = {}\nextra_roots = [\"{}\"]\n\n\
-             [daemon]\nshutdown_grace_secs = {GRACE}\n",
+             [daemon]\nshutdown_grace_secs = {GRACE}\n\n\
+             [api]\nlisten = \"127.0.0.1:0\"\n",
             policies.display(),
             world.dns.addr,
             world.dns.addr.port(),

@@ -155,6 +155,10 @@ pub enum Command {
     /// Validate a policy directory and print the values in force.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Tokens for the HTTP API (`Authorization: Bearer TOKEN`): made with
+    /// a role and, optionally, limited to organizations.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Run one full probe cycle over a simulated region on loopback and
     /// print the rates and the peak memory.
     #[cfg(feature = "sim")]
@@ -323,6 +327,42 @@ pub enum MaintenanceCommand {
         /// The window's id (`maintenance list`).
         id: i64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print it, once, as the last word of the output:
+    /// only its SHA-256 is stored. Example: --name 市网信办 --role operator
+    /// --org 兰州市人民政府办公室 --with-subordinates.
+    Create {
+        /// What the token is called: the actor of every change it makes.
+        #[arg(long, value_parser = name)]
+        name: String,
+        /// viewer reads; operator also acknowledges findings, adds
+        /// exceptions, starts checks and records account posts; admin also
+        /// changes the registry, imports, and manages tokens.
+        #[arg(long, value_parser = role)]
+        role: crate::access::Role,
+        /// Limit the token to this organization (name or id); repeatable.
+        /// Anything else answers 404, as if it did not exist.
+        #[arg(long, value_parser = name)]
+        org: Vec<String>,
+        /// Also the organizations whose division lies within theirs.
+        #[arg(long, requires = "org")]
+        with_subordinates: bool,
+    },
+    /// The tokens, revoked ones too (never the tokens themselves).
+    List,
+    /// Revoke a token: it stops working at once, on every instance.
+    Revoke {
+        /// The token's name.
+        #[arg(value_parser = name)]
+        name: String,
+    },
+}
+
+fn role(raw: &str) -> Result<crate::access::Role, crate::registry::Invalid> {
+    raw.parse()
 }
 
 #[derive(Debug, Clone, Args)]

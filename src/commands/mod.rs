@@ -18,6 +18,7 @@ mod policy;
 mod reconcile;
 mod registry;
 mod report;
+mod tokens;
 mod transfer;
 mod watch;
 
@@ -192,6 +193,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Discover(args) => watch::discover(&open(config)?, &args, &mut out)?,
         Command::Alerts(command) => watch::alerts(&open(config)?, command, &mut out)?,
         Command::Maintenance(command) => watch::maintenance(&open(config)?, command, &mut out)?,
+        Command::Token(command) => tokens::run(&open(config)?, command, &mut out)?,
         Command::Reconcile(args) => reconcile::run(&open(config)?, args, &mut out)?,
         Command::Report(args) => report::run(&open(config)?, args, &mut out)?,
     }
@@ -240,6 +242,7 @@ fn access(command: &Command) -> Access {
         Command::Discover(args) => read_if(args.list),
         Command::Alerts(c) => read_if(matches!(c, Al::List { .. } | Al::Sinks)),
         Command::Maintenance(c) => read_if(matches!(c, M::List)),
+        Command::Token(c) => read_if(matches!(c, crate::cli::TokenCommand::List)),
         Command::Reconcile(args) => read_if(args.command.is_some()),
         Command::Report(args) => read_if(args.command.is_some()),
     }

@@ -14,36 +14,7 @@ use crate::store::{AuditEntry, ExceptionRecord};
 
 /// A site as scripts see it.
 pub fn site_json(site: &Site) -> Value {
-    json!({
-        "id": site.id,
-        "code": site.code,
-        "name": site.name,
-        "kind": site.kind,
-        "org": site.org,
-        "status": site.status,
-        "domains": site.domains.iter().map(|d| json!({
-            "hostname": d.hostname,
-            "role": d.role,
-            "state": d.state,
-            "release_deadline": time(d.release_deadline),
-        })).collect::<Vec<_>>(),
-        "approval_ref": site.approval_ref,
-        "successor_url": site.successor_url,
-        "retirement_ref": site.retirement_ref,
-        "icp_filing": site.icp_filing,
-        "psb_filing": site.psb_filing,
-        "status_reason": site.status_reason,
-        "status_changed_at": time(Some(site.status_changed_at)),
-        "requested_at": time(site.times.requested_at),
-        "approved_at": time(site.times.approved_at),
-        "rejected_at": time(site.times.rejected_at),
-        "live_at": time(site.times.live_at),
-        "suspended_at": time(site.times.suspended_at),
-        "retiring_at": time(site.times.retiring_at),
-        "notice_until": time(site.times.notice_until),
-        "offline_at": time(site.times.offline_at),
-        "closed_at": time(site.times.closed_at),
-    })
+    serde_json::to_value(crate::dto::registry::SiteDto::from(site)).unwrap_or(Value::Null)
 }
 
 pub fn org_json(org: &Organization) -> Value {
@@ -374,4 +345,42 @@ pub fn code_detail(check: &CodeCheck, out: &mut impl Write) -> io::Result<()> {
         (Some(prefix), Some(name)) => writeln!(out, "prefix {prefix}: {name}"),
         (Some(prefix), None) => writeln!(out, "prefix {prefix}: in no division table"),
     }
+}
+
+/// An API token as scripts see it (never the token itself).
+pub fn token_json(token: &crate::store::tokens::Token) -> Value {
+    json!({
+        "id": token.id,
+        "name": token.name,
+        "role": token.role,
+        "orgs": token.orgs,
+        "with_subordinates": token.with_subordinates,
+        "created_at": time(Some(token.created_at)),
+        "created_by": token.created_by,
+        "revoked_at": time(token.revoked_at),
+    })
+}
+
+pub fn tokens_table(tokens: &[crate::store::tokens::Token]) -> Table {
+    let mut table = Table::new(&["NAME", "ROLE", "ORGS", "CREATED", "BY", "REVOKED"]);
+    for t in tokens {
+        table.row(vec![
+            t.name.clone(),
+            t.role.to_string(),
+            if t.orgs.is_empty() {
+                "all".to_string()
+            } else {
+                let ids: Vec<String> = t.orgs.iter().map(i64::to_string).collect();
+                format!(
+                    "{}{}",
+                    ids.join(","),
+                    if t.with_subordinates { " +within" } else { "" }
+                )
+            },
+            clock::show(t.created_at),
+            t.created_by.clone(),
+            t.revoked_at.map(clock::show).unwrap_or_default(),
+        ]);
+    }
+    table
 }

@@ -522,7 +522,8 @@ impl Region {
             format!(
                 "[database]\nurl = \"{database_url}\"\n\n[policies]\ndir = \"{}\"\n\n\
                  [resolver]\nnameservers = [\"{}\"]\ntimeout_ms = 1000\nattempts = 2\nauthoritative_port = {}\n\n\
-                 [probe]\nconcurrency = 16\ndeadline_ms = 20000\nhttps_port = {}\nhttp_port = {}\nextra_roots = [\"{}\"]\n",
+                 [probe]\nconcurrency = 16\ndeadline_ms = 20000\nhttps_port = {}\nhttp_port = {}\nextra_roots = [\"{}\"]\n\n\
+                 [api]\nlisten = \"127.0.0.1:0\"\n",
                 policies.display(),
                 self.dns,
                 self.dns.port(),

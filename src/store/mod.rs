@@ -25,6 +25,7 @@ mod schema;
 pub mod sinks;
 mod sites;
 mod sql;
+pub mod tokens;
 
 use chrono::{DateTime, Utc};
 use diesel::Connection as _;
@@ -686,6 +687,33 @@ impl Store {
 
     pub fn windows(&self, now: DateTime<Utc>) -> Result<Vec<maintenance::Window>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| maintenance::list(c, now)))
+    }
+
+    /// Stores a new API token's hash under `name`; audited.
+    pub fn add_token(
+        &self,
+        name: &str,
+        role: crate::access::Role,
+        limit: &crate::access::Limit,
+        hash: &[u8],
+        change: &Change,
+    ) -> Result<tokens::Token, StoreError> {
+        with_conn!(self, c => tokens::add(c, name, role, limit, hash, change))
+    }
+
+    /// Every API token, revoked ones too (never the tokens themselves).
+    pub fn tokens(&self) -> Result<Vec<tokens::Token>, StoreError> {
+        with_reader!(self, c => tokens::list(c))
+    }
+
+    /// The API token in use whose SHA-256 is `hash`.
+    pub fn token_by_hash(&self, hash: &[u8]) -> Result<Option<tokens::Token>, StoreError> {
+        with_reader!(self, c => tokens::by_hash(c, hash))
+    }
+
+    /// Revokes the API token in use named `name`; audited.
+    pub fn revoke_token(&self, name: &str, change: &Change) -> Result<tokens::Token, StoreError> {
+        with_conn!(self, c => tokens::revoke(c, name, change))
     }
 
     /// Ends a window for good (audited); the daemon tells its end.

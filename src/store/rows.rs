@@ -5,9 +5,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    accounts, audit, discovered_hosts, domains, exceptions, finding_events, findings, instances,
-    maintenance_windows, notifications, observations, org_contacts, organizations, reconcile_runs,
-    report_runs, runs, schedules, sink_sends, sink_states, sites, work,
+    accounts, api_tokens, audit, discovered_hosts, domains, exceptions, finding_events, findings,
+    instances, maintenance_windows, notifications, observations, org_contacts, organizations,
+    reconcile_runs, report_runs, runs, schedules, sink_sends, sink_states, sites, work,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset, serde::Serialize)]
@@ -597,4 +597,31 @@ pub struct ObservationSpanRow {
     pub hostname: String,
     pub first_seen: NaiveDateTime,
     pub last_seen: NaiveDateTime,
+}
+
+/// An API token as stored: its hash, never the token.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_tokens)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub orgs: String,
+    pub with_subordinates: bool,
+    pub hash: Vec<u8>,
+    pub created_at: NaiveDateTime,
+    pub created_by: String,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct NewTokenRow {
+    pub name: String,
+    pub role: String,
+    pub orgs: String,
+    pub with_subordinates: bool,
+    pub hash: Vec<u8>,
+    pub created_at: NaiveDateTime,
+    pub created_by: String,
 }

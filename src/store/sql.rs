@@ -12,9 +12,9 @@ use diesel::sqlite::SqliteConnection;
 use super::StoreError;
 use super::rows::*;
 use super::schema::{
-    accounts, audit, discovered_hosts, domains, exceptions, finding_events, findings, instances,
-    maintenance_windows, notifications, observations, org_contacts, organizations, reconcile_runs,
-    report_runs, runs, schedules, sink_sends, sink_states, sites, work,
+    accounts, api_tokens, audit, discovered_hosts, domains, exceptions, finding_events, findings,
+    instances, maintenance_windows, notifications, observations, org_contacts, organizations,
+    reconcile_runs, report_runs, runs, schedules, sink_sends, sink_states, sites, work,
 };
 
 /// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
@@ -324,6 +324,13 @@ pub trait Sql: Sized {
     /// The newest first.
     fn report_run_rows(&mut self, limit: i64) -> QueryResult<Vec<ReportRunRow>>;
     fn report_circular(&mut self, id: i64) -> QueryResult<Option<String>>;
+    fn insert_token(&mut self, row: &NewTokenRow) -> QueryResult<i64>;
+    /// Every token, revoked ones too, by name.
+    fn token_rows(&mut self) -> QueryResult<Vec<TokenRow>>;
+    /// The token in use with this hash.
+    fn token_by_hash(&mut self, hash: &[u8]) -> QueryResult<Option<TokenRow>>;
+    /// Marks the token in use named `name` revoked; how many rows changed.
+    fn revoke_token(&mut self, name: &str, at: NaiveDateTime) -> QueryResult<usize>;
     /// Every finding's events effective by `until`, in order.
     fn event_rows_until(&mut self, until: NaiveDateTime) -> QueryResult<Vec<EventRow>>;
     /// The runs of `job` started in `[from, to)`.
@@ -764,6 +771,39 @@ macro_rules! impl_sql {
                     .order(report_runs::id.desc())
                     .limit(limit)
                     .load(self)
+            }
+
+            fn insert_token(&mut self, row: &NewTokenRow) -> QueryResult<i64> {
+                diesel::insert_into(api_tokens::table)
+                    .values(row)
+                    .returning(api_tokens::id)
+                    .get_result(self)
+            }
+
+            fn token_rows(&mut self) -> QueryResult<Vec<TokenRow>> {
+                api_tokens::table
+                    .select(TokenRow::as_select())
+                    .order((api_tokens::name, api_tokens::id))
+                    .load(self)
+            }
+
+            fn token_by_hash(&mut self, hash: &[u8]) -> QueryResult<Option<TokenRow>> {
+                api_tokens::table
+                    .filter(api_tokens::hash.eq(hash))
+                    .filter(api_tokens::revoked_at.is_null())
+                    .select(TokenRow::as_select())
+                    .load(self)
+                    .map(first)
+            }
+
+            fn revoke_token(&mut self, name: &str, at: NaiveDateTime) -> QueryResult<usize> {
+                diesel::update(
+                    api_tokens::table
+                        .filter(api_tokens::name.eq(name))
+                        .filter(api_tokens::revoked_at.is_null()),
+                )
+                .set(api_tokens::revoked_at.eq(Some(at)))
+                .execute(self)
             }
 
             fn report_circular(&mut self, id: i64) -> QueryResult<Option<String>> {

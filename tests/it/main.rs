@@ -1,6 +1,7 @@
 //! siteward's integration tests: one binary, one module per area.
 
 mod alerts;
+mod api;
 mod audit;
 mod backup;
 mod channels;

@@ -1,0 +1,115 @@
+//! The HTTP API under `/api/v1`, served by the daemon on `[api] listen`:
+//! the same use cases as the command line (`app`), behind bearer tokens
+//! with roles and organization scopes (`auth`), answering the typed
+//! shapes of `dto`, with its OpenAPI 3.1 document generated from the
+//! handlers (`/api/v1/openapi.json`).
+//!
+//! - [`error`]: errors as statuses and JSON bodies.
+//! - [`auth`]: the caller, its role, what it may see.
+//! - [`extract`]: query, path and JSON body, refused as JSON errors.
+//! - [`page`]: cursor paging.
+//! - [`sites`], [`orgs`]: the registry.
+//! - [`findings`], [`watch`]: findings and exceptions; observations,
+//!   runs, the audit trail, discovered host names.
+//! - [`files`], [`alerts`]: imports, exports, reconciliation runs and
+//!   circulars; the outbox, sinks and maintenance windows.
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
+//! - [`serve`]: the listener (HTTP, or HTTPS with rustls).
+
+pub mod alerts;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod files;
+pub mod findings;
+pub mod ops;
+pub mod orgs;
+pub mod page;
+pub mod serve;
+pub mod sites;
+pub mod watch;
+
+use std::sync::Arc;
+
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::App;
+use error::ApiError;
+
+/// What every handler reaches: the application.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    pub app: Arc<App>,
+}
+
+/// Runs a blocking use case (the store's calls block) off the runtime's
+/// threads; its error becomes the API's.
+pub async fn blocking<T: Send + 'static>(
+    state: &ApiState,
+    call: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let app = state.app.clone();
+    tokio::task::spawn_blocking(move || call(&app))
+        .await
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("a request's task stopped: {e}")))?
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "siteward",
+        description = "The registry of a region's government websites and new-media accounts, and what is wrong with their domains. Every route under /api/v1 needs `Authorization: Bearer TOKEN` (`siteward token create`).",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route, and the OpenAPI document that lists them.
+pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(sites::routes())
+        .merge(orgs::routes())
+        .merge(findings::routes())
+        .merge(watch::routes())
+        .merge(files::routes())
+        .merge(alerts::routes())
+        .split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    let document = Arc::new(doc.clone());
+    let router = Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let document = document.clone();
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
+        .merge(ops::routes())
+        .fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "no such route: the routes are listed at /api/v1/openapi.json",
+            )
+        })
+        .with_state(state);
+    (router, doc)
+}
