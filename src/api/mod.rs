@@ -8,15 +8,16 @@
 //! - [`auth`]: the caller, its role, what it may see.
 //! - [`extract`]: query, path and JSON body, refused as JSON errors.
 //! - [`page`]: cursor paging.
-//! - [`sites`], [`orgs`]: the registry.
+//! - [`sites`], [`orgs`], [`audit`]: the registry and its trail.
 //! - [`findings`], [`watch`]: findings and exceptions; observations,
-//!   runs, the audit trail, discovered host names.
+//!   runs, discovered host names.
 //! - [`files`], [`alerts`]: imports, exports, reconciliation runs and
 //!   circulars; the outbox, sinks and maintenance windows.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
 //! - [`serve`]: the listener (HTTP, or HTTPS with rustls).
 
 pub mod alerts;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -87,6 +88,7 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(sites::routes())
         .merge(orgs::routes())
+        .merge(audit::routes())
         .merge(findings::routes())
         .merge(watch::routes())
         .merge(files::routes())

@@ -5,8 +5,13 @@
 //! Times are RFC 3339 in UTC with seconds (`2026-12-05T08:00:00Z`).
 //!
 //! - [`registry`]: organizations, sites, accounts, the audit trail, tokens.
+//! - [`watch`]: findings, exceptions, observations, runs, discovered host
+//!   names.
+//! - [`files`]: imports, exports, reconciliation runs, circulars, alerts.
 
+pub mod files;
 pub mod registry;
+pub mod watch;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

@@ -4,6 +4,10 @@
 //! One module per area of the API.
 
 mod core;
+mod files;
+mod ops;
+mod registry;
+mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,0 +1,1 @@
+//! Imports, exports, reconciliation runs, circulars and alerts as JSON.

@@ -1,0 +1,1 @@
+//! Findings, exceptions, observations, runs and discovered host names as JSON.
