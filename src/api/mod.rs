@@ -13,6 +13,7 @@
 //!   runs, discovered host names.
 //! - [`files`], [`alerts`]: imports, exports, reconciliation runs and
 //!   circulars; the outbox, sinks and maintenance windows.
+//! - [`tokens`]: the API's tokens (unscoped admins).
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
 //! - [`serve`]: the listener (HTTP, or HTTPS with rustls).
 
@@ -28,6 +29,7 @@ pub mod orgs;
 pub mod page;
 pub mod serve;
 pub mod sites;
+pub mod tokens;
 pub mod watch;
 
 use std::sync::Arc;
@@ -93,6 +95,7 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(watch::routes())
         .merge(files::routes())
         .merge(alerts::routes())
+        .merge(tokens::routes())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     let document = Arc::new(doc.clone());

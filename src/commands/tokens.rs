@@ -26,9 +26,13 @@ pub(super) fn run(context: &Context, command: TokenCommand, out: &mut impl Write
                 &context.change(None)?,
             )?;
             if context.json {
-                let mut value = output::token_json(&made.token);
-                value["token"] = serde_json::Value::from(made.secret.as_str());
-                json_line(out, &value)?;
+                json_line(
+                    out,
+                    &crate::dto::registry::NewTokenDto {
+                        token: crate::dto::registry::TokenDto::from(&made.token),
+                        secret: made.secret.clone(),
+                    },
+                )?;
             } else {
                 let limit = if made.token.orgs.is_empty() {
                     "every organization".to_string()

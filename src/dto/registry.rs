@@ -100,3 +100,42 @@ impl From<&Site> for SiteDto {
         }
     }
 }
+
+/// An API token as `token list --json` gives it (never the token itself).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenDto {
+    pub id: i64,
+    pub name: String,
+    pub role: crate::access::Role,
+    /// The organization ids it is limited to (empty: all).
+    pub orgs: Vec<i64>,
+    pub with_subordinates: bool,
+    pub created_at: Option<String>,
+    pub created_by: String,
+    pub revoked_at: Option<String>,
+}
+
+impl From<&crate::store::tokens::Token> for TokenDto {
+    fn from(t: &crate::store::tokens::Token) -> TokenDto {
+        TokenDto {
+            id: t.id,
+            name: t.name.clone(),
+            role: t.role,
+            orgs: t.orgs.clone(),
+            with_subordinates: t.with_subordinates,
+            created_at: maybe_time(Some(t.created_at)),
+            created_by: t.created_by.clone(),
+            revoked_at: maybe_time(t.revoked_at),
+        }
+    }
+}
+
+/// A token just made: shown once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NewTokenDto {
+    #[serde(flatten)]
+    pub token: TokenDto,
+    /// The bearer token itself; only its SHA-256 is stored.
+    #[serde(rename = "token")]
+    pub secret: String,
+}

@@ -349,16 +349,7 @@ pub fn code_detail(check: &CodeCheck, out: &mut impl Write) -> io::Result<()> {
 
 /// An API token as scripts see it (never the token itself).
 pub fn token_json(token: &crate::store::tokens::Token) -> Value {
-    json!({
-        "id": token.id,
-        "name": token.name,
-        "role": token.role,
-        "orgs": token.orgs,
-        "with_subordinates": token.with_subordinates,
-        "created_at": time(Some(token.created_at)),
-        "created_by": token.created_by,
-        "revoked_at": time(token.revoked_at),
-    })
+    serde_json::to_value(crate::dto::registry::TokenDto::from(token)).unwrap_or(Value::Null)
 }
 
 pub fn tokens_table(tokens: &[crate::store::tokens::Token]) -> Table {

@@ -200,3 +200,107 @@ fn healthz_answers_without_a_token() {
         "ok\n"
     );
 }
+
+#[test]
+fn unscoped_admins_manage_tokens_and_every_change_names_the_token() {
+    for db in backends() {
+        let api = Api::start(&db);
+        two_cities(&api);
+        let admin = api.token("省管理员", Role::Admin);
+        let operator = api.token("值班员", Role::Operator);
+        let viewer = api.token("观察员", Role::Viewer);
+        let city_admin = api.scoped_token("兰州管理员", Role::Admin, &["兰州市政府办公室"], false);
+        let request = json!({"name": "监控系统", "role": "viewer", "orgs": ["天水市政府办公室"]});
+
+        for (token, status) in [(&viewer, 403), (&operator, 403), (&city_admin, 403)] {
+            let before = api.audit_len();
+            api.post("/api/v1/tokens", token, &request).expect(status);
+            api.get("/api/v1/tokens", token).expect(status);
+            assert_eq!(api.audit_len(), before);
+        }
+        api.send("POST", "/api/v1/tokens", None, None).expect(401);
+
+        // Bad input: nothing made, nothing audited.
+        let before = api.audit_len();
+        for (bad, field) in [
+            (json!({"name": "x", "role": "root"}), None),
+            (json!({"name": "x\u{202E}", "role": "viewer"}), Some("name")),
+            (
+                json!({"name": "x", "role": "viewer", "orgs": ["没有这个单位"]}),
+                Some("orgs"),
+            ),
+            (json!({"name": "x", "role": "viewer", "extra": 1}), None),
+        ] {
+            let reply = api.post("/api/v1/tokens", &admin, &bad).expect(400);
+            if let Some(field) = field {
+                assert_eq!(reply.json()["field"], json!(field), "{}", reply.text());
+            }
+        }
+        assert_eq!(api.audit_len(), before);
+
+        let made = api
+            .post("/api/v1/tokens", &admin, &request)
+            .expect(201)
+            .json();
+        let secret = made["token"].as_str().expect("the token, once").to_string();
+        assert!(secret.starts_with("swt_"));
+        assert_eq!(made["role"], json!("viewer"));
+        // The new token sees Tianshui only.
+        let seen = api.get("/api/v1/sites", &secret).expect(200).json();
+        assert_eq!(seen["items"][0]["name"], json!("天水市人民政府"));
+        assert_eq!(seen["items"].as_array().map(Vec::len), Some(1));
+        // The same name again is a conflict.
+        api.post("/api/v1/tokens", &admin, &request).expect(409);
+
+        let listed = api.get("/api/v1/tokens", &admin).expect(200).json();
+        let listed = listed.as_array().expect("a list");
+        assert!(
+            listed
+                .iter()
+                .all(|t| t.get("token").is_none() && t.get("hash").is_none())
+        );
+        assert!(listed.iter().any(|t| t["name"] == json!("监控系统")));
+
+        api.send(
+            "POST",
+            "/api/v1/tokens/监控系统/revoke",
+            Some(&viewer),
+            None,
+        )
+        .expect(403);
+        let revoked = api
+            .send(
+                "POST",
+                "/api/v1/tokens/%E7%9B%91%E6%8E%A7%E7%B3%BB%E7%BB%9F/revoke",
+                Some(&admin),
+                None,
+            )
+            .expect(200)
+            .json();
+        assert!(revoked["revoked_at"].is_string());
+        api.get("/api/v1/sites", &secret).expect(401);
+        api.send(
+            "POST",
+            "/api/v1/tokens/%E7%9B%91%E6%8E%A7%E7%B3%BB%E7%BB%9F/revoke",
+            Some(&admin),
+            None,
+        )
+        .expect(404);
+
+        // Both changes were audited under the admin token's name.
+        let trail = api
+            .store()
+            .audit(&siteward::store::AuditFilter::default())
+            .expect("audit");
+        let mine: Vec<_> = trail.iter().filter(|e| e.entity == "token").collect();
+        assert!(
+            mine.iter()
+                .any(|e| e.action == "add" && e.actor == "省管理员"),
+            "{mine:?}"
+        );
+        assert!(
+            mine.iter()
+                .any(|e| e.action == "revoke" && e.actor == "省管理员")
+        );
+    }
+}
