@@ -1,8 +1,10 @@
 //! The quarterly reconciliation's use cases: `siteward reconcile` (the
 //! files given, read and checked whole before anything is compared or
-//! stored), the daemon's `reconcile` job (the newest files of each kind
-//! in `[reconcile] inbox`), and the stored runs (`reconcile list`,
-//! `reconcile show`). The comparison itself is `crate::reconcile`'s.
+//! stored), a run from the newest files of each kind in `[reconcile]
+//! inbox` (the daemon's `reconcile` job, and the API's runs started now),
+//! an export put into the inbox (checked first, named so that the next
+//! run takes it), and the stored runs (`reconcile list`, `reconcile
+//! show`). The comparison itself is `crate::reconcile`'s.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;

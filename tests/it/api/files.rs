@@ -211,6 +211,27 @@ fn an_xlsx_upload_imports_like_its_csv() {
 }
 
 #[test]
+fn an_upload_larger_than_the_default_body_limit_is_read() {
+    let db = crate::support::sqlite();
+    let api = Api::start(&db);
+    let admin = api.token("admin", Role::Admin);
+    // 3 MB: past axum's default limit, well within the uploads' 50 MB.
+    // Read whole, and refused for what it says.
+    let mut big = b"name,code\n".to_vec();
+    while big.len() < 3 * 1024 * 1024 {
+        big.extend_from_slice("甘肃省某某单位网站,6200000001\n".as_bytes());
+    }
+    let reply = upload(
+        &api,
+        "/api/v1/import/sites?name=big.csv",
+        Some(&admin),
+        &big,
+    )
+    .expect(400);
+    assert!(reply.text().contains("big.csv: "), "{}", reply.text());
+}
+
+#[test]
 fn only_an_unscoped_admin_imports() {
     let db = crate::support::sqlite();
     let api = Api::start(&db);
