@@ -1,8 +1,10 @@
 //! The quarterly reconciliation's use cases: `siteward reconcile` (the
 //! files given, read and checked whole before anything is compared or
-//! stored), the daemon's `reconcile` job (the newest files of each kind
-//! in `[reconcile] inbox`), and the stored runs (`reconcile list`,
-//! `reconcile show`). The comparison itself is `crate::reconcile`'s.
+//! stored), a run from the newest files of each kind in `[reconcile]
+//! inbox` (the daemon's `reconcile` job, and the API's runs started now),
+//! an export put into the inbox (checked first, named so that the next
+//! run takes it), and the stored runs (`reconcile list`, `reconcile
+//! show`). The comparison itself is `crate::reconcile`'s.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -230,11 +232,44 @@ pub async fn reconcile(app: &App, request: Request) -> Result<Report> {
 
 /// The kinds of file an inbox holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum InboxKind {
+pub enum InboxKind {
+    /// The national reporting system's export of sites.
     Sites,
+    /// The national new-media system's export of accounts.
     Accounts,
+    /// The 找错 platform's export of messages.
     Messages,
+    /// A BIND zone file.
     Zone,
+}
+
+impl InboxKind {
+    /// As the API names it: `sites`, `accounts`, `zhaocuo`, `zone`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboxKind::Sites => "sites",
+            InboxKind::Accounts => "accounts",
+            InboxKind::Messages => "zhaocuo",
+            InboxKind::Zone => "zone",
+        }
+    }
+}
+
+impl std::str::FromStr for InboxKind {
+    type Err = crate::registry::Invalid;
+    fn from_str(raw: &str) -> Result<InboxKind, Self::Err> {
+        [
+            InboxKind::Sites,
+            InboxKind::Accounts,
+            InboxKind::Messages,
+            InboxKind::Zone,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
+        .ok_or_else(|| {
+            crate::registry::Invalid::new("kind", raw, "must be sites, accounts, zhaocuo or zone")
+        })
+    }
 }
 
 /// What a file in the inbox is, by its name.
@@ -326,64 +361,16 @@ pub fn inbox(dir: &Path) -> Result<(Files, Vec<String>)> {
 }
 
 /// The daemon's `reconcile` job: the quarter the day before belongs to,
-/// from the newest files in the inbox; the run's files written under
-/// `[reconcile] out` when set. Bad files fail the run (and name the
-/// file, row and column in its failure); nothing is stored then.
+/// from the newest files in the inbox ([`reconcile_inbox`]). Bad files
+/// fail the run (and name the file, row and column in its failure);
+/// nothing is stored then.
 pub async fn reconcile_job(app: &App, mut run: Run) -> Result<Run> {
-    let config = app.config();
-    let outcome = async {
-        let Some(dir) = config.reconcile.inbox.clone() else {
-            anyhow::bail!("no [reconcile] inbox is configured: the scheduled reconciliation has no files to read");
-        };
-        // Made if missing: a new installation's first run reconciles the
-        // registry and the quarter's findings alone.
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create the reconcile inbox {}", dir.display()))?;
-        let (mut files, ignored) = inbox(&dir)?;
-        if !ignored.is_empty() {
-            tracing::warn!(inbox = %dir.display(), files = %ignored.join(", "), "files in the reconcile inbox not recognised by their names");
-        }
-        files.axfr = config.reconcile.axfr;
-        let now = Utc::now();
-        let quarter = scheduled_quarter(now);
-        // An export saved before the quarter began is last quarter's, most
-        // likely: read, and said.
-        let paths = files
-            .national_sites
-            .iter()
-            .chain(&files.national_accounts)
-            .chain(&files.zhaocuo)
-            .chain(files.zones.iter().map(|z| &z.path));
-        for path in paths {
-            let modified = std::fs::metadata(path)
-                .and_then(|m| m.modified())
-                .map(DateTime::<Utc>::from);
-            if let Ok(modified) = modified
-                && modified < quarter.start()
-            {
-                tracing::warn!(file = %path.display(), modified = %crate::clock::show(modified), quarter = %quarter, "an inbox file older than the quarter it is read for");
-            }
-        }
-        let report = reconcile(
-            app,
-            Request {
-                quarter,
-                files,
-                trigger: Trigger::Scheduled,
-                actor: "siteward".into(),
-                now,
-            },
-        )
-        .await?;
-        if let Some(out) = &config.reconcile.out {
-            let dir = out.join(format!("{}-run-{}", report.quarter, report.id));
-            report
-                .write(&dir)
-                .with_context(|| format!("cannot write the run's files into {}", dir.display()))?;
-        }
-        tracing::info!(quarter = %report.quarter, reconcile_run = report.id, discrepancies = report.comparison.discrepancies.len(), fixes = report.comparison.fixes.len(), "reconciled");
-        Ok(report)
-    }
+    let outcome = reconcile_inbox(
+        app,
+        scheduled_quarter(Utc::now()),
+        Trigger::Scheduled,
+        "siteward",
+    )
     .await;
     if let Ok(report) = &outcome {
         run.hosts = report.comparison.discrepancies.len();
@@ -392,6 +379,165 @@ pub async fn reconcile_job(app: &App, mut run: Run) -> Result<Run> {
     super::finish(&app.store, run, outcome)
         .await
         .map(|(run, _)| run)
+}
+
+/// Reconciles `quarter` from the newest files of each kind in `[reconcile]
+/// inbox` (and the zone transfers `[reconcile] axfr` asks for), as the
+/// daemon's job does and as `POST /api/v1/reconcile/runs` asks; the run's
+/// files are written under `[reconcile] out` when set. Refused when no
+/// inbox is configured ([`NoInbox`]).
+pub async fn reconcile_inbox(
+    app: &App,
+    quarter: Quarter,
+    trigger: Trigger,
+    actor: &str,
+) -> Result<Report> {
+    let config = app.config();
+    let Some(dir) = config.reconcile.inbox.clone() else {
+        return Err(NoInbox.into());
+    };
+    // Made if missing: a new installation's first run reconciles the
+    // registry and the quarter's findings alone.
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the reconcile inbox {}", dir.display()))?;
+    let (mut files, ignored) = inbox(&dir)?;
+    if !ignored.is_empty() {
+        tracing::warn!(inbox = %dir.display(), files = %ignored.join(", "), "files in the reconcile inbox not recognised by their names");
+    }
+    files.axfr = config.reconcile.axfr;
+    let now = Utc::now();
+    // An export saved before the quarter began is last quarter's, most
+    // likely: read, and said.
+    let paths = files
+        .national_sites
+        .iter()
+        .chain(&files.national_accounts)
+        .chain(&files.zhaocuo)
+        .chain(files.zones.iter().map(|z| &z.path));
+    for path in paths {
+        let modified = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .map(DateTime::<Utc>::from);
+        if let Ok(modified) = modified
+            && modified < quarter.start()
+        {
+            tracing::warn!(file = %path.display(), modified = %crate::clock::show(modified), quarter = %quarter, "an inbox file older than the quarter it is read for");
+        }
+    }
+    let report = reconcile(
+        app,
+        Request {
+            quarter,
+            files,
+            trigger,
+            actor: actor.to_string(),
+            now,
+        },
+    )
+    .await?;
+    if let Some(out) = &config.reconcile.out {
+        let dir = out.join(format!("{}-run-{}", report.quarter, report.id));
+        report
+            .write(&dir)
+            .with_context(|| format!("cannot write the run's files into {}", dir.display()))?;
+    }
+    tracing::info!(quarter = %report.quarter, reconcile_run = report.id, discrepancies = report.comparison.discrepancies.len(), fixes = report.comparison.fixes.len(), "reconciled");
+    Ok(report)
+}
+
+/// No `[reconcile] inbox` is configured: there is nowhere to read the
+/// exports from, or to put one.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("no [reconcile] inbox is configured: the scheduled reconciliation has no files to read")]
+pub struct NoInbox;
+
+/// A file put into the inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxFile {
+    pub kind: InboxKind,
+    /// Its name in the inbox.
+    pub name: String,
+    /// XLSX, XLS, the CSV's encoding, or `zone`.
+    pub format: String,
+    pub rows: usize,
+}
+
+/// Puts `bytes`, an export of `kind` (a zone file of `zone`), into the
+/// inbox under a name that the next run takes as the newest file of its
+/// kind (a zone's file replaces that zone's). The file is read and
+/// checked first as a run would read it: a bad one ([`BadInput`]) is not
+/// put there, so that it cannot fail every scheduled run.
+pub fn put_in_inbox(
+    app: &App,
+    kind: InboxKind,
+    zone: Option<&str>,
+    bytes: &[u8],
+) -> Result<InboxFile> {
+    let Some(dir) = app.config().reconcile.inbox.clone() else {
+        return Err(NoInbox.into());
+    };
+    let stamp = Utc::now().format("%Y%m%dT%H%M%S%3fZ");
+    let extension = match crate::transfer::workbook::Format::of(bytes) {
+        Some(crate::transfer::workbook::Format::Xlsx) => "xlsx",
+        Some(crate::transfer::workbook::Format::Xls) => "xls",
+        None => "csv",
+    };
+    let (name, format, rows) = match kind {
+        InboxKind::Sites => {
+            let name = format!("national-sites-{stamp}.{extension}");
+            let export = inputs::national_sites(&name, bytes)?;
+            (name, export.format, export.sites.len())
+        }
+        InboxKind::Accounts => {
+            let name = format!("national-accounts-{stamp}.{extension}");
+            let export = inputs::national_accounts(&name, bytes)?;
+            (name, export.format, export.accounts.len())
+        }
+        InboxKind::Messages => {
+            let name = format!("zhaocuo-{stamp}.{extension}");
+            let export = inputs::messages(&name, bytes)?;
+            (name, export.format, export.messages.len())
+        }
+        InboxKind::Zone => {
+            let Some(zone) = zone else {
+                return Err(crate::registry::Invalid::new(
+                    "zone",
+                    "",
+                    "is needed for a zone file: the zone it holds (gansu.gov.cn)",
+                )
+                .into());
+            };
+            let zone = crate::registry::Hostname::from_url_or_host(zone)?.to_string();
+            let name = format!("{zone}.zone");
+            let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                bad_file(
+                    Path::new(&name),
+                    "a zone file must be ASCII or UTF-8 text".into(),
+                )
+            })?;
+            let parsed = inputs::zone(&name, Some(&zone), &text)?;
+            (name, "zone".to_string(), parsed.contents.records)
+        }
+    };
+    // The name must read back as its kind, or the run would not take it.
+    if inbox_kind(&name) != Some(kind) {
+        anyhow::bail!("the inbox name {name} does not read back as its kind");
+    }
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the reconcile inbox {}", dir.display()))?;
+    // Written under a hidden name (never read) and renamed: a run never
+    // reads half a file.
+    let partial = dir.join(format!(".{name}.partial"));
+    std::fs::write(&partial, bytes)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, dir.join(&name))
+        .with_context(|| format!("cannot put {name} into {}", dir.display()))?;
+    Ok(InboxFile {
+        kind,
+        name,
+        format,
+        rows,
+    })
 }
 
 /// The newest stored runs.
@@ -424,6 +570,28 @@ mod tests {
         assert_eq!(inbox_kind("notes.txt"), None);
         assert_eq!(inbox_kind(".网站.csv.partial"), None);
         assert_eq!(inbox_kind("~$2026Q4 网站列表.xlsx"), None);
+    }
+
+    #[test]
+    fn uploaded_names_read_back_as_their_kind() {
+        for (name, kind) in [
+            ("national-sites-20261205T080000000Z.xlsx", InboxKind::Sites),
+            (
+                "national-accounts-20261205T080000000Z.csv",
+                InboxKind::Accounts,
+            ),
+            ("zhaocuo-20261205T080000000Z.xls", InboxKind::Messages),
+            ("gansu.gov.cn.zone", InboxKind::Zone),
+        ] {
+            assert_eq!(inbox_kind(name), Some(kind), "{name}");
+            assert_eq!(kind.as_str().parse::<InboxKind>().ok(), Some(kind));
+        }
+        assert!(
+            ".national-sites-1.csv.partial"
+                .parse::<InboxKind>()
+                .is_err()
+        );
+        assert_eq!(inbox_kind(".national-sites-1.csv.partial"), None);
     }
 
     #[test]

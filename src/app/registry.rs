@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use super::InvalidInput;
+use crate::access::Visible;
 use crate::policy::Policy;
 use crate::registry::{
     Account, AccountStatus, Division, DivisionCode, Invalid, Organization, Site, SiteCode, Warning,
@@ -198,13 +199,25 @@ impl ImportFile {
     pub fn read(entity: Entity, path: &Path) -> Result<ImportFile> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let (records, info) = transfer::parse(entity, &bytes)
-            .map_err(|e| InvalidInput(format!("{}: {e}", path.display())))?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        ImportFile::from_bytes(entity, &name, &bytes)
+            .map_err(|e| InvalidInput(format!("{}: {e}", path.display())).into())
+    }
+
+    /// Parses `bytes`, a file called `name` (recorded in the provenance),
+    /// as a file of `entity`: a workbook or CSV text, told by its content.
+    /// A file refused as a whole (encoding, headers) is the
+    /// [`transfer::FileError`] saying why; bad rows are not errors yet.
+    pub fn from_bytes(
+        entity: Entity,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<ImportFile, transfer::FileError> {
+        let (records, info) = transfer::parse(entity, bytes)?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
         let provenance = format!(
             "imported from {name} (SHA-256 {})",
             crate::probe::http::hex(digest.as_ref())
@@ -270,43 +283,66 @@ pub struct Export {
     pub encoding: Encoding,
 }
 
-/// Every organization, site or account, as the bytes of a file.
-pub fn export(store: &Store, export: &Export) -> Result<Vec<u8>> {
+/// Every organization, site or account `visible` lets see (the command
+/// line sees everything; a token limited to organizations, theirs), as
+/// the bytes of a file. Rows are left out before anything is written.
+pub fn export(store: &Store, export: &Export, visible: &Visible) -> Result<Vec<u8>> {
     use crate::output::{account_json, json_line, org_json, site_json};
     let mut buffer: Vec<u8> = Vec::new();
     let lang = export.headers;
+    let sites = || -> Result<Vec<Site>, StoreError> {
+        Ok(store
+            .sites(&SiteFilter::default())?
+            .into_iter()
+            .filter(|s| visible.org_name(&s.org))
+            .collect())
+    };
+    let orgs = || -> Result<Vec<Organization>, StoreError> {
+        Ok(store
+            .orgs()?
+            .into_iter()
+            .filter(|o| visible.org_id(o.id))
+            .collect())
+    };
+    let accounts = || -> Result<Vec<Account>, StoreError> {
+        Ok(store
+            .accounts()?
+            .into_iter()
+            .filter(|a| visible.org_name(&a.org))
+            .collect())
+    };
     match (export.entity, export.format) {
         (Entity::Sites, ExportFormat::Json) => {
-            for site in store.sites(&SiteFilter::default())? {
+            for site in sites()? {
                 json_line(&mut buffer, &site_json(&site))?;
             }
         }
         (Entity::Orgs, ExportFormat::Json) => {
-            for org in store.orgs()? {
+            for org in orgs()? {
                 json_line(&mut buffer, &org_json(&org))?;
             }
         }
         (Entity::Accounts, ExportFormat::Json) => {
-            for account in store.accounts()? {
+            for account in accounts()? {
                 json_line(&mut buffer, &account_json(&account))?;
             }
         }
         (Entity::Sites, ExportFormat::Csv) => {
             // The organizer's division, so that the file can create the
-            // organizers of another registry.
+            // organizers of another registry (the organizers' own: a
+            // scoped caller's sites are organized by what it sees).
             let divisions = store
                 .orgs()?
                 .into_iter()
                 .map(|o| (o.name, o.division.to_string()))
                 .collect();
-            let sites = store.sites(&SiteFilter::default())?;
-            transfer::write_sites(&sites, &divisions, lang, &mut buffer)?;
+            transfer::write_sites(&sites()?, &divisions, lang, &mut buffer)?;
         }
         (Entity::Orgs, ExportFormat::Csv) => {
-            transfer::write_orgs(&store.orgs()?, lang, &mut buffer)?;
+            transfer::write_orgs(&orgs()?, lang, &mut buffer)?;
         }
         (Entity::Accounts, ExportFormat::Csv) => {
-            transfer::write_accounts(&store.accounts()?, lang, &mut buffer)?;
+            transfer::write_accounts(&accounts()?, lang, &mut buffer)?;
         }
     }
     let text = String::from_utf8(buffer).context("export is not UTF-8")?;

@@ -253,7 +253,7 @@ fn hostname(raw: &str) -> Result<Hostname, crate::registry::Invalid> {
 }
 
 /// A span of time: `2h`, `90m`, `1h30m`, `45s`, `1d`.
-fn span(raw: &str) -> Result<chrono::Duration, String> {
+pub(crate) fn span(raw: &str) -> Result<chrono::Duration, String> {
     let bad = || format!("`{raw}` is not a duration such as 2h, 90m or 1h30m");
     let mut total = 0i64;
     let mut number = String::new();

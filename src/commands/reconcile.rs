@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result};
 use super::{Context, InvalidInput, runtime};
 use crate::app::reconcile::{self, Files, Request};
 use crate::cli::{ReconcileArgs, ReconcileCommand};
+use crate::dto::files::ReconcileRunSummaryDto;
 use crate::output::{self, json_line};
 use crate::reconcile::output::{Report, Trigger};
 
@@ -17,7 +18,7 @@ pub(super) fn run(context: &Context, args: ReconcileArgs, out: &mut impl Write) 
             let runs = reconcile::list(&context.app, limit)?;
             if context.json {
                 for run in &runs {
-                    json_line(out, run)?;
+                    json_line(out, &ReconcileRunSummaryDto::from(run))?;
                 }
             } else if runs.is_empty() {
                 writeln!(out, "no reconciliation has run yet")?;

@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result};
 use super::{Context, runtime};
 use crate::app::report::{self, Request};
 use crate::cli::{ReportArgs, ReportCommand};
+use crate::dto::files::{ReportDto, ReportSummaryDto};
 use crate::output::{self, json_line};
 use crate::reconcile::output::Trigger;
 use crate::report::Circular;
@@ -18,7 +19,7 @@ pub(super) fn run(context: &Context, args: ReportArgs, out: &mut impl Write) -> 
             let reports = report::list(&context.app, limit)?;
             if context.json {
                 for r in &reports {
-                    json_line(out, r)?;
+                    json_line(out, &ReportSummaryDto::from(r))?;
                 }
             } else if reports.is_empty() {
                 writeln!(out, "no circular has been written yet")?;
@@ -72,19 +73,8 @@ fn print(
     out: &mut impl Write,
 ) -> Result<()> {
     if context.json {
-        json_line(
-            out,
-            &serde_json::json!({
-                "id": circular.id,
-                "quarter": circular.quarter.to_string(),
-                "as_of": circular.as_of,
-                "complete": circular.complete,
-                "generated_at": circular.generated_at,
-                "reconcile_run": circular.reconcile_run,
-                "figures": circular.figures,
-                "files": written,
-            }),
-        )?;
+        let files = written.iter().map(|p| p.display().to_string()).collect();
+        json_line(out, &ReportDto::new(circular, files))?;
     } else {
         out.write_all(circular.summary().as_bytes())?;
         for path in written {

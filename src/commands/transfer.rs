@@ -102,6 +102,7 @@ pub(super) fn export(context: &Context, args: &ExportArgs, out: &mut impl Write)
                 OutputEncoding::Gb18030 => Encoding::Gb18030,
             },
         },
+        &crate::access::Visible::All,
     )?;
     match &args.output {
         Some(path) => std::fs::write(path, bytes)

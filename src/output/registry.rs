@@ -277,18 +277,11 @@ pub fn exceptions_table(exceptions: &[ExceptionRecord]) -> Table {
 /// What an import of `file` did, as scripts see it: the counts, and how
 /// many warnings (each is on stderr with its line).
 pub fn import_json(file: &Path, report: &ImportReport) -> Value {
-    let summary = &report.summary;
-    json!({
-        "file": file,
-        "encoding": report.info.encoding,
-        "dry_run": report.dry_run,
-        "rows": summary.rows,
-        "created": summary.created,
-        "updated": summary.updated,
-        "unchanged": summary.unchanged,
-        "orgs_created": summary.orgs_created,
-        "warnings": summary.warnings.len(),
-    })
+    serde_json::to_value(crate::dto::files::ImportDto::new(
+        &file.display().to_string(),
+        report,
+    ))
+    .unwrap_or(Value::Null)
 }
 
 /// What an import of `file` did, in a line for people.

@@ -197,21 +197,7 @@ pub fn notifications_table(rows: &[crate::store::alerts::Notification]) -> Table
 }
 
 pub fn notification_json(n: &crate::store::alerts::Notification) -> Value {
-    json!({
-        "id": n.id,
-        "key": n.key,
-        "status": n.status,
-        "kind": n.kind,
-        "sink": n.sink,
-        "org_id": n.org_id,
-        "findings": n.findings,
-        "attempts": n.attempts,
-        "created_at": time(Some(n.created_at)),
-        "due": time(Some(n.next_attempt_at.max(n.send_after))),
-        "delivered_at": time(n.delivered_at),
-        "last_error": n.last_error,
-        "answer": n.answer,
-    })
+    serde_json::to_value(crate::dto::files::NotificationDto::from(n)).unwrap_or(Value::Null)
 }
 
 pub fn findings_table(findings: &[StoredFinding]) -> Table {
@@ -778,17 +764,7 @@ pub fn sinks_table(rows: &[crate::app::alerts::SinkView]) -> Table {
 }
 
 pub fn sink_json(s: &crate::app::alerts::SinkView) -> Value {
-    json!({
-        "name": s.name,
-        "kind": s.kind,
-        "target": s.target,
-        "state": s.health,
-        "limited_until": time(s.limited_until),
-        "reason": s.reason,
-        "since": time(s.since),
-        "last_delivered_at": time(s.last_delivered_at),
-        "quiet": s.quiet,
-    })
+    serde_json::to_value(crate::dto::files::SinkDto::from(s)).unwrap_or(Value::Null)
 }
 
 /// When a window is on, in words: `on until …` or `next …`, with its
@@ -828,17 +804,7 @@ pub fn windows_table(rows: &[crate::store::maintenance::Window]) -> Table {
 }
 
 pub fn window_json(w: &crate::store::maintenance::Window) -> Value {
-    json!({
-        "id": w.id,
-        "scope": w.scope,
-        "cron": w.cron,
-        "duration_secs": w.duration_secs,
-        "reason": w.reason,
-        "created_at": time(Some(w.created_at)),
-        "ended_at": time(w.ended_at),
-        "on_until": time(w.active.map(|(_, end)| end)),
-        "next": time(w.next),
-    })
+    serde_json::to_value(crate::dto::files::WindowDto::from(w)).unwrap_or(Value::Null)
 }
 
 /// `reconcile list`.
@@ -925,16 +891,7 @@ pub fn reconcile_run_json(
     report: &crate::reconcile::output::Report,
     written: &[std::path::PathBuf],
 ) -> Value {
-    json!({
-        "id": report.id,
-        "quarter": report.quarter.to_string(),
-        "as_of": report.as_of,
-        "complete": report.complete,
-        "inputs": report.inputs,
-        "discrepancies": report.comparison.discrepancies.len(),
-        "by_kind": report.counts().iter().map(|(k, n)| (k.id().to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
-        "fixes": report.comparison.fixes.len(),
-        "stats": report.comparison.stats,
-        "files": written,
-    })
+    let files = written.iter().map(|p| p.display().to_string()).collect();
+    serde_json::to_value(crate::dto::files::ReconcileRunDto::new(report, files))
+        .unwrap_or(Value::Null)
 }

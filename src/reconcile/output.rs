@@ -126,17 +126,30 @@ impl Report {
         )
     }
 
+    /// The names of the files a run writes.
+    pub const FILES: [&'static str; 3] = [
+        "discrepancies.csv",
+        "discrepancies.json",
+        "national-fixes.csv",
+    ];
+
+    /// The file called `name` (one of [`Report::FILES`]), as written.
+    pub fn file(&self, name: &str) -> Option<Vec<u8>> {
+        match name {
+            "discrepancies.csv" => Some(self.discrepancies_csv()),
+            "discrepancies.json" => Some(self.json()),
+            "national-fixes.csv" => Some(self.fixes_csv()),
+            _ => None,
+        }
+    }
+
     /// Writes the three files into `dir` (made if missing), returning
     /// their paths.
     pub fn write(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         std::fs::create_dir_all(dir)?;
-        let files = [
-            ("discrepancies.csv", self.discrepancies_csv()),
-            ("discrepancies.json", self.json()),
-            ("national-fixes.csv", self.fixes_csv()),
-        ];
         let mut written = Vec::new();
-        for (name, bytes) in files {
+        for name in Report::FILES {
+            let bytes = self.file(name).unwrap_or_default();
             let path = dir.join(name);
             // Written whole then renamed: a reader never sees half a file.
             let partial = dir.join(format!(".{name}.partial"));

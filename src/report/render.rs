@@ -760,18 +760,38 @@ pub fn write(c: &Circular, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     let mut written = Vec::new();
-    let mut put = |path: PathBuf, bytes: &[u8]| -> anyhow::Result<()> {
-        write_atomically(&path, bytes)?;
+    for name in file_names(c) {
+        let bytes = file(c, &name).context("a listed file renders")??;
+        let path = dir.join(&name);
+        write_atomically(&path, &bytes)?;
         written.push(path);
-        Ok(())
-    };
-    put(dir.join("circular.html"), html(c).as_bytes())?;
-    put(dir.join("circular.md"), markdown(c).as_bytes())?;
-    put(dir.join("circular.xlsx"), &xlsx(c)?)?;
-    for t in &c.tables {
-        put(tables_dir.join(format!("{}.csv", t.id)), &table_csv(t))?;
     }
     Ok(written)
+}
+
+/// The files of a circular, as [`write`] names them under its directory:
+/// `circular.html`, `circular.md`, `circular.xlsx`, `tables/<id>.csv`.
+pub fn file_names(c: &Circular) -> Vec<String> {
+    let mut names: Vec<String> = ["circular.html", "circular.md", "circular.xlsx"]
+        .map(String::from)
+        .into();
+    names.extend(c.tables.iter().map(|t| format!("tables/{}.csv", t.id)));
+    names
+}
+
+/// The file called `name` (one of [`file_names`]), rendered; `None` when
+/// the circular has no such file.
+pub fn file(c: &Circular, name: &str) -> Option<anyhow::Result<Vec<u8>>> {
+    match name {
+        "circular.html" => Some(Ok(html(c).into_bytes())),
+        "circular.md" => Some(Ok(markdown(c).into_bytes())),
+        "circular.xlsx" => Some(xlsx(c)),
+        _ => {
+            let id = name.strip_prefix("tables/")?.strip_suffix(".csv")?;
+            let table = c.tables.iter().find(|t| t.id == id)?;
+            Some(Ok(table_csv(table)))
+        }
+    }
 }
 
 /// A table id fit to name a file in `tables/`: no separator, not hidden,

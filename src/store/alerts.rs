@@ -649,6 +649,20 @@ pub fn list<C: Sql>(
         .collect()
 }
 
+/// The newest `limit` messages with ids below `before` (from the newest
+/// when `None`), of one status when given: the outbox a page at a time.
+pub fn list_before<C: Sql>(
+    c: &mut C,
+    status: Option<NotificationStatus>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Notification>, StoreError> {
+    c.notification_rows_before(status.map(|s| s.as_str()), before, limit)?
+        .into_iter()
+        .map(notification)
+        .collect()
+}
+
 /// Sends a failed (or pending) message again at once, with its attempts
 /// counted afresh; a delivered one is refused.
 pub fn retry<C: Sql>(c: &mut C, id: i64, now: DateTime<Utc>) -> Result<Notification, StoreError> {

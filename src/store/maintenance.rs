@@ -180,6 +180,15 @@ pub fn add<C: Sql>(
     change: &Change,
     now: DateTime<Utc>,
 ) -> Result<Window, StoreError> {
+    // Both faces refuse it: a notice must say why.
+    if new.reason.trim().is_empty() {
+        return Err(crate::registry::Invalid::new(
+            "reason",
+            &new.reason,
+            "is empty: say why, the notices tell it",
+        )
+        .into());
+    }
     let (site_id, org_id) = match (&new.site, &new.org) {
         (Some(site), None) => (Some(super::sites::resolve(c, site)?), None),
         (None, Some(org)) => (None, Some(super::orgs::row_by_name(c, org)?.id)),
@@ -229,6 +238,15 @@ pub fn list<C: Sql>(c: &mut C, now: DateTime<Utc>) -> Result<Vec<Window>, StoreE
         .filter(|row| row.ended_at.is_none())
         .map(|row| window(c, row, now))
         .collect()
+}
+
+/// Window `id`, ended or not, as of `now`.
+pub fn get<C: Sql>(c: &mut C, id: i64, now: DateTime<Utc>) -> Result<Window, StoreError> {
+    let row = c.window_row(id)?.ok_or(StoreError::NotFound {
+        what: "maintenance window",
+        key: id.to_string(),
+    })?;
+    window(c, row, now)
 }
 
 /// Ends window `id` for good; audited. An occurrence on now ends at once:

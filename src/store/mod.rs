@@ -689,6 +689,11 @@ impl Store {
         with_reader!(self, c => c.read_tx(|c| maintenance::list(c, now)))
     }
 
+    /// Maintenance window `id`, ended or not, as of `now`.
+    pub fn window(&self, id: i64, now: DateTime<Utc>) -> Result<maintenance::Window, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| maintenance::get(c, id, now)))
+    }
+
     /// Stores a new API token's hash under `name`; audited.
     pub fn add_token(
         &self,
@@ -868,6 +873,17 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<alerts::Notification>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| alerts::list(c, status, limit)))
+    }
+
+    /// A page of the outbox, newest first: messages with ids below
+    /// `before` (see [`alerts::list_before`]).
+    pub fn notifications_before(
+        &self,
+        status: Option<crate::alerts::NotificationStatus>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<alerts::Notification>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| alerts::list_before(c, status, before, limit)))
     }
 
     pub fn retry_notification(

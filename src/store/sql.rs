@@ -289,6 +289,15 @@ pub trait Sql: Sized {
         status: Option<&str>,
         limit: i64,
     ) -> QueryResult<Vec<NotificationRow>>;
+    /// The newest `limit` messages with ids below `before` (from the
+    /// newest when `None`), of one status when given: a page of the
+    /// outbox.
+    fn notification_rows_before(
+        &mut self,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<Vec<NotificationRow>>;
     fn count_notifications(&mut self, status: &str) -> QueryResult<i64>;
     /// Frees every lease (SQLite: the only daemon starts, and no send is
     /// in flight).
@@ -632,6 +641,26 @@ macro_rules! impl_sql {
                     .into_boxed();
                 if let Some(status) = status {
                     query = query.filter(notifications::status.eq(status.to_string()));
+                }
+                query.load(self)
+            }
+
+            fn notification_rows_before(
+                &mut self,
+                status: Option<&str>,
+                before: Option<i64>,
+                limit: i64,
+            ) -> QueryResult<Vec<NotificationRow>> {
+                let mut query = notifications::table
+                    .select(NotificationRow::as_select())
+                    .order(notifications::id.desc())
+                    .limit(limit)
+                    .into_boxed();
+                if let Some(status) = status {
+                    query = query.filter(notifications::status.eq(status.to_string()));
+                }
+                if let Some(before) = before {
+                    query = query.filter(notifications::id.lt(before));
                 }
                 query.load(self)
             }
