@@ -31,9 +31,16 @@ DIR=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 PID=0
 
-echo "== preparing $SITES sites in $DIR"
-"$BIN" bench --report-data "$DIR/data" --sites "$SITES" --json > "$DIR/prepared.json"
-DB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["database"])' "$DIR/prepared.json")
+# DATA=DIR reuses a registry prepared before (by this script, or by
+# `siteward bench --report-data DIR --sites N`), copied so it stays as it was.
+if [ -n "${DATA:-}" ]; then
+    cp "$DATA/registry.db" "$DIR/registry.db"
+    DB="sqlite://$DIR/registry.db"
+else
+    echo "== preparing $SITES sites in $DIR"
+    "$BIN" bench --report-data "$DIR/data" --sites "$SITES" --json > "$DIR/prepared.json"
+    DB=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["database"])' "$DIR/prepared.json")
+fi
 
 # The repository's policies with every job scheduled once a year, so that
 # nothing but the API works during the measurement.

@@ -69,6 +69,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         axum::Json::<T>::from_request(request, state)
             .await
             .map(|j| Json(j.0))
-            .map_err(|e| refused("bad JSON body", e.body_text()))
+            .map_err(|e| {
+                // A body past the limit is 413, a body that is not JSON
+                // at all 415; anything else the client sent wrong, 400.
+                let status = e.status();
+                let mut error = refused("bad JSON body", e.body_text());
+                if matches!(
+                    status,
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE
+                        | axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE
+                ) {
+                    error.status = status;
+                }
+                error
+            })
     }
 }
