@@ -5,7 +5,7 @@
 //!
 //! Who sees what: the outbox and the sinks are province-wide, answered
 //! 403 to a token limited to organizations whatever they hold
-//! ([`super::files::province_wide`]). Maintenance windows are an
+//! ([`super::auth::Auth::province_wide`]). Maintenance windows are an
 //! organization's: a scoped token lists those of its organizations and
 //! their sites, adds windows only for them, and is answered 404 for
 //! another's, as if it did not exist.
@@ -20,7 +20,6 @@ use utoipa_axum::routes;
 use super::auth::Auth;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{self, Path, Query};
-use super::files::province_wide;
 use super::page::{Page, PageQuery};
 use super::{ApiState, blocking};
 use crate::access::Role;
@@ -66,7 +65,7 @@ async fn outbox(
     Query(query): Query<OutboxQuery>,
     Query(paging): Query<PageQuery>,
 ) -> Result<Json<Page<NotificationDto>>, ApiError> {
-    province_wide(&auth, "the outbox's messages")?;
+    auth.province_wide("the outbox's messages")?;
     let window = paging.window()?;
     let status = match &query.status {
         Some(raw) => Some(raw.parse::<NotificationStatus>().map_err(|_| {
@@ -106,7 +105,7 @@ async fn outbox(
     )
 )]
 async fn sinks(State(state): State<ApiState>, auth: Auth) -> Result<Json<Vec<SinkDto>>, ApiError> {
-    province_wide(&auth, "sinks")?;
+    auth.province_wide("sinks")?;
     let sinks = blocking(&state, |app| Ok(crate::app::alerts::sinks(app)?)).await?;
     Ok(Json(sinks.iter().map(SinkDto::from).collect()))
 }

@@ -67,6 +67,23 @@ impl Auth {
         }
     }
 
+    /// 403 unless the caller sees every organization: `what` (runs,
+    /// circulars, the outbox, tokens, imports) covers the whole province,
+    /// so a token limited to organizations is refused whatever exists.
+    pub fn province_wide(&self, what: &str) -> Result<(), ApiError> {
+        if self.0.visible.all() {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                format!(
+                    "{what} cover the whole province: token `{}` is limited to organizations",
+                    self.0.name
+                ),
+            ))
+        }
+    }
+
     /// A change made by this token: its name is the actor, `api` the
     /// source, effective now.
     pub fn change(&self) -> Change {

@@ -10,7 +10,7 @@
 //! token its organizations' rows only. Reconciliation runs and circulars
 //! are province-wide: a token limited to organizations is answered 403 on
 //! every route of theirs, lists included, whatever exists
-//! ([`province_wide`]), so it learns nothing of them.
+//! ([`Auth::province_wide`]), so it learns nothing of them.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -63,23 +63,6 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(get_report))
         .routes(routes!(report_file))
         .routes(routes!(report_table))
-}
-
-/// 403 unless the caller sees every organization: what is
-/// province-wide (reconciliation runs, circulars, sinks, the outbox) is
-/// answered only to such callers, the same whatever exists.
-pub fn province_wide(auth: &Auth, what: &str) -> Result<(), ApiError> {
-    if auth.0.visible.all() {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "{what} cover the whole province: token `{}` is limited to organizations",
-                auth.0.name
-            ),
-        ))
-    }
 }
 
 /// The request's body as bytes, read only once the caller was allowed:
@@ -207,7 +190,7 @@ async fn import(
     request: Request,
 ) -> Result<Json<ImportDto>, ApiError> {
     auth.require(Role::Admin)?;
-    province_wide(&auth, "imports")?;
+    auth.province_wide("imports")?;
     let entity = entity(&raw)?;
     let name = match &query.name {
         Some(raw) => crate::registry::text::name("name", raw)?,
@@ -340,7 +323,7 @@ async fn list_runs(
     auth: Auth,
     Query(paging): Query<PageQuery>,
 ) -> Result<Json<Page<ReconcileRunSummaryDto>>, ApiError> {
-    province_wide(&auth, "reconciliation runs")?;
+    auth.province_wide("reconciliation runs")?;
     let window = paging.window()?;
     let page = blocking(&state, move |app| {
         let runs = app.store.reconcile_runs(STORED_RUNS)?;
@@ -369,7 +352,7 @@ async fn get_run(
     auth: Auth,
     Path(id): Path<i64>,
 ) -> Result<Json<ReconcileRunDto>, ApiError> {
-    province_wide(&auth, "reconciliation runs")?;
+    auth.province_wide("reconciliation runs")?;
     let report = blocking(&state, move |app| Ok(app.store.reconcile_run(id)?)).await?;
     Ok(Json(run_dto(&report)))
 }
@@ -399,7 +382,7 @@ async fn run_file(
     auth: Auth,
     Path((id, name)): Path<(i64, String)>,
 ) -> Result<Response, ApiError> {
-    province_wide(&auth, "reconciliation runs")?;
+    auth.province_wide("reconciliation runs")?;
     let key = name.clone();
     let bytes = blocking(&state, move |app| {
         let report = app.store.reconcile_run(id)?;
@@ -436,7 +419,7 @@ async fn start_run(
     request: Request,
 ) -> Result<(StatusCode, Json<ReconcileRunDto>), ApiError> {
     auth.require(Role::Operator)?;
-    province_wide(&auth, "reconciliation runs")?;
+    auth.province_wide("reconciliation runs")?;
     let bytes = body(request).await?;
     let start: StartRunBody = if bytes.iter().all(u8::is_ascii_whitespace) {
         StartRunBody::default()
@@ -499,7 +482,7 @@ async fn put_in_inbox(
     request: Request,
 ) -> Result<(StatusCode, Json<InboxFileDto>), ApiError> {
     auth.require(Role::Operator)?;
-    province_wide(&auth, "the reconcile inbox's files")?;
+    auth.province_wide("the reconcile inbox's files")?;
     let kind: InboxKind = raw.parse()?;
     let bytes = body(request).await?;
     let put = blocking(&state, move |app| {
@@ -529,7 +512,7 @@ async fn list_reports(
     auth: Auth,
     Query(paging): Query<PageQuery>,
 ) -> Result<Json<Page<ReportSummaryDto>>, ApiError> {
-    province_wide(&auth, "circulars")?;
+    auth.province_wide("circulars")?;
     let window = paging.window()?;
     let page = blocking(&state, move |app| {
         let reports = app.store.report_runs(STORED_RUNS)?;
@@ -557,7 +540,7 @@ async fn get_report(
     auth: Auth,
     Path(id): Path<i64>,
 ) -> Result<Json<ReportDto>, ApiError> {
-    province_wide(&auth, "circulars")?;
+    auth.province_wide("circulars")?;
     let circular = blocking(&state, move |app| Ok(app.store.report_run(id)?)).await?;
     let files = crate::report::render::file_names(&circular);
     Ok(Json(ReportDto::new(&circular, files)))
@@ -600,7 +583,7 @@ async fn report_file(
     auth: Auth,
     Path((id, name)): Path<(i64, String)>,
 ) -> Result<Response, ApiError> {
-    province_wide(&auth, "circulars")?;
+    auth.province_wide("circulars")?;
     circular_file(&state, id, name).await
 }
 
@@ -625,6 +608,6 @@ async fn report_table(
     auth: Auth,
     Path((id, name)): Path<(i64, String)>,
 ) -> Result<Response, ApiError> {
-    province_wide(&auth, "circulars")?;
+    auth.province_wide("circulars")?;
     circular_file(&state, id, format!("tables/{name}")).await
 }

@@ -23,21 +23,6 @@ pub fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(revoke_token))
 }
 
-/// 403 unless the caller is an admin who sees every organization.
-fn require_unscoped_admin(auth: &Auth) -> Result<(), ApiError> {
-    auth.require(Role::Admin)?;
-    if !auth.0.visible.all() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "token `{}` is limited to organizations; tokens are managed by an admin token that sees every organization",
-                auth.0.name
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// A token to make: `siteward token create`'s fields.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -68,7 +53,8 @@ async fn list_tokens(
     State(state): State<ApiState>,
     auth: Auth,
 ) -> Result<Json<Vec<TokenDto>>, ApiError> {
-    require_unscoped_admin(&auth)?;
+    auth.require(Role::Admin)?;
+    auth.province_wide("tokens")?;
     let tokens = blocking(&state, |app| Ok(app.store.tokens()?)).await?;
     Ok(Json(tokens.iter().map(TokenDto::from).collect()))
 }
@@ -91,7 +77,8 @@ async fn create_token(
     auth: Auth,
     Body(request): Body<TokenRequest>,
 ) -> Result<(StatusCode, Json<NewTokenDto>), ApiError> {
-    require_unscoped_admin(&auth)?;
+    auth.require(Role::Admin)?;
+    auth.province_wide("tokens")?;
     let change = auth.change();
     let made = blocking(&state, move |app| {
         // An organization that does not exist is the request's fault.
@@ -137,7 +124,8 @@ async fn revoke_token(
     auth: Auth,
     Path(name): Path<String>,
 ) -> Result<Json<TokenDto>, ApiError> {
-    require_unscoped_admin(&auth)?;
+    auth.require(Role::Admin)?;
+    auth.province_wide("tokens")?;
     let change = auth.change();
     let token = blocking(&state, move |app| {
         Ok(app.store.revoke_token(&name, &change)?)
