@@ -69,6 +69,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         axum::Json::<T>::from_request(request, state)
             .await
             .map(|j| Json(j.0))
-            .map_err(|e| refused("bad JSON body", e.body_text()))
+            .map_err(|e| {
+                // A body over the limit is not a bad body: 413 says so.
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(e.status(), super::ops::TOO_LARGE)
+                } else {
+                    refused("bad JSON body", e.body_text())
+                }
+            })
     }
 }
