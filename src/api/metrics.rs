@@ -277,16 +277,18 @@ pub fn render(app: &App) -> Result<String> {
             gauge_of(cycle.measurement_failures as f64),
         );
     }
+    // A time, not "days left": Prometheus wants base units, and a
+    // timestamp does not age between scrapes. Days left:
+    // `(siteward_tls_certificate_expiry_timestamp_seconds - time()) / 86400`.
     let expiry: Gauges = Family::default();
     for (host, not_after) in &stored.certificate_expiry {
-        let days = (*not_after - now).num_seconds() as f64 / 86_400.0;
         expiry
             .get_or_create(&vec![("host", host.clone())])
-            .set(days);
+            .set(not_after.timestamp() as f64);
     }
     r.register(
-        "siteward_tls_certificate_expiry_days",
-        "Days until the earliest-expiring certificate a host name presented expires (negative: expired), from TLS observations younger than max_observation_age_mins",
+        "siteward_tls_certificate_expiry_timestamp_seconds",
+        "When the earliest-expiring leaf certificate a host name presented expires (Unix time), from TLS observations younger than max_observation_age_mins",
         expiry,
     );
 

@@ -130,6 +130,43 @@ fn metrics_pass_promtool_and_match_the_registry() {
             .record_evaluation(&round, 1, &api.app.alerting(), now)
             .expect("recorded");
         cycle(api.store(), RunStatus::Ok, now);
+        // A certificate seen on two addresses of one host name: the
+        // earlier expiry counts.
+        let expires =
+            chrono::DateTime::from_timestamp(now.timestamp() + 30 * 86_400, 0).expect("a time");
+        let tls = |address: &str, not_after| siteward::probe::Observation {
+            host: "www.lanzhou.gov.cn".parse().expect("host"),
+            address: Some(address.parse().expect("address")),
+            at: now,
+            data: siteward::probe::ObservationData::Tls(siteward::probe::tls::TlsObservation {
+                verdict: siteward::probe::tls::TlsVerdict::Valid,
+                protocol: Some("TLSv1.3".into()),
+                cipher_suite: None,
+                chain: vec![siteward::probe::cert::CertInfo {
+                    subject: "CN=www.lanzhou.gov.cn".into(),
+                    issuer: "CN=test".into(),
+                    dns_names: vec!["www.lanzhou.gov.cn".into()],
+                    serial: "01".into(),
+                    not_before: now - chrono::Duration::days(60),
+                    not_after,
+                    signature_algorithm: "ecdsa-with-SHA256".into(),
+                    signature_oid: "1.2.840.10045.4.3.2".into(),
+                    key_algorithm: "EC".into(),
+                    key_bits: Some(256),
+                    curve: Some("P-256".into()),
+                    is_ca: false,
+                    self_signed: false,
+                }],
+                port: Some(443),
+                elapsed: Duration::from_millis(40),
+            }),
+        };
+        api.store()
+            .record_observations(&[
+                tls("192.0.2.1", expires),
+                tls("192.0.2.2", expires + chrono::Duration::days(300)),
+            ])
+            .expect("recorded");
         let token = api.token("reader", Role::Viewer);
         api.get("/api/v1/sites", &token).expect(200);
         api.get("/api/v1/sites", &token).expect(200);
@@ -177,6 +214,24 @@ fn metrics_pass_promtool_and_match_the_registry() {
         assert_eq!(
             value(&text, "siteward_cycle_duration_seconds", &[]),
             Some(42.0),
+            "{text}"
+        );
+        assert_eq!(
+            value(
+                &text,
+                "siteward_tls_certificate_expiry_timestamp_seconds",
+                &["host=\"www.lanzhou.gov.cn\""]
+            ),
+            Some(expires.timestamp() as f64),
+            "{text}"
+        );
+        assert_eq!(
+            value(
+                &text,
+                "siteward_cycle_observations",
+                &["probe=\"tls\"", "outcome=\"valid\""]
+            ),
+            Some(2.0),
             "{text}"
         );
         let last = value(&text, "siteward_cycle_last_complete_timestamp_seconds", &[])
@@ -619,6 +674,62 @@ fn siteward_serve_listens_where_its_log_says_and_logs_no_token() {
                 && l["fields"]["latency_ms"].is_number()),
         "{access:?}"
     );
+    daemon.signal("TERM");
+    assert!(daemon.wait(Duration::from_secs(20)).0.success());
+}
+
+/// Under systemd, READY=1 comes once the API's port is bound: whoever
+/// hears it can connect at once.
+#[test]
+fn ready_is_told_once_the_api_port_is_bound() {
+    use crate::daemon::Daemon;
+    let db = crate::support::sqlite();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).expect("notify socket");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    // A port free now, for the daemon to bind.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    let config_path = dir.path().join("siteward.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[database]\nurl = {:?}\n[api]\nlisten = \"{addr}\"\n",
+            db.url
+        ),
+    )
+    .expect("config written");
+    let config = Config::load(Some(&config_path), std::iter::empty()).expect("config loads");
+    let socket_env = socket_path.to_str().expect("utf-8 path").to_string();
+    let watch = crate::scenario::Watch {
+        config,
+        policy: policy(),
+        config_path,
+        _dir: dir,
+    };
+    let mut daemon = Daemon::start(&watch, &[], &[("NOTIFY_SOCKET", &socket_env)]);
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no READY=1; log:\n{}",
+            daemon.log()
+        );
+        if let Ok(n) = socket.recv(&mut buf)
+            && String::from_utf8_lossy(&buf[..n]).contains("READY=1")
+        {
+            break;
+        }
+    }
+    let (status, body) = http(addr, "GET", "/healthz", &[], b"");
+    assert_eq!((status, body.as_slice()), (200, b"ok\n".as_slice()));
     daemon.signal("TERM");
     assert!(daemon.wait(Duration::from_secs(20)).0.success());
 }
