@@ -116,10 +116,12 @@ pub struct ApiConfig {
     /// `host:port` the API listens on (`127.0.0.1:0`: any free port).
     pub listen: String,
     /// The server certificate chain (PEM) for HTTPS; with `tls_key`.
-    /// Unset: plain HTTP (keep it on loopback or behind a proxy). Read
-    /// again on SIGHUP.
+    /// Unset or empty: plain HTTP (keep it on loopback or behind a
+    /// proxy). Read again on SIGHUP.
+    #[serde(deserialize_with = "empty_is_none")]
     pub tls_cert: Option<PathBuf>,
     /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[serde(deserialize_with = "empty_is_none")]
     pub tls_key: Option<PathBuf>,
     /// Requests served at once; more wait their turn.
     pub max_concurrent: std::num::NonZeroUsize,
@@ -362,6 +364,13 @@ impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("(secret)")
     }
+}
+
+/// A path where `""` means none (as the example file writes an unset
+/// one).
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let path = Option::<PathBuf>::deserialize(d)?;
+    Ok(path.filter(|p| !p.as_os_str().is_empty()))
 }
 
 impl ApiConfig {
