@@ -114,7 +114,14 @@ fn healthz_answers_and_readyz_wants_a_fresh_complete_cycle() {
 #[test]
 fn metrics_pass_promtool_and_match_the_registry() {
     for db in backends() {
-        let api = Api::start(&db);
+        let mut config = Config::default();
+        config.database.url = db.url.clone();
+        config.alerts.sink.push(siteward::config::SinkConfig::new(
+            "office",
+            siteward::config::SinkKind::Webhook,
+            "http://127.0.0.1:9/hook",
+        ));
+        let api = Api::with_config(config);
         two_cities(&api);
         // A finding, open at once (one confirmation).
         let org = api
@@ -249,6 +256,24 @@ fn metrics_pass_promtool_and_match_the_registry() {
                 ]
             ),
             Some(2.0),
+            "{text}"
+        );
+        // The critical finding's message waits in the outbox (the
+        // default route sends critical findings to every sink).
+        assert_eq!(
+            value(
+                &text,
+                "siteward_alert_messages",
+                &["sink=\"office\"", "status=\"pending\""]
+            ),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(value(&text, "siteward_alert_outbox_depth", &[]), Some(1.0));
+        // A configured sink shows, not broken.
+        assert_eq!(
+            value(&text, "siteward_alert_sink_broken", &["sink=\"office\""]),
+            Some(0.0),
             "{text}"
         );
         for family in [
@@ -590,7 +615,6 @@ fn https_serves_the_configured_certificate_and_a_reload_reads_a_new_one() {
         message.contains("tls_cert") && message.contains("api.crt"),
         "{message}"
     );
-    let _ = policy();
 }
 
 /// The real binary: `[api] listen = "127.0.0.1:0"`, the address found in
@@ -732,4 +756,58 @@ fn ready_is_told_once_the_api_port_is_bound() {
     assert_eq!((status, body.as_slice()), (200, b"ok\n".as_slice()));
     daemon.signal("TERM");
     assert!(daemon.wait(Duration::from_secs(20)).0.success());
+}
+
+/// A request that takes longer than `[api] request_timeout_secs` is
+/// answered 503 in JSON, and counted under its route.
+#[test]
+fn a_request_over_the_timeout_is_503_json() {
+    use axum::routing::get;
+    let db = crate::support::sqlite();
+    let mut config = Config::default();
+    config.database.url = db.url.clone();
+    config.api.request_timeout_secs = std::num::NonZeroU64::new(1).expect("1");
+    let api = Api::with_config(config);
+    let routes = axum::Router::new().route(
+        "/slow",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "late"
+        }),
+    );
+    let app = siteward::api::limited(
+        routes,
+        siteward::api::ApiState {
+            app: api.app.clone(),
+        },
+    );
+    let listener = api
+        .runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("binds");
+    let addr = listener.local_addr().expect("address");
+    api.runtime
+        .spawn(async move { axum::serve(listener, app).await });
+    let started = Instant::now();
+    let (status, body) = http(addr, "GET", "/slow", &[], b"");
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let error: Value = serde_json::from_slice(&body).expect("a JSON error");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("request_timeout_secs"),
+        "{error}"
+    );
+    let metrics = api.send("GET", "/metrics", None, None).expect(200).text();
+    assert_eq!(
+        value(
+            &metrics,
+            "siteward_api_requests_total",
+            &["route=\"/slow\"", "status=\"503\""]
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
 }
