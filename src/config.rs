@@ -113,7 +113,23 @@ pub struct ProbeConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiConfig {
+    /// `host:port` the API listens on (`127.0.0.1:0`: any free port).
     pub listen: String,
+    /// The server certificate chain (PEM) for HTTPS; with `tls_key`.
+    /// Unset or empty: plain HTTP (keep it on loopback or behind a
+    /// proxy). Read again on SIGHUP.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[serde(deserialize_with = "empty_is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// Requests served at once; more wait their turn.
+    pub max_concurrent: std::num::NonZeroUsize,
+    /// How long one request may take before it is answered 503.
+    pub request_timeout_secs: std::num::NonZeroU64,
+    /// The largest request body, in bytes (imports allow more on their
+    /// own routes).
+    pub max_body_bytes: std::num::NonZeroUsize,
 }
 
 /// What `siteward serve` needs beyond the other sections.
@@ -350,6 +366,28 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// A path where `""` means none (as the example file writes an unset
+/// one).
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let path = Option::<PathBuf>::deserialize(d)?;
+    Ok(path.filter(|p| !p.as_os_str().is_empty()))
+}
+
+impl ApiConfig {
+    /// HTTPS needs both the certificate and its key.
+    pub fn validate(&self) -> Result<(), String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => {
+                Err("[api] tls_cert is set without tls_key: HTTPS needs both".into())
+            }
+            (None, Some(_)) => {
+                Err("[api] tls_key is set without tls_cert: HTTPS needs both".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 impl AlertsConfig {
     /// Checks what serde cannot: names unique and not reserved, URLs that
     /// are http or https, secrets present where named.
@@ -506,6 +544,11 @@ impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             listen: "127.0.0.1:8750".to_string(),
+            tls_cert: None,
+            tls_key: None,
+            max_concurrent: std::num::NonZeroUsize::new(64).expect("64 is not zero"),
+            request_timeout_secs: std::num::NonZeroU64::new(30).expect("30 is not zero"),
+            max_body_bytes: std::num::NonZeroUsize::new(1024 * 1024).expect("1 MiB is not zero"),
         }
     }
 }
@@ -536,6 +579,11 @@ const KEYS: &[(&str, &str, EnvKind)] = &[
     ("probe", "per_address_connections", EnvKind::Integer),
     ("probe", "contact", EnvKind::Text),
     ("api", "listen", EnvKind::Text),
+    ("api", "tls_cert", EnvKind::Text),
+    ("api", "tls_key", EnvKind::Text),
+    ("api", "max_concurrent", EnvKind::Integer),
+    ("api", "request_timeout_secs", EnvKind::Integer),
+    ("api", "max_body_bytes", EnvKind::Integer),
     ("daemon", "shutdown_grace_secs", EnvKind::Integer),
     ("daemon", "claim_batch", EnvKind::Integer),
     ("daemon", "lease_secs", EnvKind::Integer),
@@ -654,6 +702,7 @@ impl Config {
         config
             .alerts
             .validate()
+            .and_then(|()| config.api.validate())
             .map_err(|message| ConfigError::Parse { path, message })?;
         Ok(config)
     }

@@ -6,8 +6,9 @@
 //! receiver, a WeCom and a DingTalk group robot (signatures, formats and
 //! limits checked) and an SMTP relay (STARTTLS under a demo CA) run on
 //! loopback: the critical findings are routed to all four, and the demo
-//! prints what each receives. Ctrl-C (or `--seconds`) stops it; its
-//! temporary files are removed.
+//! prints what each receives. The daemon serves the HTTP API too: the
+//! demo prints its address, an admin token it made and a `curl` line.
+//! Ctrl-C (or `--seconds`) stops it; its temporary files are removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -116,6 +117,8 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
         )
     });
     config.alerts.poll_ms = 250;
+    // The API on the README's port when it is free, else on any.
+    config.api.listen = api_address()?;
     let mut policy = Policy::load(config.policies.dir.as_deref())?;
     // Seconds, not Alertmanager's half minute: the demo is short.
     policy.alerts.timing.group_wait = Duration::from_secs(2);
@@ -142,6 +145,21 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
         receiver.url("/hook"),
         robots.addr,
         relay.addr()
+    )?;
+
+    let token = crate::app::tokens::create(
+        &store,
+        "demo",
+        crate::access::Role::Admin,
+        &[],
+        false,
+        &crate::store::Change::now("siteward demo"),
+    )?;
+    let api = format!("http://{}", config.api.listen);
+    writeln!(
+        out,
+        "the HTTP API is at {api} (/api/v1/openapi.json lists it; /healthz, /readyz and /metrics need no token), with an admin token made for the demo:\n  curl -H 'Authorization: Bearer {}' {api}/api/v1/sites\n",
+        token.secret
     )?;
 
     let app = Arc::new(App::new(config, Some(config_file), policy, store.clone()));
@@ -405,4 +423,16 @@ fn summary(
         )?,
     }
     Ok(())
+}
+
+/// Where the demo's API listens: the README's `127.0.0.1:8750` when it is
+/// free, else a free port (chosen here and released just before the
+/// daemon binds it).
+fn api_address() -> Result<String> {
+    if std::net::TcpListener::bind("127.0.0.1:8750").is_ok() {
+        return Ok("127.0.0.1:8750".to_string());
+    }
+    let any = std::net::TcpListener::bind("127.0.0.1:0")
+        .context("cannot find a free port for the API")?;
+    Ok(any.local_addr()?.to_string())
 }

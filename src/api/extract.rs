@@ -72,16 +72,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             .map_err(|e| {
                 // A body past the limit is 413, a body that is not JSON
                 // at all 415; anything else the client sent wrong, 400.
-                let status = e.status();
-                let mut error = refused("bad JSON body", e.body_text());
-                if matches!(
-                    status,
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE
-                        | axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE
-                ) {
-                    error.status = status;
+                match e.status() {
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                        ApiError::new(e.status(), super::ops::TOO_LARGE)
+                    }
+                    axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                        let mut error = refused("bad JSON body", e.body_text());
+                        error.status = e.status();
+                        error
+                    }
+                    _ => refused("bad JSON body", e.body_text()),
                 }
-                error
             })
     }
 }

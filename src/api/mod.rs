@@ -14,8 +14,17 @@
 //! - [`files`], [`alerts`]: imports, exports, reconciliation runs and
 //!   circulars; the outbox, sinks and maintenance windows.
 //! - [`tokens`]: the API's tokens (unscoped admins).
-//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
-//! - [`serve`]: the listener (HTTP, or HTTPS with rustls).
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`; the timeout, access log
+//!   and request metrics around every request.
+//! - [`metrics`]: what `/metrics` shows, from the process and the store.
+//! - [`serve`]: the listener (HTTP, or HTTPS with rustls, its certificate
+//!   read again on SIGHUP).
+//!
+//! Limits, all in `[api]`: a request body of `max_body_bytes` (1 MiB; a
+//! route that takes files sets its own larger `DefaultBodyLimit`, which
+//! wins, being nearer the handler), `request_timeout_secs` (30 s, then a
+//! JSON 503), and `max_concurrent` requests served at once (64; more
+//! wait), shared by every route.
 
 pub mod alerts;
 pub mod audit;
@@ -24,6 +33,7 @@ pub mod error;
 pub mod extract;
 pub mod files;
 pub mod findings;
+pub mod metrics;
 pub mod ops;
 pub mod orgs;
 pub mod page;
@@ -85,7 +95,8 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Every route, and the OpenAPI document that lists them.
+/// Every route, and the OpenAPI document that lists them, behind the
+/// limits of `[api]`.
 pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(sites::routes())
@@ -114,7 +125,29 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
                 axum::http::StatusCode::NOT_FOUND,
                 "no such route: the routes are listed at /api/v1/openapi.json",
             )
-        })
-        .with_state(state);
-    (router, doc)
+        });
+    (limited(router, state), doc)
+}
+
+/// `router` behind the limits of `[api]`, the access log and the request
+/// metrics, with its state given.
+pub fn limited(router: Router<ApiState>, state: ApiState) -> Router {
+    let limits = state.app.config().api.clone();
+    // Layers wrap what is above them: the body limit is nearest the
+    // handlers (an area's own limit, set on its routes, is nearer still
+    // and wins); the concurrency limit is shared by every route (one
+    // semaphore, not one per route); `observe` is outermost, so its
+    // timeout and latency include the wait for a slot.
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(
+            limits.max_body_bytes.get(),
+        ))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            limits.max_concurrent.get(),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::observe,
+        ))
+        .with_state(state)
 }

@@ -167,7 +167,9 @@ pub async fn serve(
         options.tick
     };
     // The API's listener is bound before READY=1: whoever hears it can
-    // connect.
+    // connect. A certificate that cannot be used stops the start here,
+    // naming its file.
+    crate::api::serve::tls_acceptor(&app.config().api)?;
     let listener = crate::api::serve::bind(&app.config().api.listen).await?;
     let api = tokio::spawn(crate::api::serve::serve(
         app.clone(),

@@ -52,8 +52,7 @@ use crate::store::{Store, StoreError};
 #[error("{0}")]
 pub struct InvalidInput(pub String);
 
-/// What the daemon counts about itself (the API issue exposes these as
-/// metrics).
+/// What the daemon counts about itself (`/metrics` shows them).
 #[derive(Debug, Default)]
 pub struct Counters {
     pub reloads: AtomicU64,
@@ -87,6 +86,12 @@ pub struct App {
     webhook: ArcSwapOption<crate::alerts::webhook::Client>,
     pub store: Store,
     pub counters: Counters,
+    /// What `/metrics` shows of this process: API requests, probes as
+    /// they finish.
+    pub metrics: Arc<crate::api::metrics::Metrics>,
+    /// Bumped by every reload that took effect: the API's listener reads
+    /// its certificate again.
+    reloads: tokio::sync::watch::Sender<u64>,
     /// Whether the last judgement found this machine reaching IPv6: the
     /// next one assumes it, and judges again only when it changed.
     ipv6_works: std::sync::Mutex<Option<bool>>,
@@ -104,6 +109,8 @@ impl App {
             webhook: ArcSwapOption::empty(),
             store,
             counters: Counters::default(),
+            metrics: Arc::default(),
+            reloads: tokio::sync::watch::Sender::new(0),
             ipv6_works: std::sync::Mutex::new(None),
         }
     }
@@ -132,6 +139,11 @@ impl App {
         ))
     }
 
+    /// Changes after each reload that took effect.
+    pub fn reloaded(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.reloads.subscribe()
+    }
+
     pub fn config(&self) -> Arc<Config> {
         self.config.load_full()
     }
@@ -148,7 +160,8 @@ impl App {
         }
         let prober = Arc::new(
             Prober::from_config(&self.config(), &self.policy())
-                .map_err(|e| InvalidInput(e.to_string()))?,
+                .map_err(|e| InvalidInput(e.to_string()))?
+                .with_tally(self.metrics.clone()),
         );
         self.prober.store(Some(prober.clone()));
         Ok(prober)
@@ -171,8 +184,9 @@ impl App {
             }
             let policy = Policy::load(config.policies.dir.as_deref())?;
             alerts::check_routes(&config, &policy)?;
-            let prober =
-                Prober::from_config(&config, &policy).map_err(|e| InvalidInput(e.to_string()))?;
+            let prober = Prober::from_config(&config, &policy)
+                .map_err(|e| InvalidInput(e.to_string()))?
+                .with_tally(self.metrics.clone());
             self.config.store(Arc::new(Config {
                 database: self.config().database.clone(),
                 ..config
@@ -184,7 +198,10 @@ impl App {
             Ok(())
         })();
         match &outcome {
-            Ok(()) => Counters::bump(&self.counters.reloads),
+            Ok(()) => {
+                Counters::bump(&self.counters.reloads);
+                self.reloads.send_modify(|n| *n += 1);
+            }
             Err(_) => Counters::bump(&self.counters.failed_reloads),
         }
         outcome

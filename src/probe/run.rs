@@ -96,6 +96,15 @@ pub struct Prober {
     suffixes: Option<Arc<publicsuffix::List>>,
     /// Once cancelled, no new host is started; those in flight finish.
     stop: CancellationToken,
+    /// Told of each host name and feed as it finishes (the metrics).
+    tally: Option<Arc<dyn Tally>>,
+}
+
+/// What hears of every host name and feed probed, with how long it took
+/// (the daemon's metrics): called once per target, so it must be cheap.
+pub trait Tally: std::fmt::Debug + Send + Sync {
+    /// `target`: `host` (every probe of one host name) or `feed`.
+    fn probed(&self, target: &'static str, observations: &[Observation], elapsed: Duration);
 }
 
 impl Prober {
@@ -141,6 +150,12 @@ impl Prober {
             stop,
             ..self.clone()
         }
+    }
+
+    /// The same probes, telling `tally` of each target as it finishes.
+    pub fn with_tally(mut self, tally: Arc<dyn Tally>) -> Prober {
+        self.tally = Some(tally);
+        self
     }
 
     /// Takes the takeover fingerprints and the IPv6 sample from `policy`.
@@ -208,6 +223,7 @@ impl Prober {
             ipv6_sample: IPV6_SAMPLE,
             suffixes: None,
             stop: CancellationToken::new(),
+            tally: None,
         }
     }
 
@@ -514,12 +530,18 @@ impl Prober {
             urls,
             String::clone,
             |prober, url| async move {
-                tokio::time::timeout(prober.host_deadline, prober.feed(&url))
-                    .await
-                    .ok()
-                    .flatten()
-                    .into_iter()
-                    .collect()
+                let started = std::time::Instant::now();
+                let observations: Vec<Observation> =
+                    tokio::time::timeout(prober.host_deadline, prober.feed(&url))
+                        .await
+                        .ok()
+                        .flatten()
+                        .into_iter()
+                        .collect();
+                if let Some(tally) = &prober.tally {
+                    tally.probed("feed", &observations, started.elapsed());
+                }
+                observations
             },
             |url, message| {
                 use super::feed::{FeedPoll, FeedResult};
@@ -575,7 +597,14 @@ impl Prober {
             |target| target.host.clone(),
             move |prober, target| {
                 let zones = zones.clone();
-                async move { prober.target(&target, probes, &zones).await }
+                async move {
+                    let started = std::time::Instant::now();
+                    let observations = prober.target(&target, probes, &zones).await;
+                    if let Some(tally) = &prober.tally {
+                        tally.probed("host", &observations, started.elapsed());
+                    }
+                    observations
+                }
             },
             |host, message| {
                 vec![Observation {

@@ -15,6 +15,7 @@ mod findings;
 pub mod history;
 mod import;
 pub mod maintenance;
+pub mod metrics;
 mod observations;
 mod orgs;
 pub mod reconcile;
@@ -951,6 +952,17 @@ impl Store {
     }
 
     /// The newest `limit` runs, newest first; of one job when given.
+    /// What `/metrics` reads when scraped, in one read transaction;
+    /// certificates from TLS observations seen since `tls_since`.
+    pub fn metrics(&self, tls_since: DateTime<Utc>) -> Result<metrics::StoredMetrics, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| metrics::read(c, tls_since)))
+    }
+
+    /// The last probe cycle that went through to its end (`/readyz`).
+    pub fn last_complete_cycle(&self) -> Result<Option<metrics::CompleteCycle>, StoreError> {
+        with_reader!(self, c => c.read_tx(metrics::last_cycle))
+    }
+
     pub fn runs(&self, job: Option<Job>, limit: usize) -> Result<Vec<Run>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| runs::list(c, job, limit)))
     }

@@ -389,6 +389,26 @@ pub trait Sql: Sized {
     fn schedule_rows(&mut self) -> QueryResult<Vec<ScheduleRow>>;
     /// Inserts a job's schedule, or replaces its expression and next time.
     fn upsert_schedule(&mut self, row: &ScheduleRow) -> QueryResult<()>;
+
+    // What `/metrics` reads when scraped (`store::metrics`): aggregates,
+    // a few rows each.
+    /// Sites counted by (status, kind, organization id).
+    fn metric_sites(&mut self) -> QueryResult<Vec<(String, String, i64, i64)>>;
+    /// Findings not resolved, counted by (kind, severity, status).
+    fn metric_findings(&mut self) -> QueryResult<Vec<(String, String, String, i64)>>;
+    /// Findings open or acknowledged past their rectification deadline,
+    /// counted by organization id.
+    fn metric_overdue(&mut self) -> QueryResult<Vec<(Option<i64>, i64)>>;
+    /// The outbox's messages counted by (sink, status).
+    fn metric_notifications(&mut self) -> QueryResult<Vec<(String, String, i64)>>;
+    /// Every sink's last known health: (sink, state).
+    fn metric_sink_states(&mut self) -> QueryResult<Vec<(String, String)>>;
+    /// The newest run of `job` that ended with one of `statuses`.
+    fn metric_last_run(&mut self, job: &str, statuses: &[&str]) -> QueryResult<Option<RunRow>>;
+    /// Observations seen since `since`, counted by (kind, outcome).
+    fn metric_outcomes(&mut self, since: NaiveDateTime) -> QueryResult<Vec<(String, String, i64)>>;
+    /// TLS observations seen since `since`: (host name, stored form).
+    fn metric_tls(&mut self, since: NaiveDateTime) -> QueryResult<Vec<(String, String)>>;
 }
 
 macro_rules! impl_sql {
@@ -1802,6 +1822,95 @@ macro_rules! impl_sql {
                     select = select.limit(limit);
                 }
                 select.load(self)
+            }
+
+            fn metric_sites(&mut self) -> QueryResult<Vec<(String, String, i64, i64)>> {
+                sites::table
+                    .group_by((sites::status, sites::kind, sites::org_id))
+                    .select((
+                        sites::status,
+                        sites::kind,
+                        sites::org_id,
+                        diesel::dsl::count_star(),
+                    ))
+                    .load(self)
+            }
+
+            fn metric_findings(&mut self) -> QueryResult<Vec<(String, String, String, i64)>> {
+                findings::table
+                    .filter(findings::status.ne("resolved"))
+                    .group_by((findings::kind, findings::severity, findings::status))
+                    .select((
+                        findings::kind,
+                        findings::severity,
+                        findings::status,
+                        diesel::dsl::count_star(),
+                    ))
+                    .load(self)
+            }
+
+            fn metric_overdue(&mut self) -> QueryResult<Vec<(Option<i64>, i64)>> {
+                findings::table
+                    .filter(findings::overdue_at.is_not_null())
+                    .filter(findings::status.eq_any(["open", "acknowledged"]))
+                    .group_by(findings::org_id)
+                    .select((findings::org_id, diesel::dsl::count_star()))
+                    .load(self)
+            }
+
+            fn metric_notifications(&mut self) -> QueryResult<Vec<(String, String, i64)>> {
+                notifications::table
+                    .group_by((notifications::sink, notifications::status))
+                    .select((
+                        notifications::sink,
+                        notifications::status,
+                        diesel::dsl::count_star(),
+                    ))
+                    .load(self)
+            }
+
+            fn metric_sink_states(&mut self) -> QueryResult<Vec<(String, String)>> {
+                sink_states::table
+                    .select((sink_states::sink, sink_states::state))
+                    .load(self)
+            }
+
+            fn metric_last_run(
+                &mut self,
+                job: &str,
+                statuses: &[&str],
+            ) -> QueryResult<Option<RunRow>> {
+                runs::table
+                    .filter(runs::job.eq(job.to_string()))
+                    .filter(runs::status.eq_any(statuses.to_vec()))
+                    .order(runs::id.desc())
+                    .select(RunRow::as_select())
+                    .load_iter::<RunRow, diesel::connection::DefaultLoadingMode>(self)?
+                    .next()
+                    .transpose()
+            }
+
+            fn metric_outcomes(
+                &mut self,
+                since: NaiveDateTime,
+            ) -> QueryResult<Vec<(String, String, i64)>> {
+                observations::table
+                    .filter(observations::last_seen.ge(since))
+                    .group_by((observations::kind, observations::outcome))
+                    .select((
+                        observations::kind,
+                        observations::outcome,
+                        diesel::dsl::count_star(),
+                    ))
+                    .load(self)
+            }
+
+            fn metric_tls(&mut self, since: NaiveDateTime) -> QueryResult<Vec<(String, String)>> {
+                observations::table
+                    .filter(observations::kind.eq("tls"))
+                    .filter(observations::last_seen.ge(since))
+                    .select((observations::hostname, observations::data))
+                    .load(self)
             }
         }
     };

@@ -213,6 +213,40 @@ impl Api {
             .expect("audit reads")
             .len()
     }
+
+    /// Serves the API with the configuration of `file` (as `--config`),
+    /// which a reload reads again.
+    pub fn with_config_file(file: &std::path::Path) -> Api {
+        let config = Config::load(Some(file), std::iter::empty()).expect("config loads");
+        let store = Store::open(&config.database.url).expect("store opens");
+        let app = Arc::new(App::new(config, Some(file.to_path_buf()), policy(), store));
+        Api::serving(app)
+    }
+
+    /// Serves `app` on a loopback port.
+    fn serving(app: Arc<App>) -> Api {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let shutdown = CancellationToken::new();
+        let listener = runtime
+            .block_on(siteward::api::serve::bind("127.0.0.1:0"))
+            .expect("binds");
+        let addr = listener.local_addr().expect("address");
+        runtime.spawn(siteward::api::serve::serve(
+            app.clone(),
+            listener,
+            shutdown.clone(),
+        ));
+        Api {
+            addr,
+            app,
+            runtime,
+            shutdown,
+        }
+    }
 }
 
 impl Drop for Api {
