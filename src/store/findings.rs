@@ -188,7 +188,24 @@ pub fn page<C: Sql>(c: &mut C, query: &FindingPageQuery) -> Result<Vec<StoredFin
     if query.orgs.as_ref().is_some_and(Vec::is_empty) || query.limit == 0 {
         return Ok(Vec::new());
     }
-    c.finding_page(query)?.into_iter().map(from_row).collect()
+    let rows = if query.statuses.len() > 1 {
+        // One statement per status, each walking `findings_status` in id
+        // order, merged: an `IN` list of statuses would read and sort every
+        // row of them to find the first page.
+        let mut rows = Vec::new();
+        for status in &query.statuses {
+            rows.extend(c.finding_page(&FindingPageQuery {
+                statuses: vec![*status],
+                ..query.clone()
+            })?);
+        }
+        rows.sort_unstable_by_key(|row| row.id);
+        rows.truncate(query.limit);
+        rows
+    } else {
+        c.finding_page(query)?
+    };
+    rows.into_iter().map(from_row).collect()
 }
 
 /// The names of what findings point at: each site's (name, identifier

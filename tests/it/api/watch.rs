@@ -796,3 +796,158 @@ fn discovered_host_names_with_their_sources() {
         assert_eq!(none["items"], json!([]));
     }
 }
+
+/// A real daemon (`siteward serve`) over the simulated province claims
+/// the check the API asked for at its next tick, as any scheduled fire:
+/// the run is recorded for the requested time and ends, and the job's
+/// schedule moves on.
+#[test]
+fn a_daemon_runs_the_check_the_api_asked_for() {
+    use crate::daemon::{Daemon, wait_for};
+    let runtime = crate::scenario::runtime();
+    let region = runtime
+        .block_on(siteward::sim::region::Region::start())
+        .expect("region starts");
+    let db = crate::support::sqlite();
+    let watch = crate::scenario::watch(&region, &db.url);
+    let store = db.open();
+    siteward::sim::region::register(&store, &watch.policy).expect("registered");
+    let daemon = Daemon::start(&watch, &[], &[]);
+    daemon.wait_until_serving();
+    // The daemon stored its schedules; none fires for minutes.
+    let scheduled = wait_for(std::time::Duration::from_secs(30), &daemon, || {
+        store
+            .schedules()
+            .expect("schedules")
+            .into_iter()
+            .find(|s| s.job == Job::Probe)
+    });
+    assert!(scheduled.next_at > Utc::now(), "{scheduled:?}");
+    assert!(store.runs(Some(Job::Probe), 10).expect("runs").is_empty());
+
+    let api = Api::with_config(watch.config.clone());
+    let operator = api.token("operator", Role::Operator);
+    let asked = api
+        .post("/api/v1/runs", &operator, &json!({"job": "probe"}))
+        .expect(202)
+        .json();
+    assert_eq!(
+        asked["schedule"]["expression"],
+        scheduled.expression.as_str()
+    );
+    let run = wait_for(std::time::Duration::from_secs(120), &daemon, || {
+        store
+            .runs(Some(Job::Probe), 10)
+            .expect("runs")
+            .into_iter()
+            .find(|r| r.status != RunStatus::Running)
+    });
+    assert_eq!(run.status, RunStatus::Ok, "{run:?}");
+    assert!(
+        run.fire_at.is_some_and(|at| at < scheduled.next_at),
+        "{run:?}"
+    );
+    assert_eq!(store.runs(Some(Job::Probe), 10).expect("runs").len(), 1);
+    let moved = store
+        .schedules()
+        .expect("schedules")
+        .into_iter()
+        .find(|s| s.job == Job::Probe)
+        .expect("schedule");
+    assert!(moved.next_at > Utc::now(), "{moved:?}");
+    let listed = api
+        .get("/api/v1/runs?job=probe", &operator)
+        .expect(200)
+        .json();
+    assert_eq!(listed["items"][0]["id"], json!(run.id));
+    assert_eq!(listed["items"][0]["status"], "ok");
+}
+
+/// The load the issue names: 10,000 sites, 5,000 open findings, `GET
+/// /api/v1/findings?status=open` (a page of 100) from 50 connections at
+/// once: the 99th percentile within 50 ms. Measured with `wrk`, by hand:
+/// `cargo test --release --test it api::watch::findings_page_under_load
+/// -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement: needs wrk and a quiet machine"]
+fn findings_page_under_load() {
+    use siteward::store::history::PlantedFinding;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prepared = siteward::bench::reconcile::prepare(dir.path(), 10_000, 1_000, 100)
+        .expect("a registry of 10,000 sites");
+    let store = siteward::store::Store::open(&prepared.database).expect("store");
+    let orgs: std::collections::HashMap<String, i64> = store
+        .orgs()
+        .expect("orgs")
+        .into_iter()
+        .map(|o| (o.name, o.id))
+        .collect();
+    let sites = store
+        .sites(&siteward::store::SiteFilter::default())
+        .expect("sites");
+    let kinds = [
+        (FindingKind::CertExpired, Severity::Critical),
+        (FindingKind::HttpsMissing, Severity::Warning),
+        (FindingKind::Ipv6Missing, Severity::Warning),
+    ];
+    let findings: Vec<PlantedFinding> = sites
+        .iter()
+        .filter_map(|site| Some((site, site.primary()?.hostname.to_string())))
+        .take(5_000)
+        .enumerate()
+        .map(|(i, (site, host))| {
+            let (kind, severity) = kinds[i % kinds.len()];
+            PlantedFinding {
+                kind,
+                subject: host.clone(),
+                scope: host.clone(),
+                severity,
+                site_id: Some(site.id),
+                org_id: orgs.get(&site.org).copied(),
+                summary: format!("{host}：证书已过期，请尽快更换"),
+                opened: Utc::now() - Duration::days(3),
+                resolved: None,
+            }
+        })
+        .collect();
+    store
+        .plant_history(&[], &findings, &[])
+        .expect("findings planted");
+    let mut config = siteward::config::Config::default();
+    config.database.url = prepared.database.clone();
+    let api = Api::with_config(config);
+    let token = api.token("reader", Role::Viewer);
+    let page = api
+        .get("/api/v1/findings?status=open", &token)
+        .expect(200)
+        .json();
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(100));
+    let output = std::process::Command::new("wrk")
+        .args([
+            "-t2",
+            "-c50",
+            "-d10s",
+            "--latency",
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            &format!("http://{}/api/v1/findings?status=open", api.addr),
+        ])
+        .output()
+        .expect("wrk runs");
+    let report = String::from_utf8_lossy(&output.stdout);
+    println!("{report}");
+    let p99 = report
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("99%"))
+        .map(str::trim)
+        .expect("a 99th percentile");
+    let ms = if let Some(us) = p99.strip_suffix("us") {
+        us.parse::<f64>().expect("number") / 1000.0
+    } else if let Some(ms) = p99.strip_suffix("ms") {
+        ms.parse::<f64>().expect("number")
+    } else {
+        p99.trim_end_matches('s').parse::<f64>().expect("number") * 1000.0
+    };
+    assert!(!report.contains("Non-2xx"), "{report}");
+    assert!(ms <= 50.0, "p99 {ms} ms");
+}
