@@ -143,6 +143,29 @@ pub fn discovered(store: &Store, policy: &Policy) -> Result<Vec<Found>, StoreErr
         .collect())
 }
 
+/// Up to `limit` host names learnt so far after id `after`, each with its
+/// id (the API pages through them).
+pub fn discovered_page(
+    store: &Store,
+    policy: &Policy,
+    after: Option<i64>,
+    limit: usize,
+) -> Result<Vec<(i64, Found)>, StoreError> {
+    Ok(store
+        .discovered_page(after, limit)?
+        .into_iter()
+        .map(|(id, host)| {
+            (
+                id,
+                Found {
+                    managed: policy.is_managed(host.hostname.as_str()),
+                    host,
+                },
+            )
+        })
+        .collect())
+}
+
 /// The daemon's `discover` job: a transfer of every zone policy allows.
 /// A zone whose transfer fails is a failure to measure of the run; the
 /// others are still recorded.

@@ -1,6 +1,7 @@
 //! Findings as people and scripts ask for them: listed by status and
-//! kind, acknowledged, and the names of the sites and organizations they
-//! point at (a finding stores their ids). The rules that raise and
+//! kind (all at once for the command line, a page at a time for the API,
+//! filtered in the store), acknowledged, and the names of the sites and
+//! organizations they point at (a finding stores their ids). The rules that raise and
 //! resolve findings are in `crate::findings`, the cycle that runs them in
 //! [`super::checks`]; nothing here prints.
 
@@ -9,9 +10,10 @@ use std::str::FromStr;
 
 use chrono::Utc;
 
+use crate::access::Visible;
 use crate::findings::{FindingKind, FindingStatus};
 use crate::registry::{Invalid, Organization, Site};
-use crate::store::{SiteFilter, Store, StoreError, StoredFinding};
+use crate::store::{FindingPageQuery, SiteFilter, Store, StoreError, StoredFinding};
 
 /// Which statuses a listing shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,7 +28,7 @@ pub enum StatusFilter {
 
 impl StatusFilter {
     /// The statuses to read from the store; every one when empty.
-    fn statuses(self) -> Vec<FindingStatus> {
+    pub fn statuses(self) -> Vec<FindingStatus> {
         match self {
             StatusFilter::Current => vec![FindingStatus::Open, FindingStatus::Acknowledged],
             StatusFilter::All => Vec::new(),
@@ -149,4 +151,71 @@ pub fn names(store: &Store) -> Result<Names, StoreError> {
         &store.sites(&SiteFilter::default())?,
         &store.orgs()?,
     ))
+}
+
+/// The names of the sites and organizations `findings` point at, and
+/// only theirs (a page of findings reads a page of names, not the
+/// registry).
+pub fn names_of(store: &Store, findings: &[StoredFinding]) -> Result<Names, StoreError> {
+    let (sites, orgs) = store.finding_names(findings)?;
+    Ok(Names { sites, orgs })
+}
+
+/// Which organizations' findings a listing may show, as the store filters
+/// them: those the caller sees, narrowed to `org` and to the
+/// organizations whose division code starts with `division` when given.
+/// `None`: no narrowing at all (findings of no organization included);
+/// an empty list: none.
+pub fn org_scope(
+    store: &Store,
+    visible: &Visible,
+    org: Option<i64>,
+    division: Option<&str>,
+) -> Result<Option<Vec<i64>>, StoreError> {
+    let mut scope: Option<std::collections::BTreeSet<i64>> = match visible {
+        Visible::All => None,
+        Visible::Orgs { ids, .. } => Some(ids.clone()),
+    };
+    let mut narrow = |ids: std::collections::BTreeSet<i64>| {
+        scope = Some(match scope.take() {
+            None => ids,
+            Some(seen) => seen.intersection(&ids).copied().collect(),
+        });
+    };
+    if let Some(org) = org {
+        narrow([org].into_iter().collect());
+    }
+    if let Some(prefix) = division {
+        narrow(store.org_ids_in_division(prefix)?.into_iter().collect());
+    }
+    Ok(scope.map(|ids| ids.into_iter().collect()))
+}
+
+/// One page of the findings `query` asks for, with the names they point
+/// at.
+pub fn page(
+    store: &Store,
+    query: &FindingPageQuery,
+) -> Result<(Vec<StoredFinding>, Names), StoreError> {
+    let findings = store.findings_page(query)?;
+    let names = names_of(store, &findings)?;
+    Ok((findings, names))
+}
+
+/// Finding `id` with its events, if `visible` sees it: a finding belongs
+/// to its organization, or to its site's; one of neither is seen only by
+/// those who see everything. Not found otherwise, in the same words.
+pub fn visible_finding(
+    store: &Store,
+    visible: &Visible,
+    id: i64,
+) -> Result<(StoredFinding, Vec<crate::store::FindingEvent>), StoreError> {
+    let (finding, events) = store.finding_with_events(id)?;
+    if !visible.all() && !visible.maybe_org_id(store.finding_owner(&finding)?) {
+        return Err(StoreError::NotFound {
+            what: "finding",
+            key: id.to_string(),
+        });
+    }
+    Ok((finding, events))
 }

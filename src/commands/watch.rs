@@ -165,7 +165,7 @@ fn print_findings(
     out: &mut impl Write,
 ) -> Result<()> {
     let names = if context.json {
-        use_case::names(context.store())?
+        use_case::names_of(context.store(), findings)?
     } else {
         use_case::Names::default()
     };
@@ -181,7 +181,7 @@ fn print_findings(
 pub(super) fn findings(context: &Context, args: FindingsArgs, out: &mut impl Write) -> Result<()> {
     if let Some(FindingsCommand::Show { id }) = args.command {
         let (finding, events) = context.store().finding_with_events(id)?;
-        let names = use_case::names(context.store())?;
+        let names = use_case::names_of(context.store(), std::slice::from_ref(&finding))?;
         if context.json {
             json_line(out, &output::finding_detail_json(&finding, &events, &names))?;
         } else {
@@ -195,7 +195,8 @@ pub(super) fn findings(context: &Context, args: FindingsArgs, out: &mut impl Wri
         if let Some(kind) = args.kind {
             rows.retain(|(f, _)| f.kind == kind);
         }
-        let names = use_case::names(context.store())?;
+        let shown: Vec<_> = rows.iter().map(|(f, _)| f.clone()).collect();
+        let names = use_case::names_of(context.store(), &shown)?;
         return print_list(
             context,
             &rows,
@@ -213,7 +214,10 @@ pub(super) fn findings(context: &Context, args: FindingsArgs, out: &mut impl Wri
         if context.json {
             json_line(
                 out,
-                &output::finding_json(&finding, &use_case::names(context.store())?),
+                &output::finding_json(
+                    &finding,
+                    &use_case::names_of(context.store(), std::slice::from_ref(&finding))?,
+                ),
             )?;
         } else {
             writeln!(

@@ -21,63 +21,23 @@ use crate::store::StoredFinding;
 
 pub use crate::app::findings::Names;
 
-/// A finding as scripts see it: one object per line.
+/// A finding as scripts see it: one object per line (the API's
+/// [`FindingDto`](crate::dto::watch::FindingDto)).
 pub fn finding_json(finding: &StoredFinding, names: &Names) -> Value {
-    let site = finding.site_id.map_or(Value::Null, |id| {
-        let (name, code) = names.sites.get(&id).cloned().unwrap_or_default();
-        json!({ "id": id, "name": name, "code": code })
-    });
-    let org = finding
-        .org_id
-        .and_then(|id| names.orgs.get(&id))
-        .map_or(Value::Null, |name| Value::String(name.clone()));
-    json!({
-        "id": finding.id,
-        "kind": finding.kind,
-        "severity": finding.severity,
-        "status": finding.status,
-        "subject": finding.subject,
-        "site": site,
-        "org": org,
-        "summary": finding.summary,
-        "action": finding.action,
-        "evidence": finding.evidence,
-        "confirmations": finding.confirmations,
-        "first_seen": time(Some(finding.first_seen)),
-        "last_seen": time(Some(finding.last_seen)),
-        "resolved_at": time(finding.resolved_at),
-        "ack": finding.ack_note.as_ref().map(|note| json!({
-            "actor": finding.ack_actor,
-            "note": note,
-            "at": time(finding.ack_at),
-        })),
-    })
+    serde_json::to_value(crate::dto::watch::FindingDto::new(finding, names)).unwrap_or_default()
 }
 
-/// One finding with its events, for scripts.
+/// One finding with its events, for scripts (the API's
+/// [`FindingDetailDto`](crate::dto::watch::FindingDetailDto)).
 pub fn finding_detail_json(
     finding: &StoredFinding,
     events: &[crate::store::FindingEvent],
     names: &Names,
 ) -> Value {
-    let mut value = finding_json(finding, names);
-    value["opened_at"] = json!(time(finding.opened_at));
-    value["events"] = Value::Array(
-        events
-            .iter()
-            .map(|e| {
-                json!({
-                    "at": time(Some(e.at)),
-                    "change": e.change,
-                    "status": e.status,
-                    "severity": e.severity,
-                    "actor": e.actor,
-                    "note": e.note,
-                })
-            })
-            .collect(),
-    );
-    value
+    serde_json::to_value(crate::dto::watch::FindingDetailDto::new(
+        finding, events, names,
+    ))
+    .unwrap_or_default()
 }
 
 /// One finding with its evidence and events, for people.
@@ -571,16 +531,10 @@ pub fn policy_detail(
     schedules_table(&policy.schedules, now, NEXT_RUNS).print(out)
 }
 
-/// A host name learnt so far, as scripts see it.
+/// A host name learnt so far, as scripts see it (the API's
+/// [`DiscoveredDto`](crate::dto::watch::DiscoveredDto)).
 pub fn discovered_json(found: &Found) -> Value {
-    let entry = &found.host;
-    json!({
-        "hostname": entry.hostname,
-        "source": entry.source,
-        "first_seen": entry.first_seen,
-        "last_seen": entry.last_seen,
-        "managed": found.managed,
-    })
+    serde_json::to_value(crate::dto::watch::DiscoveredDto::from(found)).unwrap_or_default()
 }
 
 pub fn discovered_table(found: &[Found]) -> Table {
@@ -694,29 +648,14 @@ pub fn status_detail(status: &crate::app::status::Status, out: &mut impl Write) 
     }
 }
 
-/// `status --json`.
+/// `status --json`: its daemons, runs and schedules as the API's
+/// `GET /api/v1/runs/current` gives them.
 pub fn status_json(status: &crate::app::status::Status) -> Value {
     json!({
         "now": time(Some(status.now)),
-        "instances": status.instances.iter().map(|i| json!({
-            "name": i.status.name,
-            "alive": i.alive,
-            "started_at": time(Some(i.status.started_at)),
-            "heartbeat_at": time(Some(i.status.heartbeat_at)),
-            "leases": i.status.leases,
-        })).collect::<Vec<_>>(),
-        "running": status.running.iter().map(|r| json!({
-            "run": r.run.id,
-            "job": r.run.job.as_str(),
-            "instance": r.run.instance,
-            "started_at": time(Some(r.run.started_at)),
-            "hosts_left": r.left,
-        })).collect::<Vec<_>>(),
-        "schedules": status.schedules.iter().map(|s| json!({
-            "job": s.job.as_str(),
-            "expression": s.expression,
-            "next_at": time(Some(s.next_at)),
-        })).collect::<Vec<_>>(),
+        "instances": status.instances.iter().map(crate::dto::watch::InstanceDto::from).collect::<Vec<_>>(),
+        "running": status.running.iter().map(crate::dto::watch::RunningDto::from).collect::<Vec<_>>(),
+        "schedules": status.schedules.iter().map(crate::dto::watch::ScheduleDto::from).collect::<Vec<_>>(),
         "alerts": {
             "pending": status.alerts.pending,
             "failed": status.alerts.failed,

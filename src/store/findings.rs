@@ -164,6 +164,100 @@ pub fn events_until<C: Sql>(
     Ok(out)
 }
 
+/// One page of findings as [`Sql::finding_page`] reads it: every filter
+/// in the statement, so that a page costs the same whatever the table
+/// holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingPageQuery {
+    /// Any of these statuses (none: every status).
+    pub statuses: Vec<FindingStatus>,
+    pub kind: Option<FindingKind>,
+    pub severity: Option<Severity>,
+    pub site_id: Option<i64>,
+    /// Only findings of these organizations (their own, or their site's
+    /// when they have none); `None`: any, and those of none.
+    pub orgs: Option<Vec<i64>>,
+    /// Ids above this one.
+    pub after: Option<i64>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+/// The findings `query` asks for, in id order.
+pub fn page<C: Sql>(c: &mut C, query: &FindingPageQuery) -> Result<Vec<StoredFinding>, StoreError> {
+    if query.orgs.as_ref().is_some_and(Vec::is_empty) || query.limit == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = if query.statuses.len() > 1 {
+        // One statement per status, each walking `findings_status` in id
+        // order, merged: an `IN` list of statuses would read and sort every
+        // row of them to find the first page.
+        let mut rows = Vec::new();
+        for status in &query.statuses {
+            rows.extend(c.finding_page(&FindingPageQuery {
+                statuses: vec![*status],
+                ..query.clone()
+            })?);
+        }
+        rows.sort_unstable_by_key(|row| row.id);
+        rows.truncate(query.limit);
+        rows
+    } else {
+        c.finding_page(query)?
+    };
+    rows.into_iter().map(from_row).collect()
+}
+
+/// The names of what findings point at: each site's (name, identifier
+/// code) and each organization's name, by id.
+pub type FindingNames = (
+    std::collections::HashMap<i64, (String, Option<String>)>,
+    std::collections::HashMap<i64, String>,
+);
+
+/// The names of the sites and organizations of `findings`.
+pub fn names_of<C: Sql>(c: &mut C, findings: &[StoredFinding]) -> Result<FindingNames, StoreError> {
+    let mut site_ids: Vec<i64> = findings.iter().filter_map(|f| f.site_id).collect();
+    site_ids.sort_unstable();
+    site_ids.dedup();
+    let mut org_ids: Vec<i64> = findings.iter().filter_map(|f| f.org_id).collect();
+    org_ids.sort_unstable();
+    org_ids.dedup();
+    let sites = c
+        .site_names(&site_ids)?
+        .into_iter()
+        .map(|(id, name, code)| (id, (name, code)))
+        .collect();
+    let orgs = c
+        .org_rows_with_ids(&org_ids)?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    Ok((sites, orgs))
+}
+
+/// The organization finding `finding` belongs to: its own, or its site's.
+pub fn owner<C: Sql>(c: &mut C, finding: &StoredFinding) -> Result<Option<i64>, StoreError> {
+    match (finding.org_id, finding.site_id) {
+        (Some(org), _) => Ok(Some(org)),
+        (None, Some(site)) => Ok(c.site_org_id(site)?),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Up to `limit` discovered host names after id `after`, in id order,
+/// each with its id (the cursor of the next page).
+pub fn discovered_page<C: Sql>(
+    c: &mut C,
+    after: Option<i64>,
+    limit: usize,
+) -> Result<Vec<(i64, Discovered)>, StoreError> {
+    c.discovered_page(after, i64::try_from(limit).unwrap_or(i64::MAX))?
+        .into_iter()
+        .map(|row| Ok((row.id, discovered_from_row(row)?)))
+        .collect()
+}
+
 /// Findings with one of `statuses` (every finding when empty).
 pub fn list<C: Sql>(
     c: &mut C,
@@ -468,23 +562,25 @@ pub fn discover<C: Sql>(
 pub fn discovered<C: Sql>(c: &mut C) -> Result<Vec<Discovered>, StoreError> {
     c.discovered_rows()?
         .into_iter()
-        .map(|row: DiscoveredRow| {
-            Ok(Discovered {
-                hostname: row
-                    .hostname
-                    .parse()
-                    .map_err(|e: crate::registry::Invalid| StoreError::Corrupt {
-                        what: format!("discovered_hosts row {}: {e}", row.id),
-                    })?,
-                source: row
-                    .source
-                    .parse()
-                    .map_err(|e: String| StoreError::Corrupt {
-                        what: format!("discovered_hosts row {}: {e}", row.id),
-                    })?,
-                first_seen: from_db(row.first_seen),
-                last_seen: from_db(row.last_seen),
-            })
-        })
+        .map(discovered_from_row)
         .collect()
+}
+
+fn discovered_from_row(row: DiscoveredRow) -> Result<Discovered, StoreError> {
+    Ok(Discovered {
+        hostname: row
+            .hostname
+            .parse()
+            .map_err(|e: crate::registry::Invalid| StoreError::Corrupt {
+                what: format!("discovered_hosts row {}: {e}", row.id),
+            })?,
+        source: row
+            .source
+            .parse()
+            .map_err(|e: String| StoreError::Corrupt {
+                what: format!("discovered_hosts row {}: {e}", row.id),
+            })?,
+        first_seen: from_db(row.first_seen),
+        last_seen: from_db(row.last_seen),
+    })
 }

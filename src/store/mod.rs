@@ -44,7 +44,7 @@ use crate::registry::{Account, Invalid, Organization, Site, Warning};
 
 pub use accounts::{AccountEdit, NewAccount};
 pub use audit::{AuditEntry, AuditFilter};
-pub use findings::{ApplyStats, Discovered, FindingEvent, StoredFinding};
+pub use findings::{ApplyStats, Discovered, FindingEvent, FindingPageQuery, StoredFinding};
 pub use import::{ImportKind, ImportSummary, RowError};
 pub use observations::{PageSpan, RecordStats, StoredObservation};
 pub use orgs::{NewOrganization, OrgEdit};
@@ -615,6 +615,34 @@ impl Store {
         }))
     }
 
+    /// One page of findings, filtered in SQL (see
+    /// [`findings::FindingPageQuery`]).
+    pub fn findings_page(
+        &self,
+        query: &findings::FindingPageQuery,
+    ) -> Result<Vec<StoredFinding>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| findings::page(c, query)))
+    }
+
+    /// The names of what `findings` point at: each site's (name, code) and
+    /// each organization's name, by id; only theirs are read.
+    pub fn finding_names(
+        &self,
+        findings: &[StoredFinding],
+    ) -> Result<findings::FindingNames, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| findings::names_of(c, findings)))
+    }
+
+    /// The organization a finding belongs to: its own, or its site's.
+    pub fn finding_owner(&self, finding: &StoredFinding) -> Result<Option<i64>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| findings::owner(c, finding)))
+    }
+
+    /// The organizations whose division code starts with `prefix`.
+    pub fn org_ids_in_division(&self, prefix: &str) -> Result<Vec<i64>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| Ok(c.org_ids_in_division(prefix)?)))
+    }
+
     /// One finding with its events, oldest first.
     pub fn finding_with_events(
         &self,
@@ -946,6 +974,16 @@ impl Store {
         with_reader!(self, c => c.read_tx(findings::discovered))
     }
 
+    /// Up to `limit` discovered host names after id `after`, each with its
+    /// id.
+    pub fn discovered_page(
+        &self,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<(i64, Discovered)>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| findings::discovered_page(c, after, limit)))
+    }
+
     /// The newest run of any job, if any.
     pub fn last_run(&self) -> Result<Option<Run>, StoreError> {
         with_reader!(self, c => c.read_tx(runs::last))
@@ -965,6 +1003,28 @@ impl Store {
 
     pub fn runs(&self, job: Option<Job>, limit: usize) -> Result<Vec<Run>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| runs::list(c, job, limit)))
+    }
+
+    /// Up to `limit` runs with ids below `before`, newest first; of one
+    /// job when given.
+    pub fn runs_page(
+        &self,
+        job: Option<Job>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Run>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| runs::page(c, job, before, limit)))
+    }
+
+    /// Asks for a run of `job` now (see [`runs::request`]): its stored
+    /// next fire time moved to `now`, for a daemon's scheduler to claim.
+    pub fn request_run(
+        &self,
+        job: Job,
+        expression: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<StoredSchedule, StoreError> {
+        with_conn!(self, c => c.write_tx(|c| runs::request(c, job, expression, now)))
     }
 
     /// Records a run as it starts (or a finished one); returns its id.

@@ -127,6 +127,73 @@ pub fn list<C: Sql>(c: &mut C, job: Option<Job>, limit: usize) -> Result<Vec<Run
         .collect()
 }
 
+/// Up to `limit` runs with ids below `before`, newest first; of `job`
+/// when given.
+pub fn page<C: Sql>(
+    c: &mut C,
+    job: Option<Job>,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Run>, StoreError> {
+    c.run_page(
+        job.map(Job::as_str),
+        before,
+        i64::try_from(limit).unwrap_or(i64::MAX),
+    )?
+    .into_iter()
+    .map(from_row)
+    .collect()
+}
+
+/// Asks for a run of `job` now, the way the daemon's scheduler takes
+/// work: the job's stored next fire time moves to `now` (kept when
+/// already due), and the scheduler of whichever instance looks first
+/// claims it. The stored schedule is made from `expression` when the
+/// job has none yet (no daemon has run), so that a daemon starting
+/// later with that schedule keeps the due time and runs it at once.
+/// Refused (a conflict) while a run of the job is in progress: a job
+/// never overlaps itself.
+pub fn request<C: Sql>(
+    c: &mut C,
+    job: Job,
+    expression: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<StoredSchedule, StoreError> {
+    if let Some(running) = list(c, Some(job), 1)?
+        .into_iter()
+        .find(|r| r.status == RunStatus::Running)
+    {
+        return Err(StoreError::Conflict(format!(
+            "a {job} run is in progress (run {}, started {} on {}); the job never runs twice at once: ask again when it ends",
+            running.id,
+            crate::clock::show(running.started_at),
+            running.instance.as_deref().unwrap_or("an unknown instance"),
+        )));
+    }
+    let stored = schedules(c)?.into_iter().find(|s| s.job == job);
+    let schedule = match (stored, expression) {
+        (Some(stored), _) => StoredSchedule {
+            next_at: stored.next_at.min(now),
+            ..stored
+        },
+        (None, Some(expression)) => StoredSchedule {
+            job,
+            expression: expression.to_string(),
+            next_at: now,
+        },
+        (None, None) => {
+            return Err(crate::registry::Invalid::new(
+                "job",
+                job.as_str(),
+                "has no schedule in policy ([schedules]): the daemon would never run it",
+            )
+            .into());
+        }
+    };
+    set_schedule(c, &schedule)?;
+    Ok(schedule)
+}
+
 /// The runs of `job` started in `[from, to)`, oldest first.
 pub fn between<C: Sql>(
     c: &mut C,

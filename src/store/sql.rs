@@ -232,6 +232,18 @@ pub trait Sql: Sized {
     /// Findings with one of `statuses` (all when empty), oldest first.
     fn finding_rows(&mut self, statuses: &[&str]) -> QueryResult<Vec<FindingRow>>;
     fn finding_row(&mut self, id: i64) -> QueryResult<Option<FindingRow>>;
+    /// One page of findings, filtered in SQL, in id order (see
+    /// [`super::findings::FindingPageQuery`]).
+    fn finding_page(
+        &mut self,
+        query: &super::findings::FindingPageQuery,
+    ) -> QueryResult<Vec<FindingRow>>;
+    /// The (id, name, identifier code) of each site of `ids` that exists.
+    fn site_names(&mut self, ids: &[i64]) -> QueryResult<Vec<(i64, String, Option<String>)>>;
+    /// The organization of site `id`, if the site exists.
+    fn site_org_id(&mut self, id: i64) -> QueryResult<Option<i64>>;
+    /// The organizations whose division code starts with `prefix`.
+    fn org_ids_in_division(&mut self, prefix: &str) -> QueryResult<Vec<i64>>;
     /// The findings that are not resolved, as planning reads them.
     fn current_finding_rows(&mut self) -> QueryResult<Vec<CurrentFindingRow>>;
     fn insert_finding(&mut self, row: &NewFindingRow) -> QueryResult<i64>;
@@ -359,6 +371,13 @@ pub trait Sql: Sized {
     ) -> QueryResult<(i64, Option<NaiveDateTime>)>;
 
     fn discovered_rows(&mut self) -> QueryResult<Vec<DiscoveredRow>>;
+    /// Up to `limit` discovered host names with ids above `after`, in id
+    /// order.
+    fn discovered_page(
+        &mut self,
+        after: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<Vec<DiscoveredRow>>;
     /// Adds a discovered host name, or moves its last-seen time.
     fn upsert_discovered(&mut self, row: &NewDiscoveredRow) -> QueryResult<bool>;
 
@@ -383,6 +402,14 @@ pub trait Sql: Sized {
     fn update_run(&mut self, row: &RunRow) -> QueryResult<()>;
     /// The newest runs, newest first; of one job when given.
     fn run_rows(&mut self, job: Option<&str>, limit: i64) -> QueryResult<Vec<RunRow>>;
+    /// Up to `limit` runs with ids below `before`, newest first; of one
+    /// job when given.
+    fn run_page(
+        &mut self,
+        job: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> QueryResult<Vec<RunRow>>;
     /// Marks every run still `running` as `interrupted`, ended at `at`.
     fn interrupt_runs(&mut self, ids: &[i64], at: NaiveDateTime) -> QueryResult<usize>;
 
@@ -442,6 +469,81 @@ macro_rules! impl_sql {
                     .select(FindingRow::as_select())
                     .load(self)
                     .map(first)
+            }
+
+            fn finding_page(
+                &mut self,
+                query: &super::findings::FindingPageQuery,
+            ) -> QueryResult<Vec<FindingRow>> {
+                // Ordered by id with `id > after`: the primary key (and
+                // `findings_status`, which holds it) walks straight to the
+                // page, whatever the table's size.
+                let mut select = findings::table
+                    .select(FindingRow::as_select())
+                    .order(findings::id)
+                    .limit(i64::try_from(query.limit).unwrap_or(i64::MAX))
+                    .into_boxed();
+                if let Some(after) = query.after {
+                    select = select.filter(findings::id.gt(after));
+                }
+                if !query.statuses.is_empty() {
+                    let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
+                    select = select.filter(findings::status.eq_any(statuses));
+                }
+                if let Some(kind) = query.kind {
+                    select = select.filter(findings::kind.eq(kind.as_str()));
+                }
+                if let Some(severity) = query.severity {
+                    select = select.filter(findings::severity.eq(severity.as_str()));
+                }
+                if let Some(site_id) = query.site_id {
+                    select = select.filter(findings::site_id.eq(site_id));
+                }
+                if let Some(orgs) = &query.orgs {
+                    // A finding belongs to its organization, or, without
+                    // one, to its site's.
+                    let of_sites = sites::table
+                        .filter(sites::org_id.eq_any(orgs.clone()))
+                        .select(sites::id.nullable());
+                    select = select.filter(
+                        findings::org_id.eq_any(orgs.clone()).or(findings::org_id
+                            .is_null()
+                            .and(findings::site_id.eq_any(of_sites))),
+                    );
+                }
+                select.load(self)
+            }
+
+            fn site_names(
+                &mut self,
+                ids: &[i64],
+            ) -> QueryResult<Vec<(i64, String, Option<String>)>> {
+                let mut out = Vec::new();
+                for chunk in ids.chunks(CHUNK) {
+                    out.extend(
+                        sites::table
+                            .filter(sites::id.eq_any(chunk))
+                            .select((sites::id, sites::name, sites::code))
+                            .load::<(i64, String, Option<String>)>(self)?,
+                    );
+                }
+                Ok(out)
+            }
+
+            fn site_org_id(&mut self, id: i64) -> QueryResult<Option<i64>> {
+                sites::table
+                    .filter(sites::id.eq(id))
+                    .select(sites::org_id)
+                    .load(self)
+                    .map(first)
+            }
+
+            fn org_ids_in_division(&mut self, prefix: &str) -> QueryResult<Vec<i64>> {
+                organizations::table
+                    .filter(organizations::division.like(format!("{prefix}%")))
+                    .select(organizations::id)
+                    .order(organizations::id)
+                    .load(self)
             }
 
             fn current_finding_rows(&mut self) -> QueryResult<Vec<CurrentFindingRow>> {
@@ -950,6 +1052,22 @@ macro_rules! impl_sql {
                     .load(self)
             }
 
+            fn discovered_page(
+                &mut self,
+                after: Option<i64>,
+                limit: i64,
+            ) -> QueryResult<Vec<DiscoveredRow>> {
+                let mut select = discovered_hosts::table
+                    .select(DiscoveredRow::as_select())
+                    .order(discovered_hosts::id)
+                    .limit(limit)
+                    .into_boxed();
+                if let Some(after) = after {
+                    select = select.filter(discovered_hosts::id.gt(after));
+                }
+                select.load(self)
+            }
+
             fn upsert_discovered(&mut self, row: &NewDiscoveredRow) -> QueryResult<bool> {
                 let moved = diesel::update(
                     discovered_hosts::table
@@ -1007,6 +1125,26 @@ macro_rules! impl_sql {
                     query = query.filter(runs::job.eq(job.to_string()));
                 }
                 query.limit(limit).load(self)
+            }
+
+            fn run_page(
+                &mut self,
+                job: Option<&str>,
+                before: Option<i64>,
+                limit: i64,
+            ) -> QueryResult<Vec<RunRow>> {
+                let mut query = runs::table
+                    .order(runs::id.desc())
+                    .select(RunRow::as_select())
+                    .limit(limit)
+                    .into_boxed();
+                if let Some(job) = job {
+                    query = query.filter(runs::job.eq(job.to_string()));
+                }
+                if let Some(before) = before {
+                    query = query.filter(runs::id.lt(before));
+                }
+                query.load(self)
             }
 
             fn interrupt_runs(&mut self, ids: &[i64], at: NaiveDateTime) -> QueryResult<usize> {
