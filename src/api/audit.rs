@@ -56,23 +56,19 @@ struct Scope {
 }
 
 impl Scope {
-    fn of(app: &App, orgs: &BTreeSet<i64>) -> Result<Scope, ApiError> {
+    fn of(
+        app: &App,
+        orgs: &BTreeSet<i64>,
+        org_names: &BTreeSet<String>,
+    ) -> Result<Scope, ApiError> {
         let ids: Vec<i64> = orgs.iter().copied().collect();
-        let names: BTreeSet<i64> = orgs.clone();
-        let visible_names: BTreeSet<String> = app
-            .store
-            .orgs()?
-            .into_iter()
-            .filter(|o| names.contains(&o.id))
-            .map(|o| o.name)
-            .collect();
         Ok(Scope {
             sites: app.store.site_ids_of_orgs(&ids)?.into_iter().collect(),
             accounts: app
                 .store
                 .accounts()?
                 .into_iter()
-                .filter(|a| visible_names.contains(&a.org))
+                .filter(|a| org_names.contains(&a.org))
                 .map(|a| a.id)
                 .collect(),
             orgs: orgs.clone(),
@@ -153,7 +149,7 @@ async fn list_audit(
         )?;
         let scope = match &auth.0.visible {
             Visible::All => None,
-            Visible::Orgs { ids, .. } => Some(Scope::of(app, ids)?),
+            Visible::Orgs { ids, names } => Some(Scope::of(app, ids, names)?),
         };
         let rows = rows
             .into_iter()
