@@ -69,8 +69,8 @@ impl From<&Domain> for DomainDto {
     fn from(d: &Domain) -> DomainDto {
         DomainDto {
             hostname: d.hostname.to_string(),
-            role: name_of(&d.role),
-            state: name_of(&d.state),
+            role: d.role.as_str().to_string(),
+            state: d.state.as_str().to_string(),
             release_deadline: maybe_time(d.release_deadline),
         }
     }
@@ -82,9 +82,9 @@ impl From<&Site> for SiteDto {
             id: site.id,
             code: site.code.as_ref().map(ToString::to_string),
             name: site.name.clone(),
-            kind: name_of(&site.kind),
+            kind: site.kind.as_str().to_string(),
             org: site.org.clone(),
-            status: name_of(&site.status),
+            status: site.status.as_str().to_string(),
             domains: site.domains.iter().map(DomainDto::from).collect(),
             approval_ref: site.approval_ref.clone(),
             successor_url: site.successor_url.clone(),
@@ -128,7 +128,7 @@ impl From<&Organization> for OrgDto {
             id: org.id,
             name: org.name.clone(),
             division: name_of(&org.division),
-            level: name_of(&org.level),
+            level: org.level.as_str().to_string(),
             parent: org.parent.clone(),
             emails: org.emails.clone(),
             webhooks: org
@@ -182,11 +182,11 @@ impl From<&Account> for AccountDto {
     fn from(account: &Account) -> AccountDto {
         AccountDto {
             id: account.id,
-            platform: name_of(&account.platform),
+            platform: account.platform.as_str().to_string(),
             account_id: account.account_id.clone(),
             name: account.name.clone(),
             org: account.org.clone(),
-            status: name_of(&account.status),
+            status: account.status.as_str().to_string(),
             last_post_at: maybe_time(account.last_post_at),
             feed_url: account.feed_url.clone(),
             status_reason: account.status_reason.clone(),
