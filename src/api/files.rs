@@ -56,9 +56,9 @@ pub fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .merge(uploads)
         .routes(routes!(export))
-        .routes(routes!(list_runs, start_run))
-        .routes(routes!(get_run))
-        .routes(routes!(run_file))
+        .routes(routes!(list_reconcile_runs, start_reconcile_run))
+        .routes(routes!(get_reconcile_run))
+        .routes(routes!(reconcile_run_file))
         .routes(routes!(list_reports))
         .routes(routes!(get_report))
         .routes(routes!(report_file))
@@ -318,7 +318,7 @@ async fn export(
         (status = 403, description = "Limited to organizations", body = ErrorBody),
     )
 )]
-async fn list_runs(
+async fn list_reconcile_runs(
     State(state): State<ApiState>,
     auth: Auth,
     Query(paging): Query<PageQuery>,
@@ -347,7 +347,7 @@ async fn list_runs(
         (status = 404, description = "No such run", body = ErrorBody),
     )
 )]
-async fn get_run(
+async fn get_reconcile_run(
     State(state): State<ApiState>,
     auth: Auth,
     Path(id): Path<i64>,
@@ -377,7 +377,7 @@ fn run_dto(report: &Report) -> ReconcileRunDto {
         (status = 404, description = "No such run or file", body = ErrorBody),
     )
 )]
-async fn run_file(
+async fn reconcile_run_file(
     State(state): State<ApiState>,
     auth: Auth,
     Path((id, name)): Path<(i64, String)>,
@@ -413,7 +413,7 @@ async fn run_file(
         (status = 409, description = "No [reconcile] inbox is configured", body = ErrorBody),
     )
 )]
-async fn start_run(
+async fn start_reconcile_run(
     State(state): State<ApiState>,
     auth: Auth,
     request: Request,

@@ -117,10 +117,16 @@ pub struct AuditQuery {
     pub site: Option<String>,
     /// An account (id, or platform and account id).
     pub account: Option<String>,
-    /// An organization, by name; ignored when `account` is given.
+    /// An organization, by name or id; ignored when `account` is given.
     pub org: Option<String>,
     /// Only the latest N rows.
     pub last: Option<i64>,
+    /// Only the rows of this actor (a person, or an API token's name).
+    pub actor: Option<String>,
+    /// Only rows recorded at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only rows recorded before this time.
+    pub to: Option<DateTime<Utc>>,
 }
 
 /// The audit rows `query` asks for. An account or organization is
@@ -129,14 +135,20 @@ pub struct AuditQuery {
 pub fn audit(store: &Store, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
     let entity = match (&query.account, &query.org) {
         (Some(key), _) => Some(("account".to_string(), store.account(key)?.id)),
-        (None, Some(name)) => Some(("org".to_string(), store.org(name)?.id)),
+        (None, Some(key)) => Some(("org".to_string(), store.org_by_key(key)?.id)),
         (None, None) => None,
     };
-    store.audit(&AuditFilter {
+    let mut rows = store.audit(&AuditFilter {
         site: query.site.clone(),
         entity,
         last: query.last,
-    })
+    })?;
+    rows.retain(|row| {
+        query.actor.as_ref().is_none_or(|actor| &row.actor == actor)
+            && query.from.is_none_or(|from| row.at >= from)
+            && query.to.is_none_or(|to| row.at < to)
+    });
+    Ok(rows)
 }
 
 /// An identifier code that is well formed, and what the division table

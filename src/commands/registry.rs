@@ -434,6 +434,7 @@ pub(super) fn audit(context: &Context, args: AuditArgs, out: &mut impl Write) ->
             account: args.account,
             org: args.org,
             last: args.last,
+            ..AuditQuery::default()
         },
     )?;
     print_list(

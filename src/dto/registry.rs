@@ -1,10 +1,15 @@
-//! Organizations, sites, accounts, the audit trail and tokens as JSON.
+//! Organizations, sites, accounts, the audit trail and tokens as JSON;
+//! and the request bodies that change them through the API (each refuses
+//! fields it does not know, and names its fields as the command line's
+//! options and `--json` output do).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::maybe_time;
-use crate::registry::{Domain, Site};
+use super::{maybe_time, time};
+use crate::app::registry::OrgDetail;
+use crate::registry::{Account, Domain, Organization, Site};
+use crate::store::AuditEntry;
 
 /// A site, as `site show --json` and `GET /api/v1/sites/{site}` give it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -64,8 +69,8 @@ impl From<&Domain> for DomainDto {
     fn from(d: &Domain) -> DomainDto {
         DomainDto {
             hostname: d.hostname.to_string(),
-            role: name_of(&d.role),
-            state: name_of(&d.state),
+            role: d.role.as_str().to_string(),
+            state: d.state.as_str().to_string(),
             release_deadline: maybe_time(d.release_deadline),
         }
     }
@@ -77,9 +82,9 @@ impl From<&Site> for SiteDto {
             id: site.id,
             code: site.code.as_ref().map(ToString::to_string),
             name: site.name.clone(),
-            kind: name_of(&site.kind),
+            kind: site.kind.as_str().to_string(),
             org: site.org.clone(),
-            status: name_of(&site.status),
+            status: site.status.as_str().to_string(),
             domains: site.domains.iter().map(DomainDto::from).collect(),
             approval_ref: site.approval_ref.clone(),
             successor_url: site.successor_url.clone(),
@@ -99,6 +104,356 @@ impl From<&Site> for SiteDto {
             closed_at: maybe_time(site.times.closed_at),
         }
     }
+}
+
+/// An organization, as `org list --json` and `GET /api/v1/orgs` give it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgDto {
+    pub id: i64,
+    pub name: String,
+    /// Administrative division code (6 digits, GB/T 2260).
+    pub division: String,
+    /// `central`, `province`, `prefecture`, `county`, `township`.
+    pub level: String,
+    /// The parent organization's name.
+    pub parent: Option<String>,
+    pub emails: Vec<String>,
+    /// Masked: a webhook's path and query carry its secret.
+    pub webhooks: Vec<String>,
+}
+
+impl From<&Organization> for OrgDto {
+    fn from(org: &Organization) -> OrgDto {
+        OrgDto {
+            id: org.id,
+            name: org.name.clone(),
+            division: name_of(&org.division),
+            level: org.level.as_str().to_string(),
+            parent: org.parent.clone(),
+            emails: org.emails.clone(),
+            webhooks: org
+                .webhooks
+                .iter()
+                .map(|w| crate::alerts::mask_url(w))
+                .collect(),
+        }
+    }
+}
+
+/// An organization with the sites it organizes and the accounts it runs,
+/// as `org show --json` gives it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrgDetailDto {
+    #[serde(flatten)]
+    pub org: OrgDto,
+    pub sites: Vec<SiteDto>,
+    pub accounts: Vec<AccountDto>,
+}
+
+impl From<&OrgDetail> for OrgDetailDto {
+    fn from(detail: &OrgDetail) -> OrgDetailDto {
+        OrgDetailDto {
+            org: OrgDto::from(&detail.org),
+            sites: detail.sites.iter().map(SiteDto::from).collect(),
+            accounts: detail.accounts.iter().map(AccountDto::from).collect(),
+        }
+    }
+}
+
+/// A new-media account, as `account show --json` gives it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AccountDto {
+    pub id: i64,
+    /// `wechat_service`, `weibo`, `douyin`, …
+    pub platform: String,
+    /// The account's id on its platform.
+    pub account_id: String,
+    pub name: String,
+    /// The organization that runs it.
+    pub org: String,
+    /// `active`, `suspended`, `closed`.
+    pub status: String,
+    pub last_post_at: Option<String>,
+    pub feed_url: Option<String>,
+    pub status_reason: Option<String>,
+}
+
+impl From<&Account> for AccountDto {
+    fn from(account: &Account) -> AccountDto {
+        AccountDto {
+            id: account.id,
+            platform: account.platform.as_str().to_string(),
+            account_id: account.account_id.clone(),
+            name: account.name.clone(),
+            org: account.org.clone(),
+            status: account.status.as_str().to_string(),
+            last_post_at: maybe_time(account.last_post_at),
+            feed_url: account.feed_url.clone(),
+            status_reason: account.status_reason.clone(),
+        }
+    }
+}
+
+/// One field changed by an audited change.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DifferenceDto {
+    /// As `site.status` or `domains[0].state`.
+    pub field: String,
+    /// `(absent)` when it had none.
+    pub before: String,
+    pub after: String,
+}
+
+/// An advisory rule an accepted value breaks.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WarningDto {
+    pub field: String,
+    pub value: String,
+    pub message: String,
+}
+
+/// One row of the audit trail, as `audit --json` gives it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditEntryDto {
+    pub id: i64,
+    /// When siteward recorded the change.
+    pub at: String,
+    /// When it took effect (`at` of the request, `--at`).
+    pub effective_at: String,
+    /// The person, or the API token's name.
+    pub actor: String,
+    /// Where the actor's name came from (`api token`, …).
+    pub actor_source: Option<String>,
+    /// `site`, `org`, `account`, `exception`, `token`, …
+    pub entity: String,
+    pub entity_id: i64,
+    pub action: String,
+    /// The entity's state before, as recorded (webhooks masked).
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    /// The entity's state after, as recorded (webhooks masked).
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    pub changes: Vec<DifferenceDto>,
+    /// The reference (document number) or reason given.
+    pub reason: Option<String>,
+    pub warnings: Vec<WarningDto>,
+}
+
+impl From<&AuditEntry> for AuditEntryDto {
+    fn from(entry: &AuditEntry) -> AuditEntryDto {
+        AuditEntryDto {
+            id: entry.id,
+            at: time(entry.at),
+            effective_at: time(entry.effective_at),
+            actor: entry.actor.clone(),
+            actor_source: entry.actor_source.clone(),
+            entity: entry.entity.clone(),
+            entity_id: entry.entity_id,
+            action: entry.action.clone(),
+            before: entry.before.clone(),
+            after: entry.after.clone(),
+            changes: entry
+                .changes
+                .iter()
+                .map(|d| DifferenceDto {
+                    field: d.field.clone(),
+                    before: d.before.clone(),
+                    after: d.after.clone(),
+                })
+                .collect(),
+            reason: entry.reason.clone(),
+            warnings: entry
+                .warnings
+                .iter()
+                .map(|w| WarningDto {
+                    field: w.field.clone(),
+                    value: w.value.clone(),
+                    message: w.message.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `POST /api/v1/sites`: request a site (`site request`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteRequestBody {
+    /// The site's name, as in the national reporting system.
+    pub name: String,
+    /// The organizer: its name or id.
+    pub org: String,
+    /// `portal`, `department` or `special`.
+    pub kind: String,
+    /// Host names (IDN in either form); the first is primary.
+    pub domains: Vec<String>,
+    /// Identifier code (网站标识码), if already issued.
+    pub code: Option<String>,
+    /// ICP filing number (ICP备案号).
+    pub icp: Option<String>,
+    /// Public-security filing number (公安机关备案号).
+    pub psb: Option<String>,
+    /// Register a host name outside the allowed suffixes anyway, with this
+    /// reason (comply or explain); needs `until`.
+    pub exception: Option<String>,
+    /// When that exception expires (a bare date lasts through that day,
+    /// China Standard Time).
+    pub until: Option<String>,
+    /// When it took effect (RFC 3339); default now.
+    pub at: Option<String>,
+}
+
+/// `approve`: the approval document.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    /// Approval document reference, e.g. 甘政办函〔2026〕12号.
+    pub reference: String,
+    pub at: Option<String>,
+}
+
+/// `reject`, `suspend` (a site or an account), `close` (an account): why.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    /// Why, recorded in the audit trail.
+    pub reason: String,
+    pub at: Option<String>,
+}
+
+/// `go-live`: the identifier code, unless the site has one.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoLiveBody {
+    pub code: Option<String>,
+    pub at: Option<String>,
+}
+
+/// `retire`: the retirement document, and the successor named by the
+/// closure notice.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetireBody {
+    pub reference: String,
+    pub successor_url: Option<String>,
+    pub at: Option<String>,
+}
+
+/// A transition that needs nothing but, maybe, when it took effect
+/// (`resume`, `offline`, `close`; an account's post).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AtBody {
+    /// When it took effect (RFC 3339); default now.
+    pub at: Option<String>,
+}
+
+/// `PATCH /api/v1/sites/{site}` (`site edit`): only the fields given
+/// change.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteEditBody {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    /// A new organizer: its name or id.
+    pub org: Option<String>,
+    pub code: Option<String>,
+    pub icp: Option<String>,
+    pub psb: Option<String>,
+    pub successor_url: Option<String>,
+    /// Alias host names to add.
+    #[serde(default)]
+    pub add_domains: Vec<String>,
+    /// Host names to release (never deleted).
+    #[serde(default)]
+    pub release_domains: Vec<String>,
+    /// The host name to make primary (added if new).
+    pub primary: Option<String>,
+    /// Why; required to change a live site's code, organizer or primary
+    /// host name.
+    pub reason: Option<String>,
+    /// The document that decided the change.
+    pub reference: Option<String>,
+    pub exception: Option<String>,
+    pub until: Option<String>,
+    pub at: Option<String>,
+}
+
+/// `POST /api/v1/orgs` (`org add`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgAddBody {
+    /// Unique, as on its seal.
+    pub name: String,
+    /// Administrative division code (6 digits, GB/T 2260).
+    pub division: String,
+    /// `central`, `province`, `prefecture`, `county` or `township`.
+    pub level: String,
+    /// The parent organization: its name or id.
+    pub parent: Option<String>,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub webhooks: Vec<String>,
+}
+
+/// `PATCH /api/v1/orgs/{org}` (`org edit`): only the fields given change.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgEditBody {
+    pub name: Option<String>,
+    pub division: Option<String>,
+    pub level: Option<String>,
+    /// A new parent: its name or id.
+    pub parent: Option<String>,
+    /// Leave it without a parent.
+    #[serde(default)]
+    pub no_parent: bool,
+    #[serde(default)]
+    pub add_emails: Vec<String>,
+    #[serde(default)]
+    pub add_webhooks: Vec<String>,
+    /// Contacts to stop using (their records kept); a webhook may be given
+    /// masked, as shown.
+    #[serde(default)]
+    pub remove_emails: Vec<String>,
+    #[serde(default)]
+    pub remove_webhooks: Vec<String>,
+    pub reason: Option<String>,
+    pub at: Option<String>,
+}
+
+/// `POST /api/v1/accounts` (`account add`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountAddBody {
+    /// `weibo`, `douyin`, …, or as imports read them (微博, 抖音…).
+    pub platform: String,
+    /// The account id on the platform (`--handle`).
+    pub account_id: String,
+    /// Display name.
+    pub name: String,
+    /// The organization that runs it: its name or id.
+    pub org: String,
+    /// RSS, Atom or JSON Feed URL of its posts.
+    pub feed_url: Option<String>,
+    pub at: Option<String>,
+}
+
+/// `PATCH /api/v1/accounts/{account}` (`account edit`).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountEditBody {
+    pub name: Option<String>,
+    /// The organization that runs it: its name or id.
+    pub org: Option<String>,
+    pub feed_url: Option<String>,
+    /// It has no feed any more.
+    #[serde(default)]
+    pub no_feed: bool,
+    pub reason: Option<String>,
+    pub at: Option<String>,
 }
 
 /// An API token as `token list --json` gives it (never the token itself).

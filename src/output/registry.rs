@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{Table, time};
+use super::Table;
 use crate::app::registry::{CodeCheck, ImportReport, OrgDetail};
 use crate::clock;
 use crate::registry::{Account, Organization, Site};
@@ -18,48 +18,17 @@ pub fn site_json(site: &Site) -> Value {
 }
 
 pub fn org_json(org: &Organization) -> Value {
-    json!({
-        "id": org.id,
-        "name": org.name,
-        "division": org.division,
-        "level": org.level,
-        "parent": org.parent,
-        "emails": org.emails,
-        // A webhook's path and query carry its secret: never shown.
-        "webhooks": org.webhooks.iter().map(|w| crate::alerts::mask_url(w)).collect::<Vec<_>>(),
-    })
+    // Webhooks masked by the DTO: a webhook's path and query carry its
+    // secret, never shown.
+    serde_json::to_value(crate::dto::registry::OrgDto::from(org)).unwrap_or(Value::Null)
 }
 
 pub fn account_json(account: &Account) -> Value {
-    json!({
-        "id": account.id,
-        "platform": account.platform,
-        "account_id": account.account_id,
-        "name": account.name,
-        "org": account.org,
-        "status": account.status,
-        "last_post_at": time(account.last_post_at),
-        "feed_url": account.feed_url,
-        "status_reason": account.status_reason,
-    })
+    serde_json::to_value(crate::dto::registry::AccountDto::from(account)).unwrap_or(Value::Null)
 }
 
 pub fn audit_json(entry: &AuditEntry) -> Value {
-    json!({
-        "id": entry.id,
-        "at": time(Some(entry.at)),
-        "effective_at": time(Some(entry.effective_at)),
-        "actor": entry.actor,
-        "actor_source": entry.actor_source,
-        "entity": entry.entity,
-        "entity_id": entry.entity_id,
-        "action": entry.action,
-        "before": entry.before,
-        "after": entry.after,
-        "changes": entry.changes,
-        "reason": entry.reason,
-        "warnings": entry.warnings,
-    })
+    serde_json::to_value(crate::dto::registry::AuditEntryDto::from(entry)).unwrap_or(Value::Null)
 }
 
 /// The primary host name, shown in Unicode.
@@ -244,10 +213,7 @@ fn shown_value(value: &str) -> String {
 /// An organization with its sites and accounts, as scripts see it: the
 /// organization's object with `sites` and `accounts` lists.
 pub fn org_detail_json(detail: &OrgDetail) -> Value {
-    let mut value = org_json(&detail.org);
-    value["sites"] = detail.sites.iter().map(site_json).collect();
-    value["accounts"] = detail.accounts.iter().map(account_json).collect();
-    value
+    serde_json::to_value(crate::dto::registry::OrgDetailDto::from(detail)).unwrap_or(Value::Null)
 }
 
 /// An organization with its sites and accounts, for people.

@@ -49,7 +49,7 @@ pub use import::{ImportKind, ImportSummary, RowError};
 pub use observations::{PageSpan, RecordStats, StoredObservation};
 pub use orgs::{NewOrganization, OrgEdit};
 pub use runs::{Run, StoredSchedule, instance};
-pub use sites::{ExceptionGrant, ExceptionRecord, SiteFilter, SiteRequest};
+pub use sites::{ExceptionGrant, ExceptionRecord, SiteFilter, SiteRequest, SiteSearch};
 use sql::Sql;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -523,6 +523,22 @@ impl Store {
 
     pub fn sites(&self, filter: &SiteFilter) -> Result<Vec<Site>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| sites::list(c, filter)))
+    }
+
+    /// One page of a site search, every filter applied by the database.
+    pub fn search_sites(&self, search: &SiteSearch) -> Result<Vec<Site>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| sites::search(c, search)))
+    }
+
+    /// The ids of the sites of these organizations.
+    pub fn site_ids_of_orgs(&self, org_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| {
+            let mut ids = Vec::new();
+            for org in org_ids {
+                ids.extend(c.site_ids_of_org(*org)?);
+            }
+            Ok(ids)
+        }))
     }
 
     /// Ends an exception early, with a reason; audited.

@@ -169,19 +169,36 @@ fn pick(key: &str, ids: Vec<i64>) -> Result<i64, StoreError> {
 /// Loads sites with their domains and organizer names.
 pub fn load<C: Sql>(c: &mut C, ids: Option<&[i64]>) -> Result<Vec<Site>, StoreError> {
     let rows = c.site_rows(ids)?;
-    let names = match ids {
-        None => orgs::names(c)?,
-        Some(_) => {
-            let mut org_ids: Vec<i64> = rows.iter().map(|r| r.org_id).collect();
-            org_ids.sort_unstable();
-            org_ids.dedup();
-            c.org_rows_with_ids(&org_ids)?
-                .into_iter()
-                .map(|r| (r.id, r.name))
-                .collect()
-        }
+    assemble(c, rows, ids.is_none())
+}
+
+/// Sites made from their rows: their domains and organizer names read
+/// for these rows only, unless `all` (every site: one read of each
+/// table).
+fn assemble<C: Sql>(
+    c: &mut C,
+    rows: Vec<super::rows::SiteRow>,
+    all: bool,
+) -> Result<Vec<Site>, StoreError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let names = if all {
+        orgs::names(c)?
+    } else {
+        let mut org_ids: Vec<i64> = rows.iter().map(|r| r.org_id).collect();
+        org_ids.sort_unstable();
+        org_ids.dedup();
+        c.org_rows_with_ids(&org_ids)?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect()
     };
-    let domain_rows = c.domain_rows(ids)?;
+    let domain_rows = if all {
+        c.domain_rows(None)?
+    } else if ids.is_empty() {
+        Vec::new()
+    } else {
+        c.domain_rows(Some(&ids))?
+    };
     let mut by_site: HashMap<i64, Vec<Domain>> = HashMap::new();
     for row in &domain_rows {
         by_site
@@ -192,6 +209,89 @@ pub fn load<C: Sql>(c: &mut C, ids: Option<&[i64]>) -> Result<Vec<Site>, StoreEr
     rows.iter()
         .map(|row| site_from_row(row, &names, by_site.remove(&row.id).unwrap_or_default()))
         .collect()
+}
+
+/// Which sites one page of a search holds (the API's site list). Every
+/// filter is applied in SQL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteSearch {
+    /// Only sites of these organizations; `None`: of every one.
+    pub org_ids: Option<Vec<i64>>,
+    pub status: Option<SiteStatus>,
+    pub kind: Option<SiteKind>,
+    /// Only sites whose organizer's division code starts with these
+    /// digits (`6201`: Lanzhou and the counties under it).
+    pub division_prefix: Option<String>,
+    /// Only sites with (true) or without (false) an open or acknowledged
+    /// finding.
+    pub open_findings: Option<bool>,
+    /// Text found, case-insensitively, in the name, the identifier code
+    /// or a host name (a Unicode host name is also looked for in its
+    /// ASCII form).
+    pub text: Option<String>,
+    /// Only sites with an id above this one.
+    pub after: Option<i64>,
+    /// At most this many sites.
+    pub limit: usize,
+}
+
+/// `text` as a LIKE pattern that finds it anywhere, `!` escaping the
+/// pattern's own characters.
+fn like_anywhere(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '!') {
+            pattern.push('!');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// One page of the sites `search` asks for, by id.
+pub fn search<C: Sql>(c: &mut C, search: &SiteSearch) -> Result<Vec<Site>, StoreError> {
+    if search.org_ids.as_ref().is_some_and(Vec::is_empty) || search.limit == 0 {
+        return Ok(Vec::new());
+    }
+    if let Some(prefix) = &search.division_prefix
+        && (prefix.is_empty() || prefix.len() > 6 || !prefix.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(Invalid::new(
+            "division",
+            prefix,
+            "must be 1 to 6 digits: a division code or its start",
+        )
+        .into());
+    }
+    let text = search
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let lower = t.to_lowercase();
+            // A Unicode host name (or a part of one made of whole labels)
+            // is stored in its ASCII form.
+            let ascii = if lower.is_ascii() {
+                lower.clone()
+            } else {
+                idna::domain_to_ascii(&lower).unwrap_or_else(|_| lower.clone())
+            };
+            (like_anywhere(&lower), like_anywhere(&ascii))
+        });
+    let page = super::sql::SitePage {
+        org_ids: search.org_ids.clone(),
+        status: search.status.map(|s| s.as_str().to_string()),
+        kind: search.kind.map(|k| k.as_str().to_string()),
+        division_prefix: search.division_prefix.clone(),
+        open_findings: search.open_findings,
+        text,
+        after: search.after,
+        limit: i64::try_from(search.limit).unwrap_or(i64::MAX),
+    };
+    let rows = c.site_rows_page(&page)?;
+    assemble(c, rows, false)
 }
 
 pub fn by_id<C: Sql>(c: &mut C, id: i64) -> Result<Site, StoreError> {

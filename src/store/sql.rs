@@ -32,6 +32,29 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
 }
 
+/// One page of the site list, every filter applied in SQL (so that a
+/// page of 100 reads about 100 sites, however many the registry holds).
+#[derive(Debug, Clone, Default)]
+pub struct SitePage {
+    /// Only sites of these organizations (a scoped caller's, or the one
+    /// asked for); `None`: every organization.
+    pub org_ids: Option<Vec<i64>>,
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    /// Only sites whose organizer's division code starts with these
+    /// digits.
+    pub division_prefix: Option<String>,
+    /// Only sites with (true) or without (false) an open or acknowledged
+    /// finding.
+    pub open_findings: Option<bool>,
+    /// A LIKE pattern (lower case, `!` escapes) on the name and code, and
+    /// one on the host names (their ASCII form).
+    pub text: Option<(String, String)>,
+    /// Only ids after this one.
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
 /// The single row of a query on a unique key. Such queries are loaded
 /// whole rather than with `.first()`: diesel binds `LIMIT 1` as a
 /// parameter, and SQLite (3.46 and later) re-prepares a statement whose
@@ -109,6 +132,8 @@ pub trait Sql: Sized {
     fn site_ids_with_code(&mut self, code: &str) -> QueryResult<Vec<i64>>;
     fn site_ids_with_hostname(&mut self, hostname: &str) -> QueryResult<Vec<i64>>;
     fn site_ids_of_org(&mut self, org_id: i64) -> QueryResult<Vec<i64>>;
+    /// One page of sites, by id (see [`SitePage`]).
+    fn site_rows_page(&mut self, page: &SitePage) -> QueryResult<Vec<SiteRow>>;
     fn insert_site(&mut self, row: &NewSiteRow) -> QueryResult<i64>;
     /// Every site, closed or not, holding one of `codes`: (id, code).
     fn site_codes(&mut self, codes: &[String]) -> QueryResult<Vec<(i64, Option<String>)>>;
@@ -1502,6 +1527,63 @@ macro_rules! impl_sql {
                     .select(sites::id)
                     .order(sites::id)
                     .load(self)
+            }
+
+            fn site_rows_page(&mut self, page: &SitePage) -> QueryResult<Vec<SiteRow>> {
+                use diesel::sql_types::{Bool, Text};
+                let mut select = sites::table
+                    .select(SiteRow::as_select())
+                    .order(sites::id)
+                    .into_boxed();
+                if let Some(after) = page.after {
+                    select = select.filter(sites::id.gt(after));
+                }
+                if let Some(ids) = &page.org_ids {
+                    select = select.filter(sites::org_id.eq_any(ids.clone()));
+                }
+                if let Some(status) = &page.status {
+                    select = select.filter(sites::status.eq(status.clone()));
+                }
+                if let Some(kind) = &page.kind {
+                    select = select.filter(sites::kind.eq(kind.clone()));
+                }
+                if let Some(prefix) = &page.division_prefix {
+                    select = select.filter(
+                        sites::org_id.eq_any(
+                            organizations::table
+                                .filter(organizations::division.like(format!("{prefix}%")))
+                                .select(organizations::id),
+                        ),
+                    );
+                }
+                if let Some(open) = page.open_findings {
+                    // NULL site ids kept out: `NOT IN` a list holding NULL
+                    // is never true.
+                    let with_open = findings::table
+                        .filter(findings::status.eq_any(vec!["open", "acknowledged"]))
+                        .filter(findings::site_id.is_not_null())
+                        .select(findings::site_id.assume_not_null());
+                    select = if open {
+                        select.filter(sites::id.eq_any(with_open))
+                    } else {
+                        select.filter(diesel::dsl::not(sites::id.eq_any(with_open)))
+                    };
+                }
+                if let Some((pattern, host)) = &page.text {
+                    select = select.filter(
+                        diesel::dsl::sql::<Bool>("(lower(sites.name) LIKE ")
+                            .bind::<Text, _>(pattern.clone())
+                            .sql(" ESCAPE '!' OR lower(sites.code) LIKE ")
+                            .bind::<Text, _>(pattern.clone())
+                            .sql(
+                                " ESCAPE '!' OR sites.id IN (SELECT domains.site_id FROM domains \
+                                 WHERE domains.hostname LIKE ",
+                            )
+                            .bind::<Text, _>(host.clone())
+                            .sql(" ESCAPE '!'))"),
+                    );
+                }
+                select.limit(page.limit).load(self)
             }
 
             fn insert_site(&mut self, row: &NewSiteRow) -> QueryResult<i64> {
