@@ -17,6 +17,9 @@
 //! - [`app`]: the application shared by every face, and its use cases:
 //!   the registry's reads, imports and exports, findings, the check
 //!   cycle, discovery, the daemon's scheduler.
+//! - [`access`]: roles and organization scopes of the API's tokens; pure.
+//! - [`api`]: the HTTP API the daemon serves, on the use cases of [`app`],
+//!   answering the typed JSON of [`dto`] (which `--json` prints too).
 //! - [`logging`]: the daemon's logs (journald, text or JSON lines).
 //! - [`clock`]: times as people give and read them (China Standard Time).
 //! - [`sim`]: the simulated world on loopback (feature `sim`), and [`bench`].

@@ -55,18 +55,45 @@ use error::ApiError;
 #[derive(Debug, Clone)]
 pub struct ApiState {
     pub app: Arc<App>,
+    /// Store calls of requests under way at once: as many as the store
+    /// has connections to serve them. The rest wait here, in order,
+    /// rather than as blocked threads queueing on the connection pool:
+    /// fewer threads, fairer waits, a tighter tail of latencies.
+    store_calls: Arc<tokio::sync::Semaphore>,
 }
 
+impl ApiState {
+    pub fn new(app: Arc<App>) -> ApiState {
+        ApiState {
+            app,
+            store_calls: Arc::new(tokio::sync::Semaphore::new(STORE_CALLS)),
+        }
+    }
+}
+
+/// See [`ApiState`]: SQLite's readers plus its writer, about PostgreSQL's
+/// pool.
+const STORE_CALLS: usize = 12;
+
 /// Runs a blocking use case (the store's calls block) off the runtime's
-/// threads; its error becomes the API's.
+/// threads, one of [`STORE_CALLS`] at a time; its error becomes the API's.
 pub async fn blocking<T: Send + 'static>(
     state: &ApiState,
     call: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let app = state.app.clone();
-    tokio::task::spawn_blocking(move || call(&app))
+    let permit = state
+        .store_calls
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(|e| ApiError::internal(&anyhow::anyhow!("a request's task stopped: {e}")))?
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("the API's store calls stopped: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        call(&app)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&anyhow::anyhow!("a request's task stopped: {e}")))?
 }
 
 #[derive(OpenApi)]

@@ -148,7 +148,9 @@ pub async fn observe(State(state): State<ApiState>, request: Request, next: Next
     // reconciliation run) is not cut short: its work goes on in a task of
     // its own and commits, so a 503 would tell the client it failed when
     // it did not. Its body is bounded by its size limit instead.
-    let timeout = if method == "POST" && (route.starts_with("/api/v1/import/") || route.starts_with("/api/v1/reconcile/")) {
+    let timeout = if method == "POST"
+        && (route.starts_with("/api/v1/import/") || route.starts_with("/api/v1/reconcile/"))
+    {
         Duration::MAX
     } else {
         timeout

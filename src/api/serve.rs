@@ -109,7 +109,7 @@ pub async fn serve(
     let tls =
         tls_acceptor(&app.config().api)?.map(|acceptor| Arc::new(ArcSwap::from_pointee(acceptor)));
     let mut reloaded = app.reloaded();
-    let (router, _) = router(ApiState { app: app.clone() });
+    let (router, _) = router(ApiState::new(app.clone()));
     let address = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(address = %address, tls = tls.is_some(), "api: listening on {scheme}://{address}");

@@ -158,9 +158,7 @@ fn the_openapi_document_is_3_1_and_lists_every_route() {
             .as_str()
             .is_some_and(|v| v.starts_with("3.1"))
     );
-    let (_, generated) = siteward::api::router(siteward::api::ApiState {
-        app: api.app.clone(),
-    });
+    let (_, generated) = siteward::api::router(siteward::api::ApiState::new(api.app.clone()));
     let paths = doc["paths"].as_object().expect("paths");
     assert_eq!(paths.len(), generated.paths.paths.len());
     // Every route the API answers under /api/v1 is documented: each

@@ -449,12 +449,7 @@ fn a_body_over_the_limit_is_413_json_and_a_route_may_allow_more() {
         "/large",
         post(echo).layer(axum::extract::DefaultBodyLimit::max(50 * 1024 * 1024)),
     );
-    let app = siteward::api::limited(
-        routes,
-        siteward::api::ApiState {
-            app: api.app.clone(),
-        },
-    );
+    let app = siteward::api::limited(routes, siteward::api::ApiState::new(api.app.clone()));
     let listener = api
         .runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -775,12 +770,7 @@ fn a_request_over_the_timeout_is_503_json() {
             "late"
         }),
     );
-    let app = siteward::api::limited(
-        routes,
-        siteward::api::ApiState {
-            app: api.app.clone(),
-        },
-    );
+    let app = siteward::api::limited(routes, siteward::api::ApiState::new(api.app.clone()));
     let listener = api
         .runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
