@@ -185,7 +185,6 @@ impl Api {
         self.send("GET", path, Some(token), None)
     }
 
-    #[allow(dead_code)] // TEMP: until the area modules use it
     pub fn post(&self, path: &str, token: &str, json: &Value) -> Reply {
         self.send(
             "POST",
@@ -195,7 +194,6 @@ impl Api {
         )
     }
 
-    #[allow(dead_code)] // TEMP: until the area modules use it
     pub fn patch(&self, path: &str, token: &str, json: &Value) -> Reply {
         self.send(
             "PATCH",
@@ -205,7 +203,6 @@ impl Api {
         )
     }
 
-    #[allow(dead_code)] // TEMP: until the area modules use it
     /// The audit trail's length: a refused request must leave it as it was.
     pub fn audit_len(&self) -> usize {
         self.store()
