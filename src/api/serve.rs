@@ -39,7 +39,7 @@ const HANDSHAKE: Duration = Duration::from_secs(10);
 pub async fn bind(listen: &str) -> Result<TcpListener> {
     TcpListener::bind(listen)
         .await
-        .with_context(|| format!("[api] listen = {listen:?}: cannot listen there"))
+        .with_context(|| format!("[api] listen = `{listen}`: cannot listen there"))
 }
 
 /// The TLS acceptor `[api]` asks for, or `None` for plain HTTP. Every

@@ -73,28 +73,7 @@ impl Api {
     /// Serves the API with `config` (its database already set).
     pub fn with_config(config: Config) -> Api {
         let store = Store::open(&config.database.url).expect("store opens");
-        let app = Arc::new(App::new(config, None, policy(), store));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let shutdown = CancellationToken::new();
-        let listener = runtime
-            .block_on(siteward::api::serve::bind("127.0.0.1:0"))
-            .expect("binds");
-        let addr = listener.local_addr().expect("address");
-        runtime.spawn(siteward::api::serve::serve(
-            app.clone(),
-            listener,
-            shutdown.clone(),
-        ));
-        Api {
-            addr,
-            app,
-            runtime,
-            shutdown,
-        }
+        Api::serving(Arc::new(App::new(config, None, policy(), store)))
     }
 
     pub fn store(&self) -> &Store {
