@@ -147,11 +147,31 @@ impl Visible {
     }
 }
 
-/// Who is asking: the token's name (the actor of what it changes), its
-/// role and what it sees.
+/// How a caller proved who it is: the audit trail's `actor_source` of
+/// what it changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A bearer token on the API.
+    ApiToken,
+    /// A person logged in to the web page.
+    WebUser,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::ApiToken => "api token",
+            Via::WebUser => "web user",
+        }
+    }
+}
+
+/// Who is asking: the token's or user's name (the actor of what it
+/// changes), how it logged in, its role and what it sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub name: String,
+    pub via: Via,
     pub role: Role,
     pub visible: Visible,
 }
@@ -160,6 +180,21 @@ impl Caller {
     /// Whether the caller's role is at least `role`.
     pub fn may(&self, role: Role) -> bool {
         self.role >= role
+    }
+
+    /// What this caller changes is recorded under its name and how it
+    /// logged in.
+    pub fn change(&self) -> crate::store::Change {
+        crate::store::Change::now(&self.name).via(self.via.as_str())
+    }
+
+    /// A change effective `at` (a request's `at` field) or now, refused
+    /// as the command line refuses `--at`.
+    pub fn change_at(
+        &self,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<crate::store::Change, crate::store::StoreError> {
+        Ok(crate::app::registry::change(&self.name, "at", at)?.via(self.via.as_str()))
     }
 }
 

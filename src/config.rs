@@ -31,6 +31,7 @@ pub struct Config {
     pub resolver: ResolverConfig,
     pub probe: ProbeConfig,
     pub api: ApiConfig,
+    pub web: WebConfig,
     pub daemon: DaemonConfig,
     pub alerts: AlertsConfig,
     pub reconcile: ReconcileConfig,
@@ -130,6 +131,34 @@ pub struct ApiConfig {
     /// The largest request body, in bytes (imports allow more on their
     /// own routes).
     pub max_body_bytes: std::num::NonZeroUsize,
+}
+
+/// The administrators' web page, served on the API's listener: its
+/// sessions and how many wrong passwords it takes before a login waits.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// A session not used for this long ends (its next request goes to
+    /// the login page).
+    pub session_idle_secs: std::num::NonZeroU64,
+    /// A session ends this long after its login, used or not.
+    pub session_max_secs: std::num::NonZeroU64,
+    /// Failed logins allowed per user name, and per client address,
+    /// within `login_window_secs`; then logins from it wait.
+    pub login_attempts: std::num::NonZeroU32,
+    pub login_window_secs: std::num::NonZeroU64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        let secs = |n| std::num::NonZeroU64::new(n).expect("not zero");
+        WebConfig {
+            session_idle_secs: secs(30 * 60),
+            session_max_secs: secs(12 * 3600),
+            login_attempts: std::num::NonZeroU32::new(5).expect("5 is not zero"),
+            login_window_secs: secs(15 * 60),
+        }
+    }
 }
 
 /// What `siteward serve` needs beyond the other sections.
@@ -584,6 +613,10 @@ const KEYS: &[(&str, &str, EnvKind)] = &[
     ("api", "max_concurrent", EnvKind::Integer),
     ("api", "request_timeout_secs", EnvKind::Integer),
     ("api", "max_body_bytes", EnvKind::Integer),
+    ("web", "session_idle_secs", EnvKind::Integer),
+    ("web", "session_max_secs", EnvKind::Integer),
+    ("web", "login_attempts", EnvKind::Integer),
+    ("web", "login_window_secs", EnvKind::Integer),
     ("daemon", "shutdown_grace_secs", EnvKind::Integer),
     ("daemon", "claim_batch", EnvKind::Integer),
     ("daemon", "lease_secs", EnvKind::Integer),

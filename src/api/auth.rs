@@ -87,13 +87,13 @@ impl Auth {
     /// A change made by this token: its name is the actor, `api` the
     /// source, effective now.
     pub fn change(&self) -> Change {
-        Change::now(&self.0.name).via("api token")
+        self.0.change()
     }
 
     /// A change by this token effective `at` (the request's `at` field)
     /// or now, refused as the command line refuses `--at`.
     pub fn change_at(&self, at: Option<chrono::DateTime<chrono::Utc>>) -> Result<Change, ApiError> {
-        Ok(crate::app::registry::change(&self.0.name, "at", at)?.via("api token"))
+        Ok(self.0.change_at(at)?)
     }
 
     /// The site if the caller sees it; 404 otherwise, as if it did not

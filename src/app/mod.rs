@@ -30,6 +30,7 @@ pub mod report;
 pub mod retention;
 pub mod status;
 pub mod tokens;
+pub mod users;
 pub mod work;
 
 use std::path::{Path, PathBuf};

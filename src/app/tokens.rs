@@ -77,6 +77,7 @@ pub fn authenticate(store: &Store, secret: &str) -> Result<Option<Caller>, Store
     };
     Ok(Some(Caller {
         name: token.name,
+        via: crate::access::Via::ApiToken,
         role: token.role,
         visible,
     }))
