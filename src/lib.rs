@@ -52,6 +52,7 @@ pub mod report;
 pub mod sim;
 pub mod store;
 pub mod transfer;
+pub mod web;
 
 pub use commands::run;
 

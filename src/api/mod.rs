@@ -60,6 +60,8 @@ pub struct ApiState {
     /// rather than as blocked threads queueing on the connection pool:
     /// fewer threads, fairer waits, a tighter tail of latencies.
     store_calls: Arc<tokio::sync::Semaphore>,
+    /// The web page's failed logins, per user and per address.
+    pub logins: Arc<crate::web::session::LoginLimiter>,
 }
 
 impl ApiState {
@@ -67,6 +69,7 @@ impl ApiState {
         ApiState {
             app,
             store_calls: Arc::new(tokio::sync::Semaphore::new(STORE_CALLS)),
+            logins: Arc::default(),
         }
     }
 }
@@ -147,11 +150,23 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
             }),
         )
         .merge(ops::routes())
-        .fallback(|| async {
-            ApiError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "no such route: the routes are listed at /api/v1/openapi.json",
-            )
+        .merge(crate::web::routes())
+        .fallback(|uri: axum::http::Uri| async move {
+            use axum::response::IntoResponse;
+            if uri.path().starts_with("/api/") {
+                ApiError::new(
+                    axum::http::StatusCode::NOT_FOUND,
+                    "no such route: the routes are listed at /api/v1/openapi.json",
+                )
+                .into_response()
+            } else {
+                crate::web::view::WebError::new(
+                    axum::http::StatusCode::NOT_FOUND,
+                    "没有这个页面。",
+                )
+                .back("/")
+                .into_response()
+            }
         });
     (limited(router, state), doc)
 }

@@ -16,7 +16,6 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -135,7 +134,21 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        // The client's address reaches handlers as axum's `ConnectInfo`
+        // (the web page's login limits count per address).
+        let service = {
+            let router = router.clone();
+            hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                let mut router = router.clone();
+                async move {
+                    use tower::Service;
+                    router.call(request.map(axum::body::Body::new)).await
+                }
+            })
+        };
         let stop = shutdown.clone();
         let acceptor = tls.as_ref().map(|tls| tls.load_full());
         connections.spawn(async move {
@@ -178,13 +191,15 @@ fn renew(app: &App, tls: &ArcSwap<TlsAcceptor>) {
 }
 
 /// Serves one connection until it ends, or gracefully once `stop` fires.
-async fn connection<S>(
-    stream: S,
-    service: TowerToHyperService<axum::Router>,
-    stop: CancellationToken,
-    peer: std::net::SocketAddr,
-) where
+async fn connection<S, H>(stream: S, service: H, stop: CancellationToken, peer: std::net::SocketAddr)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        >,
+    H::Future: Send + 'static,
 {
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())

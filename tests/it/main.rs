@@ -26,3 +26,4 @@ mod support;
 mod tls;
 mod validation;
 mod web;
+mod webpage;

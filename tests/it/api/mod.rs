@@ -114,6 +114,19 @@ impl Api {
         token: Option<&str>,
         body: Option<(&str, Vec<u8>)>,
     ) -> Reply {
+        self.send_with(method, path, token, None, body)
+    }
+
+    /// Sends one request with a bearer token or a `Cookie` header (the
+    /// web page's session), or neither.
+    pub fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        cookie: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Reply {
         use http_body_util::BodyExt;
         let addr = self.addr;
         let mut request = axum::http::Request::builder()
@@ -122,6 +135,9 @@ impl Api {
             .header("host", addr.to_string());
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
         }
         let bytes = match body {
             Some((content_type, bytes)) => {
