@@ -24,5 +24,6 @@ mod rules;
 mod scenario;
 mod support;
 mod tls;
+mod users;
 mod validation;
 mod web;
