@@ -471,3 +471,19 @@ fn a_user_limited_to_organizations_sees_them_and_with_subordinates_those_below()
         assert_eq!(users::list(&store).expect("list").len(), 3);
     }
 }
+
+#[test]
+fn listing_users_reads_and_creates_no_database() {
+    let sw = Siteward::new();
+    let (status, stderr) = sw.fails(&["user", "list"]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("no registry database"), "{stderr}");
+    assert!(!sw.dir().join("siteward.db").exists());
+    // Making one records something: the database is created for it.
+    succeeds(
+        &sw,
+        &["user", "add", "李四", "--role", "viewer"],
+        &twice(PASSWORD),
+    );
+    assert_eq!(users_json(&sw).len(), 1);
+}
