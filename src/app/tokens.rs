@@ -69,16 +69,21 @@ pub fn authenticate(store: &Store, secret: &str) -> Result<Option<Caller>, Store
     let Some(token) = store.token_by_hash(&hash(secret))? else {
         return Ok(None);
     };
-    let limit = token.limit();
-    let visible = if limit.orgs.is_empty() {
-        Visible::All
-    } else {
-        Visible::resolve(&limit, &store.orgs()?)
-    };
     Ok(Some(Caller {
+        visible: visible(store, &token.limit())?,
         name: token.name,
         via: crate::access::Via::ApiToken,
         role: token.role,
-        visible,
     }))
+}
+
+/// What a caller limited by `limit` sees, as the registry stands now (a
+/// token's or a web user's): the organizations are read only when there
+/// is a limit.
+pub fn visible(store: &Store, limit: &Limit) -> Result<Visible, StoreError> {
+    Ok(if limit.orgs.is_empty() {
+        Visible::All
+    } else {
+        Visible::resolve(limit, &store.orgs()?)
+    })
 }

@@ -159,6 +159,12 @@ pub enum Command {
     /// a role and, optionally, limited to organizations.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The people who log in to the web page: made with a role and,
+    /// optionally, limited to organizations, as tokens are. A password is
+    /// typed at a prompt (twice), or given on stdin as two lines, the
+    /// second repeating the first; never on the command line.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Run one full probe cycle over a simulated region on loopback and
     /// print the rates and the peak memory.
     #[cfg(feature = "sim")]
@@ -356,6 +362,44 @@ pub enum TokenCommand {
     /// Revoke a token: it stops working at once, on every instance.
     Revoke {
         /// The token's name.
+        #[arg(value_parser = name)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Make a user who logs in to the web page with a password (asked
+    /// for; at least 10 characters, not the user's name). Example: 李四
+    /// --role operator --org 兰州市人民政府办公室 --with-subordinates.
+    Add {
+        /// The name the user logs in with: the actor of every change they
+        /// make. Taken for good: users are disabled, never deleted.
+        #[arg(value_parser = name)]
+        name: String,
+        /// viewer reads; operator also acknowledges findings, adds
+        /// exceptions, starts checks and records account posts; admin also
+        /// changes the registry, imports, and manages tokens.
+        #[arg(long, value_parser = role)]
+        role: crate::access::Role,
+        /// Limit the user to this organization (name or id); repeatable.
+        #[arg(long, value_parser = name)]
+        org: Vec<String>,
+        /// Also the organizations whose division lies within theirs.
+        #[arg(long, requires = "org")]
+        with_subordinates: bool,
+    },
+    /// The users, disabled ones too (never their passwords).
+    List,
+    /// Disable a user: their sessions end at once, on every instance, and
+    /// they can no longer log in. Their name stays taken.
+    Disable {
+        #[arg(value_parser = name)]
+        name: String,
+    },
+    /// Give a user a new password (asked for, as for `user add`): their
+    /// sessions end at once.
+    Passwd {
         #[arg(value_parser = name)]
         name: String,
     },

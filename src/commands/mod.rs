@@ -10,7 +10,7 @@
 //! (org, site, account, audit, exception, code), [`transfer`] (import,
 //! export), [`watch`] (probe, check, findings, discover), [`policy`]
 //! (policy check), [`daemon`] (serve, bench, demo), [`backup`] (backup,
-//! restore).
+//! restore), [`tokens`] (token), [`users`] (user).
 
 mod backup;
 mod daemon;
@@ -20,6 +20,7 @@ mod registry;
 mod report;
 mod tokens;
 mod transfer;
+mod users;
 mod watch;
 
 use std::io::{self, Write};
@@ -194,6 +195,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Alerts(command) => watch::alerts(&open(config)?, command, &mut out)?,
         Command::Maintenance(command) => watch::maintenance(&open(config)?, command, &mut out)?,
         Command::Token(command) => tokens::run(&open(config)?, command, &mut out)?,
+        Command::User(command) => users::run(&open(config)?, command, &mut out)?,
         Command::Reconcile(args) => reconcile::run(&open(config)?, args, &mut out)?,
         Command::Report(args) => report::run(&open(config)?, args, &mut out)?,
     }
@@ -243,6 +245,7 @@ fn access(command: &Command) -> Access {
         Command::Alerts(c) => read_if(matches!(c, Al::List { .. } | Al::Sinks)),
         Command::Maintenance(c) => read_if(matches!(c, M::List)),
         Command::Token(c) => read_if(matches!(c, crate::cli::TokenCommand::List)),
+        Command::User(c) => read_if(matches!(c, crate::cli::UserCommand::List)),
         Command::Reconcile(args) => read_if(args.command.is_some()),
         Command::Report(args) => read_if(args.command.is_some()),
     }

@@ -27,6 +27,7 @@ pub mod sinks;
 mod sites;
 mod sql;
 pub mod tokens;
+pub mod users;
 
 use chrono::{DateTime, Utc};
 use diesel::Connection as _;
@@ -764,6 +765,96 @@ impl Store {
     /// Revokes the API token in use named `name`; audited.
     pub fn revoke_token(&self, name: &str, change: &Change) -> Result<tokens::Token, StoreError> {
         with_conn!(self, c => tokens::revoke(c, name, change))
+    }
+
+    /// Stores a new web user whose password hashes to `password_hash`
+    /// (an Argon2id PHC string made by `app::users`); audited.
+    pub fn add_user(
+        &self,
+        name: &str,
+        role: crate::access::Role,
+        limit: &crate::access::Limit,
+        password_hash: &str,
+        change: &Change,
+    ) -> Result<users::User, StoreError> {
+        with_conn!(self, c => users::add(c, name, role, limit, password_hash, change))
+    }
+
+    /// Every web user, disabled ones too (never their passwords' hashes).
+    pub fn users(&self) -> Result<Vec<users::User>, StoreError> {
+        with_reader!(self, c => users::list(c))
+    }
+
+    /// Web user `name` and its password's hash, for a login to check.
+    pub fn user_credentials(&self, name: &str) -> Result<Option<users::Credentials>, StoreError> {
+        with_reader!(self, c => users::credentials(c, name))
+    }
+
+    /// Disables web user `name` and ends its sessions; audited.
+    pub fn disable_user(&self, name: &str, change: &Change) -> Result<users::User, StoreError> {
+        with_conn!(self, c => users::disable(c, name, change))
+    }
+
+    /// Gives web user `name` a new password's hash and ends its sessions;
+    /// audited (never the hash).
+    pub fn set_user_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+        change: &Change,
+    ) -> Result<users::User, StoreError> {
+        with_conn!(self, c => users::set_password(c, name, password_hash, change))
+    }
+
+    /// Opens a session for a user whose password still hashes to
+    /// `verified_hash`; false when it was disabled or given a new password
+    /// since it was checked.
+    pub fn open_session(
+        &self,
+        user_id: i64,
+        verified_hash: &str,
+        secret_hash: &[u8],
+        csrf: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        with_conn!(self, c => users::open_session(c, user_id, verified_hash, secret_hash, csrf, now))
+    }
+
+    /// The web session whose secret's SHA-256 is `hash`, with its user.
+    pub fn session_by_hash(&self, hash: &[u8]) -> Result<Option<users::StoredSession>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| users::session(c, hash)))
+    }
+
+    /// Marks web session `id` used at `now`, deleting every session last
+    /// seen before `idle_since` or opened before `made_since`.
+    pub fn touch_session(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        idle_since: DateTime<Utc>,
+        made_since: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        with_conn!(self, c => users::touch_session(c, id, now, idle_since, made_since))
+    }
+
+    /// Deletes web session `id`.
+    pub fn end_session(&self, id: i64) -> Result<(), StoreError> {
+        with_conn!(self, c => users::end_session(c, id))
+    }
+
+    /// Deletes the web session whose secret's SHA-256 is `hash`, if any.
+    pub fn end_session_by_hash(&self, hash: &[u8]) -> Result<(), StoreError> {
+        with_conn!(self, c => users::end_session_by_hash(c, hash))
+    }
+
+    /// Deletes every web session last seen before `idle_since` or opened
+    /// before `made_since`; how many.
+    pub fn prune_sessions(
+        &self,
+        idle_since: DateTime<Utc>,
+        made_since: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        with_conn!(self, c => users::prune_sessions(c, idle_since, made_since))
     }
 
     /// Ends a window for good (audited); the daemon tells its end.

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use super::schema::{
     accounts, api_tokens, audit, discovered_hosts, domains, exceptions, finding_events, findings,
     instances, maintenance_windows, notifications, observations, org_contacts, organizations,
-    reconcile_runs, report_runs, runs, schedules, sink_sends, sink_states, sites, work,
+    reconcile_runs, report_runs, runs, schedules, sink_sends, sink_states, sites, users,
+    web_sessions, work,
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, AsChangeset, serde::Serialize)]
@@ -624,4 +625,80 @@ pub struct NewTokenRow {
     pub hash: Vec<u8>,
     pub created_at: NaiveDateTime,
     pub created_by: String,
+}
+
+/// A web user as stored. `password_hash` is an Argon2id PHC string: it
+/// never leaves `store::users` except to `app::users`, which checks a
+/// password against it.
+#[derive(Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub orgs: String,
+    pub with_subordinates: bool,
+    pub password_hash: String,
+    pub created_at: NaiveDateTime,
+    pub created_by: String,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub password_changed_at: NaiveDateTime,
+}
+
+/// Written by hand so that no log or panic message shows the hash.
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("disabled_at", &self.disabled_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUserRow {
+    pub name: String,
+    pub role: String,
+    pub orgs: String,
+    pub with_subordinates: bool,
+    pub password_hash: String,
+    pub created_at: NaiveDateTime,
+    pub created_by: String,
+    pub password_changed_at: NaiveDateTime,
+}
+
+/// Written by hand so that no log or panic message shows the hash.
+impl std::fmt::Debug for NewUserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUserRow")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A web session as stored: the SHA-256 of its cookie's secret, never the
+/// secret.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = web_sessions)]
+pub struct SessionRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub secret_hash: Vec<u8>,
+    pub csrf: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = web_sessions)]
+pub struct NewSessionRow {
+    pub user_id: i64,
+    pub secret_hash: Vec<u8>,
+    pub csrf: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
 }

@@ -333,8 +333,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        name -> Text,
+        role -> Text,
+        orgs -> Text,
+        with_subordinates -> Bool,
+        password_hash -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+        disabled_at -> Nullable<Timestamp>,
+        password_changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    web_sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        secret_hash -> Binary,
+        csrf -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(web_sessions -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
+    users,
+    web_sessions,
     organizations,
     org_contacts,
     sites,

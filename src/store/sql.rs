@@ -14,7 +14,8 @@ use super::rows::*;
 use super::schema::{
     accounts, api_tokens, audit, discovered_hosts, domains, exceptions, finding_events, findings,
     instances, maintenance_windows, notifications, observations, org_contacts, organizations,
-    reconcile_runs, report_runs, runs, schedules, sink_sends, sink_states, sites, work,
+    reconcile_runs, report_runs, runs, schedules, sink_sends, sink_states, sites, users,
+    web_sessions, work,
 };
 
 /// The largest id list bound into one `IN (…)`; SQLite and PostgreSQL
@@ -377,6 +378,28 @@ pub trait Sql: Sized {
     fn token_by_hash(&mut self, hash: &[u8]) -> QueryResult<Option<TokenRow>>;
     /// Marks the token in use named `name` revoked; how many rows changed.
     fn revoke_token(&mut self, name: &str, at: NaiveDateTime) -> QueryResult<usize>;
+    fn insert_user(&mut self, row: &NewUserRow) -> QueryResult<i64>;
+    /// Every web user, disabled ones too, by name.
+    fn user_rows(&mut self) -> QueryResult<Vec<UserRow>>;
+    fn user_row(&mut self, id: i64) -> QueryResult<Option<UserRow>>;
+    fn user_by_name(&mut self, name: &str) -> QueryResult<Option<UserRow>>;
+    /// Marks user `id` disabled (if it is not yet); how many rows changed.
+    fn disable_user(&mut self, id: i64, at: NaiveDateTime) -> QueryResult<usize>;
+    fn set_user_password(&mut self, id: i64, hash: &str, at: NaiveDateTime) -> QueryResult<usize>;
+    fn insert_session(&mut self, row: &NewSessionRow) -> QueryResult<i64>;
+    /// The session with this secret hash.
+    fn session_by_hash(&mut self, hash: &[u8]) -> QueryResult<Option<SessionRow>>;
+    fn touch_session(&mut self, id: i64, at: NaiveDateTime) -> QueryResult<usize>;
+    fn delete_session(&mut self, id: i64) -> QueryResult<usize>;
+    /// Deletes every session of user `user_id`; how many.
+    fn delete_user_sessions(&mut self, user_id: i64) -> QueryResult<usize>;
+    /// Deletes the sessions last seen before `idle_since` or made before
+    /// `made_since`; how many.
+    fn delete_stale_sessions(
+        &mut self,
+        idle_since: NaiveDateTime,
+        made_since: NaiveDateTime,
+    ) -> QueryResult<usize>;
     /// Every finding's events effective by `until`, in order.
     fn event_rows_until(&mut self, until: NaiveDateTime) -> QueryResult<Vec<EventRow>>;
     /// The runs of `job` started in `[from, to)`.
@@ -979,6 +1002,105 @@ macro_rules! impl_sql {
                         .filter(api_tokens::revoked_at.is_null()),
                 )
                 .set(api_tokens::revoked_at.eq(Some(at)))
+                .execute(self)
+            }
+
+            fn insert_user(&mut self, row: &NewUserRow) -> QueryResult<i64> {
+                diesel::insert_into(users::table)
+                    .values(row)
+                    .returning(users::id)
+                    .get_result(self)
+            }
+
+            fn user_rows(&mut self) -> QueryResult<Vec<UserRow>> {
+                users::table
+                    .select(UserRow::as_select())
+                    .order((users::name, users::id))
+                    .load(self)
+            }
+
+            fn user_row(&mut self, id: i64) -> QueryResult<Option<UserRow>> {
+                users::table
+                    .filter(users::id.eq(id))
+                    .select(UserRow::as_select())
+                    .load(self)
+                    .map(first)
+            }
+
+            fn user_by_name(&mut self, name: &str) -> QueryResult<Option<UserRow>> {
+                users::table
+                    .filter(users::name.eq(name))
+                    .select(UserRow::as_select())
+                    .load(self)
+                    .map(first)
+            }
+
+            fn disable_user(&mut self, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+                diesel::update(
+                    users::table
+                        .filter(users::id.eq(id))
+                        .filter(users::disabled_at.is_null()),
+                )
+                .set(users::disabled_at.eq(Some(at)))
+                .execute(self)
+            }
+
+            fn set_user_password(
+                &mut self,
+                id: i64,
+                hash: &str,
+                at: NaiveDateTime,
+            ) -> QueryResult<usize> {
+                diesel::update(users::table.filter(users::id.eq(id)))
+                    .set((
+                        users::password_hash.eq(hash),
+                        users::password_changed_at.eq(at),
+                    ))
+                    .execute(self)
+            }
+
+            fn insert_session(&mut self, row: &NewSessionRow) -> QueryResult<i64> {
+                diesel::insert_into(web_sessions::table)
+                    .values(row)
+                    .returning(web_sessions::id)
+                    .get_result(self)
+            }
+
+            fn session_by_hash(&mut self, hash: &[u8]) -> QueryResult<Option<SessionRow>> {
+                web_sessions::table
+                    .filter(web_sessions::secret_hash.eq(hash))
+                    .select(SessionRow::as_select())
+                    .load(self)
+                    .map(first)
+            }
+
+            fn touch_session(&mut self, id: i64, at: NaiveDateTime) -> QueryResult<usize> {
+                diesel::update(web_sessions::table.filter(web_sessions::id.eq(id)))
+                    .set(web_sessions::last_seen_at.eq(at))
+                    .execute(self)
+            }
+
+            fn delete_session(&mut self, id: i64) -> QueryResult<usize> {
+                diesel::delete(web_sessions::table.filter(web_sessions::id.eq(id))).execute(self)
+            }
+
+            fn delete_user_sessions(&mut self, user_id: i64) -> QueryResult<usize> {
+                diesel::delete(web_sessions::table.filter(web_sessions::user_id.eq(user_id)))
+                    .execute(self)
+            }
+
+            fn delete_stale_sessions(
+                &mut self,
+                idle_since: NaiveDateTime,
+                made_since: NaiveDateTime,
+            ) -> QueryResult<usize> {
+                diesel::delete(
+                    web_sessions::table.filter(
+                        web_sessions::last_seen_at
+                            .lt(idle_since)
+                            .or(web_sessions::created_at.lt(made_since)),
+                    ),
+                )
                 .execute(self)
             }
 

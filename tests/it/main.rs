@@ -24,6 +24,7 @@ mod rules;
 mod scenario;
 mod support;
 mod tls;
+mod users;
 mod validation;
 mod web;
 mod webpage;
