@@ -418,6 +418,23 @@ fn every_discrepancy_against_the_exports_the_zones_and_the_quarters_findings() {
         assert_eq!(fix("6200000006").cells[2], "https://cdn.gansu.gov.cn/");
         assert_eq!(fix("6201000001").cells[3], "兰州市人民政府办公室");
         assert_eq!(fix("6203000001").cells[5], "正常运行");
+        // national-fixes.csv as written: UTF-8 with BOM, the export's
+        // header row, each row whole with the registry's values.
+        let written = report.fixes_csv();
+        assert!(written.starts_with(b"\xEF\xBB\xBF"), "with BOM");
+        let written = text(&written[3..]);
+        let lines: Vec<&str> = written.lines().collect();
+        assert_eq!(
+            lines[0],
+            "网站标识码,网站名称,首页网址,主办单位,网站类型,运行状态"
+        );
+        assert_eq!(lines.len(), 1 + report.comparison.fixes.len(), "{written}");
+        assert!(
+            lines.contains(
+                &"6201230002,榆中县林业和草原局,http://ly.yuzhong.gov.cn/,榆中县林业和草原局,部门网站,关停"
+            ),
+            "{b}: real case 3 set 关停 in the export's own columns:\n{written}"
+        );
         // Closed there, live here: checked first, not in the fix list.
         assert!(!fixes.iter().any(|(c, _)| c == "6205000001"), "{fixes:?}");
         assert!(
