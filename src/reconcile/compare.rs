@@ -916,6 +916,108 @@ mod tests {
         crate::clock::parse_time("t", s).expect("valid")
     }
 
+    fn finding(
+        id: i64,
+        kind: FindingKind,
+        status: FindingStatus,
+        opened: Option<&str>,
+        resolved: Option<&str>,
+    ) -> StoredFinding {
+        StoredFinding {
+            id,
+            kind,
+            severity: crate::findings::Severity::Warning,
+            status,
+            subject: format!("host{id}.gansu.gov.cn"),
+            scope: String::new(),
+            site_id: None,
+            org_id: None,
+            summary: "仍可解析".into(),
+            action: String::new(),
+            evidence: Vec::new(),
+            confirmations: 2,
+            first_seen: cst("2026-01-01 00:00"),
+            last_seen: cst("2026-12-01 00:00"),
+            resolved_at: resolved.map(cst),
+            ack_actor: None,
+            ack_note: None,
+            ack_at: None,
+            opened_at: opened.map(cst),
+            notified_at: None,
+            overdue_at: None,
+        }
+    }
+
+    /// A finding is the quarter's when it was open at some time during
+    /// it: not one resolved before it began, opened after its end, never
+    /// confirmed, or suppressed; nor a finding of another kind.
+    #[test]
+    fn the_quarters_findings_are_those_open_at_some_time_during_it() {
+        use FindingStatus as S;
+        let q3: Quarter = "2026Q3".parse().expect("valid");
+        let stale = FindingKind::AccountStale;
+        let resolving = FindingKind::OfflineStillResolving;
+        let findings = [
+            finding(1, resolving, S::Open, Some("2026-05-01 00:00"), None),
+            finding(
+                2,
+                resolving,
+                S::Resolved,
+                Some("2026-05-01 00:00"),
+                Some("2026-06-30 23:59"),
+            ),
+            finding(
+                3,
+                resolving,
+                S::Resolved,
+                Some("2026-05-01 00:00"),
+                Some("2026-07-02 00:00"),
+            ),
+            finding(4, resolving, S::Open, Some("2026-10-01 00:00"), None),
+            finding(5, resolving, S::Pending, None, None),
+            finding(6, resolving, S::Suppressed, Some("2026-08-01 00:00"), None),
+            finding(7, stale, S::Acknowledged, Some("2026-09-30 23:59"), None),
+            finding(
+                8,
+                FindingKind::DanglingCname,
+                S::Open,
+                Some("2026-08-01 00:00"),
+                None,
+            ),
+        ];
+        let calendar = Calendar::built_in();
+        let (divisions, earlier) = (DivisionTable::default(), HashMap::new());
+        let facts = Facts {
+            sites: &[],
+            orgs: &[],
+            accounts: &[],
+            findings: &findings,
+            divisions: &divisions,
+            calendar: &calendar,
+            earlier: &earlier,
+        };
+        let found = compare(q3, q3.end(), q3.end(), &facts, &Inputs::default()).expect("compares");
+        let kinds: Vec<(K, &str)> = found
+            .discrepancies
+            .iter()
+            .map(|d| (d.kind, d.subject.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (K::RetiredResolving, "host1.gansu.gov.cn"),
+                (K::RetiredResolving, "host3.gansu.gov.cn"),
+                (K::AccountStale, "host7.gansu.gov.cn"),
+            ]
+        );
+        assert!(
+            found.discrepancies[0]
+                .source
+                .starts_with("发现问题 #1（2026-05-01")
+        );
+        assert!(found.fixes.is_empty());
+    }
+
     #[test]
     fn a_message_is_due_by_the_end_of_its_third_working_day_across_holidays() {
         let calendar = Calendar::built_in();

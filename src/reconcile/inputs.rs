@@ -97,13 +97,14 @@ const MESSAGE_COLUMNS: &[Column] = &[
     col("state", &["办理状态", "状态"], true),
 ];
 
-/// Every header name the three exports use, normalised: what tells the
-/// header row from a title above it.
-fn known(columns: &[Column]) -> Vec<String> {
-    columns
-        .iter()
-        .flat_map(|c| c.names.iter().map(|n| normalise_header(n)))
-        .collect()
+/// Every header name an export uses, as written (the table reader
+/// normalises them): what tells the header row from a title above it.
+/// Each column's own name first, then the other names, so that a message
+/// listing the first few names the columns the file should have.
+fn known(columns: &[Column]) -> Vec<&'static str> {
+    let first = columns.iter().map(|c| c.names[0]);
+    let others = columns.iter().flat_map(|c| c.names[1..].iter().copied());
+    first.chain(others).collect()
 }
 
 /// Where each field's column is.
@@ -604,9 +605,8 @@ pub fn messages(file: &str, bytes: &[u8]) -> Result<MessageExport, BadInput> {
     })
 }
 
-fn read(file: &str, bytes: &[u8], known: &[String]) -> Result<Table, BadInput> {
-    let known: Vec<&str> = known.iter().map(String::as_str).collect();
-    Ok(super::table::read(file, bytes, &known)?)
+fn read(file: &str, bytes: &[u8], known: &[&str]) -> Result<Table, BadInput> {
+    Ok(super::table::read(file, bytes, known)?)
 }
 
 /// Reads a BIND zone file; its origin from `$ORIGIN`, else from the file
@@ -674,5 +674,61 @@ mod tests {
         assert_eq!(first.true_report, Some(true));
         assert_eq!(export.messages[2].answered_at, None);
         assert_eq!(export.messages[2].true_report, None);
+    }
+
+    #[test]
+    fn every_site_type_and_running_status_the_national_export_uses_is_read() {
+        use crate::registry::SiteKind as S;
+        // Headers in another order; each 网站类型 and 运行状态 the national
+        // system writes, and the English words.
+        let text = "运行状态,网站类型,主办单位,首页网址,网站名称,网站标识码\n\
+                    正常运行,门户网站,甲,http://a.gansu.gov.cn/,a,6200000001\n\
+                    关停,政府门户网站,甲,http://b.gansu.gov.cn/,b,6200000002\n\
+                    例外,部门网站,甲,http://c.gansu.gov.cn/,c,6200000003\n\
+                    临时下线,专项网站,甲,http://d.gansu.gov.cn/,d,6200000004\n\
+                    running,portal,甲,http://e.gansu.gov.cn/,e,6200000005\n\
+                    Closed,department,甲,http://f.gansu.gov.cn/,f,6200000006\n\
+                    exception,special,甲,http://g.gansu.gov.cn/,g,6200000007\n\
+                    temporarily offline,Special,甲,http://h.gansu.gov.cn/,h,6200000008\n";
+        let export = national_sites("sites.csv", text.as_bytes()).expect("reads");
+        let read: Vec<(S, NationalStatus)> =
+            export.sites.iter().map(|s| (s.kind, s.status)).collect();
+        use NationalStatus as N;
+        assert_eq!(
+            read,
+            [
+                (S::Portal, N::Running),
+                (S::Portal, N::Closed),
+                (S::Department, N::Exception),
+                (S::Special, N::TemporarilyOffline),
+                (S::Portal, N::Running),
+                (S::Department, N::Closed),
+                (S::Special, N::Exception),
+                (S::Special, N::TemporarilyOffline),
+            ]
+        );
+        // The fix list writes into the export's own columns.
+        assert_eq!(
+            (export.status_col, export.kind_col, export.name_col),
+            (0, 1, 4)
+        );
+        // Unknown values: the file, the row and the column named, each.
+        let text = "网站标识码,网站名称,首页网址,主办单位,网站类型,运行状态\n\
+                    6200000001,a,http://a.gansu.gov.cn/,甲,门户网站,正常运行\n\
+                    6200000002,b,http://b.gansu.gov.cn/,甲,博客,停运\n";
+        let e = national_sites("sites.csv", text.as_bytes()).expect_err("refused");
+        let told: Vec<String> = e.0.iter().map(ToString::to_string).collect();
+        assert_eq!(told.len(), 2, "{told:?}");
+        assert!(
+            told[0].starts_with("sites.csv, row 3, column 网站类型: ") && told[0].contains("博客"),
+            "{}",
+            told[0]
+        );
+        assert!(
+            told[1].starts_with("sites.csv, row 3, column 运行状态: `停运` is not a 运行状态")
+                && told[1].contains("正常运行, 运行, 正常, running, 关停"),
+            "{}",
+            told[1]
+        );
     }
 }

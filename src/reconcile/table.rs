@@ -146,7 +146,7 @@ pub fn read(file: &str, bytes: &[u8], known: &[&str]) -> Result<Table, InputErro
         let mut sheet = workbook::open(format, bytes)
             .map_err(|e| InputError::new(file, None, e.to_string()))?;
         if sheet.is_empty() {
-            return Err(InputError::new(file, None, "the file is empty"));
+            return Err(empty(file, known));
         }
         assemble(file, format.name().to_string(), known, sheet.rows().map(Ok))
     } else {
@@ -175,6 +175,28 @@ pub fn read(file: &str, bytes: &[u8], known: &[&str]) -> Result<Table, InputErro
         });
         assemble(file, encoding.to_string(), known, rows)
     }
+}
+
+/// The first few header names the caller knows, for a message.
+fn expected(known: &[&str]) -> String {
+    let mut expected = known.iter().take(4).copied().collect::<Vec<_>>().join(", ");
+    if known.len() > 4 {
+        expected.push_str(", …");
+    }
+    expected
+}
+
+/// A file with nothing in it: named at its first row, where the header
+/// should be, with the columns it should have.
+fn empty(file: &str, known: &[&str]) -> InputError {
+    InputError::new(
+        file,
+        Some(1),
+        format!(
+            "the file is empty: expected a header row with columns such as {}",
+            expected(known)
+        ),
+    )
 }
 
 fn trimmed(cell: &str) -> String {
@@ -215,7 +237,7 @@ fn assemble(
         }
     }
     if head.is_empty() {
-        return Err(InputError::new(file, None, "the file is empty"));
+        return Err(empty(file, known));
     }
 
     // The row naming most known columns; on a tie the later one (a merged
@@ -231,15 +253,12 @@ fn assemble(
         }
     }
     if best.1 < accepted.len().clamp(1, 2) {
-        let mut expected = known.iter().take(4).copied().collect::<Vec<_>>().join(", ");
-        if known.len() > 4 {
-            expected.push_str(", …");
-        }
         return Err(InputError::new(
             file,
             None,
             format!(
-                "no header row found in the first {HEADER_SCAN} rows: expected columns such as {expected}"
+                "no header row found in the first {HEADER_SCAN} rows: expected columns such as {}",
+                expected(known)
             ),
         ));
     }
@@ -425,8 +444,12 @@ mod tests {
     fn empty_files() {
         for bytes in [&b""[..], b"\n\n  \n", b",,\n , \n", b"\xEF\xBB\xBF"] {
             let e = read("empty.csv", bytes, SITE_HEADERS).expect_err("empty");
-            assert_eq!(e.message, "the file is empty");
-            assert_eq!(e.to_string(), "empty.csv: the file is empty");
+            assert_eq!(e.row, Some(1));
+            assert_eq!(
+                e.to_string(),
+                "empty.csv, row 1: the file is empty: expected a header row \
+                 with columns such as 网站标识码, 网站名称, 首页网址, 主办单位, …"
+            );
         }
     }
 

@@ -418,6 +418,23 @@ fn every_discrepancy_against_the_exports_the_zones_and_the_quarters_findings() {
         assert_eq!(fix("6200000006").cells[2], "https://cdn.gansu.gov.cn/");
         assert_eq!(fix("6201000001").cells[3], "兰州市人民政府办公室");
         assert_eq!(fix("6203000001").cells[5], "正常运行");
+        // national-fixes.csv as written: UTF-8 with BOM, the export's
+        // header row, each row whole with the registry's values.
+        let written = report.fixes_csv();
+        assert!(written.starts_with(b"\xEF\xBB\xBF"), "with BOM");
+        let written = text(&written[3..]);
+        let lines: Vec<&str> = written.lines().collect();
+        assert_eq!(
+            lines[0],
+            "网站标识码,网站名称,首页网址,主办单位,网站类型,运行状态"
+        );
+        assert_eq!(lines.len(), 1 + report.comparison.fixes.len(), "{written}");
+        assert!(
+            lines.contains(
+                &"6201230002,榆中县林业和草原局,http://ly.yuzhong.gov.cn/,榆中县林业和草原局,部门网站,关停"
+            ),
+            "{b}: real case 3 set 关停 in the export's own columns:\n{written}"
+        );
         // Closed there, live here: checked first, not in the fix list.
         assert!(!fixes.iter().any(|(c, _)| c == "6205000001"), "{fixes:?}");
         assert!(
@@ -610,7 +627,10 @@ fn bad_input_names_the_file_row_and_column_exits_2_and_stores_nothing() {
         (
             "--zhaocuo",
             write("empty.csv", b""),
-            &["empty.csv", "empty"],
+            &[
+                "empty.csv, row 1: the file is empty",
+                "expected a header row with columns such as 留言编号, 网站名称, 网站标识码, 留言时间",
+            ],
         ),
         (
             // The accounts export given as the sites': no header row the
@@ -993,5 +1013,101 @@ fn a_sites_status_at_a_past_time_comes_from_its_audit_rows() {
             .expect("existed");
         assert_eq!(before.name, "甘肃省人民政府门户网站");
         assert_eq!(before.status, S::Live);
+    }
+}
+
+/// The 找错 deadline across the 2026 Spring Festival (15-23 February
+/// off, Saturday 14 February worked): passed on Friday 13 February, the
+/// three working days are the 调休 Saturday, 24 and 25 February. A
+/// message whose deadline falls in a year the calendar does not hold
+/// refuses the run, naming the file, the row, the message and the year,
+/// and nothing is stored.
+#[test]
+fn zhaocuo_deadlines_across_the_spring_festival_and_a_year_with_no_calendar() {
+    for db in backends() {
+        let b = db.backend;
+        let store = db.open();
+        let app = siteward::app::App::new(
+            siteward::config::Config::default(),
+            None,
+            crate::support::policy(),
+            store.clone(),
+        );
+        let file = fixture("zhaocuo-spring-festival.csv");
+        let reconcile = |quarter: &str, now: &str| {
+            runtime().block_on(siteward::app::reconcile::reconcile(
+                &app,
+                Request {
+                    quarter: quarter.parse().expect("ok"),
+                    files: Files {
+                        zhaocuo: Some(file.clone()),
+                        ..Files::default()
+                    },
+                    trigger: Trigger::Manual,
+                    actor: "tester".into(),
+                    now: siteward::clock::parse_time("now", now).expect("ok"),
+                },
+            ))
+        };
+        let q1 = reconcile("2026Q1", "2026-12-05 10:00").expect("reconciles");
+        let stats = q1.comparison.stats.messages.clone().expect("counted");
+        assert_eq!(
+            (stats.received, stats.on_time, stats.late, stats.unanswered),
+            (3, 1, 1, 1),
+            "{b}: {stats:?}"
+        );
+        let late: Vec<(String, String)> = of(&q1, K::MessagesLate)
+            .iter()
+            .map(|d| (d.subject.clone(), d.there.clone()))
+            .collect();
+        // Answered on the 25th: on time (weekdays alone would have made
+        // it due on the 18th).
+        assert!(!late.iter().any(|(s, _)| s.contains("兰州")), "{late:?}");
+        // Answered on the 26th: a working day late (without the 调休
+        // Saturday it would have been due by the end of the 26th).
+        let (_, baiyin) = late
+            .iter()
+            .find(|(s, _)| s == "白银市人民政府（6204000001）")
+            .expect("白银");
+        assert!(
+            baiyin.contains("ZC2026020002") && baiyin.contains("超期1个工作日"),
+            "{baiyin}"
+        );
+        let (_, tianshui) = late
+            .iter()
+            .find(|(s, _)| s == "天水市人民政府（6205000001）")
+            .expect("天水");
+        assert!(
+            tianshui.contains("未答复1条：ZC2026020003")
+                && tianshui.contains("应于2026-02-25前答复"),
+            "{tianshui}"
+        );
+        let stored = store.reconcile_runs(10).expect("ok").len();
+        assert_eq!(stored, 1, "{b}");
+
+        // On 4 January 2027 the message passed on 30 December is due in
+        // 2027, which the shipped calendar does not hold.
+        let e = reconcile("2026Q4", "2027-01-04 10:00").expect_err("refused");
+        assert!(
+            e.downcast_ref::<siteward::app::InvalidInput>().is_some(),
+            "{b}: bad input, exit status 2: {e:#}"
+        );
+        let message = e.to_string();
+        for part in [
+            "zhaocuo-spring-festival.csv, row 5",
+            "ZC2026120004",
+            "2027",
+            "policies/holidays/2027.toml",
+        ] {
+            assert!(message.contains(part), "{b}: `{part}` not in: {message}");
+        }
+        assert!(!message.contains("MissingYear"), "{message}");
+        assert_eq!(
+            store.reconcile_runs(10).expect("ok").len(),
+            stored,
+            "{b}: nothing stored"
+        );
+        // Before it was passed on, the same file reconciles.
+        reconcile("2026Q4", "2026-12-05 10:00").expect("not passed on yet");
     }
 }
