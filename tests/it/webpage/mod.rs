@@ -3,7 +3,12 @@
 //! over real HTTP with a session cookie ([`Web::login`]) and in a real
 //! Chromium driven over WebDriver ([`Browser`]). One module per page.
 
+mod files;
+mod findings;
+mod home;
+mod registry;
 mod session;
+mod sites;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
