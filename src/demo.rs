@@ -6,8 +6,9 @@
 //! receiver, a WeCom and a DingTalk group robot (signatures, formats and
 //! limits checked) and an SMTP relay (STARTTLS under a demo CA) run on
 //! loopback: the critical findings are routed to all four, and the demo
-//! prints what each receives. The daemon serves the HTTP API too: the
-//! demo prints its address, an admin token it made and a `curl` line.
+//! prints what each receives. The daemon serves the HTTP API and the web
+//! page too: the demo prints their address, an admin token it made with
+//! a `curl` line, and a web login it made.
 //! Ctrl-C (or `--seconds`) stops it; its temporary files are removed.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -160,6 +161,26 @@ async fn demo(dir: &std::path::Path, limit: Option<Duration>) -> Result<()> {
         out,
         "the HTTP API is at {api} (/api/v1/openapi.json lists it; /healthz, /readyz and /metrics need no token), with an admin token made for the demo:\n  curl -H 'Authorization: Bearer {}' {api}/api/v1/sites\n",
         token.secret
+    )?;
+
+    // A person for the web page, with a password made for this demo.
+    let mut bytes = [0u8; 9];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| anyhow::anyhow!("the system's random number generator failed"))?;
+    use base64::Engine;
+    let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    crate::app::users::add(
+        &store,
+        "demo",
+        crate::access::Role::Admin,
+        &[],
+        false,
+        &password,
+        &crate::store::Change::now("siteward demo"),
+    )?;
+    writeln!(
+        out,
+        "the administrators' web page is at {api}/ : log in as `demo` with the password `{password}`\n"
     )?;
 
     let app = Arc::new(App::new(config, Some(config_file), policy, store.clone()));

@@ -109,6 +109,13 @@ pub enum Command {
     /// The quarterly reconciliation: the registry against the national
     /// systems' exports, the 找错 messages and the zones; every
     /// discrepancy, and the fix list for the national system.
+    ///
+    /// Every input is optional; what is not given is not compared (the
+    /// summary says so). Tables are CSV (UTF-8, UTF-8 with BOM, GB18030,
+    /// UTF-16) or XLSX (first sheet; a title row and merged header cells
+    /// are fine), headers in Chinese in any order. Exit status 0 when the
+    /// run completed, whatever it found; 2 on bad input (nothing is
+    /// stored).
     Reconcile(ReconcileArgs),
     /// The quarterly circular (通报) in Chinese: overall figures, the
     /// main problems naming sites and organizations, the requirements,

@@ -69,8 +69,9 @@ pub struct Timing {
 /// How a deadline is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeadlineUnit {
-    /// Monday to Friday, in China Standard Time (until the reconciliation
-    /// defines working days with holidays).
+    /// Working days in China Standard Time: Monday to Friday, less the
+    /// statutory holidays, plus the weekend days made working days (调休),
+    /// from the holiday calendar (`policies/holidays/YEAR.toml`).
     WorkingDays,
     /// Seconds: drills and tests.
     Seconds,

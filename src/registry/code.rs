@@ -87,14 +87,14 @@ impl FromStr for SiteCode {
         let digits = if let Some(rest) = value.strip_prefix("bm") {
             if rest.len() != 8 || !rest.bytes().all(|b| b.is_ascii_digit()) {
                 return invalid(
-                    "must match ^(bm\\d{8}|\\d{10})$: `bm` is followed by exactly 8 digits",
+                    "must be 10 digits (division prefix + sequence) or `bm` + 8 digits: `bm` is followed by exactly 8 digits",
                 );
             }
             rest
         } else {
             if value.len() != 10 || !value.bytes().all(|b| b.is_ascii_digit()) {
                 return invalid(
-                    "must match ^(bm\\d{8}|\\d{10})$: 10 digits (division prefix + sequence) or `bm` + 8 digits",
+                    "must be 10 digits (division prefix + sequence) or `bm` + 8 digits",
                 );
             }
             value
