@@ -33,8 +33,9 @@ pub struct Prepared {
     pub command: String,
 }
 
-/// Writes the registry, the files and the history into `dir`.
-pub fn prepare(dir: &Path, sites: usize) -> Result<Prepared> {
+/// Writes the registry, the files and the history into `dir`, with
+/// `open_findings` more findings open now (one per site that has none).
+pub fn prepare(dir: &Path, sites: usize, open_findings: usize) -> Result<Prepared> {
     let base = super::reconcile::prepare(dir, sites, 10_000, 2_000)?;
     let store = Store::open(&base.database)?;
     let now = Utc::now();
@@ -92,6 +93,34 @@ pub fn prepare(dir: &Path, sites: usize) -> Result<Prepared> {
                 resolved: resolved.filter(|r| *r < now),
             });
         }
+    }
+    // The web page's benchmark: many findings open at once, spread over
+    // the sites without one, of every kind above.
+    let mut extra = 0;
+    for (i, site) in registered.iter().enumerate() {
+        if extra >= open_findings {
+            break;
+        }
+        let Some(primary) = site.primary() else {
+            continue;
+        };
+        if i % 12 == 5 {
+            continue;
+        }
+        let host = primary.hostname.to_string();
+        let (kind, severity) = kinds[i % kinds.len()];
+        findings.push(PlantedFinding {
+            kind,
+            subject: host.clone(),
+            scope: host.clone(),
+            severity,
+            site_id: Some(site.id),
+            org_id: orgs.get(&site.org).copied(),
+            summary: format!("{host}：{}", crate::findings::text::kind_name(kind)),
+            opened: now - Duration::days(1 + (i % 80) as i64),
+            resolved: None,
+        });
+        extra += 1;
     }
     let posted = crate::store::Change::at("bench", now - Duration::days(2));
     for (i, account) in store.accounts()?.iter().enumerate() {

@@ -108,6 +108,11 @@ pub struct BenchArgs {
     /// events, check runs); prints the commands to run on it.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["daemon", "growth", "alerts"])]
     pub report_data: Option<PathBuf>,
+    /// With --report-data: also this many findings open now, one per
+    /// site on sites without one (the web page's benchmark: 5,000 open
+    /// findings over 10,000 sites).
+    #[arg(long, default_value_t = 0, requires = "report_data")]
+    pub open_findings: usize,
     /// With --reconcile-data or --report-data: how many sites the registry holds.
     #[arg(long, default_value_t = 20_000)]
     pub sites: usize,

@@ -63,7 +63,7 @@ pub(super) fn bench(
     }
     if let Some(dir) = &args.report_data {
         let prepared = super::with_spinner(json, "writing the data", || {
-            crate::bench::report::prepare(dir, args.sites)
+            crate::bench::report::prepare(dir, args.sites, args.open_findings)
         })?;
         if json {
             crate::output::json_line(out, &prepared)?;

@@ -3,7 +3,7 @@
 //! HTTP with bearer tokens made as `siteward token create` makes them.
 //! One module per area of the API.
 
-mod core;
+pub mod core;
 mod files;
 mod ops;
 mod registry;

@@ -9,6 +9,7 @@ mod home;
 mod registry;
 mod session;
 mod sites;
+mod validity;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

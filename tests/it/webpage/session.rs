@@ -13,9 +13,7 @@ fn a_person_logs_in_sees_the_page_and_logs_out() {
         web.user("张三", Role::Viewer);
         // Without a session, a page sends the browser to the login page
         // and back afterwards.
-        let anonymous = web
-            .send("GET", "/?msg=hello", None, None)
-            .expect(303);
+        let anonymous = web.send("GET", "/?msg=hello", None, None).expect(303);
         assert_eq!(
             anonymous.headers["location"],
             "/login?next=%2F%3Fmsg%3Dhello"
