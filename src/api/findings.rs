@@ -74,26 +74,16 @@ fn parse<T: std::str::FromStr>(
     }
 }
 
-/// The findings the caller sees, by id, a page at a time.
-#[utoipa::path(
-    get,
-    path = "/api/v1/findings",
-    tag = "findings",
-    params(FindingQuery, PageQuery),
-    responses(
-        (status = 200, description = "A page of findings", body = Page<FindingDto>),
-        (status = 400, description = "A bad filter or cursor", body = ErrorBody),
-        (status = 401, description = "No token in use", body = ErrorBody),
-        (status = 404, description = "The site or organization filtered on does not exist, or is not the caller's", body = ErrorBody),
-    )
-)]
-async fn list_findings(
-    State(state): State<ApiState>,
-    auth: Auth,
-    Query(query): Query<FindingQuery>,
-    Query(paging): Query<PageQuery>,
-) -> Result<Json<Page<FindingDto>>, ApiError> {
-    let window = paging.window()?;
+/// The finding list's filters, parsed and checked.
+pub(crate) struct Filters {
+    pub status: StatusFilter,
+    pub kind: Option<FindingKind>,
+    pub severity: Option<Severity>,
+}
+
+/// `query`'s status, kind and severity, and its division checked: the
+/// same words for the API and the web page.
+pub(crate) fn filters(query: &FindingQuery) -> Result<Filters, ApiError> {
     let status: StatusFilter = parse("status", &query.status, || {
         format!("must be one of: {}, all", FindingStatus::names())
     })?
@@ -115,34 +105,78 @@ async fn list_findings(
             "must be the first 1 to 6 digits of a division code",
         ));
     }
+    Ok(Filters {
+        status,
+        kind,
+        severity,
+    })
+}
+
+/// Up to `limit` findings after id `after` that `query` asks for and
+/// `auth` sees, with the names they point at: the site and organization
+/// filtered on must be the caller's (404 otherwise), and every filter is
+/// in the store's statement.
+pub(crate) fn read_page(
+    app: &App,
+    auth: &Auth,
+    query: &FindingQuery,
+    filters: &Filters,
+    after: Option<i64>,
+    limit: usize,
+) -> Result<(Vec<crate::store::StoredFinding>, use_case::Names), ApiError> {
+    let site_id = match &query.site {
+        Some(key) => Some(auth.site(key, app.store.site(key))?.id),
+        None => None,
+    };
+    let org_id = match &query.org {
+        Some(key) => Some(auth.org(key, app.store.org_by_key(key))?.id),
+        None => None,
+    };
+    let orgs = use_case::org_scope(
+        &app.store,
+        &auth.0.visible,
+        org_id,
+        query.division.as_deref(),
+    )?;
+    Ok(use_case::page(
+        &app.store,
+        &FindingPageQuery {
+            statuses: filters.status.statuses(),
+            kind: filters.kind,
+            severity: filters.severity,
+            site_id,
+            orgs,
+            after,
+            limit,
+        },
+    )?)
+}
+
+/// The findings the caller sees, by id, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/findings",
+    tag = "findings",
+    params(FindingQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of findings", body = Page<FindingDto>),
+        (status = 400, description = "A bad filter or cursor", body = ErrorBody),
+        (status = 401, description = "No token in use", body = ErrorBody),
+        (status = 404, description = "The site or organization filtered on does not exist, or is not the caller's", body = ErrorBody),
+    )
+)]
+async fn list_findings(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Query(query): Query<FindingQuery>,
+    Query(paging): Query<PageQuery>,
+) -> Result<Json<Page<FindingDto>>, ApiError> {
+    let window = paging.window()?;
+    let filters = filters(&query)?;
     let page = blocking(&state, move |app| {
-        let site_id = match &query.site {
-            Some(key) => Some(auth.site(key, app.store.site(key))?.id),
-            None => None,
-        };
-        let org_id = match &query.org {
-            Some(key) => Some(auth.org(key, app.store.org_by_key(key))?.id),
-            None => None,
-        };
-        let orgs = use_case::org_scope(
-            &app.store,
-            &auth.0.visible,
-            org_id,
-            query.division.as_deref(),
-        )?;
         // One more than the page: whether a next page exists.
-        let (findings, names) = use_case::page(
-            &app.store,
-            &FindingPageQuery {
-                statuses: status.statuses(),
-                kind,
-                severity,
-                site_id,
-                orgs,
-                after: window.after,
-                limit: window.limit + 1,
-            },
-        )?;
+        let (findings, names) =
+            read_page(app, &auth, &query, &filters, window.after, window.limit + 1)?;
         Ok(window.page(findings, |f| f.id, |f| FindingDto::new(&f, &names)))
     })
     .await?;
@@ -226,7 +260,7 @@ async fn ack_finding(
 }
 
 /// 409 for a resolved finding: a lifecycle refusal naming its state.
-fn resolved(id: i64) -> ApiError {
+pub(crate) fn resolved(id: i64) -> ApiError {
     ApiError {
         status: StatusCode::CONFLICT,
         body: serde_json::json!({
@@ -240,7 +274,11 @@ fn resolved(id: i64) -> ApiError {
 /// Whether the caller sees exception `e`: every one when unscoped; else
 /// one whose subject names a host name of a site it sees (`host`, `host
 /// address`, `host -> linked host`).
-fn sees_exception(app: &App, auth: &Auth, e: &ExceptionRecord) -> Result<bool, ApiError> {
+pub(crate) fn sees_exception(
+    app: &App,
+    auth: &Auth,
+    e: &ExceptionRecord,
+) -> Result<bool, ApiError> {
     if auth.0.visible.all() {
         return Ok(true);
     }

@@ -584,3 +584,43 @@ fn discovered_from_row(row: DiscoveredRow) -> Result<Discovered, StoreError> {
         last_seen: from_db(row.last_seen),
     })
 }
+
+/// The name of the organization each of `findings` belongs to (its own,
+/// or its site's when it names none), by finding id; a finding of
+/// neither is absent.
+pub fn owner_names<C: Sql>(
+    c: &mut C,
+    findings: &[StoredFinding],
+) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+    let mut site_orgs: std::collections::HashMap<i64, Option<i64>> =
+        std::collections::HashMap::new();
+    for site in findings
+        .iter()
+        .filter(|f| f.org_id.is_none())
+        .filter_map(|f| f.site_id)
+    {
+        if let std::collections::hash_map::Entry::Vacant(entry) = site_orgs.entry(site) {
+            entry.insert(c.site_org_id(site)?);
+        }
+    }
+    let owners: Vec<(i64, i64)> = findings
+        .iter()
+        .filter_map(|f| {
+            f.org_id
+                .or_else(|| f.site_id.and_then(|s| site_orgs.get(&s).copied().flatten()))
+                .map(|org| (f.id, org))
+        })
+        .collect();
+    let mut ids: Vec<i64> = owners.iter().map(|(_, org)| *org).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names: std::collections::HashMap<i64, String> = c
+        .org_rows_with_ids(&ids)?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    Ok(owners
+        .into_iter()
+        .filter_map(|(finding, org)| names.get(&org).map(|name| (finding, name.clone())))
+        .collect())
+}

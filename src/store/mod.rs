@@ -1398,3 +1398,14 @@ pub fn redact(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+impl Store {
+    /// The name of the organization each of `findings` belongs to, by
+    /// finding id (see [`findings::owner_names`]).
+    pub fn finding_owner_names(
+        &self,
+        findings: &[StoredFinding],
+    ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| findings::owner_names(c, findings)))
+    }
+}
