@@ -25,7 +25,6 @@ use super::{ApiState, blocking};
 use crate::access::Role;
 use crate::alerts::NotificationStatus;
 use crate::dto::files::{NewWindowBody, NotificationDto, SinkDto, WindowDto};
-use crate::store::maintenance::NewWindow;
 
 /// This module's routes.
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -131,9 +130,8 @@ async fn list_windows(
 ) -> Result<Json<Page<WindowDto>>, ApiError> {
     let window = paging.window()?;
     let page = blocking(&state, move |app| {
-        let mut windows = app.store.windows(chrono::Utc::now())?;
-        windows.retain(|w| auth.0.visible.org_id(w.scope.org_id()));
-        windows.sort_by_key(|w| w.id);
+        let windows =
+            crate::app::alerts::visible_windows(&app.store, &auth.0.visible, chrono::Utc::now())?;
         Ok(window.page(windows, |w| w.id, |w| WindowDto::from(&w)))
     })
     .await?;
@@ -165,46 +163,20 @@ async fn add_window(
 ) -> Result<(StatusCode, Json<WindowDto>), ApiError> {
     auth.require(Role::Operator)?;
     let extract::Json(body) = body?;
-    let cron = body
-        .cron
-        .parse::<crate::policy::cron::CronSchedule>()
-        .map_err(|e| ApiError::field("cron", &body.cron, &e))?;
-    let duration = crate::cli::span(&body.duration)
-        .map_err(|e| ApiError::field("duration", &body.duration, &e))?;
-    let reason = crate::registry::text::note("reason", &body.reason)?;
-    let org = match &body.org {
-        Some(raw) => Some(crate::registry::text::name("org", raw)?),
-        None => None,
-    };
-    if body.site.is_some() == org.is_some() {
-        return Err(ApiError::field(
-            "site",
-            body.site.as_deref().unwrap_or_default(),
-            "give site or org, one of them",
-        ));
-    }
+    let new = crate::app::alerts::window_asked(&crate::app::alerts::WindowAsked {
+        site: body.site,
+        org: body.org,
+        cron: body.cron,
+        duration: body.duration,
+        reason: body.reason,
+    })?;
     let change = auth.change();
     let added = blocking(&state, move |app| {
         // What the caller may not see answers as if it did not exist.
-        let (site, org) = match (&body.site, org) {
-            (Some(key), _) => {
-                let site = auth.site(key, app.store.site(key))?;
-                (Some(site.id.to_string()), None)
-            }
-            (None, Some(name)) => {
-                let org = auth.org(&name, app.store.org(&name))?;
-                (None, Some(org.name))
-            }
-            (None, None) => (None, None),
-        };
-        Ok(app.store.add_window(
-            &NewWindow {
-                site,
-                org,
-                cron,
-                duration,
-                reason,
-            },
+        Ok(crate::app::alerts::add_window(
+            &app.store,
+            &auth.0.visible,
+            new,
             &change,
         )?)
     })
@@ -237,11 +209,12 @@ async fn end_window(
     auth.require(Role::Operator)?;
     let change = auth.change();
     let ended = blocking(&state, move |app| {
-        let window = app.store.window(id, chrono::Utc::now())?;
-        if !auth.0.visible.org_id(window.scope.org_id()) {
-            return Err(ApiError::not_found("maintenance window", &id.to_string()));
-        }
-        Ok(app.store.end_window(id, &change)?)
+        Ok(crate::app::alerts::end_window(
+            &app.store,
+            &auth.0.visible,
+            id,
+            &change,
+        )?)
     })
     .await?;
     Ok(Json(WindowDto::from(&ended)))

@@ -63,9 +63,7 @@ async fn list_orgs(
 ) -> Result<Json<Page<OrgDto>>, ApiError> {
     let window = paging.window()?;
     let page = blocking(&state, move |app| {
-        let mut orgs = app.store.orgs()?;
-        orgs.retain(|o| auth.0.visible.org_id(o.id));
-        orgs.sort_by_key(|o| o.id);
+        let orgs = crate::app::registry::visible_orgs(&app.store, &auth.0.visible)?;
         Ok(window.page(orgs, |o| o.id, |o| OrgDto::from(&o)))
     })
     .await?;
@@ -215,8 +213,8 @@ async fn edit_org(
 }
 
 /// The account if the caller sees its organization; 404 otherwise, as if
-/// it did not exist.
-fn visible_account(
+/// it did not exist (the web page asks the same).
+pub(crate) fn visible_account(
     auth: &Auth,
     key: &str,
     account: Result<Account, StoreError>,
@@ -264,11 +262,15 @@ async fn list_accounts(
             Some(key) => Some(auth.org(key, app.store.org_by_key(key))?.name),
             None => None,
         };
-        let mut accounts = crate::app::registry::accounts(&app.store, status)?;
-        accounts.retain(|a| {
-            auth.0.visible.org_name(&a.org) && org.as_ref().is_none_or(|name| &a.org == name)
-        });
-        accounts.sort_by_key(|a| a.id);
+        let accounts = crate::app::registry::visible_accounts(
+            &app.store,
+            &auth.0.visible,
+            &crate::app::registry::AccountFilter {
+                status,
+                org,
+                platform: None,
+            },
+        )?;
         Ok(window.page(accounts, |a| a.id, |a| AccountDto::from(&a)))
     })
     .await?;

@@ -665,3 +665,123 @@ mod tests {
         assert_eq!(delays, [5, 10, 20, 40, 60, 60]);
     }
 }
+
+/// A maintenance window as a person asks for it (the API's body, the web
+/// page's form): each field as typed.
+#[derive(Debug, Clone, Default)]
+pub struct WindowAsked {
+    /// A site (id, identifier code or host name).
+    pub site: Option<String>,
+    /// An organization, by name.
+    pub org: Option<String>,
+    /// When each occurrence starts: a crontab expression in China Standard
+    /// Time.
+    pub cron: String,
+    /// How long each lasts: `2h`, `90m`, `1h30m`.
+    pub duration: String,
+    pub reason: String,
+}
+
+/// `asked` checked as `maintenance add` checks its flags, refused in the
+/// same words, naming the field.
+pub fn window_asked(
+    asked: &WindowAsked,
+) -> Result<crate::store::maintenance::NewWindow, crate::registry::Invalid> {
+    use crate::registry::Invalid;
+    let cron = asked
+        .cron
+        .parse::<crate::policy::cron::CronSchedule>()
+        .map_err(|e| Invalid::new("cron", &asked.cron, &e))?;
+    let duration = crate::cli::span(&asked.duration)
+        .map_err(|e| Invalid::new("duration", &asked.duration, &e))?;
+    let reason = crate::registry::text::note("reason", &asked.reason)?;
+    let org = asked
+        .org
+        .as_deref()
+        .map(|raw| crate::registry::text::name("org", raw))
+        .transpose()?;
+    if asked.site.is_some() == org.is_some() {
+        return Err(Invalid::new(
+            "site",
+            asked.site.as_deref().unwrap_or_default(),
+            "give site or org, one of them",
+        ));
+    }
+    Ok(crate::store::maintenance::NewWindow {
+        site: asked.site.clone(),
+        org,
+        cron,
+        duration,
+        reason,
+    })
+}
+
+/// Adds window `new` for a caller seeing `visible`: a site or organization
+/// it may not see is refused as if it did not exist. Audited under
+/// `change`.
+pub fn add_window(
+    store: &crate::store::Store,
+    visible: &crate::access::Visible,
+    new: crate::store::maintenance::NewWindow,
+    change: &crate::store::Change,
+) -> Result<crate::store::maintenance::Window, crate::store::StoreError> {
+    use crate::store::StoreError;
+    let (site, org) = match (&new.site, &new.org) {
+        (Some(key), _) => {
+            let site = store.site(key)?;
+            if !visible.org_name(&site.org) {
+                return Err(StoreError::NotFound {
+                    what: "site",
+                    key: key.clone(),
+                });
+            }
+            (Some(site.id.to_string()), None)
+        }
+        (None, Some(name)) => {
+            let org = store.org(name)?;
+            if !visible.org_id(org.id) {
+                return Err(StoreError::NotFound {
+                    what: "organization",
+                    key: name.clone(),
+                });
+            }
+            (None, Some(org.name))
+        }
+        (None, None) => (None, None),
+    };
+    store.add_window(
+        &crate::store::maintenance::NewWindow { site, org, ..new },
+        change,
+    )
+}
+
+/// Ends window `id` for a caller seeing `visible` (another organization's
+/// window is refused as if it did not exist). Audited under `change`.
+pub fn end_window(
+    store: &crate::store::Store,
+    visible: &crate::access::Visible,
+    id: i64,
+    change: &crate::store::Change,
+) -> Result<crate::store::maintenance::Window, crate::store::StoreError> {
+    let window = store.window(id, Utc::now())?;
+    if !visible.org_id(window.scope.org_id()) {
+        return Err(crate::store::StoreError::NotFound {
+            what: "maintenance window",
+            key: id.to_string(),
+        });
+    }
+    store.end_window(id, change)
+}
+
+/// The maintenance windows not ended that `visible` sees (its
+/// organizations' and their sites'), by id, as of `now`.
+pub fn visible_windows(
+    store: &crate::store::Store,
+    visible: &crate::access::Visible,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<crate::store::maintenance::Window>, crate::store::StoreError> {
+    let mut windows = store.windows(now)?;
+    windows.retain(|w| visible.org_id(w.scope.org_id()));
+    windows.sort_by_key(|w| w.id);
+    Ok(windows)
+}

@@ -360,3 +360,78 @@ pub fn export(store: &Store, export: &Export, visible: &Visible) -> Result<Vec<u
     let text = String::from_utf8(buffer).context("export is not UTF-8")?;
     Ok(transfer::encode(text, export.encoding))
 }
+
+/// Which accounts to list: the API's filters and the web page's.
+#[derive(Debug, Clone, Default)]
+pub struct AccountFilter {
+    pub status: Option<AccountStatus>,
+    /// Only this organization's (its name, already resolved and checked
+    /// visible by the caller).
+    pub org: Option<String>,
+    pub platform: Option<crate::registry::Platform>,
+}
+
+/// The accounts `visible` sees that `filter` asks for, by id.
+pub fn visible_accounts(
+    store: &Store,
+    visible: &Visible,
+    filter: &AccountFilter,
+) -> Result<Vec<Account>, StoreError> {
+    let mut found = accounts(store, filter.status)?;
+    found.retain(|a| {
+        visible.org_name(&a.org)
+            && filter.org.as_ref().is_none_or(|name| &a.org == name)
+            && filter.platform.is_none_or(|p| a.platform == p)
+    });
+    found.sort_by_key(|a| a.id);
+    Ok(found)
+}
+
+/// The organizations `visible` sees, by id.
+pub fn visible_orgs(store: &Store, visible: &Visible) -> Result<Vec<Organization>, StoreError> {
+    let mut orgs = store.orgs()?;
+    orgs.retain(|o| visible.org_id(o.id));
+    orgs.sort_by_key(|o| o.id);
+    Ok(orgs)
+}
+
+/// The accounts judged stale now, by account id, each with its finding's
+/// id: an `account_stale` finding open or acknowledged. The rule
+/// (`findings::rules`, the policy's `account_stale_days`, the feeds'
+/// latest posts, exceptions) judges; this reads its judgement, so that
+/// the pages say what the findings and the circulars say.
+pub fn stale_accounts(
+    store: &Store,
+    visible: &Visible,
+) -> Result<std::collections::BTreeMap<i64, i64>, StoreError> {
+    use crate::findings::{FindingKind, FindingStatus, Scope};
+    let orgs = match visible {
+        Visible::All => None,
+        Visible::Orgs { ids, .. } => Some(ids.iter().copied().collect()),
+    };
+    let mut stale = std::collections::BTreeMap::new();
+    let mut after = None;
+    loop {
+        let page = store.findings_page(&crate::store::FindingPageQuery {
+            statuses: vec![FindingStatus::Open, FindingStatus::Acknowledged],
+            kind: Some(FindingKind::AccountStale),
+            severity: None,
+            site_id: None,
+            orgs: orgs.clone(),
+            after,
+            limit: 1000,
+        })?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        let full = page.len() == 1000;
+        for finding in page {
+            if let Ok(Scope::Account(id)) = finding.scope.parse::<Scope>() {
+                stale.insert(id, finding.id);
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    Ok(stale)
+}

@@ -1409,3 +1409,38 @@ impl Store {
         with_reader!(self, c => c.read_tx(|c| findings::owner_names(c, findings)))
     }
 }
+
+/// Reads for the web page's registry pages.
+impl Store {
+    /// The sites each organization organizes that are in the registry
+    /// (not closed or rejected), by organization id: counted in SQL.
+    pub fn site_counts_by_org(&self) -> Result<std::collections::BTreeMap<i64, i64>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| {
+            let mut counts = std::collections::BTreeMap::new();
+            for (status, _, org, n) in c.metric_sites()? {
+                if status != "closed" && status != "rejected" {
+                    *counts.entry(org).or_insert(0) += n;
+                }
+            }
+            Ok(counts)
+        }))
+    }
+
+    /// Of `hosts`, those a site holds now (active or releasing), each with
+    /// the site's id.
+    pub fn held_hosts(
+        &self,
+        hosts: &[String],
+    ) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        if hosts.is_empty() {
+            return Ok(std::collections::BTreeMap::new());
+        }
+        with_reader!(self, c => c.read_tx(|c| {
+            Ok(c.domain_rows_with_hostnames(hosts)?
+                .into_iter()
+                .filter(|d| d.state != "released")
+                .map(|d| (d.hostname, d.site_id))
+                .collect())
+        }))
+    }
+}
