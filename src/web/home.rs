@@ -29,8 +29,6 @@ struct Home {
 
 async fn home(person: Person, Query(query): Query<Notice>) -> Result<Response, WebError> {
     view::page(&Home {
-        frame: person
-            .frame("/", "总览")
-            .with_notice(view::notice(query.msg)),
+        frame: person.frame("/", "总览").with_notice(view::notice(query.msg)),
     })
 }
