@@ -44,7 +44,7 @@ pub const UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
 
 /// As many stored runs or circulars as a list reads: a handful a
 /// quarter, so every one there will ever be.
-const STORED_RUNS: usize = 100_000;
+pub(crate) const STORED_RUNS: usize = 100_000;
 
 /// This module's routes.
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -107,7 +107,7 @@ pub fn attachment(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Res
 }
 
 /// A file's type, by its name's extension.
-fn content_type(name: &str) -> &'static str {
+pub(crate) fn content_type(name: &str) -> &'static str {
     match name.rsplit_once('.').map(|(_, ext)| ext) {
         Some("csv") => "text/csv; charset=utf-8",
         Some("json") => "application/json",
@@ -118,7 +118,9 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-fn entity(raw: &str) -> Result<Entity, ApiError> {
+/// What an import names (`orgs`, `sites`, `accounts`), as the command
+/// line's `siteward import orgs|sites|accounts`.
+pub(crate) fn entity(raw: &str) -> Result<Entity, ApiError> {
     match raw {
         "orgs" => Ok(Entity::Orgs),
         "sites" => Ok(Entity::Sites),
@@ -383,15 +385,25 @@ async fn reconcile_run_file(
     Path((id, name)): Path<(i64, String)>,
 ) -> Result<Response, ApiError> {
     auth.province_wide("reconciliation runs")?;
-    let key = name.clone();
-    let bytes = blocking(&state, move |app| {
+    let bytes = run_bytes(&state, id, name.clone()).await?;
+    Ok(attachment(bytes, content_type(&name), &name))
+}
+
+/// A stored reconciliation run's file `name` (one of `Report::FILES`);
+/// 404 for no such run or file. The web page's downloads read it here
+/// too.
+pub(crate) async fn run_bytes(
+    state: &ApiState,
+    id: i64,
+    name: String,
+) -> Result<Vec<u8>, ApiError> {
+    blocking(state, move |app| {
         let report = app.store.reconcile_run(id)?;
         report
-            .file(&key)
-            .ok_or_else(|| ApiError::not_found("file of the run", &key))
+            .file(&name)
+            .ok_or_else(|| ApiError::not_found("file of the run", &name))
     })
-    .await?;
-    Ok(attachment(bytes, content_type(&name), &name))
+    .await
 }
 
 /// Starts a reconciliation now from the newest file of each kind in the
@@ -546,18 +558,29 @@ async fn get_report(
     Ok(Json(ReportDto::new(&circular, files)))
 }
 
-/// A stored circular's file, rendered as `report show ID --out DIR`
-/// writes it: the same bytes every time.
-async fn circular_file(state: &ApiState, id: i64, name: String) -> Result<Response, ApiError> {
-    let key = name.clone();
-    let bytes = blocking(state, move |app| {
+/// A stored circular's file `name` (one of `render::file_names`),
+/// rendered as `report show ID --out DIR` writes it: the same bytes
+/// every time; 404 for no such circular or file. The web page's
+/// downloads read it here too (with the circular, which names them).
+pub(crate) async fn circular_bytes(
+    state: &ApiState,
+    id: i64,
+    name: String,
+) -> Result<(Vec<u8>, crate::report::Circular), ApiError> {
+    blocking(state, move |app| {
         let circular = app.store.report_run(id)?;
-        match crate::report::render::file(&circular, &key) {
-            Some(rendered) => Ok(rendered?),
-            None => Err(ApiError::not_found("file of the circular", &key)),
+        match crate::report::render::file(&circular, &name) {
+            Some(rendered) => Ok((rendered?, circular)),
+            None => Err(ApiError::not_found("file of the circular", &name)),
         }
     })
-    .await?;
+    .await
+}
+
+/// A stored circular's file, as an attachment named as it is in the
+/// circular's directory.
+async fn circular_file(state: &ApiState, id: i64, name: String) -> Result<Response, ApiError> {
+    let (bytes, _) = circular_bytes(state, id, name.clone()).await?;
     let base = name.rsplit('/').next().unwrap_or(&name).to_string();
     Ok(attachment(bytes, content_type(&name), &base))
 }
