@@ -160,12 +160,9 @@ pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
                 )
                 .into_response()
             } else {
-                crate::web::view::WebError::new(
-                    axum::http::StatusCode::NOT_FOUND,
-                    "没有这个页面。",
-                )
-                .back("/")
-                .into_response()
+                crate::web::view::WebError::new(axum::http::StatusCode::NOT_FOUND, "没有这个页面。")
+                    .back("/")
+                    .into_response()
             }
         });
     (limited(router, state), doc)

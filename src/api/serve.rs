@@ -191,8 +191,12 @@ fn renew(app: &App, tls: &ArcSwap<TlsAcceptor>) {
 }
 
 /// Serves one connection until it ends, or gracefully once `stop` fires.
-async fn connection<S, H>(stream: S, service: H, stop: CancellationToken, peer: std::net::SocketAddr)
-where
+async fn connection<S, H>(
+    stream: S,
+    service: H,
+    stop: CancellationToken,
+    peer: std::net::SocketAddr,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: hyper::service::Service<
             hyper::Request<hyper::body::Incoming>,

@@ -1398,3 +1398,6 @@ pub fn redact(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+// After the macros it uses: what the web page's home and audit pages read.
+pub mod overview;

@@ -21,6 +21,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod chart;
 pub mod findings;
 pub mod home;
 pub mod import;
@@ -46,7 +47,10 @@ const JS: &str = include_str!("assets/site.js");
 /// Every page's route.
 pub fn routes() -> Router<ApiState> {
     Router::new()
-        .route("/static/site.css", get(|| asset(CSS, "text/css; charset=utf-8")))
+        .route(
+            "/static/site.css",
+            get(|| asset(CSS, "text/css; charset=utf-8")),
+        )
         .route(
             "/static/site.js",
             get(|| asset(JS, "text/javascript; charset=utf-8")),

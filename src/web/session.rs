@@ -146,7 +146,12 @@ impl FromRequestParts<ApiState> for Person {
         };
         let limits = limits(state);
         let session = blocking(state, move |app| {
-            Ok(users::session(&app.store, &secret, chrono::Utc::now(), limits)?)
+            Ok(users::session(
+                &app.store,
+                &secret,
+                chrono::Utc::now(),
+                limits,
+            )?)
         })
         .await
         .map_err(WebError::from)?;
@@ -262,9 +267,8 @@ impl Posted {
     /// The form's fields (the `csrf` field is ignored by forms that do
     /// not name it), refused as 400 naming what was wrong.
     pub fn form<T: serde::de::DeserializeOwned>(&self) -> Result<T, WebError> {
-        serde_urlencoded::from_bytes(&self.body).map_err(|e| {
-            WebError::new(StatusCode::BAD_REQUEST, format!("表单内容有误：{e}"))
-        })
+        serde_urlencoded::from_bytes(&self.body)
+            .map_err(|e| WebError::new(StatusCode::BAD_REQUEST, format!("表单内容有误：{e}")))
     }
 }
 
@@ -282,11 +286,18 @@ impl LoginLimiter {
         keys.iter()
             .filter_map(|key| {
                 let times = failures.get_mut(key)?;
-                while times.front().is_some_and(|t| now.duration_since(*t) > window) {
+                while times
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) > window)
+                {
                     times.pop_front();
                 }
                 (times.len() >= attempts)
-                    .then(|| times.front().map(|first| window.saturating_sub(now.duration_since(*first))))
+                    .then(|| {
+                        times
+                            .front()
+                            .map(|first| window.saturating_sub(now.duration_since(*first)))
+                    })
                     .flatten()
             })
             .max()
@@ -339,17 +350,16 @@ struct LoginPage {
 
 fn random_token() -> Result<String, WebError> {
     let mut bytes = [0u8; 24];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .map_err(|_| WebError::internal(&anyhow::anyhow!("the system's random number generator failed")))?;
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).map_err(|_| {
+        WebError::internal(&anyhow::anyhow!(
+            "the system's random number generator failed"
+        ))
+    })?;
     use base64::Engine;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-fn login_form(
-    state: &ApiState,
-    status: StatusCode,
-    page: LoginPage,
-) -> Result<Response, WebError> {
+fn login_form(state: &ApiState, status: StatusCode, page: LoginPage) -> Result<Response, WebError> {
     let cookie = set_cookie(state, LOGIN_COOKIE, &page.csrf, Some(1800));
     let mut response = view::page(&page)?;
     *response.status_mut() = status;
@@ -367,7 +377,12 @@ async fn login_page(
     if let Some(secret) = cookie(&headers, COOKIE).map(str::to_string) {
         let limits = limits(&state);
         let session = blocking(&state, move |app| {
-            Ok(users::session(&app.store, &secret, chrono::Utc::now(), limits)?)
+            Ok(users::session(
+                &app.store,
+                &secret,
+                chrono::Utc::now(),
+                limits,
+            )?)
         })
         .await?;
         if session.is_some() {
@@ -453,13 +468,21 @@ async fn login(
     let password = form.password;
     let name = user.clone();
     let session = blocking(&state, move |app| {
-        Ok(users::login(&app.store, &name, &password, chrono::Utc::now())?)
+        Ok(users::login(
+            &app.store,
+            &name,
+            &password,
+            chrono::Utc::now(),
+        )?)
     })
     .await?;
     let Some(session) = session else {
         state.logins.failed(&keys);
         tracing::warn!(user = %user, address = %address, "web: login failed");
-        return again("用户名或密码错误，或该用户已停用。".into(), StatusCode::UNAUTHORIZED);
+        return again(
+            "用户名或密码错误，或该用户已停用。".into(),
+            StatusCode::UNAUTHORIZED,
+        );
     };
     state.logins.succeeded(&user);
     tracing::info!(user = %user, address = %address, "web: logged in");
@@ -469,7 +492,10 @@ async fn login(
         header::SET_COOKIE,
         set_cookie(&state, COOKIE, &session.secret, None),
     );
-    headers.append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", Some(0)));
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(&state, LOGIN_COOKIE, "", Some(0)),
+    );
     Ok(response)
 }
 

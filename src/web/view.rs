@@ -44,7 +44,12 @@ pub struct Frame {
 }
 
 impl Frame {
-    pub fn new(caller: &Caller, csrf: &str, section: &'static str, title: impl Into<String>) -> Frame {
+    pub fn new(
+        caller: &Caller,
+        csrf: &str,
+        section: &'static str,
+        title: impl Into<String>,
+    ) -> Frame {
         Frame {
             title: title.into(),
             section,

@@ -112,7 +112,11 @@ impl Web {
         let page = self.send("GET", "/login", None, None).expect(200);
         let token = field_value(&page.text(), "csrf").expect("login form token");
         let login_cookie = set_cookie(&page, "siteward_login").expect("login cookie");
-        let login_cookie = login_cookie.split(';').next().unwrap_or_default().to_string();
+        let login_cookie = login_cookie
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let reply = self.send(
             "POST",
             "/login",

@@ -13,7 +13,9 @@ fn a_person_logs_in_sees_the_page_and_logs_out() {
         web.user("张三", Role::Viewer);
         // Without a session, a page sends the browser to the login page
         // and back afterwards.
-        let anonymous = web.send("GET", "/sites?status=live", None, None).expect(303);
+        let anonymous = web
+            .send("GET", "/sites?status=live", None, None)
+            .expect(303);
         assert_eq!(
             anonymous.headers["location"],
             "/login?next=%2Fsites%3Fstatus%3Dlive"
@@ -30,7 +32,9 @@ fn a_person_logs_in_sees_the_page_and_logs_out() {
         // Not over TLS here, so not Secure.
         assert!(!cookie.contains("Secure"), "{cookie}");
         // The page forbids scripts from elsewhere and framing.
-        let csp = home.headers["content-security-policy"].to_str().expect("csp");
+        let csp = home.headers["content-security-policy"]
+            .to_str()
+            .expect("csp");
         assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
 
         session.post("/logout", &[]).expect(303);
@@ -137,7 +141,9 @@ fn an_unknown_page_is_a_chinese_404_and_the_api_keeps_its_json() {
         let web = Web::start(&db);
         let page = web.send("GET", "/no-such-page", None, None).expect(404);
         assert!(page.text().contains("没有这个页面"));
-        let api = web.send("GET", "/api/v1/no-such-route", None, None).expect(404);
+        let api = web
+            .send("GET", "/api/v1/no-such-route", None, None)
+            .expect(404);
         assert!(api.text().contains("openapi.json"));
     }
 }
