@@ -3,8 +3,6 @@
 //! at a time. A token limited to organizations sees only the rows about
 //! their sites, accounts and the organizations themselves.
 
-use std::collections::BTreeSet;
-
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
@@ -17,11 +15,8 @@ use super::extract::Query;
 use super::page::{Page, PageQuery};
 use super::sites::maybe_name;
 use super::{ApiState, blocking};
-use crate::access::Visible;
-use crate::app::App;
-use crate::app::registry::AuditQuery;
+use crate::app::registry::{AuditQuery, AuditScope};
 use crate::dto::registry::AuditEntryDto;
-use crate::store::AuditEntry;
 
 /// This module's routes.
 pub fn routes() -> OpenApiRouter<ApiState> {
@@ -45,47 +40,6 @@ pub struct AuditParams {
     pub from: Option<String>,
     /// Rows recorded before this time (RFC 3339).
     pub to: Option<String>,
-}
-
-/// What a limited caller may read of the trail: the ids of the sites,
-/// accounts and organizations it sees.
-struct Scope {
-    sites: BTreeSet<i64>,
-    accounts: BTreeSet<i64>,
-    orgs: BTreeSet<i64>,
-}
-
-impl Scope {
-    fn of(
-        app: &App,
-        orgs: &BTreeSet<i64>,
-        org_names: &BTreeSet<String>,
-    ) -> Result<Scope, ApiError> {
-        let ids: Vec<i64> = orgs.iter().copied().collect();
-        Ok(Scope {
-            sites: app.store.site_ids_of_orgs(&ids)?.into_iter().collect(),
-            accounts: app
-                .store
-                .accounts()?
-                .into_iter()
-                .filter(|a| org_names.contains(&a.org))
-                .map(|a| a.id)
-                .collect(),
-            orgs: orgs.clone(),
-        })
-    }
-
-    /// Whether the row is about something the caller sees. A row about
-    /// no organization's thing (a token, a maintenance window) is not.
-    fn shows(&self, row: &AuditEntry) -> bool {
-        row.site_id.is_some_and(|id| self.sites.contains(&id))
-            || match row.entity.as_str() {
-                "site" => self.sites.contains(&row.entity_id),
-                "account" => self.accounts.contains(&row.entity_id),
-                "org" => self.orgs.contains(&row.entity_id),
-                _ => false,
-            }
-    }
 }
 
 /// The audit trail, oldest first (as `siteward audit`), a page at a
@@ -147,10 +101,7 @@ async fn list_audit(
                 to,
             },
         )?;
-        let scope = match &auth.0.visible {
-            Visible::All => None,
-            Visible::Orgs { ids, names } => Some(Scope::of(app, ids, names)?),
-        };
+        let scope = AuditScope::of(&app.store, &auth.0.visible)?;
         let rows = rows
             .into_iter()
             .filter(|row| scope.as_ref().is_none_or(|s| s.shows(row)));

@@ -434,4 +434,45 @@ pub fn stale_accounts(
         }
     }
     Ok(stale)
+/// What a caller limited to organizations may read of the audit trail
+/// (the API's and the web page's): the ids of the sites, accounts and
+/// organizations it sees.
+#[derive(Debug, Clone)]
+pub struct AuditScope {
+    sites: std::collections::BTreeSet<i64>,
+    accounts: std::collections::BTreeSet<i64>,
+    orgs: std::collections::BTreeSet<i64>,
+}
+
+impl AuditScope {
+    /// The scope of what `visible` lets see; `None` for a caller that
+    /// sees everything.
+    pub fn of(store: &Store, visible: &Visible) -> Result<Option<AuditScope>, StoreError> {
+        let Visible::Orgs { ids, names } = visible else {
+            return Ok(None);
+        };
+        let list: Vec<i64> = ids.iter().copied().collect();
+        Ok(Some(AuditScope {
+            sites: store.site_ids_of_orgs(&list)?.into_iter().collect(),
+            accounts: store
+                .accounts()?
+                .into_iter()
+                .filter(|a| names.contains(&a.org))
+                .map(|a| a.id)
+                .collect(),
+            orgs: ids.clone(),
+        }))
+    }
+
+    /// Whether the row is about something the caller sees. A row about
+    /// no organization's thing (a token, a maintenance window) is not.
+    pub fn shows(&self, row: &AuditEntry) -> bool {
+        row.site_id.is_some_and(|id| self.sites.contains(&id))
+            || match row.entity.as_str() {
+                "site" => self.sites.contains(&row.entity_id),
+                "account" => self.accounts.contains(&row.entity_id),
+                "org" => self.orgs.contains(&row.entity_id),
+                _ => false,
+            }
+    }
 }

@@ -574,55 +574,54 @@ pub fn list<C: Sql>(c: &mut C, filter: &AuditFilter) -> Result<Vec<AuditEntry>, 
             .saturating_sub(usize::try_from(last).unwrap_or(0)),
         None => 0,
     };
-    rows.into_iter()
-        .skip(skip)
-        .map(|row| {
-            let parse = |text: Option<String>| -> Result<Option<serde_json::Value>, StoreError> {
-                let mut value: Option<serde_json::Value> = text
-                    .map(|t| serde_json::from_str(&t))
-                    .transpose()
-                    .map_err(|e| StoreError::Corrupt {
-                        what: format!("audit row {}: {e}", row.id),
-                    })?;
-                // Rows written before webhooks were hidden show hidden too.
-                if let Some(value) = &mut value {
-                    hide_secrets(value);
-                }
-                Ok(value)
-            };
-            let (before, after) = (
-                parse(row.before_json.clone())?,
-                parse(row.after_json.clone())?,
-            );
-            let changes = match (&before, &after) {
-                (Some(before), Some(after)) => {
-                    crate::registry::integrity::differences(before, after)
-                }
-                _ => Vec::new(),
-            };
-            Ok(AuditEntry {
-                changes,
-                id: row.id,
-                at: from_db(row.recorded_at),
-                effective_at: from_db(row.effective_at),
-                actor: row.actor.clone(),
-                actor_source: row.actor_source.clone(),
-                entity: row.entity.clone(),
-                entity_id: row.entity_id,
-                site_id: row.site_id,
-                action: row.action.clone(),
-                before,
-                after,
-                reason: row.reason.clone(),
-                warnings: match &row.warnings {
-                    Some(text) => serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
-                        what: format!("audit row {}: {e}", row.id),
-                    })?,
-                    None => Vec::new(),
-                },
-            })
-        })
-        .collect()
+    rows.into_iter().skip(skip).map(entry).collect()
+}
+
+/// An audit row as read: its states parsed (webhooks hidden, also in
+/// rows written before they were), what changed field by field.
+pub(super) fn entry(row: super::rows::AuditRow) -> Result<AuditEntry, StoreError> {
+    let parse = |text: Option<String>| -> Result<Option<serde_json::Value>, StoreError> {
+        let mut value: Option<serde_json::Value> = text
+            .map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt {
+                what: format!("audit row {}: {e}", row.id),
+            })?;
+        // Rows written before webhooks were hidden show hidden too.
+        if let Some(value) = &mut value {
+            hide_secrets(value);
+        }
+        Ok(value)
+    };
+    let (before, after) = (
+        parse(row.before_json.clone())?,
+        parse(row.after_json.clone())?,
+    );
+    let changes = match (&before, &after) {
+        (Some(before), Some(after)) => crate::registry::integrity::differences(before, after),
+        _ => Vec::new(),
+    };
+    Ok(AuditEntry {
+        changes,
+        id: row.id,
+        at: from_db(row.recorded_at),
+        effective_at: from_db(row.effective_at),
+        actor: row.actor.clone(),
+        actor_source: row.actor_source.clone(),
+        entity: row.entity.clone(),
+        entity_id: row.entity_id,
+        site_id: row.site_id,
+        action: row.action.clone(),
+        before,
+        after,
+        reason: row.reason.clone(),
+        warnings: match &row.warnings {
+            Some(text) => serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+                what: format!("audit row {}: {e}", row.id),
+            })?,
+            None => Vec::new(),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -1444,3 +1444,5 @@ impl Store {
         }))
     }
 }
+// After the macros it uses: what the web page's home and audit pages read.
+pub mod overview;

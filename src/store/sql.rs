@@ -484,6 +484,32 @@ pub trait Sql: Sized {
     fn metric_outcomes(&mut self, since: NaiveDateTime) -> QueryResult<Vec<(String, String, i64)>>;
     /// TLS observations seen since `since`: (host name, stored form).
     fn metric_tls(&mut self, since: NaiveDateTime) -> QueryResult<Vec<(String, String)>>;
+
+    // What the web page's home and audit pages read (`store::overview`).
+    /// Findings open or acknowledged, counted by (kind, severity); of the
+    /// organizations `orgs` when given (their own, or their site's).
+    fn home_findings(&mut self, orgs: Option<&[i64]>) -> QueryResult<Vec<(String, String, i64)>>;
+    /// The events (finding id, time, status after) of the findings that
+    /// may have been open since `since`: not resolved, or resolved or
+    /// seen since then; of the organizations `orgs` when given.
+    fn home_finding_events(
+        &mut self,
+        since: NaiveDateTime,
+        orgs: Option<&[i64]>,
+    ) -> QueryResult<Vec<(i64, NaiveDateTime, String)>>;
+    /// Host names with their site: (host name, site id, site name,
+    /// organization id), of the host names `hosts` and of the
+    /// organizations `orgs` when given.
+    fn home_hosts(
+        &mut self,
+        hosts: Option<&[String]>,
+        orgs: Option<&[i64]>,
+    ) -> QueryResult<Vec<(String, i64, String, i64)>>;
+    /// Up to `query.limit` audit rows, newest first, as `query` filters.
+    fn audit_newest(
+        &mut self,
+        query: &super::overview::AuditPageQuery,
+    ) -> QueryResult<Vec<AuditRow>>;
 }
 
 macro_rules! impl_sql {
@@ -2253,6 +2279,119 @@ macro_rules! impl_sql {
                     .filter(observations::last_seen.ge(since))
                     .select((observations::hostname, observations::data))
                     .load(self)
+            }
+
+            fn home_findings(
+                &mut self,
+                orgs: Option<&[i64]>,
+            ) -> QueryResult<Vec<(String, String, i64)>> {
+                let mut select = findings::table
+                    .filter(findings::status.eq_any(["open", "acknowledged"]))
+                    .group_by((findings::kind, findings::severity))
+                    .select((
+                        findings::kind,
+                        findings::severity,
+                        diesel::dsl::count_star(),
+                    ))
+                    .into_boxed();
+                if let Some(orgs) = orgs {
+                    // As `finding_page`: its organization, or its site's.
+                    let of_sites = sites::table
+                        .filter(sites::org_id.eq_any(orgs.to_vec()))
+                        .select(sites::id.nullable());
+                    select = select.filter(
+                        findings::org_id.eq_any(orgs.to_vec()).or(findings::org_id
+                            .is_null()
+                            .and(findings::site_id.eq_any(of_sites))),
+                    );
+                }
+                select.load(self)
+            }
+
+            fn home_finding_events(
+                &mut self,
+                since: NaiveDateTime,
+                orgs: Option<&[i64]>,
+            ) -> QueryResult<Vec<(i64, NaiveDateTime, String)>> {
+                let mut select = finding_events::table
+                    .inner_join(findings::table.on(findings::id.eq(finding_events::finding_id)))
+                    .filter(
+                        findings::status
+                            .ne("resolved")
+                            .or(findings::resolved_at.ge(since))
+                            .or(findings::last_seen.ge(since)),
+                    )
+                    .select((
+                        finding_events::finding_id,
+                        finding_events::at,
+                        finding_events::status,
+                    ))
+                    .order((
+                        finding_events::finding_id,
+                        finding_events::at,
+                        finding_events::id,
+                    ))
+                    .into_boxed();
+                if let Some(orgs) = orgs {
+                    let of_sites = sites::table
+                        .filter(sites::org_id.eq_any(orgs.to_vec()))
+                        .select(sites::id.nullable());
+                    select = select.filter(
+                        findings::org_id.eq_any(orgs.to_vec()).or(findings::org_id
+                            .is_null()
+                            .and(findings::site_id.eq_any(of_sites))),
+                    );
+                }
+                select.load(self)
+            }
+
+            fn home_hosts(
+                &mut self,
+                hosts: Option<&[String]>,
+                orgs: Option<&[i64]>,
+            ) -> QueryResult<Vec<(String, i64, String, i64)>> {
+                let mut select = domains::table
+                    .inner_join(sites::table)
+                    .select((domains::hostname, sites::id, sites::name, sites::org_id))
+                    .order((domains::hostname, domains::id))
+                    .into_boxed();
+                if let Some(hosts) = hosts {
+                    select = select.filter(domains::hostname.eq_any(hosts.to_vec()));
+                }
+                if let Some(orgs) = orgs {
+                    select = select.filter(sites::org_id.eq_any(orgs.to_vec()));
+                }
+                select.load(self)
+            }
+
+            fn audit_newest(
+                &mut self,
+                query: &super::overview::AuditPageQuery,
+            ) -> QueryResult<Vec<AuditRow>> {
+                let mut select = audit::table
+                    .select(AuditRow::as_select())
+                    .order(audit::id.desc())
+                    .limit(query.limit)
+                    .into_boxed();
+                if let Some(before) = query.before {
+                    select = select.filter(audit::id.lt(before));
+                }
+                if let Some(site_ids) = &query.site_ids {
+                    select = select.filter(audit::site_id.eq_any(site_ids.clone()));
+                }
+                if let Some(entity) = &query.entity {
+                    select = select.filter(audit::entity.eq(entity.clone()));
+                }
+                if let Some(actor) = &query.actor {
+                    select = select.filter(audit::actor.eq(actor.clone()));
+                }
+                if let Some(from) = query.from {
+                    select = select.filter(audit::recorded_at.ge(super::convert::to_db(from)));
+                }
+                if let Some(to) = query.to {
+                    select = select.filter(audit::recorded_at.lt(super::convert::to_db(to)));
+                }
+                select.load(self)
             }
         }
     };

@@ -21,6 +21,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod chart;
 pub mod findings;
 pub mod home;
 pub mod import;
