@@ -42,7 +42,7 @@ pub fn routes() -> OpenApiRouter<ApiState> {
 
 /// A value parsed, its refusal naming `name`, the JSON field it came in
 /// (a parser names its own field: `hostname`, `url`).
-pub(super) fn field<T>(name: &str, parsed: Result<T, Invalid>) -> Result<T, ApiError> {
+pub(crate) fn field<T>(name: &str, parsed: Result<T, Invalid>) -> Result<T, ApiError> {
     parsed.map_err(|mut invalid| {
         invalid.field = name.to_string();
         ApiError::invalid(&invalid)
@@ -51,34 +51,34 @@ pub(super) fn field<T>(name: &str, parsed: Result<T, Invalid>) -> Result<T, ApiE
 
 /// A name (of a site, an organization, an account, a contact), as
 /// `text::name` checks it.
-pub(super) fn name(field: &str, raw: &str) -> Result<String, ApiError> {
+pub(crate) fn name(field: &str, raw: &str) -> Result<String, ApiError> {
     Ok(text::name(field, raw)?)
 }
 
 /// An optional name.
-pub(super) fn maybe_name(field: &str, raw: Option<&String>) -> Result<Option<String>, ApiError> {
+pub(crate) fn maybe_name(field: &str, raw: Option<&String>) -> Result<Option<String>, ApiError> {
     raw.map(|r| name(field, r)).transpose()
 }
 
 /// Free text (a reason, a reference, a filing number, a URL kept as
 /// given), as `text::note` checks it.
-pub(super) fn note(field: &str, raw: &str) -> Result<String, ApiError> {
+pub(crate) fn note(field: &str, raw: &str) -> Result<String, ApiError> {
     Ok(text::note(field, raw)?)
 }
 
-pub(super) fn maybe_note(field: &str, raw: Option<&String>) -> Result<Option<String>, ApiError> {
+pub(crate) fn maybe_note(field: &str, raw: Option<&String>) -> Result<Option<String>, ApiError> {
     raw.map(|r| note(field, r)).transpose()
 }
 
 /// An enum or code from its text, refused naming `field`.
-pub(super) fn parsed<T: std::str::FromStr<Err = Invalid>>(
+pub(crate) fn parsed<T: std::str::FromStr<Err = Invalid>>(
     field_name: &str,
     raw: &str,
 ) -> Result<T, ApiError> {
     field(field_name, raw.parse())
 }
 
-pub(super) fn maybe_parsed<T: std::str::FromStr<Err = Invalid>>(
+pub(crate) fn maybe_parsed<T: std::str::FromStr<Err = Invalid>>(
     field_name: &str,
     raw: Option<&String>,
 ) -> Result<Option<T>, ApiError> {
@@ -87,12 +87,12 @@ pub(super) fn maybe_parsed<T: std::str::FromStr<Err = Invalid>>(
 
 /// The `at` of a request (RFC 3339, or `YYYY-MM-DD [HH:MM]` in China
 /// Standard Time, as `--at`); its range is checked by `Auth::change_at`.
-pub(super) fn at(raw: Option<&String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+pub(crate) fn at(raw: Option<&String>) -> Result<Option<DateTime<Utc>>, ApiError> {
     Ok(raw.map(|r| crate::clock::parse_time("at", r)).transpose()?)
 }
 
 /// Host names, as `--domain` reads them (a URL keeps its host).
-fn hostnames(field_name: &str, raw: &[String]) -> Result<Vec<Hostname>, ApiError> {
+pub(crate) fn hostnames(field_name: &str, raw: &[String]) -> Result<Vec<Hostname>, ApiError> {
     raw.iter()
         .map(|h| field(field_name, Hostname::from_url_or_host(h)))
         .collect()
@@ -100,7 +100,7 @@ fn hostnames(field_name: &str, raw: &[String]) -> Result<Vec<Hostname>, ApiError
 
 /// A comply-or-explain exception: `exception` and `until` together or
 /// neither (as the command line requires).
-fn grant(
+pub(crate) fn grant(
     exception: Option<&String>,
     until: Option<&String>,
 ) -> Result<Option<ExceptionGrant>, ApiError> {
