@@ -93,6 +93,7 @@ struct ListQuery {
 /// A site as the list shows it.
 struct Row {
     id: i64,
+    name: String,
     code: String,
     primary: String,
     org: String,
@@ -407,7 +408,6 @@ struct AuditView {
 struct SitePage {
     frame: Frame,
     id: i64,
-    name: String,
     code: String,
     org: String,
     kind: &'static str,
