@@ -434,6 +434,8 @@ pub fn stale_accounts(
         }
     }
     Ok(stale)
+}
+
 /// What a caller limited to organizations may read of the audit trail
 /// (the API's and the web page's): the ids of the sites, accounts and
 /// organizations it sees.
