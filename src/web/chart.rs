@@ -92,7 +92,7 @@ pub fn bars(chart: &Chart<'_>, bars: &[Bar]) -> String {
             );
             let last = i + 1 == bars.len();
             // The last label always; another only when it does not crowd it.
-            if (i % every == 0 && (last || bars.len() - 1 - i >= every / 2 + 1)) || last {
+            if last || (i % every == 0 && bars.len() - 1 - i > every / 2) {
                 let _ = write!(
                     svg,
                     "<text x=\"{cx:.1}\" y=\"{ly:.1}\" text-anchor=\"middle\" fill=\"#1f2329\">{label}</text>",

@@ -521,7 +521,7 @@ async fn show(
     .filter_map(|(label, at)| at.map(|at| (label, view::time(&at))))
     .collect();
     let mut findings: Vec<_> = findings;
-    findings.sort_by(|a, b| b.id.cmp(&a.id));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.id));
     let page = SitePage {
         frame: person
             .frame("/sites", site.name.clone())

@@ -7,6 +7,9 @@ use siteward::registry::lifecycle::SiteAction;
 use siteward::registry::{OrgLevel, SiteKind, SiteStatus};
 use siteward::store::{AuditFilter, SiteRequest, Store};
 
+/// A lifecycle action's path, its form's fields and the status after it.
+type Step<'a> = (&'a str, &'a [(&'a str, &'a str)], SiteStatus);
+
 use super::{Browser, Web};
 use crate::support::{add_org, backends, change, policy};
 
@@ -208,7 +211,7 @@ fn each_action_is_a_form_audited_as_the_person() {
         web.user("管理员", Role::Admin);
         let admin = web.login("管理员");
         let key = "www.tianshui.gov.cn";
-        let steps: [(&str, &[(&str, &str)], SiteStatus); 7] = [
+        let steps: [Step; 7] = [
             (
                 "approve",
                 &[("reference", "甘政办发〔2026〕9号"), ("at", "2026-01-02")],
