@@ -520,7 +520,12 @@ async fn show(
     .into_iter()
     .filter_map(|(label, at)| at.map(|at| (label, view::time(&at))))
     .collect();
+<<<<<<< HEAD
     let mut findings: Vec<_> = findings;
+=======
+    // Newest first.
+    let mut findings = findings;
+>>>>>>> sites
     findings.sort_by_key(|f| std::cmp::Reverse(f.id));
     let page = SitePage {
         frame: person
@@ -613,12 +618,22 @@ async fn show(
                 changes: e
                     .changes
                     .iter()
-                    .map(|d| format!("{}：{} → {}", d.field, d.before, d.after))
+                    .map(|d| format!("{}：{} → {}", d.field, shown(&d.before), shown(&d.after)))
                     .collect(),
             })
             .collect(),
     };
     view::page(&page)
+}
+
+/// A value of the audit trail for people: a time in China Standard
+/// Time, nothing as 无.
+fn shown(value: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(value) {
+        Ok(at) => view::time(&at.with_timezone(&chrono::Utc)),
+        Err(_) if value == "null" || value == "(absent)" => "无".into(),
+        Err(_) => value.to_string(),
+    }
 }
 
 // ---------------------------------------------------------- the actions

@@ -202,6 +202,9 @@ fn a_site_page_shows_its_details_next_actions_and_audit_trail() {
     }
 }
 
+/// An action, its form's fields, and the status it leads to.
+type Step<'a> = (&'a str, &'a [(&'a str, &'a str)], SiteStatus);
+
 #[test]
 fn each_action_is_a_form_audited_as_the_person() {
     for db in backends() {
@@ -499,6 +502,12 @@ fn an_administrator_takes_a_site_through_its_life_in_a_browser() {
     assert!(browser.text(".notice").contains("关停公示中"));
     assert_eq!(status(&web, "sjj.lanzhou.gov.cn"), SiteStatus::Retiring);
     assert!(!browser.has(&format!("form[action='/sites/{id}/resume']")));
+    // Taking it offline asks first.
+    assert!(
+        browser
+            .source()
+            .contains("data-confirm=\"确定将“兰州市数据局网站”下线？")
+    );
     browser.screenshot("site");
 
     // A forbidden action, posted anyway: the state and what it allows.
