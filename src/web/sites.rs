@@ -520,12 +520,8 @@ async fn show(
     .into_iter()
     .filter_map(|(label, at)| at.map(|at| (label, view::time(&at))))
     .collect();
-<<<<<<< HEAD
-    let mut findings: Vec<_> = findings;
-=======
     // Newest first.
     let mut findings = findings;
->>>>>>> sites
     findings.sort_by_key(|f| std::cmp::Reverse(f.id));
     let page = SitePage {
         frame: person
