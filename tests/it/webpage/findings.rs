@@ -17,6 +17,7 @@ use siteward::probe::http::{Hop, PageOutcome};
 use siteward::probe::page::{Page, Quote};
 use siteward::probe::tls::{TlsObservation, TlsVerdict};
 use siteward::probe::{Observation, ObservationData};
+use siteward::registry::lifecycle::SiteAction;
 use siteward::registry::{Hostname, OrgLevel};
 use siteward::store::{AuditFilter, Change, SiteRequest, Store};
 
@@ -81,7 +82,7 @@ fn expired_tls(host: &Hostname) -> ObservationData {
     })
 }
 
-fn homepage(host: &Hostname, title: &str, quote: Option<&str>) -> ObservationData {
+fn homepage(host: &Hostname, title: &str, code: &str, quote: Option<&str>) -> ObservationData {
     let url = format!("https://{host}/");
     ObservationData::Page(PageOutcome::Loaded {
         status: 200,
@@ -93,6 +94,8 @@ fn homepage(host: &Hostname, title: &str, quote: Option<&str>) -> ObservationDat
         page: Box::new(Page {
             encoding: "utf-8".into(),
             title: Some(title.into()),
+            meta_site_code: Some(code.into()),
+            footer_codes: vec![code.into()],
             mentions: vec![title.into()],
             prohibited_terms: quote.map(|_| vec!["博彩".to_string()]).unwrap_or_default(),
             mentioned: quote
@@ -157,9 +160,19 @@ fn province(web: &Web) -> Province {
         "620500",
         OrgLevel::Prefecture,
     );
-    for (name, org, host) in [
-        ("兰州市人民政府", "兰州市政府办公室", "www.lanzhou.gov.cn"),
-        ("天水市人民政府", "天水市政府办公室", "www.tianshui.gov.cn"),
+    for (name, org, host, code) in [
+        (
+            "兰州市人民政府",
+            "兰州市政府办公室",
+            "www.lanzhou.gov.cn",
+            "6201000012",
+        ),
+        (
+            "天水市人民政府",
+            "天水市政府办公室",
+            "www.tianshui.gov.cn",
+            "6205000001",
+        ),
     ] {
         store
             .request_site(
@@ -177,6 +190,18 @@ fn province(web: &Web) -> Province {
                 &Change::now("tester"),
             )
             .expect("site requested");
+        for step in [
+            SiteAction::Approve {
+                reference: "甘政办函〔2026〕1号".into(),
+            },
+            SiteAction::GoLive {
+                code: Some(code.parse().expect("code")),
+            },
+        ] {
+            store
+                .transition_site(host, &step, &policy(), &Change::now("tester"))
+                .expect("site goes live");
+        }
     }
     let lanzhou: Hostname = "www.lanzhou.gov.cn".parse().expect("host");
     let tianshui: Hostname = "www.tianshui.gov.cn".parse().expect("host");
@@ -187,6 +212,7 @@ fn province(web: &Web) -> Province {
         homepage(
             &lanzhou,
             "兰州市人民政府",
+            "6201000012",
             Some("坚决抵制网络博彩等违法犯罪活动"),
         ),
     );
@@ -194,7 +220,7 @@ fn province(web: &Web) -> Province {
         &store,
         &tianshui,
         "10.0.1.1",
-        homepage(&tianshui, "天水市人民政府", None),
+        homepage(&tianshui, "天水市人民政府", "6205000001", None),
     );
     let mut policy = web.api.app.policy().as_ref().clone();
     policy.confirmation.confirmations = 1;
@@ -205,13 +231,17 @@ fn province(web: &Web) -> Province {
     runtime
         .block_on(siteward::app::checks::judge(&web.api.app, &policy))
         .expect("judged");
+    let all = store.findings(&[]).expect("findings");
     let find = |subject: &str, kind: FindingKind| {
-        store
-            .findings(&[])
-            .expect("findings")
-            .into_iter()
+        all.iter()
             .find(|f| f.subject == subject && f.kind == kind)
-            .unwrap_or_else(|| panic!("a {kind} finding of {subject}"))
+            .unwrap_or_else(|| {
+                let seen: Vec<String> = all
+                    .iter()
+                    .map(|f| format!("{} {} {}", f.subject, f.kind, f.status))
+                    .collect();
+                panic!("a {kind} finding of {subject} among {seen:?}")
+            })
             .id
     };
     Province {
@@ -363,7 +393,8 @@ fn the_list_is_read_a_hundred_at_a_time() {
         let ids = listed(&first);
         assert_eq!(ids.len(), 100);
         let last = ids[99];
-        let next = format!("/findings?kind=stale_address&amp;after={last}");
+        // The next page's link (its `&` escaped).
+        let next = format!("after={last}\" rel=\"next\"");
         assert!(first.contains(&next), "{first}");
         let second = viewer
             .get(&format!("/findings?kind=stale_address&after={last}"))
@@ -600,6 +631,7 @@ fn viewers_and_forged_forms_change_nothing_and_cities_see_only_their_own() {
         // A person of Lanzhou's office sees Lanzhou's findings only.
         web.scoped_user("兰州值守", Role::Operator, &["兰州市政府办公室"], false);
         let city = web.login("兰州值守");
+        let audit = web.api.audit_len();
         let seen = listed(&city.get("/findings?status=all").expect(200).text());
         assert!(seen.contains(&ids.lanzhou_cert) && seen.contains(&ids.lanzhou_term));
         assert!(!seen.contains(&ids.tianshui_cert), "{seen:?}");

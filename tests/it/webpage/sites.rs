@@ -7,9 +7,6 @@ use siteward::registry::lifecycle::SiteAction;
 use siteward::registry::{OrgLevel, SiteKind, SiteStatus};
 use siteward::store::{AuditFilter, SiteRequest, Store};
 
-/// A lifecycle action's path, its form's fields and the status after it.
-type Step<'a> = (&'a str, &'a [(&'a str, &'a str)], SiteStatus);
-
 use super::{Browser, Web};
 use crate::support::{add_org, backends, change, policy};
 
