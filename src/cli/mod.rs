@@ -401,12 +401,14 @@ pub enum UserCommand {
     /// Disable a user: their sessions end at once, on every instance, and
     /// they can no longer log in. Their name stays taken.
     Disable {
+        /// The user's name.
         #[arg(value_parser = name)]
         name: String,
     },
     /// Give a user a new password (asked for, as for `user add`): their
     /// sessions end at once.
     Passwd {
+        /// The user's name.
         #[arg(value_parser = name)]
         name: String,
     },
