@@ -284,8 +284,9 @@ fn wrap(text: &str, columns: usize) -> Vec<String> {
     lines
 }
 
-/// Escapes text for XML content and attribute values.
-fn xml_escape(s: &str) -> String {
+/// Escapes text for XML content and attribute values (the circular's
+/// chart and the web page's).
+pub(crate) fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

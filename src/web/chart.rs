@@ -125,20 +125,10 @@ fn ticks(max: u64) -> (u64, u64) {
     (step, max.div_ceil(step) * step)
 }
 
-/// Escapes text for XML content and attribute values.
+/// Escapes text for XML content and attribute values, as the
+/// circular's chart does.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
-    }
-    out
+    crate::report::render::xml_escape(s)
 }
 
 #[cfg(test)]
