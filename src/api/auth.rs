@@ -10,7 +10,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
-use super::{ApiState, blocking};
+use super::{ApiState, authenticating};
 use crate::access::{Caller, Role};
 use crate::registry::{Organization, Site};
 use crate::store::{Change, StoreError};
@@ -41,7 +41,7 @@ impl FromRequestParts<ApiState> for Auth {
                 ApiError::unauthorized("the Authorization header is not `Bearer TOKEN`")
             })?
             .to_string();
-        let caller = blocking(state, move |app| {
+        let caller = authenticating(state, &parts.method, move |app| {
             Ok(crate::app::tokens::authenticate(&app.store, &secret)?)
         })
         .await?;

@@ -62,6 +62,8 @@ pub struct ApiState {
     store_calls: Arc<tokio::sync::Semaphore>,
     /// The web page's failed logins, per user and per address.
     pub logins: Arc<crate::web::session::LoginLimiter>,
+    /// What the web page's home keeps between views.
+    pub home: Arc<std::sync::Mutex<crate::web::home::HomeCache>>,
 }
 
 impl ApiState {
@@ -70,6 +72,7 @@ impl ApiState {
             app,
             store_calls: Arc::new(tokio::sync::Semaphore::new(STORE_CALLS)),
             logins: Arc::default(),
+            home: Arc::default(),
         }
     }
 }
@@ -78,25 +81,77 @@ impl ApiState {
 /// pool.
 const STORE_CALLS: usize = 12;
 
+tokio::task_local! {
+    /// The store permit a read request took to authenticate its caller,
+    /// kept for its use case: a read queues for the store once, not
+    /// once for its caller and again for its page.
+    static HELD: std::cell::RefCell<Option<tokio::sync::OwnedSemaphorePermit>>;
+}
+
+/// Gives each request room for the permit its authentication keeps
+/// ([`authenticating`]); the permit is returned when the handler answers.
+async fn hold_permits(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    HELD.scope(std::cell::RefCell::new(None), next.run(request))
+        .await
+}
+
+/// A permit to call the store: the one this request holds, or one of
+/// [`STORE_CALLS`], waited for in order.
+async fn permit(state: &ApiState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    if let Some(held) = HELD.try_with(|h| h.borrow_mut().take()).ok().flatten() {
+        return Ok(held);
+    }
+    state
+        .store_calls
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::internal(&anyhow::anyhow!("the API's store calls stopped: {e}")))
+}
+
+/// Runs `call` off the runtime's threads under a permit, and gives the
+/// permit back with its result.
+async fn with_permit<T: Send + 'static>(
+    state: &ApiState,
+    call: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
+) -> Result<(tokio::sync::OwnedSemaphorePermit, Result<T, ApiError>), ApiError> {
+    let app = state.app.clone();
+    let permit = permit(state).await?;
+    tokio::task::spawn_blocking(move || {
+        let result = call(&app);
+        (permit, result)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&anyhow::anyhow!("a request's task stopped: {e}")))
+}
+
 /// Runs a blocking use case (the store's calls block) off the runtime's
 /// threads, one of [`STORE_CALLS`] at a time; its error becomes the API's.
 pub async fn blocking<T: Send + 'static>(
     state: &ApiState,
     call: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let app = state.app.clone();
-    let permit = state
-        .store_calls
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiError::internal(&anyhow::anyhow!("the API's store calls stopped: {e}")))?;
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        call(&app)
-    })
-    .await
-    .map_err(|e| ApiError::internal(&anyhow::anyhow!("a request's task stopped: {e}")))?
+    with_permit(state, call).await?.1
+}
+
+/// [`blocking`] for finding a request's caller. A read (GET or HEAD)
+/// keeps the permit for its use case; a request with a body does not,
+/// since reading an upload may take long and must not hold the store's
+/// turn meanwhile.
+pub async fn authenticating<T: Send + 'static>(
+    state: &ApiState,
+    method: &axum::http::Method,
+    call: impl FnOnce(&App) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (permit, result) = with_permit(state, call).await?;
+    if result.is_ok() && matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD) {
+        // Outside a request (no scope) the permit is simply returned.
+        let _ = HELD.try_with(|h| *h.borrow_mut() = Some(permit));
+    }
+    result
 }
 
 #[derive(OpenApi)]
@@ -178,6 +233,7 @@ pub fn limited(router: Router<ApiState>, state: ApiState) -> Router {
     // semaphore, not one per route); `observe` is outermost, so its
     // timeout and latency include the wait for a slot.
     router
+        .layer(axum::middleware::from_fn(hold_permits))
         .layer(axum::extract::DefaultBodyLimit::max(
             limits.max_body_bytes.get(),
         ))

@@ -105,6 +105,36 @@ pub fn all<C: Sql>(c: &mut C) -> Result<Vec<Account>, StoreError> {
         .collect()
 }
 
+/// Filters of a page of accounts, applied in SQL; by id.
+#[derive(Debug, Clone, Default)]
+pub struct AccountPageQuery {
+    /// Accounts of these organizations only; `None`: of any.
+    pub org_ids: Option<Vec<i64>>,
+    pub status: Option<AccountStatus>,
+    pub platform: Option<Platform>,
+    /// These accounts only (the stale ones, say).
+    pub ids: Option<Vec<i64>>,
+    /// Accounts with ids above this one.
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
+/// A page of accounts as `query` filters them, and how many the filters
+/// let through in all (whatever `after` and `limit`).
+pub fn page<C: Sql>(
+    c: &mut C,
+    query: &AccountPageQuery,
+) -> Result<(Vec<Account>, u64), StoreError> {
+    let total = c.account_count(query)?;
+    let rows = c.account_page(query)?;
+    let names = orgs::names(c)?;
+    let accounts = rows
+        .iter()
+        .map(|row| account_from_row(row, &names))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((accounts, u64::try_from(total).unwrap_or(0)))
+}
+
 /// Refuses a second account with the same platform and id that is not
 /// closed.
 pub fn check_free<C: Sql>(

@@ -37,6 +37,47 @@ pub struct PlantedFinding {
     pub resolved: Option<DateTime<Utc>>,
 }
 
+/// A visit's page in its stored form, as the page probe would have
+/// stored it: a homepage that loaded, or one that did not within the
+/// deadline. Every page a person may open reads it back.
+fn stored_page(visit: &PlantedVisits) -> Result<String, StoreError> {
+    use crate::probe::ObservationData;
+    use crate::probe::http::{Hop, PageOutcome};
+    use crate::probe::page::Page;
+    let host: crate::registry::Hostname =
+        visit
+            .hostname
+            .parse()
+            .map_err(|e: crate::registry::Invalid| StoreError::Corrupt {
+                what: format!("a planted visit's host name: {e}"),
+            })?;
+    let url = format!("https://{host}/");
+    let outcome = if visit.loaded {
+        PageOutcome::Loaded {
+            status: 200,
+            final_url: url.clone(),
+            hops: vec![Hop { url, status: 200 }],
+            redirected_to: None,
+            body_bytes: 20_480,
+            truncated: false,
+            page: Box::new(Page {
+                encoding: "utf-8".into(),
+                ..Page::default()
+            }),
+            server: None,
+            takeover: Vec::new(),
+            elapsed_ms: 0,
+        }
+    } else {
+        PageOutcome::Timeout { after_ms: 10_000 }
+    };
+    serde_json::to_string(&ObservationData::Page(outcome).stored(&host)).map_err(|e| {
+        StoreError::Corrupt {
+            what: format!("cannot serialise a planted page: {e}"),
+        }
+    })
+}
+
 /// Writes `visits`, `findings` and `runs` in one transaction.
 pub fn plant<C: Sql>(
     c: &mut C,
@@ -54,7 +95,7 @@ pub fn plant<C: Sql>(
                 kind: "page".into(),
                 address: v.address.clone(),
                 outcome: if v.loaded { "loaded" } else { "timeout" }.into(),
-                data: "{}".into(),
+                data: stored_page(v)?,
                 first_seen: to_db(v.first_seen),
                 last_seen: to_db(v.last_seen),
                 seen_count: i64::try_from(v.visits).unwrap_or(i64::MAX),

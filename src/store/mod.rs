@@ -43,7 +43,7 @@ use crate::policy::Policy;
 use crate::registry::lifecycle::{AccountAction, SiteAction, SiteEdit, TransitionError};
 use crate::registry::{Account, Invalid, Organization, Site, Warning};
 
-pub use accounts::{AccountEdit, NewAccount};
+pub use accounts::{AccountEdit, AccountPageQuery, NewAccount};
 pub use audit::{AuditEntry, AuditFilter};
 pub use findings::{ApplyStats, Discovered, FindingEvent, FindingPageQuery, StoredFinding};
 pub use import::{ImportKind, ImportSummary, RowError};
@@ -1265,6 +1265,21 @@ impl Store {
         with_reader!(self, c => c.read_tx(accounts::all))
     }
 
+    /// A page of accounts filtered in SQL, and how many pass the filters.
+    pub fn accounts_page(
+        &self,
+        query: &accounts::AccountPageQuery,
+    ) -> Result<(Vec<Account>, u64), StoreError> {
+        with_reader!(self, c => c.read_tx(|c| accounts::page(c, query)))
+    }
+
+    /// Every account counted by its organization's id.
+    pub fn account_counts_by_org(
+        &self,
+    ) -> Result<std::collections::BTreeMap<i64, i64>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| Ok(c.account_org_counts()?.into_iter().collect())))
+    }
+
     pub fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| audit::list(c, filter)))
     }
@@ -1361,6 +1376,16 @@ impl Store {
         at: Option<DateTime<Utc>>,
     ) -> Result<Vec<StoredObservation>, StoreError> {
         with_reader!(self, c => c.read_tx(|c| observations::as_of(c, host, at)))
+    }
+
+    /// A host name's stored history, newest first (at most `limit`
+    /// stretches), each with whether it is still the newest of its kind.
+    pub fn observation_history(
+        &self,
+        host: &crate::registry::Hostname,
+        limit: usize,
+    ) -> Result<Vec<(StoredObservation, bool)>, StoreError> {
+        with_reader!(self, c => c.read_tx(|c| observations::history(c, host, limit)))
     }
 
     /// Checks an import exactly as [`Store::import`] would, then rolls

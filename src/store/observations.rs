@@ -150,6 +150,29 @@ pub fn as_of<C: Sql>(
     latest.into_values().map(from_row).collect()
 }
 
+/// A host name's history, newest first, at most `limit` rows: each row
+/// is one stretch in which a kind at an address was seen unchanged, and
+/// whether it is still the newest of its kind and address.
+pub fn history<C: Sql>(
+    c: &mut C,
+    host: &Hostname,
+    limit: usize,
+) -> Result<Vec<(StoredObservation, bool)>, StoreError> {
+    let mut rows = c.observation_rows(host.as_str(), to_db(Utc::now()))?;
+    let mut newest: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for row in &rows {
+        newest.insert((row.kind.clone(), row.address.clone()), row.id);
+    }
+    rows.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(b.id.cmp(&a.id)));
+    rows.truncate(limit);
+    rows.into_iter()
+        .map(|row| {
+            let current = newest.get(&(row.kind.clone(), row.address.clone())) == Some(&row.id);
+            Ok((from_row(row)?, current))
+        })
+        .collect()
+}
+
 /// The host names with an observation seen since `since`, in order.
 pub fn observed_hosts<C: Sql>(
     c: &mut C,

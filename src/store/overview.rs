@@ -13,10 +13,10 @@ use super::audit::AuditEntry;
 use super::convert::{from_db, to_db};
 use super::runs::Run;
 use super::sql::{CHUNK, Sql};
-use super::{FindingPageQuery, Pools, Store};
+use super::{Pools, Store};
 use crate::findings::{FindingKind, FindingStatus, Severity};
 use crate::jobs::Job;
-use crate::registry::{Account, AccountStatus, OrgLevel, SiteStatus};
+use crate::registry::{Account, OrgLevel, SiteStatus};
 
 /// Filters of a page of the audit trail, newest first.
 #[derive(Debug, Clone, Default)]
@@ -72,7 +72,12 @@ pub struct Overview {
     /// Open findings at the end of each day (China Standard Time), oldest
     /// day first, today last.
     pub open_per_day: Vec<(NaiveDate, u64)>,
+    /// The first [`OverviewQuery::accounts_shown`] of them, by id.
     pub stale_accounts: Vec<StaleAccount>,
+    /// How many accounts are stale in all.
+    pub stale_total: usize,
+    /// What the certificates were read from, for the next read to reuse.
+    pub expiries: std::sync::Arc<Expiries>,
 }
 
 /// What the home page asks for.
@@ -89,6 +94,23 @@ pub struct OverviewQuery {
     pub horizon: DateTime<Utc>,
     /// An active account with no post since then is stale.
     pub stale_before: DateTime<Utc>,
+    /// How many stale accounts to read (the rest are counted).
+    pub accounts_shown: usize,
+    /// The chart's days before today, as an earlier read today counted
+    /// them for the same organizations: a day that has ended does not
+    /// change, so only today is counted (from the findings open now).
+    pub past_days: Option<Vec<(NaiveDate, u64)>>,
+    /// Every fresh certificate's expiry as an earlier read found it:
+    /// used again while no observation was stored since.
+    pub expiries: Option<std::sync::Arc<Expiries>>,
+}
+
+/// The earliest leaf expiry of each host name among the TLS observations
+/// seen since the freshness limit, and the newest observation row then.
+#[derive(Debug, Clone, Default)]
+pub struct Expiries {
+    pub newest_observation: i64,
+    pub by_host: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// Only what [`Overview::certificates`] needs of a stored TLS
@@ -168,17 +190,36 @@ pub fn read<C: Sql>(c: &mut C, q: &OverviewQuery) -> Result<Overview, StoreError
     out.sites = sites.into_iter().map(|((s, l), n)| (s, l, n)).collect();
 
     cycles(c, &mut out)?;
-    out.certificates = certificates(c, q)?;
+    out.expiries = expiries(c, q)?;
+    out.certificates = certificates(c, q, &out.expiries)?;
 
-    let since = day_start(q.now, q.days);
-    let events: Vec<(i64, DateTime<Utc>, FindingStatus)> = c
-        .home_finding_events(to_db(since - Duration::seconds(1)), orgs)?
-        .into_iter()
-        .map(|(id, at, status)| Ok((id, from_db(at), status.parse().map_err(corrupt)?)))
-        .collect::<Result<_, StoreError>>()?;
-    out.open_per_day = open_per_day(&events, q.now, q.days);
+    let today = q.now.with_timezone(&crate::clock::china()).date_naive();
+    let first = day_start(q.now, q.days)
+        .with_timezone(&crate::clock::china())
+        .date_naive();
+    match &q.past_days {
+        // Days that ended are as they were counted; today is what is
+        // open now.
+        Some(past)
+            if past.len() + 1 == q.days as usize
+                && past.first().is_none_or(|(day, _)| *day == first) =>
+        {
+            out.open_per_day = past.clone();
+            out.open_per_day
+                .push((today, out.findings.iter().map(|(_, _, n)| n).sum()));
+        }
+        _ => {
+            let since = day_start(q.now, q.days);
+            let events: Vec<(i64, DateTime<Utc>, FindingStatus)> = c
+                .home_finding_events(to_db(since - Duration::seconds(1)), orgs)?
+                .into_iter()
+                .map(|(id, at, status)| Ok((id, from_db(at), status.parse().map_err(corrupt)?)))
+                .collect::<Result<_, StoreError>>()?;
+            out.open_per_day = open_per_day(&events, q.now, q.days);
+        }
+    }
 
-    out.stale_accounts = stale_accounts(c, q)?;
+    stale_accounts(c, q, &mut out)?;
     Ok(out)
 }
 
@@ -196,8 +237,17 @@ fn cycles<C: Sql>(c: &mut C, out: &mut Overview) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn certificates<C: Sql>(c: &mut C, q: &OverviewQuery) -> Result<Vec<Certificate>, StoreError> {
-    let mut expiry: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+/// Each host name's earliest leaf expiry among its fresh TLS
+/// observations: read again only when an observation was stored since
+/// the one given (every page view would otherwise parse every chain).
+fn expiries<C: Sql>(c: &mut C, q: &OverviewQuery) -> Result<std::sync::Arc<Expiries>, StoreError> {
+    let newest_observation = c.newest_observation_id()?;
+    if let Some(known) = &q.expiries
+        && known.newest_observation == newest_observation
+    {
+        return Ok(known.clone());
+    }
+    let mut by_host: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
     for (host, data) in c.metric_tls(to_db(q.tls_since))? {
         // A stored form this version cannot read is left out, as
         // `/metrics` leaves it out.
@@ -207,14 +257,28 @@ fn certificates<C: Sql>(c: &mut C, q: &OverviewQuery) -> Result<Vec<Certificate>
         let Some(leaf) = tls.chain.first() else {
             continue;
         };
-        if leaf.not_after >= q.horizon {
-            continue;
-        }
-        expiry
+        by_host
             .entry(host)
             .and_modify(|at| *at = (*at).min(leaf.not_after))
             .or_insert(leaf.not_after);
     }
+    Ok(std::sync::Arc::new(Expiries {
+        newest_observation,
+        by_host,
+    }))
+}
+
+fn certificates<C: Sql>(
+    c: &mut C,
+    q: &OverviewQuery,
+    expiries: &Expiries,
+) -> Result<Vec<Certificate>, StoreError> {
+    let expiry: BTreeMap<String, DateTime<Utc>> = expiries
+        .by_host
+        .iter()
+        .filter(|(_, at)| **at < q.horizon)
+        .map(|(host, at)| (host.clone(), *at))
+        .collect();
     if expiry.is_empty() {
         return Ok(Vec::new());
     }
@@ -240,48 +304,51 @@ fn certificates<C: Sql>(c: &mut C, q: &OverviewQuery) -> Result<Vec<Certificate>
     Ok(out)
 }
 
-fn stale_accounts<C: Sql>(c: &mut C, q: &OverviewQuery) -> Result<Vec<StaleAccount>, StoreError> {
-    let findings = super::findings::page(
-        c,
-        &FindingPageQuery {
-            statuses: vec![FindingStatus::Open, FindingStatus::Acknowledged],
-            kind: Some(FindingKind::AccountStale),
-            severity: None,
-            site_id: None,
-            orgs: q.orgs.clone(),
-            after: None,
-            limit: 10_000,
-        },
-    )?;
-    // An account's finding names it `platform:account_id`.
-    let flagged: BTreeMap<&str, i64> = findings
-        .iter()
-        .map(|f| (f.subject.as_str(), f.id))
+fn stale_accounts<C: Sql>(
+    c: &mut C,
+    q: &OverviewQuery,
+    out: &mut Overview,
+) -> Result<(), StoreError> {
+    // An account's finding is scoped to it (`account:ID`); the finding is
+    // of the account's organization.
+    let flagged: BTreeMap<i64, i64> = c
+        .home_findings_of_kind(FindingKind::AccountStale.as_str(), q.orgs.as_deref())?
+        .into_iter()
+        .filter_map(|(finding, scope)| match scope.parse() {
+            Ok(crate::findings::Scope::Account(account)) => Some((account, finding)),
+            _ => None,
+        })
         .collect();
-    let names: Option<BTreeSet<String>> = match &q.orgs {
-        None => None,
-        Some(ids) => {
-            let mut names = BTreeSet::new();
-            for chunk in ids.chunks(CHUNK) {
-                names.extend(c.org_rows_with_ids(chunk)?.into_iter().map(|o| o.name));
-            }
-            Some(names)
-        }
-    };
-    let mut out = Vec::new();
-    for account in super::accounts::all(c)? {
-        if names.as_ref().is_some_and(|n| !n.contains(&account.org)) {
-            continue;
-        }
-        let subject = format!("{}:{}", account.platform, account.account_id);
-        let finding = flagged.get(subject.as_str()).copied();
-        let quiet = account.status == AccountStatus::Active
-            && account.last_post_at.unwrap_or(account.status_changed_at) < q.stale_before;
-        if finding.is_some() || quiet {
-            out.push(StaleAccount { account, finding });
-        }
+    let mut ids: BTreeSet<i64> = c
+        .quiet_accounts(to_db(q.stale_before))?
+        .into_iter()
+        .filter(|(_, org)| q.orgs.as_ref().is_none_or(|o| o.contains(org)))
+        .map(|(id, _)| id)
+        .collect();
+    ids.extend(flagged.keys().copied());
+    out.stale_total = ids.len();
+    // Only the accounts shown are read.
+    let shown: Vec<i64> = ids.into_iter().take(q.accounts_shown).collect();
+    if shown.is_empty() {
+        return Ok(());
     }
-    Ok(out)
+    let rows = c.account_rows(Some(&shown))?;
+    let mut org_ids: Vec<i64> = rows.iter().map(|r| r.org_id).collect();
+    org_ids.sort_unstable();
+    org_ids.dedup();
+    let names: super::convert::OrgNames = c
+        .org_rows_with_ids(&org_ids)?
+        .into_iter()
+        .map(|org| (org.id, org.name))
+        .collect();
+    for row in &rows {
+        out.stale_accounts.push(StaleAccount {
+            finding: flagged.get(&row.id).copied(),
+            account: super::convert::account_from_row(row, &names)?,
+        });
+    }
+    out.stale_accounts.sort_by_key(|s| s.account.id);
+    Ok(())
 }
 
 /// The start of the first day of a chart of `days` days ending today, in
@@ -310,21 +377,29 @@ pub fn open_per_day(
     let first = day_start(now, days)
         .with_timezone(&crate::clock::china())
         .date_naive();
+    let dates: Vec<NaiveDate> = (0..i64::from(days))
+        .map(|i| first + Duration::days(i))
+        .collect();
+    // Each day ends at the next midnight; today, now.
+    let ends: Vec<DateTime<Utc>> = dates
+        .iter()
+        .map(|date| midnight(*date + Duration::days(1)).min(now + Duration::seconds(1)))
+        .collect();
     let mut by_finding: BTreeMap<i64, Vec<(DateTime<Utc>, FindingStatus)>> = BTreeMap::new();
     for (id, at, status) in events {
         by_finding.entry(*id).or_default().push((*at, *status));
     }
-    let mut counts = vec![0u64; days as usize];
+    let mut counts = vec![0u64; dates.len()];
     for mut history in by_finding.into_values() {
+        // Stable: events at the same time keep their order.
         history.sort_by_key(|(at, _)| *at);
-        for (i, slot) in counts.iter_mut().enumerate() {
-            let date = first + Duration::days(i as i64);
-            let end = midnight(date + Duration::days(1)).min(now + Duration::seconds(1));
-            let status = history
-                .iter()
-                .take_while(|(at, _)| *at < end)
-                .last()
-                .map(|(_, s)| *s);
+        // One walk over the days and the finding's events together.
+        let mut next = history.iter().peekable();
+        let mut status = None;
+        for (slot, end) in counts.iter_mut().zip(&ends) {
+            while let Some((_, s)) = next.next_if(|(at, _)| at < end) {
+                status = Some(*s);
+            }
             if matches!(
                 status,
                 Some(FindingStatus::Open | FindingStatus::Acknowledged)
@@ -333,11 +408,7 @@ pub fn open_per_day(
             }
         }
     }
-    counts
-        .into_iter()
-        .enumerate()
-        .map(|(i, n)| (first + Duration::days(i as i64), n))
-        .collect()
+    dates.into_iter().zip(counts).collect()
 }
 
 /// Up to `query.limit` audit rows, newest first.

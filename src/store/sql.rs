@@ -157,6 +157,18 @@ pub trait Sql: Sized {
     fn update_domain(&mut self, row: &DomainRow) -> QueryResult<()>;
 
     fn account_rows(&mut self, ids: Option<&[i64]>) -> QueryResult<Vec<AccountRow>>;
+    /// A page of accounts as `query` filters them, by id.
+    fn account_page(
+        &mut self,
+        query: &super::accounts::AccountPageQuery,
+    ) -> QueryResult<Vec<AccountRow>>;
+    /// How many accounts `query` lets through (`after` and `limit` aside).
+    fn account_count(&mut self, query: &super::accounts::AccountPageQuery) -> QueryResult<i64>;
+    /// Every account counted by organization: (org id, count).
+    fn account_org_counts(&mut self) -> QueryResult<Vec<(i64, i64)>>;
+    /// Active accounts with no post (or, never having posted, no change
+    /// of status) since `before`: (id, organization id), by id.
+    fn quiet_accounts(&mut self, before: NaiveDateTime) -> QueryResult<Vec<(i64, i64)>>;
     fn account_ids_with_handle(
         &mut self,
         platform: Option<&str>,
@@ -236,6 +248,9 @@ pub trait Sql: Sized {
     fn newest_observation_ids(&mut self) -> QueryResult<Vec<i64>>;
     fn delete_observations(&mut self, ids: &[i64]) -> QueryResult<usize>;
     fn count_observations(&mut self) -> QueryResult<i64>;
+    /// The newest observation row's id (0 for none): a new row (a first
+    /// sighting or a change) moves it.
+    fn newest_observation_id(&mut self) -> QueryResult<i64>;
     /// The host names with an observation (not a feed poll) seen since
     /// `since`.
     fn observed_hostnames(&mut self, since: NaiveDateTime) -> QueryResult<Vec<String>>;
@@ -489,6 +504,13 @@ pub trait Sql: Sized {
     /// Findings open or acknowledged, counted by (kind, severity); of the
     /// organizations `orgs` when given (their own, or their site's).
     fn home_findings(&mut self, orgs: Option<&[i64]>) -> QueryResult<Vec<(String, String, i64)>>;
+    /// The findings of `kind` open or acknowledged: (id, scope); of the
+    /// organizations `orgs` when given.
+    fn home_findings_of_kind(
+        &mut self,
+        kind: &str,
+        orgs: Option<&[i64]>,
+    ) -> QueryResult<Vec<(i64, String)>>;
     /// The events (finding id, time, status after) of the findings that
     /// may have been open since `since`: not resolved, or resolved or
     /// seen since then; of the organizations `orgs` when given.
@@ -1868,6 +1890,74 @@ macro_rules! impl_sql {
                 }
             }
 
+            fn account_page(
+                &mut self,
+                query: &super::accounts::AccountPageQuery,
+            ) -> QueryResult<Vec<AccountRow>> {
+                let mut select = accounts::table
+                    .select(AccountRow::as_select())
+                    .order(accounts::id)
+                    .into_boxed();
+                if let Some(orgs) = &query.org_ids {
+                    select = select.filter(accounts::org_id.eq_any(orgs.clone()));
+                }
+                if let Some(status) = query.status {
+                    select = select.filter(accounts::status.eq(status.as_str()));
+                }
+                if let Some(platform) = query.platform {
+                    select = select.filter(accounts::platform.eq(platform.as_str()));
+                }
+                if let Some(ids) = &query.ids {
+                    select = select.filter(accounts::id.eq_any(ids.clone()));
+                }
+                if let Some(after) = query.after {
+                    select = select.filter(accounts::id.gt(after));
+                }
+                select.limit(query.limit).load(self)
+            }
+
+            fn account_count(
+                &mut self,
+                query: &super::accounts::AccountPageQuery,
+            ) -> QueryResult<i64> {
+                let mut select = accounts::table
+                    .select(diesel::dsl::count_star())
+                    .into_boxed();
+                if let Some(orgs) = &query.org_ids {
+                    select = select.filter(accounts::org_id.eq_any(orgs.clone()));
+                }
+                if let Some(status) = query.status {
+                    select = select.filter(accounts::status.eq(status.as_str()));
+                }
+                if let Some(platform) = query.platform {
+                    select = select.filter(accounts::platform.eq(platform.as_str()));
+                }
+                if let Some(ids) = &query.ids {
+                    select = select.filter(accounts::id.eq_any(ids.clone()));
+                }
+                select.get_result(self)
+            }
+
+            fn account_org_counts(&mut self) -> QueryResult<Vec<(i64, i64)>> {
+                accounts::table
+                    .group_by(accounts::org_id)
+                    .select((accounts::org_id, diesel::dsl::count_star()))
+                    .load(self)
+            }
+
+            fn quiet_accounts(&mut self, before: NaiveDateTime) -> QueryResult<Vec<(i64, i64)>> {
+                accounts::table
+                    .filter(accounts::status.eq("active"))
+                    .filter(
+                        accounts::last_post_at.lt(before).or(accounts::last_post_at
+                            .is_null()
+                            .and(accounts::status_changed_at.lt(before))),
+                    )
+                    .select((accounts::id, accounts::org_id))
+                    .order(accounts::id)
+                    .load(self)
+            }
+
             fn account_ids_with_handle(
                 &mut self,
                 platform: Option<&str>,
@@ -2016,6 +2106,13 @@ macro_rules! impl_sql {
                     .select(diesel::dsl::max(observations::id))
                     .load(self)?;
                 Ok(ids.into_iter().flatten().collect())
+            }
+
+            fn newest_observation_id(&mut self) -> QueryResult<i64> {
+                Ok(observations::table
+                    .select(diesel::dsl::max(observations::id))
+                    .first::<Option<i64>>(self)?
+                    .unwrap_or(0))
             }
 
             fn count_observations(&mut self) -> QueryResult<i64> {
@@ -2293,6 +2390,31 @@ macro_rules! impl_sql {
                         findings::severity,
                         diesel::dsl::count_star(),
                     ))
+                    .into_boxed();
+                if let Some(orgs) = orgs {
+                    // As `finding_page`: its organization, or its site's.
+                    let of_sites = sites::table
+                        .filter(sites::org_id.eq_any(orgs.to_vec()))
+                        .select(sites::id.nullable());
+                    select = select.filter(
+                        findings::org_id.eq_any(orgs.to_vec()).or(findings::org_id
+                            .is_null()
+                            .and(findings::site_id.eq_any(of_sites))),
+                    );
+                }
+                select.load(self)
+            }
+
+            fn home_findings_of_kind(
+                &mut self,
+                kind: &str,
+                orgs: Option<&[i64]>,
+            ) -> QueryResult<Vec<(i64, String)>> {
+                let mut select = findings::table
+                    .filter(findings::status.eq_any(["open", "acknowledged"]))
+                    .filter(findings::kind.eq(kind.to_string()))
+                    .select((findings::id, findings::scope))
+                    .order(findings::id)
                     .into_boxed();
                 if let Some(orgs) = orgs {
                     // As `finding_page`: its organization, or its site's.

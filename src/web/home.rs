@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::chart::{self, Bar, Chart};
@@ -22,7 +22,7 @@ use crate::access::Visible;
 use crate::api::{ApiState, blocking};
 use crate::findings::Severity;
 use crate::findings::text::{kind_name, severity_name};
-use crate::store::overview::{Overview, OverviewQuery};
+use crate::store::overview::{Expiries, Overview, OverviewQuery};
 use crate::transfer::{HeaderLang, level_label, platform_label, status_label};
 
 /// This page's routes.
@@ -98,6 +98,44 @@ struct Home {
     cert_chart: String,
 }
 
+/// How long the certificates' expiries are used again while no
+/// observation was stored: a host name's last TLS observation ages out
+/// of the freshness limit without a new row.
+const EXPIRIES_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What the home page keeps between views, so that a view reads what
+/// changes and not the province's history: the open-findings chart's
+/// ended days, per organizations seen and day (a day that has ended does
+/// not change), and the certificates' expiries (until an observation is
+/// stored, or for [`EXPIRIES_FOR`]).
+#[derive(Debug, Default)]
+pub struct HomeCache {
+    days: std::collections::HashMap<DaysKey, Vec<(NaiveDate, u64)>>,
+    expiries: Option<(std::time::Instant, std::sync::Arc<Expiries>)>,
+}
+
+/// The organizations a person sees (`None`: all) and the day.
+type DaysKey = (Option<Vec<i64>>, NaiveDate);
+
+impl HomeCache {
+    fn keep(&mut self, key: DaysKey, overview: &Overview) {
+        // Yesterday's entries, and a flood of scopes, are let go.
+        if self.days.len() > 1_000 || self.days.keys().any(|(_, day)| *day != key.1) {
+            self.days.clear();
+        }
+        if let Some((_, past)) = overview.open_per_day.split_last() {
+            self.days.insert(key, past.to_vec());
+        }
+        let fresh = match &self.expiries {
+            Some((_, known)) => !std::sync::Arc::ptr_eq(known, &overview.expiries),
+            None => true,
+        };
+        if fresh {
+            self.expiries = Some((std::time::Instant::now(), overview.expiries.clone()));
+        }
+    }
+}
+
 async fn home(
     person: Person,
     State(state): State<ApiState>,
@@ -111,6 +149,19 @@ async fn home(
     // organization: listed only to those who see them all.
     let sees_all = matches!(person.caller.visible, Visible::All);
     let now = Utc::now();
+    let today = now.with_timezone(&crate::clock::china()).date_naive();
+    let key = (orgs.clone(), today);
+    let (past_days, expiries) = {
+        let cache = state.home.lock().unwrap_or_else(|e| e.into_inner());
+        (
+            cache.days.get(&key).cloned(),
+            cache
+                .expiries
+                .as_ref()
+                .filter(|(read, _)| read.elapsed() < EXPIRIES_FOR)
+                .map(|(_, e)| e.clone()),
+        )
+    };
     let overview = blocking(&state, move |app| {
         let policy = app.policy();
         let thresholds = &policy.thresholds;
@@ -121,10 +172,17 @@ async fn home(
             tls_since: now - Duration::minutes(i64::from(thresholds.max_observation_age_mins)),
             horizon: now + Duration::weeks(i64::from(WEEKS)).max(Duration::days(SOON_DAYS)),
             stale_before: now - Duration::days(i64::from(thresholds.account_stale_days)),
+            accounts_shown: ACCOUNTS_SHOWN,
+            past_days,
+            expiries,
         };
         Ok(app.store.overview(&query)?)
     })
     .await?;
+    {
+        let mut cache = state.home.lock().unwrap_or_else(|e| e.into_inner());
+        cache.keep(key, &overview);
+    }
     view::page(&page(
         person
             .frame("/", "总览")
@@ -236,7 +294,7 @@ fn page(frame: Frame, o: Overview, now: DateTime<Utc>, sees_all: bool) -> Home {
         })
         .collect();
 
-    let accounts_total = o.stale_accounts.len();
+    let accounts_total = o.stale_total;
     let accounts = o
         .stale_accounts
         .iter()

@@ -21,8 +21,9 @@ use super::session::{Person, Posted};
 use super::view::{self, Frame, WebError};
 use crate::access::Role;
 use crate::api::{ApiState, blocking};
-use crate::app::registry::{self as registry_app, AccountFilter};
+use crate::app::registry as registry_app;
 use crate::registry::{Account, AccountStatus, OrgLevel, Organization, Platform, Site};
+use crate::store::AccountPageQuery;
 use crate::transfer::{
     HeaderLang, account_status_label, kind_label, level_label, platform_label, status_label,
 };
@@ -194,17 +195,17 @@ async fn orgs(
         // Counted for this page only: sites in SQL, accounts from the
         // (small) account table.
         let sites = app.store.site_counts_by_org()?;
-        let mut accounts = std::collections::BTreeMap::<String, usize>::new();
-        for account in app.store.accounts()? {
-            *accounts.entry(account.org).or_insert(0) += 1;
-        }
+        let accounts = app.store.account_counts_by_org()?;
         let rows = page
             .iter()
             .map(|o| {
                 OrgRow::new(
                     o,
                     sites.get(&o.id).copied().unwrap_or(0),
-                    accounts.get(&o.name).copied().unwrap_or(0),
+                    accounts
+                        .get(&o.id)
+                        .and_then(|n| usize::try_from(*n).ok())
+                        .unwrap_or(0),
                 )
             })
             .collect::<Vec<_>>();
@@ -409,8 +410,8 @@ struct AccountsPage {
     stale_only: bool,
     stale_days: u32,
     /// Accounts matching the filters, and of those judged stale.
-    total: usize,
-    stale_total: usize,
+    total: u64,
+    stale_total: u64,
     next: Option<String>,
 }
 
@@ -440,6 +441,10 @@ async fn accounts(
     let org_key = given(&query.org).map(str::to_string);
     let auth = person.auth();
     let visible = person.caller.visible.clone();
+    let person_orgs: Option<Vec<i64>> = match &visible {
+        crate::access::Visible::All => None,
+        crate::access::Visible::Orgs { ids, .. } => Some(ids.iter().copied().collect()),
+    };
     let (rows, total, stale_total, more, stale_days) = blocking(&state, move |app| {
         // An organization the person may not see is refused as one that
         // does not exist, naming the filter.
@@ -454,30 +459,43 @@ async fn accounts(
                         ),
                         _ => e,
                     })?
-                    .name,
+                    .id,
             ),
             None => None,
         };
-        let mut found = registry_app::visible_accounts(
-            &app.store,
-            &visible,
-            &AccountFilter {
-                status,
-                org,
-                platform,
-            },
-        )?;
+        // Filtered and paged in SQL: the page's accounts are read, not
+        // the province's.
+        let org_ids = match (&org, &person_orgs) {
+            (Some(org), _) => Some(vec![*org]),
+            (None, Some(ids)) => Some(ids.clone()),
+            (None, None) => None,
+        };
         let stale = registry_app::stale_accounts(&app.store, &visible)?;
-        let stale_total = found.iter().filter(|a| stale.contains_key(&a.id)).count();
-        if stale_only {
-            found.retain(|a| stale.contains_key(&a.id));
-        }
-        let total = found.len();
+        let stale_ids: Vec<i64> = stale.keys().copied().collect();
+        let filters = AccountPageQuery {
+            org_ids,
+            status,
+            platform,
+            ids: stale_only.then(|| stale_ids.clone()),
+            after,
+            limit: i64::try_from(PAGE + 1).unwrap_or(i64::MAX),
+        };
+        let (found, total) = app.store.accounts_page(&filters)?;
+        let stale_total = if stale_ids.is_empty() {
+            0
+        } else {
+            app.store
+                .accounts_page(&AccountPageQuery {
+                    ids: Some(stale_ids),
+                    after: None,
+                    limit: 0,
+                    ..filters.clone()
+                })?
+                .1
+        };
         let now = chrono::Utc::now();
         let mut page: Vec<AccountRow> = found
             .iter()
-            .filter(|a| after.is_none_or(|x| a.id > x))
-            .take(PAGE + 1)
             .map(|a| AccountRow::new(a, stale.get(&a.id).copied(), now))
             .collect();
         let more = page.len() > PAGE;

@@ -33,7 +33,7 @@ use subtle::ConstantTimeEq;
 use super::view::{self, WebError};
 use crate::access::{Caller, Role};
 use crate::api::auth::Auth;
-use crate::api::{ApiState, blocking};
+use crate::api::{ApiState, authenticating, blocking};
 use crate::app::users::{self, SessionLimits};
 
 /// The session cookie's name.
@@ -145,7 +145,7 @@ impl FromRequestParts<ApiState> for Person {
             return Err(Refused::Login(LoginFirst(back)));
         };
         let limits = limits(state);
-        let session = blocking(state, move |app| {
+        let session = authenticating(state, &parts.method, move |app| {
             Ok(users::session(
                 &app.store,
                 &secret,

@@ -21,7 +21,7 @@ use crate::api::ApiState;
 use crate::api::error::ApiError;
 use crate::api::sites::{at, grant, hostnames, maybe_note, maybe_parsed, name, note, parsed};
 use crate::findings::text::{kind_name, severity_name};
-use crate::registry::lifecycle::{SiteAction, allowed_site_actions};
+use crate::registry::lifecycle::{SiteAction, SiteEdit, allowed_site_actions};
 use crate::registry::{DomainRole, DomainState, Site, SiteCode, SiteKind, SiteStatus};
 use crate::store::{AuditFilter, SiteRequest, SiteSearch};
 use crate::transfer::{HeaderLang, kind_label, status_label};
@@ -375,6 +375,9 @@ struct ObservationView {
     first_seen: String,
     last_seen: String,
     seen_count: i64,
+    /// Still the newest of its kind and address (an older row is what
+    /// was seen before a change).
+    current: bool,
 }
 
 struct HostView {
@@ -421,6 +424,8 @@ struct SitePage {
     domains: Vec<DomainView>,
     times: Vec<(&'static str, String)>,
     next: Vec<Next>,
+    /// The kinds a site may be edited to: (value, label).
+    kinds: Vec<(&'static str, &'static str)>,
     /// Whether going live needs a code (the site has none yet).
     needs_code: bool,
     hosts: Vec<HostView>,
@@ -462,6 +467,9 @@ fn actor_source(source: Option<&str>) -> String {
     }
 }
 
+/// Rows of observation history shown per host name, newest first.
+const HISTORY_ROWS: usize = 60;
+
 async fn show(
     person: Person,
     State(state): State<ApiState>,
@@ -473,7 +481,9 @@ async fn show(
         let site = auth.site(&key, app.store.site(&key))?;
         let mut hosts = Vec::new();
         for domain in &site.domains {
-            let seen = app.store.observations(&domain.hostname, None)?;
+            let seen = app
+                .store
+                .observation_history(&domain.hostname, HISTORY_ROWS)?;
             hosts.push((domain.hostname.clone(), seen));
         }
         let findings = app.store.findings_page(&crate::store::FindingPageQuery {
@@ -562,6 +572,10 @@ async fn show(
             .collect(),
         times,
         next,
+        kinds: SiteKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), kind_label(*k, HeaderLang::Zh)))
+            .collect(),
         needs_code: site.code.is_none(),
         hosts: hosts
             .into_iter()
@@ -569,7 +583,8 @@ async fn show(
                 host: host.to_unicode(),
                 observations: seen
                     .iter()
-                    .map(|s| ObservationView {
+                    .map(|(s, current)| ObservationView {
+                        current: *current,
                         kind: observation_kind(s.observation.data.kind()),
                         address: s
                             .observation
@@ -686,6 +701,103 @@ fn action_of(action: &str, form: &ActionForm) -> Result<Option<SiteAction>, ApiE
     }))
 }
 
+/// The edit form: a blank field changes nothing; host names are
+/// separated by spaces, commas or new lines.
+#[derive(Debug, Default, Deserialize)]
+struct EditForm {
+    name: Option<String>,
+    kind: Option<String>,
+    org: Option<String>,
+    code: Option<String>,
+    icp: Option<String>,
+    psb: Option<String>,
+    successor_url: Option<String>,
+    add_domains: Option<String>,
+    release_domains: Option<String>,
+    primary: Option<String>,
+    reference: Option<String>,
+    reason: Option<String>,
+    at: Option<String>,
+}
+
+/// Host names typed into one field.
+fn listed(raw: &Option<String>) -> Vec<String> {
+    raw.as_deref()
+        .unwrap_or_default()
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == '、')
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// What an edit form asks, checked as `PATCH /api/v1/sites/{site}` checks
+/// it; the organization's name is resolved later, against what the person
+/// sees.
+fn edit_of(form: &EditForm) -> Result<(SiteEdit, Option<String>), ApiError> {
+    let reference = maybe_note("reference", given(&form.reference).as_ref())?;
+    let reason = maybe_note("reason", given(&form.reason).as_ref())?;
+    // As `--ref` with `--reason`: the document, then why.
+    let reason = match (reference, reason) {
+        (Some(reference), Some(reason)) => Some(format!("{reference}: {reason}")),
+        (reference, reason) => reference.or(reason),
+    };
+    let edit = SiteEdit {
+        reason,
+        name: given(&form.name).map(|n| name("name", &n)).transpose()?,
+        kind: maybe_parsed("kind", given(&form.kind).as_ref())?,
+        org: None,
+        code: maybe_parsed("code", given(&form.code).as_ref())?,
+        icp_filing: maybe_note("icp", given(&form.icp).as_ref())?,
+        psb_filing: maybe_note("psb", given(&form.psb).as_ref())?,
+        successor_url: maybe_note("successor_url", given(&form.successor_url).as_ref())?,
+        approval_ref: None,
+        add_aliases: hostnames("add_domains", &listed(&form.add_domains))?,
+        release: hostnames("release_domains", &listed(&form.release_domains))?,
+        primary: given(&form.primary)
+            .map(|p| {
+                crate::api::sites::field("primary", crate::registry::Hostname::from_url_or_host(&p))
+            })
+            .transpose()?,
+    };
+    Ok((edit, given(&form.org)))
+}
+
+/// Edits a site's descriptive fields and host names, as `site edit` and
+/// `PATCH /api/v1/sites/{site}` do: admins only.
+async fn edit(state: ApiState, key: String, posted: Posted) -> Result<Response, WebError> {
+    let back = format!("/sites/{}", urlencoding(&key));
+    let form: EditForm = posted.form().map_err(|e| e.back(back.clone()))?;
+    let (edit, org) = edit_of(&form).map_err(|e| WebError::from(e).back(back.clone()))?;
+    if edit.is_empty() && org.is_none() {
+        return Err(WebError::new(
+            StatusCode::BAD_REQUEST,
+            "没有填写要修改的内容：留空的项目保持不变。",
+        )
+        .back(back));
+    }
+    let at = at(given(&form.at).as_ref()).map_err(|e| WebError::from(e).back(back.clone()))?;
+    let auth = posted.person.auth();
+    let site = crate::api::blocking(&state, move |app| {
+        let change = auth.change_at(at)?;
+        auth.site(&key, app.store.site(&key))?;
+        let mut edit = edit;
+        if let Some(org) = org {
+            // Moved only to an organization the person sees.
+            edit.org = Some(auth.org(&org, app.store.org_by_key(&org))?.name);
+        }
+        Ok(app
+            .store
+            .edit_site(&key, &edit, None, &app.policy(), &change)?
+            .value)
+    })
+    .await
+    .map_err(|e| explained(WebError::from(e)).back(back.clone()))?;
+    Ok(view::done(
+        &format!("/sites/{}", site.id),
+        &format!("已修改“{}”的信息。", site.name),
+    ))
+}
+
 /// A refused transition said in an office's words: the state and the
 /// actions it allows, in Chinese with their commands.
 fn explained(mut error: WebError) -> WebError {
@@ -705,6 +817,9 @@ async fn act(
     posted: Posted,
 ) -> Result<Response, WebError> {
     posted.person.require(Role::Admin)?;
+    if action == "edit" {
+        return edit(state, key, posted).await;
+    }
     let back = format!("/sites/{}", urlencoding(&key));
     let form: ActionForm = posted.form().map_err(|e| e.back(back.clone()))?;
     let site_action = match action_of(&action, &form) {

@@ -208,9 +208,17 @@ impl WebError {
 impl From<ApiError> for WebError {
     fn from(error: ApiError) -> WebError {
         let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+        // The cause of a server error is in the daemon's log (with what
+        // only an administrator should read); the person is told so, in
+        // their language.
+        let message = if error.status.is_server_error() {
+            "服务器处理此请求时出错，原因已记入 siteward 的运行日志，请联系系统管理员。".to_string()
+        } else {
+            text(&error.body["error"]).unwrap_or_default()
+        };
         WebError {
             status: error.status,
-            message: text(&error.body["error"]).unwrap_or_default(),
+            message,
             current: text(&error.body["current"]),
             allowed: error.body["allowed"]
                 .as_array()

@@ -88,6 +88,23 @@ async fn only_changes_are_stored() {
                 .expect("history");
             assert_eq!(then[0].observation.data, first.data);
             assert_eq!(then[0].observation.data.outcome(), "answer/nodata");
+            // The history, newest first: the new answer is current, the
+            // first is what was seen before the change.
+            let history = store.observation_history(&host, 10).expect("history");
+            let rows: Vec<(bool, i64, &ObservationData)> = history
+                .iter()
+                .map(|(o, current)| (*current, o.seen_count, &o.observation.data))
+                .collect();
+            assert_eq!(
+                rows,
+                vec![(true, 1, &moved.data), (false, 2, &first.data)],
+                "{}",
+                db.backend
+            );
+            assert_eq!(
+                store.observation_history(&host, 1).expect("history").len(),
+                1
+            );
         })
         .await
         .expect("join");

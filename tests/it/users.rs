@@ -487,3 +487,30 @@ fn listing_users_reads_and_creates_no_database() {
     );
     assert_eq!(users_json(&sw).len(), 1);
 }
+
+/// The daemon's `retain` job deletes the sessions its configuration's
+/// limits have ended (here: one opened two days ago), and no other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retain_job_deletes_ended_sessions() {
+    for db in backends() {
+        let store = registry(&db);
+        add(&store, "李四", Role::Viewer, &[], false);
+        let now = chrono::Utc::now();
+        let opened = now - TimeDelta::days(2);
+        let old = login(&store, "李四", PASSWORD, opened).expect("logs in");
+        let fresh = login(&store, "李四", PASSWORD, now).expect("logs in");
+        let mut config = siteward::config::Config::default();
+        config.database.url = db.url.clone();
+        let app = siteward::app::App::new(config, None, crate::support::policy(), store.clone());
+        let run = siteward::app::retention::retain_job(
+            &app,
+            siteward::store::Run::start(siteward::jobs::Job::Retain, None),
+        )
+        .await
+        .expect("the job runs");
+        assert_eq!(run.status, siteward::jobs::RunStatus::Ok, "{}", db.backend);
+        // Gone: not found even as of a minute after its login.
+        assert!(found(&store, &old.secret, opened + minutes(1)).is_none());
+        assert!(found(&store, &fresh.secret, now + minutes(1)).is_some());
+    }
+}

@@ -32,7 +32,7 @@ struct Province {
     tianshui_cert: i64,
 }
 
-fn dns(host: &Hostname, ip: &str) -> ObservationData {
+pub(super) fn dns(host: &Hostname, ip: &str) -> ObservationData {
     ObservationData::Dns(HostDns {
         host: host.clone(),
         cname_chain: Vec::new(),

@@ -125,6 +125,29 @@ fn watched(web: &Web) {
             &Change::now("tester"),
         )
         .expect("account");
+    // Quiet for 400 days without a finding (no feed was ever polled):
+    // stale by its date alone. One added today is not.
+    for (name, org, since) in [
+        (
+            "兰州城关发布",
+            LANZHOU,
+            Utc::now() - chrono::Duration::days(400),
+        ),
+        ("天水新号", TIANSHUI, Utc::now()),
+    ] {
+        store
+            .add_account(
+                &NewAccount {
+                    platform: Platform::Weibo,
+                    account_id: name.into(),
+                    name: name.into(),
+                    org: org.into(),
+                    feed_url: None,
+                },
+                &Change::at("tester", since),
+            )
+            .expect("account");
+    }
     let findings = vec![
         finding(
             FindingKind::DanglingCname,
@@ -138,12 +161,17 @@ fn watched(web: &Web) {
             "x.lanzhou.gov.cn",
             lanzhou,
         ),
-        finding(
-            FindingKind::AccountStale,
-            Severity::Warning,
-            &format!("{}:{}", account.platform, account.account_id),
-            lanzhou,
-        ),
+        // As the rule raises it: about `platform:id`, scoped to the
+        // account.
+        Finding {
+            scope: format!("account:{}", account.id),
+            ..finding(
+                FindingKind::AccountStale,
+                Severity::Warning,
+                &format!("{}:{}", account.platform, account.account_id),
+                lanzhou,
+            )
+        },
         finding(
             FindingKind::StaleAddress,
             Severity::Warning,
@@ -316,9 +344,12 @@ fn the_home_page_counts_what_the_store_holds_and_draws_two_charts() {
         assert!(html.contains("<td class=\"num\">10 天</td>"), "{html}");
         assert!(!html.contains("<td>www.gansu.gov.cn</td>"));
 
-        // The stale account, with its finding.
-        assert_eq!(number_after(&html, "id=\"stale-total\">"), 1);
+        // The stale accounts: one with its finding, one quiet for 400
+        // days; not the one added today.
+        assert_eq!(number_after(&html, "id=\"stale-total\">"), 2);
         assert!(html.contains("<td>兰州发布</td>"), "{html}");
+        assert!(html.contains("<td>兰州城关发布</td>"), "{html}");
+        assert!(!html.contains("天水新号"), "{html}");
 
         // Two charts: 90 days, 12 weeks; today's bar counts the 5 open,
         // weeks 2, 3 and 8 hold one expiry each.

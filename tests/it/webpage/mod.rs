@@ -311,17 +311,40 @@ impl Browser {
         .unwrap_or_else(|e| panic!("cannot select `{value}` in `{css}`: {e}"));
     }
 
-    /// Clicks the element matching `css` (a confirmation the page asks
-    /// is accepted).
+    /// Clicks the link or submit button matching `css` (a confirmation
+    /// the page asks is accepted) and waits until the page it leads to
+    /// has loaded: WebDriver's click returns once the click is sent, and
+    /// what follows must read the next page, not the one clicked on.
     pub fn click(&self, css: &str) {
         self.block_on(async {
+            let element = self.client.find(fantoccini::Locator::Css(css)).await?;
+            // Marks the page clicked on; the next page has no mark.
             self.client
-                .find(fantoccini::Locator::Css(css))
-                .await?
-                .click()
+                .execute("window.__sitewardClicked = true;", Vec::new())
                 .await?;
+            element.click().await?;
             if self.client.get_alert_text().await.is_ok() {
                 self.client.accept_alert().await?;
+            }
+            let started = Instant::now();
+            loop {
+                // Fails while the next page replaces this one: not yet.
+                let loaded = self
+                    .client
+                    .execute(
+                        "return window.__sitewardClicked === undefined \
+                         && document.readyState === 'complete';",
+                        Vec::new(),
+                    )
+                    .await;
+                if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "clicking `{css}` led to no new page within 20 s"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Ok::<(), fantoccini::error::CmdError>(())
         })

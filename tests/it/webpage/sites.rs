@@ -162,8 +162,38 @@ fn a_site_page_shows_its_details_next_actions_and_audit_trail() {
         let web = Web::start(&db);
         web.user("管理员", Role::Admin);
         web.user("张三", Role::Viewer);
+        // Its host name answered one address, then another.
+        let host: siteward::registry::Hostname = "www.lanzhou.gov.cn".parse().expect("host");
+        for (minutes_ago, ip) in [(90, "10.0.0.1"), (60, "10.0.0.1"), (30, "10.0.0.2")] {
+            store
+                .record_observations(&[siteward::probe::Observation {
+                    host: host.clone(),
+                    address: None,
+                    at: chrono::Utc::now() - chrono::Duration::minutes(minutes_ago),
+                    data: super::findings::dns(&host, ip),
+                }])
+                .expect("observed");
+        }
         let admin = web.login("管理员");
         let page = admin.get("/sites/www.lanzhou.gov.cn").expect(200).text();
+        // The history, newest first: the second address is current, the
+        // first (seen twice) is what was seen before.
+        let rows: Vec<&str> = page
+            .split("<tr><td>DNS")
+            .skip(1)
+            .map(|row| row.split("</tr>").next().unwrap_or_default())
+            .collect();
+        assert_eq!(rows.len(), 2, "{page}");
+        assert!(
+            rows[0].contains("当前") && rows[0].contains(">1</td>"),
+            "{}",
+            rows[0]
+        );
+        assert!(
+            rows[1].contains("此前") && rows[1].contains(">2</td>"),
+            "{}",
+            rows[1]
+        );
         for shown in [
             "<h1>兰州市人民政府</h1>",
             "6201000012",
@@ -520,4 +550,97 @@ fn an_administrator_takes_a_site_through_its_life_in_a_browser() {
     browser.goto(&web.url("/sites"));
     assert!(browser.text("table.sites").contains("兰州市数据局网站"));
     browser.screenshot("sites");
+}
+
+#[test]
+fn an_administrator_edits_a_site_with_its_form_and_blank_fields_change_nothing() {
+    for db in backends() {
+        let mut store = db.open();
+        seed(&mut store);
+        let web = Web::start(&db);
+        web.user("管理员", Role::Admin);
+        web.user("张三", Role::Viewer);
+        let admin = web.login("管理员");
+        let key = "www.tianshui.gov.cn";
+        let page = admin.get("/sites/2").expect(200).text();
+        assert!(page.contains("action=\"/sites/2/edit\""), "{page}");
+
+        let rows = audit_rows(&web, key);
+        let reply = admin
+            .post(
+                "/sites/2/edit",
+                &[
+                    ("name", "天水市人民政府网"),
+                    ("add_domains", "old.tianshui.gov.cn， m.tianshui.gov.cn"),
+                    ("icp", "陇ICP备05000099号"),
+                    ("kind", ""),
+                    ("org", ""),
+                ],
+            )
+            .expect(303);
+        let location = reply.headers["location"].to_str().expect("location");
+        assert!(location.starts_with("/sites/2?msg="), "{location}");
+        let site = web.api.store().site(key).expect("site");
+        assert_eq!(site.name, "天水市人民政府网");
+        assert_eq!(site.icp_filing.as_deref(), Some("陇ICP备05000099号"));
+        let mut hosts: Vec<String> = site
+            .domains
+            .iter()
+            .map(|d| d.hostname.to_string())
+            .collect();
+        hosts.sort();
+        assert_eq!(
+            hosts,
+            [
+                "m.tianshui.gov.cn",
+                "old.tianshui.gov.cn",
+                "www.tianshui.gov.cn"
+            ]
+        );
+        let audit = web
+            .api
+            .store()
+            .audit(&AuditFilter {
+                site: Some(key.into()),
+                ..Default::default()
+            })
+            .expect("audit");
+        assert_eq!(audit.len(), rows + 1);
+        let last = audit.last().expect("a row");
+        assert_eq!(
+            (last.action.as_str(), last.actor.as_str()),
+            ("edit", "管理员")
+        );
+        assert_eq!(last.actor_source.as_deref(), Some("web user"));
+
+        // Nothing filled in, a bad host name, a viewer: refused, and
+        // nothing changes.
+        let rows = audit_rows(&web, key);
+        let blank = admin
+            .post("/sites/2/edit", &[("name", " "), ("kind", "")])
+            .expect(400)
+            .text();
+        assert!(blank.contains("没有填写要修改的内容"), "{blank}");
+        let bad = admin
+            .post("/sites/2/edit", &[("add_domains", "not a host")])
+            .expect(400)
+            .text();
+        assert!(bad.contains("add_domains"), "{bad}");
+        let viewer = web.login("张三");
+        assert!(
+            !viewer
+                .get("/sites/2")
+                .expect(200)
+                .text()
+                .contains("/sites/2/edit")
+        );
+        viewer
+            .post("/sites/2/edit", &[("name", "改名")])
+            .expect(403);
+        assert_eq!(audit_rows(&web, key), rows);
+        assert_eq!(
+            web.api.store().site(key).expect("site").name,
+            "天水市人民政府网"
+        );
+    }
 }
