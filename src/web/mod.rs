@@ -25,6 +25,7 @@ pub mod chart;
 pub mod findings;
 pub mod home;
 pub mod import;
+pub mod org_forms;
 pub mod orgs;
 pub mod reports;
 pub mod session;
@@ -60,6 +61,7 @@ pub fn routes() -> Router<ApiState> {
         .merge(findings::routes())
         .merge(sites::routes())
         .merge(orgs::routes())
+        .merge(org_forms::routes())
         .merge(alerts::routes())
         .merge(reports::routes())
         .merge(import::routes())

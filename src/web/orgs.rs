@@ -274,6 +274,8 @@ struct OrgPage {
     sites: Vec<SiteRow>,
     accounts: Vec<AccountRow>,
     stale_days: u32,
+    /// The levels an organization may be given: (value, label).
+    levels: Vec<(&'static str, &'static str)>,
 }
 
 async fn org(
@@ -324,6 +326,10 @@ async fn org(
             .map(|a| AccountRow::new(a, stale.get(&a.id).copied(), now))
             .collect(),
         stale_days,
+        levels: OrgLevel::ALL
+            .iter()
+            .map(|l| (l.as_str(), level_label(*l, HeaderLang::Zh)))
+            .collect(),
     })
 }
 

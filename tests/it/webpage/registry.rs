@@ -782,3 +782,143 @@ fn in_a_browser_the_registry_pages_and_alerts() {
             .is_empty()
     );
 }
+
+#[test]
+fn admins_add_and_correct_organizations_with_forms_others_cannot() {
+    for db in backends() {
+        let web = Web::start(&db);
+        let f = fixture(&web);
+        web.user("管理员", Role::Admin);
+        web.user("查看员", Role::Viewer);
+        web.scoped_user("天水管理员", Role::Admin, &["天水市政府办公室"], true);
+        let admin = web.login("管理员");
+        assert!(
+            admin
+                .get("/orgs")
+                .expect(200)
+                .text()
+                .contains("class=\"org-add\"")
+        );
+        let rows = audit(&web).len();
+
+        // A county under Tianshui, with a contact.
+        let reply = admin
+            .post(
+                "/orgs",
+                &[
+                    ("name", "秦州区政府办公室"),
+                    ("division", "620502"),
+                    ("level", "county"),
+                    ("parent", "天水市政府办公室"),
+                    ("emails", "ban@qinzhou.gov.cn"),
+                ],
+            )
+            .expect(303);
+        let location = reply.headers["location"].to_str().expect("location");
+        assert!(location.starts_with("/orgs/"), "{location}");
+        let county = web.api.store().org("秦州区政府办公室").expect("added");
+        assert_eq!(county.level, OrgLevel::County);
+        assert_eq!(county.parent.as_deref(), Some("天水市政府办公室"));
+        assert_eq!(county.emails, vec!["ban@qinzhou.gov.cn".to_string()]);
+        let trail = audit(&web);
+        assert_eq!(trail.len(), rows + 1);
+        let last = trail.last().expect("a row");
+        assert_eq!(last.actor, "管理员");
+        assert_eq!(last.actor_source.as_deref(), Some("web user"));
+
+        // Corrected from its page: a new name; blank fields stay.
+        let page = admin
+            .get(&format!("/orgs/{}", county.id))
+            .expect(200)
+            .text();
+        assert!(page.contains(&format!("action=\"/orgs/{}/edit\"", county.id)));
+        admin
+            .post(
+                &format!("/orgs/{}/edit", county.id),
+                &[
+                    ("name", "天水市秦州区政府办公室"),
+                    ("division", ""),
+                    ("reason", "更名"),
+                ],
+            )
+            .expect(303);
+        let renamed = web
+            .api
+            .store()
+            .org("天水市秦州区政府办公室")
+            .expect("renamed");
+        assert_eq!(
+            (renamed.id, renamed.division.to_string()),
+            (county.id, "620502".into())
+        );
+
+        // Refused, changing nothing: a bad division code, a blank form, a
+        // taken name, a viewer, a limited admin adding at the top or
+        // under another city.
+        let rows = audit(&web).len();
+        let bad = admin
+            .post(
+                "/orgs",
+                &[("name", "某单位"), ("division", "62"), ("level", "county")],
+            )
+            .expect(400)
+            .text();
+        assert!(bad.contains("division"), "{bad}");
+        let blank = admin
+            .post(&format!("/orgs/{}/edit", county.id), &[("name", "")])
+            .expect(400)
+            .text();
+        assert!(blank.contains("没有填写要修改的内容"), "{blank}");
+        admin
+            .post(
+                &format!("/orgs/{}/edit", county.id),
+                &[("name", "兰州市政府办公室")],
+            )
+            .expect(409);
+        let viewer = web.login("查看员");
+        assert!(
+            !viewer
+                .get("/orgs")
+                .expect(200)
+                .text()
+                .contains("class=\"org-add\"")
+        );
+        viewer
+            .post(
+                "/orgs",
+                &[
+                    ("name", "某单位"),
+                    ("division", "620503"),
+                    ("level", "county"),
+                ],
+            )
+            .expect(403);
+        let tianshui = web.login("天水管理员");
+        tianshui
+            .post(
+                "/orgs",
+                &[
+                    ("name", "某单位"),
+                    ("division", "620503"),
+                    ("level", "county"),
+                ],
+            )
+            .expect(403);
+        tianshui
+            .post(
+                "/orgs",
+                &[
+                    ("name", "某单位"),
+                    ("division", "620103"),
+                    ("level", "county"),
+                    ("parent", "兰州市政府办公室"),
+                ],
+            )
+            .expect(404);
+        tianshui
+            .post(&format!("/orgs/{}/edit", f.lanzhou), &[("name", "改名")])
+            .expect(404);
+        assert_eq!(audit(&web).len(), rows);
+        assert!(web.api.store().org("某单位").is_err());
+    }
+}
