@@ -118,40 +118,43 @@ async fn add_org(
     super::extract::Json(body): super::extract::Json<OrgAddBody>,
 ) -> Result<(StatusCode, Json<OrgDto>), ApiError> {
     auth.require(Role::Admin)?;
-    let org_name = name("name", &body.name)?;
-    let division: DivisionCode = parsed("division", &body.division)?;
-    let level: OrgLevel = parsed("level", &body.level)?;
-    let parent = maybe_name("parent", body.parent.as_ref())?;
-    let emails = names("emails", &body.emails)?;
-    let webhooks = names("webhooks", &body.webhooks)?;
-    if parent.is_none() && !auth.0.visible.all() {
+    let new = checked_org(&body, &auth)?;
+    let org = blocking(&state, move |app| add_checked_org(app, &auth, new)).await?;
+    Ok((StatusCode::CREATED, Json(OrgDto::from(&org))))
+}
+
+/// A new organization's fields checked as `org add` checks them; a caller
+/// limited to organizations must name a parent (the web page's form is
+/// read into the same body).
+pub(crate) fn checked_org(body: &OrgAddBody, auth: &Auth) -> Result<NewOrganization, ApiError> {
+    let new = NewOrganization {
+        name: name("name", &body.name)?,
+        division: parsed::<DivisionCode>("division", &body.division)?,
+        level: parsed::<OrgLevel>("level", &body.level)?,
+        parent: maybe_name("parent", body.parent.as_ref())?,
+        emails: names("emails", &body.emails)?,
+        webhooks: names("webhooks", &body.webhooks)?,
+    };
+    if new.parent.is_none() && !auth.0.visible.all() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "a token limited to organizations adds organizations only under one of them: give `parent`",
+            "a token or user limited to organizations adds organizations only under one of them: give `parent`",
         ));
     }
-    let org = blocking(&state, move |app| {
-        let change = auth.change();
-        let parent = match parent {
-            Some(key) => Some(auth.org(&key, app.store.org_by_key(&key))?.name),
-            None => None,
-        };
-        let outcome = app.store.add_org(
-            &NewOrganization {
-                name: org_name,
-                division,
-                level,
-                parent,
-                emails,
-                webhooks,
-            },
-            &app.policy(),
-            &change,
-        )?;
-        Ok(outcome.value)
-    })
-    .await?;
-    Ok((StatusCode::CREATED, Json(OrgDto::from(&org))))
+    Ok(new)
+}
+
+/// Adds a checked organization under a parent the caller sees.
+pub(crate) fn add_checked_org(
+    app: &crate::app::App,
+    auth: &Auth,
+    mut new: NewOrganization,
+) -> Result<crate::registry::Organization, ApiError> {
+    let change = auth.change();
+    if let Some(key) = new.parent.take() {
+        new.parent = Some(auth.org(&key, app.store.org_by_key(&key))?.name);
+    }
+    Ok(app.store.add_org(&new, &app.policy(), &change)?.value)
 }
 
 /// Corrects an organization, as `org edit` does: only the fields given
@@ -178,38 +181,71 @@ async fn edit_org(
     super::extract::Json(body): super::extract::Json<OrgEditBody>,
 ) -> Result<Json<OrgDetailDto>, ApiError> {
     auth.require(Role::Admin)?;
-    if body.no_parent && body.parent.is_some() {
-        return Err(ApiError::field(
-            "no_parent",
-            "true",
-            "cannot be given with `parent`",
-        ));
+    let edit = CheckedOrgEdit::of(&body)?;
+    let detail = blocking(&state, move |app| edit.apply(app, &auth, &key)).await?;
+    Ok(Json(OrgDetailDto::from(&detail)))
+}
+
+/// An organization's correction checked as `org edit` checks it (the web
+/// page's form is read into the same body).
+pub(crate) struct CheckedOrgEdit {
+    edit: OrgEdit,
+    /// The new parent, resolved against what the caller sees.
+    parent: Option<String>,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl CheckedOrgEdit {
+    pub(crate) fn of(body: &OrgEditBody) -> Result<CheckedOrgEdit, ApiError> {
+        if body.no_parent && body.parent.is_some() {
+            return Err(ApiError::field(
+                "no_parent",
+                "true",
+                "cannot be given with `parent`",
+            ));
+        }
+        Ok(CheckedOrgEdit {
+            edit: OrgEdit {
+                name: maybe_name("name", body.name.as_ref())?,
+                division: maybe_parsed("division", body.division.as_ref())?,
+                level: maybe_parsed("level", body.level.as_ref())?,
+                parent: body.no_parent.then_some(None),
+                add_emails: names("add_emails", &body.add_emails)?,
+                add_webhooks: names("add_webhooks", &body.add_webhooks)?,
+                remove_emails: names("remove_emails", &body.remove_emails)?,
+                remove_webhooks: names("remove_webhooks", &body.remove_webhooks)?,
+                reason: maybe_note("reason", body.reason.as_ref())?,
+            },
+            parent: maybe_name("parent", body.parent.as_ref())?,
+            at: at(body.at.as_ref())?,
+        })
     }
-    let parent = maybe_name("parent", body.parent.as_ref())?;
-    let mut edit = OrgEdit {
-        name: maybe_name("name", body.name.as_ref())?,
-        division: maybe_parsed("division", body.division.as_ref())?,
-        level: maybe_parsed("level", body.level.as_ref())?,
-        parent: body.no_parent.then_some(None),
-        add_emails: names("add_emails", &body.add_emails)?,
-        add_webhooks: names("add_webhooks", &body.add_webhooks)?,
-        remove_emails: names("remove_emails", &body.remove_emails)?,
-        remove_webhooks: names("remove_webhooks", &body.remove_webhooks)?,
-        reason: maybe_note("reason", body.reason.as_ref())?,
-    };
-    let at = at(body.at.as_ref())?;
-    let detail = blocking(&state, move |app| {
-        let change = auth.change_at(at)?;
-        auth.org(&key, app.store.org_by_key(&key))?;
-        if let Some(parent) = parent {
+
+    /// Whether it asks for no change at all (a reason alone is none).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.parent.is_none()
+            && OrgEdit {
+                reason: None,
+                ..self.edit.clone()
+            } == OrgEdit::default()
+    }
+
+    /// Corrects the organization `key` if the caller sees it (and the
+    /// parent it moves under), under the caller's name.
+    pub(crate) fn apply(
+        self,
+        app: &crate::app::App,
+        auth: &Auth,
+        key: &str,
+    ) -> Result<crate::app::registry::OrgDetail, ApiError> {
+        let change = auth.change_at(self.at)?;
+        auth.org(key, app.store.org_by_key(key))?;
+        let mut edit = self.edit;
+        if let Some(parent) = self.parent {
             edit.parent = Some(Some(auth.org(&parent, app.store.org_by_key(&parent))?.name));
         }
-        let outcome =
-            crate::app::registry::edit_org(&app.store, &app.policy(), &key, &edit, &change)?;
-        Ok(outcome.value)
-    })
-    .await?;
-    Ok(Json(OrgDetailDto::from(&detail)))
+        Ok(crate::app::registry::edit_org(&app.store, &app.policy(), key, &edit, &change)?.value)
+    }
 }
 
 /// The account if the caller sees its organization; 404 otherwise, as if

@@ -18,11 +18,12 @@ use super::extract::{Path, Query};
 use super::page::{Page, PageQuery};
 use super::{ApiState, blocking};
 use crate::access::{Role, Visible};
+use crate::app::App;
 use crate::dto::registry::{
     ApproveBody, AtBody, GoLiveBody, ReasonBody, RetireBody, SiteDto, SiteEditBody, SiteRequestBody,
 };
 use crate::registry::lifecycle::{SiteAction, SiteEdit};
-use crate::registry::{Hostname, Invalid, SiteCode, SiteKind, SiteStatus, text};
+use crate::registry::{Hostname, Invalid, Site, SiteCode, SiteKind, SiteStatus, text};
 use crate::store::{ExceptionGrant, SiteRequest, SiteSearch};
 
 /// This module's routes.
@@ -301,49 +302,75 @@ async fn edit_site(
     super::extract::Json(body): super::extract::Json<SiteEditBody>,
 ) -> Result<Json<SiteDto>, ApiError> {
     auth.require(Role::Admin)?;
-    let reference = maybe_note("reference", body.reference.as_ref())?;
-    let reason = maybe_note("reason", body.reason.as_ref())?;
-    // As `--ref` with `--reason`: the document, then why.
-    let reason = match (reference, reason) {
-        (Some(reference), Some(reason)) => Some(format!("{reference}: {reason}")),
-        (reference, reason) => reference.or(reason),
-    };
-    let org = maybe_name("org", body.org.as_ref())?;
-    let edit = SiteEdit {
-        reason,
-        name: maybe_name("name", body.name.as_ref())?,
-        kind: maybe_parsed("kind", body.kind.as_ref())?,
-        org: None,
-        code: maybe_parsed("code", body.code.as_ref())?,
-        icp_filing: maybe_note("icp", body.icp.as_ref())?,
-        psb_filing: maybe_note("psb", body.psb.as_ref())?,
-        successor_url: maybe_note("successor_url", body.successor_url.as_ref())?,
-        approval_ref: None,
-        add_aliases: hostnames("add_domains", &body.add_domains)?,
-        release: hostnames("release_domains", &body.release_domains)?,
-        primary: body
-            .primary
-            .as_ref()
-            .map(|p| field("primary", Hostname::from_url_or_host(p)))
-            .transpose()?,
-    };
-    let exception = grant(body.exception.as_ref(), body.until.as_ref())?;
-    let at = at(body.at.as_ref())?;
-    let site = blocking(&state, move |app| {
-        let change = auth.change_at(at)?;
-        auth.site(&key, app.store.site(&key))?;
-        let mut edit = edit;
-        if let Some(org) = org {
+    let edit = CheckedEdit::of(&body)?;
+    let site = blocking(&state, move |app| edit.apply(app, &auth, &key)).await?;
+    Ok(Json(SiteDto::from(&site)))
+}
+
+/// An edit's fields checked, as `site edit` checks them; the web page's
+/// form is read into the same body.
+pub(crate) struct CheckedEdit {
+    edit: SiteEdit,
+    /// The organization to move to, resolved against what the caller sees.
+    org: Option<String>,
+    exception: Option<ExceptionGrant>,
+    at: Option<DateTime<Utc>>,
+}
+
+impl CheckedEdit {
+    pub(crate) fn of(body: &SiteEditBody) -> Result<CheckedEdit, ApiError> {
+        let reference = maybe_note("reference", body.reference.as_ref())?;
+        let reason = maybe_note("reason", body.reason.as_ref())?;
+        // As `--ref` with `--reason`: the document, then why.
+        let reason = match (reference, reason) {
+            (Some(reference), Some(reason)) => Some(format!("{reference}: {reason}")),
+            (reference, reason) => reference.or(reason),
+        };
+        Ok(CheckedEdit {
+            edit: SiteEdit {
+                reason,
+                name: maybe_name("name", body.name.as_ref())?,
+                kind: maybe_parsed("kind", body.kind.as_ref())?,
+                org: None,
+                code: maybe_parsed("code", body.code.as_ref())?,
+                icp_filing: maybe_note("icp", body.icp.as_ref())?,
+                psb_filing: maybe_note("psb", body.psb.as_ref())?,
+                successor_url: maybe_note("successor_url", body.successor_url.as_ref())?,
+                approval_ref: None,
+                add_aliases: hostnames("add_domains", &body.add_domains)?,
+                release: hostnames("release_domains", &body.release_domains)?,
+                primary: body
+                    .primary
+                    .as_ref()
+                    .map(|p| field("primary", Hostname::from_url_or_host(p)))
+                    .transpose()?,
+            },
+            org: maybe_name("org", body.org.as_ref())?,
+            exception: grant(body.exception.as_ref(), body.until.as_ref())?,
+            at: at(body.at.as_ref())?,
+        })
+    }
+
+    /// Whether it asks for no change at all (a reason alone is none).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.edit.is_empty() && self.org.is_none() && self.exception.is_none()
+    }
+
+    /// Edits the site `key` if the caller sees it (and the organization
+    /// it moves to), under the caller's name.
+    pub(crate) fn apply(self, app: &App, auth: &Auth, key: &str) -> Result<Site, ApiError> {
+        let change = auth.change_at(self.at)?;
+        auth.site(key, app.store.site(key))?;
+        let mut edit = self.edit;
+        if let Some(org) = self.org {
             // Moved only to an organization the caller sees.
             edit.org = Some(auth.org(&org, app.store.org_by_key(&org))?.name);
         }
-        let outcome =
-            app.store
-                .edit_site(&key, &edit, exception.as_ref(), &app.policy(), &change)?;
-        Ok(outcome.value)
-    })
-    .await?;
-    Ok(Json(SiteDto::from(&site)))
+        Ok(app
+            .store
+            .edit_site(key, &edit, self.exception.as_ref(), &app.policy(), &change)?
+            .value)
+    }
 }
 
 /// Takes a site the caller sees through `action`, effective `at`.

@@ -534,6 +534,49 @@ pub trait Sql: Sized {
     ) -> QueryResult<Vec<AuditRow>>;
 }
 
+/// Narrows a boxed query over `findings` to the organizations `orgs`
+/// (`Option<&[i64]>`): a finding belongs to its organization, or, without
+/// one, to its site's. One rule for every page that reads findings.
+macro_rules! findings_of_orgs {
+    ($select:expr, $orgs:expr) => {{
+        let mut select = $select;
+        if let Some(orgs) = $orgs {
+            let of_sites = sites::table
+                .filter(sites::org_id.eq_any(orgs.to_vec()))
+                .select(sites::id.nullable());
+            select = select.filter(
+                findings::org_id.eq_any(orgs.to_vec()).or(findings::org_id
+                    .is_null()
+                    .and(findings::site_id.eq_any(of_sites))),
+            );
+        }
+        select
+    }};
+}
+
+/// Narrows a boxed query over `accounts` as an
+/// [`AccountPageQuery`](super::accounts::AccountPageQuery) asks (its
+/// `after` and `limit` aside): the page and its count filter alike.
+macro_rules! accounts_filtered {
+    ($select:expr, $query:expr) => {{
+        let mut select = $select;
+        let query = $query;
+        if let Some(orgs) = &query.org_ids {
+            select = select.filter(accounts::org_id.eq_any(orgs.clone()));
+        }
+        if let Some(status) = query.status {
+            select = select.filter(accounts::status.eq(status.as_str()));
+        }
+        if let Some(platform) = query.platform {
+            select = select.filter(accounts::platform.eq(platform.as_str()));
+        }
+        if let Some(ids) = &query.ids {
+            select = select.filter(accounts::id.eq_any(ids.clone()));
+        }
+        select
+    }};
+}
+
 macro_rules! impl_sql {
     (
         $conn:ty,
@@ -595,19 +638,7 @@ macro_rules! impl_sql {
                 if let Some(site_id) = query.site_id {
                     select = select.filter(findings::site_id.eq(site_id));
                 }
-                if let Some(orgs) = &query.orgs {
-                    // A finding belongs to its organization, or, without
-                    // one, to its site's.
-                    let of_sites = sites::table
-                        .filter(sites::org_id.eq_any(orgs.clone()))
-                        .select(sites::id.nullable());
-                    select = select.filter(
-                        findings::org_id.eq_any(orgs.clone()).or(findings::org_id
-                            .is_null()
-                            .and(findings::site_id.eq_any(of_sites))),
-                    );
-                }
-                select.load(self)
+                findings_of_orgs!(select, query.orgs.as_deref()).load(self)
             }
 
             fn site_names(
@@ -1894,22 +1925,13 @@ macro_rules! impl_sql {
                 &mut self,
                 query: &super::accounts::AccountPageQuery,
             ) -> QueryResult<Vec<AccountRow>> {
-                let mut select = accounts::table
-                    .select(AccountRow::as_select())
-                    .order(accounts::id)
-                    .into_boxed();
-                if let Some(orgs) = &query.org_ids {
-                    select = select.filter(accounts::org_id.eq_any(orgs.clone()));
-                }
-                if let Some(status) = query.status {
-                    select = select.filter(accounts::status.eq(status.as_str()));
-                }
-                if let Some(platform) = query.platform {
-                    select = select.filter(accounts::platform.eq(platform.as_str()));
-                }
-                if let Some(ids) = &query.ids {
-                    select = select.filter(accounts::id.eq_any(ids.clone()));
-                }
+                let mut select = accounts_filtered!(
+                    accounts::table
+                        .select(AccountRow::as_select())
+                        .order(accounts::id)
+                        .into_boxed(),
+                    query
+                );
                 if let Some(after) = query.after {
                     select = select.filter(accounts::id.gt(after));
                 }
@@ -1920,22 +1942,13 @@ macro_rules! impl_sql {
                 &mut self,
                 query: &super::accounts::AccountPageQuery,
             ) -> QueryResult<i64> {
-                let mut select = accounts::table
-                    .select(diesel::dsl::count_star())
-                    .into_boxed();
-                if let Some(orgs) = &query.org_ids {
-                    select = select.filter(accounts::org_id.eq_any(orgs.clone()));
-                }
-                if let Some(status) = query.status {
-                    select = select.filter(accounts::status.eq(status.as_str()));
-                }
-                if let Some(platform) = query.platform {
-                    select = select.filter(accounts::platform.eq(platform.as_str()));
-                }
-                if let Some(ids) = &query.ids {
-                    select = select.filter(accounts::id.eq_any(ids.clone()));
-                }
-                select.get_result(self)
+                accounts_filtered!(
+                    accounts::table
+                        .select(diesel::dsl::count_star())
+                        .into_boxed(),
+                    query
+                )
+                .get_result(self)
             }
 
             fn account_org_counts(&mut self) -> QueryResult<Vec<(i64, i64)>> {
@@ -2382,7 +2395,7 @@ macro_rules! impl_sql {
                 &mut self,
                 orgs: Option<&[i64]>,
             ) -> QueryResult<Vec<(String, String, i64)>> {
-                let mut select = findings::table
+                let select = findings::table
                     .filter(findings::status.eq_any(["open", "acknowledged"]))
                     .group_by((findings::kind, findings::severity))
                     .select((
@@ -2391,18 +2404,7 @@ macro_rules! impl_sql {
                         diesel::dsl::count_star(),
                     ))
                     .into_boxed();
-                if let Some(orgs) = orgs {
-                    // As `finding_page`: its organization, or its site's.
-                    let of_sites = sites::table
-                        .filter(sites::org_id.eq_any(orgs.to_vec()))
-                        .select(sites::id.nullable());
-                    select = select.filter(
-                        findings::org_id.eq_any(orgs.to_vec()).or(findings::org_id
-                            .is_null()
-                            .and(findings::site_id.eq_any(of_sites))),
-                    );
-                }
-                select.load(self)
+                findings_of_orgs!(select, orgs).load(self)
             }
 
             fn home_findings_of_kind(
@@ -2410,24 +2412,13 @@ macro_rules! impl_sql {
                 kind: &str,
                 orgs: Option<&[i64]>,
             ) -> QueryResult<Vec<(i64, String)>> {
-                let mut select = findings::table
+                let select = findings::table
                     .filter(findings::status.eq_any(["open", "acknowledged"]))
                     .filter(findings::kind.eq(kind.to_string()))
                     .select((findings::id, findings::scope))
                     .order(findings::id)
                     .into_boxed();
-                if let Some(orgs) = orgs {
-                    // As `finding_page`: its organization, or its site's.
-                    let of_sites = sites::table
-                        .filter(sites::org_id.eq_any(orgs.to_vec()))
-                        .select(sites::id.nullable());
-                    select = select.filter(
-                        findings::org_id.eq_any(orgs.to_vec()).or(findings::org_id
-                            .is_null()
-                            .and(findings::site_id.eq_any(of_sites))),
-                    );
-                }
-                select.load(self)
+                findings_of_orgs!(select, orgs).load(self)
             }
 
             fn home_finding_events(
@@ -2435,7 +2426,7 @@ macro_rules! impl_sql {
                 since: NaiveDateTime,
                 orgs: Option<&[i64]>,
             ) -> QueryResult<Vec<(i64, NaiveDateTime, String)>> {
-                let mut select = finding_events::table
+                let select = finding_events::table
                     .inner_join(findings::table.on(findings::id.eq(finding_events::finding_id)))
                     .filter(
                         findings::status
@@ -2454,17 +2445,7 @@ macro_rules! impl_sql {
                         finding_events::id,
                     ))
                     .into_boxed();
-                if let Some(orgs) = orgs {
-                    let of_sites = sites::table
-                        .filter(sites::org_id.eq_any(orgs.to_vec()))
-                        .select(sites::id.nullable());
-                    select = select.filter(
-                        findings::org_id.eq_any(orgs.to_vec()).or(findings::org_id
-                            .is_null()
-                            .and(findings::site_id.eq_any(of_sites))),
-                    );
-                }
-                select.load(self)
+                findings_of_orgs!(select, orgs).load(self)
             }
 
             fn home_hosts(

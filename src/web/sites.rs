@@ -19,9 +19,11 @@ use super::view::{self, Frame, WebError};
 use crate::access::{Role, Visible};
 use crate::api::ApiState;
 use crate::api::error::ApiError;
-use crate::api::sites::{at, grant, hostnames, maybe_note, maybe_parsed, name, note, parsed};
+use crate::api::sites::{
+    CheckedEdit, at, grant, hostnames, maybe_note, maybe_parsed, name, note, parsed,
+};
 use crate::findings::text::{kind_name, severity_name};
-use crate::registry::lifecycle::{SiteAction, SiteEdit, allowed_site_actions};
+use crate::registry::lifecycle::{SiteAction, allowed_site_actions};
 use crate::registry::{DomainRole, DomainState, Site, SiteCode, SiteKind, SiteStatus};
 use crate::store::{AuditFilter, SiteRequest, SiteSearch};
 use crate::transfer::{HeaderLang, kind_label, status_label};
@@ -730,68 +732,41 @@ fn listed(raw: &Option<String>) -> Vec<String> {
         .collect()
 }
 
-/// What an edit form asks, checked as `PATCH /api/v1/sites/{site}` checks
-/// it; the organization's name is resolved later, against what the person
-/// sees.
-fn edit_of(form: &EditForm) -> Result<(SiteEdit, Option<String>), ApiError> {
-    let reference = maybe_note("reference", given(&form.reference).as_ref())?;
-    let reason = maybe_note("reason", given(&form.reason).as_ref())?;
-    // As `--ref` with `--reason`: the document, then why.
-    let reason = match (reference, reason) {
-        (Some(reference), Some(reason)) => Some(format!("{reference}: {reason}")),
-        (reference, reason) => reference.or(reason),
-    };
-    let edit = SiteEdit {
-        reason,
-        name: given(&form.name).map(|n| name("name", &n)).transpose()?,
-        kind: maybe_parsed("kind", given(&form.kind).as_ref())?,
-        org: None,
-        code: maybe_parsed("code", given(&form.code).as_ref())?,
-        icp_filing: maybe_note("icp", given(&form.icp).as_ref())?,
-        psb_filing: maybe_note("psb", given(&form.psb).as_ref())?,
-        successor_url: maybe_note("successor_url", given(&form.successor_url).as_ref())?,
-        approval_ref: None,
-        add_aliases: hostnames("add_domains", &listed(&form.add_domains))?,
-        release: hostnames("release_domains", &listed(&form.release_domains))?,
-        primary: given(&form.primary)
-            .map(|p| {
-                crate::api::sites::field("primary", crate::registry::Hostname::from_url_or_host(&p))
-            })
-            .transpose()?,
-    };
-    Ok((edit, given(&form.org)))
-}
-
 /// Edits a site's descriptive fields and host names, as `site edit` and
-/// `PATCH /api/v1/sites/{site}` do: admins only.
+/// `PATCH /api/v1/sites/{site}` do (the form read into the API's body and
+/// checked and applied by the same code): admins only.
 async fn edit(state: ApiState, key: String, posted: Posted) -> Result<Response, WebError> {
     let back = format!("/sites/{}", urlencoding(&key));
     let form: EditForm = posted.form().map_err(|e| e.back(back.clone()))?;
-    let (edit, org) = edit_of(&form).map_err(|e| WebError::from(e).back(back.clone()))?;
-    if edit.is_empty() && org.is_none() {
+    let body = crate::dto::registry::SiteEditBody {
+        name: given(&form.name),
+        kind: given(&form.kind),
+        org: given(&form.org),
+        code: given(&form.code),
+        icp: given(&form.icp),
+        psb: given(&form.psb),
+        successor_url: given(&form.successor_url),
+        add_domains: listed(&form.add_domains),
+        release_domains: listed(&form.release_domains),
+        primary: given(&form.primary),
+        reason: given(&form.reason),
+        reference: given(&form.reference),
+        exception: None,
+        until: None,
+        at: given(&form.at),
+    };
+    let edit = CheckedEdit::of(&body).map_err(|e| WebError::from(e).back(back.clone()))?;
+    if edit.is_empty() {
         return Err(WebError::new(
             StatusCode::BAD_REQUEST,
             "没有填写要修改的内容：留空的项目保持不变。",
         )
         .back(back));
     }
-    let at = at(given(&form.at).as_ref()).map_err(|e| WebError::from(e).back(back.clone()))?;
     let auth = posted.person.auth();
-    let site = crate::api::blocking(&state, move |app| {
-        let change = auth.change_at(at)?;
-        auth.site(&key, app.store.site(&key))?;
-        let mut edit = edit;
-        if let Some(org) = org {
-            // Moved only to an organization the person sees.
-            edit.org = Some(auth.org(&org, app.store.org_by_key(&org))?.name);
-        }
-        Ok(app
-            .store
-            .edit_site(&key, &edit, None, &app.policy(), &change)?
-            .value)
-    })
-    .await
-    .map_err(|e| explained(WebError::from(e)).back(back.clone()))?;
+    let site = crate::api::blocking(&state, move |app| edit.apply(app, &auth, &key))
+        .await
+        .map_err(|e| explained(WebError::from(e)).back(back.clone()))?;
     Ok(view::done(
         &format!("/sites/{}", site.id),
         &format!("已修改“{}”的信息。", site.name),
