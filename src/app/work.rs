@@ -65,8 +65,12 @@ pub async fn work_through(
         Ok((s.sites(&SiteFilter::default())?, s.discovered()?))
     })
     .await?;
-    // What is known already: links to these teach nothing.
-    let known = targets(&sites, &discovered, &policy, Utc::now());
+    // What is known already: links to these teach nothing. Only the
+    // names are kept: a province's registry is not held while probing.
+    let known: BTreeSet<Hostname> = targets(&sites, &discovered, &policy, Utc::now())
+        .into_keys()
+        .collect();
+    drop((sites, discovered));
     let worked = Mutex::new(Worked::default());
     let claimer = || async {
         loop {
@@ -82,6 +86,13 @@ pub async fn work_through(
                 return Ok(());
             }
             let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+            // A live site's host name: it has names its homepage should
+            // show.
+            let live: BTreeSet<Hostname> = items
+                .iter()
+                .filter(|i| !i.names.is_empty())
+                .map(|i| i.host.clone())
+                .collect();
             let hosts: Vec<Target> = items
                 .into_iter()
                 .map(|i| Target {
@@ -113,7 +124,7 @@ pub async fn work_through(
             done.zones = zone_hosts(&observations);
             // Host names under managed zones that the region's own pages
             // link to exist: learn them, and look at them in this run.
-            let learnt = link_hosts(&observations, &policy, &known);
+            let learnt = link_hosts(&observations, &policy, &known, &live);
             drop(observations);
             if !learnt.is_empty() {
                 let work: Vec<(Hostname, Vec<String>)> =

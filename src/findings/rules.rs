@@ -2,7 +2,7 @@
 //! round's observations and the policy. Pure: the same inputs give the
 //! same findings.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
@@ -249,7 +249,7 @@ struct Rules<'a> {
     /// What live registered sites' homepages show, by address: the
     /// consolidated platform's (集约化平台) default virtual host answers
     /// any Host header with one of them.
-    platform: HashMap<IpAddr, BTreeSet<Fingerprint>>,
+    platform: HashMap<IpAddr, HashSet<Fingerprint>>,
     /// Unregistered names that serve a page, judged once every
     /// registered site's homepage has been seen (see [`Rules::platform`]).
     serving: Vec<(IpAddr, Fingerprint, Finding)>,
@@ -260,17 +260,28 @@ struct Rules<'a> {
 }
 
 /// What tells one homepage from another on a shared platform: its title
-/// and the identifier code it shows.
-type Fingerprint = (Option<String>, Option<String>);
+/// and the identifier code it shows, hashed: every live site's homepage
+/// is kept until the round ends, and a province has 100,000 of them.
+/// Only fingerprints of one round are compared, within one process; 64
+/// bits make a collision between two of them practically impossible.
+type Fingerprint = u64;
 
-fn fingerprint(page: &Page) -> Fingerprint {
-    (
-        page.title.clone(),
-        page.footer_codes
-            .first()
-            .or(page.meta_site_code.as_ref())
-            .cloned(),
-    )
+/// A homepage's [`Fingerprint`]; `None` when it shows neither a title nor
+/// a code (nothing to tell it by).
+fn fingerprint(page: &Page) -> Option<Fingerprint> {
+    use std::hash::{Hash, Hasher};
+    let title = page.title.as_deref();
+    let code = page
+        .footer_codes
+        .first()
+        .or(page.meta_site_code.as_ref())
+        .map(String::as_str);
+    if title.is_none() && code.is_none() {
+        return None;
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (title, code).hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// A live site's homepage's links, kept for [`Rules::links`].
@@ -386,7 +397,8 @@ impl<'a> Rules<'a> {
         ipv6_works: bool,
         partial: bool,
     ) -> Rules<'a> {
-        let mut holders: HashMap<&str, Vec<(&Site, &Domain)>> = HashMap::new();
+        let mut holders: HashMap<&str, Vec<(&Site, &Domain)>> =
+            HashMap::with_capacity(registry.sites.len());
         for site in registry.sites {
             for domain in &site.domains {
                 holders
@@ -394,6 +406,11 @@ impl<'a> Rules<'a> {
                     .or_default()
                     .push((site, domain));
             }
+        }
+        // Most names have one holder: room for four each would be a
+        // province's registry over again.
+        for held in holders.values_mut() {
+            held.shrink_to_fit();
         }
         Rules {
             policy,
@@ -710,11 +727,8 @@ impl<'a> Rules<'a> {
                 .copied();
             if holder.is_some_and(|(site, _)| site.status == SiteStatus::Live) {
                 for (address, outcome) in &view.pages {
-                    if let Some(page) = own_page(outcome) {
-                        self.platform
-                            .entry(*address)
-                            .or_default()
-                            .insert(fingerprint(page));
+                    if let Some(print) = own_page(outcome).and_then(fingerprint) {
+                        self.platform.entry(*address).or_default().insert(print);
                     }
                 }
             }
@@ -1049,10 +1063,8 @@ impl<'a> Rules<'a> {
         // A name nobody registered that serves a registered site's own
         // homepage from that site's address may be the platform's
         // default virtual host: decided once every site has been seen.
-        match (site, own_page(outcome).map(fingerprint)) {
-            (None, Some(print)) if print != (None, None) => {
-                self.serving.push((*address, print, finding));
-            }
+        match (site, own_page(outcome).and_then(fingerprint)) {
+            (None, Some(print)) => self.serving.push((*address, print, finding)),
             _ => self.push(finding),
         }
     }

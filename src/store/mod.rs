@@ -523,7 +523,8 @@ impl Store {
     }
 
     pub fn sites(&self, filter: &SiteFilter) -> Result<Vec<Site>, StoreError> {
-        with_reader!(self, c => c.read_tx(|c| sites::list(c, filter)))
+        // One snapshot: the sites are read a page at a time.
+        with_reader!(self, c => c.snapshot_tx(|c| sites::list(c, filter)))
     }
 
     /// One page of a site search, every filter applied by the database.

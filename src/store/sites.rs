@@ -166,49 +166,80 @@ fn pick(key: &str, ids: Vec<i64>) -> Result<i64, StoreError> {
     }
 }
 
-/// Loads sites with their domains and organizer names.
+/// Sites read a page at a time when every site is loaded: the rows of a
+/// province's registry are not held beside the sites made of them.
+const LOAD_PAGE: i64 = 5_000;
+
+/// Loads sites with their domains and organizer names (every site when
+/// `ids` is `None`, a page of rows at a time).
 pub fn load<C: Sql>(c: &mut C, ids: Option<&[i64]>) -> Result<Vec<Site>, StoreError> {
-    let rows = c.site_rows(ids)?;
-    assemble(c, rows, ids.is_none())
+    if let Some(ids) = ids {
+        let rows = c.site_rows(Some(ids))?;
+        return of_rows(c, rows);
+    }
+    let names = orgs::names(c)?;
+    // Sized exactly (doubling would leave up to half of it unused):
+    // judging holds every site of a province at once.
+    let count = usize::try_from(c.count_sites()?).unwrap_or(0);
+    let mut sites = Vec::with_capacity(count);
+    let mut after = None;
+    loop {
+        let rows = c.site_rows_page(&super::sql::SitePage {
+            after,
+            limit: LOAD_PAGE,
+            ..Default::default()
+        })?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.id);
+        assemble(c, rows, &names, &mut sites)?;
+    }
+    Ok(sites)
 }
 
-/// Sites made from their rows: their domains and organizer names read
-/// for these rows only, unless `all` (every site: one read of each
-/// table).
+/// Sites made from some of their rows: the domains and organizer names
+/// of these rows only are read.
+fn of_rows<C: Sql>(c: &mut C, rows: Vec<super::rows::SiteRow>) -> Result<Vec<Site>, StoreError> {
+    let mut org_ids: Vec<i64> = rows.iter().map(|r| r.org_id).collect();
+    org_ids.sort_unstable();
+    org_ids.dedup();
+    let names = c
+        .org_rows_with_ids(&org_ids)?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect();
+    let mut sites = Vec::with_capacity(rows.len());
+    assemble(c, rows, &names, &mut sites)?;
+    Ok(sites)
+}
+
+/// Sites made from their rows, with their domains, appended to `sites`.
 fn assemble<C: Sql>(
     c: &mut C,
     rows: Vec<super::rows::SiteRow>,
-    all: bool,
-) -> Result<Vec<Site>, StoreError> {
+    names: &super::convert::OrgNames,
+    sites: &mut Vec<Site>,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let names = if all {
-        orgs::names(c)?
-    } else {
-        let mut org_ids: Vec<i64> = rows.iter().map(|r| r.org_id).collect();
-        org_ids.sort_unstable();
-        org_ids.dedup();
-        c.org_rows_with_ids(&org_ids)?
-            .into_iter()
-            .map(|r| (r.id, r.name))
-            .collect()
-    };
-    let domain_rows = if all {
-        c.domain_rows(None)?
-    } else if ids.is_empty() {
-        Vec::new()
-    } else {
-        c.domain_rows(Some(&ids))?
-    };
+    let domain_rows = c.domain_rows(Some(&ids))?;
     let mut by_site: HashMap<i64, Vec<Domain>> = HashMap::new();
-    for row in &domain_rows {
+    // The rows are consumed as they are read: a province's registry is
+    // not held twice.
+    for row in domain_rows {
         by_site
             .entry(row.site_id)
             .or_default()
-            .push(domain_from_row(row)?);
+            .push(domain_from_row(&row)?);
     }
-    rows.iter()
-        .map(|row| site_from_row(row, &names, by_site.remove(&row.id).unwrap_or_default()))
-        .collect()
+    for row in rows {
+        let mut domains = by_site.remove(&row.id).unwrap_or_default();
+        // A site's one domain would otherwise sit in room for four.
+        domains.shrink_to_fit();
+        sites.push(site_from_row(&row, names, domains)?);
+    }
+    Ok(())
 }
 
 /// Which sites one page of a search holds (the API's site list). Every
@@ -291,7 +322,7 @@ pub fn search<C: Sql>(c: &mut C, search: &SiteSearch) -> Result<Vec<Site>, Store
         limit: i64::try_from(search.limit).unwrap_or(i64::MAX),
     };
     let rows = c.site_rows_page(&page)?;
-    assemble(c, rows, false)
+    of_rows(c, rows)
 }
 
 pub fn by_id<C: Sql>(c: &mut C, id: i64) -> Result<Site, StoreError> {

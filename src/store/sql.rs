@@ -123,6 +123,8 @@ pub trait Sql: Sized {
     fn org_row(&mut self, id: i64) -> QueryResult<OrgRow>;
     fn org_rows_with_ids(&mut self, ids: &[i64]) -> QueryResult<Vec<OrgRow>>;
     fn site_row(&mut self, id: i64) -> QueryResult<Option<SiteRow>>;
+    /// How many sites there are, whatever their status.
+    fn count_sites(&mut self) -> QueryResult<i64>;
     fn contact_rows(&mut self, org_id: Option<i64>) -> QueryResult<Vec<ContactRow>>;
     fn contact_row(&mut self, id: i64) -> QueryResult<Option<ContactRow>>;
     fn insert_contact(&mut self, row: &NewContactRow) -> QueryResult<()>;
@@ -1632,6 +1634,10 @@ macro_rules! impl_sql {
                     );
                 }
                 Ok(rows)
+            }
+
+            fn count_sites(&mut self) -> QueryResult<i64> {
+                sites::table.count().get_result(self)
             }
 
             fn site_row(&mut self, id: i64) -> QueryResult<Option<SiteRow>> {

@@ -937,3 +937,35 @@ fn two_rows_changing_one_site_are_refused() {
         );
     }
 }
+
+#[test]
+fn every_site_is_listed_once_across_the_pages_it_is_read_in() {
+    // The registry is read 5,000 sites at a time; a province's list must
+    // come back whole, each site with its own host name, none twice.
+    for db in backends() {
+        let mut store = db.open();
+        let count = 5_050;
+        let file = many_sites(count, 7);
+        import(&mut store, Entity::Sites, file.as_bytes()).expect("import");
+        let sites = store.sites(&SiteFilter::default()).expect("sites");
+        assert_eq!(sites.len(), count, "{}", db.backend);
+        let mut ids: Vec<i64> = sites.iter().map(|s| s.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), count, "{}: a site twice", db.backend);
+        for site in &sites {
+            let i: usize = site
+                .name
+                .strip_prefix("测试网站")
+                .and_then(|i| i.parse().ok())
+                .expect("a planted name");
+            assert_eq!(site.domains.len(), 1, "{}: {}", db.backend, site.name);
+            assert_eq!(
+                site.domains[0].hostname.as_str(),
+                format!("s{i}.d{}.gansu.gov.cn", i % 7),
+                "{}",
+                db.backend
+            );
+            assert_eq!(site.org, format!("测试单位{}", i % 7), "{}", db.backend);
+        }
+    }
+}
