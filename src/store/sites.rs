@@ -189,9 +189,14 @@ pub fn load<C: Sql>(c: &mut C, ids: Option<&[i64]>) -> Result<Vec<Site>, StoreEr
             limit: LOAD_PAGE,
             ..Default::default()
         })?;
-        let Some(last) = rows.last() else { break };
-        after = Some(last.id);
-        assemble(c, rows, &names, &mut sites)?;
+        let Some(last) = rows.last().map(|r| r.id) else {
+            break;
+        };
+        // A page is every site in its range of ids: its domains are
+        // those of the range, in one query.
+        let domains = c.domain_rows_of_site_range(after, last)?;
+        after = Some(last);
+        assemble(rows, domains, &names, &mut sites)?;
     }
     Ok(sites)
 }
@@ -207,23 +212,25 @@ fn of_rows<C: Sql>(c: &mut C, rows: Vec<super::rows::SiteRow>) -> Result<Vec<Sit
         .into_iter()
         .map(|r| (r.id, r.name))
         .collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let domains = if ids.is_empty() {
+        Vec::new()
+    } else {
+        c.domain_rows(Some(&ids))?
+    };
     let mut sites = Vec::with_capacity(rows.len());
-    assemble(c, rows, &names, &mut sites)?;
+    assemble(rows, domains, &names, &mut sites)?;
     Ok(sites)
 }
 
-/// Sites made from their rows, with their domains, appended to `sites`.
-fn assemble<C: Sql>(
-    c: &mut C,
+/// Sites made from their rows and their domains' rows, appended to
+/// `sites`.
+fn assemble(
     rows: Vec<super::rows::SiteRow>,
+    domain_rows: Vec<super::rows::DomainRow>,
     names: &super::convert::OrgNames,
     sites: &mut Vec<Site>,
 ) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let domain_rows = c.domain_rows(Some(&ids))?;
     let mut by_site: HashMap<i64, Vec<Domain>> = HashMap::new();
     // The rows are consumed as they are read: a province's registry is
     // not held twice.

@@ -153,6 +153,13 @@ pub trait Sql: Sized {
     fn update_site(&mut self, row: &SiteRow) -> QueryResult<()>;
 
     fn domain_rows(&mut self, site_ids: Option<&[i64]>) -> QueryResult<Vec<DomainRow>>;
+    /// The domains of the sites whose ids are after `after` (if any) and
+    /// at most `last`, by id.
+    fn domain_rows_of_site_range(
+        &mut self,
+        after: Option<i64>,
+        last: i64,
+    ) -> QueryResult<Vec<DomainRow>>;
     /// The row holding a host name (active or releasing), if any.
     fn held_domain(&mut self, hostname: &str) -> QueryResult<Option<DomainRow>>;
     fn insert_domain(&mut self, row: &NewDomainRow) -> QueryResult<()>;
@@ -1844,6 +1851,19 @@ macro_rules! impl_sql {
                     .set(row)
                     .execute(self)
                     .map(drop)
+            }
+
+            fn domain_rows_of_site_range(
+                &mut self,
+                after: Option<i64>,
+                last: i64,
+            ) -> QueryResult<Vec<DomainRow>> {
+                domains::table
+                    .filter(domains::site_id.gt(after.unwrap_or(i64::MIN)))
+                    .filter(domains::site_id.le(last))
+                    .select(DomainRow::as_select())
+                    .order(domains::id)
+                    .load(self)
             }
 
             fn domain_rows(&mut self, site_ids: Option<&[i64]>) -> QueryResult<Vec<DomainRow>> {
