@@ -13,7 +13,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::session::Person;
-use super::view::{self, Frame, WebError};
+use super::view::{self, Frame, WebError, given};
 use crate::api::{ApiState, blocking};
 use crate::app::registry::AuditScope;
 use crate::store::AuditEntry;
@@ -91,15 +91,6 @@ impl AuditPage {
 
 fn bad(field: &str, message: impl std::fmt::Display) -> WebError {
     WebError::new(StatusCode::BAD_REQUEST, format!("{field}: {message}")).back("/audit")
-}
-
-/// The filter's text, trimmed; none when empty.
-fn given(value: &Option<String>) -> Option<String> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
 }
 
 async fn audit(

@@ -5,13 +5,12 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use serde::Deserialize;
 
 use super::session::Posted;
-use super::view::{self, WebError};
+use super::view::{self, WebError, given};
 use crate::access::Role;
 use crate::api::orgs::{CheckedOrgEdit, add_checked_org, checked_org};
 use crate::api::{ApiState, blocking};
@@ -21,14 +20,6 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/orgs", post(add))
         .route("/orgs/{org}/edit", post(edit))
-}
-
-/// A form's field: blank is none.
-fn given(raw: &Option<String>) -> Option<String> {
-    raw.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }
 
 /// Contacts typed into one field: separated by spaces, commas or new
@@ -104,10 +95,7 @@ async fn edit(
     posted: Posted,
 ) -> Result<Response, WebError> {
     posted.person.require(Role::Admin)?;
-    let back = format!(
-        "/orgs/{}",
-        url::form_urlencoded::byte_serialize(key.as_bytes()).collect::<String>()
-    );
+    let back = format!("/orgs/{}", view::segment(&key));
     let form: EditForm = posted.form().map_err(|e| e.back(back.clone()))?;
     let body = OrgEditBody {
         name: given(&form.name),
@@ -124,11 +112,7 @@ async fn edit(
     };
     let edit = CheckedOrgEdit::of(&body).map_err(|e| WebError::from(e).back(back.clone()))?;
     if edit.is_empty() {
-        return Err(WebError::new(
-            StatusCode::BAD_REQUEST,
-            "没有填写要修改的内容：留空的项目保持不变。",
-        )
-        .back(back));
+        return Err(WebError::nothing_to_change().back(back));
     }
     let auth = posted.person.auth();
     let detail = blocking(&state, move |app| edit.apply(app, &auth, &key))

@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::session::{Person, Posted};
-use super::view::{self, Frame, WebError};
+use super::view::{self, Frame, WebError, given};
 use crate::access::{Role, Visible};
 use crate::api::ApiState;
 use crate::api::error::ApiError;
@@ -38,13 +38,6 @@ pub fn routes() -> Router<ApiState> {
         .route("/sites/new", get(new_site))
         .route("/sites/{site}", get(show))
         .route("/sites/{site}/{action}", post(act))
-}
-
-/// A form's optional field: absent or blank is none.
-fn given(raw: &Option<String>) -> Option<String> {
-    raw.as_ref()
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
 }
 
 /// A status as an office says it.
@@ -736,7 +729,7 @@ fn listed(raw: &Option<String>) -> Vec<String> {
 /// `PATCH /api/v1/sites/{site}` do (the form read into the API's body and
 /// checked and applied by the same code): admins only.
 async fn edit(state: ApiState, key: String, posted: Posted) -> Result<Response, WebError> {
-    let back = format!("/sites/{}", urlencoding(&key));
+    let back = format!("/sites/{}", view::segment(&key));
     let form: EditForm = posted.form().map_err(|e| e.back(back.clone()))?;
     let body = crate::dto::registry::SiteEditBody {
         name: given(&form.name),
@@ -757,11 +750,7 @@ async fn edit(state: ApiState, key: String, posted: Posted) -> Result<Response, 
     };
     let edit = CheckedEdit::of(&body).map_err(|e| WebError::from(e).back(back.clone()))?;
     if edit.is_empty() {
-        return Err(WebError::new(
-            StatusCode::BAD_REQUEST,
-            "没有填写要修改的内容：留空的项目保持不变。",
-        )
-        .back(back));
+        return Err(WebError::nothing_to_change().back(back));
     }
     let auth = posted.person.auth();
     let site = crate::api::blocking(&state, move |app| edit.apply(app, &auth, &key))
@@ -795,7 +784,7 @@ async fn act(
     if action == "edit" {
         return edit(state, key, posted).await;
     }
-    let back = format!("/sites/{}", urlencoding(&key));
+    let back = format!("/sites/{}", view::segment(&key));
     let form: ActionForm = posted.form().map_err(|e| e.back(back.clone()))?;
     let site_action = match action_of(&action, &form) {
         Ok(Some(a)) => a,
@@ -828,9 +817,4 @@ async fn act(
             status_zh(site.status)
         ),
     ))
-}
-
-/// A key as a path segment.
-fn urlencoding(key: &str) -> String {
-    url::form_urlencoded::byte_serialize(key.as_bytes()).collect()
 }

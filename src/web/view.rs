@@ -117,6 +117,19 @@ pub fn date(at: &DateTime<Utc>) -> String {
 }
 
 /// A rendered page.
+/// A form's or a filter's field, trimmed: absent or blank is none.
+pub fn given(raw: &Option<String>) -> Option<String> {
+    raw.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// A key (a site's or an organization's) as one segment of a page's path.
+pub fn segment(key: &str) -> String {
+    url::form_urlencoded::byte_serialize(key.as_bytes()).collect()
+}
+
 pub fn page(template: &impl Template) -> Result<Response, WebError> {
     let html = template
         .render()
@@ -182,6 +195,14 @@ impl WebError {
         WebError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "服务器处理请求时出错，原因已记入守护进程日志。",
+        )
+    }
+
+    /// 400: an edit form sent with every field blank.
+    pub fn nothing_to_change() -> WebError {
+        WebError::new(
+            StatusCode::BAD_REQUEST,
+            "没有填写要修改的内容：留空的项目保持不变。",
         )
     }
 
